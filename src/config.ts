@@ -1,0 +1,166 @@
+/**
+ * One typed, validated configuration, read from the environment.
+ *
+ * Secrets may be given inline (`NBLC_WEBHOOK_SECRET`) or as a file (`NBLC_WEBHOOK_SECRET_FILE`,
+ * the Docker/Kubernetes secrets convention). They are wrapped in {@link Secret} so that logging
+ * or serializing a config object never prints them.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { Secret } from './secret.js';
+
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as 30s, 15m, 1h or 1d');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** The variables nblc reads (besides Temporal's own TEMPORAL_* connection variables). */
+const schema = z.object({
+  NBLC_REPO_URL: z.string().min(1, 'the git URL of the notebooks repository is required'),
+  NBLC_REPO_FULL_NAME: z
+    .string()
+    .regex(/^[\w.-]+\/[\w.-]+$/, 'must be "<owner>/<name>" as GitHub spells it in push payloads'),
+  NBLC_BRANCH: z.string().regex(/^[\w./-]+$/, 'a branch name such as main').default('main'),
+  NBLC_DATA_DIR: z.string().default('.nblc'),
+  NBLC_CACHE_DIR: z.string().optional(),
+  NBLC_RESULTS_DIR: z.string().optional(),
+  NBLC_USERS_DIR: z.string().optional(),
+  NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
+  NBLC_HTTP_HOST: z.string().default('127.0.0.1'),
+  NBLC_HTTP_PORT: port.default(8080),
+  NBLC_TASK_QUEUE: z.string().min(1).default('nblc'),
+  NBLC_SYNC_IDLE_TIMEOUT: duration.default('1h'),
+  NBLC_TEMPORAL_PORT: port.default(7233),
+  NBLC_TEMPORAL_UI_PORT: port.default(8233),
+  NBLC_TEMPORAL_UI_URL: z.string().url().optional(),
+  NBLC_TEMPORAL_BIN: z.string().optional(),
+  NBLC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+});
+
+export interface Config {
+  repo: { url: string; fullName: string; branch: string; token?: Secret };
+  /** Current secret first, then the previous one while a rotation is under way. */
+  webhookSecrets: Secret[];
+  apiToken?: Secret;
+  dataDir: string;
+  cacheDir: string;
+  resultsDir: string;
+  usersDir: string;
+  keepSnapshots: number;
+  http: { host: string; port: number };
+  taskQueue: string;
+  syncIdleTimeout: string;
+  temporal: {
+    /** Undefined: nblc runs its own embedded dev server. */
+    address?: string;
+    namespace: string;
+    uiUrl: string;
+    embedded: { port: number; uiPort: number; binary: string; dbFile: string };
+  };
+  logLevel: z.infer<typeof schema>['NBLC_LOG_LEVEL'];
+  /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */
+  env: Env;
+}
+
+/** Reads `NAME` or the file named by `NAME_FILE` (trailing newline stripped). */
+export function readSecret(env: Env, name: string, problems: string[]): Secret | undefined {
+  const inline = env[name];
+  const file = env[`${name}_FILE`];
+  if (inline && file) {
+    problems.push(`${name}: set either ${name} or ${name}_FILE, not both`);
+    return undefined;
+  }
+  if (file) {
+    try {
+      const value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      if (!value) problems.push(`${name}_FILE: ${file} is empty`);
+      return value ? new Secret(value) : undefined;
+    } catch (err) {
+      problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+      return undefined;
+    }
+  }
+  return inline ? new Secret(inline) : undefined;
+}
+
+function durationMs(d: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
+  return Number(m[1]) * unit;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    }
+  }
+  const webhookSecret = readSecret(env, 'NBLC_WEBHOOK_SECRET', problems);
+  const previousSecret = readSecret(env, 'NBLC_WEBHOOK_SECRET_PREVIOUS', problems);
+  const apiToken = readSecret(env, 'NBLC_API_TOKEN', problems);
+  const gitToken = readSecret(env, 'NBLC_GIT_TOKEN', problems);
+  if (!webhookSecret) {
+    problems.push('NBLC_WEBHOOK_SECRET: required (the secret configured on the GitHub webhook), or NBLC_WEBHOOK_SECRET_FILE');
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const v = parsed.data;
+  if (durationMs(v.NBLC_SYNC_IDLE_TIMEOUT) < 1000) {
+    throw new ConfigError(['NBLC_SYNC_IDLE_TIMEOUT: must be at least 1s']);
+  }
+
+  const dataDir = path.resolve(v.NBLC_DATA_DIR);
+  const under = (p: string | undefined, name: string) => path.resolve(p ?? path.join(dataDir, name));
+  const uiUrl = (v.NBLC_TEMPORAL_UI_URL ?? `http://localhost:${v.NBLC_TEMPORAL_UI_PORT}`).replace(/\/+$/, '');
+  return {
+    repo: { url: v.NBLC_REPO_URL, fullName: v.NBLC_REPO_FULL_NAME, branch: v.NBLC_BRANCH, token: gitToken },
+    webhookSecrets: [webhookSecret!, ...(previousSecret ? [previousSecret] : [])],
+    apiToken,
+    dataDir,
+    cacheDir: under(v.NBLC_CACHE_DIR, 'cache'),
+    resultsDir: under(v.NBLC_RESULTS_DIR, 'results'),
+    usersDir: under(v.NBLC_USERS_DIR, 'users'),
+    keepSnapshots: v.NBLC_KEEP_SNAPSHOTS,
+    http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_HTTP_PORT },
+    taskQueue: v.NBLC_TASK_QUEUE,
+    syncIdleTimeout: v.NBLC_SYNC_IDLE_TIMEOUT,
+    temporal: {
+      address: v.TEMPORAL_ADDRESS || undefined,
+      namespace: v.TEMPORAL_NAMESPACE,
+      uiUrl,
+      embedded: {
+        port: v.NBLC_TEMPORAL_PORT,
+        uiPort: v.NBLC_TEMPORAL_UI_PORT,
+        binary: v.NBLC_TEMPORAL_BIN ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'temporal'),
+        dbFile: path.join(dataDir, 'temporal.sqlite'),
+      },
+    },
+    logLevel: v.NBLC_LOG_LEVEL,
+    env,
+  };
+}
+
+/** Every variable name nblc itself reads; docker-compose and docs are checked against it. */
+export const CONFIG_VARIABLES: readonly string[] = [
+  ...Object.keys(schema.shape),
+  ...['NBLC_WEBHOOK_SECRET', 'NBLC_WEBHOOK_SECRET_PREVIOUS', 'NBLC_API_TOKEN', 'NBLC_GIT_TOKEN'].flatMap((n) => [n, `${n}_FILE`]),
+];
+
+export { durationMs, PROJECT_ROOT };

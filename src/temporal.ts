@@ -1,0 +1,28 @@
+/**
+ * Connections to Temporal. A real cluster is described by Temporal's standard variables
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, profiles in
+ * TEMPORAL_CONFIG_FILE), read by @temporalio/envconfig; without TEMPORAL_ADDRESS nblc talks to
+ * its embedded dev server on loopback.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from './config.js';
+
+export function connectionOptions(config: Config) {
+  const env = Object.fromEntries(Object.entries(config.env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const { connectionOptions: opts } = loadClientConnectConfig({ overrideEnvVars: env });
+  return {
+    ...opts,
+    address: config.temporal.address ?? `127.0.0.1:${config.temporal.embedded.port}`,
+  };
+}
+
+export async function connectClient(config: Config): Promise<Client> {
+  const connection = await Connection.connect(connectionOptions(config));
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+export async function connectWorker(config: Config): Promise<NativeConnection> {
+  return NativeConnection.connect(connectionOptions(config));
+}

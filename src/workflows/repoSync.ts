@@ -1,0 +1,212 @@
+/**
+ * One long-lived workflow per repository that turns beacons into published snapshots.
+ *
+ * - Beacons arrive as signals (signalWithStart from the webhook, or `nblc sync`).
+ * - Pulls are serialized: one pass at a time takes every pending beacon (a burst coalesces
+ *   into one pull of the newest commit; an older commit is never published after a newer one).
+ * - Deliveries are deduplicated by ID: one that already synced is ignored, one that failed is
+ *   processed again (that is what GitHub's "Redeliver" button is for).
+ * - The run continues-as-new before its history grows large and ends after an idle period;
+ *   the next beacon starts a new run, which reads the published commit back from disk.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SyncActivities } from '../activities/sync.js';
+import {
+  SA,
+  type Beacon,
+  type DeliveryRecord,
+  type PublishedInfo,
+  type SyncCarry,
+  type SyncError,
+  type SyncInput,
+  type SyncResult,
+  type SyncStatus,
+} from '../domain.js';
+
+export const beaconSignal = defineSignal<[Beacon]>('beacon');
+export const statusQuery = defineQuery<SyncStatus>('status');
+
+/** Deliveries remembered for dedupe (GitHub redelivers within days, not thousands of merges). */
+const DEDUPE_WINDOW = 500;
+const RECENT_IN_QUERY = 20;
+const DEFAULT_MAX_HISTORY_EVENTS = 5000;
+
+const { readPublished, planSync } = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+// Network: transient failures back off up to a minute for ~10 minutes; auth and "not found"
+// are typed non-retryable by the activity. The heartbeat timeout notices a lost worker fast.
+const { fetchBranch } = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
+});
+
+const { publishSnapshot } = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: ['CommitNotFound', 'CommitNotOnBranch'],
+  },
+});
+
+export async function repoSync(input: SyncInput): Promise<SyncResult> {
+  const deliveries: DeliveryRecord[] = input.carry?.deliveries ?? [];
+  let published: PublishedInfo | null = input.carry?.published ?? null;
+  let lastError: SyncError | null = input.carry?.lastError ?? null;
+  let running: SyncStatus['running'] = null;
+  const now = () => new Date().toISOString(); // deterministic inside workflows
+
+  const byId = (id: string) => deliveries.find((d) => d.deliveryId === id);
+  const pending = () => deliveries.filter((d) => d.outcome === 'pending');
+
+  setHandler(beaconSignal, (beacon) => {
+    const known = byId(beacon.deliveryId);
+    if (known && known.outcome !== 'failed') {
+      known.duplicates++;
+      return;
+    }
+    if (known) deliveries.splice(deliveries.indexOf(known), 1);
+    deliveries.push({ ...beacon, outcome: 'pending', duplicates: known ? known.duplicates + 1 : 0 });
+    trimWindow(deliveries);
+  });
+
+  setHandler(statusQuery, () => ({
+    repo: input.repo,
+    branch: input.branch,
+    published,
+    pending: pending().map((d) => ({ sha: d.sha, deliveryId: d.deliveryId })),
+    running,
+    lastError,
+    recentDeliveries: deliveries.slice(-RECENT_IN_QUERY).reverse(),
+  }));
+
+  const describe = () => {
+    const lines = [
+      `**${input.repo}@${input.branch}**`,
+      published ? `published \`${published.sha.slice(0, 12)}\` at ${published.at}` : 'nothing published yet',
+      `pending: ${pending().length}`,
+    ];
+    if (running) lines.push(`running: ${running.step}`);
+    if (lastError) lines.push(`last error (${lastError.at}): ${lastError.message}`);
+    setCurrentDetails(lines.join('\n\n'));
+  };
+
+  upsertSearchAttributes([{ key: SA.repo, value: input.repo }]);
+  if (!input.carry) {
+    const sha = await readPublished();
+    if (sha) published = { sha, at: now(), path: '', deliveryId: '(found on disk)' };
+  }
+  if (published) upsertSearchAttributes([{ key: SA.publishedCommit, value: published.sha }]);
+  describe();
+
+  const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxEvents;
+
+  for (;;) {
+    const woke = await condition(() => pending().length > 0 || historyFull(), input.idleTimeout);
+    if (!woke) {
+      // Idle: finish once every signal handler is done; a beacon racing with the end is
+      // delivered to this run (the completion is then retried) or starts the next one.
+      await condition(allHandlersFinished);
+      if (pending().length === 0) return { reason: 'idle', published };
+      continue;
+    }
+    if (pending().length > 0) await pass();
+    if (historyFull()) {
+      await condition(allHandlersFinished);
+      const carry: SyncCarry = { published, deliveries, lastError };
+      return continueAsNew<typeof repoSync>({ ...input, carry });
+    }
+  }
+
+  /** One pull: everything pending now is one batch; beacons arriving meanwhile wait for the next. */
+  async function pass(): Promise<void> {
+    const batch = pending();
+    for (const d of batch) d.outcome = 'running';
+    const ids = batch.map((d) => d.deliveryId);
+    running = { deliveryIds: ids, startedAt: now(), step: 'fetch' };
+    describe();
+    try {
+      const { tip } = await fetchBranch();
+      const candidates = [...new Set(batch.map((d) => d.sha ?? tip))];
+      running.step = 'plan';
+      const plan = await planSync({ candidates, published: published?.sha ?? null, tip });
+      if (plan.target) {
+        running.step = `publish ${plan.target.slice(0, 12)}`;
+        describe();
+        const res = await publishSnapshot.executeWithOptions(
+          { summary: `Publish ${plan.target.slice(0, 12)} of ${input.repo}` },
+          [{ sha: plan.target }],
+        );
+        const by = batch.find((d) => plan.outcomes[d.sha ?? tip]?.outcome === 'publish');
+        published = { sha: res.sha, at: now(), path: res.path, deliveryId: by?.deliveryId ?? ids[0] ?? '' };
+        upsertSearchAttributes([{ key: SA.publishedCommit, value: res.sha }]);
+      }
+      const failures: string[] = [];
+      for (const d of batch) {
+        const o = plan.outcomes[d.sha ?? tip];
+        if (!o || o.outcome === 'unreachable') {
+          finish(d, 'failed', o?.reason ?? 'no plan for this commit');
+          failures.push(o?.reason ?? d.deliveryId);
+        } else {
+          finish(d, o.outcome === 'publish' ? 'synced' : o.outcome);
+        }
+      }
+      lastError = failures.length ? { message: failures.join('; '), at: now(), deliveryIds: ids } : null;
+    } catch (err) {
+      const message = failureMessage(err);
+      for (const d of batch) finish(d, 'failed', message);
+      lastError = { message, at: now(), deliveryIds: ids };
+    } finally {
+      running = null;
+      describe();
+    }
+  }
+
+  function finish(d: DeliveryRecord, outcome: DeliveryRecord['outcome'], error?: string): void {
+    d.outcome = outcome;
+    d.finishedAt = now();
+    d.publishedSha = published?.sha;
+    if (error) d.error = error;
+    else delete d.error;
+  }
+}
+
+function trimWindow(deliveries: DeliveryRecord[]): void {
+  while (deliveries.length > DEDUPE_WINDOW) {
+    const i = deliveries.findIndex((d) => d.outcome !== 'pending' && d.outcome !== 'running');
+    if (i < 0) return;
+    deliveries.splice(i, 1);
+  }
+}
+
+/** The operator-facing reason of an activity failure (the root cause, not the wrapper). */
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) {
+    const cause = err.cause;
+    const type = cause instanceof ApplicationFailure && cause.type ? ` [${cause.type}]` : '';
+    return `${err.activityType}: ${cause.message}${type}`;
+  }
+  if (err instanceof Error) throw err; // not an activity failure: a bug, let the task fail visibly
+  return String(err);
+}
