@@ -54,7 +54,10 @@ const schema = z.object({
 
 export interface Config {
   repo: { url: string; fullName: string; branch: string; token?: Secret };
-  /** Current secret first, then the previous one while a rotation is under way. */
+  /**
+   * Current secret first, then the previous one while a rotation is under way. Empty when not
+   * configured: only the HTTP API needs it, and refuses to start without it.
+   */
   webhookSecrets: Secret[];
   apiToken?: Secret;
   dataDir: string;
@@ -87,8 +90,8 @@ export function readSecret(env: Env, name: string, problems: string[]): Secret |
   }
   if (file) {
     try {
+      // An empty file means "not set": compose needs a file for every declared secret.
       const value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-      if (!value) problems.push(`${name}_FILE: ${file} is empty`);
       return value ? new Secret(value) : undefined;
     } catch (err) {
       problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
@@ -117,9 +120,6 @@ export function loadConfig(env: Env = process.env): Config {
   const previousSecret = readSecret(env, 'NBLC_WEBHOOK_SECRET_PREVIOUS', problems);
   const apiToken = readSecret(env, 'NBLC_API_TOKEN', problems);
   const gitToken = readSecret(env, 'NBLC_GIT_TOKEN', problems);
-  if (!webhookSecret) {
-    problems.push('NBLC_WEBHOOK_SECRET: required (the secret configured on the GitHub webhook), or NBLC_WEBHOOK_SECRET_FILE');
-  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const v = parsed.data;
   if (durationMs(v.NBLC_SYNC_IDLE_TIMEOUT) < 1000) {
@@ -131,7 +131,7 @@ export function loadConfig(env: Env = process.env): Config {
   const uiUrl = (v.NBLC_TEMPORAL_UI_URL ?? `http://localhost:${v.NBLC_TEMPORAL_UI_PORT}`).replace(/\/+$/, '');
   return {
     repo: { url: v.NBLC_REPO_URL, fullName: v.NBLC_REPO_FULL_NAME, branch: v.NBLC_BRANCH, token: gitToken },
-    webhookSecrets: [webhookSecret!, ...(previousSecret ? [previousSecret] : [])],
+    webhookSecrets: [webhookSecret, previousSecret].filter((x): x is Secret => !!x),
     apiToken,
     dataDir,
     cacheDir: under(v.NBLC_CACHE_DIR, 'cache'),

@@ -52,7 +52,8 @@ async function sendBeacon(stack: Stack, secret: string, before: string, after: s
 }
 
 export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
-  const dataDir = path.resolve(process.env.NBLC_DATA_DIR ?? '.nblc/demo');
+  // Never the service's NBLC_DATA_DIR: the demo wipes its directory on every run.
+  const dataDir = path.resolve(process.env.NBLC_DEMO_DIR ?? '.nblc/demo');
   await fs.rm(dataDir, { recursive: true, force: true });
   const upstream = await createUpstream(path.join(dataDir, 'upstream'));
   const first = await upstream.commit(
@@ -69,7 +70,11 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
   const defaultPorts = (await portFree(7233)) && (await portFree(8233));
   const config = loadConfig({
     ...process.env,
+    // Everything lives under the demo's own directory, whatever the environment says.
     NBLC_DATA_DIR: dataDir,
+    NBLC_CACHE_DIR: undefined,
+    NBLC_RESULTS_DIR: undefined,
+    NBLC_USERS_DIR: undefined,
     NBLC_REPO_URL: upstream.url,
     NBLC_REPO_FULL_NAME: REPO,
     NBLC_BRANCH: 'main',

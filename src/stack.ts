@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
 import type { Logger } from './logger.js';
 import { startApi, type RunningApi } from './server.js';
@@ -29,6 +29,11 @@ export interface Stack {
 }
 
 export async function startStack(base: Config, opts: StackOptions): Promise<Stack> {
+  if (opts.api && base.webhookSecrets.length === 0) {
+    throw new ConfigError([
+      'NBLC_WEBHOOK_SECRET: required to run the HTTP API (the secret set on the GitHub webhook), or NBLC_WEBHOOK_SECRET_FILE',
+    ]);
+  }
   const cleanups: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const fn of cleanups.splice(0).reverse()) {

