@@ -10,6 +10,11 @@ import { deliveryId as deliveryIdSchema, ignoreReason, pushPayload } from './pay
 import { checkSignature } from './signature.js';
 
 export const MAX_BODY_BYTES = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
+/**
+ * GitHub gives up on a delivery after 10 s. Without a deadline the Temporal client retries an
+ * unreachable server for ~20 s, so GitHub would log a timeout instead of our 503.
+ */
+export const SIGNAL_DEADLINE_MS = 5_000;
 
 export interface WebhookDeps {
   client: Client;
@@ -73,7 +78,9 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
         receivedAt: new Date().toISOString(),
       };
       try {
-        const started = await signalSync(deps.client, deps.config, beacon);
+        const started = await deps.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+          signalSync(deps.client, deps.config, beacon),
+        );
         log.info({ sha: beacon.sha, workflowId: started.workflowId, runId: started.runId }, 'sync signalled');
         return c.json(started, 202);
       } catch (err) {

@@ -298,7 +298,7 @@ describe('nblc_execute.py', { concurrency: 2, timeout: 120_000 }, () => {
     assert.equal(result.error?.ename, 'ValueError');
     assert.equal(result.error?.evalue, 'first red problem');
     assert.match(result.error?.traceback ?? '', /ValueError: first red problem/);
-    assert.doesNotMatch(result.error?.traceback ?? '', /\x1b/, 'no ANSI escapes');
+    assert.doesNotMatch(result.error?.traceback ?? '', new RegExp(String.fromCharCode(27)), 'no ANSI escapes');
     assert.deepEqual(
       result.errors.map((e) => [e.cell, e.ename, e.expected]),
       [[2, 'ValueError', false], [4, 'NameError', false]],

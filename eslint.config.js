@@ -1,0 +1,54 @@
+// Lint rules that keep the project honest; the workflow block is what keeps workflows replayable.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', '.venv/', '.nblc/', 'dist/', 'python/', 'bin/', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+      ],
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox and is replayed from history:
+    // no Node built-ins, no I/O, and activities only as types (called through proxyActivities).
+    files: ['src/workflows/**/*.ts', 'src/domain.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows are deterministic: no Node built-ins.' })),
+          patterns: [
+            { group: ['**/activities/*'], allowTypeImports: true, message: 'Workflows import activity types only.' },
+            { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'simple-git', 'pino', 'hono'], message: 'Not available in the workflow sandbox.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'process', message: 'No process in workflows.' }],
+    },
+  },
+  {
+    // The HTTP layer parses, verifies and starts workflows; git and files belong to activities.
+    files: ['src/api/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'simple-git'].map((name) => ({ name, message: 'src/api is HTTP only.' })),
+          patterns: [{ group: ['**/activities/*'], message: 'src/api is HTTP only.' }],
+        },
+      ],
+    },
+  },
+);

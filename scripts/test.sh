@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: type check, lint (which keeps workflows deterministic), then every
+# test file under test/ with Node's test runner against real Temporal servers, git
+# repositories and Jupyter kernels from .venv. Extra arguments are passed to node --test
+# (e.g. --test-name-pattern=webhook).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== typecheck"
+npx tsc --noEmit -p .
+echo "== lint"
+npx eslint .
+echo "== tests"
+mapfile -t files < <(find test -name '*.test.ts' | sort)
+# Two files at a time: each starts its own Temporal dev server; the machine has 2 cores.
+exec node --import tsx --test --test-concurrency=2 --test-timeout=600000 "$@" "${files[@]}"
