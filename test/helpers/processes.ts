@@ -1,0 +1,86 @@
+/** Running `nblc` as a real child process, the way operators and the container run it. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { Env } from '../../src/config.js';
+
+export const NBLC_BIN = path.resolve(import.meta.dirname, '../../bin/nblc.js');
+
+export interface NblcProcess {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the first stdout/stderr text matching `re`. */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `nblc <args>` in its own process group (so a test can kill the whole group). */
+export function startNblc(args: string[], env: Env): NblcProcess {
+  const child = spawn(process.execPath, [NBLC_BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NBLC_LOG_LEVEL: 'warn', ...env } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor(re, timeoutMs = 90_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = out.match(re);
+          if (m) {
+            cleanup();
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`timed out waiting for ${re} in nblc output:\n${out}`));
+        }, timeoutMs);
+        void exited.then(({ code, signal }) => {
+          if (!out.match(re)) {
+            cleanup();
+            reject(new Error(`nblc exited (${code ?? signal}) before printing ${re}:\n${out}`));
+          }
+        });
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Runs `nblc <args>` to completion. */
+export function runNblc(args: string[], env: Env, timeoutMs = 120_000) {
+  const res = spawnSync(process.execPath, [NBLC_BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NBLC_LOG_LEVEL: 'warn', ...env } as NodeJS.ProcessEnv,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+/** PIDs of live processes whose command line contains `needle` (zombies excluded). */
+export function processesMatching(needle: string): number[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,stat=,args='], { encoding: 'utf8' }).stdout;
+  return ps
+    .split('\n')
+    .map((l) => l.trim().match(/^(\d+)\s+(\S+)\s+(.*)$/))
+    .filter((m): m is RegExpMatchArray => !!m && !m[2]!.startsWith('Z') && m[3]!.includes(needle) && !m[3]!.includes('ps -eo'))
+    .map((m) => Number(m[1]));
+}
