@@ -18,7 +18,7 @@ function config(): Config {
   return loadConfig(process.env);
 }
 
-async function serve(parts: { worker: boolean; api: boolean }): Promise<void> {
+async function serve(parts: { worker: boolean; api: boolean; embed: boolean }): Promise<void> {
   const cfg = config();
   const logger = createLogger(cfg.logLevel);
   const stack = await startStack(cfg, { ...parts, logger });
@@ -38,17 +38,17 @@ async function serve(parts: { worker: boolean; api: boolean }): Promise<void> {
 program
   .command('start')
   .description('run the worker and the HTTP API (and an embedded Temporal server when TEMPORAL_ADDRESS is unset)')
-  .action(() => serve({ worker: true, api: true }));
+  .action(() => serve({ worker: true, api: true, embed: true }));
 
 program
   .command('worker')
-  .description('run only the Temporal worker')
-  .action(() => serve({ worker: true, api: false }));
+  .description('run only the Temporal worker (TEMPORAL_ADDRESS, or the server of a running "nblc start")')
+  .action(() => serve({ worker: true, api: false, embed: false }));
 
 program
   .command('api')
   .description('run only the HTTP API (webhook, health)')
-  .action(() => serve({ worker: false, api: true }));
+  .action(() => serve({ worker: false, api: true, embed: false }));
 
 program
   .command('sync')

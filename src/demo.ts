@@ -91,7 +91,7 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
   const say = (s = '') => console.log(s);
 
   say('nblc demo: starting the embedded Temporal server, the worker and the HTTP API ...');
-  const stack = await startStack(config, { worker: true, api: true, logger });
+  const stack = await startStack(config, { worker: true, api: true, embed: true, logger });
   // Ctrl-C during the demo still stops the embedded server (no orphan processes).
   const interrupted = (sig: NodeJS.Signals) => void stack.stop().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);

@@ -14,6 +14,8 @@ import { createWorker, installRuntime } from './worker.js';
 export interface StackOptions {
   worker: boolean;
   api: boolean;
+  /** Start the embedded server when TEMPORAL_ADDRESS is unset (`nblc start`, the demo). */
+  embed: boolean;
   logger: Logger;
 }
 
@@ -43,7 +45,7 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
   try {
     let config = base;
     let embedded: EmbeddedTemporal | undefined;
-    if (!base.temporal.address) {
+    if (!base.temporal.address && opts.embed) {
       embedded = await startEmbeddedTemporal({ ...base.temporal.embedded, namespace: base.temporal.namespace, logger: opts.logger });
       cleanups.push(() => embedded!.stop());
       const uiUrl = base.env.NBLC_TEMPORAL_UI_URL ? base.temporal.uiUrl : embedded.uiUrl;
