@@ -103,6 +103,7 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
     say(`   signed beacon accepted: workflow ${started.workflowId}`);
     await waitForPublished(stack, first);
     say(`   published: ${config.cacheDir}/current -> snapshots/${first}`);
+    // demo step: after the first publish (user copies are provisioned here)
 
     const second = await upstream.commit(
       { '01_GettingStarted/Hello World.ipynb': notebook(['print("hello again, from the second merge")']) },
@@ -113,6 +114,8 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
     await waitForPublished(stack, second);
     const snapshot = await fs.realpath(path.join(config.cacheDir, 'current'));
     say(`   published atomically (readers never saw a partial tree)`);
+    // demo step: after the second publish (user copies are updated here)
+    // demo step: notebook test run
 
     say('\nResult');
     say(`  snapshot:    ${snapshot}`);
