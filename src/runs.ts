@@ -1,0 +1,164 @@
+/**
+ * Domain types of notebook test runs. Pure: imported by workflows, activities, API and CLI.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const RUN_SA = {
+  kind: defineSearchAttributeKey('NblcRunKind', SearchAttributeType.KEYWORD),
+  commit: defineSearchAttributeKey('NblcCommit', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('NblcRunStatus', SearchAttributeType.KEYWORD),
+  failed: defineSearchAttributeKey('NblcFailedCount', SearchAttributeType.INT),
+} as const;
+
+export type RunKind = 'scheduled' | 'merge' | 'manual';
+
+export const NOTEBOOK_STATUSES = [
+  'passed',
+  'failed',
+  'timed_out',
+  'kernel_died',
+  'needs_input',
+  'no_such_kernel',
+  'invalid_notebook',
+] as const;
+export type NotebookStatus = (typeof NOTEBOOK_STATUSES)[number];
+
+/** One error output of a cell; `cell` is the index in the notebook (-1: the injected prerun cell). */
+export interface NotebookError {
+  cell: number;
+  ename: string;
+  evalue: string;
+  /** ANSI escape codes stripped. */
+  traceback: string;
+  expected?: boolean;
+}
+
+/** What python/nblc_execute.py writes as its result JSON. */
+export interface ExecutorResult {
+  status: NotebookStatus;
+  durationMs: number;
+  kernel: string | null;
+  cellsTotal: number;
+  cellsRun: number;
+  error: NotebookError | null;
+  errors: NotebookError[];
+  timedOutCell: number | null;
+  message: string | null;
+}
+
+/**
+ * One notebook's outcome as the run reports it. Stored in full on disk
+ * (`<results>/<runId>/results/<path>.json`); the workflow only carries {@link NotebookSummary}.
+ */
+export interface NotebookResult extends ExecutorResult {
+  path: string;
+  /** Executions of this notebook in this run (more than 1 with `retries`). */
+  attempts: number;
+  /** Failed first, passed on a retry. */
+  flaky?: boolean;
+  /** The executed notebook, relative to the run's directory. */
+  artifact: string;
+}
+
+/** The compact outcome kept in workflow state (history-friendly for thousands of notebooks). */
+export interface NotebookSummary {
+  path: string;
+  status: NotebookStatus;
+  durationMs: number;
+  attempts: number;
+  flaky?: boolean;
+}
+
+export interface TestRunOptions {
+  /** Globs relative to the snapshot root (`**` supported); default all notebooks. */
+  include?: string[];
+  exclude?: string[];
+  concurrency?: number;
+  /** Re-run a notebook that did not pass up to this many times; a later pass is `flaky`. */
+  retries?: number;
+  cellTimeoutS?: number;
+  notebookTimeoutS?: number;
+}
+
+export interface TestRunInput extends TestRunOptions {
+  kind: RunKind;
+  /** Full SHA of a published snapshot; default: what `current` points at when the run starts. */
+  commit?: string;
+  /** Only these paths (merge runs: the notebooks the merge changed), still filtered by the globs. */
+  paths?: string[];
+  /** Carried across continue-as-new. */
+  carry?: TestRunCarry;
+}
+
+export interface TestRunCarry {
+  runId: string;
+  commit: string;
+  root: string;
+  startedAt: string;
+  remaining: string[];
+  total: number;
+  done: NotebookSummary[];
+}
+
+export interface TestRunProgress {
+  runId: string;
+  kind: RunKind;
+  commit: string | null;
+  phase: 'discovering' | 'running' | 'reporting' | 'done';
+  total: number;
+  done: number;
+  failed: number;
+  running: string[];
+  failures: Array<{ path: string; status: NotebookStatus }>;
+}
+
+export type RunCounts = Record<NotebookStatus, number> & { total: number; flaky: number };
+
+export interface TestReport {
+  runId: string;
+  commit: string;
+  kind: RunKind;
+  startedAt: string;
+  finishedAt: string;
+  counts: RunCounts;
+  notebooks: NotebookResult[];
+  /** Compared with the previous finished run of the same kind. */
+  newlyFailing: string[];
+  fixed: string[];
+  previousRunId: string | null;
+  temporalUiUrl?: string;
+}
+
+/** What the workflow returns: the counts and where the report is, not the tracebacks. */
+export interface TestRunResult {
+  runId: string;
+  commit: string;
+  kind: RunKind;
+  counts: RunCounts;
+  reportDir: string;
+  failures: Array<{ path: string; status: NotebookStatus }>;
+  newlyFailing: string[];
+  fixed: string[];
+}
+
+export function emptyCounts(): RunCounts {
+  const counts = { total: 0, flaky: 0 } as RunCounts;
+  for (const s of NOTEBOOK_STATUSES) counts[s] = 0;
+  return counts;
+}
+
+export function countSummaries(summaries: Array<Pick<NotebookSummary, 'status' | 'flaky'>>): RunCounts {
+  const counts = emptyCounts();
+  for (const s of summaries) {
+    counts[s.status]++;
+    counts.total++;
+    if (s.flaky) counts.flaky++;
+  }
+  return counts;
+}
+
+/** The run's directory name under NBLC_RESULTS_DIR, from its workflow ID. */
+export const TEST_RUN_PREFIX = 'test-run:';
+export function runIdFromWorkflowId(workflowId: string): string {
+  return workflowId.replace(/^test-run:/, '').replace(/[^A-Za-z0-9._-]+/g, '-');
+}
