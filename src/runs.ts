@@ -90,6 +90,16 @@ export interface TestRunInput extends TestRunOptions {
   carry?: TestRunCarry;
 }
 
+/** Settings a run needs from the service's config; filled in by whoever starts it. */
+export interface TestRunQueues {
+  /** Notebook executions go to this task queue (NBLC_NOTEBOOK_TASK_QUEUE). */
+  notebookTaskQueue: string;
+  defaultConcurrency: number;
+  /** For the report's link to this run. */
+  temporalUi?: { url: string; namespace: string };
+  maxHistoryEvents?: number;
+}
+
 export interface TestRunCarry {
   runId: string;
   commit: string;
@@ -136,6 +146,8 @@ export interface TestRunResult {
   kind: RunKind;
   counts: RunCounts;
   reportDir: string;
+  /** Every notebook in run order (compact: the tracebacks are in the report). */
+  notebooks: NotebookSummary[];
   failures: Array<{ path: string; status: NotebookStatus }>;
   newlyFailing: string[];
   fixed: string[];

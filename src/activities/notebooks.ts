@@ -1,0 +1,156 @@
+/**
+ * Executes one notebook: python/nblc_execute.py (nbclient, a fresh kernel) as a child process
+ * in its own process group. A notebook's own failure is a result; only infrastructure problems
+ * (the executor crashed, the kernel died before its first cell) throw, so Temporal retries them.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { PROJECT_ROOT, type Config } from '../config.js';
+import type { ExecutorResult, NotebookResult, NotebookSummary } from '../runs.js';
+
+export const EXECUTOR = path.join(PROJECT_ROOT, 'python', 'nblc_execute.py');
+/** Attempts for infrastructure failures; after the last one the notebook is reported, not thrown. */
+export const INFRA_ATTEMPTS = 3;
+const KILL_GRACE_MS = 5000;
+
+export type NotebookConfig = Pick<Config, 'resultsDir' | 'tests'>;
+
+export interface RunNotebookInput {
+  runId: string;
+  /** The snapshot root (read-only). */
+  root: string;
+  path: string;
+  /** 1-based execution of this notebook within the run (notebook-level retries). */
+  attempt: number;
+  cellTimeoutS?: number;
+  notebookTimeoutS?: number;
+}
+
+export const runDirOf = (resultsDir: string, runId: string) => path.join(resultsDir, runId);
+export const resultFileOf = (runDir: string, nbPath: string) => path.join(runDir, 'results', `${nbPath}.json`);
+
+export function createNotebookActivities(cfg: NotebookConfig) {
+  return {
+    async runNotebook(input: RunNotebookInput): Promise<NotebookSummary> {
+      const ctx = Context.current();
+      const runDir = runDirOf(cfg.resultsDir, input.runId);
+      const artifact = path.join('executed', input.path);
+      const resultFile = resultFileOf(runDir, input.path);
+      const scratch = path.join(runDir, 'tmp');
+      await fs.mkdir(scratch, { recursive: true });
+      const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
+
+      const args = [
+        EXECUTOR,
+        '--notebook',
+        path.join(input.root, input.path),
+        '--output',
+        path.join(runDir, artifact),
+        '--result',
+        executorResult,
+        '--default-kernel',
+        cfg.tests.defaultKernel,
+        '--cell-timeout',
+        String(input.cellTimeoutS ?? cfg.tests.cellTimeoutS),
+        '--timeout',
+        String(input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS),
+        '--scratch-root',
+        scratch,
+        ...(cfg.tests.prerunFile ? ['--prerun', cfg.tests.prerunFile] : []),
+      ];
+      const { code, stderr } = await execute(cfg.tests.python, args, ctx, input.path);
+      if (code !== 0) {
+        throw ApplicationFailure.retryable(
+          `the notebook executor for ${input.path} exited with ${code}: ${stderr.slice(-2000)}`,
+          'ExecutorCrashed',
+        );
+      }
+      const result = JSON.parse(await fs.readFile(executorResult, 'utf8')) as ExecutorResult;
+      await fs.rm(executorResult, { force: true });
+      if (result.status === 'kernel_died' && result.cellsRun === 0 && ctx.info.attempt < INFRA_ATTEMPTS) {
+        // Died before running anything: a port clash, memory pressure, a busy host. Try again.
+        throw ApplicationFailure.retryable(
+          `kernel for ${input.path} died before its first cell: ${result.message}`,
+          'KernelStartFailed',
+        );
+      }
+      const full: NotebookResult = {
+        ...result,
+        path: input.path,
+        attempts: input.attempt,
+        ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
+        artifact,
+      };
+      await writeAtomic(resultFile, JSON.stringify(full, null, 1));
+      return {
+        path: input.path,
+        status: full.status,
+        durationMs: full.durationMs,
+        attempts: input.attempt,
+        ...(full.flaky ? { flaky: true } : {}),
+      };
+    },
+  };
+}
+
+/**
+ * Runs the executor, heartbeating with its progress, and on cancellation (or a lost heartbeat)
+ * terminates its whole process group: SIGTERM lets it shut the kernel down, SIGKILL follows.
+ */
+async function execute(
+  python: string,
+  args: string[],
+  ctx: Context,
+  nbPath: string,
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(python, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let progress: unknown = { path: nbPath, event: 'spawned' };
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      progress = { path: nbPath, ...JSON.parse(line) };
+      ctx.heartbeat(progress);
+    } catch {
+      // not a progress line
+    }
+  });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)));
+  });
+  const killGroup = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  const heartbeat = setInterval(() => ctx.heartbeat(progress), 2000);
+  const onCancel = () => {
+    killGroup('SIGTERM');
+    setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
+  };
+  ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  try {
+    const code = await exited;
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    return { code, stderr };
+  } finally {
+    clearInterval(heartbeat);
+    ctx.cancellationSignal.removeEventListener('abort', onCancel);
+  }
+}
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await fs.writeFile(tmp, text);
+  await fs.rename(tmp, file);
+}
+
+export type NotebookActivities = ReturnType<typeof createNotebookActivities>;

@@ -1,0 +1,367 @@
+/**
+ * The report of a notebook test run, written into the run's directory:
+ *
+ *   <resultsDir>/<runId>/report.json   the TestReport (src/runs.ts), written last
+ *   <resultsDir>/<runId>/junit.xml     for CI tools
+ *   <resultsDir>/<runId>/report.html   one self-contained page for operators
+ *
+ * Inputs are the per-notebook result files (`results/<path>.json`, written by runNotebook) and
+ * the previous finished run of the same kind (its report.json) for "newly failing" / "fixed".
+ * Every file is written to a hidden temporary name and renamed into place, and the output
+ * depends only on the inputs and the files, so a rerun after a crash converges to the same bytes.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import {
+  countSummaries,
+  NOTEBOOK_STATUSES,
+  type NotebookError,
+  type NotebookResult,
+  type NotebookStatus,
+  type RunKind,
+  type TestReport,
+} from '../runs.js';
+import { renderHtml } from './report/html.js';
+import { renderJunit } from './report/junit.js';
+
+export interface WriteReportOptions {
+  /** NBLC_RESULTS_DIR; the run's directory is `<resultsDir>/<runId>/`. */
+  resultsDir: string;
+  runId: string;
+  commit: string;
+  kind: RunKind;
+  startedAt: string;
+  finishedAt: string;
+  /** Every notebook of the run, in the run's order. */
+  paths: string[];
+  /** Link to the run in the Temporal UI. */
+  temporalUiUrl?: string;
+}
+
+export const REPORT_FILES = { json: 'report.json', junit: 'junit.xml', html: 'report.html' } as const;
+export const NO_RESULT_MESSAGE = 'no result was recorded';
+
+/** Run directory names as runIdFromWorkflowId makes them. */
+const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
+/** Reading many result files or earlier reports at once, but not thousands of descriptors. */
+const READ_CONCURRENCY = 32;
+/** report.json starts with the run's fields; this much is enough to see its kind and finishedAt. */
+const HEAD_BYTES = 16 * 1024;
+
+export async function writeReport(opts: WriteReportOptions): Promise<TestReport> {
+  if (!RUN_ID_RE.test(opts.runId) || opts.runId === '.' || opts.runId === '..') {
+    throw ApplicationFailure.nonRetryable(`"${opts.runId}" is not a run directory name`, 'BadReportInput');
+  }
+  for (const [name, value] of [
+    ['startedAt', opts.startedAt],
+    ['finishedAt', opts.finishedAt],
+  ] as const) {
+    if (Number.isNaN(Date.parse(value))) {
+      throw ApplicationFailure.nonRetryable(`${name} "${value}" is not a timestamp`, 'BadReportInput');
+    }
+  }
+  const runDir = path.join(opts.resultsDir, opts.runId);
+  const paths = [...new Set(opts.paths)];
+  const notebooks = await mapLimit(paths, READ_CONCURRENCY, (p) => readResult(runDir, p));
+  const previous = await findPreviousRun(opts.resultsDir, opts.runId, opts.kind, opts.startedAt);
+  const { newlyFailing, fixed } = compareWithPrevious(notebooks, previous?.statuses ?? null);
+
+  const report: TestReport = {
+    runId: opts.runId,
+    commit: opts.commit,
+    kind: opts.kind,
+    startedAt: opts.startedAt,
+    finishedAt: opts.finishedAt,
+    counts: countSummaries(notebooks),
+    notebooks,
+    newlyFailing,
+    fixed,
+    previousRunId: previous?.runId ?? null,
+    ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
+  };
+
+  const artifacts = new Set<string>();
+  await mapLimit(notebooks, READ_CONCURRENCY, async (nb) => {
+    if (await isFile(path.join(runDir, nb.artifact))) artifacts.add(nb.path);
+  });
+
+  await fs.mkdir(runDir, { recursive: true });
+  await writeAtomic(path.join(runDir, REPORT_FILES.junit), renderJunit(report));
+  await writeAtomic(
+    path.join(runDir, REPORT_FILES.html),
+    renderHtml(report, { hasArtifact: (nb) => artifacts.has(nb.path) }),
+  );
+  // Last: an existing report.json means the whole report is there (and the next run may compare with it).
+  await writeAtomic(path.join(runDir, REPORT_FILES.json), `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+/**
+ * newlyFailing: not passed now, and passed in the previous run or not part of it (a new notebook
+ * that fails is newly failing). fixed: passed now and not passed in the previous run. Both in
+ * the run's order. Without a previous run there is nothing to compare with: both are empty.
+ */
+export function compareWithPrevious(
+  notebooks: Array<Pick<NotebookResult, 'path' | 'status'>>,
+  previous: ReadonlyMap<string, NotebookStatus> | null,
+): { newlyFailing: string[]; fixed: string[] } {
+  if (!previous) return { newlyFailing: [], fixed: [] };
+  const newlyFailing: string[] = [];
+  const fixed: string[] = [];
+  for (const nb of notebooks) {
+    const before = previous.get(nb.path);
+    if (nb.status !== 'passed' && (before === undefined || before === 'passed')) newlyFailing.push(nb.path);
+    if (nb.status === 'passed' && before !== undefined && before !== 'passed') fixed.push(nb.path);
+  }
+  return { newlyFailing, fixed };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the notebooks' results
+
+/** A relative path without `.`/`..`/empty segments: it cannot leave the directory it is joined to. */
+function isSafeRelative(p: string): boolean {
+  return (
+    p.length > 0 &&
+    !p.startsWith('/') &&
+    !p.includes('\\') &&
+    !p.includes('\0') &&
+    p.split('/').every((s) => s !== '' && s !== '.' && s !== '..')
+  );
+}
+
+function unrecorded(nbPath: string, message: string): NotebookResult {
+  return {
+    status: 'kernel_died',
+    durationMs: 0,
+    kernel: null,
+    cellsTotal: 0,
+    cellsRun: 0,
+    error: null,
+    errors: [],
+    timedOutCell: null,
+    message,
+    path: nbPath,
+    attempts: 0,
+    artifact: `executed/${nbPath}`,
+  };
+}
+
+/** The notebook's result file, normalized to exactly the NotebookResult fields; never throws for a bad file. */
+async function readResult(runDir: string, nbPath: string): Promise<NotebookResult> {
+  if (!isSafeRelative(nbPath)) return unrecorded(nbPath, 'not read: the path is not a relative path inside the run');
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(runDir, 'results', `${nbPath}.json`), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return unrecorded(nbPath, NO_RESULT_MESSAGE);
+    if (code === 'EISDIR') return unrecorded(nbPath, 'the result file is unreadable: it is a directory');
+    throw err; // EACCES, EIO, EMFILE…: an infrastructure problem, retried by the activity
+  }
+  try {
+    return normalizeResult(JSON.parse(text), nbPath);
+  } catch (err) {
+    return unrecorded(nbPath, `the result file is unreadable: ${(err as Error).message}`);
+  }
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown, dflt: number) => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
+const strOrNull = (v: unknown) => (typeof v === 'string' ? v : null);
+
+function normalizeError(v: unknown): NotebookError | null {
+  if (!isObject(v)) return null;
+  return {
+    cell: num(v.cell, -1),
+    ename: typeof v.ename === 'string' ? v.ename : '',
+    evalue: typeof v.evalue === 'string' ? v.evalue : '',
+    traceback: typeof v.traceback === 'string' ? v.traceback : '',
+    ...(v.expected === true ? { expected: true } : {}),
+  };
+}
+
+export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
+  if (!isObject(raw)) throw new Error('not a JSON object');
+  const status = raw.status;
+  if (!NOTEBOOK_STATUSES.includes(status as NotebookStatus))
+    throw new Error(`unknown status ${JSON.stringify(status)}`);
+  const artifact =
+    typeof raw.artifact === 'string' && isSafeRelative(raw.artifact) ? raw.artifact : `executed/${nbPath}`;
+  return {
+    status: status as NotebookStatus,
+    durationMs: num(raw.durationMs, 0),
+    kernel: strOrNull(raw.kernel),
+    cellsTotal: num(raw.cellsTotal, 0),
+    cellsRun: num(raw.cellsRun, 0),
+    error: normalizeError(raw.error),
+    errors: Array.isArray(raw.errors)
+      ? raw.errors.map(normalizeError).filter((e): e is NotebookError => e !== null)
+      : [],
+    timedOutCell: typeof raw.timedOutCell === 'number' ? raw.timedOutCell : null,
+    message: strOrNull(raw.message),
+    path: nbPath, // the run's path, whatever the file says
+    attempts: num(raw.attempts, 1),
+    ...(raw.flaky === true ? { flaky: true } : {}),
+    artifact,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The previous run
+
+export interface PreviousRun {
+  runId: string;
+  finishedAt: string;
+  statuses: Map<string, NotebookStatus>;
+}
+
+/**
+ * The newest other run under `resultsDir` of the same kind whose report.json says it finished
+ * before `startedAt` (ties: the greater directory name). Missing, unreadable or corrupt reports
+ * are ignored. Only the head of each report is read to pick candidates; the chosen one is
+ * parsed and validated in full (and skipped for the next if it is corrupt).
+ */
+export async function findPreviousRun(
+  resultsDir: string,
+  runId: string,
+  kind: RunKind,
+  startedAt: string,
+): Promise<PreviousRun | null> {
+  const before = Date.parse(startedAt);
+  let names: string[];
+  try {
+    names = (await fs.readdir(resultsDir)).filter((n) => n !== runId && !n.startsWith('.'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const qualifies = (h: { kind: unknown; finishedAt: unknown }) =>
+    h.kind === kind && typeof h.finishedAt === 'string' && Date.parse(h.finishedAt) < before;
+
+  const candidates: Array<{ name: string; finishedMs: number }> = [];
+  await mapLimit(names, READ_CONCURRENCY, async (name) => {
+    const head = await peekReport(path.join(resultsDir, name, REPORT_FILES.json));
+    if (head === null) return;
+    if (head === 'unknown' || qualifies(head)) {
+      // an unknown head is parsed in full below; its finishedAt is only known then
+      candidates.push({ name, finishedMs: head === 'unknown' ? NaN : Date.parse(head.finishedAt) });
+    }
+  });
+  // Known heads newest first; unknown ones are resolved by parsing them.
+  const parsed = new Map<string, ParsedReport>();
+  for (const c of candidates.filter((c) => Number.isNaN(c.finishedMs))) {
+    const run = await readPreviousReport(resultsDir, c.name);
+    if (run && qualifies({ kind: run.kind, finishedAt: run.finishedAt })) {
+      c.finishedMs = Date.parse(run.finishedAt);
+      parsed.set(c.name, run);
+    }
+  }
+  const ordered = candidates
+    .filter((c) => !Number.isNaN(c.finishedMs))
+    .sort((a, b) => b.finishedMs - a.finishedMs || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  for (const c of ordered) {
+    const run = parsed.get(c.name) ?? (await readPreviousReport(resultsDir, c.name));
+    if (run && qualifies({ kind: run.kind, finishedAt: run.finishedAt })) {
+      return { runId: run.runId, finishedAt: run.finishedAt, statuses: run.statuses };
+    }
+  }
+  return null;
+}
+
+/**
+ * `kind` and `finishedAt` from the head of a report.json (before its "notebooks"), or 'unknown'
+ * when the head does not show them (written differently, very long), or null when unreadable.
+ * Escaped quotes inside string values cannot fake a `"kind": "…"` here.
+ */
+async function peekReport(file: string): Promise<{ kind: string; finishedAt: string } | 'unknown' | null> {
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
+    const head = buf.toString('utf8', 0, bytesRead);
+    const end = head.indexOf('"notebooks"');
+    if (end < 0) return 'unknown';
+    const fields = head.slice(0, end);
+    const kind = /"kind"\s*:\s*"([^"\\]*)"/.exec(fields)?.[1];
+    const finishedAt = /"finishedAt"\s*:\s*"([^"\\]*)"/.exec(fields)?.[1];
+    return kind !== undefined && finishedAt !== undefined ? { kind, finishedAt } : 'unknown';
+  } catch {
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A whole earlier report, validated as far as the comparison needs it; null if corrupt. */
+type ParsedReport = PreviousRun & { kind: unknown };
+
+async function readPreviousReport(resultsDir: string, name: string): Promise<ParsedReport | null> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await fs.readFile(path.join(resultsDir, name, REPORT_FILES.json), 'utf8'));
+  } catch {
+    return null;
+  }
+  if (!isObject(raw) || typeof raw.finishedAt !== 'string' || !Array.isArray(raw.notebooks)) return null;
+  const statuses = new Map<string, NotebookStatus>();
+  for (const nb of raw.notebooks) {
+    if (!isObject(nb) || typeof nb.path !== 'string' || !NOTEBOOK_STATUSES.includes(nb.status as NotebookStatus)) {
+      return null;
+    }
+    statuses.set(nb.path, nb.status as NotebookStatus);
+  }
+  return { runId: name, kind: raw.kind, finishedAt: raw.finishedAt, statuses };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+async function isFile(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+/** Temp file + fsync + rename: readers see the old file or the new one, never half of one. */
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
+  );
+  try {
+    const fh = await fs.open(tmp, 'w', 0o644);
+    try {
+      await fh.writeFile(text, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,177 @@
+/** `nblc test` (a manual run, optionally followed live) and `nblc schedule` (the nightly run). */
+import type { Client } from '@temporalio/client';
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { applySchedule, getRun, SCHEDULE_ID, startTestRun, type StartedRun } from '../runs-client.js';
+import type { TestRunResult } from '../runs.js';
+import { connectClient } from '../temporal.js';
+import { UsageError } from './errors.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const positiveInt = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} takes a whole number`);
+  return n;
+};
+
+async function withClient<T>(fn: (client: Client, cfg: ReturnType<typeof loadConfig>) => Promise<T>): Promise<T> {
+  const cfg = loadConfig();
+  const client = await connectClient(cfg);
+  try {
+    return await fn(client, cfg);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+export function registerTest(program: Command): void {
+  program
+    .command('test')
+    .description('execute the notebooks of the published snapshot (a manual test run)')
+    .option('--include <glob>', 'only notebooks matching this glob (repeatable)', collect, [])
+    .option('--exclude <glob>', 'skip notebooks matching this glob (repeatable)', collect, [])
+    .addOption(
+      new Option('--concurrency <n>', 'notebooks at a time (default NBLC_TEST_CONCURRENCY)').argParser(
+        positiveInt('--concurrency'),
+      ),
+    )
+    .addOption(
+      new Option('--retries <n>', 're-run a notebook that did not pass up to n times').argParser(
+        positiveInt('--retries'),
+      ),
+    )
+    .option('--commit <sha>', 'test this published snapshot instead of the current one')
+    .option('--wait', 'show live progress and a summary; exit 1 if any notebook did not pass')
+    .action(
+      async (opts: {
+        include: string[];
+        exclude: string[];
+        concurrency?: number;
+        retries?: number;
+        commit?: string;
+        wait?: boolean;
+      }) => {
+        if (opts.commit && !/^[0-9a-f]{40}$/.test(opts.commit))
+          throw new UsageError('--commit takes a full 40-hex commit SHA');
+        await withClient(async (client, cfg) => {
+          const started = await startTestRun(client, cfg, {
+            kind: 'manual',
+            include: opts.include.length ? opts.include : undefined,
+            exclude: opts.exclude.length ? opts.exclude : undefined,
+            concurrency: opts.concurrency,
+            retries: opts.retries,
+            commit: opts.commit,
+          });
+          console.log(`test run ${started.runId}\n  ${started.temporalUiUrl}`);
+          if (opts.wait) process.exitCode = await follow(client, started, !!process.stdout.isTTY);
+        });
+      },
+    );
+
+  const schedule = program
+    .command('schedule')
+    .description(`the scheduled full test run (schedule "${SCHEDULE_ID}", NBLC_TEST_CRON)`);
+  schedule
+    .command('apply')
+    .description('create the schedule, or update it to the current config (idempotent)')
+    .action(() =>
+      withClient(async (client, cfg) => {
+        const outcome = await applySchedule(client, cfg);
+        console.log(
+          outcome === 'disabled'
+            ? 'NBLC_TEST_CRON is off: no schedule applied'
+            : `schedule ${SCHEDULE_ID} ${outcome}: "${cfg.tests.cron}" (${cfg.tests.timezone})`,
+        );
+      }),
+    );
+  schedule
+    .command('show')
+    .description('print the schedule: spec, state, recent and next runs')
+    .action(() =>
+      withClient(async (client) => {
+        const d = await client.schedule.getHandle(SCHEDULE_ID).describe();
+        console.log(
+          `${SCHEDULE_ID}: ${d.state.paused ? 'paused' : 'active'}${d.state.note ? ` (${d.state.note})` : ''}`,
+        );
+        console.log(`  spec: ${JSON.stringify(d.spec)}`);
+        console.log(
+          `  next: ${d.info.nextActionTimes
+            .slice(0, 3)
+            .map((t) => t.toISOString())
+            .join(', ')}`,
+        );
+        for (const a of d.info.recentActions.slice(-5))
+          console.log(`  ran:  ${a.takenAt.toISOString()} ${a.action.workflow.workflowId}`);
+      }),
+    );
+  for (const [name, description] of [
+    ['pause', 'stop starting runs'],
+    ['unpause', 'resume starting runs'],
+  ] as const) {
+    schedule
+      .command(name)
+      .description(description)
+      .option('--note <text>', 'why (shown in the Temporal UI)')
+      .action((o: { note?: string }) =>
+        withClient(async (client) => {
+          const handle = client.schedule.getHandle(SCHEDULE_ID);
+          await (name === 'pause' ? handle.pause(o.note) : handle.unpause(o.note));
+          console.log(`${SCHEDULE_ID} ${name}d`);
+        }),
+      );
+  }
+  schedule
+    .command('trigger')
+    .description('start a scheduled run now')
+    .action(() =>
+      withClient(async (client) => {
+        await client.schedule.getHandle(SCHEDULE_ID).trigger();
+        console.log(`${SCHEDULE_ID} triggered; "nblc runs" lists it`);
+      }),
+    );
+}
+
+/** Live progress (a bar on a terminal, plain lines otherwise), then the summary; the exit code. */
+async function follow(client: Client, started: StartedRun, tty: boolean): Promise<number> {
+  let lastLine = '';
+  for (;;) {
+    const state = await getRun(client, started.runId);
+    if (state?.progress) {
+      const p = state.progress;
+      const width = 30;
+      const filled = p.total ? Math.round((p.done / p.total) * width) : 0;
+      const line = tty
+        ? `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.done}/${p.total} ${p.failed ? `${p.failed} not passed ` : ''}${p.running.slice(0, 2).join(', ')}`
+        : `${p.phase}: ${p.done}/${p.total} done, ${p.failed} not passed`;
+      if (tty) process.stdout.write(`\r${line.slice(0, (process.stdout.columns || 100) - 1).padEnd(lastLine.length)}`);
+      else if (line !== lastLine) console.log(line);
+      lastLine = line;
+    } else if (state?.result) {
+      if (tty) process.stdout.write('\n');
+      printSummary(state.result);
+      return state.result.counts.passed === state.result.counts.total ? 0 : 1;
+    } else if (state && state.status !== 'RUNNING') {
+      if (tty) process.stdout.write('\n');
+      console.error(`run ${started.runId} ${state.status.toLowerCase()}: ${state.error ?? ''}`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export function printSummary(r: TestRunResult): void {
+  const rows = r.notebooks.map((n) => [
+    n.status + (n.flaky ? ' (flaky)' : ''),
+    `${(n.durationMs / 1000).toFixed(1)}s`,
+    n.path,
+  ]);
+  const w0 = Math.max(6, ...rows.map((x) => x[0]!.length));
+  const w1 = Math.max(8, ...rows.map((x) => x[1]!.length));
+  console.log(`${'status'.padEnd(w0)}  ${'duration'.padStart(w1)}  notebook`);
+  for (const [s, d, p] of rows) console.log(`${s!.padEnd(w0)}  ${d!.padStart(w1)}  ${p}`);
+  const c = r.counts;
+  console.log(`\n${c.passed} passed, ${c.total - c.passed} not passed of ${c.total} (commit ${r.commit.slice(0, 12)})`);
+  if (r.newlyFailing.length) console.log(`newly failing: ${r.newlyFailing.join(', ')}`);
+  if (r.fixed.length) console.log(`fixed: ${r.fixed.join(', ')}`);
+  console.log(`report: ${r.reportDir}/report.html`);
+}

@@ -1,0 +1,221 @@
+/**
+ * A test run: discover the notebooks of a published snapshot, execute each one (on the notebook
+ * task queue, bounded concurrency), write the report.
+ *
+ * Each notebook is one activity whose full result is written to the run's directory; the
+ * workflow keeps only a compact summary, and continues-as-new (between notebooks, with nothing
+ * in flight) so that suites of thousands stay within Temporal's history limits. A notebook is
+ * reported once whatever the retries: its result file is keyed by its path.
+ */
+import {
+  ActivityFailure,
+  CancellationScope,
+  ContinueAsNew,
+  continueAsNew,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { NotebookActivities } from '../activities/notebooks.js';
+import type { RunActivities } from '../activities/runs.js';
+import { temporalUiLink } from '../domain.js';
+import {
+  countSummaries,
+  RUN_SA,
+  runIdFromWorkflowId,
+  type NotebookSummary,
+  type TestRunCarry,
+  type TestRunInput,
+  type TestRunProgress,
+  type TestRunQueues,
+  type TestRunResult,
+} from '../runs.js';
+
+export type { TestRunQueues };
+export const progressQuery = defineQuery<TestRunProgress>('progress');
+
+
+const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
+
+const files = proxyActivities<RunActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: {
+    initialInterval: '1s',
+    maximumInterval: '30s',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: ['NothingPublished', 'SnapshotNotFound', 'BadCommit'],
+  },
+});
+
+export async function testNotebooks(input: TestRunInput & TestRunQueues): Promise<TestRunResult> {
+  const info = workflowInfo();
+  const runId = input.carry?.runId ?? runIdFromWorkflowId(info.workflowId);
+  const concurrency = Math.max(1, input.concurrency ?? input.defaultConcurrency);
+  const notebookTimeoutS = input.notebookTimeoutS ?? 3600;
+  const { runNotebook } = proxyActivities<NotebookActivities>({
+    taskQueue: input.notebookTaskQueue,
+    // Kernel start and writing the artifact on top of the notebook's own budget.
+    startToCloseTimeout: `${Math.ceil(notebookTimeoutS + 300)} seconds`,
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
+  });
+
+  let carry: TestRunCarry | undefined = input.carry;
+  let phase: TestRunProgress['phase'] = carry ? 'running' : 'discovering';
+  const running = new Set<string>();
+  const done = new Map<string, NotebookSummary>((carry?.done ?? []).map((s) => [s.path, s]));
+  const failures = () => [...done.values()].filter((s) => s.status !== 'passed');
+
+  setHandler(progressQuery, () => ({
+    runId,
+    kind: input.kind,
+    commit: carry?.commit ?? null,
+    phase,
+    total: carry?.total ?? 0,
+    done: done.size,
+    failed: failures().length,
+    running: [...running],
+    failures: failures().map((f) => ({ path: f.path, status: f.status })),
+  }));
+  const describe = () =>
+    setCurrentDetails(
+      [
+        `**${input.kind} test run** of \`${carry?.commit.slice(0, 12) ?? '…'}\`: ${phase}`,
+        `${done.size}/${carry?.total ?? '?'} done, ${failures().length} not passed`,
+        ...(running.size ? [`running: ${[...running].join(', ')}`] : []),
+        ...failures()
+          .slice(0, 20)
+          .map((f) => `- ${f.status}: ${f.path}`),
+      ].join('\n\n'),
+    );
+
+  try {
+    if (!carry) {
+      upsertSearchAttributes([
+        { key: RUN_SA.kind, value: input.kind },
+        { key: RUN_SA.status, value: 'running' },
+        { key: RUN_SA.failed, value: 0 },
+      ]);
+      const snap = await files.resolveSnapshot({ runId, commit: input.commit });
+      upsertSearchAttributes([{ key: RUN_SA.commit, value: snap.commit }]);
+      const paths = await files.discoverNotebooks({
+        root: snap.root,
+        include: input.include,
+        exclude: input.exclude,
+        paths: input.paths,
+      });
+      carry = {
+        runId,
+        commit: snap.commit,
+        root: snap.root,
+        startedAt: new Date().toISOString(),
+        remaining: paths,
+        total: paths.length,
+        done: [],
+      };
+      phase = 'running';
+    }
+    const run = carry;
+    describe();
+
+    const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+    const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxEvents;
+    const queue = [...run.remaining];
+    let reportedFailures = failures().length;
+
+    const lane = async () => {
+      while (queue.length > 0 && !historyFull()) {
+        const nbPath = queue.shift()!;
+        running.add(nbPath);
+        describe();
+        try {
+          done.set(nbPath, await executeWithRetries(nbPath));
+        } finally {
+          running.delete(nbPath);
+        }
+        if (failures().length !== reportedFailures) {
+          reportedFailures = failures().length;
+          upsertSearchAttributes([{ key: RUN_SA.failed, value: reportedFailures }]);
+        }
+        describe();
+      }
+    };
+    const executeWithRetries = async (nbPath: string): Promise<NotebookSummary> => {
+      const attempts = 1 + Math.max(0, input.retries ?? 0);
+      let last: NotebookSummary | undefined;
+      for (let attempt = 1; attempt <= attempts; attempt++) {
+        try {
+          last = await runNotebook.executeWithOptions({ summary: nbPath }, [
+            {
+              runId,
+              root: run.root,
+              path: nbPath,
+              attempt,
+              cellTimeoutS: input.cellTimeoutS,
+              notebookTimeoutS: input.notebookTimeoutS,
+            },
+          ]);
+        } catch (err) {
+          if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+          // Infrastructure kept failing (worker lost, executor crashing): report, don't stall the run.
+          last = { path: nbPath, status: 'kernel_died', durationMs: 0, attempts: attempt };
+        }
+        if (last.status === 'passed') return last;
+      }
+      return last!;
+    };
+
+    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, lane));
+    if (queue.length > 0) {
+      return await continueAsNew<typeof testNotebooks>({
+        ...input,
+        carry: { ...run, remaining: queue, done: [...done.values()] },
+      });
+    }
+
+    phase = 'reporting';
+    describe();
+    const result = await files.writeRunReport({
+      runId,
+      commit: run.commit,
+      kind: input.kind,
+      startedAt: run.startedAt,
+      finishedAt: new Date().toISOString(),
+      paths: allPaths(run, done),
+      temporalUiUrl: input.temporalUi
+        ? temporalUiLink(input.temporalUi.url, input.temporalUi.namespace, info.workflowId)
+        : undefined,
+    });
+    await files.releaseSnapshot({ runId, commit: run.commit });
+    phase = 'done';
+    const counts = countSummaries([...done.values()]);
+    upsertSearchAttributes([
+      { key: RUN_SA.status, value: counts.total === counts.passed ? 'passed' : 'failed' },
+      { key: RUN_SA.failed, value: counts.total - counts.passed },
+    ]);
+    describe();
+    return result;
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    if (isCancellation(err) && carry) {
+      const cancelled = carry;
+      // Cleanup must run although the workflow is being cancelled.
+      await CancellationScope.nonCancellable(async () => {
+        upsertSearchAttributes([{ key: RUN_SA.status, value: 'cancelled' }]);
+        await files.releaseSnapshot({ runId, commit: cancelled.commit });
+      });
+    } else if (!isCancellation(err)) {
+      upsertSearchAttributes([{ key: RUN_SA.status, value: 'error' }]);
+    }
+    throw err;
+  }
+}
+
+/** Every path of the run in its sorted order (the carried `remaining` shrinks across runs). */
+function allPaths(run: TestRunCarry, done: Map<string, NotebookSummary>): string[] {
+  return [...new Set([...done.keys(), ...run.remaining])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
