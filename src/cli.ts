@@ -4,6 +4,7 @@ import { ConfigError } from './config.js';
 import { UsageError } from './cli/errors.js';
 import { registerServe } from './cli/serve.js';
 import { registerSync } from './cli/sync.js';
+import { registerTest } from './cli/test.js';
 
 const program = new Command()
   .name('nblc')
@@ -12,6 +13,7 @@ const program = new Command()
 
 registerServe(program);
 registerSync(program);
+registerTest(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof UsageError) {

@@ -38,6 +38,8 @@ const schema = z.object({
   NBLC_CACHE_DIR: z.string().optional(),
   NBLC_RESULTS_DIR: z.string().optional(),
   NBLC_USERS_DIR: z.string().optional(),
+  NBLC_USER_CACHE_PATH: z.string().optional(),
+  NBLC_COPY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
   NBLC_HTTP_HOST: z.string().default('127.0.0.1'),
   NBLC_HTTP_PORT: port.default(8080),
@@ -47,6 +49,16 @@ const schema = z.object({
   NBLC_TEMPORAL_UI_PORT: port.default(8233),
   NBLC_TEMPORAL_UI_URL: z.string().url().optional(),
   NBLC_TEMPORAL_BIN: z.string().optional(),
+  NBLC_NOTEBOOK_TASK_QUEUE: z.string().min(1).default('nblc-notebooks'),
+  NBLC_TEST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  NBLC_DEFAULT_KERNEL: z.string().min(1).default('python3'),
+  NBLC_CELL_TIMEOUT: z.coerce.number().positive().default(600),
+  NBLC_NOTEBOOK_TIMEOUT: z.coerce.number().positive().default(3600),
+  NBLC_PRERUN_FILE: z.string().optional(),
+  NBLC_PYTHON: z.string().optional(),
+  NBLC_TEST_CRON: z.string().default('0 3 * * *'),
+  NBLC_TEST_TIMEZONE: z.string().default('UTC'),
+  NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
   NBLC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -64,6 +76,10 @@ export interface Config {
   cacheDir: string;
   resultsDir: string;
   usersDir: string;
+  /** The cache as users see it: the target of their `notebooks-latest` link. */
+  userCachePath: string;
+  /** Users processed at once by a bulk provision or update. */
+  copyConcurrency: number;
   keepSnapshots: number;
   http: { host: string; port: number };
   taskQueue: string;
@@ -74,6 +90,20 @@ export interface Config {
     namespace: string;
     uiUrl: string;
     embedded: { port: number; uiPort: number; binary: string; dbFile: string };
+  };
+  tests: {
+    /** Notebook execution runs on its own task queue, so it can scale onto more hosts. */
+    taskQueue: string;
+    concurrency: number;
+    defaultKernel: string;
+    cellTimeoutS: number;
+    notebookTimeoutS: number;
+    prerunFile?: string;
+    python: string;
+    /** Cron of the scheduled full run; null when NBLC_TEST_CRON=off. */
+    cron: string | null;
+    timezone: string;
+    onMerge: boolean;
   };
   logLevel: z.infer<typeof schema>['NBLC_LOG_LEVEL'];
   /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */
@@ -137,6 +167,8 @@ export function loadConfig(env: Env = process.env): Config {
     cacheDir: under(v.NBLC_CACHE_DIR, 'cache'),
     resultsDir: under(v.NBLC_RESULTS_DIR, 'results'),
     usersDir: under(v.NBLC_USERS_DIR, 'users'),
+    userCachePath: v.NBLC_USER_CACHE_PATH || path.join(under(v.NBLC_CACHE_DIR, 'cache'), 'current'),
+    copyConcurrency: v.NBLC_COPY_CONCURRENCY,
     keepSnapshots: v.NBLC_KEEP_SNAPSHOTS,
     http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_HTTP_PORT },
     taskQueue: v.NBLC_TASK_QUEUE,
@@ -151,6 +183,18 @@ export function loadConfig(env: Env = process.env): Config {
         binary: v.NBLC_TEMPORAL_BIN ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'temporal'),
         dbFile: path.join(dataDir, 'temporal.sqlite'),
       },
+    },
+    tests: {
+      taskQueue: v.NBLC_NOTEBOOK_TASK_QUEUE,
+      concurrency: v.NBLC_TEST_CONCURRENCY,
+      defaultKernel: v.NBLC_DEFAULT_KERNEL,
+      cellTimeoutS: v.NBLC_CELL_TIMEOUT,
+      notebookTimeoutS: v.NBLC_NOTEBOOK_TIMEOUT,
+      prerunFile: v.NBLC_PRERUN_FILE ? path.resolve(v.NBLC_PRERUN_FILE) : undefined,
+      python: v.NBLC_PYTHON ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'python'),
+      cron: ['', 'off', 'none'].includes(v.NBLC_TEST_CRON.trim()) ? null : v.NBLC_TEST_CRON.trim(),
+      timezone: v.NBLC_TEST_TIMEZONE,
+      onMerge: v.NBLC_TEST_ON_MERGE === 'true',
     },
     logLevel: v.NBLC_LOG_LEVEL,
     env,

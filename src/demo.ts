@@ -12,6 +12,8 @@ import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createUpstream, notebook, pushEvent } from './sample-repo.js';
 import { runUntilSignal, startStack, type Stack } from './stack.js';
+import { printSummary } from './cli/test.js';
+import { getRun, startTestRun } from './runs-client.js';
 import { querySync } from './sync-client.js';
 
 const REPO = 'demo/notebooks-latest';
@@ -62,6 +64,10 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
       '01_GettingStarted/Hello World.ipynb': notebook(['print("hello from the notebooks cache")']),
       '03_ScienceExamples/data/stars.csv': 'ra,dec\n10.1,-5.2\n',
       '03_ScienceExamples/Read Stars.ipynb': notebook(['import csv\nrows = list(csv.DictReader(open("data/stars.csv")))\nlen(rows)']),
+      '04_HowTos/Retired Service.ipynb': notebook([
+        'import urllib.request',
+        'raise ConnectionError("the old query service at http://dldb1.example.org was retired")',
+      ]),
     },
     'Initial notebooks',
   );
@@ -116,6 +122,16 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
     say(`   published atomically (readers never saw a partial tree)`);
     // demo step: after the second publish (user copies are updated here)
     // demo step: notebook test run
+    say('\n3. A test run executes every notebook of the published snapshot (merges also start one):');
+    const run = await startTestRun(stack.client, stack.config, { kind: 'manual' });
+    let state = await getRun(stack.client, run.runId);
+    while (!state?.result) {
+      if (state && state.status !== 'RUNNING') throw new Error(`test run ${state.status}: ${state.error}`);
+      await new Promise((r) => setTimeout(r, 250));
+      state = await getRun(stack.client, run.runId);
+    }
+    printSummary(state.result);
+    say(`   run in the Temporal UI: ${run.temporalUiUrl}`);
 
     say('\nResult');
     say(`  snapshot:    ${snapshot}`);

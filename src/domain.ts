@@ -3,13 +3,17 @@
  * so nothing here may touch Node built-ins.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { RUN_SA } from './runs.js';
 
 /** Search attributes this project registers (the embedded server does it at start). */
 export const SA = {
   repo: defineSearchAttributeKey('NblcRepo', SearchAttributeType.KEYWORD),
   publishedCommit: defineSearchAttributeKey('NblcPublishedCommit', SearchAttributeType.KEYWORD),
+  /** The user of a user-copy workflow (`NblcUser = "ada"` finds their runs). */
+  user: defineSearchAttributeKey('NblcUser', SearchAttributeType.KEYWORD),
 } as const;
-export const SEARCH_ATTRIBUTES = Object.values(SA);
+/** Every custom search attribute (sync and test runs); registered by the embedded server and compose. */
+export const SEARCH_ATTRIBUTES = [...Object.values(SA), ...Object.values(RUN_SA)];
 
 /** One long-lived sync workflow per repository; beacons are signalled into it. */
 export const syncWorkflowId = (repoFullName: string) => `repo-sync:${repoFullName}`;

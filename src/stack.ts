@@ -3,13 +3,12 @@
  * TEMPORAL_ADDRESS), the worker, the HTTP API; and stops them in reverse order.
  */
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { ConfigError, type Config } from './config.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
 import type { Logger } from './logger.js';
 import { startApi, type RunningApi } from './server.js';
 import { connectClient, connectWorker } from './temporal.js';
-import { createWorker, installRuntime } from './worker.js';
+import { createNotebookWorker, createWorker, installRuntime } from './worker.js';
 
 export interface StackOptions {
   worker: boolean;
@@ -54,20 +53,22 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
     const client = await connectClient(config);
     cleanups.push(() => client.connection.close());
 
-    let worker: Worker | undefined;
     // Without a worker, there is nothing to settle: the process runs until a signal.
     let workerDone: Promise<void> = new Promise(() => undefined);
     if (opts.worker) {
       installRuntime(opts.logger);
       const connection = await connectWorker(config);
       cleanups.push(() => connection.close());
-      worker = await createWorker(config, connection);
-      workerDone = worker.run();
+      const workers = [await createWorker(config, connection), await createNotebookWorker(config, connection)];
+      workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
       cleanups.push(async () => {
-        if (worker!.getState() === 'RUNNING') worker!.shutdown();
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
         await workerDone.catch(() => undefined);
       });
-      opts.logger.info({ taskQueue: config.taskQueue, namespace: config.temporal.namespace }, 'worker running');
+      opts.logger.info(
+        { taskQueues: [config.taskQueue, config.tests.taskQueue], namespace: config.temporal.namespace },
+        'worker running',
+      );
     }
 
     let api: RunningApi | undefined;

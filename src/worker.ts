@@ -2,6 +2,9 @@
 import type { LogLevel, LogMetadata } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
+import { createCopyActivities } from './activities/copies.js';
+import { createNotebookActivities } from './activities/notebooks.js';
+import { createRunActivities } from './activities/runs.js';
 import { createSyncActivities } from './activities/sync.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -9,7 +12,7 @@ import type { Logger } from './logger.js';
 export const WORKFLOWS_PATH = path.join(import.meta.dirname, 'workflows', 'index.ts');
 
 export function createActivities(config: Config) {
-  return { ...createSyncActivities(config) };
+  return { ...createSyncActivities(config), ...createRunActivities(config), ...createCopyActivities(config) };
 }
 
 export async function createWorker(
@@ -23,8 +26,33 @@ export async function createWorker(
     taskQueue: config.taskQueue,
     ...(overrides.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(config),
-    // Long git and kernel work ends cleanly on shutdown: activities get cancelled, then the
-    // grace period lets them kill their child processes.
+    // Long git work ends cleanly on shutdown: activities get cancelled, then the grace period
+    // lets them kill their child processes. Cancellations arrive with heartbeat responses.
+    shutdownGraceTime: '10 seconds',
+    maxHeartbeatThrottleInterval: '3 seconds',
+    ...overrides,
+  });
+}
+
+/**
+ * Notebook executions have their own task queue (NBLC_NOTEBOOK_TASK_QUEUE): kernels are heavy,
+ * so more hosts can poll it without running the git and file work. This worker takes at most
+ * NBLC_TEST_CONCURRENCY notebooks at a time on this host.
+ */
+export async function createNotebookWorker(
+  config: Config,
+  connection: NativeConnection,
+  overrides: Partial<WorkerOptions> = {},
+): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.tests.taskQueue,
+    activities: createNotebookActivities(config),
+    maxConcurrentActivityTaskExecutions: config.tests.concurrency,
+    // Cancellation reaches an activity only in a heartbeat response: keep it prompt, so that
+    // cancelling a run kills its kernels within seconds.
+    maxHeartbeatThrottleInterval: '3 seconds',
     shutdownGraceTime: '10 seconds',
     ...overrides,
   });
@@ -47,7 +75,9 @@ export function installRuntime(logger: Logger): void {
     WARN: 'warn',
     ERROR: 'error',
   };
-  const log = (level: LogLevel, message: string, meta?: LogMetadata) => sdk[levels[level]](meta ?? {}, message);
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
+    // The notebook worker has no workflows by design.
+    sdk[message.startsWith('No workflows registered') ? 'debug' : levels[level]](meta ?? {}, message);
   Runtime.install({
     logger: {
       log,

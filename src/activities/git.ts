@@ -4,6 +4,8 @@
  * hooks disabled, and errors scrubbed of credentials before they reach a workflow history.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { simpleGit, type SimpleGit, type SimpleGitProgressEvent } from 'simple-git';
 import { redact, type Secret } from '../secret.js';
 
@@ -19,6 +21,31 @@ export interface GitOptions {
 /** `-c` settings on every call: no hooks can run, no interactive prompts. */
 const SAFE_CONFIG = ['core.hooksPath=/dev/null', 'credential.interactive=false'];
 
+/**
+ * Marks the processes of one git() instance. simple-git's abort kills only the git it spawned;
+ * helpers such as `git remote-https` (or ssh) would survive it, holding the connection until
+ * the network gives up. They inherit the marker, so a cancellation finds and ends them too.
+ */
+const RUN_MARKER = 'NBLC_GIT_RUN';
+
+async function killMarked(marker: string): Promise<void> {
+  const needle = `${RUN_MARKER}=${marker}`;
+  const pids = await readdir('/proc').catch(() => [] as string[]); // Linux; elsewhere a no-op
+  await Promise.all(
+    pids
+      .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+      .map(async (p) => {
+        const environ = await readFile(`/proc/${p}/environ`, 'latin1').catch(() => '');
+        if (!environ.split('\0').includes(needle)) return;
+        try {
+          process.kill(Number(p), 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }),
+  );
+}
+
 export function git(opts: GitOptions): SimpleGit {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -26,6 +53,11 @@ export function git(opts: GitOptions): SimpleGit {
     GIT_TERMINAL_PROMPT: '0',
     ...opts.env,
   };
+  if (opts.signal) {
+    const marker = randomBytes(8).toString('hex');
+    env[RUN_MARKER] = marker;
+    opts.signal.addEventListener('abort', () => void killMarked(marker), { once: true });
+  }
   if (opts.token) {
     // GIT_CONFIG_* keeps the header out of the process list; the value stays in memory only.
     const basic = Buffer.from(`x-access-token:${opts.token.reveal()}`).toString('base64');

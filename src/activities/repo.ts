@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { git, gitFailure, type GitOptions } from './git.js';
-import type { Secret } from '../secret.js';
+import { Secret } from '../secret.js';
 
 const STALE_LOCK_MS = 60_000;
 
@@ -58,9 +58,34 @@ export async function fetchBranch(opts: {
   try {
     await g.raw(['fetch', '--prune', '--no-tags', '--quiet', opts.url, `+refs/heads/${opts.branch}:${ref}`]);
   } catch (err) {
-    throw gitFailure(err, `fetching ${opts.branch}`, [opts.token]);
+    throw gitFailure(err, `fetching ${opts.branch}`, [opts.token, ...urlCredentials(opts.url)]);
   }
   return (await g.raw(['rev-parse', '--verify', ref])).trim();
+}
+
+/**
+ * The credentials of a URL (`scheme://user:password@host/…`), as written and percent-decoded:
+ * git does not hide them in every message (e.g. "unable to look up user:password@host" for git://).
+ */
+function urlCredentials(url: string): Secret[] {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return []; // scp-like `user@host:path` or a local path: no password to hide
+  }
+  const decode = (v: string) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return v;
+    }
+  };
+  const { username: user, password: pass } = u;
+  // The whole user info first (it contains the parts), then the password alone. Without a
+  // password the user name is the secret (`https://<token>@host/…`).
+  const values = pass ? [`${user}:${pass}`, `${decode(user)}:${decode(pass)}`, pass, decode(pass)] : [user, decode(user)];
+  return values.filter(Boolean).map((v) => new Secret(v));
 }
 
 /** The full SHA of `rev` if it names a commit in the clone, else null. */

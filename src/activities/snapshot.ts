@@ -21,6 +21,13 @@ const STALE_TEMP_MS = 10 * 60_000;
 export const snapshotsDir = (cacheDir: string) => path.join(cacheDir, 'snapshots');
 export const snapshotPath = (cacheDir: string, sha: string) => path.join(snapshotsDir(cacheDir), sha);
 export const currentLink = (cacheDir: string) => path.join(cacheDir, 'current');
+/** A test run pins the snapshot it executes (one empty file per run) so pruning keeps it. */
+export const pinDir = (cacheDir: string, sha: string) => path.join(cacheDir, '.pins', sha);
+
+async function pinned(cacheDir: string, sha: string): Promise<boolean> {
+  const pins = await fs.readdir(pinDir(cacheDir, sha)).catch(() => []);
+  return pins.length > 0;
+}
 
 /** The full SHA `current` points at, or null when nothing is published yet. */
 export async function readCurrent(cacheDir: string): Promise<string | null> {
@@ -125,7 +132,8 @@ export async function swapCurrent(cacheDir: string, sha: string): Promise<void> 
 }
 
 /**
- * Keeps the `keep` most recently published snapshots and always the current one; removes the
+ * Keeps the `keep` most recently published snapshots, the current one and those pinned by a
+ * running test; removes the
  * rest and any temporary leftovers of crashed attempts. Returns the removed SHAs.
  */
 export async function prune(cacheDir: string, keep: number): Promise<string[]> {
@@ -147,7 +155,7 @@ export async function prune(cacheDir: string, keep: number): Promise<string[]> {
   snapshots.sort((a, b) => b.mtime - a.mtime);
   const removed: string[] = [];
   for (const s of snapshots.slice(keep)) {
-    if (s.sha === current) continue;
+    if (s.sha === current || (await pinned(cacheDir, s.sha))) continue;
     // Rename first so the directory disappears at once, then delete at leisure.
     const trash = path.join(dir, `.trash-${s.sha.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
     await fs.rename(path.join(dir, s.sha), trash);

@@ -84,25 +84,27 @@ export function createSyncActivities(cfg: SyncConfig) {
     async publishSnapshot(input: { sha: string }): Promise<PublishResult> {
       const g = local();
       const ref = trackingRef(cfg.repo.branch);
-      if (!(await resolveCommit(g, input.sha))) {
+      // Snapshots are named by the full SHA (readCurrent and prune only know those names).
+      const sha = await resolveCommit(g, input.sha);
+      if (!sha) {
         throw ApplicationFailure.nonRetryable(
           `commit ${input.sha} is not in the private clone of ${cfg.repo.fullName}; it must be fetched first`,
           'CommitNotFound',
         );
       }
-      if (!(await isAncestor(g, input.sha, ref))) {
+      if (!(await isAncestor(g, sha, ref))) {
         throw ApplicationFailure.nonRetryable(
-          `commit ${input.sha} is not reachable from ${cfg.repo.branch}; refusing to publish it`,
+          `commit ${sha} is not reachable from ${cfg.repo.branch}; refusing to publish it`,
           'CommitNotOnBranch',
         );
       }
       const snap = await withHeartbeat(
-        (signal) => materialize({ gitDir, cacheDir: cfg.cacheDir, sha: input.sha, signal }),
-        () => ({ step: 'materialize', sha: input.sha }),
+        (signal) => materialize({ gitDir, cacheDir: cfg.cacheDir, sha, signal }),
+        () => ({ step: 'materialize', sha }),
       );
-      await swapCurrent(cfg.cacheDir, input.sha);
+      await swapCurrent(cfg.cacheDir, sha);
       const pruned = await prune(cfg.cacheDir, cfg.keepSnapshots);
-      return { sha: input.sha, path: snap.path, files: snap.files, reused: snap.reused, pruned };
+      return { sha, path: snap.path, files: snap.files, reused: snap.reused, pruned };
     },
 
     /** Paths changed between two published commits (used to pick the notebooks a merge touched). */

@@ -1,10 +1,17 @@
 /** The HTTP API: small composable routes, each testable with app.request(). */
 import type { Client } from '@temporalio/client';
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { webhookRoutes, type WebhookDeps } from './webhook.js';
+import { runRoutes } from './runs.js';
+import { webhookRoutes } from './webhook.js';
 
-export type ApiDeps = WebhookDeps;
+export interface ApiDeps {
+  client: Client;
+  config: Config;
+  logger: Logger;
+}
 
 export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();
@@ -21,9 +28,12 @@ export function createApp(deps: ApiDeps): Hono {
     return c.json({ ok: reachable, temporal: reachable ? 'reachable' : 'unreachable' }, reachable ? 200 : 503);
   });
   app.route('/webhooks/github', webhookRoutes(deps));
+  app.route('/runs', runRoutes(deps));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
+    // Middleware such as bearerAuth answers by throwing an HTTPException.
+    if (err instanceof HTTPException) return err.getResponse();
     deps.logger.error({ err: err.message, path: c.req.path }, 'unhandled error');
     return c.json({ error: 'internal error' }, 500);
   });

@@ -4,7 +4,7 @@
  */
 import { serveStatic } from '@hono/node-server/serve-static';
 import type { Client } from '@temporalio/client';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -34,6 +34,7 @@ const RUN_ID = /^[A-Za-z0-9._-]+$/;
 
 export function runRoutes(deps: RunsDeps): Hono {
   const app = new Hono();
+  let reports: MiddlewareHandler | undefined;
   app.use('*', operatorAuth(deps.config.apiToken));
 
   app.post('/', async (c) => {
@@ -68,11 +69,15 @@ export function runRoutes(deps: RunsDeps): Hono {
       if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
       return next();
     },
-    serveStatic({
-      root: deps.config.resultsDir,
-      rewriteRequestPath: (p) => p.replace(/^\/runs/, ''),
-      onNotFound: () => undefined,
-    }),
+    (c, next) => {
+      // Built on first use: the worker creates the results directory with the first run.
+      reports ??= serveStatic({
+        root: deps.config.resultsDir,
+        rewriteRequestPath: (p) => p.replace(/^\/runs/, ''),
+        onNotFound: () => undefined,
+      });
+      return reports(c, next);
+    },
     (c) => c.json({ error: 'no such report file (is the run finished?)' }, 404),
   );
   return app;

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import { applySchedule, SCHEDULE_ID } from '../runs-client.js';
 import { runUntilSignal, startStack } from '../stack.js';
 
 async function serve(parts: { worker: boolean; api: boolean; embed: boolean }): Promise<void> {
@@ -15,7 +16,18 @@ async function serve(parts: { worker: boolean; api: boolean; embed: boolean }): 
     `  Temporal UI: ${c.temporal.uiUrl}/namespaces/${c.temporal.namespace}/workflows`,
   ];
   if (stack.api) lines.push(`  Webhook:    POST ${stack.api.url}/webhooks/github`);
-  if (parts.worker) lines.push(`  Cache:      ${c.cacheDir}/current`);
+  if (parts.worker) {
+    lines.push(`  Cache:      ${c.cacheDir}/current`, `  Reports:    ${c.resultsDir}`);
+    // The scheduled full run is part of a running service: keep it in line with the config.
+    try {
+      const outcome = await applySchedule(stack.client, c);
+      lines.push(
+        `  Schedule:   ${outcome === 'disabled' ? 'off (NBLC_TEST_CRON=off)' : `full test run "${c.tests.cron}" ${c.tests.timezone} (${SCHEDULE_ID}, ${outcome})`}`,
+      );
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'could not apply the test schedule; run "nblc schedule apply"');
+    }
+  }
   lines.push('Stop with Ctrl-C.');
   console.log(lines.join('\n'));
   process.exitCode = await runUntilSignal(stack, logger);

@@ -12,18 +12,24 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
   defineQuery,
   defineSignal,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { RunActivities } from '../activities/runs.js';
 import type { SyncActivities } from '../activities/sync.js';
+import { testNotebooks } from './testNotebooks.js';
 import {
   SA,
   type Beacon,
@@ -44,9 +50,14 @@ const DEDUPE_WINDOW = 500;
 const RECENT_IN_QUERY = 20;
 const DEFAULT_MAX_HISTORY_EVENTS = 5000;
 
-const { readPublished, planSync } = proxyActivities<SyncActivities>({
+const { readPublished, planSync, diffCommits } = proxyActivities<SyncActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+const { mergeRunSettings } = proxyActivities<RunActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5 },
 });
 
 // Network: transient failures back off up to a minute for ~10 minutes; auth and "not found"
@@ -159,8 +170,14 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
           [{ sha: plan.target }],
         );
         const by = batch.find((d) => plan.outcomes[d.sha ?? tip]?.outcome === 'publish');
+        const previous = published?.sha ?? null;
         published = { sha: res.sha, at: now(), path: res.path, deliveryId: by?.deliveryId ?? ids[0] ?? '' };
         upsertSearchAttributes([{ key: SA.publishedCommit, value: res.sha }]);
+        // Versioned: histories recorded before merge runs existed replay without this step.
+        if (patched('merge-test-runs')) {
+          running.step = 'start merge test run';
+          await startMergeRun(previous, res.sha);
+        }
       }
       const failures: string[] = [];
       for (const d of batch) {
@@ -189,6 +206,31 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
     d.publishedSha = published?.sha;
     if (error) d.error = error;
     else delete d.error;
+  }
+}
+
+/**
+ * After a publish, tests the notebooks that the merge changed (all of them after the first
+ * publish) in a child run that outlives this workflow. One run per commit: a retried pass finds
+ * it already started.
+ */
+async function startMergeRun(previous: string | null, commit: string): Promise<void> {
+  const settings = await mergeRunSettings();
+  if (!settings) return;
+  let paths: string[] | undefined;
+  if (previous) {
+    paths = (await diffCommits({ from: previous, to: commit })).filter((p) => p.endsWith('.ipynb'));
+    if (paths.length === 0) return;
+  }
+  try {
+    await startChild(testNotebooks, {
+      workflowId: `test-run:merge-${commit.slice(0, 12)}`,
+      args: [{ kind: 'merge', commit, paths, ...settings }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `merge test run of ${paths ? `${paths.length} changed notebook(s)` : 'the notebook suite'} at ${commit.slice(0, 12)}`,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 }
 

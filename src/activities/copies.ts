@@ -1,0 +1,337 @@
+/**
+ * Activities of the users' copies: provision, latest, update, and the listing of users for bulk
+ * runs. Each is idempotent: a request carries an ID that is written into the copy's manifest, so
+ * a retry after a crash finds its own work instead of doing it twice, and every step before that
+ * leaves nothing under a final name that a rerun could not converge from.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.js';
+import {
+  COPY_FAILURES,
+  LATEST_LINK,
+  MAIN_COPY,
+  copyDirProblem,
+  countOutcomes,
+  userNameProblem,
+  type CopyRequest,
+  type CopyResult,
+  type FileReport,
+} from '../copies.js';
+import { chownTo, existingCopy, fail, lstatOrNull, removeAll, stagingFor, userDir, type UserDir } from './copy-fs.js';
+import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './copy-manifest.js';
+import { planUpdate } from './copy-rules.js';
+import { assembleCopy, installCopy } from './copy-tree.js';
+import { applyPlan, scanCopy, writeCopyManifest } from './copy-update.js';
+import { withHeartbeat } from './heartbeat.js';
+import { readCurrent, snapshotPath, snapshotsDir } from './snapshot.js';
+
+export type CopyConfig = Pick<Config, 'cacheDir' | 'dataDir' | 'usersDir' | 'userCachePath'>;
+
+export interface CopyInput {
+  user: string;
+  request: CopyRequest;
+}
+
+/** `notebooks_YYYYMMDD_HHMMSS` in the worker's time zone, like the original `getlatest`. */
+export function latestName(requestedAt: string): string {
+  const d = new Date(requestedAt);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `notebooks_${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}_${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+const MAX_NAME_SUFFIX = 100;
+
+interface Progress {
+  now: Record<string, unknown>;
+}
+
+export function createCopyActivities(cfg: CopyConfig) {
+  /** Runs an activity body heartbeating its progress (per call: activities run concurrently). */
+  const heartbeating = <T>(fn: (signal: AbortSignal, progress: Progress) => Promise<T>) => {
+    const progress: Progress = { now: {} };
+    return withHeartbeat(
+      (signal) => fn(signal, progress),
+      () => progress.now,
+    );
+  };
+
+  /** The published snapshot and its manifest (computed once per commit). */
+  async function published(signal: AbortSignal, progress: Progress) {
+    const commit = await readCurrent(cfg.cacheDir);
+    if (!commit) {
+      throw fail(COPY_FAILURES.nothingPublished, `nothing is published in ${cfg.cacheDir} yet: run "nblc sync" first`);
+    }
+    const snapshotRoot = snapshotPath(cfg.cacheDir, commit);
+    progress.now = { step: 'hash snapshot', commit };
+    const snapshot = await snapshotManifest({
+      dataDir: cfg.dataDir,
+      snapshotRoot,
+      commit,
+      signal,
+      onProgress: (done) => (progress.now = { step: 'hash snapshot', commit, done }),
+    });
+    await pruneManifestCache(cfg.dataDir, snapshotsDir(cfg.cacheDir));
+    return { commit, snapshotRoot, snapshot };
+  }
+
+  /** Assembles a new copy in staging and renames it to the first free name; null if none was free. */
+  async function newCopy(u: UserDir, request: CopyRequest, names: string[], signal: AbortSignal, progress: Progress) {
+    const { commit, snapshotRoot, snapshot } = await published(signal, progress);
+    const staging = await stagingFor(u, request.mode);
+    try {
+      const total = snapshot.entries.length;
+      const { tree, report } = await assembleCopy({
+        snapshotRoot,
+        snapshot,
+        staging,
+        owner: u.owner,
+        manifest: {
+          format: 'nblc-copy/1',
+          commit,
+          mode: request.mode,
+          requestId: request.requestId,
+          at: new Date().toISOString(),
+        },
+        signal,
+        onProgress: (done) => (progress.now = { step: 'copy', done, total }),
+      });
+      for (const name of names) {
+        if (await installCopy(tree, path.join(u.dir, name))) return { name, commit, report };
+      }
+      return null;
+    } finally {
+      await removeAll(staging);
+    }
+  }
+
+  const result = (u: UserDir, request: CopyRequest, name: string, r: Partial<CopyResult>): CopyResult => ({
+    user: u.user,
+    mode: request.mode,
+    name,
+    path: path.join(u.dir, name),
+    created: false,
+    commit: null,
+    previousCommit: null,
+    files: [],
+    counts: countOutcomes(r.files ?? []),
+    message: '',
+    ...r,
+  });
+
+  /** A copy this very request already made (its manifest carries the request ID): the retry's answer. */
+  const doneBefore = (m: CopyManifest | null, request: CopyRequest) =>
+    m && m.requestId === request.requestId && m.mode === request.mode ? m : null;
+
+  return {
+    /** Creates `notebooks/` if absent (never touches an existing one) and the `notebooks-latest` link. */
+    async provisionCopy({ user, request }: CopyInput): Promise<CopyResult> {
+      return heartbeating(async (signal, progress) => {
+        const u = await userDir(cfg.usersDir, user, true);
+        const link = await ensureLatestLink(u, cfg.userCachePath);
+        const st = await lstatOrNull(path.join(u.dir, MAIN_COPY));
+        if (st) {
+          const m =
+            st.isDirectory() && !st.isSymbolicLink() ? await readCopyManifest(path.join(u.dir, MAIN_COPY)) : null;
+          const mine = doneBefore(m, request);
+          return result(u, request, MAIN_COPY, {
+            created: !!mine,
+            commit: m?.commit ?? null,
+            files: mine?.report ?? [],
+            link,
+            message: mine
+              ? `provisioned ${MAIN_COPY}/ from ${mine.commit.slice(0, 7)}`
+              : `${MAIN_COPY}/ exists: left untouched`,
+          });
+        }
+        const made = await newCopy(u, request, [MAIN_COPY], signal, progress);
+        if (!made)
+          return result(u, request, MAIN_COPY, { link, message: `${MAIN_COPY}/ appeared meanwhile: left untouched` });
+        return result(u, request, MAIN_COPY, {
+          created: true,
+          commit: made.commit,
+          files: made.report,
+          link,
+          message: `provisioned ${MAIN_COPY}/ from ${made.commit.slice(0, 7)}`,
+        });
+      });
+    },
+
+    /** A new copy `notebooks_YYYYMMDD_HHMMSS` (a suffix on collision) or the given name, never overwriting. */
+    async latestCopy({ user, request }: CopyInput): Promise<CopyResult> {
+      return heartbeating(async (signal, progress) => {
+        const u = await userDir(cfg.usersDir, user, true);
+        const problem = request.dir ? copyDirProblem(request.dir) : null;
+        if (problem) throw fail(COPY_FAILURES.invalid, problem);
+        const base = request.dir ?? latestName(request.requestedAt);
+        const candidates = request.dir
+          ? [request.dir]
+          : Array.from({ length: MAX_NAME_SUFFIX }, (_, i) => (i === 0 ? base : `${base}_${i + 1}`));
+        const free: string[] = [];
+        for (const name of candidates) {
+          const st = await lstatOrNull(path.join(u.dir, name));
+          if (!st) {
+            free.push(name);
+            continue;
+          }
+          const mine =
+            st.isDirectory() && !st.isSymbolicLink()
+              ? doneBefore(await readCopyManifest(path.join(u.dir, name)), request)
+              : null;
+          if (mine) {
+            return result(u, request, name, {
+              created: true,
+              commit: mine.commit,
+              files: mine.report,
+              message: `copied ${mine.commit.slice(0, 7)} to ${name}/`,
+            });
+          }
+        }
+        if (free.length === 0) {
+          throw fail(
+            COPY_FAILURES.exists,
+            request.dir ? `${path.join(u.dir, request.dir)} exists: choose another name` : `no free name for ${base}`,
+          );
+        }
+        const made = await newCopy(u, request, free, signal, progress);
+        if (!made)
+          throw fail(COPY_FAILURES.exists, `${path.join(u.dir, base)} appeared meanwhile: choose another name`);
+        return result(u, request, made.name, {
+          created: true,
+          commit: made.commit,
+          files: made.report,
+          message: `copied ${made.commit.slice(0, 7)} to ${made.name}/`,
+        });
+      });
+    },
+
+    /** Three-way, non-destructive update of a copy to the published snapshot (see copy-rules.ts). */
+    async updateCopy({ user, request }: CopyInput): Promise<CopyResult> {
+      return heartbeating(async (signal, progress) => {
+        const u = await userDir(cfg.usersDir, user, false);
+        const name = request.dir ?? MAIN_COPY;
+        const problem = copyDirProblem(name);
+        if (problem) throw fail(COPY_FAILURES.invalid, problem);
+        const root = await existingCopy(u, name);
+        if (!root)
+          throw fail(
+            COPY_FAILURES.notFound,
+            `${path.join(u.dir, name)} does not exist: provision it or choose an existing copy`,
+          );
+        const old = await readCopyManifest(root);
+        const mine = doneBefore(old, request);
+        if (mine) return updateResult(u, request, name, mine.commit, null, mine.report);
+
+        const { commit, snapshotRoot, snapshot } = await published(signal, progress);
+        const tag = commit.slice(0, 7);
+        const base = new Map(Object.entries(old?.files ?? {}));
+        const upstream = new Map(snapshot.entries.map((e) => [e.path, e.id]));
+        progress.now = { step: 'scan copy' };
+        const local = await scanCopy(root, new Set([...base.keys(), ...upstream.keys()]), tag, signal);
+        const plan = planUpdate({ base, upstream, local, tag });
+        const staging = await stagingFor(u, 'update');
+        try {
+          const total = plan.actions.length;
+          const applied = await applyPlan(plan, base, {
+            root,
+            snapshotRoot,
+            entries: new Map(snapshot.entries.map((e) => [e.path, e])),
+            staging,
+            owner: u.owner,
+            signal,
+            onProgress: (done) => (progress.now = { step: 'apply', done, total }),
+          });
+          const reported = new Set(applied.report.map((r) => r.path));
+          const files = [...applied.report, ...snapshot.skipped.filter((s) => !reported.has(s.path))].sort((a, b) =>
+            a.path < b.path ? -1 : 1,
+          );
+          await writeCopyManifest(
+            root,
+            {
+              format: 'nblc-copy/1',
+              commit,
+              mode: 'update',
+              requestId: request.requestId,
+              at: new Date().toISOString(),
+              files: Object.fromEntries(applied.manifest),
+              report: files,
+            },
+            staging,
+            u.owner,
+          );
+          return updateResult(u, request, name, commit, old?.commit ?? null, files);
+        } finally {
+          await removeAll(staging);
+        }
+      });
+    },
+
+    /** One page of the users (directories under NBLC_USERS_DIR with valid names), in name order. */
+    async listUserDirs(input: {
+      after: string | null;
+      limit: number;
+    }): Promise<{ users: string[]; next: string | null }> {
+      const entries = await fs.readdir(cfg.usersDir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return [];
+        throw err;
+      });
+      // Symlinked ones are listed too: their refusal then shows in the bulk summary.
+      const users = entries
+        .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !userNameProblem(e.name))
+        .map((e) => e.name)
+        .filter((n) => input.after === null || n > input.after)
+        .sort();
+      const page = users.slice(0, input.limit);
+      return { users: page, next: users.length > input.limit ? page.at(-1)! : null };
+    },
+  };
+
+  function updateResult(
+    u: UserDir,
+    request: CopyRequest,
+    name: string,
+    commit: string,
+    previousCommit: string | null,
+    files: FileReport[],
+  ): CopyResult {
+    const counts = countOutcomes(files);
+    const parts = Object.entries(counts).map(([o, n]) => `${n} ${o}`);
+    const from = previousCommit && previousCommit !== commit ? `${previousCommit.slice(0, 7)} → ` : '';
+    return result(u, request, name, {
+      commit,
+      previousCommit,
+      files,
+      message: `updated ${name}/ (${from}${commit.slice(0, 7)}): ${parts.join(', ') || 'nothing to do'}`,
+    });
+  }
+}
+
+/** `notebooks-latest` → the cache as users see it; a user's own entry of that name is left alone. */
+async function ensureLatestLink(u: UserDir, target: string): Promise<NonNullable<CopyResult['link']>> {
+  const p = path.join(u.dir, LATEST_LINK);
+  const st = await lstatOrNull(p);
+  const answer = (outcome: NonNullable<CopyResult['link']>['outcome']) => ({ path: p, target, outcome });
+  if (!st) {
+    try {
+      await fs.symlink(target, p); // never replaces anything
+      await chownTo(p, u.owner);
+      return answer('created');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return answer('kept-user-entry');
+    }
+  }
+  if (!st.isSymbolicLink()) return answer('kept-user-entry');
+  if ((await fs.readlink(p)) === target) return answer('unchanged');
+  const tmp = path.join(u.dir, `.nblc-link-${randomBytes(6).toString('hex')}`);
+  await fs.symlink(target, tmp);
+  await chownTo(tmp, u.owner);
+  await fs.rename(tmp, p).catch(async (err) => {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  });
+  return answer('updated');
+}
+
+export type CopyActivities = ReturnType<typeof createCopyActivities>;

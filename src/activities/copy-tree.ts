@@ -1,0 +1,97 @@
+/**
+ * New copies (`provision`, `latest`): the snapshot's tree is assembled in the private staging
+ * area and renamed into the user's directory in one step, so a crash never leaves a half copy
+ * under the final name. Files are copied by the kernel (copy_file_range, or a reflink where the
+ * filesystem has them) several at a time, and get their hashes from the cached snapshot
+ * manifest: no byte passes through JavaScript.
+ */
+import { constants as fsc } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { COPY_FAILURES, COPY_MANIFEST, type FileReport } from '../copies.js';
+import { checkCancelled, chownTo, fail, pool, type Owner } from './copy-fs.js';
+import { manifestText, type CopyManifest, type SnapshotManifest } from './copy-manifest.js';
+
+const COPY_CONCURRENCY = 16;
+
+/** Copies are the user's: writable by them (snapshots are read-only), exec bits kept. */
+export const fileMode = (exec?: boolean) => (exec ? 0o755 : 0o644);
+
+/** Writes upstream's entry (a file or a symlink) at `dest`, which must not exist yet. */
+export async function writeEntry(
+  snapshotRoot: string,
+  entry: { path: string; id: string; exec?: boolean },
+  dest: string,
+  owner: Owner | null,
+): Promise<void> {
+  if (entry.id.startsWith('symlink:')) {
+    await fs.symlink(entry.id.slice('symlink:'.length), dest);
+  } else {
+    await fs.copyFile(path.join(snapshotRoot, entry.path), dest, fsc.COPYFILE_FICLONE | fsc.COPYFILE_EXCL);
+    await fs.chmod(dest, fileMode(entry.exec));
+  }
+  await chownTo(dest, owner);
+}
+
+export interface Assembled {
+  tree: string;
+  report: FileReport[];
+}
+
+export async function assembleCopy(opts: {
+  snapshotRoot: string;
+  snapshot: SnapshotManifest;
+  staging: string;
+  owner: Owner | null;
+  manifest: Omit<CopyManifest, 'files' | 'report'>;
+  signal?: AbortSignal;
+  onProgress?: (done: number) => void;
+}): Promise<Assembled> {
+  const { snapshot, owner } = opts;
+  const tree = path.join(opts.staging, 'copy');
+  await fs.mkdir(tree, { mode: 0o755 });
+  for (const d of snapshot.dirs) await fs.mkdir(path.join(tree, d), { mode: 0o755 });
+
+  let done = 0;
+  await pool(snapshot.entries, COPY_CONCURRENCY, async (e) => {
+    checkCancelled(opts.signal);
+    await writeEntry(opts.snapshotRoot, e, path.join(tree, e.path), owner);
+    opts.onProgress?.(++done);
+  });
+
+  const report: FileReport[] = [
+    ...snapshot.entries.map((e): FileReport => ({ path: e.path, outcome: 'added' })),
+    ...snapshot.skipped,
+  ].sort((a, b) => (a.path < b.path ? -1 : 1));
+  const manifest: CopyManifest = {
+    ...opts.manifest,
+    files: Object.fromEntries(snapshot.entries.map((e) => [e.path, e.id])),
+    report,
+  };
+  const manifestPath = path.join(tree, COPY_MANIFEST);
+  await fs.writeFile(manifestPath, manifestText(manifest), { mode: 0o644 });
+  await chownTo(manifestPath, owner);
+  if (owner) for (const d of ['', ...snapshot.dirs]) await chownTo(path.join(tree, d), owner);
+  return { tree, report };
+}
+
+/**
+ * Renames the assembled tree to `final`. False when something already has that name: rename(2)
+ * refuses a non-empty folder or a file, so an existing copy is never replaced.
+ */
+export async function installCopy(tree: string, final: string): Promise<boolean> {
+  try {
+    await fs.rename(tree, final);
+    return true;
+  } catch (err) {
+    const c = (err as NodeJS.ErrnoException).code ?? '';
+    if (['EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'EISDIR'].includes(c)) return false;
+    if (c === 'EXDEV') {
+      throw fail(
+        COPY_FAILURES.crossDevice,
+        `${path.dirname(final)} is on another filesystem than NBLC_USERS_DIR: copies are assembled in NBLC_USERS_DIR/.nblc-staging and renamed into place, so users' directories must be on NBLC_USERS_DIR's filesystem`,
+      );
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Operator routes for test runs: token, validation, start, progress/result, report files.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createApp } from '../../src/api/app.js';
+import { createLogger } from '../../src/logger.js';
+import { notebook } from '../../src/sample-repo.js';
+import { sandbox, waitFor } from '../helpers/fixtures.js';
+import { publish, withWorkers } from '../helpers/stack.js';
+import { startTestEnv } from '../helpers/temporal.js';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await startTestEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+const TOKEN = 'operator-token-for-tests';
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+describe('/runs', () => {
+  test('needs the operator token, and is off without one', async () => {
+    const { config } = await sandbox({ NBLC_API_TOKEN: TOKEN });
+    const app = createApp({ client: env.client, config, logger: createLogger('silent') });
+    assert.equal((await app.request('/runs', { method: 'POST' })).status, 401);
+    assert.equal((await app.request('/runs', { headers: { authorization: 'Bearer wrong' } })).status, 401);
+    const off = createApp({ client: env.client, config: { ...config, apiToken: undefined }, logger: createLogger('silent') });
+    const res = await off.request('/runs', { headers: auth });
+    assert.equal(res.status, 503);
+    assert.match(((await res.json()) as { error: string }).error, /NBLC_API_TOKEN/);
+  });
+
+  test('rejects a malformed request with the problems listed', async () => {
+    const { config } = await sandbox({ NBLC_API_TOKEN: TOKEN });
+    const app = createApp({ client: env.client, config, logger: createLogger('silent') });
+    const res = await app.request('/runs', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ concurrency: 0, commit: 'abc', surprise: true }),
+    });
+    assert.equal(res.status, 400);
+    const body = (await res.json()) as { problems: string[] };
+    assert.ok(body.problems.some((p) => p.startsWith('concurrency')));
+    assert.ok(body.problems.some((p) => p.startsWith('commit')));
+    assert.ok(body.problems.some((p) => /surprise|unrecognized/i.test(p)));
+    assert.equal((await app.request('/runs/..%2F..%2Fetc', { headers: auth })).status, 400);
+  });
+
+  test('POST starts a run; GET shows its result and serves its report and executed notebooks', async () => {
+    const { config, upstream } = await sandbox({
+      NBLC_API_TOKEN: TOKEN,
+      NBLC_TASK_QUEUE: 'api-runs',
+      NBLC_NOTEBOOK_TASK_QUEUE: 'api-runs-nb',
+      NBLC_REPO_FULL_NAME: 'test/api-runs',
+      NBLC_TEST_ON_MERGE: 'false',
+    });
+    const sha = await upstream.commit({ 'Deep Dir/Été ok.ipynb': notebook(['print("ok")']), 'Fails.ipynb': notebook(['1/0']) });
+    const app = createApp({ client: env.client, config, logger: createLogger('silent') });
+    await withWorkers(env, config, async () => {
+      await publish(env, config, sha);
+      const res = await app.request('/runs', {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ include: ['**/*.ipynb'] }),
+      });
+      assert.equal(res.status, 202);
+      const started = (await res.json()) as { runId: string; workflowId: string; temporalUiUrl: string };
+      assert.match(started.temporalUiUrl, /test-run/);
+      const done = await waitFor('run finished', async () => {
+        const r = await app.request(`/runs/${started.runId}`, { headers: auth });
+        const body = (await r.json()) as { result?: { counts: { total: number; passed: number } } };
+        return body.result;
+      }, 120_000);
+      assert.equal(done.counts.total, 2);
+      assert.equal(done.counts.passed, 1);
+
+      const html = await app.request(`/runs/${started.runId}/report.html`, { headers: auth });
+      assert.equal(html.status, 200);
+      assert.match(html.headers.get('content-type') ?? '', /text\/html/);
+      assert.match(await html.text(), /ZeroDivisionError/);
+      const executed = await app.request(`/runs/${started.runId}/executed/Deep%20Dir/%C3%89t%C3%A9%20ok.ipynb`, { headers: auth });
+      assert.equal(executed.status, 200);
+      assert.match(await executed.text(), /"ok\\n"/);
+      assert.equal((await app.request(`/runs/${started.runId}/report.html`)).status, 401, 'reports need the token too');
+      assert.equal((await app.request(`/runs/${started.runId}/nothing.html`, { headers: auth })).status, 404);
+
+      await waitFor('listed (visibility is eventually consistent)', async () => {
+        const l = (await (await app.request('/runs', { headers: auth })).json()) as { runs: Array<{ runId: string }> };
+        return l.runs.some((r) => r.runId === started.runId);
+      });
+      assert.equal((await app.request('/runs/no-such-run', { headers: auth })).status, 404);
+    });
+  });
+});

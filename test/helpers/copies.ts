@@ -1,0 +1,65 @@
+/**
+ * Published snapshots for the copy tests, in the layout the sync publishes (snapshots/<sha>/
+ * read-only, `current` swapped by src/activities/snapshot.ts), and readers of copied trees.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { snapshotPath, swapCurrent } from '../../src/activities/snapshot.js';
+
+export type SnapshotFile = string | Buffer | { content: string | Buffer; mode: number } | { symlink: string };
+
+/**
+ * Publishes `files` as a new read-only snapshot and points `current` at it; returns its SHA
+ * (random, starting with `prefix`).
+ */
+export async function publishTree(cacheDir: string, files: Record<string, SnapshotFile>, prefix = ''): Promise<string> {
+  const sha = (prefix + createHash('sha1').update(randomBytes(16)).digest('hex')).slice(0, 40);
+  const root = snapshotPath(cacheDir, sha);
+  await fs.mkdir(root, { recursive: true });
+  for (const [rel, spec] of Object.entries(files)) {
+    const p = path.join(root, rel);
+    await fs.mkdir(path.dirname(p), { recursive: true });
+    if (typeof spec === 'object' && 'symlink' in spec) {
+      await fs.symlink(spec.symlink, p);
+    } else {
+      const { content, mode } =
+        typeof spec === 'string' || Buffer.isBuffer(spec) ? { content: spec, mode: 0o644 } : spec;
+      await fs.writeFile(p, content);
+      await fs.chmod(p, mode & ~0o222);
+    }
+  }
+  await lock(root);
+  await swapCurrent(cacheDir, sha);
+  return sha;
+}
+
+async function lock(dir: string): Promise<void> {
+  for (const e of await fs.readdir(dir, { withFileTypes: true }))
+    if (e.isDirectory()) await lock(path.join(dir, e.name));
+  await fs.chmod(dir, 0o555);
+}
+
+/** Every file and link below `root`: path → content (utf8), links as `-> target`. */
+export async function readTree(root: string, opts: { manifest?: boolean } = {}): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === '.nblc-manifest.json' && !opts.manifest) continue;
+      const abs = path.join(root, r);
+      if (e.isDirectory()) await walk(r);
+      else if (e.isSymbolicLink()) out[r] = `-> ${await fs.readlink(abs)}`;
+      else out[r] = await fs.readFile(abs, 'utf8');
+    }
+  };
+  await walk('');
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/** A notebook-like file of about `kb` kilobytes. */
+export function bigNotebook(i: number, kb: number): string {
+  return JSON.stringify({
+    cells: [{ source: `print(${i})`, outputs: [{ data: { 'image/png': 'A'.repeat(kb * 1024) } }] }],
+  });
+}
