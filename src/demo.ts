@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { provisionDemoUser, updateDemoUser } from './demo-copies.js';
 import { createUpstream, notebook, pushEvent } from './sample-repo.js';
 import { runUntilSignal, startStack, type Stack } from './stack.js';
 import { printSummary } from './cli/test.js';
@@ -110,6 +111,7 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
     await waitForPublished(stack, first);
     say(`   published: ${config.cacheDir}/current -> snapshots/${first}`);
     // demo step: after the first publish (user copies are provisioned here)
+    await provisionDemoUser(stack, say);
 
     const second = await upstream.commit(
       { '01_GettingStarted/Hello World.ipynb': notebook(['print("hello again, from the second merge")']) },
@@ -121,6 +123,7 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
     const snapshot = await fs.realpath(path.join(config.cacheDir, 'current'));
     say(`   published atomically (readers never saw a partial tree)`);
     // demo step: after the second publish (user copies are updated here)
+    await updateDemoUser(stack, say);
     // demo step: notebook test run
     say('\n3. A test run executes every notebook of the published snapshot (merges also start one):');
     const run = await startTestRun(stack.client, stack.config, { kind: 'manual' });

@@ -45,6 +45,7 @@ describe('nblc CLI', () => {
       NBLC_TEMPORAL_PORT: String(temporalPort),
       NBLC_TEMPORAL_UI_PORT: String(uiPort),
       NBLC_HTTP_PORT: String(httpPort),
+      NBLC_TEST_ON_MERGE: 'false',
     };
     const cacheDir = path.join(dataDir, 'cache');
     const dbFile = path.join(dataDir, 'temporal.sqlite');
@@ -53,6 +54,7 @@ describe('nblc CLI', () => {
     try {
       const [, webhook] = await nblc.waitFor(/Webhook:\s+POST (\S+)/);
       assert.match(nblc.output(), new RegExp(`Temporal UI: http://localhost:${uiPort}`));
+      assert.match(nblc.output(), /Schedule: +full test run "0 3 \* \* \*" UTC \(nblc-scheduled-tests, created\)/);
       assert.equal(processesMatching(dbFile).length, 1, 'one embedded Temporal server');
 
       const body = JSON.stringify(pushEvent({ repo: TEST_REPO, before: '0'.repeat(40), after: first }));

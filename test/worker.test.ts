@@ -8,6 +8,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { snapshotsDir } from '../src/activities/snapshot.js';
+import { getRun, startTestRun } from '../src/runs-client.js';
+import type { TestReport } from '../src/runs.js';
 import { querySync, signalSync } from '../src/sync-client.js';
 import { notebook, type FileContent } from '../src/sample-repo.js';
 import { sandbox, waitFor } from './helpers/fixtures.js';
@@ -58,6 +60,8 @@ describe('worker crash', () => {
       NBLC_REPO_FULL_NAME: config.repo.fullName,
       NBLC_TASK_QUEUE: config.taskQueue,
       NBLC_DATA_DIR: config.dataDir,
+      NBLC_TEST_ON_MERGE: 'false',
+      NBLC_TEST_CRON: 'off',
     };
     const sha = await upstream.commit(suite(1), 'a big merge');
     const expected = (await upstream.git.raw(['ls-tree', '-r', '--name-only', sha])).trim().split('\n').sort();
@@ -80,11 +84,11 @@ describe('worker crash', () => {
     try {
       await worker.waitFor(/nblc is running/);
       // The killed attempt times out on its heartbeat, then the retry converges.
-      const status = await waitFor('published after restart', async () => {
+      const status = await waitFor('synced after restart', async () => {
         const s = await querySync(env.client, config);
-        return s?.published?.sha === sha ? s : null;
+        return s?.recentDeliveries.find((d) => d.deliveryId === 'crash-1')?.outcome === 'synced' ? s : null;
       }, 180_000);
-      assert.equal(status.recentDeliveries.find((d) => d.deliveryId === 'crash-1')?.outcome, 'synced');
+      assert.equal(status.published?.sha, sha);
       assert.equal(path.basename(await fs.readlink(path.join(config.cacheDir, 'current'))), sha);
       assert.deepEqual(await listTree(path.join(config.cacheDir, 'current')), expected);
     } finally {
@@ -92,4 +96,55 @@ describe('worker crash', () => {
       await worker.exited;
     }
   });
+
+  test('kill -9 mid test run, restart: the run completes and reports each notebook exactly once', async () => {
+    const { config, upstream } = await sandbox({
+      NBLC_TASK_QUEUE: 'crash-run',
+      NBLC_NOTEBOOK_TASK_QUEUE: 'crash-run-nb',
+      NBLC_REPO_FULL_NAME: 'test/crash-run',
+      NBLC_TEST_ON_MERGE: 'false',
+      NBLC_TEST_CONCURRENCY: '2',
+    });
+    const workerEnv = {
+      TEMPORAL_ADDRESS: env.address,
+      NBLC_REPO_URL: config.repo.url,
+      NBLC_REPO_FULL_NAME: config.repo.fullName,
+      NBLC_TASK_QUEUE: config.taskQueue,
+      NBLC_NOTEBOOK_TASK_QUEUE: config.tests.taskQueue,
+      NBLC_TEST_CONCURRENCY: '2',
+      NBLC_TEST_ON_MERGE: 'false',
+      NBLC_TEST_CRON: 'off',
+      NBLC_DATA_DIR: config.dataDir,
+    };
+    const files: Record<string, FileContent> = {};
+    for (let i = 0; i < 6; i++) files[`run/Notebook ${i}.ipynb`] = notebook(['import time\ntime.sleep(1.5)', `print(${i})`]);
+    const sha = await upstream.commit(files);
+
+    let worker = startNblc(['worker'], workerEnv);
+    await worker.waitFor(/nblc is running/);
+    await signalSync(env.client, config, {
+      deliveryId: 'crash-run', sha, before: null, pusher: 'curator', source: 'github', receivedAt: new Date().toISOString(),
+    });
+    await waitFor('published', async () => (await querySync(env.client, config))?.published?.sha === sha);
+    const started = await startTestRun(env.client, config, { kind: 'manual' });
+    await waitFor('some notebooks done, others running', async () => {
+      const p = (await getRun(env.client, started.runId))?.progress;
+      return p && p.done >= 1 && p.running.length > 0;
+    });
+    kill9(worker);
+    await worker.exited;
+
+    worker = startNblc(['worker'], workerEnv);
+    try {
+      const result = await waitFor('run finished after restart', async () => (await getRun(env.client, started.runId))?.result, 240_000);
+      assert.equal(result.counts.total, 6);
+      assert.equal(result.counts.passed, 6);
+      const report = JSON.parse(await fs.readFile(path.join(result.reportDir, 'report.json'), 'utf8')) as TestReport;
+      assert.deepEqual(report.notebooks.map((n) => n.path), Object.keys(files).sort());
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+  });
 });
+

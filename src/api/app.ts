@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { runRoutes } from './runs.js';
+import { userRoutes } from './users.js';
 import { webhookRoutes } from './webhook.js';
 
 export interface ApiDeps {
@@ -29,6 +30,7 @@ export function createApp(deps: ApiDeps): Hono {
   });
   app.route('/webhooks/github', webhookRoutes(deps));
   app.route('/runs', runRoutes(deps));
+  app.route('/users', userRoutes(deps));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

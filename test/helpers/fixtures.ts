@@ -41,6 +41,9 @@ export function testConfig(dir: string, repoUrl: string, env: Env = {}): Config 
     NBLC_WEBHOOK_SECRET: TEST_SECRET,
     NBLC_DATA_DIR: path.join(dir, 'data'),
     NBLC_LOG_LEVEL: 'silent',
+    // Tests opt in to merge runs and schedules explicitly.
+    NBLC_TEST_ON_MERGE: 'false',
+    NBLC_TEST_CRON: 'off',
     ...env,
   });
 }

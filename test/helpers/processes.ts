@@ -84,3 +84,16 @@ export function processesMatching(needle: string): number[] {
     .filter((m): m is RegExpMatchArray => !!m && !m[2]!.startsWith('Z') && m[3]!.includes(needle) && !m[3]!.includes('ps -eo'))
     .map((m) => Number(m[1]));
 }
+
+/** Runs `nblc <args>` to completion without blocking this process (in-process workers keep polling). */
+export async function runNblcAsync(args: string[], env: Env, timeoutMs = 180_000) {
+  const p = startNblc(args, env);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  let stdout = '';
+  let stderr = '';
+  p.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  p.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const { code } = await p.exited;
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

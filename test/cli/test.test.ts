@@ -1,0 +1,78 @@
+/** `nblc test` and `nblc schedule` as an operator runs them (a child process, real Temporal). */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { notebook } from '../../src/sample-repo.js';
+import { sandbox } from '../helpers/fixtures.js';
+import { runNblcAsync } from '../helpers/processes.js';
+import { publish, withWorkers } from '../helpers/stack.js';
+import { startTestEnv } from '../helpers/temporal.js';
+
+let env: TestWorkflowEnvironment;
+before(async () => {
+  env = await startTestEnv();
+});
+after(async () => {
+  await env?.teardown();
+});
+
+describe('nblc test / schedule', () => {
+  test('test --wait prints progress and a summary table, and exits 1 when a notebook did not pass', async () => {
+    const { config, upstream } = await sandbox({
+      NBLC_TASK_QUEUE: 'cli-test',
+      NBLC_NOTEBOOK_TASK_QUEUE: 'cli-test-nb',
+      NBLC_REPO_FULL_NAME: 'test/cli-test',
+      NBLC_TEST_ON_MERGE: 'false',
+    });
+    const sha = await upstream.commit({ 'ok/Fine.ipynb': notebook(['print(1)']), 'bad/Broken.ipynb': notebook(['import nosuchmodule']) });
+    const cliEnv = {
+      TEMPORAL_ADDRESS: env.address,
+      NBLC_REPO_URL: config.repo.url,
+      NBLC_REPO_FULL_NAME: config.repo.fullName,
+      NBLC_TASK_QUEUE: config.taskQueue,
+      NBLC_NOTEBOOK_TASK_QUEUE: config.tests.taskQueue,
+      NBLC_DATA_DIR: config.dataDir,
+    };
+    await withWorkers(env, config, async () => {
+      await publish(env, config, sha);
+      const all = await runNblcAsync(['test', '--wait'], cliEnv);
+      assert.equal(all.code, 1, all.stdout + all.stderr);
+      assert.match(all.stdout, /running: \d+\/2 done/);
+      assert.match(all.stdout, /failed\s+\d+\.\ds\s+bad\/Broken\.ipynb/);
+      assert.match(all.stdout, /passed\s+\d+\.\ds\s+ok\/Fine\.ipynb/);
+      assert.match(all.stdout, /1 passed, 1 not passed of 2/);
+      assert.match(all.stdout, /report: .*report\.html/);
+
+      const some = await runNblcAsync(['test', '--include', 'ok/**', '--wait'], cliEnv);
+      assert.equal(some.code, 0, some.stdout + some.stderr);
+      assert.match(some.stdout, /1 passed, 0 not passed of 1/);
+
+      const bad = await runNblcAsync(['test', '--commit', 'nope'], cliEnv);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--commit takes a full 40-hex commit SHA/);
+    });
+  });
+
+  test('schedule apply is idempotent; show, pause and unpause report the state', async () => {
+    const { config } = await sandbox({ NBLC_TASK_QUEUE: 'cli-schedule', NBLC_REPO_FULL_NAME: 'test/cli-schedule' });
+    const cliEnv = {
+      TEMPORAL_ADDRESS: env.address,
+      NBLC_REPO_URL: config.repo.url,
+      NBLC_REPO_FULL_NAME: config.repo.fullName,
+      NBLC_TASK_QUEUE: config.taskQueue,
+      NBLC_TEST_CRON: '15 4 * * *',
+    };
+    const first = await runNblcAsync(['schedule', 'apply'], cliEnv);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /nblc-scheduled-tests created: "15 4 \* \* \*"/);
+    const second = await runNblcAsync(['schedule', 'apply'], cliEnv);
+    assert.match(second.stdout, /nblc-scheduled-tests updated/);
+    assert.match((await runNblcAsync(['schedule', 'pause', '--note', 'maintenance'], cliEnv)).stdout, /paused/);
+    const shown = await runNblcAsync(['schedule', 'show'], cliEnv);
+    assert.match(shown.stdout, /paused \(maintenance\)/);
+    assert.match(shown.stdout, /"hour":\[\{"start":4/);
+    assert.match((await runNblcAsync(['schedule', 'unpause'], cliEnv)).stdout, /unpaused/);
+    assert.equal((await runNblcAsync(['schedule', 'apply'], { ...cliEnv, NBLC_TEST_CRON: 'off' })).stdout.trim(), 'NBLC_TEST_CRON is off: no schedule applied');
+    await env.client.schedule.getHandle('nblc-scheduled-tests').delete();
+  });
+});
