@@ -169,6 +169,12 @@ export function countSummaries(summaries: Array<Pick<NotebookSummary, 'status' |
   return counts;
 }
 
+/**
+ * Executions of one notebook for infrastructure failures (executor crash, kernel dead before its
+ * first cell, worker lost); after the last one the notebook is reported, not retried.
+ */
+export const INFRA_ATTEMPTS = 3;
+
 /** The run's directory name under NBLC_RESULTS_DIR, from its workflow ID. */
 export const TEST_RUN_PREFIX = 'test-run:';
 export function runIdFromWorkflowId(workflowId: string): string {

@@ -10,11 +10,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT, type Config } from '../config.js';
-import type { ExecutorResult, NotebookResult, NotebookSummary } from '../runs.js';
+import { INFRA_ATTEMPTS, type ExecutorResult, type NotebookResult, type NotebookSummary } from '../runs.js';
 
 export const EXECUTOR = path.join(PROJECT_ROOT, 'python', 'nblc_execute.py');
-/** Attempts for infrastructure failures; after the last one the notebook is reported, not thrown. */
-export const INFRA_ATTEMPTS = 3;
 const KILL_GRACE_MS = 5000;
 
 export type NotebookConfig = Pick<Config, 'resultsDir' | 'tests'>;

@@ -27,6 +27,10 @@ export function createRunActivities(cfg: RunsConfig) {
         throw ApplicationFailure.nonRetryable(`"${commit}" is not a full commit SHA`, 'BadCommit');
       }
       const root = snapshotPath(cfg.cacheDir, commit);
+      // A new run under a reused workflow ID (e.g. a commit published again) starts from a clean
+      // directory, so that no earlier result can stand in for a notebook of this run.
+      const runDir = runDirOf(cfg.resultsDir, input.runId);
+      for (const sub of ['results', 'executed', 'tmp']) await fs.rm(path.join(runDir, sub), { recursive: true, force: true });
       await fs.mkdir(pinDir(cfg.cacheDir, commit), { recursive: true });
       await fs.writeFile(path.join(pinDir(cfg.cacheDir, commit), input.runId), '');
       if (

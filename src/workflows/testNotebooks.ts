@@ -25,6 +25,7 @@ import type { RunActivities } from '../activities/runs.js';
 import { temporalUiLink } from '../domain.js';
 import {
   countSummaries,
+  INFRA_ATTEMPTS,
   RUN_SA,
   runIdFromWorkflowId,
   type NotebookSummary,
@@ -61,7 +62,7 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
     // Kernel start and writing the artifact on top of the notebook's own budget.
     startToCloseTimeout: `${Math.ceil(notebookTimeoutS + 300)} seconds`,
     heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3 },
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: INFRA_ATTEMPTS },
   });
 
   let carry: TestRunCarry | undefined = input.carry;
