@@ -9,11 +9,15 @@
  * visible, and a rerun converges: trees are assembled under a hidden temporary name and renamed
  * into place; the symlink is replaced by rename(2), which is atomic.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { git } from './git.js';
+
+const execFileAsync = promisify(execFile);
 
 export const SHA_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const STALE_TEMP_MS = 10 * 60_000;
@@ -97,6 +101,9 @@ export async function materialize(
     await g.raw(['read-tree', opts.sha]);
     await g.raw(['checkout-index', '--all', '--force']);
     const files = await makeReadOnly(tmp);
+    // Flush the tree before it gets its final name: after a power loss a snapshot under its
+    // final name must be complete, since its existence is what marks it complete.
+    await execFileAsync('sync', ['--file-system', tmp]);
     try {
       await fs.rename(tmp, final);
     } catch (err) {
