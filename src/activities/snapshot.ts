@@ -159,6 +159,12 @@ export async function prune(cacheDir: string, keep: number): Promise<string[]> {
       snapshots.push({ sha: e.name, mtime: st.mtimeMs });
     }
   }
+  // Temporary links of a swap interrupted by a crash.
+  for (const name of await fs.readdir(cacheDir).catch(() => [] as string[])) {
+    if (!name.startsWith('.current-')) continue;
+    const st = await fs.lstat(path.join(cacheDir, name)).catch(() => null);
+    if (st && now - st.mtimeMs > STALE_TEMP_MS) await fs.rm(path.join(cacheDir, name), { force: true });
+  }
   snapshots.sort((a, b) => b.mtime - a.mtime);
   const removed: string[] = [];
   for (const s of snapshots.slice(keep)) {

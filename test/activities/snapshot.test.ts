@@ -171,9 +171,13 @@ describe('publishSnapshot', () => {
     const old = new Date(Date.now() - 60 * 60_000);
     await fs.utimes(tmp, old, old);
     await fs.utimes(`${tmp}.index`, old, old);
+    for (const link of ['.current-0123456789ab', '.current-ba9876543210']) await fs.lutimes(path.join(cache, link), old, old);
     await runActivity(acts.publishSnapshot, { sha: third });
     await assert.rejects(fs.lstat(tmp), { code: 'ENOENT' });
     await assert.rejects(fs.lstat(`${tmp}.index`), { code: 'ENOENT' });
+    for (const link of ['.current-0123456789ab', '.current-ba9876543210']) {
+      await assert.rejects(fs.lstat(path.join(cache, link)), { code: 'ENOENT' });
+    }
     await assertPublished(upstream.url, cache, third);
   });
 
