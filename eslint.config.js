@@ -23,7 +23,7 @@ export default tseslint.config(
   {
     // Workflow code runs in Temporal's deterministic sandbox and is replayed from history:
     // no Node built-ins, no I/O, and activities only as types (called through proxyActivities).
-    files: ['src/workflows/**/*.ts', 'src/domain.ts'],
+    files: ['src/workflows/**/*.ts', 'src/domain.ts', 'src/runs.ts', 'src/copies.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

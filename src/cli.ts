@@ -1,6 +1,7 @@
 /** `nblc`: the command line. Each command loads the one validated config from the environment. */
 import { Command } from 'commander';
 import { ConfigError } from './config.js';
+import { registerCopy } from './cli/copy.js';
 import { UsageError } from './cli/errors.js';
 import { registerServe } from './cli/serve.js';
 import { registerSync } from './cli/sync.js';
@@ -13,6 +14,7 @@ const program = new Command()
 
 registerServe(program);
 registerSync(program);
+registerCopy(program);
 registerTest(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

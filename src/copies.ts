@@ -154,6 +154,8 @@ export interface BulkCarry {
   processed: number;
   succeeded: number;
   failed: number;
+  /** update: users without that copy (never provisioned), left alone. */
+  skipped: number;
   /** provision: copies created; update: copies with at least one conflict. */
   created: number;
   withConflicts: number;

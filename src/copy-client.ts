@@ -88,6 +88,8 @@ export async function requestCopy(
       const temporalUiUrl = temporalUiLink(config.temporal.uiUrl, config.temporal.namespace, workflowId);
       return { ...result, workflowId, temporalUiUrl };
     } catch (err) {
+      // The run completed between taking the update and running it: the next attempt starts a new one.
+      if (/already completed/i.test((err as Error).message) && attempt < DRAIN_RETRIES) continue;
       if (!(err instanceof WorkflowUpdateFailedError)) throw err;
       const cause = err.cause;
       const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'CopyFailed';

@@ -4,13 +4,11 @@
  * a retry after a crash finds its own work instead of doing it twice, and every step before that
  * leaves nothing under a final name that a rerun could not converge from.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import {
   COPY_FAILURES,
-  LATEST_LINK,
   MAIN_COPY,
   copyDirProblem,
   countOutcomes,
@@ -19,11 +17,10 @@ import {
   type CopyResult,
   type FileReport,
 } from '../copies.js';
-import { chownTo, existingCopy, fail, lstatOrNull, removeAll, stagingFor, userDir, type UserDir } from './copy-fs.js';
+import { existingCopy, fail, lstatOrNull, removeAll, stagingFor, userDir, type UserDir } from './copy-fs.js';
 import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './copy-manifest.js';
-import { planUpdate } from './copy-rules.js';
-import { assembleCopy, installCopy } from './copy-tree.js';
-import { applyPlan, scanCopy, writeCopyManifest } from './copy-update.js';
+import { assembleCopy, ensureLatestLink, installCopy } from './copy-tree.js';
+import { updateInPlace } from './copy-update.js';
 import { withHeartbeat } from './heartbeat.js';
 import { readCurrent, snapshotPath, snapshotsDir } from './snapshot.js';
 
@@ -49,12 +46,24 @@ interface Progress {
 
 export function createCopyActivities(cfg: CopyConfig) {
   /** Runs an activity body heartbeating its progress (per call: activities run concurrently). */
-  const heartbeating = <T>(fn: (signal: AbortSignal, progress: Progress) => Promise<T>) => {
+  const heartbeating = async <T>(fn: (signal: AbortSignal, progress: Progress) => Promise<T>) => {
     const progress: Progress = { now: {} };
-    return withHeartbeat(
-      (signal) => fn(signal, progress),
-      () => progress.now,
-    );
+    try {
+      return await withHeartbeat(
+        (signal) => fn(signal, progress),
+        () => progress.now,
+      );
+    } catch (err) {
+      // Retrying cannot fix permissions: say which path, once.
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EACCES' || e.code === 'EPERM') {
+        throw fail(
+          COPY_FAILURES.permission,
+          `${e.syscall ?? 'access'} ${e.path ?? ''}: permission denied for nblc's user`,
+        );
+      }
+      throw err;
+    }
   };
 
   /** The published snapshot and its manifest (computed once per commit). */
@@ -224,42 +233,20 @@ export function createCopyActivities(cfg: CopyConfig) {
         if (mine) return updateResult(u, request, name, mine.commit, null, mine.report);
 
         const { commit, snapshotRoot, snapshot } = await published(signal, progress);
-        const tag = commit.slice(0, 7);
-        const base = new Map(Object.entries(old?.files ?? {}));
-        const upstream = new Map(snapshot.entries.map((e) => [e.path, e.id]));
-        progress.now = { step: 'scan copy' };
-        const local = await scanCopy(root, new Set([...base.keys(), ...upstream.keys()]), tag, signal);
-        const plan = planUpdate({ base, upstream, local, tag });
         const staging = await stagingFor(u, 'update');
         try {
-          const total = plan.actions.length;
-          const applied = await applyPlan(plan, base, {
+          const files = await updateInPlace({
             root,
+            old,
+            commit,
             snapshotRoot,
-            entries: new Map(snapshot.entries.map((e) => [e.path, e])),
+            snapshot,
             staging,
             owner: u.owner,
+            requestId: request.requestId,
             signal,
-            onProgress: (done) => (progress.now = { step: 'apply', done, total }),
+            onProgress: (p) => (progress.now = p),
           });
-          const reported = new Set(applied.report.map((r) => r.path));
-          const files = [...applied.report, ...snapshot.skipped.filter((s) => !reported.has(s.path))].sort((a, b) =>
-            a.path < b.path ? -1 : 1,
-          );
-          await writeCopyManifest(
-            root,
-            {
-              format: 'nblc-copy/1',
-              commit,
-              mode: 'update',
-              requestId: request.requestId,
-              at: new Date().toISOString(),
-              files: Object.fromEntries(applied.manifest),
-              report: files,
-            },
-            staging,
-            u.owner,
-          );
           return updateResult(u, request, name, commit, old?.commit ?? null, files);
         } finally {
           await removeAll(staging);
@@ -305,33 +292,6 @@ export function createCopyActivities(cfg: CopyConfig) {
       message: `updated ${name}/ (${from}${commit.slice(0, 7)}): ${parts.join(', ') || 'nothing to do'}`,
     });
   }
-}
-
-/** `notebooks-latest` → the cache as users see it; a user's own entry of that name is left alone. */
-async function ensureLatestLink(u: UserDir, target: string): Promise<NonNullable<CopyResult['link']>> {
-  const p = path.join(u.dir, LATEST_LINK);
-  const st = await lstatOrNull(p);
-  const answer = (outcome: NonNullable<CopyResult['link']>['outcome']) => ({ path: p, target, outcome });
-  if (!st) {
-    try {
-      await fs.symlink(target, p); // never replaces anything
-      await chownTo(p, u.owner);
-      return answer('created');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      return answer('kept-user-entry');
-    }
-  }
-  if (!st.isSymbolicLink()) return answer('kept-user-entry');
-  if ((await fs.readlink(p)) === target) return answer('unchanged');
-  const tmp = path.join(u.dir, `.nblc-link-${randomBytes(6).toString('hex')}`);
-  await fs.symlink(target, tmp);
-  await chownTo(tmp, u.owner);
-  await fs.rename(tmp, p).catch(async (err) => {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  });
-  return answer('updated');
 }
 
 export type CopyActivities = ReturnType<typeof createCopyActivities>;

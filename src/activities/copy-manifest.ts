@@ -159,7 +159,7 @@ export type CopyManifest = Omit<z.infer<typeof copyManifestSchema>, 'report'> & 
 export async function readCopyManifest(copyRoot: string): Promise<CopyManifest | null> {
   const p = path.join(copyRoot, COPY_MANIFEST);
   const st = await lstatOrNull(p);
-  if (!st?.isFile() || st.size > 256 * 1024 * 1024) return null;
+  if (!st?.isFile() || st.size > 64 * 1024 * 1024) return null;
   let text: string;
   try {
     const fh = await fs.open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW);

@@ -1,15 +1,16 @@
 /**
- * New copies (`provision`, `latest`): the snapshot's tree is assembled in the private staging
+ * New copies (`provision`, `latest`) and the `notebooks-latest` link: the snapshot's tree is assembled in the private staging
  * area and renamed into the user's directory in one step, so a crash never leaves a half copy
  * under the final name. Files are copied by the kernel (copy_file_range, or a reflink where the
  * filesystem has them) several at a time, and get their hashes from the cached snapshot
  * manifest: no byte passes through JavaScript.
  */
+import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { COPY_FAILURES, COPY_MANIFEST, type FileReport } from '../copies.js';
-import { checkCancelled, chownTo, fail, pool, type Owner } from './copy-fs.js';
+import { COPY_FAILURES, COPY_MANIFEST, LATEST_LINK, type CopyResult, type FileReport } from '../copies.js';
+import { checkCancelled, chownTo, fail, lstatOrNull, pool, type Owner, type UserDir } from './copy-fs.js';
 import { manifestText, type CopyManifest, type SnapshotManifest } from './copy-manifest.js';
 
 const COPY_CONCURRENCY = 16;
@@ -94,4 +95,31 @@ export async function installCopy(tree: string, final: string): Promise<boolean>
     }
     throw err;
   }
+}
+
+/** `notebooks-latest` → the cache as users see it; a user's own entry of that name is left alone. */
+export async function ensureLatestLink(u: UserDir, target: string): Promise<NonNullable<CopyResult['link']>> {
+  const p = path.join(u.dir, LATEST_LINK);
+  const st = await lstatOrNull(p);
+  const answer = (outcome: NonNullable<CopyResult['link']>['outcome']) => ({ path: p, target, outcome });
+  if (!st) {
+    try {
+      await fs.symlink(target, p); // never replaces anything
+      await chownTo(p, u.owner);
+      return answer('created');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      return answer('kept-user-entry');
+    }
+  }
+  if (!st.isSymbolicLink()) return answer('kept-user-entry');
+  if ((await fs.readlink(p)) === target) return answer('unchanged');
+  const tmp = path.join(u.dir, `.nblc-link-${randomBytes(6).toString('hex')}`);
+  await fs.symlink(target, tmp);
+  await chownTo(tmp, u.owner);
+  await fs.rename(tmp, p).catch(async (err) => {
+    await fs.rm(tmp, { force: true });
+    throw err;
+  });
+  return answer('updated');
 }

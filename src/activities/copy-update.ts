@@ -10,9 +10,55 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { COPY_FAILURES, COPY_MANIFEST, type FileReport } from '../copies.js';
 import { checkCancelled, chownTo, contentId, fail, lstatOrNull, safeParent, type Owner } from './copy-fs.js';
-import { manifestText, type CopyManifest, type SnapshotEntry } from './copy-manifest.js';
-import type { Action, ContentId, LocalEntry, Plan } from './copy-rules.js';
+import { manifestText, type CopyManifest, type SnapshotEntry, type SnapshotManifest } from './copy-manifest.js';
+import { planUpdate, type Action, type ContentId, type LocalEntry, type Plan } from './copy-rules.js';
 import { writeEntry } from './copy-tree.js';
+
+/** Scan, plan, apply, then move the manifest to `commit`; returns the report of every file. */
+export async function updateInPlace(opts: {
+  root: string;
+  old: CopyManifest | null;
+  commit: string;
+  snapshotRoot: string;
+  snapshot: SnapshotManifest;
+  staging: string;
+  owner: Owner | null;
+  requestId: string;
+  signal?: AbortSignal;
+  onProgress?: (p: Record<string, unknown>) => void;
+}): Promise<FileReport[]> {
+  const { root, snapshot } = opts;
+  const tag = opts.commit.slice(0, 7);
+  const base = new Map(Object.entries(opts.old?.files ?? {}));
+  const upstream = new Map(snapshot.entries.map((e) => [e.path, e.id]));
+  opts.onProgress?.({ step: 'scan copy' });
+  const local = await scanCopy(root, new Set([...base.keys(), ...upstream.keys()]), tag, opts.signal);
+  const plan = planUpdate({ base, upstream, local, tag });
+  const total = plan.actions.length;
+  const applied = await applyPlan(plan, base, {
+    root,
+    snapshotRoot: opts.snapshotRoot,
+    entries: new Map(snapshot.entries.map((e) => [e.path, e])),
+    staging: opts.staging,
+    owner: opts.owner,
+    signal: opts.signal,
+    onProgress: (done) => opts.onProgress?.({ step: 'apply', done, total }),
+  });
+  const reported = new Set(applied.report.map((r) => r.path));
+  const files = [...applied.report, ...snapshot.skipped.filter((s) => !reported.has(s.path))];
+  files.sort((a, b) => (a.path < b.path ? -1 : 1));
+  const manifest: CopyManifest = {
+    format: 'nblc-copy/1',
+    commit: opts.commit,
+    mode: 'update',
+    requestId: opts.requestId,
+    at: new Date().toISOString(),
+    files: Object.fromEntries(applied.manifest),
+    report: files,
+  };
+  await writeCopyManifest(root, manifest, opts.staging, opts.owner);
+  return files;
+}
 
 /**
  * Every entry of the copy (never following links), with content ids for the paths the rules

@@ -6,6 +6,7 @@
  * run continues-as-new every few pages, so thousands of users fit within history limits.
  */
 import {
+  ApplicationFailure,
   ChildWorkflowFailure,
   ParentClosePolicy,
   continueAsNew,
@@ -21,6 +22,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { CopyActivities } from '../activities/copies.js';
 import {
+  COPY_FAILURES,
   MAX_BULK_FAILURES,
   userCopyWorkflowId,
   type BulkCarry,
@@ -35,7 +37,7 @@ export const bulkProgressQuery = defineQuery<BulkProgress>('progress');
 
 const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_PAGES_PER_RUN = 5;
-/** A user's own request may hold their workflow for a while: wait up to ~15 minutes for it. */
+/** A user's own requests may hold their workflow for a while: wait up to ~18 minutes (1 s doubling to 30 s). */
 const BUSY_RETRIES = 40;
 
 const { listUserDirs } = proxyActivities<CopyActivities>({
@@ -49,6 +51,7 @@ export async function userCopiesBulk(input: BulkInput): Promise<BulkSummary> {
     processed: 0,
     succeeded: 0,
     failed: 0,
+    skipped: 0,
     created: 0,
     withConflicts: 0,
     failures: [],
@@ -118,6 +121,12 @@ export async function userCopiesBulk(input: BulkInput): Promise<BulkSummary> {
       }
     } catch (err) {
       if (!(err instanceof ChildWorkflowFailure || err instanceof WorkflowExecutionAlreadyStartedError)) throw err; // a bug
+      const type =
+        err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure ? err.cause.type : null;
+      if (input.mode === 'update' && type === COPY_FAILURES.notFound) {
+        carry.skipped++; // never provisioned: nothing to update
+        return;
+      }
       carry.failed++;
       const error =
         err instanceof ChildWorkflowFailure && err.cause

@@ -1,11 +1,18 @@
 /**
  * Published snapshots for the copy tests, in the layout the sync publishes (snapshots/<sha>/
- * read-only, `current` swapped by src/activities/snapshot.ts), and readers of copied trees.
+ * read-only, `current` swapped by src/activities/snapshot.ts), readers of copied trees, and the
+ * copy activities run in the SDK's activity harness (a real activity Context).
  */
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { createCopyActivities, type CopyInput } from '../../src/activities/copies.js';
 import { snapshotPath, swapCurrent } from '../../src/activities/snapshot.js';
+import type { CopyMode, CopyRequest, CopyResult } from '../../src/copies.js';
+import { tempDir, testConfig } from './fixtures.js';
 
 export type SnapshotFile = string | Buffer | { content: string | Buffer; mode: number } | { symlink: string };
 
@@ -63,3 +70,40 @@ export function bigNotebook(i: number, kb: number): string {
     cells: [{ source: `print(${i})`, outputs: [{ data: { 'image/png': 'A'.repeat(kb * 1024) } }] }],
   });
 }
+
+const noop = () => undefined;
+const quiet = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+
+/** A config, the copy activities, and the user `ada`'s directory. */
+export async function setup() {
+  const dir = await tempDir('nblc-copies-');
+  const config = testConfig(dir, '/nonexistent.git', { NBLC_USER_CACHE_PATH: '/srv/notebooks-cache/current' });
+  await fs.mkdir(path.join(config.usersDir, 'ada'), { recursive: true });
+  return { dir, config, acts: createCopyActivities(config), ada: path.join(config.usersDir, 'ada') };
+}
+
+let n = 0;
+export function request(mode: CopyMode, extra: Partial<CopyRequest> = {}): CopyRequest {
+  return { mode, requestId: `req-${++n}`, requestedAt: '2024-05-06T07:08:09.000Z', ...extra };
+}
+
+export function runCopy(
+  fn: (input: CopyInput) => Promise<CopyResult>,
+  user: string,
+  req: CopyRequest,
+): Promise<CopyResult> {
+  return new MockActivityEnvironment({ heartbeatTimeoutMs: 30_000 }, { logger: quiet }).run(fn, { user, request: req });
+}
+
+/** Asserts a typed, non-retryable failure. */
+export async function rejectsWith(promise: Promise<unknown>, type: string, message?: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
+    assert.equal(err.type, type, err.message);
+    assert.equal(err.nonRetryable, true);
+    if (message) assert.match(err.message, message);
+    return true;
+  });
+}
+
+export const outcomes = (r: CopyResult) => Object.fromEntries(r.files.map((f) => [f.path, f.outcome]));

@@ -20,7 +20,7 @@ import { bulkCopyWorkflowId, userCopyWorkflowId, type BulkSummary } from '../../
 import { SA } from '../../src/domain.js';
 import { createWorker } from '../../src/worker.js';
 import { bulkProgressQuery, userCopiesBulk } from '../../src/workflows/userCopiesBulk.js';
-import { userCopy } from '../../src/workflows/userCopy.js';
+import { userCopy, userCopyStatusQuery } from '../../src/workflows/userCopy.js';
 import { bigNotebook, publishTree, readTree } from '../helpers/copies.js';
 import { tempDir, testConfig, waitFor } from '../helpers/fixtures.js';
 import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
@@ -83,16 +83,15 @@ function maxConcurrentActivities(history: temporal.api.history.v1.IHistory): num
   return max;
 }
 
-const ids = { ada: 'ada' };
-
 describe('userCopy workflow', () => {
   test('a request returns the path and per-file report; the workflow is per user and found by NblcUser', async () => {
-    const { config, worker } = await setup();
+    const ada = `ada-${randomUUID().slice(0, 6)}`;
+    const { config, worker } = await setup([ada]);
     await publishTree(config.cacheDir, { 'Intro/Hello World.ipynb': '{}', 'README.md': 'hi' });
     await worker.runUntil(async () => {
-      const res = await requestCopy(env.client, config, ids.ada, { mode: 'provision' });
+      const res = await requestCopy(env.client, config, ada, { mode: 'provision' });
       assert.equal(res.created, true);
-      assert.equal(res.path, path.join(config.usersDir, 'ada', 'notebooks'));
+      assert.equal(res.path, path.join(config.usersDir, ada, 'notebooks'));
       assert.deepEqual(
         res.files.map((f) => [f.path, f.outcome]),
         [
@@ -100,28 +99,29 @@ describe('userCopy workflow', () => {
           ['README.md', 'added'],
         ],
       );
-      assert.equal(res.workflowId, userCopyWorkflowId('ada'));
-      assert.match(res.temporalUiUrl, /user-copy%3Aada/);
+      assert.equal(res.workflowId, userCopyWorkflowId(ada));
+      assert.match(res.temporalUiUrl, /user-copy%3Aada-/);
       const desc = await env.client.workflow.getHandle(res.workflowId).describe();
-      assert.equal(desc.typedSearchAttributes.get(SA.user), 'ada');
+      assert.equal(desc.typedSearchAttributes.get(SA.user), ada);
       await runsOf(res.workflowId, (r) => activitiesIn(r) >= 1);
     });
   });
 
   test('concurrent requests for one user are served one at a time, each with its own answer', async () => {
-    const { config, worker } = await setup();
+    const ada = `ada-${randomUUID().slice(0, 6)}`;
+    const { config, worker } = await setup([ada]);
     const files: Record<string, string> = {};
     for (let i = 0; i < 200; i++) files[`Topic ${i % 7}/nb ${i}.ipynb`] = bigNotebook(i, 20);
     await publishTree(config.cacheDir, files);
     await worker.runUntil(async () => {
-      await requestCopy(env.client, config, 'ada', { mode: 'provision' });
+      await requestCopy(env.client, config, ada, { mode: 'provision' });
       const requests = [
-        requestCopy(env.client, config, 'ada', { mode: 'latest' }),
-        requestCopy(env.client, config, 'ada', { mode: 'update' }),
-        requestCopy(env.client, config, 'ada', { mode: 'latest' }),
-        requestCopy(env.client, config, 'ada', { mode: 'latest', dir: 'mine' }),
-        requestCopy(env.client, config, 'ada', { mode: 'update', dir: 'missing' }).catch((e: unknown) => e),
-        requestCopy(env.client, config, 'ada', { mode: 'provision' }),
+        requestCopy(env.client, config, ada, { mode: 'latest' }),
+        requestCopy(env.client, config, ada, { mode: 'update' }),
+        requestCopy(env.client, config, ada, { mode: 'latest' }),
+        requestCopy(env.client, config, ada, { mode: 'latest', dir: 'mine' }),
+        requestCopy(env.client, config, ada, { mode: 'update', dir: 'missing' }).catch((e: unknown) => e),
+        requestCopy(env.client, config, ada, { mode: 'provision' }),
       ];
       const [l1, upd, l2, mine, missing, again] = await Promise.all(requests);
       const latest = [l1, l2, mine] as Array<Awaited<ReturnType<typeof requestCopy>>>;
@@ -131,39 +131,44 @@ describe('userCopy workflow', () => {
       assert.ok(missing instanceof CopyRequestError && missing.type === 'CopyNotFound', String(missing));
       assert.equal((again as Awaited<ReturnType<typeof requestCopy>>).created, false);
 
-      const runs = await runsOf(userCopyWorkflowId('ada'));
-      const scheduled = runs
-        .flatMap((r) => r.history.events ?? [])
-        .filter((e) => e.activityTaskScheduledEventAttributes);
-      assert.equal(scheduled.length, 7, 'one activity per request');
+      const runs = await runsOf(userCopyWorkflowId(ada), (r) => activitiesIn(r) >= 7);
+      assert.equal(activitiesIn(runs), 7, 'one activity per request');
       for (const r of runs)
         assert.equal(maxConcurrentActivities(r.history), 1, `run ${r.runId} ran copies in parallel`);
     });
   });
 
   test('a run that is finishing turns requests away; the client retries them into the next run', async () => {
-    const { config, worker } = await setup();
-    await publishTree(config.cacheDir, { 'a.ipynb': '{}' });
+    const ada = `ada-${randomUUID().slice(0, 6)}`;
+    const { config, worker } = await setup([ada]);
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 1500; i++) files[`T${i % 20}/nb ${i}.ipynb`] = bigNotebook(i, 16);
+    await publishTree(config.cacheDir, files);
     await worker.runUntil(async () => {
+      // A run told to stop taking requests after its first one.
       const first = await env.client.workflow.start(userCopy, {
-        workflowId: userCopyWorkflowId('ada'),
+        workflowId: userCopyWorkflowId(ada),
         taskQueue: config.taskQueue,
         args: [
           {
-            user: 'ada',
+            user: ada,
             maxHistoryEvents: 1,
             initial: { mode: 'provision', requestId: 'initial', requestedAt: new Date().toISOString() },
           },
         ],
       });
-      const answers = await Promise.all(
-        Array.from({ length: 4 }, () => requestCopy(env.client, config, 'ada', { mode: 'latest' })),
+      const queued = requestCopy(env.client, config, ada, { mode: 'latest' }); // accepted before it drains
+      await waitFor('the run draining with a request still running', async () => {
+        const s = await first.query(userCopyStatusQuery);
+        return s.draining && s.running !== null;
+      });
+      const late = await Promise.all(
+        Array.from({ length: 3 }, () => requestCopy(env.client, config, ada, { mode: 'latest' })),
       );
-      assert.equal(new Set(answers.map((a) => a.name)).size, 4);
-      const result = await first.result();
-      assert.equal(result.initial?.created, true);
-      const runs = await runsOf(userCopyWorkflowId('ada'), (r) => activitiesIn(r) >= 5);
-      assert.ok(runs.length >= 2, `expected a second run, got ${runs.length}`);
+      assert.equal(new Set([...late, await queued].map((a) => a.name)).size, 4);
+      assert.equal((await first.result()).handled, 2, 'the finishing run served only what it had accepted');
+      const runs = await runsOf(userCopyWorkflowId(ada), (r) => activitiesIn(r) >= 5);
+      assert.ok(runs.length >= 2, `expected the late requests in a later run, got ${runs.length} run(s)`);
     });
   });
 });
@@ -208,10 +213,16 @@ describe('userCopiesBulk workflow', () => {
       assert.deepEqual(await fs.readdir(path.join(dir, 'elsewhere')), []);
 
       await fs.writeFile(path.join(config.usersDir, 'bob', 'notebooks', 'a.ipynb'), 'bob was here');
+      await fs.mkdir(path.join(config.usersDir, 'frank')); // a new account, not provisioned yet
       await publishTree(config.cacheDir, { 'a.ipynb': 'v2', 'b.ipynb': 'v2' });
       const updated = await bulk(config, { mode: 'update', concurrency: 3 });
       assert.equal(updated.succeeded, 5);
       assert.equal(updated.withConflicts, 1);
+      assert.equal(updated.skipped, 1, 'frank has no copy to update: skipped, not failed');
+      assert.deepEqual(
+        updated.failures.map((f) => f.user),
+        ['mallory'],
+      );
       assert.equal(
         await fs.readFile(path.join(config.usersDir, 'bob', 'notebooks', 'a.ipynb'), 'utf8'),
         'bob was here',

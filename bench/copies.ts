@@ -1,0 +1,245 @@
+/**
+ * Benchmark: users' copies of a realistic suite (~300 files, ~140 MB: notebooks with embedded
+ * base64 PNG outputs, data files, deep folders, names with spaces), published as a snapshot.
+ *
+ * 1. One copy through the service's copy activity vs `cp -a` of the same snapshot to the same
+ *    filesystem, alternating, median of --runs each; the first service copy of a snapshot also
+ *    hashes it once (reported apart). Then the same copy end to end through Temporal (request →
+ *    user workflow → activity → answer).
+ * 2. Bulk provisioning of --users users through the bulk workflow, with throughput, next to a
+ *    `cp -a` loop at the same parallelism.
+ *
+ *   node --import tsx bench/copies.ts [--users 200] [--runs 7] [--rounds 2] [--dir .nblc/bench-copies]
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { createCopyActivities } from '../src/activities/copies.js';
+import { pool } from '../src/activities/copy-fs.js';
+import { removeTree, snapshotPath, swapCurrent } from '../src/activities/snapshot.js';
+import { loadConfig } from '../src/config.js';
+import { requestCopy, startBulk } from '../src/copy-client.js';
+import { freePort } from '../src/embedded.js';
+import { createLogger } from '../src/logger.js';
+import { startStack } from '../src/stack.js';
+
+const run = promisify(execFile);
+const { values } = parseArgs({
+  options: {
+    users: { type: 'string', default: '200' },
+    runs: { type: 'string', default: '7' },
+    rounds: { type: 'string', default: '2' },
+    dir: { type: 'string', default: '.nblc/bench-copies' },
+  },
+});
+const USERS = Number(values.users);
+const RUNS = Number(values.runs);
+const ROUNDS = Number(values.rounds);
+const root = path.resolve(values.dir);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** Times `fn` after flushing dirty pages of earlier steps, so one measurement does not pay for another. */
+const time = async (fn: () => Promise<unknown>) => {
+  await run('sync');
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+};
+const noop = () => undefined;
+const quiet = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+
+/** A suite like the real repository's: mostly notebooks carrying PNG outputs, some data. */
+async function generateSuite(dest: string): Promise<{ files: number; bytes: number }> {
+  const topics = [
+    'Galaxies',
+    'Stars and Stellar Populations',
+    'Quasars and AGN',
+    'Solar System',
+    'Surveys',
+    'Time Domain',
+  ];
+  const levels = ['01_GettingStarted', '02_DataAccessAndTools', '03_ScienceExamples', '04_HowTos', '05_Contrib'];
+  let files = 0;
+  let bytes = 0;
+  const write = async (rel: string, content: string | Buffer, mode = 0o444) => {
+    const p = path.join(dest, rel);
+    await fs.mkdir(path.dirname(p), { recursive: true });
+    await fs.writeFile(p, content, { mode });
+    files++;
+    bytes += Buffer.byteLength(content);
+  };
+  let seed = 42;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 250; i++) {
+    const level = levels[i % levels.length]!;
+    const topic = topics[i % topics.length]!;
+    const deep = i % 3 === 0 ? `/Deep Dives/Part ${i % 4}` : '';
+    const cells = [];
+    const images = 1 + Math.floor(rand() * 3);
+    for (let c = 0; c < images; c++) {
+      const png = randomBytes(60_000 + Math.floor(rand() * 200_000)).toString('base64');
+      cells.push({
+        cell_type: 'code',
+        execution_count: c + 1,
+        metadata: {},
+        source: [`fig, ax = plt.subplots()\n`, `ax.imshow(cutout_${c})\n`],
+        outputs: [
+          { output_type: 'display_data', data: { 'image/png': png, 'text/plain': ['<Figure>'] }, metadata: {} },
+        ],
+      });
+    }
+    const nb = { nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'python3' } }, cells };
+    await write(
+      `${level}/${topic}${deep}/${String(i).padStart(3, '0')} ${topic} example ${i}.ipynb`,
+      JSON.stringify(nb, null, 1),
+    );
+  }
+  for (let i = 0; i < 35; i++)
+    await write(`03_ScienceExamples/data/catalog part ${i}.fits`, randomBytes(500_000 + Math.floor(rand() * 900_000)));
+  for (let i = 0; i < 15; i++)
+    await write(`04_HowTos/scripts/helper_${i}.py`, `print(${i})\n`.repeat(200), i % 2 ? 0o555 : 0o444);
+  await write('README.md', '# Notebooks\n'.repeat(100));
+  return { files, bytes };
+}
+
+async function lock(dir: string): Promise<void> {
+  for (const e of await fs.readdir(dir, { withFileTypes: true }))
+    if (e.isDirectory()) await lock(path.join(dir, e.name));
+  await fs.chmod(dir, 0o555);
+}
+
+await removeTree(root);
+const config = loadConfig({
+  ...process.env,
+  NBLC_REPO_URL: '/nonexistent.git',
+  NBLC_REPO_FULL_NAME: 'bench/notebooks',
+  NBLC_DATA_DIR: root,
+  NBLC_CACHE_DIR: undefined,
+  NBLC_USERS_DIR: undefined,
+  NBLC_TASK_QUEUE: 'bench-copies',
+  NBLC_TEMPORAL_PORT: String(await freePort()),
+  NBLC_TEMPORAL_UI_PORT: String(await freePort()),
+  NBLC_TEST_CRON: 'off',
+  NBLC_LOG_LEVEL: 'warn',
+  TEMPORAL_ADDRESS: undefined,
+});
+const sha = randomBytes(20).toString('hex');
+const snapshot = snapshotPath(config.cacheDir, sha);
+const suite = await generateSuite(snapshot);
+await lock(snapshot);
+await swapCurrent(config.cacheDir, sha);
+const mb = suite.bytes / 1e6;
+console.log(`suite: ${suite.files} files, ${mb.toFixed(0)} MB, published as ${snapshot}`);
+
+const ada = path.join(config.usersDir, 'ada');
+await fs.mkdir(ada, { recursive: true });
+const acts = createCopyActivities(config);
+let n = 0;
+const serviceCopy = () =>
+  new MockActivityEnvironment({}, { logger: quiet }).run(acts.latestCopy, {
+    user: 'ada',
+    request: {
+      mode: 'latest' as const,
+      dir: `svc-${++n}`,
+      requestId: `bench-${n}`,
+      requestedAt: new Date().toISOString(),
+    },
+  });
+const cpCopy = (dest: string) => run('cp', ['-a', snapshot, dest]);
+
+// 1. One copy. Warm the page cache the same way for both (one cp -a first).
+await cpCopy(path.join(ada, 'warmup'));
+const cold = await time(serviceCopy);
+/** Every measurement starts from the same state: previous copies deleted, dirty pages flushed. */
+const clean = async (dir: string) => {
+  for (const e of await fs.readdir(dir)) await removeTree(path.join(dir, e));
+};
+/**
+ * Pairs of measurements, in alternating order; the ratio of each pair is what counts (the VM's
+ * writeback stalls make single timings vary several-fold between runs, rarely within a pair).
+ */
+async function paired(label: string, measure: () => Promise<unknown>) {
+  const mine: number[] = [];
+  const base: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    let a = 0;
+    let b = 0;
+    for (const which of i % 2 ? ['base', 'mine'] : ['mine', 'base']) {
+      await clean(ada);
+      if (which === 'base') base.push((b = await time(() => cpCopy(path.join(ada, `cp-${i}`)))));
+      else mine.push((a = await time(measure)));
+    }
+    ratios.push(a / b);
+  }
+  const spread = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+  console.log(`  ${'cp -a'.padEnd(30)} ${median(base).toFixed(3)} s  (${(mb / median(base)).toFixed(0)} MB/s)`);
+  console.log(
+    `  ${label.padEnd(30)} ${median(mine).toFixed(3)} s  (${(mb / median(mine)).toFixed(0)} MB/s)  ratio ${median(ratios).toFixed(2)}× cp -a (median of pairs; ${spread})`,
+  );
+}
+
+console.log(`\none copy (${RUNS} pairs)`);
+await paired('service copy activity', serviceCopy);
+console.log(
+  `  ${'first copy of a new snapshot'.padEnd(30)} ${cold.toFixed(3)} s  (hashes the snapshot once, then copies)`,
+);
+
+// End to end through Temporal: a request to the user's workflow, answered with the report.
+const stack = await startStack(config, { worker: true, api: false, embed: true, logger: createLogger('warn') });
+try {
+  let e2e = 0;
+  await paired('end to end through Temporal', () =>
+    requestCopy(stack.client, stack.config, 'ada', { mode: 'latest', dir: `e2e-${++e2e}` }),
+  );
+
+  // 2. Bulk provisioning.
+  await removeTree(ada);
+  const users = Array.from({ length: USERS }, (_, i) => `user${String(i).padStart(4, '0')}`);
+  for (const u of users) await fs.mkdir(path.join(config.usersDir, u), { recursive: true });
+  const removeCopies = () => pool(users, 8, (u) => removeTree(path.join(config.usersDir, u, 'notebooks')));
+  const cpLoop = () =>
+    pool(users, config.copyConcurrency, async (u) => void (await cpCopy(path.join(config.usersDir, u, 'notebooks'))));
+  const bulkRun = async () => {
+    const started = await startBulk(stack.client, stack.config, 'provision');
+    const summary = await started.handle.result();
+    if (summary.succeeded !== USERS) throw new Error(`bulk: ${JSON.stringify(summary)}`);
+  };
+  // Writing GBs is bound by the disk's writeback, which drifts: ABBA order, from empty directories.
+  const bulkTimes: number[] = [];
+  const cpTimes: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const which of r % 2 === 0 ? ['cp', 'bulk'] : ['bulk', 'cp']) {
+      await removeCopies();
+      if (which === 'cp') cpTimes.push(await time(cpLoop));
+      else bulkTimes.push(await time(bulkRun));
+    }
+  }
+  const line = (label: string, times: number[]) => {
+    const s = times.reduce((a, b) => a + b, 0) / times.length;
+    const each = times.map((t) => t.toFixed(1)).join(', ');
+    return `  ${label.padEnd(34)} ${s.toFixed(1)} s  ${(USERS / s).toFixed(1)} users/s  ${((USERS * mb) / s).toFixed(0)} MB/s  (runs: ${each} s)`;
+  };
+  console.log(
+    `\nbulk provisioning of ${USERS} users (${config.copyConcurrency} at a time, ${((USERS * mb) / 1000).toFixed(1)} GB), mean of ${ROUNDS}`,
+  );
+  console.log(line('bulk workflow (children, activity)', bulkTimes));
+  console.log(line(`cp -a loop, ${config.copyConcurrency} in parallel`, cpTimes));
+
+  // What the orchestration costs per user: the same bulk run over a one-file snapshot.
+  await removeCopies();
+  const tiny = randomBytes(20).toString('hex');
+  await fs.mkdir(snapshotPath(config.cacheDir, tiny), { recursive: true });
+  await fs.writeFile(path.join(snapshotPath(config.cacheDir, tiny), 'README.md'), 'tiny');
+  await swapCurrent(config.cacheDir, tiny);
+  const overhead = await time(bulkRun);
+  console.log(
+    `  bulk workflow, 1-file snapshot    ${overhead.toFixed(1)} s  ${(USERS / overhead).toFixed(1)} users/s: ${((overhead / USERS) * config.copyConcurrency * 1000).toFixed(0)} ms of orchestration per user and slot`,
+  );
+} finally {
+  await stack.stop();
+  await removeTree(root);
+}

@@ -1,0 +1,101 @@
+/**
+ * The `getlatest` shell function (scripts/getlatest.sh) in a real bash, against the real HTTP
+ * API, a real Temporal dev server and a worker in this process.
+ *
+ *   node --import tsx --test test/scripts/getlatest.test.ts
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createLogger } from '../../src/logger.js';
+import { startApi, type RunningApi } from '../../src/server.js';
+import { createWorker } from '../../src/worker.js';
+import { publishTree, readTree } from '../helpers/copies.js';
+import { tempDir, testConfig } from '../helpers/fixtures.js';
+import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
+
+const SCRIPT = path.resolve(import.meta.dirname, '../../scripts/getlatest.sh');
+const TOKEN = 'getlatest-token-0123456789';
+const dir = await tempDir('nblc-getlatest-');
+const config = testConfig(dir, '/nonexistent.git', { NBLC_API_TOKEN: TOKEN, NBLC_TASK_QUEUE: 'getlatest' });
+const home = path.join(config.usersDir, 'ada');
+const tokenFile = path.join(dir, 'api_token');
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let api: RunningApi;
+before(async () => {
+  env = await startTestEnv();
+  worker = await createWorker(config, env.nativeConnection, { workflowBundle: await workflowBundle() });
+  running = worker.run();
+  api = await startApi({ client: env.client, config, logger: createLogger('silent') }, '127.0.0.1', 0);
+  await fs.mkdir(home, { recursive: true });
+  await fs.writeFile(tokenFile, `${TOKEN}\n`);
+});
+after(async () => {
+  await api?.close();
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+/** `getlatest ARGS` in a bash that sourced the script, as a user's shell would. */
+function getlatest(args: string[], extraEnv: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('bash', ['-c', `source "${SCRIPT}" && getlatest "$@"`, 'getlatest', ...args], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        USER: 'ada',
+        NBLC_URL: api.url,
+        NBLC_TOKEN_FILE: tokenFile,
+        ...extraEnv,
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('getlatest', () => {
+  test('makes notebooks_YYYYMMDD_HHMMSS, or DIR once; never overwrites', async () => {
+    await publishTree(config.cacheDir, { 'Intro/Hello World.ipynb': 'v1', 'README.md': 'v1' });
+    const first = await getlatest([]);
+    assert.equal(first.code, 0, first.stderr);
+    const [, name] = first.stdout.match(/in ~\/(notebooks_\d{8}_\d{6})\n/) ?? [];
+    assert.ok(name, first.stdout);
+    assert.deepEqual(await readTree(path.join(home, name)), { 'Intro/Hello World.ipynb': 'v1', 'README.md': 'v1' });
+
+    const named = await getlatest(['my-project']);
+    assert.equal(named.code, 0, named.stderr);
+    assert.match(named.stdout, /in ~\/my-project\n/);
+    await fs.writeFile(path.join(home, 'my-project', 'README.md'), 'my notes');
+    const again = await getlatest(['my-project']);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /exists: choose another name/);
+    assert.equal(await fs.readFile(path.join(home, 'my-project', 'README.md'), 'utf8'), 'my notes');
+  });
+
+  test('bad names and a missing token are refused before anything happens', async () => {
+    const before = await fs.readdir(home);
+    for (const bad of ['../bob', '.hidden', 'a/b', 'x y', '-rf']) {
+      const res = await getlatest([bad]);
+      assert.equal(res.code, 2, `${bad}: ${res.stderr}`);
+    }
+    assert.equal((await getlatest([], { NBLC_TOKEN_FILE: path.join(dir, 'nope') })).code, 1);
+    const wrong = path.join(dir, 'wrong_token');
+    await fs.writeFile(wrong, 'wrong');
+    const denied = await getlatest([], { NBLC_TOKEN_FILE: wrong });
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /wrong bearer token/);
+    assert.deepEqual(await fs.readdir(home), before);
+  });
+});
