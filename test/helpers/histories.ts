@@ -22,14 +22,17 @@ const recorded: Array<{ workflowId: string; history: History }> = [];
 export async function recordHistory(env: TestWorkflowEnvironment, workflowId: string, name: string, runId?: string) {
   const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
   recorded.push({ workflowId, history });
-  if (process.env.NBLC_RECORD_HISTORIES === '1') {
+  const fixture = path.join(FIXTURES, `${name}.json`);
+  // Existing fixtures stand for histories already in production: never overwrite them.
+  const exists = await fs.access(fixture).then(() => true, () => false);
+  if (process.env.NBLC_RECORD_HISTORIES === '1' && !exists) {
     // The SDK's historyToJSON trips over two protobufjs versions in 1.24.0; the Temporal CLI
     // writes the canonical JSON format that historyFromJSON reads.
     const args = ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', env.address];
     if (runId) args.push('--run-id', runId);
     const { stdout } = await promisify(execFile)(TEMPORAL_BIN, args, { maxBuffer: 64 << 20 });
     await fs.mkdir(FIXTURES, { recursive: true });
-    await fs.writeFile(path.join(FIXTURES, `${name}.json`), stdout);
+    await fs.writeFile(fixture, stdout);
   }
 }
 

@@ -10,12 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { applySchedule, getRun, SCHEDULE_ID, startTestRun } from '../../src/runs-client.js';
+import { syncWorkflowId } from '../../src/domain.js';
 import { RUN_SA, type TestReport, type TestRunResult } from '../../src/runs.js';
 import { notebook } from '../../src/sample-repo.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { processesMatching } from '../helpers/processes.js';
 import { publish, withWorkers } from '../helpers/stack.js';
-import { startTestEnv } from '../helpers/temporal.js';
+import { recordHistory, replayAll } from '../helpers/histories.js';
+import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
 before(async () => {
@@ -94,6 +96,7 @@ describe('testNotebooks', () => {
       assert.equal(desc.typedSearchAttributes.get(RUN_SA.commit), sha);
       assert.equal(desc.typedSearchAttributes.get(RUN_SA.status), 'failed');
       assert.equal(desc.typedSearchAttributes.get(RUN_SA.failed), 1);
+      await recordHistory(env, started.workflowId, 'test-run-manual');
     });
   });
 
@@ -192,6 +195,7 @@ describe('testNotebooks', () => {
       const third = await upstream.commit({ 'README.md': 'only docs' });
       await publish(env, config, third);
       assert.equal(await getRun(env.client, `merge-${third.slice(0, 12)}`), null, 'no notebook changed, no run');
+      await recordHistory(env, syncWorkflowId(config.repo.fullName), 'sync-with-merge-runs');
     });
   });
 
@@ -227,3 +231,9 @@ function isAlive(pid: number): boolean {
   const stat = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
   return stat !== '' && !stat.startsWith('Z');
 }
+
+describe('determinism', () => {
+  test('test-run and sync histories (fixtures and this run) replay against the current workflow code', async () => {
+    assert.ok((await replayAll(await workflowBundle())) >= 1);
+  });
+});

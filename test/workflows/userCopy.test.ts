@@ -23,6 +23,7 @@ import { bulkProgressQuery, userCopiesBulk } from '../../src/workflows/userCopie
 import { userCopy, userCopyStatusQuery } from '../../src/workflows/userCopy.js';
 import { bigNotebook, publishTree, readTree } from '../helpers/copies.js';
 import { tempDir, testConfig, waitFor } from '../helpers/fixtures.js';
+import { recordHistory, replayAll } from '../helpers/histories.js';
 import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
 
 let env: TestWorkflowEnvironment;
@@ -103,7 +104,8 @@ describe('userCopy workflow', () => {
       assert.match(res.temporalUiUrl, /user-copy%3Aada-/);
       const desc = await env.client.workflow.getHandle(res.workflowId).describe();
       assert.equal(desc.typedSearchAttributes.get(SA.user), ada);
-      await runsOf(res.workflowId, (r) => activitiesIn(r) >= 1);
+      const [run] = await runsOf(res.workflowId, (r) => activitiesIn(r) >= 1);
+      await recordHistory(env, res.workflowId, 'user-copy-provision', run!.runId);
     });
   });
 
@@ -265,6 +267,8 @@ describe('userCopiesBulk workflow', () => {
     for await (const r of Worker.runReplayHistories({ workflowBundle: await workflowBundle() }, histories)) {
       assert.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message}`);
     }
+    // And the committed fixtures of every workflow type.
+    assert.ok((await replayAll(await workflowBundle())) >= 1);
   });
 });
 
