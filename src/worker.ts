@@ -15,21 +15,32 @@ export function createActivities(config: Config) {
   return { ...createSyncActivities(config), ...createRunActivities(config), ...createCopyActivities(config) };
 }
 
+/**
+ * What every worker of this process shares. Activities that run child processes (git, kernels)
+ * end cleanly on shutdown: they get cancelled, then the grace period lets them kill their
+ * processes. A cancellation reaches an activity only in a heartbeat response, so heartbeats are
+ * sent at least every 3 s: cancelling a run kills its kernels within seconds.
+ */
+function baseOptions(config: Config, connection: NativeConnection) {
+  return {
+    connection,
+    namespace: config.temporal.namespace,
+    shutdownGraceTime: '10 seconds',
+    maxHeartbeatThrottleInterval: '3 seconds',
+  } satisfies Partial<WorkerOptions>;
+}
+
+/** Workflows, and the git, file and copy activities. */
 export async function createWorker(
   config: Config,
   connection: NativeConnection,
   overrides: Partial<WorkerOptions> = {},
 ): Promise<Worker> {
   return Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
+    ...baseOptions(config, connection),
     taskQueue: config.taskQueue,
     ...(overrides.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(config),
-    // Long git work ends cleanly on shutdown: activities get cancelled, then the grace period
-    // lets them kill their child processes. Cancellations arrive with heartbeat responses.
-    shutdownGraceTime: '10 seconds',
-    maxHeartbeatThrottleInterval: '3 seconds',
     ...overrides,
   });
 }
@@ -45,15 +56,10 @@ export async function createNotebookWorker(
   overrides: Partial<WorkerOptions> = {},
 ): Promise<Worker> {
   return Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
+    ...baseOptions(config, connection),
     taskQueue: config.tests.taskQueue,
     activities: createNotebookActivities(config),
     maxConcurrentActivityTaskExecutions: config.tests.concurrency,
-    // Cancellation reaches an activity only in a heartbeat response: keep it prompt, so that
-    // cancelling a run kills its kernels within seconds.
-    maxHeartbeatThrottleInterval: '3 seconds',
-    shutdownGraceTime: '10 seconds',
     ...overrides,
   });
 }

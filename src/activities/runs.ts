@@ -7,10 +7,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
-import type { RunKind, TestRunQueues, TestRunResult } from '../runs.js';
+import type { TestRunQueues, TestRunResult } from '../runs.js';
 import { discoverNotebooks, type DiscoverOptions } from './discover.js';
 import { runDirOf } from './notebooks.js';
-import { writeReport } from './report.js';
+import { writeReport, type WriteReportOptions } from './report.js';
 import { pinDir, readCurrent, snapshotPath, SHA_RE } from './snapshot.js';
 
 export type RunsConfig = Pick<Config, 'cacheDir' | 'resultsDir' | 'tests' | 'temporal'>;
@@ -58,15 +58,7 @@ export function createRunActivities(cfg: RunsConfig) {
     },
 
     /** Writes report.json, junit.xml and report.html; returns what the workflow reports. */
-    async writeRunReport(input: {
-      runId: string;
-      commit: string;
-      kind: RunKind;
-      startedAt: string;
-      finishedAt: string;
-      paths: string[];
-      temporalUiUrl?: string;
-    }): Promise<TestRunResult> {
+    async writeRunReport(input: Omit<WriteReportOptions, 'resultsDir'>): Promise<TestRunResult> {
       const report = await writeReport({ resultsDir: cfg.resultsDir, ...input });
       return {
         runId: report.runId,

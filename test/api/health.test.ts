@@ -4,33 +4,31 @@
  *
  *   node --import tsx --test test/api/health.test.ts
  */
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/logger.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
-import { startTestEnv } from '../helpers/temporal.js';
+import { startTestEnv, unreachableClient } from '../helpers/temporal.js';
 
 const logger = createLogger('silent');
 const dir = await tempDir('nblc-api-health-');
 const config = testConfig(dir, 'file:///nonexistent/notebooks.git');
 
 let env: TestWorkflowEnvironment;
-let deadConnection: Connection;
+/** A client whose server was stopped after it connected: Temporal "went away". */
+let dead: Awaited<ReturnType<typeof unreachableClient>>;
 let deadClient: Client;
 
 before(async () => {
-  const [shared, doomed] = await Promise.all([startTestEnv(), startTestEnv()]);
-  env = shared;
-  deadConnection = await Connection.connect({ address: doomed.address });
-  deadClient = new Client({ connection: deadConnection, namespace: doomed.namespace ?? 'default' });
-  await doomed.teardown();
+  [env, dead] = await Promise.all([startTestEnv(), unreachableClient()]);
+  deadClient = dead.client;
 });
 
 after(async () => {
-  await deadConnection?.close();
+  await dead?.close();
   await env?.teardown();
 });
 

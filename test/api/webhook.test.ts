@@ -6,7 +6,7 @@
  *   node --import tsx --test test/api/webhook.test.ts
  */
 import { sign } from '@octokit/webhooks-methods';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Hono } from 'hono';
@@ -19,26 +19,23 @@ import { syncWorkflowId, type Beacon } from '../../src/domain.js';
 import { createLogger } from '../../src/logger.js';
 import { pushEvent } from '../../src/sample-repo.js';
 import { TEST_REPO, TEST_SECRET, tempDir, testConfig } from '../helpers/fixtures.js';
-import { startTestEnv } from '../helpers/temporal.js';
+import { startTestEnv, unreachableClient } from '../helpers/temporal.js';
 
 const logger = createLogger('silent');
 const dir = await tempDir('nblc-api-webhook-');
 
 let env: TestWorkflowEnvironment;
 /** A client whose server was stopped after it connected: Temporal "went away". */
-let deadConnection: Connection;
+let dead: Awaited<ReturnType<typeof unreachableClient>>;
 let deadClient: Client;
 
 before(async () => {
-  const [shared, doomed] = await Promise.all([startTestEnv(), startTestEnv()]);
-  env = shared;
-  deadConnection = await Connection.connect({ address: doomed.address });
-  deadClient = new Client({ connection: deadConnection, namespace: doomed.namespace ?? 'default' });
-  await doomed.teardown();
+  [env, dead] = await Promise.all([startTestEnv(), unreachableClient()]);
+  deadClient = dead.client;
 });
 
 after(async () => {
-  await deadConnection?.close();
+  await dead?.close();
   await env?.teardown();
 });
 

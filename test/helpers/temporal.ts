@@ -2,6 +2,7 @@
  * A real Temporal dev server for tests: the CLI binary installed into .venv (never a download),
  * with this project's search attributes registered.
  */
+import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
@@ -34,3 +35,12 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 
 const noop = () => undefined;
 const quietBundlerLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error };
+
+/** A client whose server was stopped after it connected: Temporal "went away". */
+export async function unreachableClient(): Promise<{ client: Client; close(): Promise<void> }> {
+  const doomed = await startTestEnv();
+  const connection = await Connection.connect({ address: doomed.address });
+  const client = new Client({ connection, namespace: doomed.namespace ?? 'default' });
+  await doomed.teardown();
+  return { client, close: () => connection.close() };
+}
