@@ -51,6 +51,10 @@ export function git(opts: GitOptions): SimpleGit {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
     GIT_TERMINAL_PROMPT: '0',
+    // The worker user's ~/.gitconfig or /etc/gitconfig (autocrlf, filters) must not change the
+    // bytes we publish.
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
     ...opts.env,
   };
   if (opts.signal) {
@@ -76,7 +80,8 @@ export function git(opts: GitOptions): SimpleGit {
     // simple-git guards against callers *setting* a hooks path; ours points it at /dev/null so
     // that no hook (e.g. reference-transaction on fetch) can ever run.
     // GIT_CONFIG_COUNT is how the token's header is passed; only allowed when we set it.
-    unsafe: { allowUnsafeHooksPath: true, allowUnsafeConfigEnvCount: !!opts.token },
+    // Config paths: we only ever point GIT_CONFIG_GLOBAL at /dev/null.
+    unsafe: { allowUnsafeHooksPath: true, allowUnsafeConfigPaths: true, allowUnsafeConfigEnvCount: !!opts.token },
   });
   return g.env(env);
 }
@@ -87,10 +92,16 @@ export function gitFailure(err: unknown, what: string, secrets: Array<Secret | u
   const msg = redact(raw, secrets).trim();
   if (/abort signal|Abort already signaled/i.test(raw)) return err as Error;
   const nonRetryable: Array<[RegExp, string, string]> = [
-    [/Authentication failed|could not read Username|terminal prompts disabled|HTTP 40[13]/i, 'GitAuthFailed',
-      'the repository rejected our credentials: check NBLC_GIT_TOKEN / NBLC_GIT_TOKEN_FILE'],
-    [/Repository not found|does not appear to be a git repository|not found/i, 'GitRepositoryNotFound',
-      'the repository was not found: check NBLC_REPO_URL'],
+    [
+      /Authentication failed|could not read Username|terminal prompts disabled|HTTP 40[13]/i,
+      'GitAuthFailed',
+      'the repository rejected our credentials: check NBLC_GIT_TOKEN / NBLC_GIT_TOKEN_FILE',
+    ],
+    [
+      /Repository not found|does not appear to be a git repository|not found/i,
+      'GitRepositoryNotFound',
+      'the repository was not found: check NBLC_REPO_URL',
+    ],
     [/couldn't find remote ref/i, 'GitBranchNotFound', 'the branch does not exist upstream: check NBLC_BRANCH'],
   ];
   for (const [re, type, hint] of nonRetryable) {
