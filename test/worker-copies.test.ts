@@ -5,24 +5,17 @@
  *
  *   node --import tsx --test test/worker-copies.test.ts
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { requestCopy } from '../src/copy-client.js';
 import { bigNotebook, publishTree, readTree } from './helpers/copies.js';
 import { TEST_REPO, tempDir, testConfig } from './helpers/fixtures.js';
 import { startNblc, type NblcProcess } from './helpers/processes.js';
-import { startTestEnv } from './helpers/temporal.js';
+import { useTestEnv } from './helpers/temporal.js';
 
-let env: TestWorkflowEnvironment;
-before(async () => {
-  env = await startTestEnv();
-});
-after(async () => {
-  await env?.teardown();
-});
+const env = useTestEnv();
 
 function kill9(p: NblcProcess) {
   process.kill(-p.child.pid!, 'SIGKILL');

@@ -2,11 +2,10 @@
  * Durability: a worker killed with SIGKILL at any moment and started again converges to the
  * same published state, and no half-written tree is ever visible under a final name.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { snapshotsDir } from '../src/activities/snapshot.js';
 import { getRun, startTestRun } from '../src/runs-client.js';
 import type { TestReport } from '../src/runs.js';
@@ -14,15 +13,9 @@ import { querySync, signalSync } from '../src/sync-client.js';
 import { notebook, type FileContent } from '../src/sample-repo.js';
 import { sandbox, waitFor } from './helpers/fixtures.js';
 import { startNblc, type NblcProcess } from './helpers/processes.js';
-import { startTestEnv } from './helpers/temporal.js';
+import { useTestEnv } from './helpers/temporal.js';
 
-let env: TestWorkflowEnvironment;
-before(async () => {
-  env = await startTestEnv();
-});
-after(async () => {
-  await env?.teardown();
-});
+const env = useTestEnv();
 
 /** A suite big enough that publishing takes a noticeable moment. */
 function suite(version: number, count = 1500): Record<string, FileContent> {

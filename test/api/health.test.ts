@@ -5,31 +5,29 @@
  *   node --import tsx --test test/api/health.test.ts
  */
 import type { Client } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/logger.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
-import { startTestEnv, unreachableClient } from '../helpers/temporal.js';
+import { unreachableClient, useTestEnv } from '../helpers/temporal.js';
 
 const logger = createLogger('silent');
 const dir = await tempDir('nblc-api-health-');
 const config = testConfig(dir, 'file:///nonexistent/notebooks.git');
 
-let env: TestWorkflowEnvironment;
+const env = useTestEnv();
 /** A client whose server was stopped after it connected: Temporal "went away". */
 let dead: Awaited<ReturnType<typeof unreachableClient>>;
 let deadClient: Client;
 
 before(async () => {
-  [env, dead] = await Promise.all([startTestEnv(), unreachableClient()]);
+  dead = await unreachableClient();
   deadClient = dead.client;
 });
 
 after(async () => {
   await dead?.close();
-  await env?.teardown();
 });
 
 const app = () => createApp({ client: env.client, config, logger });

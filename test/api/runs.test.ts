@@ -1,23 +1,16 @@
 /**
  * Operator routes for test runs: token, validation, start, progress/result, report files.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/logger.js';
 import { notebook } from '../../src/sample-repo.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { publish, withWorkers } from '../helpers/stack.js';
-import { startTestEnv } from '../helpers/temporal.js';
+import { useTestEnv } from '../helpers/temporal.js';
 
-let env: TestWorkflowEnvironment;
-before(async () => {
-  env = await startTestEnv();
-});
-after(async () => {
-  await env?.teardown();
-});
+const env = useTestEnv();
 
 const TOKEN = 'operator-token-for-tests';
 const auth = { authorization: `Bearer ${TOKEN}` };

@@ -8,7 +8,6 @@
 import { sign } from '@octokit/webhooks-methods';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Hono } from 'hono';
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
@@ -19,24 +18,23 @@ import { syncWorkflowId, type Beacon } from '../../src/domain.js';
 import { createLogger } from '../../src/logger.js';
 import { pushEvent } from '../../src/sample-repo.js';
 import { TEST_REPO, TEST_SECRET, tempDir, testConfig } from '../helpers/fixtures.js';
-import { startTestEnv, unreachableClient } from '../helpers/temporal.js';
+import { unreachableClient, useTestEnv } from '../helpers/temporal.js';
 
 const logger = createLogger('silent');
 const dir = await tempDir('nblc-api-webhook-');
 
-let env: TestWorkflowEnvironment;
+const env = useTestEnv();
 /** A client whose server was stopped after it connected: Temporal "went away". */
 let dead: Awaited<ReturnType<typeof unreachableClient>>;
 let deadClient: Client;
 
 before(async () => {
-  [env, dead] = await Promise.all([startTestEnv(), unreachableClient()]);
+  dead = await unreachableClient();
   deadClient = dead.client;
 });
 
 after(async () => {
   await dead?.close();
-  await env?.teardown();
 });
 
 const hex40 = (c: string) => c.repeat(40);

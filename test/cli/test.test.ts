@@ -1,20 +1,13 @@
 /** `nblc test` and `nblc schedule` as an operator runs them (a child process, real Temporal). */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { notebook } from '../../src/sample-repo.js';
 import { sandbox } from '../helpers/fixtures.js';
 import { runNblcAsync } from '../helpers/processes.js';
 import { publish, withWorkers } from '../helpers/stack.js';
-import { startTestEnv } from '../helpers/temporal.js';
+import { useTestEnv } from '../helpers/temporal.js';
 
-let env: TestWorkflowEnvironment;
-before(async () => {
-  env = await startTestEnv();
-});
-after(async () => {
-  await env?.teardown();
-});
+const env = useTestEnv();
 
 describe('nblc test / schedule', () => {
   test('test --wait prints progress and a summary table, and exits 1 when a notebook did not pass', async () => {

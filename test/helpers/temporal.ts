@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { SEARCH_ATTRIBUTES } from '../../src/domain.js';
 import { createLogger } from '../../src/logger.js';
 import { installRuntime, WORKFLOWS_PATH } from '../../src/worker.js';
@@ -43,4 +44,25 @@ export async function unreachableClient(): Promise<{ client: Client; close(): Pr
   const client = new Client({ connection, namespace: doomed.namespace ?? 'default' });
   await doomed.teardown();
   return { client, close: () => connection.close() };
+}
+
+/**
+ * One test server for the whole file: started in `before`, torn down in `after`. The returned
+ * object stands for it (a proxy), so tests use it as the environment itself.
+ */
+export function useTestEnv(): TestWorkflowEnvironment {
+  let real: TestWorkflowEnvironment | undefined;
+  before(async () => {
+    real = await startTestEnv();
+  });
+  after(async () => {
+    await real?.teardown();
+  });
+  return new Proxy({} as TestWorkflowEnvironment, {
+    get(_target, key) {
+      if (!real) throw new Error('the test server starts in before(): use it inside tests or hooks');
+      const value: unknown = Reflect.get(real, key, real);
+      return typeof value === 'function' ? value.bind(real) : value;
+    },
+  });
 }

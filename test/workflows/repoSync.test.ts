@@ -1,13 +1,12 @@
 /**
  * The sync workflow against a real Temporal server, real activities and real git repositories.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Config } from '../../src/config.js';
 import { SA, syncWorkflowId, type Beacon, type SyncInput } from '../../src/domain.js';
 import { querySync, signalSync } from '../../src/sync-client.js';
@@ -15,15 +14,9 @@ import { createWorker } from '../../src/worker.js';
 import { beaconSignal, repoSync } from '../../src/workflows/repoSync.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
-import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
+import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
 
-let env: TestWorkflowEnvironment;
-before(async () => {
-  env = await startTestEnv();
-});
-after(async () => {
-  await env?.teardown();
-});
+const env = useTestEnv();
 
 let n = 0;
 /** An upstream repository and a config with its own repository name and task queue. */

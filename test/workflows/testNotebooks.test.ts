@@ -1,14 +1,13 @@
 /**
  * Test runs end to end on a real Temporal server: real snapshots, real kernels from .venv.
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { applySchedule, getRun, SCHEDULE_ID, startTestRun } from '../../src/runs-client.js';
 import { syncWorkflowId } from '../../src/domain.js';
 import { RUN_SA, type TestReport, type TestRunResult } from '../../src/runs.js';
@@ -17,15 +16,9 @@ import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { processesMatching } from '../helpers/processes.js';
 import { publish, withWorkers } from '../helpers/stack.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
-import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
+import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
 
-let env: TestWorkflowEnvironment;
-before(async () => {
-  env = await startTestEnv();
-});
-after(async () => {
-  await env?.teardown();
-});
+const env = useTestEnv();
 
 let n = 0;
 async function setup(extra: Record<string, string> = {}) {

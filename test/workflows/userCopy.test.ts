@@ -6,14 +6,13 @@
  *
  *   node --import tsx --test test/workflows/userCopy.test.ts
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { Config } from '../../src/config.js';
 import { CopyRequestError, requestCopy } from '../../src/copy-client.js';
 import { bulkCopyWorkflowId, userCopyWorkflowId, type BulkSummary } from '../../src/copies.js';
@@ -24,15 +23,9 @@ import { userCopy, userCopyStatusQuery } from '../../src/workflows/userCopy.js';
 import { bigNotebook, publishTree, readTree } from '../helpers/copies.js';
 import { tempDir, testConfig, waitFor } from '../helpers/fixtures.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
-import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
+import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
 
-let env: TestWorkflowEnvironment;
-before(async () => {
-  env = await startTestEnv();
-});
-after(async () => {
-  await env?.teardown();
-});
+const env = useTestEnv();
 
 const histories: Array<{ workflowId: string; history: temporal.api.history.v1.IHistory }> = [];
 
