@@ -18,7 +18,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createCopyActivities } from '../src/activities/copies.js';
-import { pool } from '../src/activities/copy-fs.js';
+import { mapLimit } from '../src/activities/files.js';
 import { removeTree, snapshotPath, swapCurrent } from '../src/activities/snapshot.js';
 import { loadConfig } from '../src/config.js';
 import { requestCopy, startBulk } from '../src/copy-client.js';
@@ -200,9 +200,9 @@ try {
   await removeTree(ada);
   const users = Array.from({ length: USERS }, (_, i) => `user${String(i).padStart(4, '0')}`);
   for (const u of users) await fs.mkdir(path.join(config.usersDir, u), { recursive: true });
-  const removeCopies = () => pool(users, 8, (u) => removeTree(path.join(config.usersDir, u, 'notebooks')));
+  const removeCopies = () => mapLimit(users, 8, (u) => removeTree(path.join(config.usersDir, u, 'notebooks')));
   const cpLoop = () =>
-    pool(users, config.copyConcurrency, async (u) => void (await cpCopy(path.join(config.usersDir, u, 'notebooks'))));
+    mapLimit(users, config.copyConcurrency, async (u) => void (await cpCopy(path.join(config.usersDir, u, 'notebooks'))));
   const bulkRun = async () => {
     const started = await startBulk(stack.client, stack.config, 'provision');
     const summary = await started.handle.result();

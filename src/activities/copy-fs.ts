@@ -189,15 +189,6 @@ export async function safeParent(
   return { ok: true, parent: dir };
 }
 
-/** Runs `fn` over `items`, at most `n` at a time. */
-export async function pool<T>(items: readonly T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runner = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, runner));
-}
-
 export function checkCancelled(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason ?? new Error('cancelled');
 }

@@ -10,13 +10,13 @@
  *   update. It is validated on read; a missing or damaged one means "nothing known to be
  *   delivered", which makes the update rules keep every differing file.
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { COPY_MANIFEST, COPY_MODES, type FileReport } from '../copies.js';
-import { checkCancelled, lstatOrNull, pool, sha256File } from './copy-fs.js';
+import { checkCancelled, lstatOrNull, sha256File } from './copy-fs.js';
+import { mapLimit, writeFileAtomic } from './files.js';
 import type { ContentId } from './copy-rules.js';
 
 export interface SnapshotEntry {
@@ -53,9 +53,7 @@ export async function snapshotManifest(opts: {
   }
   const manifest = await scanSnapshot(opts.snapshotRoot, opts.commit, opts.signal, opts.onProgress);
   await fs.mkdir(cacheDir, { recursive: true });
-  const tmp = `${cached}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.writeFile(tmp, JSON.stringify(manifest));
-  await fs.rename(tmp, cached);
+  await writeFileAtomic(cached, JSON.stringify(manifest));
   return manifest;
 }
 
@@ -108,7 +106,7 @@ async function scanSnapshot(
 
   let done = 0;
   const hashed = new Map<string, string>();
-  await pool(files, HASH_CONCURRENCY, async (f) => {
+  await mapLimit(files, HASH_CONCURRENCY, async (f) => {
     checkCancelled(signal);
     hashed.set(f.rel, await sha256File(path.join(root, f.rel), f.size));
     onProgress?.(++done);

@@ -10,7 +10,8 @@ import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { COPY_FAILURES, COPY_MANIFEST, LATEST_LINK, type CopyResult, type FileReport } from '../copies.js';
-import { checkCancelled, chownTo, fail, lstatOrNull, pool, type Owner, type UserDir } from './copy-fs.js';
+import { checkCancelled, chownTo, fail, lstatOrNull, type Owner, type UserDir } from './copy-fs.js';
+import { mapLimit } from './files.js';
 import { manifestText, type CopyManifest, type SnapshotManifest } from './copy-manifest.js';
 
 const COPY_CONCURRENCY = 16;
@@ -54,7 +55,7 @@ export async function assembleCopy(opts: {
   for (const d of snapshot.dirs) await fs.mkdir(path.join(tree, d), { mode: 0o755 });
 
   let done = 0;
-  await pool(snapshot.entries, COPY_CONCURRENCY, async (e) => {
+  await mapLimit(snapshot.entries, COPY_CONCURRENCY, async (e) => {
     checkCancelled(opts.signal);
     await writeEntry(opts.snapshotRoot, e, path.join(tree, e.path), owner);
     opts.onProgress?.(++done);

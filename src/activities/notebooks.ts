@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT, type Config } from '../config.js';
 import { INFRA_ATTEMPTS, type ExecutorResult, type NotebookResult, type NotebookSummary } from '../runs.js';
+import { writeFileAtomic } from './files.js';
 
 export const EXECUTOR = path.join(PROJECT_ROOT, 'python', 'nblc_execute.py');
 const KILL_GRACE_MS = 5000;
@@ -83,7 +84,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
         artifact,
       };
-      await writeAtomic(resultFile, JSON.stringify(full, null, 1));
+      await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
       return {
         path: input.path,
         status: full.status,
@@ -142,13 +143,6 @@ async function execute(
     clearInterval(heartbeat);
     ctx.cancellationSignal.removeEventListener('abort', onCancel);
   }
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  await fs.writeFile(tmp, text);
-  await fs.rename(tmp, file);
 }
 
 export type NotebookActivities = ReturnType<typeof createNotebookActivities>;

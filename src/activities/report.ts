@@ -11,9 +11,9 @@
  * depends only on the inputs and the files, so a rerun after a crash converges to the same bytes.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { mapLimit, writeFileAtomic } from './files.js';
 import {
   countSummaries,
   NOTEBOOK_STATUSES,
@@ -88,13 +88,13 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
   });
 
   await fs.mkdir(runDir, { recursive: true });
-  await writeAtomic(path.join(runDir, REPORT_FILES.junit), renderJunit(report));
-  await writeAtomic(
+  await writeFileAtomic(path.join(runDir, REPORT_FILES.junit), renderJunit(report));
+  await writeFileAtomic(
     path.join(runDir, REPORT_FILES.html),
     renderHtml(report, { hasArtifact: (nb) => artifacts.has(nb.path) }),
   );
   // Last: an existing report.json means the whole report is there (and the next run may compare with it).
-  await writeAtomic(path.join(runDir, REPORT_FILES.json), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(path.join(runDir, REPORT_FILES.json), `${JSON.stringify(report, null, 2)}\n`);
   return report;
 }
 
@@ -330,38 +330,4 @@ async function isFile(p: string): Promise<boolean> {
     (s) => s.isFile(),
     () => false,
   );
-}
-
-/** Temp file + fsync + rename: readers see the old file or the new one, never half of one. */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const tmp = path.join(
-    path.dirname(file),
-    `.${path.basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
-  );
-  try {
-    const fh = await fs.open(tmp, 'w', 0o644);
-    try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
