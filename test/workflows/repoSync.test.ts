@@ -1,6 +1,7 @@
 /**
  * The sync workflow against a real Temporal server, real activities and real git repositories.
  */
+import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -46,7 +47,7 @@ async function activityCount(config: Config, type: string, runId?: string): Prom
 async function chainActivityCount(config: Config, type: string, firstRunId: string): Promise<number> {
   let total = 0;
   for (let runId: string | undefined = firstRunId; runId; ) {
-    const history = await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory();
+    const history: History = await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory();
     const events = history.events ?? [];
     total += events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
     runId = events.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)
