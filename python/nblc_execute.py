@@ -33,6 +33,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
 
+from nblc_kernel_fork import ForkingKernelManager, KernelTemplate
+
 log = logging.getLogger("nblc_execute")
 START = time.monotonic()
 UMASK = os.umask(0)
@@ -101,8 +103,9 @@ def remove_tree(path):
 
 
 class Executor:
-    def __init__(self, args, nb_bytes, prerun_source):
+    def __init__(self, args, nb_bytes, prerun_source, template=None):
         self.args = args
+        self.template = template  # a KernelTemplate when running in the fork server
         self.nb_bytes = nb_bytes
         self.prerun_source = prerun_source
         self.client = None  # NotebookClient, once created (the signal handler kills its kernel)
@@ -223,9 +226,11 @@ class Executor:
             allow_errors=True,  # run every cell, errors are collected from the outputs
             timeout_func=lambda cell: self.cell_timeout,
             shutdown_kernel="immediate",
+            **({"kernel_manager_class": ForkingKernelManager} if self.template else {}),
         )
         try:
             client.km = client.create_kernel_manager()
+            client.km.template = self.template
             # stdout=stderr: anything the kernel process prints must not corrupt our JSON stdout
             await client.async_start_new_kernel(cwd=scratch, stdout=sys.stderr.fileno())
             await client.async_start_new_kernel_client()  # sets kc.allow_stdin = False
@@ -352,7 +357,10 @@ def main(argv=None):
     p.add_argument("--timeout", type=float, default=3600, help="seconds for all cells (<= 0: no limit)")
     p.add_argument("--prerun", help="file whose code runs first, hidden from the artifact")
     p.add_argument("--scratch-root", default=tempfile.gettempdir(), help="parent of the scratch directory")
+    p.add_argument("--fork-kernel", action="store_true", help="fork the kernel from this process (fork server)")
     args = p.parse_args(argv)
+    global START
+    START = time.monotonic()  # in the fork server, the module was imported long before this run
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="nblc_execute %(levelname)s %(message)s")
     # An unreadable notebook file is an infrastructure problem (the cache should have it),
     # unlike invalid content, so it is an argument error rather than invalid_notebook.
@@ -365,7 +373,13 @@ def main(argv=None):
                 prerun = f.read()
     except (OSError, UnicodeDecodeError) as e:
         p.error(str(e))
-    return asyncio.run(Executor(args, nb_bytes, prerun).main())
+    # Forked before any event loop, thread or socket exists (see nblc_kernel_fork).
+    template = KernelTemplate() if args.fork_kernel else None
+    try:
+        return asyncio.run(Executor(args, nb_bytes, prerun, template).main())
+    finally:
+        if template is not None:
+            template.discard()
 
 
 if __name__ == "__main__":

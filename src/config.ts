@@ -56,6 +56,7 @@ const schema = z.object({
   NBLC_NOTEBOOK_TIMEOUT: z.coerce.number().positive().default(3600),
   NBLC_PRERUN_FILE: z.string().optional(),
   NBLC_PYTHON: z.string().optional(),
+  NBLC_EXECUTOR: z.enum(['fork', 'spawn']).default('fork'),
   NBLC_TEST_CRON: z.string().default('0 3 * * *'),
   NBLC_TEST_TIMEZONE: z.string().default('UTC'),
   NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
@@ -100,6 +101,8 @@ export interface Config {
     notebookTimeoutS: number;
     prerunFile?: string;
     python: string;
+    /** `fork`: executors forked by a per-worker fork server; `spawn`: a new Python per notebook. */
+    executor: 'fork' | 'spawn';
     /** Cron of the scheduled full run; null when NBLC_TEST_CRON=off. */
     cron: string | null;
     timezone: string;
@@ -192,6 +195,7 @@ export function loadConfig(env: Env = process.env): Config {
       notebookTimeoutS: v.NBLC_NOTEBOOK_TIMEOUT,
       prerunFile: v.NBLC_PRERUN_FILE ? path.resolve(v.NBLC_PRERUN_FILE) : undefined,
       python: v.NBLC_PYTHON ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'python'),
+      executor: v.NBLC_EXECUTOR,
       cron: ['', 'off', 'none'].includes(v.NBLC_TEST_CRON.trim()) ? null : v.NBLC_TEST_CRON.trim(),
       timezone: v.NBLC_TEST_TIMEZONE,
       onMerge: v.NBLC_TEST_ON_MERGE === 'true',

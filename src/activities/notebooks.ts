@@ -1,19 +1,17 @@
 /**
  * Executes one notebook: python/nblc_execute.py (nbclient, a fresh kernel) as a child process
- * in its own process group. A notebook's own failure is a result; only infrastructure problems
+ * in its own process group (see executor-process.ts). A notebook's own failure is a result; only infrastructure problems
  * (the executor crashed, the kernel died before its first cell) throw, so Temporal retries them.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { PROJECT_ROOT, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { INFRA_ATTEMPTS, type ExecutorResult, type NotebookResult, type NotebookSummary } from '../runs.js';
+import { forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
 import { writeFileAtomic } from './files.js';
 
-export const EXECUTOR = path.join(PROJECT_ROOT, 'python', 'nblc_execute.py');
 const KILL_GRACE_MS = 5000;
 
 export type NotebookConfig = Pick<Config, 'resultsDir' | 'tests'>;
@@ -41,10 +39,10 @@ export function createNotebookActivities(cfg: NotebookConfig) {
       const resultFile = resultFileOf(runDir, input.path);
       const scratch = path.join(runDir, 'tmp');
       await fs.mkdir(scratch, { recursive: true });
+      await fs.mkdir(path.dirname(resultFile), { recursive: true });
       const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
 
       const args = [
-        EXECUTOR,
         '--notebook',
         path.join(input.root, input.path),
         '--output',
@@ -61,7 +59,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         scratch,
         ...(cfg.tests.prerunFile ? ['--prerun', cfg.tests.prerunFile] : []),
       ];
-      const { code, stderr } = await execute(cfg.tests.python, args, ctx, input.path);
+      const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path);
       if (code !== 0) {
         throw ApplicationFailure.retryable(
           `the notebook executor for ${input.path} exited with ${code}: ${stderr.slice(-2000)}`,
@@ -97,20 +95,20 @@ export function createNotebookActivities(cfg: NotebookConfig) {
 }
 
 /**
- * Runs the executor, heartbeating with its progress, and on cancellation (or a lost heartbeat)
- * terminates its whole process group: SIGTERM lets it shut the kernel down, SIGKILL follows.
+ * Starts the executor (forked by the fork server, or spawned when that is unavailable or
+ * configured), heartbeating with its progress; on cancellation (or a lost heartbeat) it
+ * terminates the executor's process group: SIGTERM lets it shut the kernel down, SIGKILL follows.
  */
 async function execute(
-  python: string,
+  cfg: NotebookConfig,
   args: string[],
+  stderrFile: string,
   ctx: Context,
   nbPath: string,
 ): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(python, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = await startExecutor(cfg, args, stderrFile, ctx);
   let progress: unknown = { path: nbPath, event: 'spawned' };
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  proc.onLine((line) => {
     try {
       progress = { path: nbPath, ...JSON.parse(line) };
       ctx.heartbeat(progress);
@@ -118,30 +116,43 @@ async function execute(
       // not a progress line
     }
   });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)));
-  });
-  const killGroup = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, sig);
-    } catch {
-      // already gone
-    }
-  };
   const heartbeat = setInterval(() => ctx.heartbeat(progress), 2000);
   const onCancel = () => {
-    killGroup('SIGTERM');
-    setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
+    proc.kill('SIGTERM');
+    setTimeout(() => proc.kill('SIGKILL'), KILL_GRACE_MS).unref();
   };
   ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
   try {
-    const code = await exited;
+    const code = await proc.exited.catch((err: Error) => {
+      if (ctx.cancellationSignal.aborted) return null;
+      throw ApplicationFailure.retryable(`the notebook executor for ${nbPath} was lost: ${err.message}`, 'ExecutorCrashed');
+    });
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-    return { code, stderr };
+    return { code, stderr: await proc.stderr() };
   } finally {
     clearInterval(heartbeat);
     ctx.cancellationSignal.removeEventListener('abort', onCancel);
+  }
+}
+
+async function startExecutor(cfg: NotebookConfig, args: string[], stderrFile: string, ctx: Context) {
+  if (cfg.tests.executor === 'spawn') return spawnExecutor(cfg.tests.python, args);
+  const server = forkServerFor(cfg.tests.python);
+  for (let attempt = 1; ; attempt++) {
+    let socket: string | null;
+    try {
+      socket = await server.socket();
+    } catch (err) {
+      ctx.log.warn(`${(err as Error).message}; starting a new Python per notebook for now`);
+      socket = null;
+    }
+    if (socket === null) return spawnExecutor(cfg.tests.python, args);
+    try {
+      return await forkExecutor(socket, args, stderrFile);
+    } catch (err) {
+      if (attempt >= 2) throw err;
+      server.reset(); // its socket is gone: start a new server once
+    }
   }
 }
 

@@ -4,15 +4,18 @@
 //   node --import tsx --test test/python/executor.test.ts
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import {
+  forkExecutor,
+  forkServerFor,
+  spawnExecutor,
+  type ExecutorProcess,
+} from '../../src/activities/executor-process.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const PYTHON = path.join(REPO, '.venv/bin/python');
-const SCRIPT = path.join(REPO, 'python/nblc_execute.py');
 
 interface ErrorInfo {
   cell: number;
@@ -47,6 +50,9 @@ type CellSpec = string | { source: string; tags?: string[]; markdown?: boolean }
 
 let root = '';
 let cache = '';
+/** Read by a notebook through the environment, which a forked executor inherits from the fork server. */
+const pidDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-executor-pids-'));
+process.env.NBLC_TEST_PIDDIR = pidDir;
 
 /** Writes an nbformat 4.5 notebook (relative to the cache dir). kernel null: no kernelspec. */
 function writeNotebook(rel: string, cells: CellSpec[], kernel: string | null = 'python3'): void {
@@ -75,7 +81,6 @@ function writeFile(rel: string, text: string): void {
 
 interface Run {
   code: number | null;
-  signal: NodeJS.Signals | null;
   events: Array<Record<string, unknown>>;
   stderr: string;
   result: Result | null;
@@ -86,12 +91,21 @@ interface Run {
 
 interface RunOptions {
   args?: string[];
-  env?: NodeJS.ProcessEnv;
-  /** called with the child and its parsed stdout events as they arrive */
-  onEvent?: (event: Record<string, unknown>, child: ReturnType<typeof spawn>) => void;
+  /** called with each parsed stdout event as it arrives, and a way to signal the executor */
+  onEvent?: (event: Record<string, unknown>, kill: (signal: NodeJS.Signals) => void) => void;
 }
 
 let runCounter = 0;
+let spawnedSysPath: string[] | undefined;
+let mode: 'spawn' | 'fork' = 'spawn';
+
+/** Starts the executor the way the activity does: spawned, or forked by the fork server. */
+async function start(args: string[], stderrFile: string): Promise<ExecutorProcess> {
+  if (mode === 'spawn') return spawnExecutor(PYTHON, args);
+  const socket = await forkServerFor(PYTHON).socket();
+  assert.ok(socket, 'the fork server started');
+  return forkExecutor(socket, args, stderrFile);
+}
 
 /** Runs the executor on a notebook of the cache and collects everything it produced. */
 async function execute(rel: string, opts: RunOptions = {}): Promise<Run> {
@@ -100,36 +114,25 @@ async function execute(rel: string, opts: RunOptions = {}): Promise<Run> {
   const result = path.join(root, 'out', id, 'result.json');
   const scratchRoot = path.join(root, 'scratch', id);
   fs.mkdirSync(scratchRoot, { recursive: true });
-  const child = spawn(
-    PYTHON,
-    [SCRIPT, '--notebook', path.join(cache, rel), '--output', output, '--result', result,
+  fs.mkdirSync(path.join(root, 'out'), { recursive: true });
+  const proc = await start(
+    ['--notebook', path.join(cache, rel), '--output', output, '--result', result,
       '--scratch-root', scratchRoot, ...(opts.args ?? [])],
-    { cwd: REPO, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    path.join(root, 'out', `${id}.stderr`),
   );
   const events: Array<Record<string, unknown>> = [];
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-    let nl: number;
-    while ((nl = stdout.indexOf('\n')) >= 0) {
-      const line = stdout.slice(0, nl);
-      stdout = stdout.slice(nl + 1);
-      // the stdout contract: nothing but JSON event lines
-      const event = JSON.parse(line) as Record<string, unknown>;
-      events.push(event);
-      opts.onEvent?.(event, child);
-    }
+  proc.onLine((line) => {
+    // the stdout contract: nothing but JSON event lines
+    const event = JSON.parse(line) as Record<string, unknown>;
+    events.push(event);
+    opts.onEvent?.(event, (signal) => proc.kill(signal));
   });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
-  assert.equal(stdout, '', 'stdout ends with a complete JSON line');
+  const code = await proc.exited;
   const artifactText = fs.existsSync(output) ? fs.readFileSync(output, 'utf8') : null;
   return {
     code,
-    signal,
     events,
-    stderr,
+    stderr: await proc.stderr(),
     result: fs.existsSync(result) ? (JSON.parse(fs.readFileSync(result, 'utf8')) as Result) : null,
     artifact: artifactText === null ? null : (JSON.parse(artifactText) as Notebook),
     artifactText,
@@ -177,8 +180,10 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-describe('nblc_execute.py', { concurrency: 2, timeout: 120_000 }, () => {
+for (const launch of ['spawn', 'fork'] as const)
+describe(`nblc_execute.py (${launch})`, { concurrency: 2, timeout: 120_000 }, () => {
   before(() => {
+    mode = launch;
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-executor-test-'));
     cache = path.join(root, 'cache');
     fs.mkdirSync(cache);
@@ -236,6 +241,10 @@ describe('nblc_execute.py', { concurrency: 2, timeout: 120_000 }, () => {
     writeFile('../prerun-ok.py', "SECRET_TOKEN = 'tok-123'\nprint('logged in as tok-123')\n");
     writeFile('../prerun-fail.py', "raise RuntimeError('login failed')\n");
 
+    writeNotebook('fresh.ipynb', [
+      "import builtins, json, os, random, sys\nassert not hasattr(builtins, 'nblc_leak'), 'state from another kernel'\nbuiltins.nblc_leak = 1",
+      "print(json.dumps({'random': random.random(), 'pid': os.getpid(), 'leader': os.getpgid(0) == os.getpid(), 'cwd': os.getcwd(), 'path': sys.path, 'ours': [m for m in sys.modules if m.startswith('nblc')], 'main': __name__}))",
+    ]);
     writeNotebook('sigterm.ipynb', [
       [
         'import os, pathlib, subprocess',
@@ -411,6 +420,26 @@ describe('nblc_execute.py', { concurrency: 2, timeout: 120_000 }, () => {
     assert.equal(streamText(artifact?.cells[0]), 'bonjour été\n');
   });
 
+  test('every kernel is fresh and started like `python -m ipykernel_launcher` in its scratch directory', async () => {
+    const runs = [await executeOk('fresh.ipynb'), await executeOk('fresh.ipynb')];
+    const seen = runs.map((run) => {
+      assert.equal(run.result.status, 'passed', run.result.message ?? '');
+      return JSON.parse(streamText(run.artifact?.cells[1])) as Record<string, unknown>;
+    });
+    for (const s of seen) {
+      assert.equal(s.leader, true, 'the kernel leads its own process group');
+      assert.match(String(s.cwd), /nblc-run-/);
+      const sysPath = (s.path as string[]).map((p) => (p === s.cwd ? '<cwd>' : p));
+      assert.ok(!sysPath.includes(path.join(REPO, 'python')), 'the executor folder is not importable');
+      if (mode === 'spawn') spawnedSysPath = sysPath;
+      else assert.deepEqual(sysPath, spawnedSysPath, 'sys.path is the one of a spawned kernel');
+      assert.deepEqual(s.ours, [], 'no executor module in the kernel');
+      assert.equal(s.main, '__main__');
+    }
+    assert.notEqual(seen[0]!.pid, seen[1]!.pid);
+    assert.notEqual(seen[0]!.random, seen[1]!.random, 'each kernel has its own random state');
+  });
+
   test('prerun: injected first, hidden from the artifact, original cell indexes', async () => {
     const { result, artifact, artifactText, events } = await executeOk('prerun.ipynb', {
       args: ['--prerun', path.join(root, 'prerun-ok.py')],
@@ -443,17 +472,16 @@ describe('nblc_execute.py', { concurrency: 2, timeout: 120_000 }, () => {
   });
 
   test('SIGTERM during a long cell: prompt exit, no kernel left, scratch removed, no result', async () => {
-    const pidDir = fs.mkdtempSync(path.join(root, 'pids-'));
     const pidFile = path.join(pidDir, 'pids');
+    fs.rmSync(pidFile, { force: true });
     let signalled = false;
     const run = await execute('sigterm.ipynb', {
-      env: { NBLC_TEST_PIDDIR: pidDir },
-      onEvent: (event, child) => {
+      onEvent: (event, kill) => {
         // the pid file is written by cell 0, so it exists once cell 1 starts
         if (event.event === 'cell' && event.index === 1) {
           void waitFor(() => fs.existsSync(pidFile), 10_000).then(() => {
             signalled = true;
-            child.kill('SIGTERM');
+            kill('SIGTERM');
           });
         }
       },

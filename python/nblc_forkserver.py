@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Fork server for the notebook executor: one child process per notebook, without paying for a
+new Python and its imports each time.
+
+Started once per worker by the test-run activity (src/activities/forkserver.ts):
+
+    nblc_forkserver.py
+
+It imports the executor, nbclient and ipykernel once, creates a Unix socket in a private
+temporary directory, prints {"socket": PATH} on stdout and serves. Per connection it reads one
+JSON line {"argv": [...executor arguments], "stderr": PATH} and forks a child that starts a new
+session (so the activity can signal its whole process group, as with a spawned executor),
+writes {"event": "spawned", "pid": N}, then runs nblc_execute.main(argv) with stdout on the
+connection (its progress lines) and stderr in PATH. When the child ends the server writes
+{"event": "exit", "code": N} (128+signal when killed) and closes the connection.
+
+Nothing is left behind: a connection closed early (the activity is gone) SIGKILLs that child's
+group. Stdin closing or SIGTERM (the worker stopped or died) ends the server: each child gets
+SIGTERM, so it kills its kernel's group as when a run is cancelled, then SIGKILL. A child whose
+server dies anyway gets SIGTERM from the kernel (PDEATHSIG), and a kernel dies with its child.
+"""
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+import traceback
+
+import nblc_execute  # noqa: F401  (imports nbclient, nbformat, jupyter_client once, for every child)
+import ipykernel.kernelapp  # noqa: F401  (and the kernel's modules, for the forked kernels)
+import ipykernel.ipkernel  # noqa: F401
+from nblc_kernel_fork import die_with_parent, reset_child_state
+
+REQUEST_LIMIT = 1 << 20
+SHUTDOWN_GRACE_S = 5
+
+
+def log(message):
+    print(f"nblc_forkserver: {message}", file=sys.stderr, flush=True)
+
+
+def send(conn, event, **fields):
+    try:
+        conn.sendall((json.dumps({"event": event, **fields}) + "\n").encode())
+    except OSError:
+        pass  # the activity is gone; its child is killed when the connection is seen closed
+
+
+def read_request(conn):
+    conn.settimeout(10)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk or len(data) > REQUEST_LIMIT:
+            raise ValueError("incomplete request")
+        data += chunk
+    conn.settimeout(None)
+    req = json.loads(data)
+    if not isinstance(req.get("argv"), list) or not isinstance(req.get("stderr"), str):
+        raise ValueError("request needs argv (list) and stderr (path)")
+    return req
+
+
+class Server:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="nblc-fs-")
+        self.path = os.path.join(self.dir, "s")
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(self.path)
+        self.listener.listen(64)
+        self.wakeup_r, self.wakeup_w = socket.socketpair()
+        self.wakeup_r.setblocking(False)
+        self.wakeup_w.setblocking(False)
+        self.sel = selectors.DefaultSelector()
+        self.children = {}  # pid -> connection
+        self.terminated = False
+
+    def serve(self):
+        signal.set_wakeup_fd(self.wakeup_w.fileno())
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake the selector
+        signal.signal(signal.SIGTERM, self.on_term)
+        self.sel.register(sys.stdin, selectors.EVENT_READ, "stdin")
+        self.sel.register(self.listener, selectors.EVENT_READ, "listener")
+        self.sel.register(self.wakeup_r, selectors.EVENT_READ, "wakeup")
+        print(json.dumps({"socket": self.path}), flush=True)
+        while True:
+            for key, _ in self.sel.select():
+                if key.data == "stdin":
+                    if not os.read(sys.stdin.fileno(), 4096):
+                        return self.shutdown()
+                elif key.data == "listener":
+                    self.accept()
+                elif key.data == "wakeup":
+                    try:
+                        while self.wakeup_r.recv(4096):
+                            pass
+                    except BlockingIOError:
+                        pass
+                else:
+                    self.peer_readable(key.data, key.fileobj)
+            self.reap()
+            if self.terminated:
+                return self.shutdown()
+
+    def on_term(self, *_):
+        self.terminated = True
+
+    def accept(self):
+        conn, _ = self.listener.accept()
+        try:
+            req = read_request(conn)
+            err = os.open(req["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except (OSError, ValueError) as e:
+            send(conn, "error", message=str(e))
+            conn.close()
+            return
+        pid = os.fork()
+        if pid == 0:
+            self.become_executor(conn, req, err)  # never returns
+        os.close(err)
+        self.children[pid] = conn
+        self.sel.register(conn, selectors.EVENT_READ, pid)
+
+    def become_executor(self, conn, req, err):
+        code = 1
+        try:
+            reset_child_state()
+            die_with_parent(signal.SIGTERM)  # the executor's SIGTERM path kills its kernel's group
+            os.setsid()
+            self.sel.close()
+            for s in (self.listener, self.wakeup_r, self.wakeup_w, *self.children.values()):
+                s.close()
+            os.dup2(err, 2)
+            os.close(err)
+            os.dup2(conn.fileno(), 1)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.close(null)
+            conn.close()
+            sys.argv = [nblc_execute.__file__, *req["argv"]]
+            print(json.dumps({"event": "spawned", "pid": os.getpid()}), flush=True)
+            code = nblc_execute.main([*req["argv"], "--fork-kernel"])
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+
+    def peer_readable(self, pid, conn):
+        """EOF: the activity closed its end before the child ended and is not waiting any more."""
+        try:
+            if conn.recv(4096):
+                return  # the activity sends nothing after the request; stray bytes are dropped
+        except OSError:
+            pass
+        self.sel.unregister(conn)
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def reap(self):
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            conn = self.children.pop(pid, None)
+            code = os.waitstatus_to_exitcode(status)
+            try:
+                os.killpg(pid, signal.SIGKILL)  # anything the notebook started and left in its group
+            except (ProcessLookupError, PermissionError):
+                pass
+            if conn is not None:
+                send(conn, "exit", code=128 - code if code < 0 else code)
+                try:
+                    self.sel.unregister(conn)
+                except (KeyError, ValueError):
+                    pass
+                conn.close()
+
+    def shutdown(self):
+        """SIGTERM first, so each executor kills its kernel's process group; SIGKILL after 5 s."""
+        self.signal_all(signal.SIGTERM)
+        deadline = time.monotonic() + SHUTDOWN_GRACE_S
+        while self.children and time.monotonic() < deadline:
+            self.reap()
+            time.sleep(0.05)
+        self.signal_all(signal.SIGKILL)
+        for pid in list(self.children):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return 0
+
+    def signal_all(self, signum):
+        for pid in self.children:
+            try:
+                os.killpg(pid, signum)
+            except ProcessLookupError:
+                pass
+
+
+def main():
+    die_with_parent(signal.SIGTERM)
+    return Server().serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

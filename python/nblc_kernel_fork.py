@@ -1,0 +1,223 @@
+"""Fresh kernels without a fresh interpreter: a kernel forked from a process that already
+imported ipykernel, used by the executor when it runs inside the fork server.
+
+A kernel normally costs a new Python and ~0.2 CPU-seconds of imports before it runs a cell.
+Here the executor forks a *template* before it starts any event loop, thread or socket; when
+jupyter_client launches a kernel whose command is exactly this interpreter's
+`-m ipykernel_launcher -f {connection_file}`, the template becomes that kernel: new session
+(its own process group, like jupyter_client's own launch), working directory, environment and
+argv as requested, then `ipykernel_launcher` is run as `__main__`, as `python -m` would.
+No user code has run in the template, so every kernel is still fresh. Any other kernel (another
+kernelspec, another interpreter, unusual stdio) is launched by jupyter_client as usual.
+"""
+
+import atexit
+import ctypes
+import json
+import logging
+import os
+import runpy
+import signal
+import sys
+import time
+import traceback
+import uuid
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(signum=signal.SIGKILL):
+    """Get `signum` when the parent dies (SIGKILL: a killed executor leaves no kernel; SIGTERM:
+    the process cleans up like when it is cancelled)."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
+    except (OSError, AttributeError):  # not Linux: the executor's own kill path still applies
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def reset_child_state():
+    """What a forked child must not inherit from the process it was forked from."""
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)
+    atexit._clear()
+    logging.root.handlers.clear()
+
+
+class KernelTemplate:
+    """A forked child waiting to become a kernel; at most one kernel per template."""
+
+    def __init__(self):
+        r, w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(w)
+            self._serve(r)  # never returns
+        os.close(r)
+        self._w = w
+
+    def launch(self, cmd, env, cwd, stdout=None, stderr=None):
+        """Turn the template into the kernel `cmd`; returns its pid."""
+        request = json.dumps({"argv": cmd, "env": env, "cwd": cwd, "stdout": stdout, "stderr": stderr}).encode()
+        with os.fdopen(self._w, "wb") as w:
+            self._w = None
+            w.write(request)
+        return self.pid
+
+    def discard(self):
+        """The template is not needed: closing the pipe makes it exit; reap it."""
+        if self._w is not None:
+            os.close(self._w)
+            self._w = None
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
+
+    @property
+    def available(self):
+        return self._w is not None
+
+    @staticmethod
+    def _serve(r):
+        code = 1
+        try:
+            reset_child_state()
+            die_with_parent()
+            chunks = []
+            while chunk := os.read(r, 65536):
+                chunks.append(chunk)
+            os.close(r)
+            if not chunks:
+                os._exit(0)
+            req = json.loads(b"".join(chunks))
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.close(null)
+            for fd, stream in ((1, "stdout"), (2, "stderr")):
+                if req[stream] is not None and req[stream] != fd:
+                    os.dup2(req[stream], fd)
+            os.chdir(req["cwd"])
+            os.environ.clear()
+            os.environ.update(req["env"])
+            sys.argv = [req["argv"][0], *req["argv"][3:]]
+            sys.path[0] = os.getcwd()  # what `python -m` puts first; ipykernel_launcher manages it
+            for name in [m for m in sys.modules if m.startswith("nblc")]:
+                del sys.modules[name]  # importable in a spawned kernel only from its own folder
+            try:
+                runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+                code = 0
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            atexit._run_exitfuncs()  # the kernel's own (history, cleanup), never the executor's
+        except BaseException:  # a kernel that cannot start must not run on as an executor
+            traceback.print_exc()
+        finally:
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
+
+
+class ForkedProcess:
+    """The subset of Popen that LocalProvisioner uses, for a forked kernel."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.returncode = None
+
+    def _reaped(self, status):
+        self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def poll(self):
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = 0
+                return 0
+            if pid:
+                self._reaped(status)
+        return self.returncode
+
+    def wait(self, timeout=None):
+        if timeout is not None:
+            deadline = time.monotonic() + timeout
+            while self.poll() is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"kernel {self.pid} still running after {timeout}s")
+                time.sleep(0.01)
+            return self.returncode
+        if self.returncode is None:
+            try:
+                self._reaped(os.waitpid(self.pid, 0)[1])
+            except ChildProcessError:
+                self.returncode = 0
+        return self.returncode
+
+    def send_signal(self, signum):
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+
+def forkable(cmd, kwargs):
+    """Only this interpreter's `python -m ipykernel_launcher -f FILE [options]`, with stdio the
+    template can reproduce (inherited, or our own stdout/stderr)."""
+    return (
+        len(cmd) >= 5
+        and cmd[0] == sys.executable
+        and cmd[1:4] == ["-m", "ipykernel_launcher", "-f"]
+        and kwargs.get("stdin") is None
+        and kwargs.get("stdout") in (None, 1, 2)
+        and kwargs.get("stderr") in (None, 1, 2)
+    )
+
+
+class ForkProvisioner(LocalProvisioner):
+    template = None  # set by ForkingKernelManager
+
+    async def launch_kernel(self, cmd, **kwargs):
+        template = self.template
+        if template is None or not template.available or not forkable(cmd, kwargs):
+            if template is not None:
+                template.discard()
+            return await super().launch_kernel(cmd, **kwargs)
+        env = dict(kwargs.get("env") or os.environ)
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        pid = template.launch(cmd, env, cwd, kwargs.get("stdout"), kwargs.get("stderr"))
+        self.process = ForkedProcess(pid)
+        self.pid = pid
+        self.pgid = pid  # the template calls setsid(): its own group, as jupyter_client's launch
+        self.cwd = cwd
+        return self.connection_info
+
+
+class ForkingKernelManager(AsyncKernelManager):
+    """A kernel manager whose provisioner forks the given template when it can."""
+
+    template = None
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.provisioner is None and self.template is not None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+            provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+            provisioner.template = self.template
+            self.provisioner = provisioner
+        return await super()._async_pre_start_kernel(**kw)
