@@ -40,6 +40,7 @@ const schema = z.object({
   NBLC_USERS_DIR: z.string().optional(),
   NBLC_USER_CACHE_PATH: z.string().optional(),
   NBLC_COPY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  NBLC_UPDATE_COPIES_ON_PUBLISH: z.enum(['true', 'false']).default('false'),
   NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
   NBLC_HTTP_HOST: z.string().default('127.0.0.1'),
   NBLC_HTTP_PORT: port.default(8080),
@@ -81,6 +82,8 @@ export interface Config {
   userCachePath: string;
   /** Users processed at once by a bulk provision or update. */
   copyConcurrency: number;
+  /** After each publish, update every user's `notebooks/` in place (a bulk update workflow). */
+  updateCopiesOnPublish: boolean;
   keepSnapshots: number;
   http: { host: string; port: number };
   taskQueue: string;
@@ -172,6 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     usersDir: under(v.NBLC_USERS_DIR, 'users'),
     userCachePath: v.NBLC_USER_CACHE_PATH || path.join(under(v.NBLC_CACHE_DIR, 'cache'), 'current'),
     copyConcurrency: v.NBLC_COPY_CONCURRENCY,
+    updateCopiesOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
     keepSnapshots: v.NBLC_KEEP_SNAPSHOTS,
     http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_HTTP_PORT },
     taskQueue: v.NBLC_TASK_QUEUE,

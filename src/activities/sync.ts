@@ -11,7 +11,7 @@ import { withHeartbeat } from './heartbeat.js';
 import { changedPaths, depth, fetchBranch as fetchInto, isAncestor, resolveCommit, trackingRef } from './repo.js';
 import { materialize, prune, readCurrent, swapCurrent } from './snapshot.js';
 
-export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots'>;
+export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots' | 'updateCopiesOnPublish' | 'copyConcurrency'>;
 
 export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir, 'repo.git');
 
@@ -105,6 +105,14 @@ export function createSyncActivities(cfg: SyncConfig) {
       await swapCurrent(cfg.cacheDir, sha);
       const pruned = await prune(cfg.cacheDir, cfg.keepSnapshots);
       return { sha, path: snap.path, files: snap.files, reused: snap.reused, pruned };
+    },
+
+    /**
+     * Whether to update every user's main copy after a publish (NBLC_UPDATE_COPIES_ON_PUBLISH),
+     * read from the worker's config at that moment rather than fixed when the workflow started.
+     */
+    async copyUpdateSettings(): Promise<{ concurrency: number } | null> {
+      return cfg.updateCopiesOnPublish ? { concurrency: cfg.copyConcurrency } : null;
     },
 
     /** Paths changed between two published commits (used to pick the notebooks a merge touched). */

@@ -29,7 +29,9 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { RunActivities } from '../activities/runs.js';
 import type { SyncActivities } from '../activities/sync.js';
+import { bulkCopyWorkflowId } from '../copies.js';
 import { testNotebooks } from './testNotebooks.js';
+import { userCopiesBulk } from './userCopiesBulk.js';
 import {
   SA,
   type Beacon,
@@ -50,7 +52,7 @@ const DEDUPE_WINDOW = 500;
 const RECENT_IN_QUERY = 20;
 const DEFAULT_MAX_HISTORY_EVENTS = 5000;
 
-const { readPublished, planSync, diffCommits } = proxyActivities<SyncActivities>({
+const { readPublished, planSync, diffCommits, copyUpdateSettings } = proxyActivities<SyncActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
@@ -200,6 +202,18 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
           };
         }
       }
+      if (merged && patched('update-copies-after-publish')) {
+        running.step = 'start update of users\' copies';
+        try {
+          await startCopiesUpdate(merged.sha);
+        } catch (err) {
+          lastError = {
+            message: `published, but the update of users' copies did not start: ${failureMessage(err)}`,
+            at: now(),
+            deliveryIds: ids,
+          };
+        }
+      }
     } catch (err) {
       const message = failureMessage(err);
       for (const d of batch) finish(d, 'failed', message);
@@ -238,6 +252,26 @@ async function startMergeRun(previous: string | null, commit: string): Promise<v
       args: [{ kind: 'merge', commit, paths, ...settings }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `merge test run of ${paths ? `${paths.length} changed notebook(s)` : 'the notebook suite'} at ${commit.slice(0, 12)}`,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/**
+ * After a publish, when configured, updates every user's main copy in place: a bulk workflow
+ * that outlives this one. One per commit; two overlapping ones are safe, since each user's
+ * requests are served one at a time and an update always goes to the current snapshot.
+ */
+async function startCopiesUpdate(commit: string): Promise<void> {
+  const settings = await copyUpdateSettings();
+  if (!settings) return;
+  try {
+    await startChild(userCopiesBulk, {
+      workflowId: `${bulkCopyWorkflowId('update')}:publish-${commit.slice(0, 12)}`,
+      args: [{ mode: 'update', concurrency: settings.concurrency }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `update of every user's copy after the publish of ${commit.slice(0, 12)}`,
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { Config } from '../../src/config.js';
 import { SA, syncWorkflowId, type Beacon, type SyncInput } from '../../src/domain.js';
+import { bulkCopyWorkflowId } from '../../src/copies.js';
+import { requestCopy } from '../../src/copy-client.js';
 import { querySync, signalSync } from '../../src/sync-client.js';
 import { createWorker } from '../../src/worker.js';
 import { beaconSignal, repoSync } from '../../src/workflows/repoSync.js';
@@ -201,6 +203,41 @@ describe('repoSync workflow', () => {
         (await querySync(env.client, config))?.recentDeliveries.find((d) => d.deliveryId === 'can-1')?.duplicates === 1);
       assert.equal(await chainActivityCount(config, 'fetchBranch', firstRun.signaledRunId), fetches);
       await recordHistory(env, workflowId, 'continue-as-new', firstRun.signaledRunId);
+    });
+  });
+
+  test('with NBLC_UPDATE_COPIES_ON_PUBLISH, a publish updates every user\'s copy and keeps their edits', async () => {
+    const { config, upstream, first } = await setup({ NBLC_UPDATE_COPIES_ON_PUBLISH: 'true' });
+    await upstream.commit({ 'a.ipynb': '{"v": 1}', 'b.ipynb': '{"v": 1}' });
+    const w = await worker(config);
+    await w.runUntil(async () => {
+      await signalSync(env.client, config, beacon('u-1', null));
+      const one = (await published(config, await upstream.git.revparse(['HEAD'])))!.published!.sha;
+      assert.notEqual(one, first);
+      // The first publish found no users; now ada gets her copy and edits one notebook.
+      const ada = path.join(config.usersDir, 'ada');
+      await fs.mkdir(ada, { recursive: true });
+      await requestCopy(env.client, config, 'ada', { mode: 'provision' });
+      await fs.writeFile(path.join(ada, 'notebooks', 'a.ipynb'), '{"mine": true}');
+
+      const two = await upstream.commit({ 'a.ipynb': '{"v": 2}', 'b.ipynb': '{"v": 2}' });
+      await signalSync(env.client, config, beacon('u-2', two));
+      await published(config, two);
+      const bulk = env.client.workflow.getHandle(`${bulkCopyWorkflowId('update')}:publish-${two.slice(0, 12)}`);
+      const summary = await waitFor('the bulk update', async () => {
+        try {
+          return await bulk.result();
+        } catch (err) {
+          if ((err as Error).name === 'WorkflowNotFoundError') return null;
+          throw err;
+        }
+      });
+      assert.equal(summary.succeeded, 1);
+      assert.equal(await fs.readFile(path.join(ada, 'notebooks', 'a.ipynb'), 'utf8'), '{"mine": true}');
+      assert.equal(await fs.readFile(path.join(ada, 'notebooks', 'b.ipynb'), 'utf8'), '{"v": 2}');
+      const beside = (await fs.readdir(path.join(ada, 'notebooks'))).filter((f) => f.includes('.upstream-'));
+      assert.deepEqual(beside, [`a.upstream-${two.slice(0, 7)}.ipynb`]);
+      await recordHistory(env, syncWorkflowId(config.repo.fullName), 'sync-with-copies-update');
     });
   });
 
