@@ -20,9 +20,7 @@ import logging
 import math
 import os
 import re
-import shutil
 import signal
-import stat
 import sys
 import tempfile
 import time
@@ -33,12 +31,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
 
+from nblc_files import make_scratch, remove_tree, write_atomic
 from nblc_kernel_fork import ForkingKernelManager, KernelTemplate
 
 log = logging.getLogger("nblc_execute")
 START = time.monotonic()
-UMASK = os.umask(0)
-os.umask(UMASK)
 
 # Cell index used in results/progress for the injected --prerun cell (user cells keep
 # their own 0-based index in the notebook, markdown cells included).
@@ -54,52 +51,6 @@ def emit(event, **fields):
         print(json.dumps({"event": event, **fields}), flush=True)
     except (OSError, ValueError):  # parent went away / stdout closed: keep going, the result file matters
         pass
-
-
-def write_atomic(path, text):
-    """Readers (and retries) must never see a half-written artifact or result."""
-    folder, name = os.path.split(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes 0600; give the file ordinary permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def make_scratch(nb_dir, root):
-    """Private writable working directory mirroring the (read-only) notebook folder.
-
-    Files next to the notebook are copied so the notebook may overwrite them; folders and
-    symlinks are linked, so a notebook at a repository root does not copy the repository.
-    """
-    os.makedirs(root, exist_ok=True)
-    scratch = tempfile.mkdtemp(prefix="nblc-run-", dir=root)
-    for entry in os.scandir(nb_dir):
-        dst = os.path.join(scratch, entry.name)
-        if entry.is_symlink() or entry.is_dir(follow_symlinks=False):
-            os.symlink(entry.path, dst)
-        elif entry.is_file(follow_symlinks=False):
-            shutil.copyfile(entry.path, dst)
-            os.chmod(dst, stat.S_IMODE(entry.stat().st_mode) | stat.S_IRUSR | stat.S_IWUSR)
-        # sockets, fifos and devices are not mirrored
-    return scratch
-
-
-def remove_tree(path):
-    """rmtree that also copes with read-only directories the notebook created."""
-    def retry_writable(func, p, _exc):
-        try:
-            os.chmod(os.path.dirname(p), 0o700)
-            func(p)
-        except OSError as e:
-            log.warning("could not remove %s: %s", p, e)
-
-    shutil.rmtree(path, onerror=retry_writable)
 
 
 class Executor:
