@@ -7,7 +7,8 @@
  *    hashes it once (reported apart). Then the same copy end to end through Temporal (request →
  *    user workflow → activity → answer).
  * 2. Bulk provisioning of --users users through the bulk workflow, with throughput, next to a
- *    `cp -a` loop at the same parallelism.
+ *    `cp -a` loop at the same parallelism. Then the orchestration alone, over a one-file snapshot:
+ *    a bulk run, and single requests one after another.
  *
  *   node --import tsx bench/copies.ts [--users 200] [--runs 7] [--rounds 2] [--dir .nblc/bench-copies]
  */
@@ -238,6 +239,18 @@ try {
   const overhead = await time(bulkRun);
   console.log(
     `  bulk workflow, 1-file snapshot    ${overhead.toFixed(1)} s  ${(USERS / overhead).toFixed(1)} users/s: ${((overhead / USERS) * config.copyConcurrency * 1000).toFixed(0)} ms of orchestration per user and slot`,
+  );
+
+  // And what one request costs beyond its copy: sequential requests for one user, each a new run.
+  const solo: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    await requestCopy(stack.client, stack.config, 'user0000', { mode: 'latest', dir: `tiny-${i}` });
+    solo.push(performance.now() - t);
+  }
+  const p90 = [...solo].sort((a, b) => a - b)[Math.floor(solo.length * 0.9)]!;
+  console.log(
+    `  one request, 1-file snapshot      median ${median(solo).toFixed(0)} ms, p90 ${p90.toFixed(0)} ms (30 in a row: start, activity, answer)`,
   );
 } finally {
   await stack.stop();

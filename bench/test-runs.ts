@@ -3,7 +3,10 @@
  * against the original method (a serial loop of `jupyter nbconvert --to notebook --execute`),
  * side by side in one run on this machine.
  *
- *   node --import tsx bench/test-runs.ts [--notebooks 60] [--concurrency 4,8]
+ * Each concurrency is measured with the fork server (NBLC_EXECUTOR=fork, the default) and with
+ * --executors also naming `spawn`, a new Python per notebook.
+ *
+ *   node --import tsx bench/test-runs.ts [--notebooks 60] [--concurrency 2,4,8] [--executors fork,spawn]
  */
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
@@ -20,8 +23,13 @@ import { querySync, signalSync } from '../src/sync-client.js';
 import { removeTree } from '../src/activities/snapshot.js';
 
 const { values } = parseArgs({
-  options: { notebooks: { type: 'string', default: '60' }, concurrency: { type: 'string', default: '4,8' } },
+  options: {
+    notebooks: { type: 'string', default: '60' },
+    concurrency: { type: 'string', default: '2,4,8' },
+    executors: { type: 'string', default: 'fork,spawn' },
+  },
 });
+const executors = values.executors.split(',') as Array<'fork' | 'spawn'>;
 const N = Number(values.notebooks);
 const concurrencies = values.concurrency.split(',').map(Number);
 const root = path.resolve(import.meta.dirname, '..');
@@ -45,12 +53,14 @@ try {
   const baseline = (performance.now() - t0) / 1000;
 
   const rows: Array<[string, number]> = [['serial nbconvert --execute (baseline)', baseline]];
+  for (const executor of executors)
   for (const concurrency of concurrencies) {
     const config = loadConfig({
       ...process.env,
       NBLC_REPO_URL: upstream.url,
       NBLC_REPO_FULL_NAME: 'bench/runs',
-      NBLC_DATA_DIR: path.join(dir, `data-${concurrency}`),
+      NBLC_DATA_DIR: path.join(dir, `data-${executor}-${concurrency}`),
+      NBLC_EXECUTOR: executor,
       NBLC_TEMPORAL_PORT: String(await freePort()),
       NBLC_TEMPORAL_UI_PORT: String(await freePort()),
       NBLC_TEST_CONCURRENCY: String(concurrency),
@@ -74,7 +84,7 @@ try {
       const took = (performance.now() - t1) / 1000;
       if (state.result.counts.passed !== N) throw new Error(`expected ${N} passed, got ${JSON.stringify(state.result.counts)}`);
       await fs.access(path.join(state.result.reportDir, 'report.html'));
-      rows.push([`nblc test run, concurrency ${concurrency}`, took]);
+      rows.push([`nblc test run, ${executor}, concurrency ${concurrency}`, took]);
     } finally {
       await stack.stop();
     }

@@ -31,7 +31,7 @@ describe('nblc CLI', () => {
     assert.match(api.stderr, /NBLC_WEBHOOK_SECRET: required to run the HTTP API/);
   });
 
-  test('start: embedded server, signed beacon, pull now, status, clean stop, history kept across restarts', async () => {
+  test('start: embedded server, signed beacon, pull now, status, clean stop, history kept across restarts, no orphan after SIGKILL', async () => {
     const dir = await tempDir();
     const upstream = await createUpstream(path.join(dir, 'upstream'));
     const first = await upstream.commit({ 'Intro/Hello World.ipynb': '{"cells": []}' });
@@ -104,5 +104,13 @@ describe('nblc CLI', () => {
     }
     assert.equal((await again.exited).code, 0, again.output());
     await waitFor('embedded server gone', async () => processesMatching(dbFile).length === 0, 15_000);
+
+    // Killed outright (no cleanup of ours runs): the embedded server still does not outlive nblc.
+    const killed = startNblc(['start'], env);
+    await killed.waitFor(/nblc is running/);
+    assert.equal(processesMatching(dbFile).length, 1, 'one embedded Temporal server');
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    await waitFor('embedded server gone after SIGKILL', async () => processesMatching(dbFile).length === 0, 15_000);
   });
 });
