@@ -59,14 +59,14 @@ ENV NBLC_DATA_DIR=/var/lib/nblc \
     NBLC_CACHE_DIR=/srv/nblc/cache \
     NBLC_USERS_DIR=/srv/nblc/users \
     NBLC_HTTP_HOST=0.0.0.0 \
-    NBLC_HTTP_PORT=8080
+    NBLC_PORT=8080
 
 USER nblc
 EXPOSE 8080
 
 # Liveness of the HTTP API (`nblc api` / `nblc start`); a `worker` container turns it off.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const e=process.env,h=e.NBLC_HTTP_HOST,a=!h||h==='0.0.0.0'||h==='::'?'127.0.0.1':h;fetch('http://'+(a.includes(':')?'['+a+']':a)+':'+(e.NBLC_HTTP_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const e=process.env,h=e.NBLC_HTTP_HOST,a=!h||h==='0.0.0.0'||h==='::'?'127.0.0.1':h;fetch('http://'+(a.includes(':')?'['+a+']':a)+':'+(e.NBLC_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/nblc.js"]
 CMD ["--help"]

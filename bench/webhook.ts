@@ -53,7 +53,7 @@ try {
     NBLC_REPO_FULL_NAME: 'bench/webhook',
     NBLC_WEBHOOK_SECRET: SECRET,
     NBLC_DATA_DIR: dir,
-    NBLC_HTTP_PORT: '0',
+    NBLC_PORT: '0',
     NBLC_TEMPORAL_PORT: String(await freePort()),
     NBLC_TEMPORAL_UI_PORT: String(await freePort()),
     NBLC_LOG_LEVEL: 'warn',

@@ -43,7 +43,7 @@ const schema = z.object({
   NBLC_UPDATE_COPIES_ON_PUBLISH: z.enum(['true', 'false']).default('false'),
   NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
   NBLC_HTTP_HOST: z.string().default('127.0.0.1'),
-  NBLC_HTTP_PORT: port.default(8080),
+  NBLC_PORT: port.default(8080),
   NBLC_TASK_QUEUE: z.string().min(1).default('nblc'),
   NBLC_SYNC_IDLE_TIMEOUT: duration.default('1h'),
   NBLC_TEMPORAL_PORT: port.default(7233),
@@ -177,7 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     copyConcurrency: v.NBLC_COPY_CONCURRENCY,
     updateCopiesOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
     keepSnapshots: v.NBLC_KEEP_SNAPSHOTS,
-    http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_HTTP_PORT },
+    http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_PORT },
     taskQueue: v.NBLC_TASK_QUEUE,
     syncIdleTimeout: v.NBLC_SYNC_IDLE_TIMEOUT,
     temporal: {

@@ -87,7 +87,7 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
     NBLC_BRANCH: 'main',
     NBLC_WEBHOOK_SECRET: secret,
     NBLC_WEBHOOK_SECRET_FILE: undefined,
-    NBLC_HTTP_PORT: '0',
+    NBLC_PORT: '0',
     NBLC_TEMPORAL_PORT: defaultPorts ? '7233' : '0',
     NBLC_TEMPORAL_UI_PORT: defaultPorts ? '8233' : '0',
     NBLC_TEMPORAL_UI_URL: undefined,

@@ -14,7 +14,7 @@ export async function startApi(deps: ApiDeps, host: string, port: number): Promi
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is taken: set NBLC_HTTP_PORT`) : err),
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is taken: set NBLC_PORT`) : err),
     );
   });
   const actual = (server.address() as AddressInfo).port;

@@ -44,7 +44,7 @@ describe('nblc CLI', () => {
       NBLC_DATA_DIR: dataDir,
       NBLC_TEMPORAL_PORT: String(temporalPort),
       NBLC_TEMPORAL_UI_PORT: String(uiPort),
-      NBLC_HTTP_PORT: String(httpPort),
+      NBLC_PORT: String(httpPort),
       NBLC_TEST_ON_MERGE: 'false',
     };
     const cacheDir = path.join(dataDir, 'cache');

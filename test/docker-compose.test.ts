@@ -345,7 +345,7 @@ test('the API listens on 0.0.0.0 and publishes the port it listens on', () => {
   assert.equal(cfg.http.host, '0.0.0.0');
   const published = ports(service(S.api));
   assert.ok(published.some((p) => p.target === cfg.http.port && p.published !== undefined),
-    `the api must publish container port ${cfg.http.port} (NBLC_HTTP_PORT or its default)`);
+    `the api must publish container port ${cfg.http.port} (NBLC_PORT or its default)`);
   assert.ok(ports(service(S.ui)).some((p) => p.published === 8233), 'the Temporal UI is not published on port 8233');
 });
 
