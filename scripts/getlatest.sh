@@ -9,7 +9,9 @@
 #   source /path/to/nblc/scripts/getlatest.sh
 # Settings, from the environment:
 #   NBLC_URL         the nblc HTTP API                  (default http://localhost:8080)
-#   NBLC_TOKEN_FILE  file holding the operator token    (default /etc/nblc/api_token)
+#   NBLC_TOKEN_FILE  file holding your token            (default ~/.nblc/token)
+#   The token is your own (`nblc user-token <you>`, or GET /users/<you>/token, written there by
+#   the account hook; mode 600): it opens only your copies. The operator token works too.
 #   NBLC_USER        your name in NBLC_USERS_DIR        (default $USER)
 # Needs bash, curl and python3.
 
@@ -20,7 +22,7 @@ getlatest() {
   fi
   local dir="${1:-}"
   local url="${NBLC_URL:-http://localhost:8080}"
-  local token_file="${NBLC_TOKEN_FILE:-/etc/nblc/api_token}"
+  local token_file="${NBLC_TOKEN_FILE:-$HOME/.nblc/token}"
   local user="${NBLC_USER:-${USER:-$(id -un)}}"
   # One name in your home directory: the same rule the service applies, checked here so the
   # name can go into the JSON body as it is.

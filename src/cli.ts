@@ -6,6 +6,7 @@ import { UsageError } from './cli/errors.js';
 import { registerServe } from './cli/serve.js';
 import { registerSync } from './cli/sync.js';
 import { registerTest } from './cli/test.js';
+import { registerUserToken } from './cli/user-token.js';
 
 const program = new Command()
   .name('nblc')
@@ -16,6 +17,7 @@ registerServe(program);
 registerSync(program);
 registerCopy(program);
 registerTest(program);
+registerUserToken(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof UsageError) {

@@ -74,6 +74,8 @@ export interface Config {
    */
   webhookSecrets: Secret[];
   apiToken?: Secret;
+  /** Signs per-user tokens (user-tokens.ts): a user's own copy requests without the operator token. */
+  userTokenSecret?: Secret;
   dataDir: string;
   cacheDir: string;
   resultsDir: string;
@@ -156,6 +158,10 @@ export function loadConfig(env: Env = process.env): Config {
   const previousSecret = readSecret(env, 'NBLC_WEBHOOK_SECRET_PREVIOUS', problems);
   const apiToken = readSecret(env, 'NBLC_API_TOKEN', problems);
   const gitToken = readSecret(env, 'NBLC_GIT_TOKEN', problems);
+  const userTokenSecret = readSecret(env, 'NBLC_USER_TOKEN_SECRET', problems);
+  if (userTokenSecret && userTokenSecret.reveal().length < 32) {
+    problems.push('NBLC_USER_TOKEN_SECRET: use at least 32 characters (e.g. `openssl rand -hex 32`)');
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const v = parsed.data;
   if (durationMs(v.NBLC_SYNC_IDLE_TIMEOUT) < 1000) {
@@ -169,6 +175,7 @@ export function loadConfig(env: Env = process.env): Config {
     repo: { url: v.NBLC_REPO_URL, fullName: v.NBLC_REPO_FULL_NAME, branch: v.NBLC_BRANCH, token: gitToken },
     webhookSecrets: [webhookSecret, previousSecret].filter((x): x is Secret => !!x),
     apiToken,
+    userTokenSecret,
     dataDir,
     cacheDir: under(v.NBLC_CACHE_DIR, 'cache'),
     resultsDir: under(v.NBLC_RESULTS_DIR, 'results'),
@@ -212,7 +219,7 @@ export function loadConfig(env: Env = process.env): Config {
 /** Every variable name nblc itself reads; docker-compose and docs are checked against it. */
 export const CONFIG_VARIABLES: readonly string[] = [
   ...Object.keys(schema.shape),
-  ...['NBLC_WEBHOOK_SECRET', 'NBLC_WEBHOOK_SECRET_PREVIOUS', 'NBLC_API_TOKEN', 'NBLC_GIT_TOKEN'].flatMap((n) => [n, `${n}_FILE`]),
+  ...['NBLC_WEBHOOK_SECRET', 'NBLC_WEBHOOK_SECRET_PREVIOUS', 'NBLC_API_TOKEN', 'NBLC_GIT_TOKEN', 'NBLC_USER_TOKEN_SECRET'].flatMap((n) => [n, `${n}_FILE`]),
 ];
 
 export { durationMs, PROJECT_ROOT };

@@ -10,6 +10,8 @@ import { describe, test } from 'node:test';
 import { freePort } from '../src/embedded.js';
 import { createUpstream, pushEvent } from '../src/sample-repo.js';
 import { TEST_REPO, TEST_SECRET, tempDir, waitFor } from './helpers/fixtures.js';
+import { Secret } from '../src/secret.js';
+import { userToken } from '../src/user-tokens.js';
 import { processesMatching, runNblc, startNblc } from './helpers/processes.js';
 
 const readCurrent = (cacheDir: string) =>
@@ -20,6 +22,20 @@ describe('nblc CLI', () => {
     const res = runNblc(['--help'], {});
     assert.equal(res.code, 0, res.stderr);
     for (const cmd of ['start', 'worker', 'api', 'sync', 'status', 'demo']) assert.match(res.stdout, new RegExp(`\\b${cmd}\\b`));
+  });
+
+  test("user-token prints the user's own token; without its secret or with a bad name, exit status 2", () => {
+    const env = { NBLC_REPO_URL: '/nowhere', NBLC_REPO_FULL_NAME: 'a/b' };
+    const secret = 'cli-user-token-secret-0123456789abcdef';
+    const ok = runNblc(['user-token', 'ada'], { ...env, NBLC_USER_TOKEN_SECRET: secret });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), userToken(new Secret(secret), 'ada'));
+    const off = runNblc(['user-token', 'ada'], env);
+    assert.equal(off.code, 2);
+    assert.match(off.stderr, /NBLC_USER_TOKEN_SECRET/);
+    const bad = runNblc(['user-token', '../ada'], { ...env, NBLC_USER_TOKEN_SECRET: secret });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /invalid user name/);
   });
 
   test('a missing setting is a clear error with exit status 2, before anything starts', () => {

@@ -1,7 +1,8 @@
 /**
  * POST /users/:user/copies {mode, dir?}: provision, latest or update a user's copy (operator
- * token). Answers with the copy's path and the per-file report once the user's workflow has run
- * it; the platform's account-creation hook and `getlatest` call this.
+ * token, or that user's token). Answers with the copy's path and the per-file report once the
+ * user's workflow has run it; the platform's account-creation hook and `getlatest` call this.
+ * GET /users/:user/token (operator): the user's token, for the account hook to hand over.
  */
 import type { Client } from '@temporalio/client';
 import { Hono } from 'hono';
@@ -11,11 +12,12 @@ import type { Config } from '../config.js';
 import { COPY_FAILURES, COPY_MODES, userNameProblem } from '../copies.js';
 import { CopyRequestError, copyRequestProblem, requestCopy } from '../copy-client.js';
 import type { Logger } from '../logger.js';
-import { operatorAuth } from './auth.js';
+import { userToken } from '../user-tokens.js';
+import { operatorAuth, userOrOperatorAuth } from './auth.js';
 
 export interface UserRoutesDeps {
   client: Client;
-  config: Pick<Config, 'apiToken' | 'taskQueue' | 'temporal' | 'copyConcurrency'>;
+  config: Pick<Config, 'apiToken' | 'userTokenSecret' | 'taskQueue' | 'temporal' | 'copyConcurrency'>;
   logger: Logger;
 }
 
@@ -33,8 +35,16 @@ const STATUS: Record<string, ContentfulStatusCode> = {
 
 export function userRoutes(deps: UserRoutesDeps): Hono {
   const app = new Hono();
-  app.use('*', operatorAuth(deps.config.apiToken));
-  app.post('/:user/copies', async (c) => {
+  const { apiToken, userTokenSecret } = deps.config;
+  // For the platform's account hook: the token to write into the user's ~/.nblc/token.
+  app.get('/:user/token', operatorAuth(apiToken), (c) => {
+    const user = c.req.param('user');
+    const badUser = userNameProblem(user);
+    if (badUser) return c.json({ error: badUser }, 400);
+    if (!userTokenSecret) return c.json({ error: 'user tokens are off: set NBLC_USER_TOKEN_SECRET' }, 404);
+    return c.json({ user, token: userToken(userTokenSecret, user) });
+  });
+  app.post('/:user/copies', userOrOperatorAuth(apiToken, userTokenSecret), async (c) => {
     const user = c.req.param('user');
     const badUser = userNameProblem(user);
     if (badUser) return c.json({ error: badUser }, 400);

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/logger.js';
+import { userToken } from '../../src/user-tokens.js';
 import { createWorker } from '../../src/worker.js';
 import { publishTree } from '../helpers/copies.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
@@ -21,7 +22,12 @@ import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
 const TOKEN = 'operator-token-0123456789';
 const logger = createLogger('silent');
 const dir = await tempDir('nblc-api-users-');
-const config = testConfig(dir, '/nonexistent.git', { NBLC_API_TOKEN: TOKEN, NBLC_TASK_QUEUE: 'api-users' });
+const USER_SECRET = 'user-token-secret-0123456789abcdef0123';
+const config = testConfig(dir, '/nonexistent.git', {
+  NBLC_API_TOKEN: TOKEN,
+  NBLC_USER_TOKEN_SECRET: USER_SECRET,
+  NBLC_TASK_QUEUE: 'api-users',
+});
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
@@ -31,6 +37,7 @@ before(async () => {
   worker = await createWorker(config, env.nativeConnection, { workflowBundle: await workflowBundle() });
   running = worker.run();
   await fs.mkdir(path.join(config.usersDir, 'ada'), { recursive: true });
+  await fs.mkdir(path.join(config.usersDir, 'bob'), { recursive: true });
 });
 after(async () => {
   worker?.shutdown();
@@ -52,11 +59,42 @@ describe('POST /users/:user/copies', () => {
   test('401 without the operator token or with a wrong one; 503 when no token is configured', async () => {
     assert.equal((await post('ada', { mode: 'provision' }, null)).status, 401);
     assert.equal((await post('ada', { mode: 'provision' }, 'wrong')).status, 401);
-    const off = createApp({ client: env.client, config: { ...config, apiToken: undefined }, logger });
+    const offConfig = { ...config, apiToken: undefined, userTokenSecret: undefined };
+    const off = createApp({ client: env.client, config: offConfig, logger });
     const res = await off.request('/users/ada/copies', { method: 'POST', body: '{"mode":"provision"}' });
     assert.equal(res.status, 503);
     assert.match(((await res.json()) as { error: string }).error, /NBLC_API_TOKEN/);
     await assert.rejects(fs.stat(path.join(config.usersDir, 'ada', 'notebooks')), 'nothing was done');
+  });
+
+  test("a user's own token opens that user's copies only, never another's or the operator routes", async () => {
+    const adaToken = userToken(config.userTokenSecret!, 'ada');
+    assert.match(adaToken, /^nblcu_[\w-]{43}$/);
+    // The operator gets it for the account hook; a user token cannot.
+    const issued = await app().request('/users/ada/token', { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(issued.status, 200);
+    assert.deepEqual(await issued.json(), { user: 'ada', token: adaToken });
+    const selfIssued = await app().request('/users/ada/token', { headers: { authorization: `Bearer ${adaToken}` } });
+    assert.equal(selfIssued.status, 401);
+
+    const forBob = await post('bob', { mode: 'latest' }, adaToken);
+    assert.equal(forBob.status, 401);
+    assert.match(((await forBob.json()) as { error: string }).error, /not a token of user bob/);
+    const forged = await post('ada', { mode: 'latest' }, `${adaToken.slice(0, -2)}xx`);
+    assert.equal(forged.status, 401);
+    const runs = await app().request('/runs', { headers: { authorization: `Bearer ${adaToken}` } });
+    assert.equal(runs.status, 401);
+    assert.deepEqual(await fs.readdir(path.join(config.usersDir, 'bob')), [], 'nothing was done for bob');
+
+    // Off without the secret: the token means nothing.
+    const off = createApp({ client: env.client, config: { ...config, userTokenSecret: undefined }, logger });
+    const res = await off.request('/users/ada/copies', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adaToken}` },
+      body: '{"mode":"provision"}',
+    });
+    assert.equal(res.status, 401);
+    assert.match(((await res.json()) as { error: string }).error, /NBLC_USER_TOKEN_SECRET/);
   });
 
   test('400 for user names that could leave the users directory, and for bad bodies', async () => {
@@ -75,7 +113,7 @@ describe('POST /users/:user/copies', () => {
     ]) {
       assert.equal((await post('ada', body)).status, 400, JSON.stringify(body));
     }
-    assert.deepEqual(await fs.readdir(config.usersDir), ['ada'], 'nothing was created');
+    assert.deepEqual((await fs.readdir(config.usersDir)).sort(), ['ada', 'bob'], 'nothing was created');
   });
 
   test('provision answers with the path and the per-file report; update reports every file', async () => {

@@ -12,6 +12,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../src/logger.js';
+import { userToken } from '../../src/user-tokens.js';
 import { startApi, type RunningApi } from '../../src/server.js';
 import { createWorker } from '../../src/worker.js';
 import { publishTree, readTree } from '../helpers/copies.js';
@@ -21,9 +22,15 @@ import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
 const SCRIPT = path.resolve(import.meta.dirname, '../../scripts/getlatest.sh');
 const TOKEN = 'getlatest-token-0123456789';
 const dir = await tempDir('nblc-getlatest-');
-const config = testConfig(dir, '/nonexistent.git', { NBLC_API_TOKEN: TOKEN, NBLC_TASK_QUEUE: 'getlatest' });
+const config = testConfig(dir, '/nonexistent.git', {
+  NBLC_API_TOKEN: TOKEN,
+  NBLC_USER_TOKEN_SECRET: 'getlatest-user-secret-0123456789abcdef',
+  NBLC_TASK_QUEUE: 'getlatest',
+});
 const home = path.join(config.usersDir, 'ada');
-const tokenFile = path.join(dir, 'api_token');
+/** Where getlatest looks by default: the user's own token, written by the account hook. */
+const userTokenFile = path.join(home, '.nblc', 'token');
+const operatorTokenFile = path.join(dir, 'api_token');
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;
@@ -34,8 +41,9 @@ before(async () => {
   worker = await createWorker(config, env.nativeConnection, { workflowBundle: await workflowBundle() });
   running = worker.run();
   api = await startApi({ client: env.client, config, logger: createLogger('silent') }, '127.0.0.1', 0);
-  await fs.mkdir(home, { recursive: true });
-  await fs.writeFile(tokenFile, `${TOKEN}\n`);
+  await fs.mkdir(path.dirname(userTokenFile), { recursive: true });
+  await fs.writeFile(userTokenFile, `${userToken(config.userTokenSecret!, 'ada')}\n`, { mode: 0o600 });
+  await fs.writeFile(operatorTokenFile, `${TOKEN}\n`);
 });
 after(async () => {
   await api?.close();
@@ -53,7 +61,6 @@ function getlatest(args: string[], extraEnv: Record<string, string> = {}) {
         HOME: home,
         USER: 'ada',
         NBLC_URL: api.url,
-        NBLC_TOKEN_FILE: tokenFile,
         ...extraEnv,
       },
     });
@@ -96,6 +103,18 @@ describe('getlatest', () => {
     const denied = await getlatest([], { NBLC_TOKEN_FILE: wrong });
     assert.equal(denied.code, 1);
     assert.match(denied.stderr, /wrong bearer token/);
+    // bob's own token does not open ada's copies
+    const bobs = path.join(dir, 'bob_token');
+    await fs.writeFile(bobs, userToken(config.userTokenSecret!, 'bob'));
+    const notBob = await getlatest([], { NBLC_TOKEN_FILE: bobs });
+    assert.equal(notBob.code, 1);
+    assert.match(notBob.stderr, /not a token of user ada/);
     assert.deepEqual(await fs.readdir(home), before);
+  });
+
+  test('the operator token works too', async () => {
+    const res = await getlatest(['by-operator'], { NBLC_TOKEN_FILE: operatorTokenFile });
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /in ~\/by-operator\n/);
   });
 });
