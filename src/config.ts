@@ -93,6 +93,8 @@ export interface Config {
   temporal: {
     /** Undefined: nblc runs its own embedded dev server. */
     address?: string;
+    /** TEMPORAL_API_KEY, or the file in TEMPORAL_API_KEY_FILE (Temporal's envconfig has no _FILE form). */
+    apiKey?: Secret;
     namespace: string;
     uiUrl: string;
     embedded: { port: number; uiPort: number; binary: string; dbFile: string };
@@ -159,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
   const apiToken = readSecret(env, 'NBLC_API_TOKEN', problems);
   const gitToken = readSecret(env, 'NBLC_GIT_TOKEN', problems);
   const userTokenSecret = readSecret(env, 'NBLC_USER_TOKEN_SECRET', problems);
+  const temporalApiKey = readSecret(env, 'TEMPORAL_API_KEY', problems);
   if (userTokenSecret && userTokenSecret.reveal().length < 32) {
     problems.push('NBLC_USER_TOKEN_SECRET: use at least 32 characters (e.g. `openssl rand -hex 32`)');
   }
@@ -189,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     syncIdleTimeout: v.NBLC_SYNC_IDLE_TIMEOUT,
     temporal: {
       address: v.TEMPORAL_ADDRESS || undefined,
+      apiKey: temporalApiKey,
       namespace: v.TEMPORAL_NAMESPACE,
       uiUrl,
       embedded: {
@@ -220,6 +224,7 @@ export function loadConfig(env: Env = process.env): Config {
 export const CONFIG_VARIABLES: readonly string[] = [
   ...Object.keys(schema.shape),
   ...['NBLC_WEBHOOK_SECRET', 'NBLC_WEBHOOK_SECRET_PREVIOUS', 'NBLC_API_TOKEN', 'NBLC_GIT_TOKEN', 'NBLC_USER_TOKEN_SECRET'].flatMap((n) => [n, `${n}_FILE`]),
+  'TEMPORAL_API_KEY_FILE',
 ];
 
 export { durationMs, PROJECT_ROOT };

@@ -1,7 +1,8 @@
 /**
  * Connections to Temporal. A real cluster is described by Temporal's standard variables
  * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, profiles in
- * TEMPORAL_CONFIG_FILE), read by @temporalio/envconfig; without TEMPORAL_ADDRESS nblc talks to
+ * TEMPORAL_CONFIG_FILE), read by @temporalio/envconfig, plus TEMPORAL_API_KEY_FILE for secrets
+ * mounted as files; without TEMPORAL_ADDRESS nblc talks to
  * its embedded dev server on loopback.
  */
 import { Client, Connection } from '@temporalio/client';
@@ -11,6 +12,9 @@ import type { Config } from './config.js';
 
 export function connectionOptions(config: Config) {
   const env = Object.fromEntries(Object.entries(config.env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  delete env.TEMPORAL_API_KEY_FILE;
+  // Through envconfig, so that its rules (an API key turns TLS on) hold for a key from a file too.
+  if (config.temporal.apiKey) env.TEMPORAL_API_KEY = config.temporal.apiKey.reveal();
   const { connectionOptions: opts } = loadClientConnectConfig({ overrideEnvVars: env });
   return {
     ...opts,
