@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { getRun, listRuns, startTestRun } from '../runs-client.js';
 import { operatorAuth } from './auth.js';
+import { grantProblem, isGrant, reportLink } from './report-links.js';
 
 export interface RunsDeps {
   client: Client;
@@ -35,7 +36,9 @@ const RUN_ID = /^[A-Za-z0-9._-]+$/;
 export function runRoutes(deps: RunsDeps): Hono {
   const app = new Hono();
   let reports: MiddlewareHandler | undefined;
-  app.use('*', operatorAuth(deps.config.apiToken));
+  const bearer = operatorAuth(deps.config.apiToken);
+  // /runs/:id/~<grant>/... is opened by its signed path instead of the bearer token.
+  app.use('*', (c, next) => (isGrant(c.req.path.split('/')[3]) ? next() : bearer(c, next)));
 
   app.post('/', async (c) => {
     const body = await c.req.json().catch(() => undefined);
@@ -58,22 +61,31 @@ export function runRoutes(deps: RunsDeps): Hono {
     const id = c.req.param('id');
     if (!RUN_ID.test(id)) return c.json({ error: 'malformed run id' }, 400);
     const run = await getRun(deps.client, id);
-    return run ? c.json(run) : c.json({ error: `no run ${id}` }, 404);
+    if (!run) return c.json({ error: `no run ${id}` }, 404);
+    const token = deps.config.apiToken;
+    return c.json(run.result && token ? { ...run, reportLink: reportLink(token, id) } : run);
   });
 
-  // report.html links to executed/<path> relative to itself, so both live under /runs/:id/.
+  // report.html links to executed/<path> relative to itself, so both live under /runs/:id/
+  // (or /runs/:id/~<grant>/ for a signed link).
   app.get(
     '/:id/*',
     async (c, next) => {
       const id = c.req.param('id');
       if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
+      const grant = c.req.path.split('/')[3];
+      if (isGrant(grant)) {
+        const token = deps.config.apiToken;
+        const problem = token ? grantProblem(token, id, grant!) : 'the operator API is off: set NBLC_API_TOKEN';
+        if (problem) return c.json({ error: problem }, token ? 401 : 503);
+      }
       return next();
     },
     (c, next) => {
       // Built on first use: the worker creates the results directory with the first run.
       reports ??= serveStatic({
         root: deps.config.resultsDir,
-        rewriteRequestPath: (p) => p.replace(/^\/runs/, ''),
+        rewriteRequestPath: (p) => p.replace(/^\/runs/, '').replace(/^(\/[^/]+)\/~[^/]*/, '$1'),
         onNotFound: () => undefined,
       });
       return reports(c, next);

@@ -3,7 +3,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { createApp } from '../../src/api/app.js';
+import { REPORT_LINK_TTL_S, reportLink } from '../../src/api/report-links.js';
 import { createLogger } from '../../src/logger.js';
 import { notebook } from '../../src/sample-repo.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
@@ -80,6 +83,27 @@ describe('/runs', () => {
       assert.match(await executed.text(), /"ok\\n"/);
       assert.equal((await app.request(`/runs/${started.runId}/report.html`)).status, 401, 'reports need the token too');
       assert.equal((await app.request(`/runs/${started.runId}/nothing.html`, { headers: auth })).status, 404);
+
+      // A signed link opens the report and what it links to in a browser, without the token.
+      const detail = (await (await app.request(`/runs/${started.runId}`, { headers: auth })).json()) as { reportLink: string };
+      assert.match(detail.reportLink, new RegExp(`^/runs/${started.runId}/~\\d+\\.[\\w-]{43}/report\\.html$`));
+      const linked = await app.request(detail.reportLink);
+      assert.equal(linked.status, 200);
+      assert.match(await linked.text(), /ZeroDivisionError/);
+      const base = detail.reportLink.replace(/report\.html$/, '');
+      assert.equal((await app.request(`${base}executed/Fails.ipynb`)).status, 200, 'relative links keep the grant');
+      const grant = detail.reportLink.split('/')[3]!;
+      const tampered = grant.slice(0, -1) + (grant.endsWith('A') ? 'B' : 'A');
+      assert.equal((await app.request(`/runs/${started.runId}/${tampered}/report.html`)).status, 401);
+      assert.equal((await app.request(`/runs/other-run/${grant}/report.html`)).status, 401, 'a link opens one run');
+      const expired = await app.request(reportLink(config.apiToken!, started.runId, Date.now() - 2 * REPORT_LINK_TTL_S * 1000));
+      assert.equal(expired.status, 401);
+      assert.match(((await expired.json()) as { error: string }).error, /expired/);
+      await fs.writeFile(path.join(config.resultsDir, 'outside.txt'), 'not in the run');
+      for (const escape of ['..%2Foutside.txt', '%2e%2e/outside.txt', '..%5Coutside.txt']) {
+        const res = await app.request(`${base}${escape}`);
+        assert.notEqual(res.status, 200, escape);
+      }
 
       await waitFor('listed (visibility is eventually consistent)', async () => {
         const l = (await (await app.request('/runs', { headers: auth })).json()) as { runs: Array<{ runId: string }> };
