@@ -3,6 +3,7 @@
  * same published state, and no half-written tree is ever visible under a final name.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -12,7 +13,7 @@ import type { TestReport } from '../src/runs.js';
 import { querySync, signalSync } from '../src/sync-client.js';
 import { notebook, type FileContent } from '../src/sample-repo.js';
 import { sandbox, waitFor } from './helpers/fixtures.js';
-import { startNblc, type NblcProcess } from './helpers/processes.js';
+import { descendants, startNblc, type NblcProcess } from './helpers/processes.js';
 import { useTestEnv } from './helpers/temporal.js';
 
 const env = useTestEnv();
@@ -39,6 +40,16 @@ async function listTree(root: string): Promise<string[]> {
   await walk(root, '');
   return out.sort();
 }
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+};
 
 function kill9(p: NblcProcess) {
   process.kill(-p.child.pid!, 'SIGKILL'); // the whole group: node and any git it started
@@ -124,8 +135,12 @@ describe('worker crash', () => {
       const p = (await getRun(env.client, started.runId))?.progress;
       return p && p.done >= 1 && p.running.length > 0;
     });
+    // The fork server, its executors (in their own sessions, out of the worker's group) and kernels.
+    const tree = descendants(worker.child.pid!);
+    assert.ok(tree.length >= 3, `expected a fork server, executors and kernels, saw ${tree.length} processes`);
     kill9(worker);
     await worker.exited;
+    await waitFor('no executor or kernel outlives the worker', async () => !tree.some(alive), 20_000);
 
     worker = startNblc(['worker'], workerEnv);
     try {

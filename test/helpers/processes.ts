@@ -65,6 +65,22 @@ export function startNblc(args: string[], env: Env): NblcProcess {
   };
 }
 
+/** Every live process below `pid` (children, their children, …), from the process table. */
+export function descendants(pid: number): number[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,ppid=,stat='], { encoding: 'utf8' }).stdout;
+  const rows = ps
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((r) => r.length === 3 && !r[2]!.startsWith('Z'))
+    .map(([p, pp]) => [Number(p), Number(pp)] as const);
+  const found: number[] = [];
+  for (let frontier = [pid]; frontier.length; ) {
+    frontier = rows.filter(([, pp]) => frontier.includes(pp)).map(([p]) => p);
+    found.push(...frontier);
+  }
+  return found;
+}
+
 /** Runs `nblc <args>` to completion. */
 export function runNblc(args: string[], env: Env, timeoutMs = 120_000) {
   const res = spawnSync(process.execPath, [NBLC_BIN, ...args], {
