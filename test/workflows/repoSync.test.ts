@@ -5,6 +5,7 @@ import type { History } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -13,6 +14,7 @@ import { SA, syncWorkflowId, type Beacon, type SyncInput } from '../../src/domai
 import { bulkCopyWorkflowId } from '../../src/copies.js';
 import { requestCopy } from '../../src/copy-client.js';
 import { querySync, signalSync } from '../../src/sync-client.js';
+import { freePort } from '../../src/embedded.js';
 import { createWorker } from '../../src/worker.js';
 import { beaconSignal, repoSync } from '../../src/workflows/repoSync.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
@@ -108,6 +110,54 @@ describe('repoSync workflow', () => {
       const outcomes = Object.fromEntries(status.recentDeliveries.map((d) => [d.deliveryId, d.outcome]));
       assert.deepEqual(outcomes, { 'burst-3': 'synced', 'burst-0': 'superseded', 'burst-1': 'superseded', 'burst-2': 'superseded' });
       await recordHistory(env, syncWorkflowId(config.repo.fullName), 'burst');
+    });
+  });
+
+  test('50 beacons over 5 commits while the worker runs: the last commit is published after only a few pulls', async () => {
+    const { config, upstream } = await setup();
+    const shas: string[] = [];
+    for (let i = 0; i < 5; i++) shas.push(await upstream.commit({ [`b${i}.ipynb`]: '{}' }));
+    const w = await worker(config);
+    await w.runUntil(async () => {
+      // Ten deliveries per merge (GitHub's retries, other hooks), all at once and interleaved.
+      await Promise.all(Array.from({ length: 50 }, (_, i) => signalSync(env.client, config, beacon(`b50-${i}`, shas[i % 5]!))));
+      const status = await published(config, shas[4]!);
+      assert.equal(status.lastError, null);
+      const pulls = await activityCount(config, 'fetchBranch');
+      assert.ok(pulls >= 1 && pulls <= 5, `pulls: ${pulls}`);
+      assert.ok((await activityCount(config, 'publishSnapshot')) <= pulls);
+      assert.equal(await currentSha(config), shas[4]);
+    });
+  });
+
+  test('upstream unreachable: the pull retries with backoff and publishes once the server is back', async () => {
+    const base = await setup();
+    const port = await freePort();
+    // The same repository, served by `git daemon` on a port where nothing listens yet.
+    const url = `git://127.0.0.1:${port}/${path.basename(base.upstream.url)}`;
+    const config: Config = { ...base.config, repo: { ...base.config.repo, url } };
+    const workflowId = syncWorkflowId(config.repo.fullName);
+    const w = await worker(config);
+    await w.runUntil(async () => {
+      await signalSync(env.client, config, beacon('down-1', base.first));
+      const failing = await waitFor('a pull that failed and is being retried', async () => {
+        const desc = await env.client.workflow.getHandle(workflowId).describe();
+        const fetch = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'fetchBranch');
+        return fetch && (fetch.attempt ?? 0) >= 2 ? fetch : null;
+      });
+      assert.match(failing.lastFailure?.message ?? '', /unable to connect|Connection refused/i);
+      const root = path.dirname(base.upstream.url);
+      const daemon = spawn(
+        'git',
+        ['daemon', '--reuseaddr', '--export-all', `--base-path=${root}`, '--listen=127.0.0.1', `--port=${port}`, root],
+        { stdio: 'ignore' },
+      );
+      try {
+        const status = await published(config, base.first);
+        assert.equal(status.recentDeliveries.find((d) => d.deliveryId === 'down-1')?.outcome, 'synced');
+      } finally {
+        daemon.kill();
+      }
     });
   });
 
