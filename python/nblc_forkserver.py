@@ -29,12 +29,11 @@ import socket
 import sys
 import tempfile
 import time
-import traceback
 
 import nblc_execute  # noqa: F401  (imports nbclient, nbformat, jupyter_client once, for every child)
 import ipykernel.kernelapp  # noqa: F401  (and the kernel's modules, for the forked kernels)
 import ipykernel.ipkernel  # noqa: F401
-from nblc_kernel_fork import die_with_parent, reset_child_state
+from nblc_kernel_fork import die_with_parent, reset_child_state, run_child, stdin_from_devnull
 
 REQUEST_LIMIT = 1 << 20
 SHUTDOWN_GRACE_S = 5
@@ -127,34 +126,23 @@ class Server:
         self.sel.register(conn, selectors.EVENT_READ, pid)
 
     def become_executor(self, conn, req, err):
-        code = 1
-        try:
-            reset_child_state()
-            die_with_parent(signal.SIGTERM)  # the executor's SIGTERM path kills its kernel's group
-            os.setsid()
-            self.sel.close()
-            for s in (self.listener, self.wakeup_r, self.wakeup_w, *self.children.values()):
-                s.close()
-            os.dup2(err, 2)
-            os.close(err)
-            os.dup2(conn.fileno(), 1)
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            os.close(null)
-            conn.close()
-            sys.argv = [nblc_execute.__file__, *req["argv"]]
-            print(json.dumps({"event": "spawned", "pid": os.getpid()}), flush=True)
-            code = nblc_execute.main([*req["argv"], "--fork-kernel"])
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            finally:
-                os._exit(code)
+        run_child(lambda: self._execute(conn, req, err))
+
+    def _execute(self, conn, req, err):
+        reset_child_state()
+        die_with_parent(signal.SIGTERM)  # the executor's SIGTERM path kills its kernel's group
+        os.setsid()
+        self.sel.close()
+        for s in (self.listener, self.wakeup_r, self.wakeup_w, *self.children.values()):
+            s.close()
+        os.dup2(err, 2)
+        os.close(err)
+        os.dup2(conn.fileno(), 1)
+        stdin_from_devnull()
+        conn.close()
+        sys.argv = [nblc_execute.__file__, *req["argv"]]
+        print(json.dumps({"event": "spawned", "pid": os.getpid()}), flush=True)
+        return nblc_execute.main([*req["argv"], "--fork-kernel"])
 
     def peer_readable(self, pid, conn):
         """EOF: the activity closed its end before the child ended and is not waiting any more."""

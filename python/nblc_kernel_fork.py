@@ -41,6 +41,35 @@ def die_with_parent(signum=signal.SIGKILL):
         os._exit(1)
 
 
+def exit_code(e):
+    """The process exit status a SystemExit stands for."""
+    return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+
+
+def stdin_from_devnull():
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+
+
+def run_child(body):
+    """Run `body()` in a forked child and end the process with its result as exit status. Never
+    returns: an exception must not unwind into the code of the process the child was forked from."""
+    code = 1
+    try:
+        code = body()
+    except SystemExit as e:
+        code = exit_code(e)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
 def reset_child_state():
     """What a forked child must not inherit from the process it was forked from."""
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE):
@@ -86,45 +115,38 @@ class KernelTemplate:
 
     @staticmethod
     def _serve(r):
-        code = 1
+        run_child(lambda: KernelTemplate._become_kernel(r))
+
+    @staticmethod
+    def _become_kernel(r):
+        reset_child_state()
+        die_with_parent()
+        chunks = []
+        while chunk := os.read(r, 65536):
+            chunks.append(chunk)
+        os.close(r)
+        if not chunks:
+            return 0  # discarded
+        req = json.loads(b"".join(chunks))
+        os.setsid()
+        stdin_from_devnull()
+        for fd, stream in ((1, "stdout"), (2, "stderr")):
+            if req[stream] is not None and req[stream] != fd:
+                os.dup2(req[stream], fd)
+        os.chdir(req["cwd"])
+        os.environ.clear()
+        os.environ.update(req["env"])
+        sys.argv = [req["argv"][0], *req["argv"][3:]]
+        sys.path[0] = os.getcwd()  # what `python -m` puts first; ipykernel_launcher manages it
+        for name in [m for m in sys.modules if m.startswith("nblc")]:
+            del sys.modules[name]  # importable in a spawned kernel only from its own folder
         try:
-            reset_child_state()
-            die_with_parent()
-            chunks = []
-            while chunk := os.read(r, 65536):
-                chunks.append(chunk)
-            os.close(r)
-            if not chunks:
-                os._exit(0)
-            req = json.loads(b"".join(chunks))
-            os.setsid()
-            null = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(null, 0)
-            os.close(null)
-            for fd, stream in ((1, "stdout"), (2, "stderr")):
-                if req[stream] is not None and req[stream] != fd:
-                    os.dup2(req[stream], fd)
-            os.chdir(req["cwd"])
-            os.environ.clear()
-            os.environ.update(req["env"])
-            sys.argv = [req["argv"][0], *req["argv"][3:]]
-            sys.path[0] = os.getcwd()  # what `python -m` puts first; ipykernel_launcher manages it
-            for name in [m for m in sys.modules if m.startswith("nblc")]:
-                del sys.modules[name]  # importable in a spawned kernel only from its own folder
-            try:
-                runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
-                code = 0
-            except SystemExit as e:
-                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-            atexit._run_exitfuncs()  # the kernel's own (history, cleanup), never the executor's
-        except BaseException:  # a kernel that cannot start must not run on as an executor
-            traceback.print_exc()
-        finally:
-            try:
-                sys.stdout.flush()
-                sys.stderr.flush()
-            finally:
-                os._exit(code)
+            runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as e:
+            code = exit_code(e)
+        atexit._run_exitfuncs()  # the kernel's own (history, cleanup), never the executor's
+        return code
 
 
 class ForkedProcess:
