@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
 
 /**
@@ -39,4 +40,19 @@ export function redact(text: string, secrets: Array<Secret | undefined> = []): s
     if (v && v.length >= 4) out = out.split(v).join('***');
   }
   return out;
+}
+
+/**
+ * A token derived from a secret, for what needs no stored state (users' tokens, report links):
+ * base64url HMAC-SHA256 of `parts` joined by NUL, the first part naming the purpose and version.
+ */
+export function macOf(secret: Secret, ...parts: string[]): string {
+  return createHmac('sha256', secret.reveal()).update(parts.join('\0')).digest('base64url');
+}
+
+/** Compares a presented token with the expected one in constant time. */
+export function sameToken(presented: string, expected: string): boolean {
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
