@@ -3,7 +3,6 @@
  * same published state, and no half-written tree is ever visible under a final name.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -13,7 +12,7 @@ import type { TestReport } from '../src/runs.js';
 import { querySync, signalSync } from '../src/sync-client.js';
 import { notebook, type FileContent } from '../src/sample-repo.js';
 import { sandbox, waitFor } from './helpers/fixtures.js';
-import { descendants, startNblc, type NblcProcess } from './helpers/processes.js';
+import { descendants, isAlive, startNblc, type NblcProcess } from './helpers/processes.js';
 import { useTestEnv } from './helpers/temporal.js';
 
 const env = useTestEnv();
@@ -40,16 +39,6 @@ async function listTree(root: string): Promise<string[]> {
   await walk(root, '');
   return out.sort();
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-};
 
 function kill9(p: NblcProcess) {
   process.kill(-p.child.pid!, 'SIGKILL'); // the whole group: node and any git it started
@@ -140,7 +129,7 @@ describe('worker crash', () => {
     assert.ok(tree.length >= 3, `expected a fork server, executors and kernels, saw ${tree.length} processes`);
     kill9(worker);
     await worker.exited;
-    await waitFor('no executor or kernel outlives the worker', async () => !tree.some(alive), 20_000);
+    await waitFor('no executor or kernel outlives the worker', async () => !tree.some(isAlive), 20_000);
 
     worker = startNblc(['worker'], workerEnv);
     try {

@@ -71,7 +71,13 @@ export function createSyncActivities(cfg: SyncConfig) {
       onBranch.sort((a, b) => b.depth - a.depth);
       const newest = onBranch[0];
       const published = input.published && (await resolveCommit(g, input.published));
-      const alreadyThere = async (sha: string) => !!published && (await isAncestor(g, sha, published));
+      // The newest candidate is asked about twice (the target, then its outcome): one git call.
+      const contained = new Map<string, Promise<boolean>>();
+      const alreadyThere = (sha: string) => {
+        if (!published) return Promise.resolve(false);
+        if (!contained.has(sha)) contained.set(sha, isAncestor(g, sha, published));
+        return contained.get(sha)!;
+      };
       if (newest && !(await alreadyThere(newest.sha))) plan.target = newest.sha;
       for (const c of onBranch) {
         const outcome = c.sha === plan.target ? 'publish' : (await alreadyThere(c.sha)) ? 'stale' : 'superseded';

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { forkExecutor, forkServerFor } from '../../src/activities/executor-process.js';
 import { PROJECT_ROOT } from '../../src/config.js';
+import { waitFor } from '../helpers/fixtures.js';
+import { isAlive } from '../helpers/processes.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 let dir = '';
@@ -24,20 +26,7 @@ function writeNotebook(file: string, cells: string[]) {
   fs.writeFileSync(path.join(dir, file), JSON.stringify(nb));
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-};
-
-async function until(what: string, cond: () => boolean, ms = 20_000) {
-  for (const end = Date.now() + ms; !cond(); await new Promise((r) => setTimeout(r, 100)))
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-}
+const until = (what: string, cond: () => boolean) => waitFor(what, async () => cond(), 20_000);
 
 async function run(socket: string, notebook: string, id: string) {
   return forkExecutor(
@@ -68,11 +57,11 @@ describe('notebook fork server', { timeout: 120_000 }, () => {
     await until('the notebook to start its processes', () => fs.existsSync(path.join(dir, 'pids')));
     const pids = fs.readFileSync(path.join(dir, 'pids'), 'utf8').split(' ').map(Number);
     assert.equal(pids.length, 3); // executor, kernel, sleep
-    assert.ok(pids.every(alive));
+    assert.ok(pids.every(isAlive));
 
     process.kill(first, 'SIGKILL');
     await assert.rejects(proc.exited, /closed the connection/);
-    await until('executor, kernel and sleep to be gone', () => !pids.some(alive));
+    await until('executor, kernel and sleep to be gone', () => !pids.some(isAlive));
 
     await until('the dead server to be noticed', () => server.pid !== first);
     const again = await server.socket();

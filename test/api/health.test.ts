@@ -4,13 +4,12 @@
  *
  *   node --import tsx --test test/api/health.test.ts
  */
-import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/logger.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
-import { unreachableClient, useTestEnv } from '../helpers/temporal.js';
+import { useTestEnv, useUnreachableClient } from '../helpers/temporal.js';
 
 const logger = createLogger('silent');
 const dir = await tempDir('nblc-api-health-');
@@ -18,17 +17,7 @@ const config = testConfig(dir, 'file:///nonexistent/notebooks.git');
 
 const env = useTestEnv();
 /** A client whose server was stopped after it connected: Temporal "went away". */
-let dead: Awaited<ReturnType<typeof unreachableClient>>;
-let deadClient: Client;
-
-before(async () => {
-  dead = await unreachableClient();
-  deadClient = dead.client;
-});
-
-after(async () => {
-  await dead?.close();
-});
+const deadClient = useUnreachableClient();
 
 const app = () => createApp({ client: env.client, config, logger });
 
@@ -44,7 +33,7 @@ test('GET /healthz is 200 while the process is up', async () => {
 });
 
 test('GET /healthz does not depend on Temporal', async () => {
-  const res = await createApp({ client: deadClient, config, logger }).request('/healthz');
+  const res = await createApp({ client: deadClient(), config, logger }).request('/healthz');
   assert.equal(res.status, 200);
 });
 
@@ -57,7 +46,7 @@ test('GET /readyz is 200 when Temporal is reachable', async () => {
 });
 
 test('GET /readyz is 503 when Temporal is not reachable', async () => {
-  const res = await createApp({ client: deadClient, config, logger }).request('/readyz');
+  const res = await createApp({ client: deadClient(), config, logger }).request('/readyz');
   assert.equal(res.status, 503);
   const body = await json(res);
   assert.equal(body.ok, false);

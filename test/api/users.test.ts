@@ -5,19 +5,16 @@
  *
  *   node --import tsx --test test/api/users.test.ts
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/logger.js';
 import { userToken } from '../../src/user-tokens.js';
-import { createWorker } from '../../src/worker.js';
 import { publishTree } from '../helpers/copies.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
-import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
+import { useTestEnv } from '../helpers/temporal.js';
 
 const TOKEN = 'operator-token-0123456789';
 const logger = createLogger('silent');
@@ -29,20 +26,10 @@ const config = testConfig(dir, '/nonexistent.git', {
   NBLC_TASK_QUEUE: 'api-users',
 });
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+const env = useTestEnv({ worker: config });
 before(async () => {
-  env = await startTestEnv();
-  worker = await createWorker(config, env.nativeConnection, { workflowBundle: await workflowBundle() });
-  running = worker.run();
   await fs.mkdir(path.join(config.usersDir, 'ada'), { recursive: true });
   await fs.mkdir(path.join(config.usersDir, 'bob'), { recursive: true });
-});
-after(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
 });
 
 const app = () => createApp({ client: env.client, config, logger });

@@ -11,31 +11,21 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { Hono } from 'hono';
 import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
 import type { Env } from '../../src/config.js';
 import { syncWorkflowId, type Beacon } from '../../src/domain.js';
 import { createLogger } from '../../src/logger.js';
 import { pushEvent } from '../../src/sample-repo.js';
 import { TEST_REPO, TEST_SECRET, tempDir, testConfig } from '../helpers/fixtures.js';
-import { unreachableClient, useTestEnv } from '../helpers/temporal.js';
+import { useTestEnv, useUnreachableClient } from '../helpers/temporal.js';
 
 const logger = createLogger('silent');
 const dir = await tempDir('nblc-api-webhook-');
 
 const env = useTestEnv();
 /** A client whose server was stopped after it connected: Temporal "went away". */
-let dead: Awaited<ReturnType<typeof unreachableClient>>;
-let deadClient: Client;
-
-before(async () => {
-  dead = await unreachableClient();
-  deadClient = dead.client;
-});
-
-after(async () => {
-  await dead?.close();
-});
+const deadClient = useUnreachableClient();
 
 const hex40 = (c: string) => c.repeat(40);
 const BEFORE = hex40('a');
@@ -426,7 +416,7 @@ describe('accepted pushes', () => {
 describe('Temporal unreachable', () => {
   test('a valid push is 503 and tells the operator to redeliver', async () => {
     const repo = uniqueRepo('unreachable');
-    const res = await deliver(appFor(repo, {}, deadClient), pushEvent({ repo, before: BEFORE, after: AFTER }));
+    const res = await deliver(appFor(repo, {}, deadClient()), pushEvent({ repo, before: BEFORE, after: AFTER }));
     assert.equal(res.status, 503);
     const body = await json(res);
     assert.match(String(body.error), /Temporal/);

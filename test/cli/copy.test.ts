@@ -4,34 +4,21 @@
  *
  *   node --import tsx --test test/cli/copy.test.ts
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { createWorker } from '../../src/worker.js';
+import { before, describe, test } from 'node:test';
 import { publishTree } from '../helpers/copies.js';
 import { TEST_REPO, tempDir, testConfig } from '../helpers/fixtures.js';
 import { runNblc, startNblc } from '../helpers/processes.js';
-import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
+import { useTestEnv } from '../helpers/temporal.js';
 
 const dir = await tempDir('nblc-cli-copy-');
 const config = testConfig(dir, '/nonexistent.git', { NBLC_TASK_QUEUE: 'cli-copy' });
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+const env = useTestEnv({ worker: config });
 before(async () => {
-  env = await startTestEnv();
-  worker = await createWorker(config, env.nativeConnection, { workflowBundle: await workflowBundle() });
-  running = worker.run();
   for (const u of ['ada', 'bob']) await fs.mkdir(path.join(config.usersDir, u), { recursive: true });
-});
-after(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
 });
 
 const nblcEnv = () => ({

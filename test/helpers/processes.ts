@@ -1,5 +1,6 @@
 /** Running `nblc` as a real child process, the way operators and the container run it. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Env } from '../../src/config.js';
 
@@ -63,6 +64,17 @@ export function startNblc(args: string[], env: Env): NblcProcess {
       });
     },
   };
+}
+
+/** True while `pid` runs (a zombie awaiting its reaper counts as gone). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
 }
 
 /** Every live process below `pid` (children, their children, …), from the process table. */

@@ -4,12 +4,13 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import { after, before } from 'node:test';
+import type { Config } from '../../src/config.js';
 import { SEARCH_ATTRIBUTES } from '../../src/domain.js';
 import { createLogger } from '../../src/logger.js';
-import { installRuntime, WORKFLOWS_PATH } from '../../src/worker.js';
+import { createWorker, installRuntime, WORKFLOWS_PATH } from '../../src/worker.js';
 
 // The SDK's own logs go through pino. At error unless NBLC_LOG_LEVEL says otherwise: many tests
 // fail activities on purpose, and the SDK's warning for each buried real failures in CI output.
@@ -39,7 +40,7 @@ const noop = () => undefined;
 const quietBundlerLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error };
 
 /** A client whose server was stopped after it connected: Temporal "went away". */
-export async function unreachableClient(): Promise<{ client: Client; close(): Promise<void> }> {
+async function unreachableClient(): Promise<{ client: Client; close(): Promise<void> }> {
   const doomed = await startTestEnv();
   const connection = await Connection.connect({ address: doomed.address });
   const client = new Client({ connection, namespace: doomed.namespace ?? 'default' });
@@ -47,16 +48,40 @@ export async function unreachableClient(): Promise<{ client: Client; close(): Pr
   return { client, close: () => connection.close() };
 }
 
-/**
- * One test server for the whole file: started in `before`, torn down in `after`. The returned
- * object stands for it (a proxy), so tests use it as the environment itself.
- */
-export function useTestEnv(): TestWorkflowEnvironment {
-  let real: TestWorkflowEnvironment | undefined;
+/** An unreachable client for the whole file (made in `before`); call the result inside tests. */
+export function useUnreachableClient(): () => Client {
+  let dead: Awaited<ReturnType<typeof unreachableClient>> | undefined;
   before(async () => {
-    real = await startTestEnv();
+    dead = await unreachableClient();
   });
   after(async () => {
+    await dead?.close();
+  });
+  return () => {
+    if (!dead) throw new Error('the unreachable client is made in before(): use it inside tests');
+    return dead.client;
+  };
+}
+
+/**
+ * One test server for the whole file: started in `before`, torn down in `after`, with a worker
+ * for `opts.worker` (a config) running on it in between if given. The returned object stands
+ * for the server (a proxy), so tests use it as the environment itself.
+ */
+export function useTestEnv(opts: { worker?: Config } = {}): TestWorkflowEnvironment {
+  let real: TestWorkflowEnvironment | undefined;
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  before(async () => {
+    real = await startTestEnv();
+    if (opts.worker) {
+      worker = await createWorker(opts.worker, real.nativeConnection, { workflowBundle: await workflowBundle() });
+      running = worker.run();
+    }
+  });
+  after(async () => {
+    worker?.shutdown();
+    await running;
     await real?.teardown();
   });
   return new Proxy({} as TestWorkflowEnvironment, {

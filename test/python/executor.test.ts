@@ -13,6 +13,7 @@ import {
   spawnExecutor,
   type ExecutorProcess,
 } from '../../src/activities/executor-process.js';
+import { isAlive } from '../helpers/processes.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const PYTHON = path.join(REPO, '.venv/bin/python');
@@ -155,21 +156,7 @@ function streamText(cell: Cell | undefined): string {
   return (cell?.outputs ?? []).filter((o) => o.output_type === 'stream').map((o) => o.text ?? '').join('');
 }
 
-/** True when the pid no longer exists (a zombie awaiting its reaper counts as gone). */
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    throw e;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return true;
-  }
-}
+const processGone = (pid: number) => !isAlive(pid);
 
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;

@@ -4,8 +4,6 @@
  *
  *   node --import tsx --test test/scripts/getlatest.test.ts
  */
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -14,10 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../src/logger.js';
 import { userToken } from '../../src/user-tokens.js';
 import { startApi, type RunningApi } from '../../src/server.js';
-import { createWorker } from '../../src/worker.js';
 import { publishTree, readTree } from '../helpers/copies.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
-import { startTestEnv, workflowBundle } from '../helpers/temporal.js';
+import { useTestEnv } from '../helpers/temporal.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, '../../scripts/getlatest.sh');
 const TOKEN = 'getlatest-token-0123456789';
@@ -32,25 +29,8 @@ const home = path.join(config.usersDir, 'ada');
 const userTokenFile = path.join(home, '.nblc', 'token');
 const operatorTokenFile = path.join(dir, 'api_token');
 
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+const env = useTestEnv({ worker: config });
 let api: RunningApi;
-before(async () => {
-  env = await startTestEnv();
-  worker = await createWorker(config, env.nativeConnection, { workflowBundle: await workflowBundle() });
-  running = worker.run();
-  api = await startApi({ client: env.client, config, logger: createLogger('silent') }, '127.0.0.1', 0);
-  await fs.mkdir(path.dirname(userTokenFile), { recursive: true });
-  await fs.writeFile(userTokenFile, `${userToken(config.userTokenSecret!, 'ada')}\n`, { mode: 0o600 });
-  await fs.writeFile(operatorTokenFile, `${TOKEN}\n`);
-});
-after(async () => {
-  await api?.close();
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
-});
 
 /** `getlatest ARGS` in a bash that sourced the script, as a user's shell would. */
 function getlatest(args: string[], extraEnv: Record<string, string> = {}) {
@@ -73,6 +53,18 @@ function getlatest(args: string[], extraEnv: Record<string, string> = {}) {
 }
 
 describe('getlatest', () => {
+  // In the suite, not at the top: Node runs top-level before hooks concurrently, and the API
+  // needs the test server that useTestEnv starts.
+  before(async () => {
+    api = await startApi({ client: env.client, config, logger: createLogger('silent') }, '127.0.0.1', 0);
+    await fs.mkdir(path.dirname(userTokenFile), { recursive: true });
+    await fs.writeFile(userTokenFile, `${userToken(config.userTokenSecret!, 'ada')}\n`, { mode: 0o600 });
+    await fs.writeFile(operatorTokenFile, `${TOKEN}\n`);
+  });
+  after(async () => {
+    await api?.close();
+  });
+
   test('makes notebooks_YYYYMMDD_HHMMSS, or DIR once; never overwrites', async () => {
     await publishTree(config.cacheDir, { 'Intro/Hello World.ipynb': 'v1', 'README.md': 'v1' });
     const first = await getlatest([]);

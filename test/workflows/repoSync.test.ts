@@ -41,10 +41,12 @@ function beacon(deliveryId: string, sha: string | null, before: string | null = 
 const currentSha = async (config: Config) =>
   path.basename(await fs.readlink(path.join(config.cacheDir, 'current')).catch(() => ''));
 
+/** Activities of one type that a history scheduled. */
+const scheduled = (history: History, type: string) =>
+  (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
+
 async function activityCount(config: Config, type: string, runId?: string): Promise<number> {
-  const history = await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory();
-  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type)
-    .length;
+  return scheduled(await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory(), type);
 }
 
 /** Activities of one type over a whole continue-as-new chain, followed from its first run (no visibility lag). */
@@ -52,9 +54,8 @@ async function chainActivityCount(config: Config, type: string, firstRunId: stri
   let total = 0;
   for (let runId: string | undefined = firstRunId; runId; ) {
     const history: History = await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory();
-    const events = history.events ?? [];
-    total += events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
-    runId = events.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)
+    total += scheduled(history, type);
+    runId = history.events?.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)
       ?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return total;
