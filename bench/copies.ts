@@ -5,7 +5,7 @@
  * 1. One copy through the service's copy activity vs `cp -a` of the same snapshot to the same
  *    filesystem, alternating, median of --runs each; the first service copy of a snapshot also
  *    hashes it once (reported apart). Then the same copy end to end through Temporal (request →
- *    user workflow → activity → answer).
+ *    user workflow → activity → answer), without and with the ready copy (copy-ready.ts).
  * 2. Bulk provisioning of --users users through the bulk workflow, with throughput, next to a
  *    `cp -a` loop at the same parallelism. Then the orchestration alone, over a one-file snapshot:
  *    a bulk run, and single requests one after another.
@@ -19,13 +19,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { createCopyActivities } from '../src/activities/copies.js';
+import { ReadyCopies } from '../src/activities/copy-ready.js';
 import { mapLimit } from '../src/activities/files.js';
 import { removeTree, snapshotPath, swapCurrent } from '../src/activities/snapshot.js';
 import { loadConfig } from '../src/config.js';
 import { requestCopy, startBulk } from '../src/copy-client.js';
 import { freePort } from '../src/embedded.js';
 import { createLogger } from '../src/logger.js';
-import { startStack } from '../src/stack.js';
+import { startStack, type Stack } from '../src/stack.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -162,7 +163,7 @@ const clean = async (dir: string) => {
  * Pairs of measurements, in alternating order; the ratio of each pair is what counts (the VM's
  * writeback stalls make single timings vary several-fold between runs, rarely within a pair).
  */
-async function paired(label: string, measure: () => Promise<unknown>) {
+async function paired(label: string, measure: () => Promise<unknown>, settle: () => Promise<void> = async () => {}) {
   const mine: number[] = [];
   const base: number[] = [];
   const ratios: number[] = [];
@@ -171,6 +172,7 @@ async function paired(label: string, measure: () => Promise<unknown>) {
     let b = 0;
     for (const which of i % 2 ? ['base', 'mine'] : ['mine', 'base']) {
       await clean(ada);
+      await settle();
       if (which === 'base') base.push((b = await time(() => cpCopy(path.join(ada, `cp-${i}`)))));
       else mine.push((a = await time(measure)));
     }
@@ -189,13 +191,34 @@ console.log(
   `  ${'first copy of a new snapshot'.padEnd(30)} ${cold.toFixed(3)} s  (hashes the snapshot once, then copies)`,
 );
 
-// End to end through Temporal: a request to the user's workflow, answered with the report.
+// End to end through Temporal: a request to the user's workflow, answered with the report. First
+// with NBLC_READY_COPY=false (the request copies the snapshot while the caller waits), then as
+// configured by default: the request takes the ready copy, assembled in the background after the
+// previous one. Each measurement of either pair waits until that background copy is done, so
+// neither side shares the disk or CPU with it.
+let e2e = 0;
+const e2eRequest = (stack: Stack) => () =>
+  requestCopy(stack.client, stack.config, 'ada', { mode: 'latest', dir: `e2e-${++e2e}` });
+{
+  const stack = await startStack({ ...config, readyCopy: false }, { worker: true, api: false, embed: true, logger: createLogger('warn') });
+  try {
+    await paired('end to end, no ready copy', e2eRequest(stack));
+  } finally {
+    await stack.stop();
+  }
+}
+const readyPath = ReadyCopies.pathOf(path.join(config.usersDir, '.nblc-staging'), sha);
+const readyCopyMade = async () => {
+  const deadline = Date.now() + 60_000;
+  while (!(await fs.stat(readyPath).catch(() => null))) {
+    if (Date.now() > deadline) throw new Error('no ready copy was made');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
 const stack = await startStack(config, { worker: true, api: false, embed: true, logger: createLogger('warn') });
 try {
-  let e2e = 0;
-  await paired('end to end through Temporal', () =>
-    requestCopy(stack.client, stack.config, 'ada', { mode: 'latest', dir: `e2e-${++e2e}` }),
-  );
+  await requestCopy(stack.client, stack.config, 'ada', { mode: 'latest', dir: 'first' }); // leaves a ready copy
+  await paired('end to end, ready copy', e2eRequest(stack), readyCopyMade);
 
   // 2. Bulk provisioning.
   await removeTree(ada);

@@ -41,6 +41,7 @@ const schema = z.object({
   NBLC_USER_CACHE_PATH: z.string().optional(),
   NBLC_COPY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   NBLC_UPDATE_COPIES_ON_PUBLISH: z.enum(['true', 'false']).default('false'),
+  NBLC_READY_COPY: z.enum(['true', 'false']).default('true'),
   NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
   NBLC_HTTP_HOST: z.string().default('127.0.0.1'),
   NBLC_PORT: port.default(8080),
@@ -86,6 +87,8 @@ export interface Config {
   copyConcurrency: number;
   /** After each publish, update every user's `notebooks/` in place (a bulk update workflow). */
   updateCopiesOnPublish: boolean;
+  /** Keep one copy of the published snapshot assembled, for the next `provision` / `latest` (copy-ready.ts). */
+  readyCopy: boolean;
   keepSnapshots: number;
   http: { host: string; port: number };
   taskQueue: string;
@@ -186,6 +189,7 @@ export function loadConfig(env: Env = process.env): Config {
     userCachePath: v.NBLC_USER_CACHE_PATH || path.join(under(v.NBLC_CACHE_DIR, 'cache'), 'current'),
     copyConcurrency: v.NBLC_COPY_CONCURRENCY,
     updateCopiesOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
+    readyCopy: v.NBLC_READY_COPY === 'true',
     keepSnapshots: v.NBLC_KEEP_SNAPSHOTS,
     http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_PORT },
     taskQueue: v.NBLC_TASK_QUEUE,

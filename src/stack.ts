@@ -4,6 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { ConfigError, type Config } from './config.js';
+import { ReadyCopies } from './activities/copy-ready.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
 import type { Logger } from './logger.js';
 import { startApi, type RunningApi } from './server.js';
@@ -59,7 +60,9 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
       installRuntime(opts.logger);
       const connection = await connectWorker(config);
       cleanups.push(() => connection.close());
-      const workers = [await createWorker(config, connection), await createNotebookWorker(config, connection)];
+      const ready = new ReadyCopies(config.readyCopy);
+      cleanups.push(() => ready.close()); // after the workers stopped (cleanups run in reverse)
+      const workers = [await createWorker(config, connection, {}, ready), await createNotebookWorker(config, connection)];
       workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
       cleanups.push(async () => {
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

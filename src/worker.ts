@@ -3,6 +3,7 @@ import type { LogLevel, LogMetadata } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
 import { createCopyActivities } from './activities/copies.js';
+import { ReadyCopies } from './activities/copy-ready.js';
 import { createNotebookActivities } from './activities/notebooks.js';
 import { createRunActivities } from './activities/runs.js';
 import { createSyncActivities } from './activities/sync.js';
@@ -11,8 +12,8 @@ import type { Logger } from './logger.js';
 
 export const WORKFLOWS_PATH = path.join(import.meta.dirname, 'workflows', 'index.ts');
 
-export function createActivities(config: Config) {
-  return { ...createSyncActivities(config), ...createRunActivities(config), ...createCopyActivities(config) };
+export function createActivities(config: Config, ready = new ReadyCopies(config.readyCopy)) {
+  return { ...createSyncActivities(config), ...createRunActivities(config), ...createCopyActivities(config, ready) };
 }
 
 /**
@@ -30,17 +31,21 @@ function baseOptions(config: Config, connection: NativeConnection) {
   } satisfies Partial<WorkerOptions>;
 }
 
-/** Workflows, and the git, file and copy activities. */
+/**
+ * Workflows, and the git, file and copy activities. `ready` is the process's ready copy; whoever
+ * runs the worker closes it after the worker stopped (stack.ts).
+ */
 export async function createWorker(
   config: Config,
   connection: NativeConnection,
   overrides: Partial<WorkerOptions> = {},
+  ready = new ReadyCopies(config.readyCopy),
 ): Promise<Worker> {
   return Worker.create({
     ...baseOptions(config, connection),
     taskQueue: config.taskQueue,
     ...(overrides.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(config),
+    activities: createActivities(config, ready),
     ...overrides,
   });
 }

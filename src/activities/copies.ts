@@ -4,6 +4,7 @@
  * a retry after a crash finds its own work instead of doing it twice, and every step before that
  * leaves nothing under a final name that a rerun could not converge from.
  */
+import { Context } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -19,7 +20,8 @@ import {
 } from '../copies.js';
 import { existingCopy, fail, lstatOrNull, removeAll, stagingFor, userDir, type UserDir } from './copy-fs.js';
 import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './copy-manifest.js';
-import { assembleCopy, ensureLatestLink, installCopy } from './copy-tree.js';
+import { ReadyCopies } from './copy-ready.js';
+import { copyTree, ensureLatestLink, finishCopy, installCopy } from './copy-tree.js';
 import { updateInPlace } from './copy-update.js';
 import { withHeartbeat } from './heartbeat.js';
 import { readCurrent, snapshotPath, snapshotsDir } from './snapshot.js';
@@ -44,7 +46,8 @@ interface Progress {
   now: Record<string, unknown>;
 }
 
-export function createCopyActivities(cfg: CopyConfig) {
+/** `ready`: the ready copy of the snapshot (copy-ready.ts), shared by the process's copy activities. */
+export function createCopyActivities(cfg: CopyConfig, ready = new ReadyCopies(false)) {
   /** Runs an activity body heartbeating its progress (per call: activities run concurrently). */
   const heartbeating = async <T>(fn: (signal: AbortSignal, progress: Progress) => Promise<T>) => {
     const progress: Progress = { now: {} };
@@ -85,17 +88,34 @@ export function createCopyActivities(cfg: CopyConfig) {
     return { commit, snapshotRoot, snapshot };
   }
 
-  /** Assembles a new copy in staging and renames it to the first free name; null if none was free. */
+  /**
+   * Makes a new copy in staging (the ready copy when there is one, else copied from the snapshot)
+   * and renames it to the first free name; null if none was free.
+   */
   async function newCopy(u: UserDir, request: CopyRequest, names: string[], signal: AbortSignal, progress: Progress) {
-    const { commit, snapshotRoot, snapshot } = await published(signal, progress);
+    const src = await published(signal, progress);
+    const { commit, snapshotRoot, snapshot } = src;
     const staging = await stagingFor(u, request.mode);
     try {
-      const total = snapshot.entries.length;
-      const { tree, report } = await assembleCopy({
-        snapshotRoot,
+      const tree = path.join(staging, 'copy');
+      const readyCopy = await ready.take(path.dirname(staging), commit, tree);
+      if (!readyCopy) {
+        const total = snapshot.entries.length;
+        await copyTree({
+          snapshotRoot,
+          snapshot,
+          tree,
+          owner: u.owner,
+          signal,
+          onProgress: (done) => (progress.now = { step: 'copy', done, total }),
+        });
+      }
+      progress.now = { step: 'finish', readyCopy };
+      const report = await finishCopy({
+        tree,
         snapshot,
-        staging,
         owner: u.owner,
+        readyCopy,
         manifest: {
           format: 'nblc-copy/1',
           commit,
@@ -103,9 +123,9 @@ export function createCopyActivities(cfg: CopyConfig) {
           requestId: request.requestId,
           at: new Date().toISOString(),
         },
-        signal,
-        onProgress: (done) => (progress.now = { step: 'copy', done, total }),
       });
+      // Taken, or none there: the next request should find one.
+      ready.prepare(path.dirname(staging), src, Context.current().log);
       for (const name of names) {
         if (await installCopy(tree, path.join(u.dir, name))) return { name, commit, report };
       }

@@ -1,9 +1,10 @@
 /**
- * New copies (`provision`, `latest`) and the `notebooks-latest` link: the snapshot's tree is assembled in the private staging
- * area and renamed into the user's directory in one step, so a crash never leaves a half copy
- * under the final name. Files are copied by the kernel (copy_file_range, or a reflink where the
- * filesystem has them) several at a time, and get their hashes from the cached snapshot
- * manifest: no byte passes through JavaScript.
+ * New copies (`provision`, `latest`) and the `notebooks-latest` link: the snapshot's tree is
+ * assembled in the private staging area (or taken ready-made, copy-ready.ts) and renamed into the
+ * user's directory in one step, so a crash never leaves a half copy under the final name. Files
+ * are copied by the kernel (copy_file_range, or a reflink where the filesystem has them) several
+ * at a time, and get their hashes from the cached snapshot manifest: no byte passes through
+ * JavaScript.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
@@ -35,32 +36,39 @@ export async function writeEntry(
   await chownTo(dest, owner);
 }
 
-export interface Assembled {
-  tree: string;
-  report: FileReport[];
-}
-
-export async function assembleCopy(opts: {
+/** Copies the snapshot's folders and entries into `tree`, which must not exist yet. */
+export async function copyTree(opts: {
   snapshotRoot: string;
   snapshot: SnapshotManifest;
-  staging: string;
+  tree: string;
   owner: Owner | null;
-  manifest: Omit<CopyManifest, 'files' | 'report'>;
   signal?: AbortSignal;
   onProgress?: (done: number) => void;
-}): Promise<Assembled> {
-  const { snapshot, owner } = opts;
-  const tree = path.join(opts.staging, 'copy');
+  concurrency?: number;
+}): Promise<void> {
+  const { snapshot, tree, owner } = opts;
   await fs.mkdir(tree, { mode: 0o755 });
   for (const d of snapshot.dirs) await fs.mkdir(path.join(tree, d), { mode: 0o755 });
-
   let done = 0;
-  await mapLimit(snapshot.entries, COPY_CONCURRENCY, async (e) => {
+  await mapLimit(snapshot.entries, opts.concurrency ?? COPY_CONCURRENCY, async (e) => {
     checkCancelled(opts.signal);
     await writeEntry(opts.snapshotRoot, e, path.join(tree, e.path), owner);
     opts.onProgress?.(++done);
   });
+}
 
+/**
+ * Completes a copied tree: writes its manifest and gives its folders to the owner. A ready copy
+ * (`readyCopy`, copied earlier as the service's user) also has every entry handed over.
+ */
+export async function finishCopy(opts: {
+  tree: string;
+  snapshot: SnapshotManifest;
+  owner: Owner | null;
+  readyCopy: boolean;
+  manifest: Omit<CopyManifest, 'files' | 'report'>;
+}): Promise<FileReport[]> {
+  const { snapshot, owner, tree } = opts;
   const report: FileReport[] = [
     ...snapshot.entries.map((e): FileReport => ({ path: e.path, outcome: 'added' })),
     ...snapshot.skipped,
@@ -73,8 +81,11 @@ export async function assembleCopy(opts: {
   const manifestPath = path.join(tree, COPY_MANIFEST);
   await fs.writeFile(manifestPath, manifestText(manifest), { mode: 0o644 });
   await chownTo(manifestPath, owner);
-  if (owner) for (const d of ['', ...snapshot.dirs]) await chownTo(path.join(tree, d), owner);
-  return { tree, report };
+  if (owner) {
+    if (opts.readyCopy) await mapLimit(snapshot.entries, COPY_CONCURRENCY, (e) => chownTo(path.join(tree, e.path), owner));
+    for (const d of ['', ...snapshot.dirs]) await chownTo(path.join(tree, d), owner);
+  }
+  return report;
 }
 
 /**

@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createCopyActivities, type CopyInput } from '../../src/activities/copies.js';
+import { ReadyCopies } from '../../src/activities/copy-ready.js';
 import { snapshotPath, swapCurrent } from '../../src/activities/snapshot.js';
 import type { CopyMode, CopyRequest, CopyResult } from '../../src/copies.js';
 import { tempDir, testConfig } from './fixtures.js';
@@ -74,12 +75,15 @@ export function bigNotebook(i: number, kb: number): string {
 const noop = () => undefined;
 const quiet = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
 
-/** A config, the copy activities, and the user `ada`'s directory. */
-export async function setup() {
+/**
+ * A config, the copy activities, and the user `ada`'s directory. Without a ready copy unless
+ * `ready` is given: most tests are about the copy itself, and the ready copy has its own.
+ */
+export async function setup(ready = new ReadyCopies(false)) {
   const dir = await tempDir('nblc-copies-');
   const config = testConfig(dir, '/nonexistent.git', { NBLC_USER_CACHE_PATH: '/srv/notebooks-cache/current' });
   await fs.mkdir(path.join(config.usersDir, 'ada'), { recursive: true });
-  return { dir, config, acts: createCopyActivities(config), ada: path.join(config.usersDir, 'ada') };
+  return { dir, config, acts: createCopyActivities(config, ready), ada: path.join(config.usersDir, 'ada'), ready };
 }
 
 let n = 0;

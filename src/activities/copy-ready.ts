@@ -1,0 +1,135 @@
+/**
+ * The ready copy: one copy of the published snapshot kept assembled in the private staging area,
+ * so that a `provision` or `latest` request renames it into place instead of copying the whole
+ * suite (~140 MB) while the user waits. The next one is assembled in the background once a request
+ * has taken it, or when a request finds none for the published commit.
+ *
+ * It is a cache, nothing more: a request that finds no ready copy (first one after a publish, two
+ * at once, NBLC_READY_COPY=false) copies the snapshot itself, as it always did. It is assembled
+ * exactly like a request's copy (the same entries, modes, skipped symlinks), owned by the service;
+ * the request that takes it writes its own manifest and hands it to the user's uid.
+ *
+ * Every step that several processes might race on is a rename: taking (`~ready~<sha>` → a
+ * request's staging folder), publishing a finished one (`~making~…/copy` → `~ready~<sha>`), and
+ * discarding an outdated one (`~ready~<old>` → `~trash~…` before deleting it), so nobody ever
+ * takes a half-written or half-deleted tree.
+ */
+import type { Logger } from '@temporalio/common';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { copyTree } from './copy-tree.js';
+import { lstatOrNull, removeAll } from './copy-fs.js';
+import type { SnapshotManifest } from './copy-manifest.js';
+
+const READY = '~ready~';
+const MAKING = '~making~';
+const TRASH = '~trash~';
+/** A `~making~` folder this old was left by a crashed process (a copy takes seconds). */
+const STALE_MS = 60 * 60 * 1000;
+/** Fewer files in flight than a request's copy: this one runs beside users' requests. */
+const BACKGROUND_CONCURRENCY = 4;
+/** Start after the request's answer is out: its last round trips should not share the CPU with a 140 MB copy. */
+const START_DELAY_MS = 250;
+
+export interface ReadySource {
+  commit: string;
+  snapshotRoot: string;
+  snapshot: SnapshotManifest;
+}
+
+const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+export class ReadyCopies {
+  private making: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly abort = new AbortController();
+
+  constructor(readonly enabled: boolean) {}
+
+  static pathOf(area: string, commit: string): string {
+    return path.join(area, `${READY}${commit}`);
+  }
+
+  /** Moves the ready copy of `commit` to `dest` (in the same staging area); false if there is none. */
+  async take(area: string, commit: string, dest: string): Promise<boolean> {
+    if (!this.enabled) return false;
+    try {
+      await fs.rename(ReadyCopies.pathOf(area, commit), dest);
+      return true;
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Assembles a ready copy of `src.commit` in the background, unless one exists or this process
+   * is already making one. Never throws: a failure is logged and the next request copies itself.
+   */
+  prepare(area: string, src: ReadySource, log: Logger): void {
+    if (!this.enabled || this.making || this.timer || this.abort.signal.aborted) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.making = this.make(area, src)
+        .catch((err: Error) => {
+          if (!this.abort.signal.aborted)
+            log.warn(`could not assemble the ready copy of ${src.commit.slice(0, 7)}: ${err.message}`, {
+              commit: src.commit,
+            });
+        })
+        .finally(() => (this.making = null));
+    }, START_DELAY_MS);
+    this.timer.unref();
+  }
+
+  /** Stops a copy being made (its folder is removed) and waits for it. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.making;
+  }
+
+  private async make(area: string, { commit, snapshotRoot, snapshot }: ReadySource): Promise<void> {
+    const final = ReadyCopies.pathOf(area, commit);
+    await this.discardOutdated(area, path.basename(final));
+    if (await lstatOrNull(final)) return;
+    const tmp = await fs.mkdtemp(path.join(area, MAKING));
+    try {
+      const tree = path.join(tmp, 'copy');
+      await copyTree({
+        snapshotRoot,
+        snapshot,
+        tree,
+        owner: null,
+        signal: this.abort.signal,
+        concurrency: BACKGROUND_CONCURRENCY,
+      });
+      await fs.rename(tree, final).catch((err) => {
+        // Another worker process finished one first: keep theirs.
+        if (errCode(err) !== 'ENOTEMPTY' && errCode(err) !== 'EEXIST') throw err;
+      });
+    } finally {
+      await removeAll(tmp);
+    }
+  }
+
+  /** Ready copies of other commits, and what crashed processes left behind. */
+  private async discardOutdated(area: string, keep: string): Promise<void> {
+    for (const name of await fs.readdir(area)) {
+      const p = path.join(area, name);
+      if (name.startsWith(READY) && name !== keep) {
+        const trash = path.join(area, `${TRASH}${name.slice(READY.length)}-${process.pid}-${Date.now()}`);
+        // Renamed first: a request taking it at this very moment gets all of it, or none.
+        const moved = await fs.rename(p, trash).then(
+          () => true,
+          (err) => (errCode(err) === 'ENOENT' ? false : Promise.reject(err)),
+        );
+        if (moved) await removeAll(trash);
+      } else if (name.startsWith(MAKING) || name.startsWith(TRASH)) {
+        const st = await lstatOrNull(p);
+        if (st && Date.now() - st.mtimeMs > STALE_MS) await removeAll(p);
+      }
+    }
+  }
+}

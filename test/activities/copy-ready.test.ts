@@ -1,0 +1,185 @@
+/**
+ * The ready copy (src/activities/copy-ready.ts) on real directories: a request takes the copy
+ * assembled after the previous one (the very folder, renamed), gets its own manifest and the same
+ * report, and a new one follows; an outdated commit's is never handed out; two requests at once;
+ * ownership as root; leftovers of crashed processes; stopping mid-copy.
+ *
+ *   node --import tsx --test test/activities/copy-ready.test.ts
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ReadyCopies } from '../../src/activities/copy-ready.js';
+import { readCopyManifest } from '../../src/activities/copy-manifest.js';
+import { publishTree, readTree, request, runCopy, setup } from '../helpers/copies.js';
+
+const SUITE = {
+  'README.md': '# notebooks\n',
+  '01_GettingStarted/Hello World.ipynb': '{"v": 1}',
+  '01_GettingStarted/run.sh': { content: '#!/bin/sh\necho hi\n', mode: 0o755 },
+  '03_Science Examples/Deep/Read Stars.ipynb': '{"stars": 1}',
+  'link to intro': { symlink: '01_GettingStarted' },
+  escape: { symlink: '../../../etc' },
+};
+
+const staging = (usersDir: string) => path.join(usersDir, '.nblc-staging');
+
+/** Waits for the ready copy of `sha` and returns its inode. */
+async function readyInode(usersDir: string, sha: string, other?: number): Promise<number> {
+  const p = ReadyCopies.pathOf(staging(usersDir), sha);
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const st = await fs.stat(p).catch(() => null);
+    if (st && st.ino !== other) return st.ino;
+    assert.ok(Date.now() < deadline, `no ready copy of ${sha.slice(0, 7)} appeared`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('ready copy', () => {
+  test('the next request takes the ready copy (renamed, not copied): same tree and report, its own manifest; another follows', async () => {
+    const { config, acts, ada, ready } = await setup(new ReadyCopies(true));
+    try {
+      const sha = await publishTree(config.cacheDir, SUITE);
+      const first = await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'first' }));
+      const ino = await readyInode(config.usersDir, sha);
+      assert.deepEqual(await readTree(ReadyCopies.pathOf(staging(config.usersDir), sha)), await readTree(first.path));
+
+      const req = request('latest', { dir: 'second' });
+      const second = await runCopy(acts.latestCopy, 'ada', req);
+      assert.equal((await fs.stat(second.path)).ino, ino, 'the ready folder itself became the copy');
+      assert.deepEqual(await readTree(second.path), await readTree(first.path));
+      assert.deepEqual(second.files, first.files);
+      assert.equal(second.files.find((f) => f.path === 'escape')?.outcome, 'skipped');
+      const manifest = await readCopyManifest(second.path);
+      assert.equal(manifest?.requestId, req.requestId);
+      assert.equal(manifest?.commit, sha);
+      assert.equal((await fs.stat(path.join(second.path, '01_GettingStarted/run.sh'))).mode & 0o777, 0o755);
+      assert.equal((await fs.stat(path.join(second.path, 'README.md'))).mode & 0o777, 0o644);
+
+      await readyInode(config.usersDir, sha, ino);
+      const provisioned = await runCopy(acts.provisionCopy, 'ada', request('provision'));
+      assert.deepEqual(await readTree(provisioned.path), await readTree(first.path));
+      assert.equal(await fs.readlink(path.join(ada, 'notebooks-latest')), '/srv/notebooks-cache/current');
+    } finally {
+      await ready.close();
+    }
+  });
+
+  test("an older commit's ready copy is never handed out, and is discarded", async () => {
+    const { config, acts, ready } = await setup(new ReadyCopies(true));
+    try {
+      const v1 = await publishTree(config.cacheDir, { 'a.ipynb': 'v1' });
+      await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'one' }));
+      await readyInode(config.usersDir, v1);
+      const v2 = await publishTree(config.cacheDir, { 'a.ipynb': 'v2', 'b.ipynb': 'new' });
+      const two = await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'two' }));
+      assert.deepEqual(await readTree(two.path), { 'a.ipynb': 'v2', 'b.ipynb': 'new' });
+      assert.equal(two.commit, v2);
+      await readyInode(config.usersDir, v2);
+      assert.deepEqual(
+        (await fs.readdir(staging(config.usersDir))).filter((n) => !n.startsWith('~ready~' + v2)),
+        [],
+        'only the published commit has a ready copy',
+      );
+    } finally {
+      await ready.close();
+    }
+  });
+
+  test('two requests at once: one may take the ready copy, the other copies; both get the whole suite', async () => {
+    const { config, acts, ready } = await setup(new ReadyCopies(true));
+    try {
+      const sha = await publishTree(config.cacheDir, SUITE);
+      await fs.mkdir(path.join(config.usersDir, 'bob'));
+      const first = await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'first' }));
+      await readyInode(config.usersDir, sha);
+      const [a, b] = await Promise.all([
+        runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'again' })),
+        runCopy(acts.latestCopy, 'bob', request('latest')),
+      ]);
+      for (const r of [a, b]) assert.deepEqual(await readTree(r.path), await readTree(first.path));
+      assert.deepEqual(b.files, first.files);
+    } finally {
+      await ready.close();
+    }
+  });
+
+  test(
+    "as root, a ready copy's every entry is handed to the owner of the user's directory",
+    { skip: process.getuid?.() !== 0 && 'needs root' },
+    async () => {
+      const { config, acts, ada, ready } = await setup(new ReadyCopies(true));
+      try {
+        await fs.chown(ada, 4242, 4343);
+        const sha = await publishTree(config.cacheDir, SUITE);
+        await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'first' }));
+        const ino = await readyInode(config.usersDir, sha);
+        const st = await fs.lstat(path.join(ReadyCopies.pathOf(staging(config.usersDir), sha), 'README.md'));
+        assert.equal(st.uid, 0, "a ready copy is the service's until a request takes it");
+        const res = await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'second' }));
+        assert.equal((await fs.stat(res.path)).ino, ino);
+        const walk = async (rel: string): Promise<void> => {
+          const s = await fs.lstat(path.join(res.path, rel));
+          assert.deepEqual([s.uid, s.gid], [4242, 4343], rel || '(the copy)');
+          if (s.isDirectory())
+            for (const e of await fs.readdir(path.join(res.path, rel))) await walk(path.join(rel, e));
+        };
+        await walk('');
+      } finally {
+        await ready.close();
+      }
+    },
+  );
+
+  test("crashed processes' leftovers are removed; a copy another process is making now is left alone", async () => {
+    const { config, acts, ready } = await setup(new ReadyCopies(true));
+    try {
+      const sha = await publishTree(config.cacheDir, SUITE);
+      const area = staging(config.usersDir);
+      await fs.mkdir(area, { mode: 0o700 });
+      const hoursAgo = new Date(Date.now() - 2 * 3600_000);
+      for (const name of ['~making~crashed', '~trash~crashed']) {
+        await fs.mkdir(path.join(area, name, 'copy'), { recursive: true });
+        await fs.writeFile(path.join(area, name, 'copy', 'half.ipynb'), 'half');
+        await fs.utimes(path.join(area, name), hoursAgo, hoursAgo);
+      }
+      await fs.mkdir(path.join(area, '~making~busy', 'copy'), { recursive: true });
+      await runCopy(acts.latestCopy, 'ada', request('latest'));
+      await readyInode(config.usersDir, sha);
+      assert.deepEqual((await fs.readdir(area)).sort(), ['~making~busy', `~ready~${sha}`]);
+    } finally {
+      await ready.close();
+    }
+  });
+
+  test('close() during assembly stops it and leaves nothing half-made', async () => {
+    const ready = new ReadyCopies(true);
+    const { config, acts } = await setup(ready);
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 3000; i++) files[`d${i % 30}/n${i}.ipynb`] = `{"i": ${i}}`;
+    const sha = await publishTree(config.cacheDir, files);
+    await runCopy(acts.latestCopy, 'ada', request('latest'));
+    const area = staging(config.usersDir);
+    const deadline = Date.now() + 20_000;
+    while (!(await fs.readdir(area)).some((n) => n.startsWith('~making~'))) {
+      assert.ok(Date.now() < deadline, 'assembly never started');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await ready.close();
+    const left = await fs.readdir(area);
+    assert.ok(!left.some((n) => n.startsWith('~making~')), `left: ${left.join(', ')}`);
+    // Either it was stopped, or it had just finished: never a partial ready copy.
+    if (left.includes(`~ready~${sha}`))
+      assert.equal(Object.keys(await readTree(ReadyCopies.pathOf(area, sha))).length, 3000);
+  });
+
+  test('off (NBLC_READY_COPY=false): nothing is kept beyond the request', async () => {
+    const { config, acts } = await setup(new ReadyCopies(false));
+    await publishTree(config.cacheDir, SUITE);
+    await runCopy(acts.latestCopy, 'ada', request('latest'));
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepEqual(await fs.readdir(staging(config.usersDir)), []);
+  });
+});
