@@ -53,3 +53,9 @@ test('TEMPORAL_API_KEY_FILE reaches the connection as TEMPORAL_API_KEY does, TLS
   assert.equal(fromFile.tls, true);
   assert.equal(connectionOptions(loadConfig(cluster)).apiKey, undefined);
 });
+
+test('NBLC_READY_COPY: on unless "false"; anything but true/false is refused by name', () => {
+  assert.equal(loadConfig(base).readyCopy, true);
+  assert.equal(loadConfig({ ...base, NBLC_READY_COPY: 'false' }).readyCopy, false);
+  assert.match(problemsOf({ ...base, NBLC_READY_COPY: 'no' }), /NBLC_READY_COPY/);
+});

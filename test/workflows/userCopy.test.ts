@@ -17,6 +17,8 @@ import type { Config } from '../../src/config.js';
 import { CopyRequestError, requestCopy } from '../../src/copy-client.js';
 import { bulkCopyWorkflowId, userCopyWorkflowId, type BulkSummary } from '../../src/copies.js';
 import { SA } from '../../src/domain.js';
+import { ReadyCopies } from '../../src/activities/copy-ready.js';
+import { readCopyManifest } from '../../src/activities/copy-manifest.js';
 import { createWorker } from '../../src/worker.js';
 import { bulkProgressQuery, userCopiesBulk } from '../../src/workflows/userCopiesBulk.js';
 import { userCopy, userCopyStatusQuery } from '../../src/workflows/userCopy.js';
@@ -99,6 +101,22 @@ describe('userCopy workflow', () => {
       assert.equal(desc.typedSearchAttributes.get(SA.user), ada);
       const [run] = await runsOf(res.workflowId, (r) => activitiesIn(r) >= 1);
       await recordHistory(env, res.workflowId, 'user-copy-provision', run!.runId);
+    });
+  });
+
+  test("by default a request takes the ready copy the previous one left (the folder itself), with its own manifest", async () => {
+    const ada = `ada-${randomUUID().slice(0, 6)}`;
+    const { config, worker } = await setup([ada]);
+    const sha = await publishTree(config.cacheDir, { 'Intro/Hello World.ipynb': '{}', 'README.md': 'hi' });
+    const ready = ReadyCopies.pathOf(path.join(config.usersDir, '.nblc-staging'), sha);
+    await worker.runUntil(async () => {
+      const first = await requestCopy(env.client, config, ada, { mode: 'latest', dir: 'one' });
+      const { ino } = await waitFor('a ready copy', () => fs.stat(ready).catch(() => null), 20_000);
+      const second = await requestCopy(env.client, config, ada, { mode: 'latest', dir: 'two' });
+      assert.equal((await fs.stat(second.path)).ino, ino);
+      assert.deepEqual(await readTree(second.path), await readTree(first.path));
+      assert.deepEqual(second.files, first.files);
+      assert.equal((await readCopyManifest(second.path))?.commit, sha);
     });
   });
 
