@@ -42,14 +42,29 @@ export function createApp(deps: ApiDeps): Hono {
   return app;
 }
 
+const READINESS_DEADLINE_MS = 2000;
+
+/**
+ * Asks the server for its system info, answering within the deadline in any case: the
+ * connection's retry interceptor keeps retrying an unreachable server past a call's own deadline
+ * (~3 s), and a probe that answers late is a failed probe to an orchestrator.
+ */
 async function temporalReachable(client: Client, logger: Logger): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${READINESS_DEADLINE_MS} ms`)), READINESS_DEADLINE_MS);
+  });
+  const call = client.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () =>
+    client.connection.workflowService.getSystemInfo({}),
+  );
+  call.catch(() => undefined); // it may settle after we answered
   try {
-    await client.connection.withDeadline(Date.now() + 2000, () =>
-      client.connection.workflowService.getSystemInfo({}),
-    );
+    await Promise.race([call, late]);
     return true;
   } catch (err) {
     logger.warn({ err: (err as Error).message }, 'readiness: Temporal unreachable');
     return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
