@@ -1,5 +1,5 @@
 /** The HTTP API: small composable routes, each testable with app.request(). */
-import type { Client } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../config.js';
@@ -45,26 +45,20 @@ export function createApp(deps: ApiDeps): Hono {
 const READINESS_DEADLINE_MS = 2000;
 
 /**
- * Asks the server for its system info, answering within the deadline in any case: the
- * connection's retry interceptor keeps retrying an unreachable server past a call's own deadline
- * (~3 s), and a probe that answers late is a failed probe to an orchestrator.
+ * Asks the server for its system info over a short-lived connection of its own, made like the
+ * client's but without its retry interceptor: that one keeps retrying an unreachable server past
+ * the call's deadline (~3 s), and a probe that answers late is a failed probe.
  */
 async function temporalReachable(client: Client, logger: Logger): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${READINESS_DEADLINE_MS} ms`)), READINESS_DEADLINE_MS);
-  });
-  const call = client.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () =>
-    client.connection.workflowService.getSystemInfo({}),
-  );
-  call.catch(() => undefined); // it may settle after we answered
+  const own = client.connection instanceof Connection ? client.connection : null;
+  const probe = own ? Connection.lazy({ ...own.options, interceptors: [] }) : client.connection;
   try {
-    await Promise.race([call, late]);
+    await probe.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => probe.workflowService.getSystemInfo({}));
     return true;
   } catch (err) {
     logger.warn({ err: (err as Error).message }, 'readiness: Temporal unreachable');
     return false;
   } finally {
-    clearTimeout(timer);
+    if (own) await probe.close();
   }
 }
