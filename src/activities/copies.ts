@@ -12,15 +12,14 @@ import {
   COPY_FAILURES,
   MAIN_COPY,
   copyDirProblem,
-  countOutcomes,
   userNameProblem,
   type CopyRequest,
   type CopyResult,
-  type FileReport,
 } from '../copies.js';
 import { existingCopy, fail, lstatOrNull, removeAll, stagingFor, userDir, type UserDir } from './copy-fs.js';
 import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './copy-manifest.js';
 import { ReadyCopies } from './copy-ready.js';
+import { result, updateResult } from './copy-result.js';
 import { copyTree, ensureLatestLink, finishCopy, installCopy } from './copy-tree.js';
 import { updateInPlace } from './copy-update.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -134,20 +133,6 @@ export function createCopyActivities(cfg: CopyConfig, ready = new ReadyCopies(fa
       await removeAll(staging);
     }
   }
-
-  const result = (u: UserDir, request: CopyRequest, name: string, r: Partial<CopyResult>): CopyResult => ({
-    user: u.user,
-    mode: request.mode,
-    name,
-    path: path.join(u.dir, name),
-    created: false,
-    commit: null,
-    previousCommit: null,
-    files: [],
-    counts: countOutcomes(r.files ?? []),
-    message: '',
-    ...r,
-  });
 
   /** A copy this very request already made (its manifest carries the request ID): the retry's answer. */
   const doneBefore = (m: CopyManifest | null, request: CopyRequest) =>
@@ -293,25 +278,6 @@ export function createCopyActivities(cfg: CopyConfig, ready = new ReadyCopies(fa
       return { users: page, next: users.length > input.limit ? page.at(-1)! : null };
     },
   };
-
-  function updateResult(
-    u: UserDir,
-    request: CopyRequest,
-    name: string,
-    commit: string,
-    previousCommit: string | null,
-    files: FileReport[],
-  ): CopyResult {
-    const counts = countOutcomes(files);
-    const parts = Object.entries(counts).map(([o, n]) => `${n} ${o}`);
-    const from = previousCommit && previousCommit !== commit ? `${previousCommit.slice(0, 7)} → ` : '';
-    return result(u, request, name, {
-      commit,
-      previousCommit,
-      files,
-      message: `updated ${name}/ (${from}${commit.slice(0, 7)}): ${parts.join(', ') || 'nothing to do'}`,
-    });
-  }
 }
 
 export type CopyActivities = ReturnType<typeof createCopyActivities>;
