@@ -1,16 +1,17 @@
 /**
- * The ready copy: one copy of the published snapshot kept assembled in the private staging area,
- * so that a `provision` or `latest` request renames it into place instead of copying the whole
- * suite (~140 MB) while the user waits. The next one is assembled in the background once a request
- * has taken it, or when a request finds none for the published commit.
+ * The ready copy: one copy of the published snapshot kept assembled in the private staging area
+ * (`~ready~<format>~<sha>`), so that a `provision` or `latest` request renames it into place
+ * instead of copying the whole suite (~140 MB) while the user waits. The next one is assembled in
+ * the background once a request has taken it, or when a request finds none for the published
+ * commit.
  *
  * It is a cache, nothing more: a request that finds no ready copy (first one after a publish, two
  * at once, NBLC_READY_COPY=false) copies the snapshot itself, as it always did. It is assembled
  * exactly like a request's copy (the same entries, modes, skipped symlinks), owned by the service;
  * the request that takes it writes its own manifest and hands it to the user's uid.
  *
- * Every step that several processes might race on is a rename: taking (`~ready~<sha>` → a
- * request's staging folder), publishing a finished one (`~making~…/copy` → `~ready~<sha>`), and
+ * Every step that several processes might race on is a rename: taking (`~ready~1~<sha>` → a
+ * request's staging folder), publishing a finished one (`~making~…/copy` → `~ready~1~<sha>`), and
  * discarding an outdated one (`~ready~<old>` → `~trash~…` before deleting it), so nobody ever
  * takes a half-written or half-deleted tree.
  */
@@ -22,6 +23,11 @@ import { lstatOrNull, removeAll } from './copy-fs.js';
 import type { SnapshotManifest } from './copy-manifest.js';
 
 const READY = '~ready~';
+/**
+ * In the name, so that a ready copy assembled by an older nblc with other copy rules (modes,
+ * which links are skipped) is discarded instead of handed out with this version's report.
+ */
+const FORMAT = '1';
 const MAKING = '~making~';
 const TRASH = '~trash~';
 /** A `~making~` folder this old was left by a crashed process (a copy takes seconds). */
@@ -47,7 +53,7 @@ export class ReadyCopies {
   constructor(readonly enabled: boolean) {}
 
   static pathOf(area: string, commit: string): string {
-    return path.join(area, `${READY}${commit}`);
+    return path.join(area, `${READY}${FORMAT}~${commit}`);
   }
 
   /** Moves the ready copy of `commit` to `dest` (in the same staging area); false if there is none. */

@@ -79,7 +79,7 @@ describe('ready copy', () => {
       assert.equal(two.commit, v2);
       await readyInode(config.usersDir, v2);
       assert.deepEqual(
-        (await fs.readdir(staging(config.usersDir))).filter((n) => !n.startsWith('~ready~' + v2)),
+        (await fs.readdir(staging(config.usersDir))).filter((n) => n !== path.basename(ReadyCopies.pathOf('', v2))),
         [],
         'only the published commit has a ready copy',
       );
@@ -133,7 +133,7 @@ describe('ready copy', () => {
     },
   );
 
-  test("crashed processes' leftovers are removed; a copy another process is making now is left alone", async () => {
+  test("crashed processes' leftovers and an older nblc's ready copy are removed; a copy another process is making now is left alone", async () => {
     const { config, acts, ready } = await setup(new ReadyCopies(true));
     try {
       const sha = await publishTree(config.cacheDir, SUITE);
@@ -146,9 +146,10 @@ describe('ready copy', () => {
         await fs.utimes(path.join(area, name), hoursAgo, hoursAgo);
       }
       await fs.mkdir(path.join(area, '~making~busy', 'copy'), { recursive: true });
+      await fs.mkdir(path.join(area, `~ready~${sha}`)); // the format before it was in the name
       await runCopy(acts.latestCopy, 'ada', request('latest'));
       await readyInode(config.usersDir, sha);
-      assert.deepEqual((await fs.readdir(area)).sort(), ['~making~busy', `~ready~${sha}`]);
+      assert.deepEqual((await fs.readdir(area)).sort(), ['~making~busy', path.basename(ReadyCopies.pathOf(area, sha))]);
     } finally {
       await ready.close();
     }
@@ -171,7 +172,7 @@ describe('ready copy', () => {
     const left = await fs.readdir(area);
     assert.ok(!left.some((n) => n.startsWith('~making~')), `left: ${left.join(', ')}`);
     // Either it was stopped, or it had just finished: never a partial ready copy.
-    if (left.includes(`~ready~${sha}`))
+    if (left.includes(path.basename(ReadyCopies.pathOf(area, sha))))
       assert.equal(Object.keys(await readTree(ReadyCopies.pathOf(area, sha))).length, 3000);
   });
 
