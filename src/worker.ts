@@ -2,7 +2,7 @@
 import type { LogLevel, LogMetadata } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
-import { createCopyActivities } from './activities/copies.js';
+import { createCopyActivities, readyCopyAfterPublish } from './activities/copies.js';
 import { ReadyCopies } from './activities/copy-ready.js';
 import { createNotebookActivities } from './activities/notebooks.js';
 import { createRunActivities } from './activities/runs.js';
@@ -13,7 +13,11 @@ import type { Logger } from './logger.js';
 export const WORKFLOWS_PATH = path.join(import.meta.dirname, 'workflows', 'index.ts');
 
 export function createActivities(config: Config, ready = new ReadyCopies(config.readyCopy)) {
-  return { ...createSyncActivities(config), ...createRunActivities(config), ...createCopyActivities(config, ready) };
+  return {
+    ...createSyncActivities(config, readyCopyAfterPublish(config, ready)),
+    ...createRunActivities(config),
+    ...createCopyActivities(config, ready),
+  };
 }
 
 /**

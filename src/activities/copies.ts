@@ -5,6 +5,7 @@
  * leaves nothing under a final name that a rerun could not converge from.
  */
 import { Context } from '@temporalio/activity';
+import type { Logger } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -16,7 +17,7 @@ import {
   type CopyRequest,
   type CopyResult,
 } from '../copies.js';
-import { existingCopy, fail, lstatOrNull, removeAll, stagingFor, userDir, type UserDir } from './copy-fs.js';
+import { STAGING_AREA, existingCopy, fail, lstatOrNull, removeAll, stagingFor, userDir, type UserDir } from './copy-fs.js';
 import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './copy-manifest.js';
 import { ReadyCopies } from './copy-ready.js';
 import { result, updateResult } from './copy-result.js';
@@ -281,3 +282,17 @@ export function createCopyActivities(cfg: CopyConfig, ready = new ReadyCopies(fa
 }
 
 export type CopyActivities = ReturnType<typeof createCopyActivities>;
+
+/** Called by the sync's publish: moves the ready copy, if one is kept, to the new commit. */
+export function readyCopyAfterPublish(cfg: CopyConfig, ready: ReadyCopies) {
+  return (commit: string, log: Logger) =>
+    ready.replace(
+      path.join(cfg.usersDir, STAGING_AREA),
+      commit,
+      async (signal) => {
+        const snapshotRoot = snapshotPath(cfg.cacheDir, commit);
+        return { commit, snapshotRoot, snapshot: await snapshotManifest({ dataDir: cfg.dataDir, snapshotRoot, commit, signal }) };
+      },
+      log,
+    );
+}

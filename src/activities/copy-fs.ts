@@ -94,6 +94,8 @@ export async function existingCopy(u: UserDir, name: string): Promise<string | n
   return p;
 }
 
+export const STAGING_AREA = '.nblc-staging';
+
 /**
  * The private staging area, `<usersDir>/.nblc-staging/` (mode 0700, so users cannot reach into
  * what is being assembled; user names never start with a dot). It is on the users' filesystem,
@@ -101,7 +103,7 @@ export async function existingCopy(u: UserDir, name: string): Promise<string | n
  * crashed operations are removed first: one workflow per user means none is running.
  */
 export async function stagingFor(u: UserDir, what: string): Promise<string> {
-  const area = path.join(u.usersDir, '.nblc-staging');
+  const area = path.join(u.usersDir, STAGING_AREA);
   await fs.mkdir(area, { mode: 0o700 }).catch((err) => {
     if (code(err) !== 'EEXIST') throw err;
   });

@@ -2,8 +2,8 @@
  * The ready copy: one copy of the published snapshot kept assembled in the private staging area
  * (`~ready~<format>~<sha>`), so that a `provision` or `latest` request renames it into place
  * instead of copying the whole suite (~140 MB) while the user waits. The next one is assembled in
- * the background once a request has taken it, or when a request finds none for the published
- * commit.
+ * the background once a request has taken it, when a request finds none for the published
+ * commit, and right after a publish (if one was kept for the previous commit).
  *
  * It is a cache, nothing more: a request that finds no ready copy (first one after a publish, two
  * at once, NBLC_READY_COPY=false) copies the snapshot itself, as it always did. It is assembled
@@ -73,15 +73,31 @@ export class ReadyCopies {
    * is already making one. Never throws: a failure is logged and the next request copies itself.
    */
   prepare(area: string, src: ReadySource, log: Logger): void {
+    this.schedule(src.commit, log, () => this.make(area, src));
+  }
+
+  /**
+   * After a publish: if `area` holds a ready copy of an earlier commit (copies are made on this
+   * filesystem), replaces it with one of `commit`, loading its snapshot manifest (hashing it
+   * the first time) in the background too; so the first request after a merge is as fast as the
+   * others. Where nobody asked for copies, nothing is made.
+   */
+  replace(area: string, commit: string, load: (signal: AbortSignal) => Promise<ReadySource>, log: Logger): void {
+    this.schedule(commit, log, async () => {
+      const names = await fs.readdir(area).catch(() => [] as string[]);
+      if (!names.some((n) => n.startsWith(READY))) return;
+      await this.make(area, await load(this.abort.signal));
+    });
+  }
+
+  private schedule(commit: string, log: Logger, job: () => Promise<void>): void {
     if (!this.enabled || this.making || this.timer || this.abort.signal.aborted) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.making = this.make(area, src)
+      this.making = job()
         .catch((err: Error) => {
           if (!this.abort.signal.aborted)
-            log.warn(`could not assemble the ready copy of ${src.commit.slice(0, 7)}: ${err.message}`, {
-              commit: src.commit,
-            });
+            log.warn(`could not assemble the ready copy of ${commit.slice(0, 7)}: ${err.message}`, { commit });
         })
         .finally(() => (this.making = null));
     }, START_DELAY_MS);

@@ -2,7 +2,8 @@
  * Activities of the sync workflow. Each is idempotent: run twice, or retried after a crash at
  * any point, it converges to the same state on disk.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, type Logger } from '@temporalio/common';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import type { PublishResult, SyncPlan } from '../domain.js';
@@ -15,7 +16,8 @@ export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSna
 
 export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir, 'repo.git');
 
-export function createSyncActivities(cfg: SyncConfig) {
+/** `onPublished`: told of each commit published (the copies' ready copy follows it). */
+export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: string, log: Logger) => void) {
   const gitDir = cloneDir(cfg);
   const local = () => git({ baseDir: gitDir });
 
@@ -110,6 +112,7 @@ export function createSyncActivities(cfg: SyncConfig) {
       );
       await swapCurrent(cfg.cacheDir, sha);
       const pruned = await prune(cfg.cacheDir, cfg.keepSnapshots);
+      onPublished?.(sha, Context.current().log);
       return { sha, path: snap.path, files: snap.files, reused: snap.reused, pruned };
     },
 

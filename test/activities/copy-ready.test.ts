@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ReadyCopies } from '../../src/activities/copy-ready.js';
+import { readyCopyAfterPublish } from '../../src/activities/copies.js';
 import { readCopyManifest } from '../../src/activities/copy-manifest.js';
 import { publishTree, readTree, request, runCopy, setup } from '../helpers/copies.js';
 
@@ -23,6 +24,7 @@ const SUITE = {
   escape: { symlink: '../../../etc' },
 };
 
+const noop = () => undefined;
 const staging = (usersDir: string) => path.join(usersDir, '.nblc-staging');
 
 /** Waits for the ready copy of `sha` and returns its inode. */
@@ -83,6 +85,30 @@ describe('ready copy', () => {
         [],
         'only the published commit has a ready copy',
       );
+    } finally {
+      await ready.close();
+    }
+  });
+
+  test('after a publish the ready copy moves to the new commit, where one was kept; elsewhere nothing is made', async () => {
+    const { config, acts, ready } = await setup(new ReadyCopies(true));
+    const log = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+    try {
+      const v1 = await publishTree(config.cacheDir, { 'a.ipynb': 'v1' });
+      readyCopyAfterPublish(config, ready)(v1, log);
+      await new Promise((r) => setTimeout(r, 600));
+      assert.deepEqual(await fs.readdir(staging(config.usersDir)).catch(() => []), [], 'no copies yet: nothing made');
+
+      await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'one' }));
+      await readyInode(config.usersDir, v1);
+      const v2 = await publishTree(config.cacheDir, { 'a.ipynb': 'v2', 'b.ipynb': 'new' });
+      readyCopyAfterPublish(config, ready)(v2, log);
+      const ino = await readyInode(config.usersDir, v2);
+      assert.deepEqual(await fs.readdir(staging(config.usersDir)), [path.basename(ReadyCopies.pathOf('', v2))]);
+      const two = await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'two' }));
+      assert.equal((await fs.stat(two.path)).ino, ino, 'the first request after the publish takes it');
+      assert.deepEqual(await readTree(two.path), { 'a.ipynb': 'v2', 'b.ipynb': 'new' });
+      assert.equal(two.commit, v2);
     } finally {
       await ready.close();
     }

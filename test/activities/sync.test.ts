@@ -380,9 +380,10 @@ describe('planSync', () => {
 });
 
 describe('readPublished', () => {
-  test('is null before anything is published and the SHA after', async () => {
+  test('is null before anything is published and the SHA after; publishes are told to onPublished', async () => {
     const { config, first, upstream } = await sandbox();
-    const acts = createSyncActivities(config);
+    const told: string[] = [];
+    const acts = createSyncActivities(config, (commit) => told.push(commit));
     assert.equal(await runActivity(acts.readPublished), null, 'no cache directory at all');
     await fs.mkdir(config.cacheDir, { recursive: true });
     assert.equal(await runActivity(acts.readPublished), null, 'an empty cache directory');
@@ -396,6 +397,7 @@ describe('readPublished', () => {
     await runActivity(acts.publishSnapshot, { sha: second });
     // A restarted worker reads the state from disk.
     assert.equal(await runActivity(createSyncActivities(config).readPublished), second);
+    assert.deepEqual(told, [first, second], 'each publish is told (the ready copy follows it)');
   });
 });
 
