@@ -17,6 +17,7 @@
  */
 import type { Logger } from '@temporalio/common';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { copyTree } from './copy-tree.js';
 import { lstatOrNull, removeAll } from './copy-fs.js';
@@ -30,7 +31,7 @@ const READY = '~ready~';
 const FORMAT = '1';
 const MAKING = '~making~';
 const TRASH = '~trash~';
-/** A `~making~` folder this old was left by a crashed process (a copy takes seconds). */
+/** A `~making~` folder of another host this old was left by a crashed process (a copy takes seconds). */
 const STALE_MS = 60 * 60 * 1000;
 /** Fewer files in flight than a request's copy: this one runs beside users' requests. */
 const BACKGROUND_CONCURRENCY = 4;
@@ -44,6 +45,32 @@ export interface ReadySource {
 }
 
 const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+/** Who is working on a `~making~` / `~trash~` folder: `<host>~<pid>` (user names never hold `~`). */
+const OWNER = `${os.hostname().replace(/~/g, '-')}~${process.pid}`;
+
+/**
+ * A `~making~` / `~trash~` folder nobody works on: one of this host whose process is gone (a
+ * worker killed mid-copy, restarted), or one of any host untouched for an hour (NBLC_USERS_DIR
+ * may be shared by several hosts, whose processes we cannot ask).
+ */
+async function leftBehind(name: string, p: string): Promise<boolean> {
+  const [host, pid] = name.replace(/^~(making|trash)~/, '').split('~');
+  if (host === os.hostname().replace(/~/g, '-') && Number(pid) !== process.pid && !processAlive(Number(pid)))
+    return true;
+  const st = await lstatOrNull(p);
+  return !!st && Date.now() - st.mtimeMs > STALE_MS;
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errCode(err) === 'EPERM';
+  }
+}
 
 export class ReadyCopies {
   private making: Promise<void> | null = null;
@@ -116,7 +143,7 @@ export class ReadyCopies {
     const final = ReadyCopies.pathOf(area, commit);
     await this.discardOutdated(area, path.basename(final));
     if (await lstatOrNull(final)) return;
-    const tmp = await fs.mkdtemp(path.join(area, MAKING));
+    const tmp = await fs.mkdtemp(path.join(area, `${MAKING}${OWNER}~`));
     try {
       const tree = path.join(tmp, 'copy');
       await copyTree({
@@ -141,7 +168,7 @@ export class ReadyCopies {
     for (const name of await fs.readdir(area)) {
       const p = path.join(area, name);
       if (name.startsWith(READY) && name !== keep) {
-        const trash = path.join(area, `${TRASH}${name.slice(READY.length)}-${process.pid}-${Date.now()}`);
+        const trash = path.join(area, `${TRASH}${OWNER}~${name.slice(READY.length)}`);
         // Renamed first: a request taking it at this very moment gets all of it, or none.
         const moved = await fs.rename(p, trash).then(
           () => true,
@@ -149,8 +176,7 @@ export class ReadyCopies {
         );
         if (moved) await removeAll(trash);
       } else if (name.startsWith(MAKING) || name.startsWith(TRASH)) {
-        const st = await lstatOrNull(p);
-        if (st && Date.now() - st.mtimeMs > STALE_MS) await removeAll(p);
+        if (await leftBehind(name, p)) await removeAll(p);
       }
     }
   }

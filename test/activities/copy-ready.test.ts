@@ -7,7 +7,10 @@
  *   node --import tsx --test test/activities/copy-ready.test.ts
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { ReadyCopies } from '../../src/activities/copy-ready.js';
@@ -159,23 +162,42 @@ describe('ready copy', () => {
     },
   );
 
-  test("crashed processes' leftovers and an older nblc's ready copy are removed; a copy another process is making now is left alone", async () => {
+  test("crashed processes' leftovers and an older nblc's ready copy are removed; copies others are making now are left alone", async () => {
     const { config, acts, ready } = await setup(new ReadyCopies(true));
     try {
       const sha = await publishTree(config.cacheDir, SUITE);
       const area = staging(config.usersDir);
       await fs.mkdir(area, { mode: 0o700 });
+      const host = os.hostname();
+      const dead = spawn('true');
+      await once(dead, 'exit');
+      const alive = spawn('sleep', ['30']);
       const hoursAgo = new Date(Date.now() - 2 * 3600_000);
-      for (const name of ['~making~crashed', '~trash~crashed']) {
+      const half = async (name: string, old = false) => {
         await fs.mkdir(path.join(area, name, 'copy'), { recursive: true });
         await fs.writeFile(path.join(area, name, 'copy', 'half.ipynb'), 'half');
-        await fs.utimes(path.join(area, name), hoursAgo, hoursAgo);
-      }
-      await fs.mkdir(path.join(area, '~making~busy', 'copy'), { recursive: true });
+        if (old) await fs.utimes(path.join(area, name), hoursAgo, hoursAgo);
+      };
+      await half('~making~otherhost~123~abc', true); // another host's, untouched for hours
+      await half('~trash~otherhost~123~def', true);
+      await half(`~making~${host}~${dead.pid}~ghi`); // this host's, its process gone (kill -9, restart)
+      await half('~making~otherhost~456~jkl'); // another host's, recent: may be at work
+      await half(`~making~${host}~${alive.pid}~mno`); // a live process of this host
       await fs.mkdir(path.join(area, `~ready~${sha}`)); // the format before it was in the name
-      await runCopy(acts.latestCopy, 'ada', request('latest'));
-      await readyInode(config.usersDir, sha);
-      assert.deepEqual((await fs.readdir(area)).sort(), ['~making~busy', path.basename(ReadyCopies.pathOf(area, sha))]);
+      try {
+        await runCopy(acts.latestCopy, 'ada', request('latest'));
+        await readyInode(config.usersDir, sha);
+      } finally {
+        alive.kill();
+      }
+      assert.deepEqual(
+        (await fs.readdir(area)).sort(),
+        [
+          '~making~otherhost~456~jkl',
+          `~making~${host}~${alive.pid}~mno`,
+          path.basename(ReadyCopies.pathOf(area, sha)),
+        ].sort(),
+      );
     } finally {
       await ready.close();
     }
