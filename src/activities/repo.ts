@@ -101,9 +101,14 @@ export async function isAncestor(g: SimpleGit, a: string, b: string): Promise<bo
   return out.trim() === '';
 }
 
-/** Number of commits reachable from `sha`: the newest of several commits on one line is the largest. */
-export async function depth(g: SimpleGit, sha: string): Promise<number> {
-  return Number((await g.raw(['rev-list', '--count', sha])).trim());
+/**
+ * The commits reachable from `tip` but not from `published` (all of tip's history when that is
+ * null or not in the clone), children before parents: none is an ancestor of one listed before it.
+ * One git process, whatever the number of candidates; usually a handful of commits.
+ */
+export async function commitsSince(g: SimpleGit, tip: string, published: string | null): Promise<string[]> {
+  const args = ['rev-list', '--topo-order', '--ignore-missing', tip, ...(published ? ['--not', published] : [])];
+  return (await g.raw(args)).split('\n').filter(Boolean);
 }
 
 /** Paths that differ between two commits (for merge-triggered test runs). */

@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { PublishResult, SyncPlan } from '../domain.js';
 import { git } from './git.js';
 import { withHeartbeat } from './heartbeat.js';
-import { changedPaths, depth, fetchBranch as fetchInto, isAncestor, resolveCommit, trackingRef } from './repo.js';
+import { changedPaths, commitsSince, fetchBranch as fetchInto, isAncestor, resolveCommit, trackingRef } from './repo.js';
 import { materialize, prune, readCurrent, swapCurrent } from './snapshot.js';
 
 export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots' | 'updateCopiesOnPublish' | 'copyConcurrency'>;
@@ -47,44 +47,40 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
 
     /**
      * Decides what to publish from the commits a batch of beacons asked for: the newest one that
-     * is on the branch, unless the published commit already contains it. Pure git reads.
+     * is on the branch, unless the published commit already contains it. Pure git reads: one
+     * `rev-parse` per candidate and one `rev-list` of what the branch has beyond the published
+     * commit (plus an ancestry check for a candidate outside it: a redelivery, or another branch).
      */
     async planSync(input: { candidates: string[]; published: string | null; tip: string }): Promise<SyncPlan> {
       const g = local();
       const plan: SyncPlan = { tip: input.tip, target: null, outcomes: {} };
-      const onBranch: Array<{ candidate: string; sha: string; depth: number }> = [];
+      // Newest first; a published commit missing from the clone counts as nothing published.
+      const since = new Map((await commitsSince(g, input.tip, input.published)).map((sha, i) => [sha, i]));
+      const fresh: Array<{ candidate: string; sha: string; rank: number }> = [];
       for (const candidate of input.candidates) {
         const sha = await resolveCommit(g, candidate);
-        if (!sha) {
-          plan.outcomes[candidate] = {
-            outcome: 'unreachable',
-            reason: `commit ${candidate} does not exist in ${cfg.repo.fullName} after fetching ${cfg.repo.branch}: it was probably force-pushed away or pushed to another branch. Nothing was published; run "nblc sync" to publish the branch tip.`,
-          };
-        } else if (!(await isAncestor(g, sha, input.tip))) {
+        const rank = sha ? since.get(sha) : undefined;
+        if (sha && rank !== undefined) {
+          fresh.push({ candidate, sha, rank });
+        } else if (sha && input.published && (await isAncestor(g, sha, input.tip))) {
+          // On the branch, and not beyond the published commit: that one contains it.
+          plan.outcomes[candidate] = { outcome: 'stale', sha };
+        } else if (sha) {
           plan.outcomes[candidate] = {
             outcome: 'unreachable',
             sha,
             reason: `commit ${sha} is not on branch ${cfg.repo.branch} of ${cfg.repo.fullName} (tip ${input.tip}): only commits of the configured branch are published. Run "nblc sync" to publish the branch tip.`,
           };
         } else {
-          onBranch.push({ candidate, sha, depth: await depth(g, sha) });
+          plan.outcomes[candidate] = {
+            outcome: 'unreachable',
+            reason: `commit ${candidate} does not exist in ${cfg.repo.fullName} after fetching ${cfg.repo.branch}: it was probably force-pushed away or pushed to another branch. Nothing was published; run "nblc sync" to publish the branch tip.`,
+          };
         }
       }
-      onBranch.sort((a, b) => b.depth - a.depth);
-      const newest = onBranch[0];
-      const published = input.published && (await resolveCommit(g, input.published));
-      // The newest candidate is asked about twice (the target, then its outcome): one git call.
-      const contained = new Map<string, Promise<boolean>>();
-      const alreadyThere = (sha: string) => {
-        if (!published) return Promise.resolve(false);
-        if (!contained.has(sha)) contained.set(sha, isAncestor(g, sha, published));
-        return contained.get(sha)!;
-      };
-      if (newest && !(await alreadyThere(newest.sha))) plan.target = newest.sha;
-      for (const c of onBranch) {
-        const outcome = c.sha === plan.target ? 'publish' : (await alreadyThere(c.sha)) ? 'stale' : 'superseded';
-        plan.outcomes[c.candidate] = { outcome, sha: c.sha };
-      }
+      fresh.sort((a, b) => a.rank - b.rank);
+      plan.target = fresh[0]?.sha ?? null;
+      for (const c of fresh) plan.outcomes[c.candidate] = { outcome: c.sha === plan.target ? 'publish' : 'superseded', sha: c.sha };
       return plan;
     },
 
