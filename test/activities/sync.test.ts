@@ -299,6 +299,35 @@ describe('planSync', () => {
     });
   });
 
+  test('a merged side branch: the merge is newest; its side commit is superseded, then stale once the merge is out', async () => {
+    const { upstream, first, config } = await sandbox();
+    const g = upstream.git;
+    await g.raw(['checkout', '--quiet', '-b', 'feature', first]);
+    const side = await upstream.commit({ 'side.ipynb': '{}' }, 'Side work'); // pushes main, which it is not on
+    await g.raw(['checkout', '--quiet', 'main']);
+    const main = await upstream.commit({ 'main.ipynb': '{}' }, 'Mainline work');
+    await g.raw(['merge', '--quiet', '--no-ff', '-m', 'Merge feature', 'feature']);
+    await g.push('origin', 'main');
+    const merge = (await g.revparse(['HEAD'])).trim();
+    const acts = createSyncActivities(config);
+    const { tip } = await runActivity(acts.fetchBranch);
+    assert.equal(tip, merge);
+
+    const plan = await runActivity(acts.planSync, { candidates: [side, merge, main], published: first, tip });
+    assert.equal(plan.target, merge);
+    assert.deepEqual(plan.outcomes, {
+      [side]: { outcome: 'superseded', sha: side },
+      [main]: { outcome: 'superseded', sha: main },
+      [merge]: { outcome: 'publish', sha: merge },
+    });
+    const after = await runActivity(acts.planSync, { candidates: [side, main], published: merge, tip });
+    assert.deepEqual(after, {
+      tip,
+      target: null,
+      outcomes: { [side]: { outcome: 'stale', sha: side }, [main]: { outcome: 'stale', sha: main } },
+    });
+  });
+
   test('nothing published yet: the candidate is published', async () => {
     const { acts, commits: c, tip } = await line(1);
     const plan = await runActivity(acts.planSync, { candidates: [c[0]], published: null, tip });
