@@ -75,6 +75,7 @@ function processAlive(pid: number): boolean {
 export class ReadyCopies {
   private making: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private discarded = false;
   private readonly abort = new AbortController();
 
   constructor(readonly enabled: boolean) {}
@@ -100,7 +101,12 @@ export class ReadyCopies {
    * is already making one. Never throws: a failure is logged and the next request copies itself.
    */
   prepare(area: string, src: ReadySource, log: Logger): void {
-    this.schedule(src.commit, log, () => this.make(area, src));
+    if (this.enabled) this.schedule(src.commit, log, () => this.make(area, src));
+    else if (!this.discarded) {
+      // Turned off: a ready copy kept by an earlier run only takes space now.
+      this.discarded = true;
+      this.schedule(src.commit, log, () => this.discardOutdated(area, null));
+    }
   }
 
   /**
@@ -110,6 +116,7 @@ export class ReadyCopies {
    * others. Where nobody asked for copies, nothing is made.
    */
   replace(area: string, commit: string, load: (signal: AbortSignal) => Promise<ReadySource>, log: Logger): void {
+    if (!this.enabled) return;
     this.schedule(commit, log, async () => {
       const names = await fs.readdir(area).catch(() => [] as string[]);
       if (!names.some((n) => n.startsWith(READY))) return;
@@ -118,7 +125,7 @@ export class ReadyCopies {
   }
 
   private schedule(commit: string, log: Logger, job: () => Promise<void>): void {
-    if (!this.enabled || this.making || this.timer || this.abort.signal.aborted) return;
+    if (this.making || this.timer || this.abort.signal.aborted) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.making = job()
@@ -164,7 +171,7 @@ export class ReadyCopies {
   }
 
   /** Ready copies of other commits, and what crashed processes left behind. */
-  private async discardOutdated(area: string, keep: string): Promise<void> {
+  private async discardOutdated(area: string, keep: string | null): Promise<void> {
     for (const name of await fs.readdir(area)) {
       const p = path.join(area, name);
       if (name.startsWith(READY) && name !== keep) {

@@ -17,6 +17,7 @@ import { ReadyCopies } from '../../src/activities/copy-ready.js';
 import { readyCopyAfterPublish } from '../../src/activities/copies.js';
 import { readCopyManifest } from '../../src/activities/copy-manifest.js';
 import { publishTree, readTree, request, runCopy, setup } from '../helpers/copies.js';
+import { waitFor } from '../helpers/fixtures.js';
 
 const SUITE = {
   'README.md': '# notebooks\n',
@@ -224,11 +225,16 @@ describe('ready copy', () => {
       assert.equal(Object.keys(await readTree(ReadyCopies.pathOf(area, sha))).length, 3000);
   });
 
-  test('off (NBLC_READY_COPY=false): nothing is kept beyond the request', async () => {
+  test('off (NBLC_READY_COPY=false): nothing is kept beyond the request, and what an earlier run kept is removed', async () => {
     const { config, acts } = await setup(new ReadyCopies(false));
-    await publishTree(config.cacheDir, SUITE);
+    const sha = await publishTree(config.cacheDir, SUITE);
+    const area = staging(config.usersDir);
+    await fs.mkdir(path.join(ReadyCopies.pathOf(area, sha), 'Intro'), { recursive: true });
+    const res = await runCopy(acts.latestCopy, 'ada', request('latest'));
+    assert.equal((await readTree(res.path))['README.md'], '# notebooks\n', 'copied, not taken from the kept one');
+    await waitFor('the kept ready copy removed', async () => (await fs.readdir(area)).length === 0, 20_000);
     await runCopy(acts.latestCopy, 'ada', request('latest'));
     await new Promise((r) => setTimeout(r, 600));
-    assert.deepEqual(await fs.readdir(staging(config.usersDir)), []);
+    assert.deepEqual(await fs.readdir(area), []);
   });
 });
