@@ -31,13 +31,18 @@ const SUITE = {
 const noop = () => undefined;
 const staging = (usersDir: string) => path.join(usersDir, '.nblc-staging');
 
-/** Waits for the ready copy of `sha` and returns its inode. */
+/**
+ * Waits for the ready copy of `sha` and returns its inode; also until this process has cleared
+ * its working folders (they are removed just after the ready copy is renamed into place).
+ */
 async function readyInode(usersDir: string, sha: string, other?: number): Promise<number> {
   const p = ReadyCopies.pathOf(staging(usersDir), sha);
+  const mine = new RegExp(`^~(making|trash)~${os.hostname()}~${process.pid}~`);
   const deadline = Date.now() + 20_000;
   for (;;) {
     const st = await fs.stat(p).catch(() => null);
-    if (st && st.ino !== other) return st.ino;
+    const busy = (await fs.readdir(staging(usersDir)).catch(() => [] as string[])).some((n) => mine.test(n));
+    if (st && st.ino !== other && !busy) return st.ino;
     assert.ok(Date.now() < deadline, `no ready copy of ${sha.slice(0, 7)} appeared`);
     await new Promise((r) => setTimeout(r, 20));
   }
