@@ -20,7 +20,7 @@ import { getRun, startTestRun } from '../src/runs-client.js';
 import { createUpstream, notebook } from '../src/sample-repo.js';
 import { startStack } from '../src/stack.js';
 import { querySync, signalSync } from '../src/sync-client.js';
-import { removeTree } from '../src/activities/snapshot.js';
+import { removeTree } from '../src/activities/files.js';
 
 const { values } = parseArgs({
   options: {

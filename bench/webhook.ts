@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { removeTree } from '../src/activities/snapshot.js';
+import { removeTree } from '../src/activities/files.js';
 import { loadConfig } from '../src/config.js';
 import { freePort } from '../src/embedded.js';
 import { createLogger } from '../src/logger.js';

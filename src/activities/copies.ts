@@ -17,12 +17,13 @@ import {
   type CopyRequest,
   type CopyResult,
 } from '../copies.js';
-import { STAGING_AREA, existingCopy, fail, lstatOrNull, removeAll, stagingFor, userDir, type UserDir } from './copy-fs.js';
+import { STAGING_AREA, existingCopy, fail, lstatOrNull, stagingFor, userDir, type UserDir } from './copy-fs.js';
 import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './copy-manifest.js';
 import { ReadyCopies } from './copy-ready.js';
 import { result, updateResult } from './copy-result.js';
 import { copyTree, ensureLatestLink, finishCopy, installCopy } from './copy-tree.js';
 import { updateInPlace } from './copy-update.js';
+import { removeTree } from './files.js';
 import { withHeartbeat } from './heartbeat.js';
 import { readCurrent, snapshotPath, snapshotsDir } from './snapshot.js';
 
@@ -131,7 +132,7 @@ export function createCopyActivities(cfg: CopyConfig, ready = new ReadyCopies(fa
       }
       return null;
     } finally {
-      await removeAll(staging);
+      await removeTree(staging);
     }
   }
 
@@ -255,7 +256,7 @@ export function createCopyActivities(cfg: CopyConfig, ready = new ReadyCopies(fa
           });
           return updateResult(u, request, name, commit, old?.commit ?? null, files);
         } finally {
-          await removeAll(staging);
+          await removeTree(staging);
         }
       });
     },

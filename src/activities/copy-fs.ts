@@ -13,6 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { COPY_FAILURES, userNameProblem } from '../copies.js';
 import type { ContentId } from './copy-rules.js';
+import { removeTree } from './files.js';
 
 export interface Owner {
   uid: number;
@@ -111,25 +112,9 @@ export async function stagingFor(u: UserDir, what: string): Promise<string> {
   if (!st.isDirectory() || st.isSymbolicLink()) throw fail(COPY_FAILURES.unsafe, `${area} is not a real directory`);
   const prefix = `${u.user}~`; // `~` cannot occur in a user name
   for (const name of await fs.readdir(area)) {
-    if (name.startsWith(prefix)) await removeAll(path.join(area, name));
+    if (name.startsWith(prefix)) await removeTree(path.join(area, name));
   }
   return fs.mkdtemp(path.join(area, `${prefix}${what}~`));
-}
-
-/** Removes a tree, also one whose folders are read-only. */
-export async function removeAll(p: string): Promise<void> {
-  try {
-    await fs.rm(p, { recursive: true, force: true });
-  } catch {
-    const unlock = async (d: string): Promise<void> => {
-      await fs.chmod(d, 0o700).catch(() => undefined);
-      for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
-        if (e.isDirectory()) await unlock(path.join(d, e.name));
-      }
-    };
-    await unlock(p);
-    await fs.rm(p, { recursive: true, force: true });
-  }
 }
 
 const STREAM_ABOVE = 32 * 1024 * 1024;

@@ -20,7 +20,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { copyTree } from './copy-tree.js';
-import { lstatOrNull, removeAll } from './copy-fs.js';
+import { lstatOrNull } from './copy-fs.js';
+import { removeTree } from './files.js';
 import type { SnapshotManifest } from './copy-manifest.js';
 
 const READY = '~ready~';
@@ -166,7 +167,7 @@ export class ReadyCopies {
         if (errCode(err) !== 'ENOTEMPTY' && errCode(err) !== 'EEXIST') throw err;
       });
     } finally {
-      await removeAll(tmp);
+      await removeTree(tmp);
     }
   }
 
@@ -181,9 +182,9 @@ export class ReadyCopies {
           () => true,
           (err) => (errCode(err) === 'ENOENT' ? false : Promise.reject(err)),
         );
-        if (moved) await removeAll(trash);
+        if (moved) await removeTree(trash);
       } else if (name.startsWith(MAKING) || name.startsWith(TRASH)) {
-        if (await leftBehind(name, p)) await removeAll(p);
+        if (await leftBehind(name, p)) await removeTree(p);
       }
     }
   }

@@ -41,3 +41,22 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
+
+/**
+ * Removes a tree, also one whose folders are read-only (published snapshots): plain `rm` first,
+ * and only if that is refused, make every folder writable and remove again. A missing tree is fine.
+ */
+export async function removeTree(p: string): Promise<void> {
+  try {
+    await fs.rm(p, { recursive: true, force: true });
+  } catch {
+    const unlock = async (d: string): Promise<void> => {
+      await fs.chmod(d, 0o700).catch(() => undefined);
+      for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
+        if (e.isDirectory()) await unlock(path.join(d, e.name));
+      }
+    };
+    await unlock(p);
+    await fs.rm(p, { recursive: true, force: true });
+  }
+}

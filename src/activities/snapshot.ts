@@ -15,6 +15,7 @@ import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { removeTree } from './files.js';
 import { git } from './git.js';
 
 const execFileAsync = promisify(execFile);
@@ -68,18 +69,6 @@ async function makeReadOnly(dir: string): Promise<number> {
   }
   await fs.chmod(dir, 0o555);
   return files;
-}
-
-/** Deletes a tree that makeReadOnly locked. */
-export async function removeTree(p: string): Promise<void> {
-  const unlock = async (dir: string): Promise<void> => {
-    await fs.chmod(dir, 0o755).catch(() => undefined);
-    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) if (e.isDirectory()) await unlock(path.join(dir, e.name));
-  };
-  if (!(await exists(p))) return;
-  await unlock(p);
-  await fs.rm(p, { recursive: true, force: true });
 }
 
 /**

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after } from 'node:test';
 import { loadConfig, type Config, type Env } from '../../src/config.js';
 import { createUpstream, type Upstream } from '../../src/sample-repo.js';
-import { removeTree } from '../../src/activities/snapshot.js';
+import { removeTree } from '../../src/activities/files.js';
 
 /** A fresh directory removed when the test file ends (read-only snapshots included). */
 export async function tempDir(prefix = 'nblc-test-'): Promise<string> {
