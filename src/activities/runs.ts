@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import type { TestRunQueues, TestRunResult } from '../runs.js';
 import { discoverNotebooks, type DiscoverOptions } from './discover.js';
+import { removeTree } from './files.js';
 import { runDirOf } from './notebooks.js';
 import { writeReport, type WriteReportOptions } from './report.js';
 import { pinDir, readCurrent, snapshotPath, SHA_RE } from './snapshot.js';
@@ -30,7 +31,8 @@ export function createRunActivities(cfg: RunsConfig) {
       // A new run under a reused workflow ID (e.g. a commit published again) starts from a clean
       // directory, so that no earlier result can stand in for a notebook of this run.
       const runDir = runDirOf(cfg.resultsDir, input.runId);
-      for (const sub of ['results', 'executed', 'tmp']) await fs.rm(path.join(runDir, sub), { recursive: true, force: true });
+      // removeTree: a killed notebook may have left read-only scratch folders in tmp/.
+      await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
       await fs.mkdir(pinDir(cfg.cacheDir, commit), { recursive: true });
       await fs.writeFile(path.join(pinDir(cfg.cacheDir, commit), input.runId), '');
       if (
