@@ -24,6 +24,7 @@ import {
   type TestReport,
 } from '../runs.js';
 import { renderHtml } from './report/html.js';
+import { READ_CONCURRENCY, REPORT_FILES, isObject } from './report/layout.js';
 import { findPreviousRun } from './report/previous.js';
 import { renderJunit } from './report/junit.js';
 
@@ -41,14 +42,10 @@ export interface WriteReportOptions {
   temporalUiUrl?: string;
 }
 
-export const REPORT_FILES = { json: 'report.json', junit: 'junit.xml', html: 'report.html' } as const;
 export const NO_RESULT_MESSAGE = 'no result was recorded';
 
 /** Run directory names as runIdFromWorkflowId makes them. */
 const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
-/** Reading many result files or earlier reports at once, but not thousands of descriptors. */
-const READ_CONCURRENCY = 32;
-/** report.json starts with the run's fields; this much is enough to see its kind and finishedAt. */
 
 export async function writeReport(opts: WriteReportOptions): Promise<TestReport> {
   if (!RUN_ID_RE.test(opts.runId) || opts.runId === '.' || opts.runId === '..') {
@@ -87,7 +84,6 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
     if (await isFile(path.join(runDir, nb.artifact))) artifacts.add(nb.path);
   });
 
-  await fs.mkdir(runDir, { recursive: true });
   await writeFileAtomic(path.join(runDir, REPORT_FILES.junit), renderJunit(report));
   await writeFileAtomic(
     path.join(runDir, REPORT_FILES.html),
@@ -168,8 +164,6 @@ async function readResult(runDir: string, nbPath: string): Promise<NotebookResul
   }
 }
 
-type Json = Record<string, unknown>;
-export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const num = (v: unknown, dflt: number) => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
 const strOrNull = (v: unknown) => (typeof v === 'string' ? v : null);
 

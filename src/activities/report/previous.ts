@@ -6,9 +6,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { NOTEBOOK_STATUSES, type NotebookStatus, type RunKind } from '../../runs.js';
 import { mapLimit } from '../files.js';
-import { REPORT_FILES, isObject } from '../report.js';
+import { READ_CONCURRENCY, REPORT_FILES, isObject } from './layout.js';
 
-const READ_CONCURRENCY = 32;
 /** Enough of a report.json to see its kind and finishedAt before the notebooks. */
 const HEAD_BYTES = 16 * 1024;
 
