@@ -9,7 +9,6 @@
  *
  *   node --import tsx bench/sync.ts [--commits 100] [--burst 50]
  */
-import { sign } from '@octokit/webhooks-methods';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -21,7 +20,7 @@ import { loadConfig } from '../src/config.js';
 import { syncWorkflowId } from '../src/domain.js';
 import { freePort } from '../src/embedded.js';
 import { createLogger } from '../src/logger.js';
-import { createUpstream, pushEvent } from '../src/sample-repo.js';
+import { createUpstream, sendPush } from '../src/sample-repo.js';
 import { startStack } from '../src/stack.js';
 
 const run = promisify(execFile);
@@ -61,17 +60,8 @@ try {
   const stack = await startStack(config, { worker: true, api: true, embed: true, logger: createLogger('warn') });
   let delivery = 0;
   const beacon = async (before: string, after: string) => {
-    const body = JSON.stringify(pushEvent({ repo: REPO, before, after }));
-    const res = await fetch(`${stack.api!.url}/webhooks/github`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'push',
-        'x-github-delivery': `bench-${++delivery}`,
-        'x-hub-signature-256': await sign(SECRET, body),
-      },
-      body,
-    });
+    const url = `${stack.api!.url}/webhooks/github`;
+    const res = await sendPush(url, SECRET, { repo: REPO, before, after }, `bench-${++delivery}`);
     if (res.status !== 202) throw new Error(`beacon: HTTP ${res.status} ${await res.text()}`);
   };
   const publishedAt = async (sha: string) => {

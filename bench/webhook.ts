@@ -6,7 +6,6 @@
  *
  *   node --import tsx bench/webhook.ts [--requests 500]
  */
-import { sign } from '@octokit/webhooks-methods';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +14,7 @@ import { removeTree } from '../src/activities/files.js';
 import { loadConfig } from '../src/config.js';
 import { freePort } from '../src/embedded.js';
 import { createLogger } from '../src/logger.js';
-import { pushEvent } from '../src/sample-repo.js';
+import { deliveryHeaders, pushEvent } from '../src/sample-repo.js';
 import { startStack } from '../src/stack.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '500' } } });
@@ -31,12 +30,7 @@ async function measure(url: string, event: string, body: (i: number) => string):
   const times: number[] = [];
   for (let i = 0; i < N; i++) {
     const text = body(i);
-    const headers = {
-      'content-type': 'application/json',
-      'x-github-event': event,
-      'x-github-delivery': `bench-${event}-${i}`,
-      'x-hub-signature-256': await sign(SECRET, text),
-    };
+    const headers = await deliveryHeaders(SECRET, event, text, `bench-${event}-${i}`);
     const t = performance.now();
     const res = await fetch(url, { method: 'POST', headers, body: text });
     await res.arrayBuffer();

@@ -3,15 +3,14 @@
  * stack, creates a sample upstream repository, sends a correctly signed beacon over HTTP, waits
  * for the published snapshot and prints where everything is.
  */
-import { sign } from '@octokit/webhooks-methods';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { provisionDemoUser, updateDemoUser } from './demo-copies.js';
-import { createUpstream, notebook, pushEvent } from './sample-repo.js';
+import { createUpstream, notebook, sendPush } from './sample-repo.js';
 import { runUntilSignal, startStack, type Stack } from './stack.js';
 import { printSummary } from './cli/test.js';
 import { getRun, startTestRun } from './runs-client.js';
@@ -38,17 +37,7 @@ async function waitForPublished(stack: Stack, sha: string, timeoutMs = 120_000):
 }
 
 async function sendBeacon(stack: Stack, secret: string, before: string, after: string) {
-  const body = JSON.stringify(pushEvent({ repo: REPO, before, after }));
-  const res = await fetch(`${stack.api!.url}/webhooks/github`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'push',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': await sign(secret, body),
-    },
-    body,
-  });
+  const res = await sendPush(`${stack.api!.url}/webhooks/github`, secret, { repo: REPO, before, after });
   const json = (await res.json()) as { workflowId: string; runId: string; temporalUiUrl: string };
   if (res.status !== 202) throw new Error(`webhook answered ${res.status}: ${JSON.stringify(json)}`);
   return json;

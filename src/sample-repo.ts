@@ -2,6 +2,8 @@
  * A sample upstream notebooks repository (a local bare git repo plus a working clone that
  * "merges" into it). Used by the demo, the tests and the benchmarks.
  */
+import { sign } from '@octokit/webhooks-methods';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -116,4 +118,25 @@ export function pushEvent(p: { repo: string; branch?: string; ref?: string; befo
     sender: { login: p.pusher ?? 'curator' },
     head_commit: { id: p.after, message: 'Merge pull request #1' },
   };
+}
+
+/** The headers GitHub sends with a delivery of `event` whose body is `body`, signed with `secret`. */
+export async function deliveryHeaders(secret: string, event: string, body: string, deliveryId: string = randomUUID()) {
+  return {
+    'content-type': 'application/json',
+    'x-github-event': event,
+    'x-github-delivery': deliveryId,
+    'x-hub-signature-256': await sign(secret, body),
+  };
+}
+
+/** POSTs a signed push event to a webhook URL the way GitHub does; the caller reads the response. */
+export async function sendPush(
+  webhookUrl: string,
+  secret: string,
+  push: Parameters<typeof pushEvent>[0],
+  deliveryId?: string,
+): Promise<Response> {
+  const body = JSON.stringify(pushEvent(push));
+  return fetch(webhookUrl, { method: 'POST', headers: await deliveryHeaders(secret, 'push', body, deliveryId), body });
 }

@@ -2,13 +2,12 @@
  * The `nblc` command as operators run it: a real child process, the embedded Temporal server
  * from .venv, real HTTP, real git.
  */
-import { sign } from '@octokit/webhooks-methods';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { freePort } from '../src/embedded.js';
-import { createUpstream, pushEvent } from '../src/sample-repo.js';
+import { createUpstream, sendPush } from '../src/sample-repo.js';
 import { TEST_REPO, TEST_SECRET, tempDir, waitFor } from './helpers/fixtures.js';
 import { Secret } from '../src/secret.js';
 import { userToken } from '../src/user-tokens.js';
@@ -73,17 +72,7 @@ describe('nblc CLI', () => {
       assert.match(nblc.output(), /Schedule: +full test run "0 3 \* \* \*" UTC \(nblc-scheduled-tests, created\)/);
       assert.equal(processesMatching(dbFile).length, 1, 'one embedded Temporal server');
 
-      const body = JSON.stringify(pushEvent({ repo: TEST_REPO, before: '0'.repeat(40), after: first }));
-      const res = await fetch(webhook!, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-github-event': 'push',
-          'x-github-delivery': 'cli-delivery-1',
-          'x-hub-signature-256': await sign(TEST_SECRET, body),
-        },
-        body,
-      });
+      const res = await sendPush(webhook!, TEST_SECRET, { repo: TEST_REPO, before: '0'.repeat(40), after: first }, 'cli-delivery-1');
       assert.equal(res.status, 202, await res.clone().text());
       const accepted = (await res.json()) as { workflowId: string; temporalUiUrl: string };
       assert.equal(accepted.workflowId, `repo-sync:${TEST_REPO}`);
