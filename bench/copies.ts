@@ -25,9 +25,9 @@ import { removeTree } from '../src/activities/files.js';
 import { snapshotPath, swapCurrent } from '../src/activities/snapshot.js';
 import { loadConfig } from '../src/config.js';
 import { requestCopy, startBulk } from '../src/copy-client.js';
-import { freePort } from '../src/embedded.js';
 import { createLogger } from '../src/logger.js';
 import { startStack, type Stack } from '../src/stack.js';
+import { median, percentile } from './stats.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -43,7 +43,6 @@ const RUNS = Number(values.runs);
 const ROUNDS = Number(values.rounds);
 const root = path.resolve(values.dir);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 /** Times `fn` after flushing dirty pages of earlier steps, so one measurement does not pay for another. */
 const time = async (fn: () => Promise<unknown>) => {
   await run('sync');
@@ -123,8 +122,8 @@ const config = loadConfig({
   NBLC_CACHE_DIR: undefined,
   NBLC_USERS_DIR: undefined,
   NBLC_TASK_QUEUE: 'bench-copies',
-  NBLC_TEMPORAL_PORT: String(await freePort()),
-  NBLC_TEMPORAL_UI_PORT: String(await freePort()),
+  NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
+  NBLC_TEMPORAL_UI_PORT: '0',
   NBLC_TEST_CRON: 'off',
   NBLC_LOG_LEVEL: 'warn',
   TEMPORAL_ADDRESS: undefined,
@@ -272,7 +271,7 @@ try {
     await requestCopy(stack.client, stack.config, 'user0000', { mode: 'latest', dir: `tiny-${i}` });
     solo.push(performance.now() - t);
   }
-  const p90 = [...solo].sort((a, b) => a - b)[Math.floor(solo.length * 0.9)]!;
+  const p90 = percentile(solo, 90);
   console.log(
     `  one request, 1-file snapshot      median ${median(solo).toFixed(0)} ms, p90 ${p90.toFixed(0)} ms (30 in a row: start, activity, answer)`,
   );

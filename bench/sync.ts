@@ -18,10 +18,10 @@ import { removeTree } from '../src/activities/files.js';
 import { readCurrent } from '../src/activities/snapshot.js';
 import { loadConfig } from '../src/config.js';
 import { syncWorkflowId } from '../src/domain.js';
-import { freePort } from '../src/embedded.js';
 import { createLogger } from '../src/logger.js';
 import { createUpstream, sendPush } from '../src/sample-repo.js';
 import { startStack } from '../src/stack.js';
+import { percentile } from './stats.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
@@ -33,7 +33,6 @@ const SECRET = 'bench-secret';
 const REPO = 'bench/sync';
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nblc-bench-sync-'));
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 try {
@@ -50,8 +49,8 @@ try {
     NBLC_WEBHOOK_SECRET: SECRET,
     NBLC_DATA_DIR: path.join(dir, 'data'),
     NBLC_PORT: '0',
-    NBLC_TEMPORAL_PORT: String(await freePort()),
-    NBLC_TEMPORAL_UI_PORT: String(await freePort()),
+    NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
+    NBLC_TEMPORAL_UI_PORT: '0',
     NBLC_TEST_ON_MERGE: 'false',
     NBLC_TEST_CRON: 'off',
     NBLC_LOG_LEVEL: 'warn',
@@ -110,7 +109,7 @@ try {
       ['git pull --ff-only in the live folder (baseline)', pull],
       ['beacon → published snapshot (nblc)', service],
     ] as const) {
-      console.log(`${name.padEnd(52)} ${[50, 99, 100].map((p) => pct(xs, p).toFixed(1).padStart(8)).join(' ')}`);
+      console.log(`${name.padEnd(52)} ${[50, 99, 100].map((p) => percentile(xs, p).toFixed(1).padStart(8)).join(' ')}`);
     }
     console.log(`\nburst: ${BURST} beacons over 5 commits → ${burstPulls} pull(s), last commit published after ${burstMs.toFixed(0)} ms`);
   } finally {

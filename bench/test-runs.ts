@@ -14,7 +14,6 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config.js';
-import { freePort } from '../src/embedded.js';
 import { createLogger } from '../src/logger.js';
 import { getRun, startTestRun } from '../src/runs-client.js';
 import { createUpstream, notebook } from '../src/sample-repo.js';
@@ -61,8 +60,8 @@ try {
       NBLC_REPO_FULL_NAME: 'bench/runs',
       NBLC_DATA_DIR: path.join(dir, `data-${executor}-${concurrency}`),
       NBLC_EXECUTOR: executor,
-      NBLC_TEMPORAL_PORT: String(await freePort()),
-      NBLC_TEMPORAL_UI_PORT: String(await freePort()),
+      NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
+      NBLC_TEMPORAL_UI_PORT: '0',
       NBLC_TEST_CONCURRENCY: String(concurrency),
       NBLC_TEST_ON_MERGE: 'false',
       NBLC_TEST_CRON: 'off',

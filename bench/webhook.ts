@@ -12,19 +12,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { removeTree } from '../src/activities/files.js';
 import { loadConfig } from '../src/config.js';
-import { freePort } from '../src/embedded.js';
 import { createLogger } from '../src/logger.js';
 import { deliveryHeaders, pushEvent } from '../src/sample-repo.js';
 import { startStack } from '../src/stack.js';
+import { percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '500' } } });
 const N = Number(values.requests);
 const SECRET = 'bench-secret';
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nblc-bench-webhook-'));
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 async function measure(url: string, event: string, body: (i: number) => string): Promise<number[]> {
   const times: number[] = [];
@@ -48,8 +44,8 @@ try {
     NBLC_WEBHOOK_SECRET: SECRET,
     NBLC_DATA_DIR: dir,
     NBLC_PORT: '0',
-    NBLC_TEMPORAL_PORT: String(await freePort()),
-    NBLC_TEMPORAL_UI_PORT: String(await freePort()),
+    NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
+    NBLC_TEMPORAL_UI_PORT: '0',
     NBLC_LOG_LEVEL: 'warn',
     TEMPORAL_ADDRESS: undefined,
   });

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { requestCopy, type CopyAnswer } from './copy-client.js';
+import { requestCopy } from './copy-client.js';
 import type { Stack } from './stack.js';
 
 const USER = 'ada';
@@ -27,7 +27,7 @@ export async function provisionDemoUser(stack: Stack, say: Say): Promise<void> {
   say(`   ${USER} edits notebooks/${EDITED} in her copy`);
 }
 
-export async function updateDemoUser(stack: Stack, say: Say): Promise<CopyAnswer> {
+export async function updateDemoUser(stack: Stack, say: Say): Promise<void> {
   const res = await requestCopy(stack.client, stack.config, USER, { mode: 'update' });
   say(`   update of ${USER}'s copy: ${res.message}`);
   for (const f of res.files) {
@@ -41,5 +41,4 @@ export async function updateDemoUser(stack: Stack, say: Say): Promise<CopyAnswer
   if (conflict?.outcome !== 'conflict') throw new Error(`expected a conflict on ${EDITED}, got ${conflict?.outcome}`);
   const mine = await fs.readFile(path.join(res.path, EDITED), 'utf8');
   if (!mine.includes("Ada's notes")) throw new Error(`${USER}'s edit was lost`);
-  return res;
 }

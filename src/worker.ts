@@ -12,7 +12,7 @@ import type { Logger } from './logger.js';
 
 export const WORKFLOWS_PATH = path.join(import.meta.dirname, 'workflows', 'index.ts');
 
-export function createActivities(config: Config, ready = new ReadyCopies(config.readyCopy)) {
+export function createActivities(config: Config, ready: ReadyCopies) {
   return {
     ...createSyncActivities(config, readyCopyAfterPublish(config, ready)),
     ...createRunActivities(config),

@@ -15,8 +15,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PROJECT_ROOT } from '../config.js';
 
-export const EXECUTOR = path.join(PROJECT_ROOT, 'python', 'nblc_execute.py');
-export const FORK_SERVER = path.join(PROJECT_ROOT, 'python', 'nblc_forkserver.py');
+const EXECUTOR = path.join(PROJECT_ROOT, 'python', 'nblc_execute.py');
+const FORK_SERVER = path.join(PROJECT_ROOT, 'python', 'nblc_forkserver.py');
 const START_TIMEOUT_MS = 60_000;
 /** After the fork server failed to start, spawn executors for this long before trying again. */
 const RETRY_START_AFTER_MS = 60_000;
