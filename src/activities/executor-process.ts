@@ -28,14 +28,18 @@ export interface ExecutorProcess {
   exited: Promise<number | null>;
   /** Signals the executor's process group (it forwards to its kernel). */
   kill(signal: NodeJS.Signals): void;
-  /** The tail of what the executor wrote on stderr. */
+  /** The tail of what the executor wrote on stderr (read when needed: after a failure). */
   stderr(): Promise<string>;
+  /** Removes what the process left behind (its stderr file); call once it has exited. */
+  release(): Promise<void>;
 }
+
+const STDERR_TAIL = 8000;
 
 export function spawnExecutor(python: string, args: string[]): ExecutorProcess {
   const child = spawn(python, [EXECUTOR, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_TAIL)));
   const lines = createInterface({ input: child.stdout! });
   return {
     onLine: (listener) => void lines.on('line', listener),
@@ -45,6 +49,7 @@ export function spawnExecutor(python: string, args: string[]): ExecutorProcess {
     }),
     kill: (signal) => killGroup(child.pid, signal),
     stderr: async () => stderr,
+    release: async () => undefined,
   };
 }
 
@@ -129,7 +134,7 @@ export const forkServerFor = (python: string) =>
 
 /**
  * Asks the fork server for an executor. Resolves once the request is sent; its stderr goes to
- * `stderrFile` (removed by stderr()).
+ * `stderrFile` (removed by release()).
  */
 export async function forkExecutor(socketPath: string, args: string[], stderrFile: string): Promise<ExecutorProcess> {
   const conn = net.createConnection(socketPath);
@@ -166,10 +171,21 @@ export async function forkExecutor(socketPath: string, args: string[], stderrFil
       if (pid) killGroup(pid, signal);
       else conn.destroy(); // not forked yet: the server kills the child when we hang up
     },
-    stderr: async () => {
-      const text = await fs.readFile(stderrFile, 'utf8').catch(() => '');
-      await fs.rm(stderrFile, { force: true });
-      return text.slice(-8000);
-    },
+    stderr: () => readTail(stderrFile, STDERR_TAIL),
+    release: () => fs.rm(stderrFile, { force: true }),
   };
+}
+
+/** The last `bytes` of a file ('' if it is missing): the kernel's output can make it large. */
+async function readTail(file: string, bytes: number): Promise<string> {
+  const fh = await fs.open(file, 'r').catch(() => null);
+  if (!fh) return '';
+  try {
+    const { size } = await fh.stat();
+    const buf = Buffer.alloc(Math.min(size, bytes));
+    await fh.read(buf, 0, buf.length, size - buf.length);
+    return buf.toString('utf8');
+  } finally {
+    await fh.close();
+  }
 }

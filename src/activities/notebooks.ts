@@ -128,10 +128,11 @@ async function execute(
       throw ApplicationFailure.retryable(`the notebook executor for ${nbPath} was lost: ${err.message}`, 'ExecutorCrashed');
     });
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-    return { code, stderr: await proc.stderr() };
+    return { code, stderr: code === 0 ? '' : await proc.stderr() };
   } finally {
     clearInterval(heartbeat);
     ctx.cancellationSignal.removeEventListener('abort', onCancel);
+    await proc.release();
   }
 }
 

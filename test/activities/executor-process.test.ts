@@ -72,4 +72,17 @@ describe('notebook fork server', { timeout: 120_000 }, () => {
     const result = JSON.parse(fs.readFileSync(path.join(dir, 'quick.json'), 'utf8')) as { status: string };
     assert.equal(result.status, 'passed');
   });
+
+  test("a failing executor's stderr is there to read (its tail); release() removes the file", async () => {
+    const socket = await forkServerFor(PYTHON).socket();
+    assert.ok(socket);
+    const proc = await forkExecutor(socket, ['--no-such-option'], path.join(dir, 'bad.log'));
+    assert.notEqual(await proc.exited, 0);
+    const stderr = await proc.stderr();
+    assert.match(stderr, /nblc_execute.py: error: the following arguments are required/);
+    assert.ok(stderr.length <= 8000);
+    assert.ok(fs.existsSync(path.join(dir, 'bad.log')));
+    await proc.release();
+    assert.ok(!fs.existsSync(path.join(dir, 'bad.log')));
+  });
 });
