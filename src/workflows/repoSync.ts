@@ -188,31 +188,14 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
         }
       }
       lastError = failures.length ? { message: failures.join('; '), at: now(), deliveryIds: ids } : null;
-      // Versioned: histories recorded before merge runs existed replay without this step.
-      if (merged && patched('merge-test-runs')) {
-        running.step = 'start merge test run';
-        try {
-          await startMergeRun(merged.previous, merged.sha);
-        } catch (err) {
-          // The publish stands; only the test run is missing. The scheduled run will cover it.
-          lastError = {
-            message: `published, but the merge test run did not start: ${failureMessage(err)}`,
-            at: now(),
-            deliveryIds: ids,
-          };
-        }
+      // Versioned: histories recorded before these steps existed replay without them.
+      const { previous, sha } = merged ?? {};
+      if (sha !== undefined && patched('merge-test-runs')) {
+        // If it does not start, the scheduled run covers the merge.
+        await afterPublish('start merge test run', 'the merge test run', () => startMergeRun(previous ?? null, sha));
       }
-      if (merged && patched('update-copies-after-publish')) {
-        running.step = 'start update of users\' copies';
-        try {
-          await startCopiesUpdate(merged.sha);
-        } catch (err) {
-          lastError = {
-            message: `published, but the update of users' copies did not start: ${failureMessage(err)}`,
-            at: now(),
-            deliveryIds: ids,
-          };
-        }
+      if (sha !== undefined && patched('update-copies-after-publish')) {
+        await afterPublish("start update of users' copies", "the update of users' copies", () => startCopiesUpdate(sha));
       }
     } catch (err) {
       const message = failureMessage(err);
@@ -221,6 +204,17 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
     } finally {
       running = null;
       describe();
+    }
+  }
+
+  /** A step after a publish: if it fails, the publish stands and lastError says what is missing. */
+  async function afterPublish(step: string, what: string, start: () => Promise<void>): Promise<void> {
+    running!.step = step;
+    try {
+      await start();
+    } catch (err) {
+      const ids = running!.deliveryIds;
+      lastError = { message: `published, but ${what} did not start: ${failureMessage(err)}`, at: now(), deliveryIds: ids };
     }
   }
 
@@ -246,16 +240,14 @@ async function startMergeRun(previous: string | null, commit: string): Promise<v
     paths = (await diffCommits({ from: previous, to: commit })).filter((p) => p.endsWith('.ipynb'));
     if (paths.length === 0) return;
   }
-  try {
-    await startChild(testNotebooks, {
+  await startOnce(
+    startChild(testNotebooks, {
       workflowId: `test-run:merge-${commit.slice(0, 12)}`,
       args: [{ kind: 'merge', commit, paths, ...settings }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `merge test run of ${paths ? `${paths.length} changed notebook(s)` : 'the notebook suite'} at ${commit.slice(0, 12)}`,
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
+    }),
+  );
 }
 
 /**
@@ -266,13 +258,20 @@ async function startMergeRun(previous: string | null, commit: string): Promise<v
 async function startCopiesUpdate(commit: string): Promise<void> {
   const settings = await copyUpdateSettings();
   if (!settings) return;
-  try {
-    await startChild(userCopiesBulk, {
+  await startOnce(
+    startChild(userCopiesBulk, {
       workflowId: `${bulkCopyWorkflowId('update')}:publish-${commit.slice(0, 12)}`,
       args: [{ mode: 'update', concurrency: settings.concurrency }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `update of every user's copy after the publish of ${commit.slice(0, 12)}`,
-    });
+    }),
+  );
+}
+
+/** A child started by an earlier attempt of the same pass (its ID is per commit) is not an error. */
+async function startOnce(started: Promise<unknown>): Promise<void> {
+  try {
+    await started;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
