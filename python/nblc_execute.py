@@ -35,7 +35,6 @@ from nblc_files import make_scratch, remove_tree, write_atomic
 from nblc_kernel_fork import ForkingKernelManager, KernelTemplate
 
 log = logging.getLogger("nblc_execute")
-START = time.monotonic()
 
 # Cell index used in results/progress for the injected --prerun cell (user cells keep
 # their own 0-based index in the notebook, markdown cells included).
@@ -54,8 +53,9 @@ def emit(event, **fields):
 
 
 class Executor:
-    def __init__(self, args, nb_bytes, prerun_source, template=None):
+    def __init__(self, args, nb_bytes, prerun_source, started, template=None):
         self.args = args
+        self.started = started  # time.monotonic() when this run began (durationMs counts from it)
         self.template = template  # a KernelTemplate when running in the fork server
         self.nb_bytes = nb_bytes
         self.prerun_source = prerun_source
@@ -287,7 +287,7 @@ class Executor:
     def result(self, status, message):
         return {
             "status": status,
-            "durationMs": int((time.monotonic() - START) * 1000),
+            "durationMs": int((time.monotonic() - self.started) * 1000),
             "kernel": self.kernel,
             "cellsTotal": self.cells_total,
             "cellsRun": self.cells_run,
@@ -310,8 +310,7 @@ def main(argv=None):
     p.add_argument("--scratch-root", default=tempfile.gettempdir(), help="parent of the scratch directory")
     p.add_argument("--fork-kernel", action="store_true", help="fork the kernel from this process (fork server)")
     args = p.parse_args(argv)
-    global START
-    START = time.monotonic()  # in the fork server, the module was imported long before this run
+    started = time.monotonic()  # per run: the fork server imported this module long before
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="nblc_execute %(levelname)s %(message)s")
     # An unreadable notebook file is an infrastructure problem (the cache should have it),
     # unlike invalid content, so it is an argument error rather than invalid_notebook.
@@ -327,7 +326,7 @@ def main(argv=None):
     # Forked before any event loop, thread or socket exists (see nblc_kernel_fork).
     template = KernelTemplate() if args.fork_kernel else None
     try:
-        return asyncio.run(Executor(args, nb_bytes, prerun, template).main())
+        return asyncio.run(Executor(args, nb_bytes, prerun, started, template).main())
     finally:
         if template is not None:
             template.discard()
