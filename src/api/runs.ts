@@ -37,8 +37,16 @@ export function runRoutes(deps: RunsDeps): Hono {
   const app = new Hono();
   let reports: MiddlewareHandler | undefined;
   const bearer = operatorAuth(deps.config.apiToken);
-  // /runs/:id/~<grant>/... is opened by its signed path instead of the bearer token.
-  app.use('*', (c, next) => (isGrant(c.req.path.split('/')[3]) ? next() : bearer(c, next)));
+  // /runs/:id/~<grant>/... is opened by its signed path instead of the bearer token: checked
+  // here, where the token is skipped, so no route behind it can forget to.
+  app.use('*', async (c, next) => {
+    const [, , id = '', grant] = c.req.path.split('/');
+    if (!isGrant(grant)) return bearer(c, next);
+    if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
+    const token = deps.config.apiToken;
+    const problem = token ? grantProblem(token, id, grant!) : 'the operator API is off: set NBLC_API_TOKEN';
+    return problem ? c.json({ error: problem }, token ? 401 : 503) : next();
+  });
 
   app.post('/', async (c) => {
     const body = await c.req.json().catch(() => undefined);
@@ -73,12 +81,6 @@ export function runRoutes(deps: RunsDeps): Hono {
     async (c, next) => {
       const id = c.req.param('id');
       if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
-      const grant = c.req.path.split('/')[3];
-      if (isGrant(grant)) {
-        const token = deps.config.apiToken;
-        const problem = token ? grantProblem(token, id, grant!) : 'the operator API is off: set NBLC_API_TOKEN';
-        if (problem) return c.json({ error: problem }, token ? 401 : 503);
-      }
       return next();
     },
     (c, next) => {
