@@ -123,6 +123,16 @@ export interface Config {
   env: Env;
 }
 
+/** The secrets, each from NAME or NAME_FILE (readSecret); in the order loadConfig takes them. */
+const SECRET_VARIABLES = [
+  'NBLC_WEBHOOK_SECRET',
+  'NBLC_WEBHOOK_SECRET_PREVIOUS',
+  'NBLC_API_TOKEN',
+  'NBLC_GIT_TOKEN',
+  'NBLC_USER_TOKEN_SECRET',
+  'TEMPORAL_API_KEY',
+] as const;
+
 /** Reads `NAME` or the file named by `NAME_FILE` (trailing newline stripped). */
 export function readSecret(env: Env, name: string, problems: string[]): Secret | undefined {
   const inline = env[name];
@@ -159,12 +169,9 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`${issue.path.join('.')}: ${issue.message}`);
     }
   }
-  const webhookSecret = readSecret(env, 'NBLC_WEBHOOK_SECRET', problems);
-  const previousSecret = readSecret(env, 'NBLC_WEBHOOK_SECRET_PREVIOUS', problems);
-  const apiToken = readSecret(env, 'NBLC_API_TOKEN', problems);
-  const gitToken = readSecret(env, 'NBLC_GIT_TOKEN', problems);
-  const userTokenSecret = readSecret(env, 'NBLC_USER_TOKEN_SECRET', problems);
-  const temporalApiKey = readSecret(env, 'TEMPORAL_API_KEY', problems);
+  const [webhookSecret, previousSecret, apiToken, gitToken, userTokenSecret, temporalApiKey] = SECRET_VARIABLES.map(
+    (name) => readSecret(env, name, problems),
+  );
   if (userTokenSecret && userTokenSecret.reveal().length < 32) {
     problems.push('NBLC_USER_TOKEN_SECRET: use at least 32 characters (e.g. `openssl rand -hex 32`)');
   }
@@ -227,8 +234,8 @@ export function loadConfig(env: Env = process.env): Config {
 /** Every variable name nblc itself reads; docker-compose and docs are checked against it. */
 export const CONFIG_VARIABLES: readonly string[] = [
   ...Object.keys(schema.shape),
-  ...['NBLC_WEBHOOK_SECRET', 'NBLC_WEBHOOK_SECRET_PREVIOUS', 'NBLC_API_TOKEN', 'NBLC_GIT_TOKEN', 'NBLC_USER_TOKEN_SECRET'].flatMap((n) => [n, `${n}_FILE`]),
-  'TEMPORAL_API_KEY_FILE',
+  // TEMPORAL_API_KEY itself is Temporal's own variable (read by envconfig too).
+  ...SECRET_VARIABLES.flatMap((n) => [n, `${n}_FILE`]).filter((n) => n !== 'TEMPORAL_API_KEY'),
 ];
 
 export { durationMs, PROJECT_ROOT };
