@@ -5,13 +5,15 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("nblc_execute")
 UMASK = os.umask(0)
 os.umask(UMASK)
 
 
-def write_atomic(path, text):
+def write_atomic(path: str, text: str) -> None:
     """Readers (and retries) must never see a half-written artifact or result."""
     folder, name = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -26,7 +28,7 @@ def write_atomic(path, text):
             os.unlink(tmp)
 
 
-def make_scratch(nb_dir, root):
+def make_scratch(nb_dir: str, root: str) -> str:
     """Private writable working directory mirroring the (read-only) notebook folder.
 
     Files next to the notebook are copied so the notebook may overwrite them; folders and
@@ -45,9 +47,10 @@ def make_scratch(nb_dir, root):
     return scratch
 
 
-def remove_tree(path):
+def remove_tree(path: str) -> None:
     """rmtree that also copes with read-only directories the notebook created."""
-    def retry_writable(func, p, _exc):
+
+    def retry_writable(func: Callable[[str], object], p: str, _exc: Any) -> None:
         try:
             os.chmod(os.path.dirname(p), 0o700)
             func(p)

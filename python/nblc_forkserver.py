@@ -2,7 +2,7 @@
 """Fork server for the notebook executor: one child process per notebook, without paying for a
 new Python and its imports each time.
 
-Started once per worker by the test-run activity (src/activities/forkserver.ts):
+Started once per worker by the test-run activity (src/activities/runs/executor-process.ts):
 
     nblc_forkserver.py
 
@@ -20,6 +20,7 @@ SIGTERM, so it kills its kernel's group as when a run is cancelled, then SIGKILL
 server dies anyway gets SIGTERM from the kernel (PDEATHSIG), and a kernel dies with its child.
 """
 
+import contextlib
 import json
 import os
 import selectors
@@ -29,28 +30,31 @@ import socket
 import sys
 import tempfile
 import time
+from typing import Any, NoReturn
 
-import nblc_execute  # noqa: F401  (imports nbclient, nbformat, jupyter_client once, for every child)
-import ipykernel.kernelapp  # noqa: F401  (and the kernel's modules, for the forked kernels)
+# Imported once here, for every child: the kernel's modules (for the forked kernels) and,
+# through nblc_execute, nbclient, nbformat and jupyter_client.
 import ipykernel.ipkernel  # noqa: F401
+import ipykernel.kernelapp  # noqa: F401
+
+import nblc_execute
 from nblc_kernel_fork import die_with_parent, reset_child_state, run_child, stdin_from_devnull
 
 REQUEST_LIMIT = 1 << 20
 SHUTDOWN_GRACE_S = 5
 
 
-def log(message):
+def log(message: str) -> None:
     print(f"nblc_forkserver: {message}", file=sys.stderr, flush=True)
 
 
-def send(conn, event, **fields):
-    try:
+def send(conn: socket.socket, event: str, **fields: Any) -> None:
+    # OSError: the activity is gone; its child is killed when the connection is seen closed
+    with contextlib.suppress(OSError):
         conn.sendall((json.dumps({"event": event, **fields}) + "\n").encode())
-    except OSError:
-        pass  # the activity is gone; its child is killed when the connection is seen closed
 
 
-def read_request(conn):
+def read_request(conn: socket.socket) -> dict[str, Any]:
     conn.settimeout(10)
     data = b""
     while not data.endswith(b"\n"):
@@ -66,7 +70,7 @@ def read_request(conn):
 
 
 class Server:
-    def __init__(self):
+    def __init__(self) -> None:
         self.dir = tempfile.mkdtemp(prefix="nblc-fs-")
         self.path = os.path.join(self.dir, "s")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -76,10 +80,10 @@ class Server:
         self.wakeup_r.setblocking(False)
         self.wakeup_w.setblocking(False)
         self.sel = selectors.DefaultSelector()
-        self.children = {}  # pid -> connection
+        self.children: dict[int, socket.socket] = {}  # pid -> connection
         self.terminated = False
 
-    def serve(self):
+    def serve(self) -> int:
         signal.set_wakeup_fd(self.wakeup_w.fileno())
         signal.signal(signal.SIGCHLD, lambda *_: None)  # only to wake the selector
         signal.signal(signal.SIGTERM, self.on_term)
@@ -106,10 +110,10 @@ class Server:
             if self.terminated:
                 return self.shutdown()
 
-    def on_term(self, *_):
+    def on_term(self, *_: object) -> None:
         self.terminated = True
 
-    def accept(self):
+    def accept(self) -> None:
         conn, _ = self.listener.accept()
         try:
             req = read_request(conn)
@@ -125,10 +129,10 @@ class Server:
         self.children[pid] = conn
         self.sel.register(conn, selectors.EVENT_READ, pid)
 
-    def become_executor(self, conn, req, err):
+    def become_executor(self, conn: socket.socket, req: dict[str, Any], err: int) -> NoReturn:
         run_child(lambda: self._execute(conn, req, err))
 
-    def _execute(self, conn, req, err):
+    def _execute(self, conn: socket.socket, req: dict[str, Any], err: int) -> int:
         reset_child_state()
         die_with_parent(signal.SIGTERM)  # the executor's SIGTERM path kills its kernel's group
         os.setsid()
@@ -144,7 +148,7 @@ class Server:
         print(json.dumps({"event": "spawned", "pid": os.getpid()}), flush=True)
         return nblc_execute.main([*req["argv"], "--fork-kernel"])
 
-    def peer_readable(self, pid, conn):
+    def peer_readable(self, pid: int, conn: socket.socket) -> None:
         """EOF: the activity closed its end before the child ended and is not waiting any more."""
         try:
             if conn.recv(4096):
@@ -152,12 +156,10 @@ class Server:
         except OSError:
             pass
         self.sel.unregister(conn)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
-    def reap(self):
+    def reap(self) -> None:
         while self.children:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -167,19 +169,15 @@ class Server:
                 return
             conn = self.children.pop(pid, None)
             code = os.waitstatus_to_exitcode(status)
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)  # anything the notebook started and left in its group
-            except (ProcessLookupError, PermissionError):
-                pass
             if conn is not None:
                 send(conn, "exit", code=128 - code if code < 0 else code)
-                try:
+                with contextlib.suppress(KeyError, ValueError):
                     self.sel.unregister(conn)
-                except (KeyError, ValueError):
-                    pass
                 conn.close()
 
-    def shutdown(self):
+    def shutdown(self) -> int:
         """SIGTERM first, so each executor kills its kernel's process group; SIGKILL after 5 s."""
         self.signal_all(signal.SIGTERM)
         deadline = time.monotonic() + SHUTDOWN_GRACE_S
@@ -188,22 +186,18 @@ class Server:
             time.sleep(0.05)
         self.signal_all(signal.SIGKILL)
         for pid in list(self.children):
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
         shutil.rmtree(self.dir, ignore_errors=True)
         return 0
 
-    def signal_all(self, signum):
+    def signal_all(self, signum: int) -> None:
         for pid in self.children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signum)
-            except ProcessLookupError:
-                pass
 
 
-def main():
+def main() -> int:
     die_with_parent(signal.SIGTERM)
     return Server().serve()
 

@@ -12,6 +12,7 @@ kernelspec, another interpreter, unusual stdio) is launched by jupyter_client as
 """
 
 import atexit
+import contextlib
 import ctypes
 import json
 import logging
@@ -22,14 +23,17 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import Callable
+from typing import Any, NoReturn
 
+from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(signum=signal.SIGKILL):
+def die_with_parent(signum: int = signal.SIGKILL) -> None:
     """Get `signum` when the parent dies (SIGKILL: a killed executor leaves no kernel; SIGTERM:
     the process cleans up like when it is cancelled)."""
     parent = os.getppid()
@@ -41,18 +45,18 @@ def die_with_parent(signum=signal.SIGKILL):
         os._exit(1)
 
 
-def exit_code(e):
+def exit_code(e: SystemExit) -> int:
     """The process exit status a SystemExit stands for."""
     return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
 
 
-def stdin_from_devnull():
+def stdin_from_devnull() -> None:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
 
 
-def run_child(body):
+def run_child(body: Callable[[], int]) -> NoReturn:
     """Run `body()` in a forked child and end the process with its result as exit status. Never
     returns: an exception must not unwind into the code of the process the child was forked from."""
     code = 1
@@ -70,7 +74,7 @@ def run_child(body):
             os._exit(code)
 
 
-def reset_child_state():
+def reset_child_state() -> None:
     """What a forked child must not inherit from the process it was forked from."""
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(signum, signal.SIG_DFL)
@@ -82,16 +86,18 @@ def reset_child_state():
 class KernelTemplate:
     """A forked child waiting to become a kernel; at most one kernel per template."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         r, w = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
             os.close(w)
             self._serve(r)  # never returns
         os.close(r)
-        self._w = w
+        self._w: int | None = w
 
-    def launch(self, cmd, env, cwd, stdout=None, stderr=None):
+    def launch(
+        self, cmd: list[str], env: dict[str, str], cwd: str, stdout: int | None = None, stderr: int | None = None
+    ) -> int:
         """Turn the template into the kernel `cmd`; returns its pid."""
         request = json.dumps({"argv": cmd, "env": env, "cwd": cwd, "stdout": stdout, "stderr": stderr}).encode()
         with os.fdopen(self._w, "wb") as w:
@@ -99,26 +105,24 @@ class KernelTemplate:
             w.write(request)
         return self.pid
 
-    def discard(self):
+    def discard(self) -> None:
         """The template is not needed: closing the pipe makes it exit; reap it."""
         if self._w is not None:
             os.close(self._w)
             self._w = None
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
 
     @property
-    def available(self):
+    def available(self) -> bool:
         return self._w is not None
 
     @staticmethod
-    def _serve(r):
+    def _serve(r: int) -> NoReturn:
         run_child(lambda: KernelTemplate._become_kernel(r))
 
     @staticmethod
-    def _become_kernel(r):
+    def _become_kernel(r: int) -> int:
         reset_child_state()
         die_with_parent()
         chunks = []
@@ -154,15 +158,15 @@ class ForkedProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid):
+    def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.returncode = None
+        self.returncode: int | None = None
 
-    def _reaped(self, status):
+    def _reaped(self, status: int) -> int:
         self.returncode = os.waitstatus_to_exitcode(status)
         return self.returncode
 
-    def poll(self):
+    def poll(self) -> int | None:
         if self.returncode is None:
             try:
                 pid, status = os.waitpid(self.pid, os.WNOHANG)
@@ -173,7 +177,7 @@ class ForkedProcess:
                 self._reaped(status)
         return self.returncode
 
-    def wait(self, timeout=None):
+    def wait(self, timeout: float | None = None) -> int | None:
         if timeout is not None:
             deadline = time.monotonic() + timeout
             while self.poll() is None:
@@ -188,18 +192,18 @@ class ForkedProcess:
                 self.returncode = 0
         return self.returncode
 
-    def send_signal(self, signum):
+    def send_signal(self, signum: int) -> None:
         if self.returncode is None:
             os.kill(self.pid, signum)
 
-    def kill(self):
+    def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
 
-    def terminate(self):
+    def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
 
 
-def forkable(cmd, kwargs):
+def forkable(cmd: list[str], kwargs: dict[str, Any]) -> bool:
     """Only this interpreter's `python -m ipykernel_launcher -f FILE [options]`, with stdio the
     template can reproduce (inherited, or our own stdout/stderr)."""
     return (
@@ -213,9 +217,9 @@ def forkable(cmd, kwargs):
 
 
 class ForkProvisioner(LocalProvisioner):
-    template = None  # set by ForkingKernelManager
+    template: KernelTemplate | None = None  # set by ForkingKernelManager
 
-    async def launch_kernel(self, cmd, **kwargs):
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         template = self.template
         if template is None or not template.available or not forkable(cmd, kwargs):
             if template is not None:
@@ -234,9 +238,9 @@ class ForkProvisioner(LocalProvisioner):
 class ForkingKernelManager(AsyncKernelManager):
     """A kernel manager whose provisioner forks the given template when it can."""
 
-    template = None
+    template: KernelTemplate | None = None  # set by the executor after create_kernel_manager()
 
-    async def _async_pre_start_kernel(self, **kw):
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         if self.provisioner is None and self.template is not None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
             provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)

@@ -1,0 +1,153 @@
+"""What one notebook run reports: the errors its cells raised, the status the first unexpected
+event decides, the time limit of each cell, and the result JSON the executor writes.
+
+Kept apart from nblc_execute, which drives nbclient and the kernel: nothing here touches a
+kernel or an event loop, so the rules that classify a run can be read in one place.
+"""
+
+import math
+import re
+import time
+from typing import Any, NamedTuple, TypedDict
+
+# Cell index used in results/progress for the injected --prerun cell (user cells keep
+# their own 0-based index in the notebook, markdown cells included).
+PRERUN_CELL = -1
+
+# CSI sequences (colours, cursor moves), OSC sequences (hyperlinks), lone two-byte escapes.
+ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+class CellError(TypedDict):
+    """One error output of a cell (NotebookError in src/runs.ts); `error` in the result."""
+
+    cell: int
+    ename: str
+    evalue: str
+    traceback: str
+
+
+class ListedError(CellError):
+    """An entry of `errors` in the result: the error and whether the cell was tagged raises-exception."""
+
+    expected: bool
+
+
+class Result(TypedDict):
+    """The result JSON (ExecutorResult in src/runs.ts); keys in the order they are written."""
+
+    status: str
+    durationMs: int
+    kernel: str | None
+    cellsTotal: int
+    cellsRun: int
+    error: CellError | None
+    errors: list[ListedError]
+    timedOutCell: int | None
+    message: str | None
+
+
+class Problem(NamedTuple):
+    status: str
+    message: str
+    error: CellError | None
+
+
+class CellLimit(NamedTuple):
+    seconds: float | None  # the cell's timeout for nbclient; None: no limit
+    message: str  # what to report if the cell times out, or (exhausted) why it does not start
+    exhausted: bool  # the notebook's budget is used up: the cell must not start
+
+
+def cell_name(index: int) -> str:
+    return "prerun cell" if index == PRERUN_CELL else f"cell {index}"
+
+
+class CellBudget:
+    """Per-cell timeout and the notebook's total budget; a cell gets whichever is shorter.
+
+    Created when the kernel is up: the budget covers cell execution (prerun included), not the
+    kernel start. Timeouts <= 0 mean no limit.
+    """
+
+    def __init__(self, cell_timeout: float, timeout: float) -> None:
+        self.timeout = timeout
+        self.per_cell = cell_timeout if cell_timeout > 0 else math.inf
+        self.deadline = None if timeout <= 0 else time.monotonic() + timeout
+
+    def limit(self, name: str) -> CellLimit:
+        left = math.inf if self.deadline is None else self.deadline - time.monotonic()
+        if left <= 0:
+            return CellLimit(0, f"notebook timeout of {self.timeout:g}s reached before {name}", True)
+        seconds = None if min(self.per_cell, left) == math.inf else min(self.per_cell, left)
+        limit = (
+            f"cell timeout of {self.per_cell:g}s" if self.per_cell <= left else f"notebook timeout of {self.timeout:g}s"
+        )
+        return CellLimit(seconds, f"{name} exceeded the {limit}", False)
+
+
+class Outcome:
+    """What a run has found so far; the first unexpected event decides the status."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started  # time.monotonic() when this run began (durationMs counts from it)
+        self.kernel: str | None = None
+        self.cells_total = 0
+        self.cells_run = 0
+        self.errors: list[ListedError] = []
+        self.first_problem: Problem | None = None
+        self.stopped: str | None = None  # message when execution stopped early (timeout, dead kernel)
+        self.timed_out_cell: int | None = None
+
+    def problem(self, status: str, message: str, error: CellError | None = None) -> None:
+        if self.first_problem is None:
+            self.first_problem = Problem(status, message, error)
+
+    def stop(self, status: str, message: str) -> None:
+        """Execution ends early (timeout, dead kernel); reported after the first problem if that differs."""
+        self.problem(status, message)
+        self.stopped = message
+
+    def collect_errors(self, cell: dict[str, Any], index: int, expected: bool) -> None:
+        """Records the error outputs of an executed cell (nbformat's NotebookNode is a dict)."""
+        for out in cell.get("outputs", []):
+            if out.get("output_type") != "error":
+                continue
+            err: CellError = {
+                "cell": index,
+                "ename": out.get("ename", ""),
+                "evalue": ANSI_RE.sub("", out.get("evalue", "")),
+                "traceback": ANSI_RE.sub("", "\n".join(out.get("traceback", []))),
+            }
+            if index == PRERUN_CELL:
+                # the traceback quotes the prerun's source, which may handle credentials
+                err["traceback"] = f"{err['ename']}: {err['evalue']}"
+            self.errors.append({**err, "expected": expected})
+            if not expected:
+                # ipykernel raises StdinNotImplementedError for input()/getpass() when the
+                # client disallows stdin; in the prerun it is a plain failure (login broke).
+                needs_input = err["ename"] == "StdinNotImplementedError" and index != PRERUN_CELL
+                message = f"{cell_name(index)}: {err['ename']}: {err['evalue']}".splitlines()[0][:300]
+                self.problem("needs_input" if needs_input else "failed", message, err)
+
+    def final(self) -> Result:
+        """The result of a run whose cells were executed (or tried): passed, or the first problem."""
+        if self.first_problem is None:
+            return self.result("passed", None)
+        status, message, _ = self.first_problem
+        if self.stopped and self.stopped != message:
+            message = f"{message}; then {self.stopped}"
+        return self.result(status, message)
+
+    def result(self, status: str, message: str | None) -> Result:
+        return {
+            "status": status,
+            "durationMs": int((time.monotonic() - self.started) * 1000),
+            "kernel": self.kernel,
+            "cellsTotal": self.cells_total,
+            "cellsRun": self.cells_run,
+            "error": self.first_problem.error if self.first_problem else None,
+            "errors": self.errors,
+            "timedOutCell": self.timed_out_cell,
+            "message": message,
+        }
