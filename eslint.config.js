@@ -23,14 +23,18 @@ export default tseslint.config(
   {
     // Workflow code runs in Temporal's deterministic sandbox and is replayed from history:
     // no Node built-ins, no I/O, and activities only as types (called through proxyActivities).
-    files: ['src/workflows/**/*.ts', 'src/domain.ts', 'src/runs.ts', 'src/copies.ts'],
+    // The stages' models are imported by workflows, so they obey the same rules; each stage's
+    // client (Temporal client calls) and the token signers (node:crypto) are the exceptions.
+    files: ['src/workflows/**/*.ts', 'src/{sync,runs,copies}/**/*.ts', 'src/runtime/temporal-ui.ts'],
+    ignores: ['src/*/client.ts', 'src/*/*-{tokens,links}.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows are deterministic: no Node built-ins.' })),
           patterns: [
-            { group: ['**/activities/*'], allowTypeImports: true, message: 'Workflows import activity types only.' },
+            { group: ['**/activities/**'], allowTypeImports: true, message: 'Workflows import activity types only.' },
+            { group: ['**/runtime/*', '!**/runtime/temporal-ui*'], message: 'Workflows and models do not load the runtime (config, connections).' },
             { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'simple-git', 'pino', 'hono'], message: 'Not available in the workflow sandbox.' },
           ],
         },
@@ -46,7 +50,7 @@ export default tseslint.config(
         'error',
         {
           paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'simple-git'].map((name) => ({ name, message: 'src/api is HTTP only.' })),
-          patterns: [{ group: ['**/activities/*'], message: 'src/api is HTTP only.' }],
+          patterns: [{ group: ['**/activities/**'], message: 'src/api is HTTP only.' }],
         },
       ],
     },

@@ -15,12 +15,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { removeTree } from '../src/activities/files.js';
-import { readCurrent } from '../src/activities/snapshot.js';
-import { loadConfig } from '../src/config.js';
-import { syncWorkflowId } from '../src/domain.js';
-import { createLogger } from '../src/logger.js';
-import { createUpstream, sendPush } from '../src/sample-repo.js';
-import { startStack } from '../src/stack.js';
+import { readCurrent } from '../src/activities/sync/snapshot.js';
+import { loadConfig } from '../src/runtime/config.js';
+import { syncWorkflowId } from '../src/sync/model.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { createUpstream, sendPush } from '../src/demo/sample-repo.js';
+import { startStack } from '../src/runtime/stack.js';
 import { percentile } from './stats.js';
 
 const run = promisify(execFile);

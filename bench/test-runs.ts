@@ -13,12 +13,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { getRun, startTestRun } from '../src/runs-client.js';
-import { createUpstream, notebook } from '../src/sample-repo.js';
-import { startStack } from '../src/stack.js';
-import { querySync, signalSync } from '../src/sync-client.js';
+import { loadConfig } from '../src/runtime/config.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { getRun, startTestRun } from '../src/runs/client.js';
+import { createUpstream, notebook } from '../src/demo/sample-repo.js';
+import { startStack } from '../src/runtime/stack.js';
+import { querySync, signalSync } from '../src/sync/client.js';
 import { removeTree } from '../src/activities/files.js';
 
 const { values } = parseArgs({

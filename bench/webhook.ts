@@ -11,10 +11,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { removeTree } from '../src/activities/files.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
-import { deliveryHeaders, pushEvent } from '../src/sample-repo.js';
-import { startStack } from '../src/stack.js';
+import { loadConfig } from '../src/runtime/config.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { deliveryHeaders, pushEvent } from '../src/demo/sample-repo.js';
+import { startStack } from '../src/runtime/stack.js';
 import { percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '500' } } });

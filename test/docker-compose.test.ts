@@ -1,6 +1,6 @@
 /**
  * Nothing here builds or starts a container: this test keeps docker-compose.yml, the Dockerfile
- * and docs/deployment.md consistent with the code they deploy (src/config.ts, src/domain.ts),
+ * and docs/deployment.md consistent with the code they deploy (src/runtime/config.ts, src/runtime/search-attributes.ts),
  * so a renamed variable, a new search attribute or a moved mount point fails here, not in
  * production.
  *
@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig, type Config, type Env } from '../src/config.js';
-import { SEARCH_ATTRIBUTES } from '../src/domain.js';
+import { CONFIG_VARIABLES, loadConfig, type Config, type Env } from '../src/runtime/config.js';
+import { SEARCH_ATTRIBUTES } from '../src/runtime/search-attributes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
@@ -170,11 +170,11 @@ function configOf(name: string, overrides: Record<string, string | undefined> = 
   try {
     return loadConfig(containerEnv(name, overrides));
   } catch (err) {
-    assert.fail(`the "${name}" service's environment does not load with src/config.ts: ${(err as Error).message}`);
+    assert.fail(`the "${name}" service's environment does not load with src/runtime/config.ts: ${(err as Error).message}`);
   }
 }
 
-/** Temporal's own connection variables, read by @temporalio/envconfig (see src/temporal.ts). */
+/** Temporal's own connection variables, read by @temporalio/envconfig (see src/runtime/temporal.ts). */
 function isTemporalConnectionVariable(name: string): boolean {
   return (
     ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS', 'TEMPORAL_PROFILE', 'TEMPORAL_CONFIG_FILE'].includes(name) ||
@@ -252,7 +252,7 @@ test('every NBLC_* / TEMPORAL_* variable set on the worker and the API is one th
       if (!/^(NBLC|TEMPORAL)_/.test(key)) continue;
       assert.ok(
         CONFIG_VARIABLES.includes(key) || isTemporalConnectionVariable(key),
-        `service ${name} sets ${key}, which neither src/config.ts (CONFIG_VARIABLES) nor Temporal's envconfig reads`,
+        `service ${name} sets ${key}, which neither src/runtime/config.ts (CONFIG_VARIABLES) nor Temporal's envconfig reads`,
       );
     }
   }
@@ -270,7 +270,7 @@ test('the worker and the API share their settings through the x-nblc-env anchor'
   }
 });
 
-test('the worker\'s and the API\'s environments load with src/config.ts', () => {
+test('the worker\'s and the API\'s environments load with src/runtime/config.ts', () => {
   for (const name of NBLC_SERVICES) {
     const cfg = configOf(name);
     assert.equal(cfg.repo.url, DOTENV_EXAMPLE.NBLC_REPO_URL);
@@ -290,7 +290,7 @@ test('defaults written into docker-compose.yml (${X:-default}) are the code\'s d
         assert.equal(
           strip(configOf(name, { [key]: fallback })),
           strip(configOf(name, { [key]: undefined })),
-          `service ${name}: the compose default ${key}=${fallback} differs from src/config.ts's default`,
+          `service ${name}: the compose default ${key}=${fallback} differs from src/runtime/config.ts's default`,
         );
       }
     }
@@ -318,7 +318,7 @@ test('the namespace the setup creates is the one the worker, the API and the UI 
   assert.match(commandText(service(S.namespace)), /operator namespace create/);
 });
 
-test('every search attribute in src/domain.ts is registered, with its type, by the setup service', () => {
+test('every search attribute in src/runtime/search-attributes.ts is registered, with its type, by the setup service', () => {
   const CLI_TYPE: Record<string, string> = {
     KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList',
   };

@@ -2,8 +2,8 @@
 import { Connection, type Client } from '@temporalio/client';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
+import type { Config } from '../runtime/config.js';
+import type { Logger } from '../runtime/logger.js';
 import { runRoutes } from './runs.js';
 import { userRoutes } from './users.js';
 import { webhookRoutes } from './webhook.js';

@@ -6,11 +6,11 @@ import { serveStatic } from '@hono/node-server/serve-static';
 import type { Client } from '@temporalio/client';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import { getRun, listRuns, startTestRun } from '../runs-client.js';
+import type { Config } from '../runtime/config.js';
+import type { Logger } from '../runtime/logger.js';
+import { getRun, listRuns, startTestRun } from '../runs/client.js';
 import { operatorAuth } from './auth.js';
-import { grantProblem, isGrant, reportLink } from './report-links.js';
+import { grantProblem, isGrant, reportLink } from '../runs/report-links.js';
 
 export interface RunsDeps {
   client: Client;

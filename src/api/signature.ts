@@ -3,7 +3,7 @@
  * trying each configured secret so a secret can be rotated without dropping deliveries.
  */
 import { verify } from '@octokit/webhooks-methods';
-import type { Secret } from '../secret.js';
+import type { Secret } from '../runtime/secret.js';
 
 export type SignatureCheck = { ok: true } | { ok: false; error: string };
 

@@ -8,11 +8,11 @@ import type { Client } from '@temporalio/client';
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import type { Config } from '../config.js';
-import { COPY_FAILURES, COPY_MODES, userNameProblem } from '../copies.js';
-import { CopyRequestError, copyRequestProblem, requestCopy } from '../copy-client.js';
-import type { Logger } from '../logger.js';
-import { userToken } from '../user-tokens.js';
+import type { Config } from '../runtime/config.js';
+import { COPY_FAILURES, COPY_MODES, userNameProblem } from '../copies/model.js';
+import { CopyRequestError, copyRequestProblem, requestCopy } from '../copies/client.js';
+import type { Logger } from '../runtime/logger.js';
+import { userToken } from '../copies/user-tokens.js';
 import { operatorAuth, userOrOperatorAuth } from './auth.js';
 
 export interface UserRoutesDeps {

@@ -2,11 +2,11 @@
 import type { Client } from '@temporalio/client';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { Config } from '../config.js';
-import type { Beacon } from '../domain.js';
-import type { Logger } from '../logger.js';
-import { signalSync } from '../sync-client.js';
-import { deliveryId as deliveryIdSchema, ignoreReason, pushPayload } from './payload.js';
+import type { Config } from '../runtime/config.js';
+import type { Beacon } from '../sync/model.js';
+import type { Logger } from '../runtime/logger.js';
+import { signalSync } from '../sync/client.js';
+import { deliveryId as deliveryIdSchema, ignoreReason, pushPayload } from '../sync/github-events.js';
 import { checkSignature } from './signature.js';
 
 export const MAX_BODY_BYTES = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB

@@ -1,7 +1,7 @@
 /** `nblc copy`: a user's copy (provision, latest, update), or every user's (--all). */
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
-import { BULK_MODES, COPY_MODES, type BulkMode, type BulkSummary, type CopyMode, type FileReport } from '../copies.js';
+import { loadConfig, type Config } from '../runtime/config.js';
+import { BULK_MODES, COPY_MODES, type BulkMode, type BulkSummary, type CopyMode, type FileReport } from '../copies/model.js';
 import {
   CopyRequestError,
   bulkProgress,
@@ -9,8 +9,8 @@ import {
   requestCopy,
   startBulk,
   type CopyAnswer,
-} from '../copy-client.js';
-import { connectClient } from '../temporal.js';
+} from '../copies/client.js';
+import { connectClient } from '../runtime/temporal.js';
 import { UsageError } from './errors.js';
 
 interface CopyOptions {

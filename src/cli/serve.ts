@@ -1,9 +1,9 @@
-/** Long-running commands: start, worker, api, and the demo. */
+/** Long-running commands: start, worker, api. */
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
-import { applySchedule, SCHEDULE_ID } from '../runs-client.js';
-import { runUntilSignal, startStack } from '../stack.js';
+import { loadConfig } from '../runtime/config.js';
+import { createLogger } from '../runtime/logger.js';
+import { applySchedule, SCHEDULE_ID } from '../runs/client.js';
+import { runUntilSignal, startStack } from '../runtime/stack.js';
 
 async function serve(parts: { worker: boolean; api: boolean; embed: boolean }): Promise<void> {
   const cfg = loadConfig();
@@ -49,12 +49,4 @@ export function registerServe(program: Command): void {
     .description('run only the HTTP API (webhook, health)')
     .action(() => serve({ worker: false, api: true, embed: false }));
 
-  program
-    .command('demo')
-    .description('life-cycle demo on the embedded default: sample repository, signed beacon, published snapshot')
-    .option('--keep-running', 'keep the stack (and the Temporal UI) running until Ctrl-C')
-    .action(async (opts: { keepRunning?: boolean }) => {
-      const { runDemo } = await import('../demo.js');
-      process.exitCode = await runDemo({ keepRunning: !!opts.keepRunning });
-    });
 }

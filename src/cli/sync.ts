@@ -2,10 +2,11 @@
 import { Option, type Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { loadConfig } from '../config.js';
-import { syncWorkflowId, temporalUiLink, type Beacon } from '../domain.js';
-import { querySync, signalSync } from '../sync-client.js';
-import { connectClient } from '../temporal.js';
+import { loadConfig } from '../runtime/config.js';
+import { temporalUiLink } from '../runtime/temporal-ui.js';
+import { syncWorkflowId, type Beacon } from '../sync/model.js';
+import { querySync, signalSync } from '../sync/client.js';
+import { connectClient } from '../runtime/temporal.js';
 import { UsageError } from './errors.js';
 
 export function registerSync(program: Command): void {

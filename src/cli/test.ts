@@ -1,10 +1,10 @@
 /** `nblc test` (a manual run, optionally followed live) and `nblc schedule` (the nightly run). */
 import type { Client } from '@temporalio/client';
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { applySchedule, getRun, SCHEDULE_ID, startTestRun, type StartedRun } from '../runs-client.js';
-import type { TestRunResult } from '../runs.js';
-import { connectClient } from '../temporal.js';
+import { loadConfig } from '../runtime/config.js';
+import { applySchedule, getRun, SCHEDULE_ID, startTestRun, type StartedRun } from '../runs/client.js';
+import { summaryText } from '../runs/summary.js';
+import { connectClient } from '../runtime/temporal.js';
 import { UsageError } from './errors.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -148,7 +148,7 @@ async function follow(client: Client, started: StartedRun, tty: boolean): Promis
       lastLine = line;
     } else if (state?.result) {
       if (tty) process.stdout.write('\n');
-      printSummary(state.result);
+      console.log(summaryText(state.result));
       return state.result.counts.passed === state.result.counts.total ? 0 : 1;
     } else if (state && state.status !== 'RUNNING') {
       if (tty) process.stdout.write('\n');
@@ -157,21 +157,4 @@ async function follow(client: Client, started: StartedRun, tty: boolean): Promis
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-}
-
-export function printSummary(r: TestRunResult): void {
-  const rows = r.notebooks.map((n) => [
-    n.status + (n.flaky ? ' (flaky)' : ''),
-    `${(n.durationMs / 1000).toFixed(1)}s`,
-    n.path,
-  ]);
-  const w0 = Math.max(6, ...rows.map((x) => x[0]!.length));
-  const w1 = Math.max(8, ...rows.map((x) => x[1]!.length));
-  console.log(`${'status'.padEnd(w0)}  ${'duration'.padStart(w1)}  notebook`);
-  for (const [s, d, p] of rows) console.log(`${s!.padEnd(w0)}  ${d!.padStart(w1)}  ${p}`);
-  const c = r.counts;
-  console.log(`\n${c.passed} passed, ${c.total - c.passed} not passed of ${c.total} (commit ${r.commit.slice(0, 12)})`);
-  if (r.newlyFailing.length) console.log(`newly failing: ${r.newlyFailing.join(', ')}`);
-  if (r.fixed.length) console.log(`fixed: ${r.fixed.join(', ')}`);
-  console.log(`report: ${r.reportDir}/report.html`);
 }

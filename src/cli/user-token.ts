@@ -1,8 +1,8 @@
 /** `nblc user-token <user>`: the token `getlatest` sends for that user (see user-tokens.ts). */
 import type { Command } from 'commander';
-import { loadConfig } from '../config.js';
-import { userNameProblem } from '../copies.js';
-import { userToken } from '../user-tokens.js';
+import { loadConfig } from '../runtime/config.js';
+import { userNameProblem } from '../copies/model.js';
+import { userToken } from '../copies/user-tokens.js';
 import { UsageError } from './errors.js';
 
 export function registerUserToken(program: Command): void {

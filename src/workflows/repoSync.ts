@@ -27,13 +27,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { RunActivities } from '../activities/runs.js';
-import type { SyncActivities } from '../activities/sync.js';
-import { bulkCopyWorkflowId } from '../copies.js';
+import type { RunActivities } from '../activities/runs/index.js';
+import type { SyncActivities } from '../activities/sync/index.js';
+import { bulkCopyWorkflowId } from '../copies/model.js';
 import { testNotebooks } from './testNotebooks.js';
 import { userCopiesBulk } from './userCopiesBulk.js';
 import {
-  SA,
+  SYNC_SA,
   type Beacon,
   type DeliveryRecord,
   type PublishedInfo,
@@ -42,7 +42,7 @@ import {
   type SyncInput,
   type SyncResult,
   type SyncStatus,
-} from '../domain.js';
+} from '../sync/model.js';
 
 export const beaconSignal = defineSignal<[Beacon]>('beacon');
 export const statusQuery = defineQuery<SyncStatus>('status');
@@ -124,12 +124,12 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
     setCurrentDetails(lines.join('\n\n'));
   };
 
-  upsertSearchAttributes([{ key: SA.repo, value: input.repo }]);
+  upsertSearchAttributes([{ key: SYNC_SA.repo, value: input.repo }]);
   if (!input.carry) {
     const sha = await readPublished();
     if (sha) published = { sha, at: now(), path: '', deliveryId: '(found on disk)' };
   }
-  if (published) upsertSearchAttributes([{ key: SA.publishedCommit, value: published.sha }]);
+  if (published) upsertSearchAttributes([{ key: SYNC_SA.publishedCommit, value: published.sha }]);
   describe();
 
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
@@ -175,7 +175,7 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
         const by = batch.find((d) => plan.outcomes[d.sha ?? tip]?.outcome === 'publish');
         merged = { previous: published?.sha ?? null, sha: res.sha };
         published = { sha: res.sha, at: now(), path: res.path, deliveryId: by?.deliveryId ?? ids[0] ?? '' };
-        upsertSearchAttributes([{ key: SA.publishedCommit, value: res.sha }]);
+        upsertSearchAttributes([{ key: SYNC_SA.publishedCommit, value: res.sha }]);
       }
       const failures: string[] = [];
       for (const d of batch) {

@@ -20,9 +20,9 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { NotebookActivities } from '../activities/notebooks.js';
-import type { RunActivities } from '../activities/runs.js';
-import { temporalUiLink } from '../domain.js';
+import type { NotebookActivities } from '../activities/runs/notebooks.js';
+import type { RunActivities } from '../activities/runs/index.js';
+import { temporalUiLink } from '../runtime/temporal-ui.js';
 import {
   countSummaries,
   INFRA_ATTEMPTS,
@@ -34,7 +34,7 @@ import {
   type TestRunProgress,
   type TestRunQueues,
   type TestRunResult,
-} from '../runs.js';
+} from '../runs/model.js';
 
 export type { TestRunQueues };
 export const progressQuery = defineQuery<TestRunProgress>('progress');

@@ -20,7 +20,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { CopyActivities } from '../activities/copies.js';
+import type { CopyActivities } from '../activities/copies/index.js';
 import {
   COPY_FAILURES,
   MAX_BULK_FAILURES,
@@ -30,7 +30,7 @@ import {
   type BulkProgress,
   type BulkSummary,
   type CopyRequest,
-} from '../copies.js';
+} from '../copies/model.js';
 import { userCopy } from './userCopy.js';
 
 export const bulkProgressQuery = defineQuery<BulkProgress>('progress');

@@ -23,10 +23,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CopyActivities } from '../activities/copies.js';
+import type { CopyActivities } from '../activities/copies/index.js';
 import {
   COPY_FAILURES,
   COPY_MODES,
+  COPY_SA,
   DRAINING,
   NON_RETRYABLE_COPY_FAILURES,
   copyDirProblem,
@@ -37,8 +38,7 @@ import {
   type UserCopyInput,
   type UserCopyRunResult,
   type UserCopyStatus,
-} from '../copies.js';
-import { SA } from '../domain.js';
+} from '../copies/model.js';
 
 export const copyRequestUpdate = defineUpdate<CopyResult, [CopyRequest]>('copy');
 export const userCopyStatusQuery = defineQuery<UserCopyStatus>('status');
@@ -116,7 +116,7 @@ export async function userCopy(input: UserCopyInput): Promise<UserCopyRunResult>
     setCurrentDetails(lines.join('\n\n'));
   }
 
-  upsertSearchAttributes([{ key: SA.user, value: input.user }]);
+  upsertSearchAttributes([{ key: COPY_SA.user, value: input.user }]);
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   let initial: CopySummary | null = null;
   let initialError: ApplicationFailure | null = null;

@@ -13,10 +13,10 @@ import assert from 'node:assert/strict';
 import { createHmac, randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
-import type { Env } from '../../src/config.js';
-import { syncWorkflowId, type Beacon } from '../../src/domain.js';
-import { createLogger } from '../../src/logger.js';
-import { pushEvent } from '../../src/sample-repo.js';
+import type { Env } from '../../src/runtime/config.js';
+import { syncWorkflowId, type Beacon } from '../../src/sync/model.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { pushEvent } from '../../src/demo/sample-repo.js';
 import { TEST_REPO, TEST_SECRET, tempDir, testConfig } from '../helpers/fixtures.js';
 import { useTestEnv, useUnreachableClient } from '../helpers/temporal.js';
 

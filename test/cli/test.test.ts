@@ -1,7 +1,7 @@
 /** `nblc test` and `nblc schedule` as an operator runs them (a child process, real Temporal). */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { notebook } from '../../src/sample-repo.js';
+import { notebook } from '../../src/demo/sample-repo.js';
 import { sandbox } from '../helpers/fixtures.js';
 import { runNblcAsync } from '../helpers/processes.js';
 import { publish, withWorkers } from '../helpers/stack.js';

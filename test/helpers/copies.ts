@@ -1,6 +1,6 @@
 /**
  * Published snapshots for the copy tests, in the layout the sync publishes (snapshots/<sha>/
- * read-only, `current` swapped by src/activities/snapshot.ts), readers of copied trees, and the
+ * read-only, `current` swapped by src/activities/sync/snapshot.ts), readers of copied trees, and the
  * copy activities run in the SDK's activity harness (a real activity Context).
  */
 import { ApplicationFailure } from '@temporalio/common';
@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createCopyActivities, type CopyInput } from '../../src/activities/copies.js';
-import { ReadyCopies } from '../../src/activities/copy-ready.js';
-import { snapshotPath, swapCurrent } from '../../src/activities/snapshot.js';
-import type { CopyMode, CopyRequest, CopyResult } from '../../src/copies.js';
+import { createCopyActivities, type CopyInput } from '../../src/activities/copies/index.js';
+import { ReadyCopies } from '../../src/activities/copies/ready.js';
+import { snapshotPath, swapCurrent } from '../../src/activities/sync/snapshot.js';
+import type { CopyMode, CopyRequest, CopyResult } from '../../src/copies/model.js';
 import { tempDir, testConfig } from './fixtures.js';
 
 export type SnapshotFile = string | Buffer | { content: string | Buffer; mode: number } | { symlink: string };

@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { loadConfig, type Config, type Env } from '../../src/config.js';
-import { createUpstream, type Upstream } from '../../src/sample-repo.js';
+import { loadConfig, type Config, type Env } from '../../src/runtime/config.js';
+import { createUpstream, type Upstream } from '../../src/demo/sample-repo.js';
 import { removeTree } from '../../src/activities/files.js';
 
 /** A fresh directory removed when the test file ends (read-only snapshots included). */

@@ -1,10 +1,10 @@
 /** An in-process worker pair (main + notebook task queue) on a test Temporal server. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { Config } from '../../src/config.js';
-import type { Beacon } from '../../src/domain.js';
-import { querySync, signalSync } from '../../src/sync-client.js';
-import { createNotebookWorker, createWorker } from '../../src/worker.js';
+import type { Config } from '../../src/runtime/config.js';
+import type { Beacon } from '../../src/sync/model.js';
+import { querySync, signalSync } from '../../src/sync/client.js';
+import { createNotebookWorker, createWorker } from '../../src/runtime/worker.js';
 import { waitFor } from './fixtures.js';
 import { workflowBundle } from './temporal.js';
 

@@ -12,7 +12,7 @@ import {
   forkServerFor,
   spawnExecutor,
   type ExecutorProcess,
-} from '../../src/activities/executor-process.js';
+} from '../../src/activities/runs/executor-process.js';
 import { isAlive } from '../helpers/processes.js';
 
 const REPO = path.resolve(import.meta.dirname, '../..');

@@ -7,8 +7,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { getRun, startTestRun } from '../../src/runs-client.js';
-import { notebook } from '../../src/sample-repo.js';
+import { getRun, startTestRun } from '../../src/runs/client.js';
+import { notebook } from '../../src/demo/sample-repo.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { publish, withWorkers } from '../helpers/stack.js';
 import { startTestEnv } from '../helpers/temporal.js';

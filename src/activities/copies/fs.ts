@@ -1,0 +1,181 @@
+/**
+ * Filesystem guards for the users' copies: where a user's files may be written, who owns them,
+ * content ids, and the private staging area copies are assembled in.
+ *
+ * The service may run as root and writes into directories users control, so nothing here follows
+ * a symlink on the way to a write: every folder on the way is lstat'ed and must be a real
+ * directory, and the parent of each write is resolved once more right before it.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { createHash } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { COPY_FAILURES, userNameProblem } from '../../copies/model.js';
+import type { ContentId } from './rules.js';
+import { removeTree } from '../files.js';
+
+export interface Owner {
+  uid: number;
+  gid: number;
+}
+
+export const fail = (type: string, message: string) => ApplicationFailure.nonRetryable(message, type);
+
+const code = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+export async function lstatOrNull(p: string): Promise<Stats | null> {
+  try {
+    return await fs.lstat(p);
+  } catch (err) {
+    if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return null;
+    throw err;
+  }
+}
+
+/** Running as root: files we create must belong to the owner of the user's directory. */
+export const runningAsRoot = () => process.getuid?.() === 0;
+
+export async function chownTo(p: string, owner: Owner | null): Promise<void> {
+  if (owner) await fs.lchown(p, owner.uid, owner.gid);
+}
+
+export interface UserDir {
+  user: string;
+  /** Real path of the user's directory. */
+  dir: string;
+  usersDir: string;
+  owner: Owner | null;
+}
+
+/**
+ * The user's directory, `<usersDir>/<user>`, which must be a real directory (not a symlink).
+ * It is created when missing (`create`), except as root: then only the platform knows who
+ * should own it.
+ */
+export async function userDir(usersDir: string, user: string, create: boolean): Promise<UserDir> {
+  const problem = userNameProblem(user);
+  if (problem) throw fail(COPY_FAILURES.invalid, problem);
+  await fs.mkdir(usersDir, { recursive: true });
+  const root = await fs.realpath(usersDir);
+  const dir = path.join(root, user);
+  let st = await lstatOrNull(dir);
+  if (!st && create && !runningAsRoot()) {
+    await fs.mkdir(dir, { mode: 0o755 }).catch((err) => {
+      if (code(err) !== 'EEXIST') throw err;
+    });
+    st = await lstatOrNull(dir);
+  }
+  if (!st) {
+    throw fail(
+      COPY_FAILURES.userDirMissing,
+      `${dir} does not exist: create the user's directory (owned by the user) first${runningAsRoot() ? '; running as root, nblc does not guess who should own it' : ''}`,
+    );
+  }
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    throw fail(
+      COPY_FAILURES.unsafe,
+      `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; refusing to write there`,
+    );
+  }
+  return { user, dir, usersDir: root, owner: runningAsRoot() ? { uid: st.uid, gid: st.gid } : null };
+}
+
+/** A copy directly in the user's directory: null when absent; refuses anything but a real directory. */
+export async function existingCopy(u: UserDir, name: string): Promise<string | null> {
+  const p = path.join(u.dir, name);
+  const st = await lstatOrNull(p);
+  if (!st) return null;
+  if (st.isSymbolicLink() || !st.isDirectory()) {
+    throw fail(
+      COPY_FAILURES.unsafe,
+      `${p} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; refusing to use it as a copy`,
+    );
+  }
+  return p;
+}
+
+export const STAGING_AREA = '.nblc-staging';
+
+/**
+ * The private staging area, `<usersDir>/.nblc-staging/` (mode 0700, so users cannot reach into
+ * what is being assembled; user names never start with a dot). It is on the users' filesystem,
+ * so assembled trees and files can be renamed into place. Leftovers of this user's earlier,
+ * crashed operations are removed first: one workflow per user means none is running.
+ */
+export async function stagingFor(u: UserDir, what: string): Promise<string> {
+  const area = path.join(u.usersDir, STAGING_AREA);
+  await fs.mkdir(area, { mode: 0o700 }).catch((err) => {
+    if (code(err) !== 'EEXIST') throw err;
+  });
+  const st = await fs.lstat(area);
+  if (!st.isDirectory() || st.isSymbolicLink()) throw fail(COPY_FAILURES.unsafe, `${area} is not a real directory`);
+  const prefix = `${u.user}~`; // `~` cannot occur in a user name
+  for (const name of await fs.readdir(area)) {
+    if (name.startsWith(prefix)) await removeTree(path.join(area, name));
+  }
+  return fs.mkdtemp(path.join(area, `${prefix}${what}~`));
+}
+
+const STREAM_ABOVE = 32 * 1024 * 1024;
+
+export async function sha256File(p: string, size: number): Promise<string> {
+  if (size < STREAM_ABOVE)
+    return createHash('sha256')
+      .update(await fs.readFile(p))
+      .digest('hex');
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(p)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The content id of an entry (never followed): a regular file's sha256, a link's target, or null. */
+export async function contentId(p: string, st?: Stats | null): Promise<ContentId | null> {
+  st ??= await lstatOrNull(p);
+  if (!st) return null;
+  if (st.isSymbolicLink()) return `symlink:${await fs.readlink(p)}`;
+  if (st.isFile()) return `sha256:${await sha256File(p, st.size)}`;
+  return null;
+}
+
+/**
+ * Makes sure every folder from `root` (a real path) to the parent of `rel` is a real directory,
+ * creating missing ones (owned by `owner`) if `create`. Returns the absolute parent, or why not.
+ */
+export async function safeParent(
+  root: string,
+  rel: string,
+  owner: Owner | null,
+  create = true,
+): Promise<{ ok: true; parent: string } | { ok: false; reason: string; missing?: boolean }> {
+  const parts = rel.split('/').slice(0, -1);
+  let dir = root;
+  for (const part of parts) {
+    dir = path.join(dir, part);
+    const st = await lstatOrNull(dir);
+    if (!st) {
+      if (!create) return { ok: false, reason: `${path.relative(root, dir)} does not exist`, missing: true };
+      try {
+        await fs.mkdir(dir, { mode: 0o755 });
+        await chownTo(dir, owner);
+      } catch (err) {
+        if (code(err) !== 'EEXIST') throw err;
+      }
+      continue;
+    }
+    if (st.isSymbolicLink() || !st.isDirectory()) {
+      return {
+        ok: false,
+        reason: `${path.relative(root, dir)} is not a folder in the copy (a file or link is in the way)`,
+      };
+    }
+  }
+  // Once more, resolved: a folder swapped for a link since the checks above is caught here.
+  if ((await fs.realpath(dir)) !== dir)
+    return { ok: false, reason: `${path.relative(root, dir)} changed during the update` };
+  return { ok: true, parent: dir };
+}
+
+export function checkCancelled(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason ?? new Error('cancelled');
+}

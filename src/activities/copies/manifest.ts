@@ -1,0 +1,178 @@
+/**
+ * Manifests of the users' copies.
+ *
+ * - The snapshot manifest lists what a published snapshot holds: every folder, every file with
+ *   its sha256 and exec bit, every symlink that stays inside the snapshot, and what is skipped
+ *   (links leading out of it). Snapshots are immutable, so it is computed once per commit and
+ *   cached under `$NBLC_DATA_DIR/copy-manifests/<sha>.json`; copies then cost no hashing.
+ * - The copy manifest (`.nblc-manifest.json` inside each copy) records the commit the copy
+ *   corresponds to and the content id of every file as delivered: the base of the three-way
+ *   update. It is validated on read; a missing or damaged one means "nothing known to be
+ *   delivered", which makes the update rules keep every differing file.
+ */
+import { constants as fsc } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { COPY_MANIFEST, COPY_MODES, type FileReport } from '../../copies/model.js';
+import { checkCancelled, lstatOrNull, sha256File } from './fs.js';
+import { mapLimit, writeFileAtomic } from '../files.js';
+import type { ContentId } from './rules.js';
+
+export interface SnapshotEntry {
+  path: string;
+  id: ContentId;
+  exec?: boolean;
+}
+
+export interface SnapshotManifest {
+  commit: string;
+  dirs: string[];
+  entries: SnapshotEntry[];
+  skipped: FileReport[];
+}
+
+const HASH_CONCURRENCY = 8;
+
+export const manifestCacheDir = (dataDir: string) => path.join(dataDir, 'copy-manifests');
+
+/** The manifest of `snapshots/<sha>`, from the cache or computed (and cached) now. */
+export async function snapshotManifest(opts: {
+  dataDir: string;
+  snapshotRoot: string;
+  commit: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number) => void;
+}): Promise<SnapshotManifest> {
+  const cacheDir = manifestCacheDir(opts.dataDir);
+  const cached = path.join(cacheDir, `${opts.commit}.json`);
+  try {
+    return JSON.parse(await fs.readFile(cached, 'utf8')) as SnapshotManifest;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') await fs.rm(cached, { force: true }); // damaged: recompute
+  }
+  const manifest = await scanSnapshot(opts.snapshotRoot, opts.commit, opts.signal, opts.onProgress);
+  await fs.mkdir(cacheDir, { recursive: true });
+  await writeFileAtomic(cached, JSON.stringify(manifest));
+  return manifest;
+}
+
+/** Drops cached manifests of snapshots that are gone (pruned by the sync). */
+export async function pruneManifestCache(dataDir: string, snapshotsDir: string): Promise<void> {
+  const live = new Set(await fs.readdir(snapshotsDir).catch(() => [] as string[]));
+  const dir = manifestCacheDir(dataDir);
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const sha = name.split('.')[0]!;
+    if (!live.has(sha)) await fs.rm(path.join(dir, name), { force: true });
+  }
+}
+
+async function scanSnapshot(
+  root: string,
+  commit: string,
+  signal?: AbortSignal,
+  onProgress?: (done: number) => void,
+): Promise<SnapshotManifest> {
+  const realRoot = await fs.realpath(root);
+  const dirs: string[] = [];
+  const files: Array<{ rel: string; size: number; exec: boolean }> = [];
+  const entries: SnapshotEntry[] = [];
+  const skipped: FileReport[] = [];
+
+  const walk = async (rel: string): Promise<void> => {
+    const entriesHere = await fs.readdir(path.join(root, rel), { withFileTypes: true });
+    for (const e of entriesHere.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      const abs = path.join(root, r);
+      if (r === COPY_MANIFEST) {
+        skipped.push({ path: r, outcome: 'skipped', reason: `${COPY_MANIFEST} is reserved for nblc's manifest` });
+      } else if (e.isDirectory()) {
+        dirs.push(r);
+        await walk(r);
+      } else if (e.isFile()) {
+        const st = await fs.lstat(abs);
+        files.push({ rel: r, size: st.size, exec: (st.mode & 0o111) !== 0 });
+      } else if (e.isSymbolicLink()) {
+        const target = await fs.readlink(abs);
+        const reason = await linkProblem(realRoot, r, target);
+        if (reason) skipped.push({ path: r, outcome: 'skipped', reason });
+        else entries.push({ path: r, id: `symlink:${target}` });
+      } else {
+        skipped.push({ path: r, outcome: 'skipped', reason: 'not a file, folder or symlink' });
+      }
+    }
+  };
+  await walk('');
+
+  let done = 0;
+  const hashed = new Map<string, string>();
+  await mapLimit(files, HASH_CONCURRENCY, async (f) => {
+    checkCancelled(signal);
+    hashed.set(f.rel, await sha256File(path.join(root, f.rel), f.size));
+    onProgress?.(++done);
+  });
+  for (const f of files)
+    entries.push({ path: f.rel, id: `sha256:${hashed.get(f.rel)}`, ...(f.exec ? { exec: true } : {}) });
+  entries.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { commit, dirs, entries, skipped };
+}
+
+/** Why a symlink of the snapshot may not be copied (it leads out of the snapshot), or null. */
+async function linkProblem(realRoot: string, rel: string, target: string): Promise<string | null> {
+  if (path.isAbsolute(target)) return `symlink to an absolute path (${target}) is not copied`;
+  const lexical = path.posix.normalize(path.posix.join(path.posix.dirname(rel), target));
+  if (lexical === '..' || lexical.startsWith('../'))
+    return `symlink leading outside the snapshot (${target}) is not copied`;
+  // Chains of links: where it finally resolves must be inside too (a dangling link is harmless).
+  const resolved = await fs.realpath(path.join(realRoot, rel)).catch(() => null);
+  if (resolved && resolved !== realRoot && !resolved.startsWith(realRoot + path.sep)) {
+    return `symlink resolving outside the snapshot (${target}) is not copied`;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The manifest inside a copy.
+
+const copyManifestSchema = z.object({
+  format: z.literal('nblc-copy/1'),
+  commit: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/),
+  mode: z.enum(COPY_MODES),
+  requestId: z.string(),
+  at: z.string(),
+  files: z.record(z.string(), z.string()),
+  /** The report of the operation that wrote this manifest: a retried request returns it. */
+  report: z.array(
+    z.object({
+      path: z.string(),
+      outcome: z.string(),
+      upstreamCopy: z.string().optional(),
+      reason: z.string().optional(),
+    }),
+  ),
+});
+export type CopyManifest = Omit<z.infer<typeof copyManifestSchema>, 'report'> & { report: FileReport[] };
+
+/** The copy's manifest, or null when it is missing, damaged, or not a regular file. */
+export async function readCopyManifest(copyRoot: string): Promise<CopyManifest | null> {
+  const p = path.join(copyRoot, COPY_MANIFEST);
+  const st = await lstatOrNull(p);
+  if (!st?.isFile() || st.size > 64 * 1024 * 1024) return null;
+  let text: string;
+  try {
+    const fh = await fs.open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    text = await fh.readFile('utf8').finally(() => fh.close());
+  } catch {
+    return null;
+  }
+  try {
+    const parsed = copyManifestSchema.safeParse(JSON.parse(text));
+    return parsed.success ? (parsed.data as CopyManifest) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function manifestText(m: CopyManifest): string {
+  return `${JSON.stringify(m, null, 1)}\n`;
+}

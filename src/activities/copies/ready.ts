@@ -1,0 +1,191 @@
+/**
+ * The ready copy: one copy of the published snapshot kept assembled in the private staging area
+ * (`~ready~<format>~<sha>`), so that a `provision` or `latest` request renames it into place
+ * instead of copying the whole suite (~140 MB) while the user waits. The next one is assembled in
+ * the background once a request has taken it, when a request finds none for the published
+ * commit, and right after a publish (if one was kept for the previous commit).
+ *
+ * It is a cache, nothing more: a request that finds no ready copy (first one after a publish, two
+ * at once, NBLC_READY_COPY=false) copies the snapshot itself, as it always did. It is assembled
+ * exactly like a request's copy (the same entries, modes, skipped symlinks), owned by the service;
+ * the request that takes it writes its own manifest and hands it to the user's uid.
+ *
+ * Every step that several processes might race on is a rename: taking (`~ready~1~<sha>` → a
+ * request's staging folder), publishing a finished one (`~making~…/copy` → `~ready~1~<sha>`), and
+ * discarding an outdated one (`~ready~<old>` → `~trash~…` before deleting it), so nobody ever
+ * takes a half-written or half-deleted tree.
+ */
+import type { Logger } from '@temporalio/common';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { copyTree } from './tree.js';
+import { lstatOrNull } from './fs.js';
+import { removeTree } from '../files.js';
+import type { SnapshotManifest } from './manifest.js';
+
+const READY = '~ready~';
+/**
+ * In the name, so that a ready copy assembled by an older nblc with other copy rules (modes,
+ * which links are skipped) is discarded instead of handed out with this version's report.
+ */
+const FORMAT = '1';
+const MAKING = '~making~';
+const TRASH = '~trash~';
+/** A `~making~` folder of another host this old was left by a crashed process (a copy takes seconds). */
+const STALE_MS = 60 * 60 * 1000;
+/** Fewer files in flight than a request's copy: this one runs beside users' requests. */
+const BACKGROUND_CONCURRENCY = 4;
+/** Start after the request's answer is out: its last round trips should not share the CPU with a 140 MB copy. */
+const START_DELAY_MS = 250;
+
+export interface ReadySource {
+  commit: string;
+  snapshotRoot: string;
+  snapshot: SnapshotManifest;
+}
+
+const errCode = (err: unknown) => (err as NodeJS.ErrnoException).code;
+
+/** Who is working on a `~making~` / `~trash~` folder: `<host>~<pid>` (user names never hold `~`). */
+const OWNER = `${os.hostname().replace(/~/g, '-')}~${process.pid}`;
+
+/**
+ * A `~making~` / `~trash~` folder nobody works on: one of this host whose process is gone (a
+ * worker killed mid-copy, restarted), or one of any host untouched for an hour (NBLC_USERS_DIR
+ * may be shared by several hosts, whose processes we cannot ask).
+ */
+async function leftBehind(name: string, p: string): Promise<boolean> {
+  const [host, pid] = name.replace(/^~(making|trash)~/, '').split('~');
+  if (host === os.hostname().replace(/~/g, '-') && Number(pid) !== process.pid && !processAlive(Number(pid)))
+    return true;
+  const st = await lstatOrNull(p);
+  return !!st && Date.now() - st.mtimeMs > STALE_MS;
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errCode(err) === 'EPERM';
+  }
+}
+
+export class ReadyCopies {
+  private making: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private discarded = false;
+  private readonly abort = new AbortController();
+
+  constructor(readonly enabled: boolean) {}
+
+  static pathOf(area: string, commit: string): string {
+    return path.join(area, `${READY}${FORMAT}~${commit}`);
+  }
+
+  /** Moves the ready copy of `commit` to `dest` (in the same staging area); false if there is none. */
+  async take(area: string, commit: string, dest: string): Promise<boolean> {
+    if (!this.enabled) return false;
+    try {
+      await fs.rename(ReadyCopies.pathOf(area, commit), dest);
+      return true;
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Assembles a ready copy of `src.commit` in the background, unless one exists or this process
+   * is already making one. Never throws: a failure is logged and the next request copies itself.
+   */
+  prepare(area: string, src: ReadySource, log: Logger): void {
+    if (this.enabled) this.schedule(src.commit, log, () => this.make(area, src));
+    else if (!this.discarded) {
+      // Turned off: a ready copy kept by an earlier run only takes space now.
+      this.discarded = true;
+      this.schedule(src.commit, log, () => this.discardOutdated(area, null));
+    }
+  }
+
+  /**
+   * After a publish: if `area` holds a ready copy of an earlier commit (copies are made on this
+   * filesystem), replaces it with one of `commit`, loading its snapshot manifest (hashing it
+   * the first time) in the background too; so the first request after a merge is as fast as the
+   * others. Where nobody asked for copies, nothing is made.
+   */
+  replace(area: string, commit: string, load: (signal: AbortSignal) => Promise<ReadySource>, log: Logger): void {
+    if (!this.enabled) return;
+    this.schedule(commit, log, async () => {
+      const names = await fs.readdir(area).catch(() => [] as string[]);
+      if (!names.some((n) => n.startsWith(READY))) return;
+      await this.make(area, await load(this.abort.signal));
+    });
+  }
+
+  private schedule(commit: string, log: Logger, job: () => Promise<void>): void {
+    if (this.making || this.timer || this.abort.signal.aborted) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.making = job()
+        .catch((err: Error) => {
+          if (!this.abort.signal.aborted)
+            log.warn(`could not assemble the ready copy of ${commit.slice(0, 7)}: ${err.message}`, { commit });
+        })
+        .finally(() => (this.making = null));
+    }, START_DELAY_MS);
+    this.timer.unref();
+  }
+
+  /** Stops a copy being made (its folder is removed) and waits for it. */
+  async close(): Promise<void> {
+    this.abort.abort();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.making;
+  }
+
+  private async make(area: string, { commit, snapshotRoot, snapshot }: ReadySource): Promise<void> {
+    const final = ReadyCopies.pathOf(area, commit);
+    await this.discardOutdated(area, path.basename(final));
+    if (await lstatOrNull(final)) return;
+    const tmp = await fs.mkdtemp(path.join(area, `${MAKING}${OWNER}~`));
+    try {
+      const tree = path.join(tmp, 'copy');
+      await copyTree({
+        snapshotRoot,
+        snapshot,
+        tree,
+        owner: null,
+        signal: this.abort.signal,
+        concurrency: BACKGROUND_CONCURRENCY,
+      });
+      await fs.rename(tree, final).catch((err) => {
+        // Another worker process finished one first: keep theirs.
+        if (errCode(err) !== 'ENOTEMPTY' && errCode(err) !== 'EEXIST') throw err;
+      });
+    } finally {
+      await removeTree(tmp);
+    }
+  }
+
+  /** Ready copies of other commits, and what crashed processes left behind. */
+  private async discardOutdated(area: string, keep: string | null): Promise<void> {
+    for (const name of await fs.readdir(area)) {
+      const p = path.join(area, name);
+      if (name.startsWith(READY) && name !== keep) {
+        const trash = path.join(area, `${TRASH}${OWNER}~${name.slice(READY.length)}`);
+        // Renamed first: a request taking it at this very moment gets all of it, or none.
+        const moved = await fs.rename(p, trash).then(
+          () => true,
+          (err) => (errCode(err) === 'ENOENT' ? false : Promise.reject(err)),
+        );
+        if (moved) await removeTree(trash);
+      } else if (name.startsWith(MAKING) || name.startsWith(TRASH)) {
+        if (await leftBehind(name, p)) await removeTree(p);
+      }
+    }
+  }
+}

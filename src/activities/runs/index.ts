@@ -1,0 +1,98 @@
+/**
+ * File-side steps of a test run around the per-notebook executions: which snapshot, which
+ * notebooks, the report. The snapshot is pinned for the run's duration so that pruning after
+ * newer merges cannot delete the tree under running notebooks.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../runtime/config.js';
+import type { TestRunQueues, TestRunResult } from '../../runs/model.js';
+import { discoverNotebooks, type DiscoverOptions } from './discover.js';
+import { removeTree } from '../files.js';
+import { runDirOf } from './notebooks.js';
+import { writeReport, type WriteReportOptions } from './report/index.js';
+import { pinDir, readCurrent, snapshotPath, SHA_RE } from '../sync/snapshot.js';
+
+export type RunsConfig = Pick<Config, 'cacheDir' | 'resultsDir' | 'tests' | 'temporal'>;
+
+export function createRunActivities(cfg: RunsConfig) {
+  return {
+    /** The snapshot to test (default: the published one), pinned for this run. */
+    async resolveSnapshot(input: { runId: string; commit?: string }): Promise<{ commit: string; root: string }> {
+      const commit = input.commit ?? (await readCurrent(cfg.cacheDir));
+      if (!commit) {
+        throw ApplicationFailure.nonRetryable('nothing is published yet: run "nblc sync" first', 'NothingPublished');
+      }
+      if (!SHA_RE.test(commit)) {
+        throw ApplicationFailure.nonRetryable(`"${commit}" is not a full commit SHA`, 'BadCommit');
+      }
+      const root = snapshotPath(cfg.cacheDir, commit);
+      // A new run under a reused workflow ID (e.g. a commit published again) starts from a clean
+      // directory, so that no earlier result can stand in for a notebook of this run.
+      const runDir = runDirOf(cfg.resultsDir, input.runId);
+      // removeTree: a killed notebook may have left read-only scratch folders in tmp/.
+      await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
+      await fs.mkdir(pinDir(cfg.cacheDir, commit), { recursive: true });
+      await fs.writeFile(path.join(pinDir(cfg.cacheDir, commit), input.runId), '');
+      if (
+        !(await fs.stat(root).then(
+          (s) => s.isDirectory(),
+          () => false,
+        ))
+      ) {
+        await fs.rm(path.join(pinDir(cfg.cacheDir, commit), input.runId), { force: true });
+        throw ApplicationFailure.nonRetryable(
+          `commit ${commit} has no published snapshot (only the last NBLC_KEEP_SNAPSHOTS are kept); publish it with "nblc sync --sha ${commit}"`,
+          'SnapshotNotFound',
+        );
+      }
+      return { commit, root };
+    },
+
+    async releaseSnapshot(input: { runId: string; commit: string }): Promise<void> {
+      await fs.rm(path.join(pinDir(cfg.cacheDir, input.commit), input.runId), { force: true });
+      await fs.rmdir(pinDir(cfg.cacheDir, input.commit)).catch(() => undefined);
+    },
+
+    async discoverNotebooks(input: DiscoverOptions): Promise<string[]> {
+      return discoverNotebooks(input);
+    },
+
+    /** Writes report.json, junit.xml and report.html; returns what the workflow reports. */
+    async writeRunReport(input: Omit<WriteReportOptions, 'resultsDir'>): Promise<TestRunResult> {
+      const report = await writeReport({ resultsDir: cfg.resultsDir, ...input });
+      return {
+        runId: report.runId,
+        commit: report.commit,
+        kind: report.kind,
+        counts: report.counts,
+        reportDir: runDirOf(cfg.resultsDir, input.runId),
+        notebooks: report.notebooks.map((n) => ({
+          path: n.path,
+          status: n.status,
+          durationMs: n.durationMs,
+          attempts: n.attempts,
+          ...(n.flaky ? { flaky: true } : {}),
+        })),
+        failures: report.notebooks
+          .filter((n) => n.status !== 'passed')
+          .map((n) => ({ path: n.path, status: n.status })),
+        newlyFailing: report.newlyFailing,
+        fixed: report.fixed,
+      };
+    },
+
+    /** What the sync workflow needs to start a merge run; null when merge runs are off. */
+    async mergeRunSettings(): Promise<TestRunQueues | null> {
+      if (!cfg.tests.onMerge) return null;
+      return {
+        notebookTaskQueue: cfg.tests.taskQueue,
+        defaultConcurrency: cfg.tests.concurrency,
+        temporalUi: { url: cfg.temporal.uiUrl, namespace: cfg.temporal.namespace },
+      };
+    },
+  };
+}
+
+export type RunActivities = ReturnType<typeof createRunActivities>;

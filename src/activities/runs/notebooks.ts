@@ -1,0 +1,160 @@
+/**
+ * Executes one notebook: python/nblc_execute.py (nbclient, a fresh kernel) as a child process
+ * in its own process group (see executor-process.ts). A notebook's own failure is a result; only infrastructure problems
+ * (the executor crashed, the kernel died before its first cell) throw, so Temporal retries them.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../runtime/config.js';
+import { INFRA_ATTEMPTS, type ExecutorResult, type NotebookResult, type NotebookSummary } from '../../runs/model.js';
+import { forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
+import { writeFileAtomic } from '../files.js';
+
+const KILL_GRACE_MS = 5000;
+
+export type NotebookConfig = Pick<Config, 'resultsDir' | 'tests'>;
+
+export interface RunNotebookInput {
+  runId: string;
+  /** The snapshot root (read-only). */
+  root: string;
+  path: string;
+  /** 1-based execution of this notebook within the run (notebook-level retries). */
+  attempt: number;
+  cellTimeoutS?: number;
+  notebookTimeoutS?: number;
+}
+
+export const runDirOf = (resultsDir: string, runId: string) => path.join(resultsDir, runId);
+export const resultFileOf = (runDir: string, nbPath: string) => path.join(runDir, 'results', `${nbPath}.json`);
+
+export function createNotebookActivities(cfg: NotebookConfig) {
+  return {
+    async runNotebook(input: RunNotebookInput): Promise<NotebookSummary> {
+      const ctx = Context.current();
+      const runDir = runDirOf(cfg.resultsDir, input.runId);
+      const artifact = path.join('executed', input.path);
+      const resultFile = resultFileOf(runDir, input.path);
+      const scratch = path.join(runDir, 'tmp');
+      await fs.mkdir(scratch, { recursive: true });
+      await fs.mkdir(path.dirname(resultFile), { recursive: true });
+      const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
+
+      const args = [
+        '--notebook',
+        path.join(input.root, input.path),
+        '--output',
+        path.join(runDir, artifact),
+        '--result',
+        executorResult,
+        '--default-kernel',
+        cfg.tests.defaultKernel,
+        '--cell-timeout',
+        String(input.cellTimeoutS ?? cfg.tests.cellTimeoutS),
+        '--timeout',
+        String(input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS),
+        '--scratch-root',
+        scratch,
+        ...(cfg.tests.prerunFile ? ['--prerun', cfg.tests.prerunFile] : []),
+      ];
+      const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path);
+      if (code !== 0) {
+        throw ApplicationFailure.retryable(
+          `the notebook executor for ${input.path} exited with ${code}: ${stderr.slice(-2000)}`,
+          'ExecutorCrashed',
+        );
+      }
+      const result = JSON.parse(await fs.readFile(executorResult, 'utf8')) as ExecutorResult;
+      await fs.rm(executorResult, { force: true });
+      if (result.status === 'kernel_died' && result.cellsRun === 0 && ctx.info.attempt < INFRA_ATTEMPTS) {
+        // Died before running anything: a port clash, memory pressure, a busy host. Try again.
+        throw ApplicationFailure.retryable(
+          `kernel for ${input.path} died before its first cell: ${result.message}`,
+          'KernelStartFailed',
+        );
+      }
+      const full: NotebookResult = {
+        ...result,
+        path: input.path,
+        attempts: input.attempt,
+        ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
+        artifact,
+      };
+      await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
+      return {
+        path: input.path,
+        status: full.status,
+        durationMs: full.durationMs,
+        attempts: input.attempt,
+        ...(full.flaky ? { flaky: true } : {}),
+      };
+    },
+  };
+}
+
+/**
+ * Starts the executor (forked by the fork server, or spawned when that is unavailable or
+ * configured), heartbeating with its progress; on cancellation (or a lost heartbeat) it
+ * terminates the executor's process group: SIGTERM lets it shut the kernel down, SIGKILL follows.
+ */
+async function execute(
+  cfg: NotebookConfig,
+  args: string[],
+  stderrFile: string,
+  ctx: Context,
+  nbPath: string,
+): Promise<{ code: number | null; stderr: string }> {
+  const proc = await startExecutor(cfg, args, stderrFile, ctx);
+  let progress: unknown = { path: nbPath, event: 'spawned' };
+  proc.onLine((line) => {
+    try {
+      progress = { path: nbPath, ...JSON.parse(line) };
+      ctx.heartbeat(progress);
+    } catch {
+      // not a progress line
+    }
+  });
+  const heartbeat = setInterval(() => ctx.heartbeat(progress), 2000);
+  const onCancel = () => {
+    proc.kill('SIGTERM');
+    setTimeout(() => proc.kill('SIGKILL'), KILL_GRACE_MS).unref();
+  };
+  ctx.cancellationSignal.addEventListener('abort', onCancel, { once: true });
+  try {
+    const code = await proc.exited.catch((err: Error) => {
+      if (ctx.cancellationSignal.aborted) return null;
+      throw ApplicationFailure.retryable(`the notebook executor for ${nbPath} was lost: ${err.message}`, 'ExecutorCrashed');
+    });
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    return { code, stderr: code === 0 ? '' : await proc.stderr() };
+  } finally {
+    clearInterval(heartbeat);
+    ctx.cancellationSignal.removeEventListener('abort', onCancel);
+    await proc.release();
+  }
+}
+
+async function startExecutor(cfg: NotebookConfig, args: string[], stderrFile: string, ctx: Context) {
+  if (cfg.tests.executor === 'spawn') return spawnExecutor(cfg.tests.python, args);
+  const server = forkServerFor(cfg.tests.python);
+  for (let attempt = 1; ; attempt++) {
+    let socket: string | null;
+    try {
+      socket = await server.socket();
+    } catch (err) {
+      ctx.log.warn(`${(err as Error).message}; starting a new Python per notebook for now`);
+      socket = null;
+    }
+    if (socket === null) return spawnExecutor(cfg.tests.python, args);
+    try {
+      return await forkExecutor(socket, args, stderrFile);
+    } catch (err) {
+      if (attempt >= 2) throw err;
+      server.reset(); // its socket is gone: start a new server once
+    }
+  }
+}
+
+export type NotebookActivities = ReturnType<typeof createNotebookActivities>;

@@ -1,0 +1,215 @@
+/**
+ * The report of a notebook test run, written into the run's directory:
+ *
+ *   <resultsDir>/<runId>/report.json   the TestReport (src/runs/model.ts), written last
+ *   <resultsDir>/<runId>/junit.xml     for CI tools
+ *   <resultsDir>/<runId>/report.html   one self-contained page for operators
+ *
+ * Inputs are the per-notebook result files (`results/<path>.json`, written by runNotebook) and
+ * the previous finished run of the same kind (its report.json) for "newly failing" / "fixed".
+ * Every file is written to a hidden temporary name and renamed into place, and the output
+ * depends only on the inputs and the files, so a rerun after a crash converges to the same bytes.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { mapLimit, writeFileAtomic } from '../../files.js';
+import {
+  countSummaries,
+  NOTEBOOK_STATUSES,
+  type NotebookError,
+  type NotebookResult,
+  type NotebookStatus,
+  type RunKind,
+  type TestReport,
+} from '../../../runs/model.js';
+import { renderHtml } from './html.js';
+import { READ_CONCURRENCY, REPORT_FILES, isObject } from './layout.js';
+import { findPreviousRun } from './previous.js';
+import { renderJunit } from './junit.js';
+
+export interface WriteReportOptions {
+  /** NBLC_RESULTS_DIR; the run's directory is `<resultsDir>/<runId>/`. */
+  resultsDir: string;
+  runId: string;
+  commit: string;
+  kind: RunKind;
+  startedAt: string;
+  finishedAt: string;
+  /** Every notebook of the run, in the run's order. */
+  paths: string[];
+  /** Link to the run in the Temporal UI. */
+  temporalUiUrl?: string;
+}
+
+export const NO_RESULT_MESSAGE = 'no result was recorded';
+
+/** Run directory names as runIdFromWorkflowId makes them. */
+const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
+
+export async function writeReport(opts: WriteReportOptions): Promise<TestReport> {
+  if (!RUN_ID_RE.test(opts.runId) || opts.runId === '.' || opts.runId === '..') {
+    throw ApplicationFailure.nonRetryable(`"${opts.runId}" is not a run directory name`, 'BadReportInput');
+  }
+  for (const [name, value] of [
+    ['startedAt', opts.startedAt],
+    ['finishedAt', opts.finishedAt],
+  ] as const) {
+    if (Number.isNaN(Date.parse(value))) {
+      throw ApplicationFailure.nonRetryable(`${name} "${value}" is not a timestamp`, 'BadReportInput');
+    }
+  }
+  const runDir = path.join(opts.resultsDir, opts.runId);
+  const paths = [...new Set(opts.paths)];
+  const notebooks = await mapLimit(paths, READ_CONCURRENCY, (p) => readResult(runDir, p));
+  const previous = await findPreviousRun(opts.resultsDir, opts.runId, opts.kind, opts.startedAt);
+  const { newlyFailing, fixed } = compareWithPrevious(notebooks, previous?.statuses ?? null);
+
+  const report: TestReport = {
+    runId: opts.runId,
+    commit: opts.commit,
+    kind: opts.kind,
+    startedAt: opts.startedAt,
+    finishedAt: opts.finishedAt,
+    counts: countSummaries(notebooks),
+    notebooks,
+    newlyFailing,
+    fixed,
+    previousRunId: previous?.runId ?? null,
+    ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
+  };
+
+  const artifacts = new Set<string>();
+  await mapLimit(notebooks, READ_CONCURRENCY, async (nb) => {
+    if (await isFile(path.join(runDir, nb.artifact))) artifacts.add(nb.path);
+  });
+
+  await writeFileAtomic(path.join(runDir, REPORT_FILES.junit), renderJunit(report));
+  await writeFileAtomic(
+    path.join(runDir, REPORT_FILES.html),
+    renderHtml(report, { hasArtifact: (nb) => artifacts.has(nb.path) }),
+  );
+  // Last: an existing report.json means the whole report is there (and the next run may compare with it).
+  await writeFileAtomic(path.join(runDir, REPORT_FILES.json), `${JSON.stringify(report, null, 2)}\n`);
+  return report;
+}
+
+/**
+ * newlyFailing: not passed now, and passed in the previous run or not part of it (a new notebook
+ * that fails is newly failing). fixed: passed now and not passed in the previous run. Both in
+ * the run's order. Without a previous run there is nothing to compare with: both are empty.
+ */
+export function compareWithPrevious(
+  notebooks: Array<Pick<NotebookResult, 'path' | 'status'>>,
+  previous: ReadonlyMap<string, NotebookStatus> | null,
+): { newlyFailing: string[]; fixed: string[] } {
+  if (!previous) return { newlyFailing: [], fixed: [] };
+  const newlyFailing: string[] = [];
+  const fixed: string[] = [];
+  for (const nb of notebooks) {
+    const before = previous.get(nb.path);
+    if (nb.status !== 'passed' && (before === undefined || before === 'passed')) newlyFailing.push(nb.path);
+    if (nb.status === 'passed' && before !== undefined && before !== 'passed') fixed.push(nb.path);
+  }
+  return { newlyFailing, fixed };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the notebooks' results
+
+/** A relative path without `.`/`..`/empty segments: it cannot leave the directory it is joined to. */
+function isSafeRelative(p: string): boolean {
+  return (
+    p.length > 0 &&
+    !p.startsWith('/') &&
+    !p.includes('\\') &&
+    !p.includes('\0') &&
+    p.split('/').every((s) => s !== '' && s !== '.' && s !== '..')
+  );
+}
+
+function unrecorded(nbPath: string, message: string): NotebookResult {
+  return {
+    status: 'kernel_died',
+    durationMs: 0,
+    kernel: null,
+    cellsTotal: 0,
+    cellsRun: 0,
+    error: null,
+    errors: [],
+    timedOutCell: null,
+    message,
+    path: nbPath,
+    attempts: 0,
+    artifact: `executed/${nbPath}`,
+  };
+}
+
+/** The notebook's result file, normalized to exactly the NotebookResult fields; never throws for a bad file. */
+async function readResult(runDir: string, nbPath: string): Promise<NotebookResult> {
+  if (!isSafeRelative(nbPath)) return unrecorded(nbPath, 'not read: the path is not a relative path inside the run');
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(runDir, 'results', `${nbPath}.json`), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return unrecorded(nbPath, NO_RESULT_MESSAGE);
+    if (code === 'EISDIR') return unrecorded(nbPath, 'the result file is unreadable: it is a directory');
+    throw err; // EACCES, EIO, EMFILE…: an infrastructure problem, retried by the activity
+  }
+  try {
+    return normalizeResult(JSON.parse(text), nbPath);
+  } catch (err) {
+    return unrecorded(nbPath, `the result file is unreadable: ${(err as Error).message}`);
+  }
+}
+
+const num = (v: unknown, dflt: number) => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
+const strOrNull = (v: unknown) => (typeof v === 'string' ? v : null);
+
+function normalizeError(v: unknown): NotebookError | null {
+  if (!isObject(v)) return null;
+  return {
+    cell: num(v.cell, -1),
+    ename: typeof v.ename === 'string' ? v.ename : '',
+    evalue: typeof v.evalue === 'string' ? v.evalue : '',
+    traceback: typeof v.traceback === 'string' ? v.traceback : '',
+    ...(v.expected === true ? { expected: true } : {}),
+  };
+}
+
+export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
+  if (!isObject(raw)) throw new Error('not a JSON object');
+  const status = raw.status;
+  if (!NOTEBOOK_STATUSES.includes(status as NotebookStatus))
+    throw new Error(`unknown status ${JSON.stringify(status)}`);
+  const artifact =
+    typeof raw.artifact === 'string' && isSafeRelative(raw.artifact) ? raw.artifact : `executed/${nbPath}`;
+  return {
+    status: status as NotebookStatus,
+    durationMs: num(raw.durationMs, 0),
+    kernel: strOrNull(raw.kernel),
+    cellsTotal: num(raw.cellsTotal, 0),
+    cellsRun: num(raw.cellsRun, 0),
+    error: normalizeError(raw.error),
+    errors: Array.isArray(raw.errors)
+      ? raw.errors.map(normalizeError).filter((e): e is NotebookError => e !== null)
+      : [],
+    timedOutCell: typeof raw.timedOutCell === 'number' ? raw.timedOutCell : null,
+    message: strOrNull(raw.message),
+    path: nbPath, // the run's path, whatever the file says
+    attempts: num(raw.attempts, 1),
+    ...(raw.flaky === true ? { flaky: true } : {}),
+    artifact,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+async function isFile(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}

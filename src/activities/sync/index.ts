@@ -1,0 +1,130 @@
+/**
+ * Activities of the sync workflow. Each is idempotent: run twice, or retried after a crash at
+ * any point, it converges to the same state on disk.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, type Logger } from '@temporalio/common';
+import path from 'node:path';
+import type { Config } from '../../runtime/config.js';
+import type { PublishResult, SyncPlan } from '../../sync/model.js';
+import { git } from './git.js';
+import { withHeartbeat } from '../heartbeat.js';
+import { changedPaths, commitsSince, fetchBranch as fetchInto, isAncestor, resolveCommit, trackingRef } from './repo.js';
+import { materialize, prune, readCurrent, swapCurrent } from './snapshot.js';
+
+export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots' | 'updateCopiesOnPublish' | 'copyConcurrency'>;
+
+export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir, 'repo.git');
+
+/** `onPublished`: told of each commit published (the copies' ready copy follows it). */
+export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: string, log: Logger) => void) {
+  const gitDir = cloneDir(cfg);
+  const local = () => git({ baseDir: gitDir });
+
+  return {
+    /** The SHA `current` points at (the filesystem is the truth after a restart). */
+    async readPublished(): Promise<string | null> {
+      return readCurrent(cfg.cacheDir);
+    },
+
+    /** Fetches the branch into the private clone; returns its tip. */
+    async fetchBranch(): Promise<{ tip: string }> {
+      let progress: unknown;
+      const tip = await withHeartbeat(
+        (signal) =>
+          fetchInto({
+            gitDir,
+            url: cfg.repo.url,
+            branch: cfg.repo.branch,
+            token: cfg.repo.token,
+            signal,
+            onProgress: (p) => (progress = p),
+          }),
+        () => progress,
+      );
+      return { tip };
+    },
+
+    /**
+     * Decides what to publish from the commits a batch of beacons asked for: the newest one that
+     * is on the branch, unless the published commit already contains it. Pure git reads: one
+     * `rev-parse` per candidate and one `rev-list` of what the branch has beyond the published
+     * commit (plus an ancestry check for a candidate outside it: a redelivery, or another branch).
+     */
+    async planSync(input: { candidates: string[]; published: string | null; tip: string }): Promise<SyncPlan> {
+      const g = local();
+      const plan: SyncPlan = { tip: input.tip, target: null, outcomes: {} };
+      // Newest first; a published commit missing from the clone counts as nothing published.
+      const since = new Map((await commitsSince(g, input.tip, input.published)).map((sha, i) => [sha, i]));
+      const fresh: Array<{ candidate: string; sha: string; rank: number }> = [];
+      for (const candidate of input.candidates) {
+        const sha = await resolveCommit(g, candidate);
+        const rank = sha ? since.get(sha) : undefined;
+        if (sha && rank !== undefined) {
+          fresh.push({ candidate, sha, rank });
+        } else if (sha && input.published && (await isAncestor(g, sha, input.tip))) {
+          // On the branch, and not beyond the published commit: that one contains it.
+          plan.outcomes[candidate] = { outcome: 'stale', sha };
+        } else if (sha) {
+          plan.outcomes[candidate] = {
+            outcome: 'unreachable',
+            sha,
+            reason: `commit ${sha} is not on branch ${cfg.repo.branch} of ${cfg.repo.fullName} (tip ${input.tip}): only commits of the configured branch are published. Run "nblc sync" to publish the branch tip.`,
+          };
+        } else {
+          plan.outcomes[candidate] = {
+            outcome: 'unreachable',
+            reason: `commit ${candidate} does not exist in ${cfg.repo.fullName} after fetching ${cfg.repo.branch}: it was probably force-pushed away or pushed to another branch. Nothing was published; run "nblc sync" to publish the branch tip.`,
+          };
+        }
+      }
+      fresh.sort((a, b) => a.rank - b.rank);
+      plan.target = fresh[0]?.sha ?? null;
+      for (const c of fresh) plan.outcomes[c.candidate] = { outcome: c.sha === plan.target ? 'publish' : 'superseded', sha: c.sha };
+      return plan;
+    },
+
+    /** Exports the commit's tree as an immutable snapshot, swaps `current` to it, prunes old ones. */
+    async publishSnapshot(input: { sha: string }): Promise<PublishResult> {
+      const g = local();
+      const ref = trackingRef(cfg.repo.branch);
+      // Snapshots are named by the full SHA (readCurrent and prune only know those names).
+      const sha = await resolveCommit(g, input.sha);
+      if (!sha) {
+        throw ApplicationFailure.nonRetryable(
+          `commit ${input.sha} is not in the private clone of ${cfg.repo.fullName}; it must be fetched first`,
+          'CommitNotFound',
+        );
+      }
+      if (!(await isAncestor(g, sha, ref))) {
+        throw ApplicationFailure.nonRetryable(
+          `commit ${sha} is not reachable from ${cfg.repo.branch}; refusing to publish it`,
+          'CommitNotOnBranch',
+        );
+      }
+      const snap = await withHeartbeat(
+        (signal) => materialize({ gitDir, cacheDir: cfg.cacheDir, sha, signal }),
+        () => ({ step: 'materialize', sha }),
+      );
+      await swapCurrent(cfg.cacheDir, sha);
+      const pruned = await prune(cfg.cacheDir, cfg.keepSnapshots);
+      onPublished?.(sha, Context.current().log);
+      return { sha, path: snap.path, files: snap.files, reused: snap.reused, pruned };
+    },
+
+    /**
+     * Whether to update every user's main copy after a publish (NBLC_UPDATE_COPIES_ON_PUBLISH),
+     * read from the worker's config at that moment rather than fixed when the workflow started.
+     */
+    async copyUpdateSettings(): Promise<{ concurrency: number } | null> {
+      return cfg.updateCopiesOnPublish ? { concurrency: cfg.copyConcurrency } : null;
+    },
+
+    /** Paths changed between two published commits (used to pick the notebooks a merge touched). */
+    async diffCommits(input: { from: string; to: string }): Promise<string[]> {
+      return changedPaths(local(), input.from, input.to);
+    },
+  };
+}
+
+export type SyncActivities = ReturnType<typeof createSyncActivities>;

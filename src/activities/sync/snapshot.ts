@@ -1,0 +1,168 @@
+/**
+ * Immutable snapshots of the notebooks repository and the `current` symlink readers follow.
+ *
+ * Layout under the cache directory:
+ *   snapshots/<full sha>/   read-only tree of that commit (no .git)
+ *   current -> snapshots/<full sha>   (relative, so the cache can be mounted anywhere)
+ *
+ * Every step is written so that a crash at any point leaves either the old or the new state
+ * visible, and a rerun converges: trees are assembled under a hidden temporary name and renamed
+ * into place; the symlink is replaced by rename(2), which is atomic.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { removeTree } from '../files.js';
+import { git } from './git.js';
+
+const execFileAsync = promisify(execFile);
+
+export const SHA_RE = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+const STALE_TEMP_MS = 10 * 60_000;
+
+export const snapshotsDir = (cacheDir: string) => path.join(cacheDir, 'snapshots');
+export const snapshotPath = (cacheDir: string, sha: string) => path.join(snapshotsDir(cacheDir), sha);
+export const currentLink = (cacheDir: string) => path.join(cacheDir, 'current');
+/** A test run pins the snapshot it executes (one empty file per run) so pruning keeps it. */
+export const pinDir = (cacheDir: string, sha: string) => path.join(cacheDir, '.pins', sha);
+
+async function pinned(cacheDir: string, sha: string): Promise<boolean> {
+  const pins = await fs.readdir(pinDir(cacheDir, sha)).catch(() => []);
+  return pins.length > 0;
+}
+
+/** The full SHA `current` points at, or null when nothing is published yet. */
+export async function readCurrent(cacheDir: string): Promise<string | null> {
+  try {
+    const target = path.basename(await fs.readlink(currentLink(cacheDir)));
+    return SHA_RE.test(target) ? target : null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Removes write permission bottom-up (files keep their exec bit). Returns the number of files. */
+async function makeReadOnly(dir: string): Promise<number> {
+  let files = 0;
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      files += await makeReadOnly(p);
+    } else if (entry.isFile()) {
+      const { mode } = await fs.stat(p);
+      await fs.chmod(p, mode & ~0o222);
+      files++;
+    } else {
+      files++; // symlinks carry no permissions of their own
+    }
+  }
+  await fs.chmod(dir, 0o555);
+  return files;
+}
+
+/**
+ * Writes the tree of `sha` into `snapshots/<sha>` unless it is already there.
+ * Uses a private index file and `checkout-index`, which runs no hooks and writes no .git
+ * (file modes and symlinks are kept as git stores them).
+ */
+export async function materialize(
+  opts: { gitDir: string; cacheDir: string; sha: string; signal?: AbortSignal },
+): Promise<{ path: string; files: number; reused: boolean }> {
+  const final = snapshotPath(opts.cacheDir, opts.sha);
+  if (await exists(final)) return { path: final, files: -1, reused: true };
+  await fs.mkdir(snapshotsDir(opts.cacheDir), { recursive: true });
+  const tmp = await fs.mkdtemp(path.join(snapshotsDir(opts.cacheDir), `.tmp-${opts.sha.slice(0, 12)}-`));
+  const index = `${tmp}.index`;
+  try {
+    // The private clone is bare: point git at a throwaway index and at the temporary tree.
+    const g = git({ baseDir: opts.gitDir, signal: opts.signal, env: { GIT_INDEX_FILE: index, GIT_WORK_TREE: tmp } });
+    await g.raw(['read-tree', opts.sha]);
+    await g.raw(['checkout-index', '--all', '--force']);
+    const files = await makeReadOnly(tmp);
+    // Flush the tree before it gets its final name: after a power loss a snapshot under its
+    // final name must be complete, since its existence is what marks it complete.
+    await execFileAsync('sync', ['--file-system', tmp]);
+    try {
+      await fs.rename(tmp, final);
+    } catch (err) {
+      // Another attempt finished first: its tree is identical, keep it.
+      if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
+      await removeTree(tmp);
+      return { path: final, files, reused: true };
+    }
+    return { path: final, files, reused: false };
+  } catch (err) {
+    await removeTree(tmp);
+    throw err;
+  } finally {
+    await fs.rm(index, { force: true });
+  }
+}
+
+/** Points `current` at `snapshots/<sha>` with one atomic rename. */
+export async function swapCurrent(cacheDir: string, sha: string): Promise<void> {
+  const tmpLink = path.join(cacheDir, `.current-${randomBytes(6).toString('hex')}`);
+  await fs.symlink(path.join('snapshots', sha), tmpLink);
+  try {
+    await fs.rename(tmpLink, currentLink(cacheDir));
+  } catch (err) {
+    await fs.rm(tmpLink, { force: true });
+    throw err;
+  }
+  // Mark it as the most recently published, for pruning order.
+  const now = new Date();
+  await fs.utimes(snapshotPath(cacheDir, sha), now, now);
+  const dir = await fs.open(cacheDir, fsc.O_RDONLY);
+  await dir.sync().finally(() => dir.close());
+}
+
+/**
+ * Keeps the `keep` most recently published snapshots, the current one and those pinned by a
+ * running test; removes the
+ * rest and any temporary leftovers of crashed attempts. Returns the removed SHAs.
+ */
+export async function prune(cacheDir: string, keep: number): Promise<string[]> {
+  const dir = snapshotsDir(cacheDir);
+  const current = await readCurrent(cacheDir);
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  const snapshots: Array<{ sha: string; mtime: number }> = [];
+  const now = Date.now();
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    const st = await fs.lstat(p).catch(() => null);
+    if (!st) continue;
+    if (e.name.startsWith('.')) {
+      if (now - st.mtimeMs > STALE_TEMP_MS) await removeTree(p);
+    } else if (SHA_RE.test(e.name) && st.isDirectory()) {
+      snapshots.push({ sha: e.name, mtime: st.mtimeMs });
+    }
+  }
+  // Temporary links of a swap interrupted by a crash.
+  for (const name of await fs.readdir(cacheDir).catch(() => [] as string[])) {
+    if (!name.startsWith('.current-')) continue;
+    const st = await fs.lstat(path.join(cacheDir, name)).catch(() => null);
+    if (st && now - st.mtimeMs > STALE_TEMP_MS) await fs.rm(path.join(cacheDir, name), { force: true });
+  }
+  snapshots.sort((a, b) => b.mtime - a.mtime);
+  const removed: string[] = [];
+  for (const s of snapshots.slice(keep)) {
+    if (s.sha === current || (await pinned(cacheDir, s.sha))) continue;
+    // Rename first so the directory disappears at once, then delete at leisure.
+    const trash = path.join(dir, `.trash-${s.sha.slice(0, 12)}-${randomBytes(4).toString('hex')}`);
+    await fs.rename(path.join(dir, s.sha), trash);
+    await removeTree(trash);
+    removed.push(s.sha);
+  }
+  return removed;
+}

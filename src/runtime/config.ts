@@ -1,0 +1,241 @@
+/**
+ * One typed, validated configuration, read from the environment.
+ *
+ * Secrets may be given inline (`NBLC_WEBHOOK_SECRET`) or as a file (`NBLC_WEBHOOK_SECRET_FILE`,
+ * the Docker/Kubernetes secrets convention). They are wrapped in {@link Secret} so that logging
+ * or serializing a config object never prints them.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { Secret } from './secret.js';
+
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+const duration = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as 30s, 15m, 1h or 1d');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** The variables nblc reads (besides Temporal's own TEMPORAL_* connection variables). */
+const schema = z.object({
+  NBLC_REPO_URL: z.string().min(1, 'the git URL of the notebooks repository is required'),
+  NBLC_REPO_FULL_NAME: z
+    .string()
+    .regex(/^[\w.-]+\/[\w.-]+$/, 'must be "<owner>/<name>" as GitHub spells it in push payloads'),
+  NBLC_BRANCH: z.string().regex(/^[\w./-]+$/, 'a branch name such as main').default('main'),
+  NBLC_DATA_DIR: z.string().default('.nblc'),
+  NBLC_CACHE_DIR: z.string().optional(),
+  NBLC_RESULTS_DIR: z.string().optional(),
+  NBLC_USERS_DIR: z.string().optional(),
+  NBLC_USER_CACHE_PATH: z.string().optional(),
+  NBLC_COPY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  NBLC_UPDATE_COPIES_ON_PUBLISH: z.enum(['true', 'false']).default('false'),
+  NBLC_READY_COPY: z.enum(['true', 'false']).default('true'),
+  NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
+  NBLC_HTTP_HOST: z.string().default('127.0.0.1'),
+  NBLC_PORT: port.default(8080),
+  NBLC_TASK_QUEUE: z.string().min(1).default('nblc'),
+  NBLC_SYNC_IDLE_TIMEOUT: duration.default('1h'),
+  NBLC_TEMPORAL_PORT: port.default(7233),
+  NBLC_TEMPORAL_UI_PORT: port.default(8233),
+  NBLC_TEMPORAL_UI_URL: z.string().url().optional(),
+  NBLC_TEMPORAL_BIN: z.string().optional(),
+  NBLC_NOTEBOOK_TASK_QUEUE: z.string().min(1).default('nblc-notebooks'),
+  NBLC_TEST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  NBLC_DEFAULT_KERNEL: z.string().min(1).default('python3'),
+  NBLC_CELL_TIMEOUT: z.coerce.number().positive().default(600),
+  NBLC_NOTEBOOK_TIMEOUT: z.coerce.number().positive().default(3600),
+  NBLC_PRERUN_FILE: z.string().optional(),
+  NBLC_PYTHON: z.string().optional(),
+  NBLC_EXECUTOR: z.enum(['fork', 'spawn']).default('fork'),
+  NBLC_TEST_CRON: z.string().default('0 3 * * *'),
+  NBLC_TEST_TIMEZONE: z.string().default('UTC'),
+  NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
+  NBLC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+});
+
+export interface Config {
+  repo: { url: string; fullName: string; branch: string; token?: Secret };
+  /**
+   * Current secret first, then the previous one while a rotation is under way. Empty when not
+   * configured: only the HTTP API needs it, and refuses to start without it.
+   */
+  webhookSecrets: Secret[];
+  apiToken?: Secret;
+  /** Signs per-user tokens (user-tokens.ts): a user's own copy requests without the operator token. */
+  userTokenSecret?: Secret;
+  dataDir: string;
+  cacheDir: string;
+  resultsDir: string;
+  usersDir: string;
+  /** The cache as users see it: the target of their `notebooks-latest` link. */
+  userCachePath: string;
+  /** Users processed at once by a bulk provision or update. */
+  copyConcurrency: number;
+  /** After each publish, update every user's `notebooks/` in place (a bulk update workflow). */
+  updateCopiesOnPublish: boolean;
+  /** Keep one copy of the published snapshot assembled, for the next `provision` / `latest` (copy-ready.ts). */
+  readyCopy: boolean;
+  keepSnapshots: number;
+  http: { host: string; port: number };
+  taskQueue: string;
+  syncIdleTimeout: string;
+  temporal: {
+    /** Undefined: nblc runs its own embedded dev server. */
+    address?: string;
+    /** TEMPORAL_API_KEY, or the file in TEMPORAL_API_KEY_FILE (Temporal's envconfig has no _FILE form). */
+    apiKey?: Secret;
+    namespace: string;
+    uiUrl: string;
+    embedded: { port: number; uiPort: number; binary: string; dbFile: string };
+  };
+  tests: {
+    /** Notebook execution runs on its own task queue, so it can scale onto more hosts. */
+    taskQueue: string;
+    concurrency: number;
+    defaultKernel: string;
+    cellTimeoutS: number;
+    notebookTimeoutS: number;
+    prerunFile?: string;
+    python: string;
+    /** `fork`: executors forked by a per-worker fork server; `spawn`: a new Python per notebook. */
+    executor: 'fork' | 'spawn';
+    /** Cron of the scheduled full run; null when NBLC_TEST_CRON=off. */
+    cron: string | null;
+    timezone: string;
+    onMerge: boolean;
+  };
+  logLevel: z.infer<typeof schema>['NBLC_LOG_LEVEL'];
+  /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */
+  env: Env;
+}
+
+/** The secrets, each from NAME or NAME_FILE (readSecret); in the order loadConfig takes them. */
+const SECRET_VARIABLES = [
+  'NBLC_WEBHOOK_SECRET',
+  'NBLC_WEBHOOK_SECRET_PREVIOUS',
+  'NBLC_API_TOKEN',
+  'NBLC_GIT_TOKEN',
+  'NBLC_USER_TOKEN_SECRET',
+  'TEMPORAL_API_KEY',
+] as const;
+
+/** Reads `NAME` or the file named by `NAME_FILE` (trailing newline stripped). */
+export function readSecret(env: Env, name: string, problems: string[]): Secret | undefined {
+  const inline = env[name];
+  const file = env[`${name}_FILE`];
+  if (inline && file) {
+    problems.push(`${name}: set either ${name} or ${name}_FILE, not both`);
+    return undefined;
+  }
+  if (file) {
+    try {
+      // An empty file means "not set": compose needs a file for every declared secret.
+      const value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      return value ? new Secret(value) : undefined;
+    } catch (err) {
+      problems.push(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+      return undefined;
+    }
+  }
+  return inline ? new Secret(inline) : undefined;
+}
+
+function durationMs(d: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${d}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
+  return Number(m[1]) * unit;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(`${issue.path.join('.')}: ${issue.message}`);
+    }
+  }
+  const [webhookSecret, previousSecret, apiToken, gitToken, userTokenSecret, temporalApiKey] = SECRET_VARIABLES.map(
+    (name) => readSecret(env, name, problems),
+  );
+  if (userTokenSecret && userTokenSecret.reveal().length < 32) {
+    problems.push('NBLC_USER_TOKEN_SECRET: use at least 32 characters (e.g. `openssl rand -hex 32`)');
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const v = parsed.data;
+  if (durationMs(v.NBLC_SYNC_IDLE_TIMEOUT) < 1000) {
+    throw new ConfigError(['NBLC_SYNC_IDLE_TIMEOUT: must be at least 1s']);
+  }
+
+  const dataDir = path.resolve(v.NBLC_DATA_DIR);
+  const under = (p: string | undefined, name: string) => path.resolve(p ?? path.join(dataDir, name));
+  const uiUrl = (v.NBLC_TEMPORAL_UI_URL ?? `http://localhost:${v.NBLC_TEMPORAL_UI_PORT}`).replace(/\/+$/, '');
+  return {
+    repo: { url: v.NBLC_REPO_URL, fullName: v.NBLC_REPO_FULL_NAME, branch: v.NBLC_BRANCH, token: gitToken },
+    webhookSecrets: [webhookSecret, previousSecret].filter((x): x is Secret => !!x),
+    apiToken,
+    userTokenSecret,
+    dataDir,
+    cacheDir: under(v.NBLC_CACHE_DIR, 'cache'),
+    resultsDir: under(v.NBLC_RESULTS_DIR, 'results'),
+    usersDir: under(v.NBLC_USERS_DIR, 'users'),
+    userCachePath: v.NBLC_USER_CACHE_PATH || path.join(under(v.NBLC_CACHE_DIR, 'cache'), 'current'),
+    copyConcurrency: v.NBLC_COPY_CONCURRENCY,
+    updateCopiesOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
+    readyCopy: v.NBLC_READY_COPY === 'true',
+    keepSnapshots: v.NBLC_KEEP_SNAPSHOTS,
+    http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_PORT },
+    taskQueue: v.NBLC_TASK_QUEUE,
+    syncIdleTimeout: v.NBLC_SYNC_IDLE_TIMEOUT,
+    temporal: {
+      address: v.TEMPORAL_ADDRESS || undefined,
+      apiKey: temporalApiKey,
+      namespace: v.TEMPORAL_NAMESPACE,
+      uiUrl,
+      embedded: {
+        port: v.NBLC_TEMPORAL_PORT,
+        uiPort: v.NBLC_TEMPORAL_UI_PORT,
+        binary: v.NBLC_TEMPORAL_BIN ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'temporal'),
+        dbFile: path.join(dataDir, 'temporal.sqlite'),
+      },
+    },
+    tests: {
+      taskQueue: v.NBLC_NOTEBOOK_TASK_QUEUE,
+      concurrency: v.NBLC_TEST_CONCURRENCY,
+      defaultKernel: v.NBLC_DEFAULT_KERNEL,
+      cellTimeoutS: v.NBLC_CELL_TIMEOUT,
+      notebookTimeoutS: v.NBLC_NOTEBOOK_TIMEOUT,
+      prerunFile: v.NBLC_PRERUN_FILE ? path.resolve(v.NBLC_PRERUN_FILE) : undefined,
+      python: v.NBLC_PYTHON ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'python'),
+      executor: v.NBLC_EXECUTOR,
+      cron: ['', 'off', 'none'].includes(v.NBLC_TEST_CRON.trim()) ? null : v.NBLC_TEST_CRON.trim(),
+      timezone: v.NBLC_TEST_TIMEZONE,
+      onMerge: v.NBLC_TEST_ON_MERGE === 'true',
+    },
+    logLevel: v.NBLC_LOG_LEVEL,
+    env,
+  };
+}
+
+/** Every variable name nblc itself reads; docker-compose and docs are checked against it. */
+export const CONFIG_VARIABLES: readonly string[] = [
+  ...Object.keys(schema.shape),
+  // TEMPORAL_API_KEY itself is Temporal's own variable (read by envconfig too).
+  ...SECRET_VARIABLES.flatMap((n) => [n, `${n}_FILE`]).filter((n) => n !== 'TEMPORAL_API_KEY'),
+];
+
+export { durationMs, PROJECT_ROOT };

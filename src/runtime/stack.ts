@@ -1,0 +1,106 @@
+/**
+ * Starts the parts of nblc a process runs: the embedded Temporal server (only without
+ * TEMPORAL_ADDRESS), the worker, the HTTP API; and stops them in reverse order.
+ */
+import type { Client } from '@temporalio/client';
+import { ConfigError, type Config } from './config.js';
+import { ReadyCopies } from '../activities/copies/ready.js';
+import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
+import type { Logger } from './logger.js';
+import { startApi, type RunningApi } from './server.js';
+import { connectClient, connectWorker } from './temporal.js';
+import { createNotebookWorker, createWorker, installRuntime } from './worker.js';
+
+export interface StackOptions {
+  worker: boolean;
+  api: boolean;
+  /** Start the embedded server when TEMPORAL_ADDRESS is unset (`nblc start`, the demo). */
+  embed: boolean;
+  logger: Logger;
+}
+
+export interface Stack {
+  /** The config with the embedded server's actual address and UI URL filled in. */
+  config: Config;
+  client: Client;
+  api?: RunningApi;
+  embedded?: EmbeddedTemporal;
+  /** Settles when the worker stops; rejects if it fails. */
+  workerDone: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(base: Config, opts: StackOptions): Promise<Stack> {
+  if (opts.api && base.webhookSecrets.length === 0) {
+    throw new ConfigError([
+      'NBLC_WEBHOOK_SECRET: required to run the HTTP API (the secret set on the GitHub webhook), or NBLC_WEBHOOK_SECRET_FILE',
+    ]);
+  }
+  const cleanups: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const fn of cleanups.splice(0).reverse()) {
+      await fn().catch((err) => opts.logger.warn({ err: (err as Error).message }, 'error while stopping'));
+    }
+  };
+  try {
+    let config = base;
+    let embedded: EmbeddedTemporal | undefined;
+    if (!base.temporal.address && opts.embed) {
+      embedded = await startEmbeddedTemporal({ ...base.temporal.embedded, namespace: base.temporal.namespace, logger: opts.logger });
+      cleanups.push(() => embedded!.stop());
+      const uiUrl = base.env.NBLC_TEMPORAL_UI_URL ? base.temporal.uiUrl : embedded.uiUrl;
+      config = { ...base, temporal: { ...base.temporal, address: embedded.address, uiUrl } };
+    }
+    const client = await connectClient(config);
+    cleanups.push(() => client.connection.close());
+
+    // Without a worker, there is nothing to settle: the process runs until a signal.
+    let workerDone: Promise<void> = new Promise(() => undefined);
+    if (opts.worker) {
+      installRuntime(opts.logger);
+      const connection = await connectWorker(config);
+      cleanups.push(() => connection.close());
+      const ready = new ReadyCopies(config.readyCopy);
+      cleanups.push(() => ready.close()); // after the workers stopped (cleanups run in reverse)
+      const workers = [await createWorker(config, connection, {}, ready), await createNotebookWorker(config, connection)];
+      workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
+      cleanups.push(async () => {
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await workerDone.catch(() => undefined);
+      });
+      opts.logger.info(
+        { taskQueues: [config.taskQueue, config.tests.taskQueue], namespace: config.temporal.namespace },
+        'worker running',
+      );
+    }
+
+    let api: RunningApi | undefined;
+    if (opts.api) {
+      api = await startApi({ client, config, logger: opts.logger }, config.http.host, config.http.port);
+      cleanups.push(() => api!.close());
+      opts.logger.info({ url: api.url }, 'HTTP API listening');
+    }
+    return { config, client, api, embedded, workerDone, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Runs until SIGINT/SIGTERM (or the worker fails), then stops everything; resolves the exit code. */
+export async function runUntilSignal(stack: Stack, logger: Logger): Promise<number> {
+  const signalled = new Promise<string>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve(sig));
+  });
+  const outcome = await Promise.race([
+    signalled.then((sig) => ({ sig })),
+    stack.workerDone.then(
+      () => ({ err: undefined as unknown }),
+      (err: unknown) => ({ err }),
+    ),
+  ]);
+  if ('sig' in outcome) logger.info({ signal: outcome.sig }, 'stopping');
+  else if (outcome.err) logger.error({ err: (outcome.err as Error).message }, 'worker failed; stopping');
+  await stack.stop();
+  return 'err' in outcome && outcome.err ? 1 : 0;
+}

@@ -1,0 +1,88 @@
+/**
+ * The fork server's failure modes, with real processes: when it dies, its executors and their
+ * kernels (and what a notebook started) die too, and the next notebook gets a new server.
+ * What executors do once started is covered for both launch modes by test/python/executor.test.ts.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { forkExecutor, forkServerFor } from '../../../src/activities/runs/executor-process.js';
+import { PROJECT_ROOT } from '../../../src/runtime/config.js';
+import { waitFor } from '../../helpers/fixtures.js';
+import { isAlive } from '../../helpers/processes.js';
+
+const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
+let dir = '';
+
+function writeNotebook(file: string, cells: string[]) {
+  const nb = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    cells: cells.map((source, i) => ({ id: `c${i}`, cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null })),
+  };
+  fs.writeFileSync(path.join(dir, file), JSON.stringify(nb));
+}
+
+const until = (what: string, cond: () => boolean) => waitFor(what, async () => cond(), 20_000);
+
+async function run(socket: string, notebook: string, id: string) {
+  return forkExecutor(
+    socket,
+    ['--notebook', path.join(dir, notebook), '--output', path.join(dir, `${id}.ipynb`), '--result', path.join(dir, `${id}.json`), '--scratch-root', dir],
+    path.join(dir, `${id}.log`),
+  );
+}
+
+describe('notebook fork server', { timeout: 120_000 }, () => {
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-forkserver-'));
+    const pids = path.join(dir, 'pids');
+    writeNotebook('long.ipynb', [
+      `import os, subprocess\nchild = subprocess.Popen(['sleep', '300'])\nopen(${JSON.stringify(pids + '.tmp')}, 'w').write(f'{os.getppid()} {os.getpid()} {child.pid}')\nos.rename(${JSON.stringify(pids + '.tmp')}, ${JSON.stringify(pids)})`,
+      'import time\ntime.sleep(300)',
+    ]);
+    writeNotebook('quick.ipynb', ['print(6 * 7)']);
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('killed mid-notebook: executor, kernel and the notebook’s own processes end; the next notebook gets a new server', async () => {
+    const server = forkServerFor(PYTHON);
+    const socket = await server.socket();
+    assert.ok(socket && server.pid);
+    const first = server.pid;
+    const proc = await run(socket, 'long.ipynb', 'long');
+    await until('the notebook to start its processes', () => fs.existsSync(path.join(dir, 'pids')));
+    const pids = fs.readFileSync(path.join(dir, 'pids'), 'utf8').split(' ').map(Number);
+    assert.equal(pids.length, 3); // executor, kernel, sleep
+    assert.ok(pids.every(isAlive));
+
+    process.kill(first, 'SIGKILL');
+    await assert.rejects(proc.exited, /closed the connection/);
+    await until('executor, kernel and sleep to be gone', () => !pids.some(isAlive));
+
+    await until('the dead server to be noticed', () => server.pid !== first);
+    const again = await server.socket();
+    assert.ok(again);
+    assert.notEqual(server.pid, first);
+    const next = await run(again, 'quick.ipynb', 'quick');
+    assert.equal(await next.exited, 0, await next.stderr());
+    const result = JSON.parse(fs.readFileSync(path.join(dir, 'quick.json'), 'utf8')) as { status: string };
+    assert.equal(result.status, 'passed');
+  });
+
+  test("a failing executor's stderr is there to read (its tail); release() removes the file", async () => {
+    const socket = await forkServerFor(PYTHON).socket();
+    assert.ok(socket);
+    const proc = await forkExecutor(socket, ['--no-such-option'], path.join(dir, 'bad.log'));
+    assert.notEqual(await proc.exited, 0);
+    const stderr = await proc.stderr();
+    assert.match(stderr, /nblc_execute.py: error: the following arguments are required/);
+    assert.ok(stderr.length <= 8000);
+    assert.ok(fs.existsSync(path.join(dir, 'bad.log')));
+    await proc.release();
+    assert.ok(!fs.existsSync(path.join(dir, 'bad.log')));
+  });
+});
