@@ -14,10 +14,17 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -34,12 +41,22 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows are deterministic: no Node built-ins.' })),
           patterns: [
             { group: ['**/activities/**'], allowTypeImports: true, message: 'Workflows import activity types only.' },
-            { group: ['**/runtime/*', '!**/runtime/temporal-ui*'], message: 'Workflows and models do not load the runtime (config, connections).' },
-            { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'simple-git', 'pino', 'hono'], message: 'Not available in the workflow sandbox.' },
+            {
+              group: ['**/runtime/*', '!**/runtime/temporal-ui*'],
+              message: 'Workflows and models do not load the runtime (config, connections).',
+            },
+            {
+              group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', 'simple-git', 'pino', 'hono'],
+              message: 'Not available in the workflow sandbox.',
+            },
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'process', message: 'No process in workflows.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'process', message: 'No process in workflows.' },
+      ],
     },
   },
   {
@@ -49,7 +66,15 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: ['fs', 'node:fs', 'fs/promises', 'node:fs/promises', 'child_process', 'node:child_process', 'simple-git'].map((name) => ({ name, message: 'src/api is HTTP only.' })),
+          paths: [
+            'fs',
+            'node:fs',
+            'fs/promises',
+            'node:fs/promises',
+            'child_process',
+            'node:child_process',
+            'simple-git',
+          ].map((name) => ({ name, message: 'src/api is HTTP only.' })),
           patterns: [{ group: ['**/activities/**'], message: 'src/api is HTTP only.' }],
         },
       ],

@@ -200,7 +200,10 @@ let e2e = 0;
 const e2eRequest = (stack: Stack) => () =>
   requestCopy(stack.client, stack.config, 'ada', { mode: 'latest', dir: `e2e-${++e2e}` });
 {
-  const stack = await startStack({ ...config, readyCopy: false }, { worker: true, api: false, embed: true, logger: createLogger('warn') });
+  const stack = await startStack(
+    { ...config, readyCopy: false },
+    { worker: true, api: false, embed: true, logger: createLogger('warn') },
+  );
   try {
     await paired('end to end, no ready copy', e2eRequest(stack));
   } finally {
@@ -226,7 +229,11 @@ try {
   for (const u of users) await fs.mkdir(path.join(config.usersDir, u), { recursive: true });
   const removeCopies = () => mapLimit(users, 8, (u) => removeTree(path.join(config.usersDir, u, 'notebooks')));
   const cpLoop = () =>
-    mapLimit(users, config.copyConcurrency, async (u) => void (await cpCopy(path.join(config.usersDir, u, 'notebooks'))));
+    mapLimit(
+      users,
+      config.copyConcurrency,
+      async (u) => void (await cpCopy(path.join(config.usersDir, u, 'notebooks'))),
+    );
   const bulkRun = async () => {
     const started = await startBulk(stack.client, stack.config, 'provision');
     const summary = await started.handle.result();

@@ -111,7 +111,9 @@ try {
     ] as const) {
       console.log(`${name.padEnd(52)} ${[50, 99, 100].map((p) => percentile(xs, p).toFixed(1).padStart(8)).join(' ')}`);
     }
-    console.log(`\nburst: ${BURST} beacons over 5 commits → ${burstPulls} pull(s), last commit published after ${burstMs.toFixed(0)} ms`);
+    console.log(
+      `\nburst: ${BURST} beacons over 5 commits → ${burstPulls} pull(s), last commit published after ${burstMs.toFixed(0)} ms`,
+    );
   } finally {
     await stack.stop();
   }

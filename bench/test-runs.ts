@@ -39,7 +39,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 try {
   const upstream = await createUpstream(path.join(dir, 'upstream'));
   const files: Record<string, string> = {};
-  for (let i = 0; i < N; i++) files[`suite/Notebook ${String(i).padStart(3, '0')}.ipynb`] = notebook([`x = ${i}`, 'print(x * 2)']);
+  for (let i = 0; i < N; i++)
+    files[`suite/Notebook ${String(i).padStart(3, '0')}.ipynb`] = notebook([`x = ${i}`, 'print(x * 2)']);
   const sha = await upstream.commit(files);
 
   // Baseline: the original script's method, one nbconvert process per notebook, serially.
@@ -47,52 +48,66 @@ try {
   await fs.cp(path.join(upstream.workDir, 'suite'), baseDir, { recursive: true });
   const t0 = performance.now();
   for (const f of (await fs.readdir(baseDir)).sort()) {
-    execFileSync(jupyter, ['nbconvert', '--to', 'notebook', '--execute', '--output', f.replace('.ipynb', '_tested'), path.join(baseDir, f)], { stdio: 'ignore' });
+    execFileSync(
+      jupyter,
+      ['nbconvert', '--to', 'notebook', '--execute', '--output', f.replace('.ipynb', '_tested'), path.join(baseDir, f)],
+      { stdio: 'ignore' },
+    );
   }
   const baseline = (performance.now() - t0) / 1000;
 
   const rows: Array<[string, number]> = [['serial nbconvert --execute (baseline)', baseline]];
   for (const executor of executors)
-  for (const concurrency of concurrencies) {
-    const config = loadConfig({
-      ...process.env,
-      NBLC_REPO_URL: upstream.url,
-      NBLC_REPO_FULL_NAME: 'bench/runs',
-      NBLC_DATA_DIR: path.join(dir, `data-${executor}-${concurrency}`),
-      NBLC_EXECUTOR: executor,
-      NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
-      NBLC_TEMPORAL_UI_PORT: '0',
-      NBLC_TEST_CONCURRENCY: String(concurrency),
-      NBLC_TEST_ON_MERGE: 'false',
-      NBLC_TEST_CRON: 'off',
-      NBLC_LOG_LEVEL: 'warn',
-      TEMPORAL_ADDRESS: undefined,
-    });
-    const stack = await startStack(config, { worker: true, api: false, embed: true, logger: createLogger('warn') });
-    try {
-      await signalSync(stack.client, stack.config, { deliveryId: 'bench', sha, before: null, pusher: 'bench', source: 'operator', receivedAt: new Date().toISOString() });
-      while ((await querySync(stack.client, stack.config))?.published?.sha !== sha) await sleep(100);
-      const t1 = performance.now();
-      const started = await startTestRun(stack.client, stack.config, { kind: 'manual' });
-      let state = await getRun(stack.client, started.runId);
-      while (!state?.result) {
-        if (state && state.status !== 'RUNNING') throw new Error(`run ${state.status}: ${state.error}`);
-        await sleep(100);
-        state = await getRun(stack.client, started.runId);
+    for (const concurrency of concurrencies) {
+      const config = loadConfig({
+        ...process.env,
+        NBLC_REPO_URL: upstream.url,
+        NBLC_REPO_FULL_NAME: 'bench/runs',
+        NBLC_DATA_DIR: path.join(dir, `data-${executor}-${concurrency}`),
+        NBLC_EXECUTOR: executor,
+        NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
+        NBLC_TEMPORAL_UI_PORT: '0',
+        NBLC_TEST_CONCURRENCY: String(concurrency),
+        NBLC_TEST_ON_MERGE: 'false',
+        NBLC_TEST_CRON: 'off',
+        NBLC_LOG_LEVEL: 'warn',
+        TEMPORAL_ADDRESS: undefined,
+      });
+      const stack = await startStack(config, { worker: true, api: false, embed: true, logger: createLogger('warn') });
+      try {
+        await signalSync(stack.client, stack.config, {
+          deliveryId: 'bench',
+          sha,
+          before: null,
+          pusher: 'bench',
+          source: 'operator',
+          receivedAt: new Date().toISOString(),
+        });
+        while ((await querySync(stack.client, stack.config))?.published?.sha !== sha) await sleep(100);
+        const t1 = performance.now();
+        const started = await startTestRun(stack.client, stack.config, { kind: 'manual' });
+        let state = await getRun(stack.client, started.runId);
+        while (!state?.result) {
+          if (state && state.status !== 'RUNNING') throw new Error(`run ${state.status}: ${state.error}`);
+          await sleep(100);
+          state = await getRun(stack.client, started.runId);
+        }
+        const took = (performance.now() - t1) / 1000;
+        if (state.result.counts.passed !== N)
+          throw new Error(`expected ${N} passed, got ${JSON.stringify(state.result.counts)}`);
+        await fs.access(path.join(state.result.reportDir, 'report.html'));
+        rows.push([`nblc test run, ${executor}, concurrency ${concurrency}`, took]);
+      } finally {
+        await stack.stop();
       }
-      const took = (performance.now() - t1) / 1000;
-      if (state.result.counts.passed !== N) throw new Error(`expected ${N} passed, got ${JSON.stringify(state.result.counts)}`);
-      await fs.access(path.join(state.result.reportDir, 'report.html'));
-      rows.push([`nblc test run, ${executor}, concurrency ${concurrency}`, took]);
-    } finally {
-      await stack.stop();
     }
-  }
 
   console.log(`\n${N} trivial notebooks on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'})\n`);
   console.log(`${'method'.padEnd(40)} ${'wall s'.padStart(8)} ${'nb/s'.padStart(7)} ${'vs baseline'.padStart(12)}`);
   for (const [name, s] of rows) {
-    console.log(`${name.padEnd(40)} ${s.toFixed(1).padStart(8)} ${(N / s).toFixed(2).padStart(7)} ${(s / baseline).toFixed(2).padStart(11)}x`);
+    console.log(
+      `${name.padEnd(40)} ${s.toFixed(1).padStart(8)} ${(N / s).toFixed(2).padStart(7)} ${(s / baseline).toFixed(2).padStart(11)}x`,
+    );
   }
 } finally {
   await removeTree(dir);

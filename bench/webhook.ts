@@ -56,9 +56,13 @@ try {
     const sha = (i: number) => i.toString(16).padStart(40, '0');
     await measure(url, 'ping', () => '{"zen":"warm up"}');
     const ping = await measure(url, 'ping', (i) => JSON.stringify({ zen: `ping ${i}`, hook_id: i }));
-    const push = await measure(url, 'push', (i) => JSON.stringify(pushEvent({ repo: 'bench/webhook', before: sha(i), after: sha(i + 1) })));
+    const push = await measure(url, 'push', (i) =>
+      JSON.stringify(pushEvent({ repo: 'bench/webhook', before: sha(i), after: sha(i + 1) })),
+    );
     console.log(`\n${N} sequential requests over loopback, ${os.cpus().length} cores\n`);
-    console.log(`${'request'.padEnd(44)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`);
+    console.log(
+      `${'request'.padEnd(44)} ${'p50 ms'.padStart(8)} ${'p95 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'max ms'.padStart(8)}`,
+    );
     for (const [name, t] of [
       ['signed ping (baseline: no Temporal call)', ping],
       ['signed push → signalWithStart', push],

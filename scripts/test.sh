@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: type check, lint (which keeps workflows deterministic), then every
+# The whole test suite: type check, lint (which keeps workflows deterministic) and formatting
+# (prettier, ruff), then every
 # test file under test/ with Node's test runner against real Temporal servers, git
 # repositories and Jupyter kernels from .venv. Extra arguments are passed to node --test
 # (e.g. --test-name-pattern=webhook).
@@ -10,6 +11,10 @@ echo "== typecheck"
 npx tsc --noEmit -p .
 echo "== lint"
 npx eslint .
+npx prettier --check . --log-level warn
+echo "== lint (python)"
+.venv/bin/ruff check --quiet python
+.venv/bin/ruff format --check --quiet python
 echo "== tests"
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 # Two files at a time: each starts its own Temporal dev server; the machine has 2 cores.

@@ -71,7 +71,8 @@ function rawEnv(s: Service): Record<string, string | undefined> {
       else out[item.slice(0, i)] = item.slice(i + 1);
     }
   } else {
-    for (const [k, v] of Object.entries(s.environment ?? {})) out[k] = v === null || v === undefined ? undefined : String(v);
+    for (const [k, v] of Object.entries(s.environment ?? {}))
+      out[k] = v === null || v === undefined ? undefined : String(v);
   }
   return out;
 }
@@ -87,19 +88,24 @@ const DOTENV_EXAMPLE: Record<string, string> = {
  * `${X-d}` give d, `${X:?m}` / `${X?m}` / `${X}` / `$X` take the example value, `$$` is `$`.
  */
 function interpolate(value: string, dotenv: Record<string, string> = DOTENV_EXAMPLE): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
     (whole, name?: string, op?: string, arg?: string, bare?: string) => {
       if (whole === '$$') return '$';
       const n = (name ?? bare)!;
       if (n in dotenv) return dotenv[n]!;
       if (op === ':-' || op === '-') return arg ?? '';
       assert.fail(`docker-compose.yml needs ${n} (${arg ?? 'no default'}) but the test's .env example has none`);
-    });
+    },
+  );
 }
 
 /** Compose's `${X:-default}` defaults in a string, by variable name. */
 function composeDefaults(value: string): Array<{ name: string; fallback: string }> {
-  return [...value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)\}/g)].map((m) => ({ name: m[1]!, fallback: m[2]! }));
+  return [...value.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*):?-([^}]*)\}/g)].map((m) => ({
+    name: m[1]!,
+    fallback: m[2]!,
+  }));
 }
 
 function dependsOn(s: Service): Record<string, string | undefined> {
@@ -110,8 +116,11 @@ function dependsOn(s: Service): Record<string, string | undefined> {
 /** Published ports as { published, target } (short syntax `[ip:][host:]container[/proto]` or long). */
 function ports(s: Service): Array<{ published?: number; target: number }> {
   return (s.ports ?? []).map((p) => {
-    if (typeof p === 'object') return { published: p.published ? Number(p.published) : undefined, target: Number(p.target) };
-    const parts = String(p).replace(/\/(tcp|udp)$/, '').split(':');
+    if (typeof p === 'object')
+      return { published: p.published ? Number(p.published) : undefined, target: Number(p.target) };
+    const parts = String(p)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     const target = Number(parts.at(-1));
     return { published: parts.length > 1 ? Number(parts.at(-2)) : undefined, target };
   });
@@ -138,7 +147,9 @@ function commandText(s: Service): string {
 function imageOf(s: Service): { repo: string; tag: string | undefined } {
   const image = s.image ?? '';
   const at = image.lastIndexOf(':');
-  return at > image.lastIndexOf('/') ? { repo: image.slice(0, at), tag: image.slice(at + 1) } : { repo: image, tag: undefined };
+  return at > image.lastIndexOf('/')
+    ? { repo: image.slice(0, at), tag: image.slice(at + 1) }
+    : { repo: image, tag: undefined };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -170,15 +181,23 @@ function configOf(name: string, overrides: Record<string, string | undefined> = 
   try {
     return loadConfig(containerEnv(name, overrides));
   } catch (err) {
-    assert.fail(`the "${name}" service's environment does not load with src/runtime/config.ts: ${(err as Error).message}`);
+    assert.fail(
+      `the "${name}" service's environment does not load with src/runtime/config.ts: ${(err as Error).message}`,
+    );
   }
 }
 
 /** Temporal's own connection variables, read by @temporalio/envconfig (see src/runtime/temporal.ts). */
 function isTemporalConnectionVariable(name: string): boolean {
   return (
-    ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS', 'TEMPORAL_PROFILE', 'TEMPORAL_CONFIG_FILE'].includes(name) ||
-    /^TEMPORAL_(TLS|CODEC|GRPC_META)_[A-Z0-9_]+$/.test(name)
+    [
+      'TEMPORAL_ADDRESS',
+      'TEMPORAL_NAMESPACE',
+      'TEMPORAL_API_KEY',
+      'TEMPORAL_TLS',
+      'TEMPORAL_PROFILE',
+      'TEMPORAL_CONFIG_FILE',
+    ].includes(name) || /^TEMPORAL_(TLS|CODEC|GRPC_META)_[A-Z0-9_]+$/.test(name)
   );
 }
 
@@ -201,8 +220,16 @@ test('images that are pulled are pinned, and the Temporal server and admin tools
     const { tag } = imageOf(s);
     assert.ok(tag && tag !== 'latest', `service ${name}: image "${s.image}" must carry a version tag`);
   }
-  assert.equal(imageOf(service(S.schema)).tag, imageOf(service(S.temporal)).tag, 'admin-tools (schema) and server versions differ');
-  assert.equal(imageOf(service(S.namespace)).tag, imageOf(service(S.temporal)).tag, 'admin-tools (namespace) and server versions differ');
+  assert.equal(
+    imageOf(service(S.schema)).tag,
+    imageOf(service(S.temporal)).tag,
+    'admin-tools (schema) and server versions differ',
+  );
+  assert.equal(
+    imageOf(service(S.namespace)).tag,
+    imageOf(service(S.temporal)).tag,
+    'admin-tools (namespace) and server versions differ',
+  );
 });
 
 test('the schema job creates and migrates both databases before the server starts', () => {
@@ -227,13 +254,18 @@ test('the schema job creates and migrates both databases before the server start
 
 test('one-shot scripts escape their shell variables from Compose interpolation ($$)', () => {
   for (const name of [S.schema, S.temporal, S.namespace]) {
-    const unescaped = commandText(service(name)).replace(/\$\$/g, '').match(/\$\{?[A-Za-z_(]/);
+    const unescaped = commandText(service(name))
+      .replace(/\$\$/g, '')
+      .match(/\$\{?[A-Za-z_(]/);
     assert.equal(unescaped, null, `service ${name}: "${unescaped?.[0]}" would be replaced by Compose; write $$`);
   }
 });
 
-test('the worker and the API are built from this repository\'s Dockerfile and run `worker` / `api`', () => {
-  for (const [name, cmd] of [[S.worker, 'worker'], [S.api, 'api']] as const) {
+test("the worker and the API are built from this repository's Dockerfile and run `worker` / `api`", () => {
+  for (const [name, cmd] of [
+    [S.worker, 'worker'],
+    [S.api, 'api'],
+  ] as const) {
     const s = service(name);
     assert.ok(s.build, `service ${name} has no build:`);
     const build = typeof s.build === 'string' ? { context: s.build } : s.build;
@@ -241,8 +273,11 @@ test('the worker and the API are built from this repository\'s Dockerfile and ru
     assert.equal(build.dockerfile ?? 'Dockerfile', 'Dockerfile');
     assert.ok(existsSync(path.join(ROOT, 'Dockerfile')));
     assert.deepEqual([s.command].flat(), [cmd]);
-    assert.equal(dependsOn(s)[S.namespace], 'service_completed_successfully',
-      `service ${name} must wait for the namespace and search attributes`);
+    assert.equal(
+      dependsOn(s)[S.namespace],
+      'service_completed_successfully',
+      `service ${name} must wait for the namespace and search attributes`,
+    );
   }
 });
 
@@ -270,7 +305,7 @@ test('the worker and the API share their settings through the x-nblc-env anchor'
   }
 });
 
-test('the worker\'s and the API\'s environments load with src/runtime/config.ts', () => {
+test("the worker's and the API's environments load with src/runtime/config.ts", () => {
   for (const name of NBLC_SERVICES) {
     const cfg = configOf(name);
     assert.equal(cfg.repo.url, DOTENV_EXAMPLE.NBLC_REPO_URL);
@@ -280,7 +315,7 @@ test('the worker\'s and the API\'s environments load with src/runtime/config.ts'
   assert.ok(configOf(S.worker).repo.token, 'the worker gets no git token');
 });
 
-test('defaults written into docker-compose.yml (${X:-default}) are the code\'s defaults', () => {
+test("defaults written into docker-compose.yml (${X:-default}) are the code's defaults", () => {
   const strip = (c: Config) => JSON.stringify({ ...c, env: undefined });
   for (const name of NBLC_SERVICES) {
     for (const [key, value] of Object.entries(rawEnv(service(name)))) {
@@ -297,7 +332,7 @@ test('defaults written into docker-compose.yml (${X:-default}) are the code\'s d
   }
 });
 
-test('TEMPORAL_ADDRESS points at the temporal service\'s gRPC frontend (7233)', () => {
+test("TEMPORAL_ADDRESS points at the temporal service's gRPC frontend (7233)", () => {
   const frontend = rawEnv(service(S.temporal)).FRONTEND_GRPC_PORT ?? '7233';
   assert.equal(frontend, '7233');
   for (const name of [...NBLC_SERVICES, S.ui, S.namespace]) {
@@ -320,14 +355,23 @@ test('the namespace the setup creates is the one the worker, the API and the UI 
 
 test('every search attribute in src/runtime/search-attributes.ts is registered, with its type, by the setup service', () => {
   const CLI_TYPE: Record<string, string> = {
-    KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList',
+    KEYWORD: 'Keyword',
+    TEXT: 'Text',
+    INT: 'Int',
+    DOUBLE: 'Double',
+    BOOL: 'Bool',
+    DATETIME: 'Datetime',
+    KEYWORD_LIST: 'KeywordList',
   };
   const setup = service(S.namespace);
   const listed = new Map(
-    (rawEnv(setup).SEARCH_ATTRIBUTES ?? '').split(/\s+/).filter(Boolean).map((pair) => {
-      const [name, type] = pair.split('=');
-      return [name!, type] as const;
-    }),
+    (rawEnv(setup).SEARCH_ATTRIBUTES ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((pair) => {
+        const [name, type] = pair.split('=');
+        return [name!, type] as const;
+      }),
   );
   assert.ok(SEARCH_ATTRIBUTES.length > 0);
   for (const sa of SEARCH_ATTRIBUTES) {
@@ -344,9 +388,14 @@ test('the API listens on 0.0.0.0 and publishes the port it listens on', () => {
   assert.equal(interpolate(rawEnv(service(S.api)).NBLC_HTTP_HOST ?? ''), '0.0.0.0');
   assert.equal(cfg.http.host, '0.0.0.0');
   const published = ports(service(S.api));
-  assert.ok(published.some((p) => p.target === cfg.http.port && p.published !== undefined),
-    `the api must publish container port ${cfg.http.port} (NBLC_PORT or its default)`);
-  assert.ok(ports(service(S.ui)).some((p) => p.published === 8233), 'the Temporal UI is not published on port 8233');
+  assert.ok(
+    published.some((p) => p.target === cfg.http.port && p.published !== undefined),
+    `the api must publish container port ${cfg.http.port} (NBLC_PORT or its default)`,
+  );
+  assert.ok(
+    ports(service(S.ui)).some((p) => p.published === 8233),
+    'the Temporal UI is not published on port 8233',
+  );
 });
 
 test('volumes are mounted where NBLC_DATA_DIR, NBLC_CACHE_DIR and NBLC_USERS_DIR point', () => {
@@ -355,12 +404,15 @@ test('volumes are mounted where NBLC_DATA_DIR, NBLC_CACHE_DIR and NBLC_USERS_DIR
     'notebooks-cache': (c) => c.cacheDir,
     users: (c) => c.usersDir,
   };
-  for (const volume of Object.keys(where)) assert.ok(compose.volumes && volume in compose.volumes, `volume ${volume} is not declared`);
+  for (const volume of Object.keys(where))
+    assert.ok(compose.volumes && volume in compose.volumes, `volume ${volume} is not declared`);
   const worker = mounts(service(S.worker));
   const workerCfg = configOf(S.worker);
   for (const [volume, dir] of Object.entries(where)) {
-    assert.ok(worker.some((m) => m.source === volume && m.target === dir(workerCfg)),
-      `the worker must mount volume ${volume} at ${dir(workerCfg)}`);
+    assert.ok(
+      worker.some((m) => m.source === volume && m.target === dir(workerCfg)),
+      `the worker must mount volume ${volume} at ${dir(workerCfg)}`,
+    );
   }
   for (const name of NBLC_SERVICES) {
     const cfg = configOf(name);
@@ -398,10 +450,13 @@ test('secrets come from files under /run/secrets, never inline', () => {
   }
 });
 
-test('the worker\'s volume mount points exist in the image, owned by its user', () => {
+test("the worker's volume mount points exist in the image, owned by its user", () => {
   const dockerfile = read('Dockerfile');
   for (const m of mounts(service(S.worker))) {
-    assert.ok(dockerfile.includes(m.target), `the Dockerfile does not create ${m.target}, so a new volume there would be root-owned`);
+    assert.ok(
+      dockerfile.includes(m.target),
+      `the Dockerfile does not create ${m.target}, so a new volume there would be root-owned`,
+    );
   }
 });
 
@@ -446,24 +501,37 @@ test('the Dockerfile builds on Debian (glibc for the Temporal core bridge), not 
   assert.match(from, /bookworm|bullseye|trixie|debian/i, `base image ${from} is not visibly Debian-based`);
 });
 
-test('the Dockerfile\'s ENTRYPOINT runs node bin/nblc.js', () => {
+test("the Dockerfile's ENTRYPOINT runs node bin/nblc.js", () => {
   const [entrypoint] = finalStage.filter((i) => i.op === 'ENTRYPOINT').slice(-1);
   assert.ok(entrypoint, 'no ENTRYPOINT');
   const argv = JSON.parse(entrypoint.args) as string[];
   const node = argv.indexOf('node');
-  assert.ok(node >= 0 && argv[node + 1] === 'bin/nblc.js', `ENTRYPOINT ${entrypoint.args} does not run node bin/nblc.js`);
+  assert.ok(
+    node >= 0 && argv[node + 1] === 'bin/nblc.js',
+    `ENTRYPOINT ${entrypoint.args} does not run node bin/nblc.js`,
+  );
   assert.ok(existsSync(path.join(ROOT, 'bin', 'nblc.js')), 'bin/nblc.js does not exist');
 });
 
 test('the Dockerfile installs from the lock files: package-lock.json (npm ci, no devDependencies) and requirements.txt', () => {
-  const copied = ops('COPY').map((i) => i.args.split(/\s+/).filter((w) => !w.startsWith('--')).slice(0, -1)).flat();
+  const copied = ops('COPY')
+    .map((i) =>
+      i.args
+        .split(/\s+/)
+        .filter((w) => !w.startsWith('--'))
+        .slice(0, -1),
+    )
+    .flat();
   assert.ok(copied.includes('package-lock.json'), 'the Dockerfile does not COPY package-lock.json');
   assert.ok(copied.includes('requirements.txt'), 'the Dockerfile does not COPY requirements.txt');
-  const runs = ops('RUN').map((i) => i.args).join('\n');
+  const runs = ops('RUN')
+    .map((i) => i.args)
+    .join('\n');
   assert.match(runs, /npm ci\b[^\n]*--omit=dev/, 'no `npm ci --omit=dev`');
   assert.match(runs, /-m venv \.venv\b/, 'the venv must be .venv in the project root (config.ts looks there)');
   assert.match(runs, /\.venv\/bin\/pip install[^\n]*-r requirements\.txt/);
-  for (const tool of ['git', 'python3', 'python3-venv']) assert.match(runs, new RegExp(`\\b${tool}\\b`), `${tool} is not installed`);
+  for (const tool of ['git', 'python3', 'python3-venv'])
+    assert.match(runs, new RegExp(`\\b${tool}\\b`), `${tool} is not installed`);
 });
 
 test('the image runs as a non-root user, has a healthcheck for the API, and sets only variables the code reads', () => {
@@ -474,13 +542,19 @@ test('the image runs as a non-root user, has a healthcheck for the API, and sets
   assert.ok(health && /\/healthz/.test(health.args), 'no HEALTHCHECK probing /healthz');
   for (const env of ops('ENV')) {
     for (const key of env.args.match(/\b(?:NBLC|TEMPORAL)_[A-Z0-9_]+(?==)/g) ?? []) {
-      assert.ok(CONFIG_VARIABLES.includes(key) || isTemporalConnectionVariable(key), `the Dockerfile sets ${key}, which nothing reads`);
+      assert.ok(
+        CONFIG_VARIABLES.includes(key) || isTemporalConnectionVariable(key),
+        `the Dockerfile sets ${key}, which nothing reads`,
+      );
     }
   }
 });
 
 test('.dockerignore keeps secrets, local settings and installed dependencies out of the build context', () => {
-  const ignored = read('.dockerignore').split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const ignored = read('.dockerignore')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   for (const entry of ['secrets', '.env', 'node_modules', '.venv', '.git']) {
     assert.ok(ignored.includes(entry) || ignored.includes(`${entry}/`), `.dockerignore does not exclude ${entry}`);
   }
@@ -494,7 +568,8 @@ test('docs/deployment.md documents every variable nblc reads and every service',
   for (const variable of [...CONFIG_VARIABLES, 'TEMPORAL_API_KEY', 'TEMPORAL_TLS']) {
     assert.ok(docs.includes(`\`${variable}\``), `docs/deployment.md does not document ${variable}`);
   }
-  for (const name of Object.values(S)) assert.ok(docs.includes(`\`${name}\``), `docs/deployment.md does not mention service ${name}`);
+  for (const name of Object.values(S))
+    assert.ok(docs.includes(`\`${name}\``), `docs/deployment.md does not mention service ${name}`);
   for (const secret of Object.keys(compose.secrets ?? {})) {
     assert.ok(docs.includes(`secrets/${secret}`), `docs/deployment.md does not say how to create secrets/${secret}`);
   }

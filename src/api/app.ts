@@ -20,7 +20,12 @@ export function createApp(deps: ApiDeps): Hono {
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
-    deps.logger.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: performance.now() - started });
+    deps.logger.debug({
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: performance.now() - started,
+    });
   });
 
   app.get('/healthz', (c) => c.json({ ok: true }));

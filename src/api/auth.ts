@@ -33,7 +33,10 @@ export function userOrOperatorAuth(operator: Secret | undefined, userSecret: Sec
       return c.json({ error: 'user tokens are off: set NBLC_USER_TOKEN_SECRET (or use the operator token)' }, 401);
     }
     if (!isUserToken(userSecret, c.req.param('user') ?? '', presented)) {
-      return c.json({ error: `not a token of user ${c.req.param('user')}: a user token opens only its user's copies` }, 401);
+      return c.json(
+        { error: `not a token of user ${c.req.param('user')}: a user token opens only its user's copies` },
+        401,
+      );
     }
     await next();
   };

@@ -27,7 +27,10 @@ const runRequest = z
     retries: z.number().int().min(0).max(10).optional(),
     cellTimeoutS: z.number().positive().optional(),
     notebookTimeoutS: z.number().positive().optional(),
-    commit: z.string().regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit SHA').optional(),
+    commit: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit SHA')
+      .optional(),
   })
   .strict();
 

@@ -29,5 +29,8 @@ export async function checkSignature(
       if (await verify(secret.reveal(), body, sha256Header)) return { ok: true };
     }
   }
-  return { ok: false, error: 'X-Hub-Signature-256 does not match: the webhook secret differs from NBLC_WEBHOOK_SECRET' };
+  return {
+    ok: false,
+    error: 'X-Hub-Signature-256 does not match: the webhook secret differs from NBLC_WEBHOOK_SECRET',
+  };
 }

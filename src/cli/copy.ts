@@ -1,7 +1,14 @@
 /** `nblc copy`: a user's copy (provision, latest, update), or every user's (--all). */
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../runtime/config.js';
-import { BULK_MODES, COPY_MODES, type BulkMode, type BulkSummary, type CopyMode, type FileReport } from '../copies/model.js';
+import {
+  BULK_MODES,
+  COPY_MODES,
+  type BulkMode,
+  type BulkSummary,
+  type CopyMode,
+  type FileReport,
+} from '../copies/model.js';
 import {
   CopyRequestError,
   bulkProgress,

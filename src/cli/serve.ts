@@ -48,5 +48,4 @@ export function registerServe(program: Command): void {
     .command('api')
     .description('run only the HTTP API (webhook, health)')
     .action(() => serve({ worker: false, api: true, embed: false }));
-
 }

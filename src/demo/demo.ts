@@ -53,7 +53,9 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
       'README.md': '# Demo notebooks\n',
       '01_GettingStarted/Hello World.ipynb': notebook(['print("hello from the notebooks cache")']),
       '03_ScienceExamples/data/stars.csv': 'ra,dec\n10.1,-5.2\n',
-      '03_ScienceExamples/Read Stars.ipynb': notebook(['import csv\nrows = list(csv.DictReader(open("data/stars.csv")))\nlen(rows)']),
+      '03_ScienceExamples/Read Stars.ipynb': notebook([
+        'import csv\nrows = list(csv.DictReader(open("data/stars.csv")))\nlen(rows)',
+      ]),
       '04_HowTos/Retired Service.ipynb': notebook([
         'import urllib.request',
         'raise ConnectionError("the old query service at http://dldb1.example.org was retired")',
@@ -89,7 +91,8 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
   say('nblc demo: starting the embedded Temporal server, the worker and the HTTP API ...');
   const stack = await startStack(config, { worker: true, api: true, embed: true, logger });
   // Ctrl-C during the demo still stops the embedded server (no orphan processes).
-  const interrupted = (sig: NodeJS.Signals) => void stack.stop().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  const interrupted = (sig: NodeJS.Signals) =>
+    void stack.stop().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     say(`  Temporal UI: ${stack.config.temporal.uiUrl}`);

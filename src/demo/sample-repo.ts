@@ -26,7 +26,12 @@ export function notebook(cells: Array<string | CellSpec>, kernel: string | null 
       metadata,
       cells: cells.map((c, i) => {
         const spec = typeof c === 'string' ? { source: c } : c;
-        const base = { id: `cell-${i}`, cell_type: spec.type ?? 'code', metadata: spec.tags ? { tags: spec.tags } : {}, source: spec.source };
+        const base = {
+          id: `cell-${i}`,
+          cell_type: spec.type ?? 'code',
+          metadata: spec.tags ? { tags: spec.tags } : {},
+          source: spec.source,
+        };
         return base.cell_type === 'code' ? { ...base, execution_count: null, outputs: [] } : base;
       }),
     },
@@ -105,7 +110,14 @@ export async function createUpstream(dir: string, branch = 'main'): Promise<Upst
 }
 
 /** A GitHub push event payload with the fields GitHub sends that nblc reads. */
-export function pushEvent(p: { repo: string; branch?: string; ref?: string; before: string; after: string; pusher?: string }) {
+export function pushEvent(p: {
+  repo: string;
+  branch?: string;
+  ref?: string;
+  before: string;
+  after: string;
+  pusher?: string;
+}) {
   return {
     ref: p.ref ?? `refs/heads/${p.branch ?? 'main'}`,
     before: p.before,

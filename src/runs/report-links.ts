@@ -10,7 +10,8 @@ export const REPORT_LINK_TTL_S = 24 * 3600;
 /** `~<expiry>.<mac>`: a path segment no results directory uses. */
 const GRANT = /^~(\d{1,12})\.([A-Za-z0-9_-]{43})$/;
 
-const mac = (token: Secret, runId: string, expires: number) => macOf(token, 'nblc report link v1', runId, String(expires));
+const mac = (token: Secret, runId: string, expires: number) =>
+  macOf(token, 'nblc report link v1', runId, String(expires));
 
 /** The path of the run's report.html under a grant valid until now + ttl. */
 export function reportLink(token: Secret, runId: string, nowMs = Date.now(), ttlS = REPORT_LINK_TTL_S): string {

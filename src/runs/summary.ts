@@ -12,7 +12,10 @@ export function summaryText(r: TestRunResult): string {
   const lines = [`${'status'.padEnd(w0)}  ${'duration'.padStart(w1)}  notebook`];
   for (const [s, d, p] of rows) lines.push(`${s!.padEnd(w0)}  ${d!.padStart(w1)}  ${p}`);
   const c = r.counts;
-  lines.push('', `${c.passed} passed, ${c.total - c.passed} not passed of ${c.total} (commit ${r.commit.slice(0, 12)})`);
+  lines.push(
+    '',
+    `${c.passed} passed, ${c.total - c.passed} not passed of ${c.total} (commit ${r.commit.slice(0, 12)})`,
+  );
   if (r.newlyFailing.length) lines.push(`newly failing: ${r.newlyFailing.join(', ')}`);
   if (r.fixed.length) lines.push(`fixed: ${r.fixed.join(', ')}`);
   lines.push(`report: ${r.reportDir}/report.html`);

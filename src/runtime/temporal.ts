@@ -11,7 +11,10 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Config } from './config.js';
 
 export function connectionOptions(config: Config) {
-  const env = Object.fromEntries(Object.entries(config.env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const env = Object.fromEntries(Object.entries(config.env).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
   delete env.TEMPORAL_API_KEY_FILE;
   // Through envconfig, so that its rules (an API key turns TLS on) hold for a key from a file too.
   if (config.temporal.apiKey) env.TEMPORAL_API_KEY = config.temporal.apiKey.reveal();

@@ -97,7 +97,10 @@ export interface SyncPlan {
   /** The commit to publish, or null when nothing newer than the published one was asked for. */
   target: string | null;
   /** Keyed by candidate as given. */
-  outcomes: Record<string, { outcome: 'publish' | 'superseded' | 'stale' | 'unreachable'; sha?: string; reason?: string }>;
+  outcomes: Record<
+    string,
+    { outcome: 'publish' | 'superseded' | 'stale' | 'unreachable'; sha?: string; reason?: string }
+  >;
 }
 
 export interface PublishResult {

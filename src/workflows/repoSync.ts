@@ -195,7 +195,9 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
         await afterPublish('start merge test run', 'the merge test run', () => startMergeRun(previous ?? null, sha));
       }
       if (sha !== undefined && patched('update-copies-after-publish')) {
-        await afterPublish("start update of users' copies", "the update of users' copies", () => startCopiesUpdate(sha));
+        await afterPublish("start update of users' copies", "the update of users' copies", () =>
+          startCopiesUpdate(sha),
+        );
       }
     } catch (err) {
       const message = failureMessage(err);
@@ -214,7 +216,11 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
       await start();
     } catch (err) {
       const ids = running!.deliveryIds;
-      lastError = { message: `published, but ${what} did not start: ${failureMessage(err)}`, at: now(), deliveryIds: ids };
+      lastError = {
+        message: `published, but ${what} did not start: ${failureMessage(err)}`,
+        at: now(),
+        deliveryIds: ids,
+      };
     }
   }
 

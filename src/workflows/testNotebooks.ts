@@ -39,7 +39,6 @@ import {
 export type { TestRunQueues };
 export const progressQuery = defineQuery<TestRunProgress>('progress');
 
-
 const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
 
 const files = proxyActivities<RunActivities>({

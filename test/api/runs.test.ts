@@ -24,7 +24,11 @@ describe('/runs', () => {
     const app = createApp({ client: env.client, config, logger: createLogger('silent') });
     assert.equal((await app.request('/runs', { method: 'POST' })).status, 401);
     assert.equal((await app.request('/runs', { headers: { authorization: 'Bearer wrong' } })).status, 401);
-    const off = createApp({ client: env.client, config: { ...config, apiToken: undefined }, logger: createLogger('silent') });
+    const off = createApp({
+      client: env.client,
+      config: { ...config, apiToken: undefined },
+      logger: createLogger('silent'),
+    });
     const res = await off.request('/runs', { headers: auth });
     assert.equal(res.status, 503);
     assert.match(((await res.json()) as { error: string }).error, /NBLC_API_TOKEN/);
@@ -54,7 +58,10 @@ describe('/runs', () => {
       NBLC_REPO_FULL_NAME: 'test/api-runs',
       NBLC_TEST_ON_MERGE: 'false',
     });
-    const sha = await upstream.commit({ 'Deep Dir/Été ok.ipynb': notebook(['print("ok")']), 'Fails.ipynb': notebook(['1/0']) });
+    const sha = await upstream.commit({
+      'Deep Dir/Été ok.ipynb': notebook(['print("ok")']),
+      'Fails.ipynb': notebook(['1/0']),
+    });
     const app = createApp({ client: env.client, config, logger: createLogger('silent') });
     await withWorkers(env, config, async () => {
       await publish(env, config, sha);
@@ -66,11 +73,15 @@ describe('/runs', () => {
       assert.equal(res.status, 202);
       const started = (await res.json()) as { runId: string; workflowId: string; temporalUiUrl: string };
       assert.match(started.temporalUiUrl, /test-run/);
-      const done = await waitFor('run finished', async () => {
-        const r = await app.request(`/runs/${started.runId}`, { headers: auth });
-        const body = (await r.json()) as { result?: { counts: { total: number; passed: number } } };
-        return body.result;
-      }, 120_000);
+      const done = await waitFor(
+        'run finished',
+        async () => {
+          const r = await app.request(`/runs/${started.runId}`, { headers: auth });
+          const body = (await r.json()) as { result?: { counts: { total: number; passed: number } } };
+          return body.result;
+        },
+        120_000,
+      );
       assert.equal(done.counts.total, 2);
       assert.equal(done.counts.passed, 1);
 
@@ -78,14 +89,18 @@ describe('/runs', () => {
       assert.equal(html.status, 200);
       assert.match(html.headers.get('content-type') ?? '', /text\/html/);
       assert.match(await html.text(), /ZeroDivisionError/);
-      const executed = await app.request(`/runs/${started.runId}/executed/Deep%20Dir/%C3%89t%C3%A9%20ok.ipynb`, { headers: auth });
+      const executed = await app.request(`/runs/${started.runId}/executed/Deep%20Dir/%C3%89t%C3%A9%20ok.ipynb`, {
+        headers: auth,
+      });
       assert.equal(executed.status, 200);
       assert.match(await executed.text(), /"ok\\n"/);
       assert.equal((await app.request(`/runs/${started.runId}/report.html`)).status, 401, 'reports need the token too');
       assert.equal((await app.request(`/runs/${started.runId}/nothing.html`, { headers: auth })).status, 404);
 
       // A signed link opens the report and what it links to in a browser, without the token.
-      const detail = (await (await app.request(`/runs/${started.runId}`, { headers: auth })).json()) as { reportLink: string };
+      const detail = (await (await app.request(`/runs/${started.runId}`, { headers: auth })).json()) as {
+        reportLink: string;
+      };
       assert.match(detail.reportLink, new RegExp(`^/runs/${started.runId}/~\\d+\\.[\\w-]{43}/report\\.html$`));
       const linked = await app.request(detail.reportLink);
       assert.equal(linked.status, 200);
@@ -96,7 +111,9 @@ describe('/runs', () => {
       const tampered = grant.slice(0, -1) + (grant.endsWith('A') ? 'B' : 'A');
       assert.equal((await app.request(`/runs/${started.runId}/${tampered}/report.html`)).status, 401);
       assert.equal((await app.request(`/runs/other-run/${grant}/report.html`)).status, 401, 'a link opens one run');
-      const expired = await app.request(reportLink(config.apiToken!, started.runId, Date.now() - 2 * REPORT_LINK_TTL_S * 1000));
+      const expired = await app.request(
+        reportLink(config.apiToken!, started.runId, Date.now() - 2 * REPORT_LINK_TTL_S * 1000),
+      );
       assert.equal(expired.status, 401);
       assert.match(((await expired.json()) as { error: string }).error, /expired/);
       await fs.writeFile(path.join(config.resultsDir, 'outside.txt'), 'not in the run');

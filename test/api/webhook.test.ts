@@ -203,7 +203,10 @@ describe('request validation', () => {
   const app = () => appFor(repo);
 
   test('a body over 25 MB is 413 and starts nothing', async () => {
-    const big = JSON.stringify({ ...pushEvent({ repo, before: BEFORE, after: AFTER }), padding: 'x'.repeat(26 * 1024 * 1024) });
+    const big = JSON.stringify({
+      ...pushEvent({ repo, before: BEFORE, after: AFTER }),
+      padding: 'x'.repeat(26 * 1024 * 1024),
+    });
     const res = await deliver(app(), big);
     assert.equal(res.status, 413);
     assert.match(String((await json(res)).error), /larger than/);
@@ -234,7 +237,10 @@ describe('request validation', () => {
     const nonHex = await deliver(app(), pushEvent({ repo, before: BEFORE, after: 'z'.repeat(40) }));
     assert.equal(nonHex.status, 400);
     const nonHexProblems = (await json(nonHex)).problems as string[];
-    assert.ok(nonHexProblems.some((p) => /^after: .*40-hex/.test(p)), JSON.stringify(nonHexProblems));
+    assert.ok(
+      nonHexProblems.some((p) => /^after: .*40-hex/.test(p)),
+      JSON.stringify(nonHexProblems),
+    );
 
     const short = await deliver(app(), pushEvent({ repo, before: BEFORE, after: 'abc1234' }));
     assert.equal(short.status, 400);
@@ -263,7 +269,11 @@ describe('request validation', () => {
   });
 
   test('ping (sent when the webhook is created) is 200 and starts nothing', async () => {
-    const res = await deliver(app(), { zen: 'Keep it logically awesome.', hook_id: 1, hook: { events: ['push'] } }, { event: 'ping' });
+    const res = await deliver(
+      app(),
+      { zen: 'Keep it logically awesome.', hook_id: 1, hook: { events: ['push'] } },
+      { event: 'ping' },
+    );
     assert.equal(res.status, 200);
     await assertNothingStarted(repo);
   });
@@ -273,7 +283,10 @@ describe('authentic deliveries that are not for us', () => {
   const cases: Array<{ name: string; make: (repo: string) => { payload: unknown; event?: string }; reason: RegExp }> = [
     {
       name: 'another event (issues)',
-      make: (repo) => ({ payload: { action: 'opened', issue: { number: 1 }, repository: { full_name: repo } }, event: 'issues' }),
+      make: (repo) => ({
+        payload: { action: 'opened', issue: { number: 1 }, repository: { full_name: repo } },
+        event: 'issues',
+      }),
       reason: /issues/,
     },
     {
@@ -317,7 +330,9 @@ describe('accepted pushes', () => {
   test('a push to the branch is 202 {workflowId, runId, temporalUiUrl} and signals a running sync workflow', async () => {
     const repo = uniqueRepo('accepted');
     const delivery = randomUUID();
-    const res = await deliver(appFor(repo), pushEvent({ repo, before: BEFORE, after: AFTER, pusher: 'octocat' }), { delivery });
+    const res = await deliver(appFor(repo), pushEvent({ repo, before: BEFORE, after: AFTER, pusher: 'octocat' }), {
+      delivery,
+    });
     assert.equal(res.status, 202);
     const body = await json(res);
     assert.deepEqual(Object.keys(body).sort(), ['runId', 'temporalUiUrl', 'workflowId']);

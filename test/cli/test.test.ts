@@ -17,7 +17,10 @@ describe('nblc test / schedule', () => {
       NBLC_REPO_FULL_NAME: 'test/cli-test',
       NBLC_TEST_ON_MERGE: 'false',
     });
-    const sha = await upstream.commit({ 'ok/Fine.ipynb': notebook(['print(1)']), 'bad/Broken.ipynb': notebook(['import nosuchmodule']) });
+    const sha = await upstream.commit({
+      'ok/Fine.ipynb': notebook(['print(1)']),
+      'bad/Broken.ipynb': notebook(['import nosuchmodule']),
+    });
     const cliEnv = {
       TEMPORAL_ADDRESS: env.address,
       NBLC_REPO_URL: config.repo.url,
@@ -65,7 +68,10 @@ describe('nblc test / schedule', () => {
     assert.match(shown.stdout, /paused \(maintenance\)/);
     assert.match(shown.stdout, /"hour":\[\{"start":4/);
     assert.match((await runNblcAsync(['schedule', 'unpause'], cliEnv)).stdout, /unpaused/);
-    assert.equal((await runNblcAsync(['schedule', 'apply'], { ...cliEnv, NBLC_TEST_CRON: 'off' })).stdout.trim(), 'NBLC_TEST_CRON is off: no schedule applied');
+    assert.equal(
+      (await runNblcAsync(['schedule', 'apply'], { ...cliEnv, NBLC_TEST_CRON: 'off' })).stdout.trim(),
+      'NBLC_TEST_CRON is off: no schedule applied',
+    );
     await env.client.schedule.getHandle('nblc-scheduled-tests').delete();
   });
 });

@@ -24,7 +24,10 @@ export async function recordHistory(env: TestWorkflowEnvironment, workflowId: st
   recorded.push({ workflowId, history });
   const fixture = path.join(FIXTURES, `${name}.json`);
   // Existing fixtures stand for histories already in production: never overwrite them.
-  const exists = await fs.access(fixture).then(() => true, () => false);
+  const exists = await fs.access(fixture).then(
+    () => true,
+    () => false,
+  );
   if (process.env.NBLC_RECORD_HISTORIES === '1' && !exists) {
     // The SDK's historyToJSON trips over two protobufjs versions in 1.24.0; the Temporal CLI
     // writes the canonical JSON format that historyFromJSON reads.

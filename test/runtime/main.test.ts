@@ -14,13 +14,17 @@ import { userToken } from '../../src/copies/user-tokens.js';
 import { processesMatching, runNblc, startNblc } from '../helpers/processes.js';
 
 const readCurrent = (cacheDir: string) =>
-  fs.readlink(path.join(cacheDir, 'current')).then((t) => path.basename(t), () => null);
+  fs.readlink(path.join(cacheDir, 'current')).then(
+    (t) => path.basename(t),
+    () => null,
+  );
 
 describe('nblc CLI', () => {
   test('--help lists the commands', () => {
     const res = runNblc(['--help'], {});
     assert.equal(res.code, 0, res.stderr);
-    for (const cmd of ['start', 'worker', 'api', 'sync', 'status', 'demo']) assert.match(res.stdout, new RegExp(`\\b${cmd}\\b`));
+    for (const cmd of ['start', 'worker', 'api', 'sync', 'status', 'demo'])
+      assert.match(res.stdout, new RegExp(`\\b${cmd}\\b`));
   });
 
   test("user-token prints the user's own token; without its secret or with a bad name, exit status 2", () => {
@@ -41,7 +45,11 @@ describe('nblc CLI', () => {
     const res = runNblc(['sync'], { NBLC_REPO_FULL_NAME: 'a/b' });
     assert.equal(res.code, 2);
     assert.match(res.stderr, /NBLC_REPO_URL/);
-    const api = runNblc(['api'], { NBLC_REPO_URL: '/nowhere', NBLC_REPO_FULL_NAME: 'a/b', TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    const api = runNblc(['api'], {
+      NBLC_REPO_URL: '/nowhere',
+      NBLC_REPO_FULL_NAME: 'a/b',
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+    });
     assert.equal(api.code, 2);
     assert.match(api.stderr, /NBLC_WEBHOOK_SECRET: required to run the HTTP API/);
   });
@@ -72,7 +80,12 @@ describe('nblc CLI', () => {
       assert.match(nblc.output(), /Schedule: +full test run "0 3 \* \* \*" UTC \(nblc-scheduled-tests, created\)/);
       assert.equal(processesMatching(dbFile).length, 1, 'one embedded Temporal server');
 
-      const res = await sendPush(webhook!, TEST_SECRET, { repo: TEST_REPO, before: '0'.repeat(40), after: first }, 'cli-delivery-1');
+      const res = await sendPush(
+        webhook!,
+        TEST_SECRET,
+        { repo: TEST_REPO, before: '0'.repeat(40), after: first },
+        'cli-delivery-1',
+      );
       assert.equal(res.status, 202, await res.clone().text());
       const accepted = (await res.json()) as { workflowId: string; temporalUiUrl: string };
       assert.equal(accepted.workflowId, `repo-sync:${TEST_REPO}`);
@@ -103,7 +116,10 @@ describe('nblc CLI', () => {
       const status = runNblc(['status', '--json'], env);
       assert.equal(status.code, 0, status.stderr);
       const json = JSON.parse(status.stdout) as { recentDeliveries: Array<{ deliveryId: string }> };
-      assert.ok(json.recentDeliveries.some((d) => d.deliveryId === 'cli-delivery-1'), 'history survived the restart');
+      assert.ok(
+        json.recentDeliveries.some((d) => d.deliveryId === 'cli-delivery-1'),
+        'history survived the restart',
+      );
     } finally {
       again.child.kill('SIGINT');
     }

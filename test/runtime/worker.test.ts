@@ -21,7 +21,10 @@ const env = useTestEnv();
 function suite(version: number, count = 1500): Record<string, FileContent> {
   const files: Record<string, FileContent> = {};
   for (let i = 0; i < count; i++) {
-    files[`0${i % 6}_Level/Topic ${i % 40}/Notebook ${i}.ipynb`] = notebook([`print(${version}, ${i})`, 'x = ' + 'a'.repeat(2000)]);
+    files[`0${i % 6}_Level/Topic ${i % 40}/Notebook ${i}.ipynb`] = notebook([
+      `print(${version}, ${i})`,
+      'x = ' + 'a'.repeat(2000),
+    ]);
   }
   files['VERSION'] = String(version);
   return files;
@@ -62,11 +65,22 @@ describe('worker crash', () => {
     let worker = startNblc(['worker'], workerEnv);
     await worker.waitFor(/nblc is running/);
     await signalSync(env.client, config, {
-      deliveryId: 'crash-1', sha, before: null, pusher: 'curator', source: 'github', receivedAt: new Date().toISOString(),
+      deliveryId: 'crash-1',
+      sha,
+      before: null,
+      pusher: 'curator',
+      source: 'github',
+      receivedAt: new Date().toISOString(),
     });
     // Kill while the snapshot is being written (a hidden temporary tree exists).
-    await waitFor('publish in progress', async () =>
-      (await fs.readdir(snapshotsDir(config.cacheDir)).catch(() => [] as string[])).some((n) => n.startsWith('.tmp-')), 120_000);
+    await waitFor(
+      'publish in progress',
+      async () =>
+        (await fs.readdir(snapshotsDir(config.cacheDir)).catch(() => [] as string[])).some((n) =>
+          n.startsWith('.tmp-'),
+        ),
+      120_000,
+    );
     kill9(worker);
     await worker.exited;
     const visible = await fs.readdir(snapshotsDir(config.cacheDir));
@@ -77,10 +91,14 @@ describe('worker crash', () => {
     try {
       await worker.waitFor(/nblc is running/);
       // The killed attempt times out on its heartbeat, then the retry converges.
-      const status = await waitFor('synced after restart', async () => {
-        const s = await querySync(env.client, config);
-        return s?.recentDeliveries.find((d) => d.deliveryId === 'crash-1')?.outcome === 'synced' ? s : null;
-      }, 180_000);
+      const status = await waitFor(
+        'synced after restart',
+        async () => {
+          const s = await querySync(env.client, config);
+          return s?.recentDeliveries.find((d) => d.deliveryId === 'crash-1')?.outcome === 'synced' ? s : null;
+        },
+        180_000,
+      );
       assert.equal(status.published?.sha, sha);
       assert.equal(path.basename(await fs.readlink(path.join(config.cacheDir, 'current'))), sha);
       assert.deepEqual(await listTree(path.join(config.cacheDir, 'current')), expected);
@@ -110,13 +128,19 @@ describe('worker crash', () => {
       NBLC_DATA_DIR: config.dataDir,
     };
     const files: Record<string, FileContent> = {};
-    for (let i = 0; i < 6; i++) files[`run/Notebook ${i}.ipynb`] = notebook(['import time\ntime.sleep(1.5)', `print(${i})`]);
+    for (let i = 0; i < 6; i++)
+      files[`run/Notebook ${i}.ipynb`] = notebook(['import time\ntime.sleep(1.5)', `print(${i})`]);
     const sha = await upstream.commit(files);
 
     let worker = startNblc(['worker'], workerEnv);
     await worker.waitFor(/nblc is running/);
     await signalSync(env.client, config, {
-      deliveryId: 'crash-run', sha, before: null, pusher: 'curator', source: 'github', receivedAt: new Date().toISOString(),
+      deliveryId: 'crash-run',
+      sha,
+      before: null,
+      pusher: 'curator',
+      source: 'github',
+      receivedAt: new Date().toISOString(),
     });
     await waitFor('published', async () => (await querySync(env.client, config))?.published?.sha === sha);
     const started = await startTestRun(env.client, config, { kind: 'manual' });
@@ -133,15 +157,21 @@ describe('worker crash', () => {
 
     worker = startNblc(['worker'], workerEnv);
     try {
-      const result = await waitFor('run finished after restart', async () => (await getRun(env.client, started.runId))?.result, 240_000);
+      const result = await waitFor(
+        'run finished after restart',
+        async () => (await getRun(env.client, started.runId))?.result,
+        240_000,
+      );
       assert.equal(result.counts.total, 6);
       assert.equal(result.counts.passed, 6);
       const report = JSON.parse(await fs.readFile(path.join(result.reportDir, 'report.json'), 'utf8')) as TestReport;
-      assert.deepEqual(report.notebooks.map((n) => n.path), Object.keys(files).sort());
+      assert.deepEqual(
+        report.notebooks.map((n) => n.path),
+        Object.keys(files).sort(),
+      );
     } finally {
       worker.child.kill('SIGTERM');
       await worker.exited;
     }
   });
 });
-

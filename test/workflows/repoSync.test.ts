@@ -46,17 +46,23 @@ const scheduled = (history: History, type: string) =>
   (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
 
 async function activityCount(config: Config, type: string, runId?: string): Promise<number> {
-  return scheduled(await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory(), type);
+  return scheduled(
+    await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory(),
+    type,
+  );
 }
 
 /** Activities of one type over a whole continue-as-new chain, followed from its first run (no visibility lag). */
 async function chainActivityCount(config: Config, type: string, firstRunId: string): Promise<number> {
   let total = 0;
-  for (let runId: string | undefined = firstRunId; runId; ) {
-    const history: History = await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory();
+  for (let runId: string | undefined = firstRunId; runId;) {
+    const history: History = await env.client.workflow
+      .getHandle(syncWorkflowId(config.repo.fullName), runId)
+      .fetchHistory();
     total += scheduled(history, type);
-    runId = history.events?.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)
-      ?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    runId =
+      history.events?.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)
+        ?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return total;
 }
@@ -92,7 +98,7 @@ describe('repoSync workflow', () => {
       const desc = await env.client.workflow.getHandle(started.workflowId).describe();
       assert.equal(desc.typedSearchAttributes.get(SYNC_SA.repo), config.repo.fullName);
       assert.equal(desc.typedSearchAttributes.get(SYNC_SA.publishedCommit), first);
-      assert.match(await desc.staticSummary() ?? '', /Sync test\/sync-/);
+      assert.match((await desc.staticSummary()) ?? '', /Sync test\/sync-/);
       await recordHistory(env, started.workflowId, 'publish-one');
     });
   });
@@ -109,7 +115,12 @@ describe('repoSync workflow', () => {
       assert.equal(await activityCount(config, 'publishSnapshot'), 1);
       assert.equal(await activityCount(config, 'fetchBranch'), 1);
       const outcomes = Object.fromEntries(status.recentDeliveries.map((d) => [d.deliveryId, d.outcome]));
-      assert.deepEqual(outcomes, { 'burst-3': 'synced', 'burst-0': 'superseded', 'burst-1': 'superseded', 'burst-2': 'superseded' });
+      assert.deepEqual(outcomes, {
+        'burst-3': 'synced',
+        'burst-0': 'superseded',
+        'burst-1': 'superseded',
+        'burst-2': 'superseded',
+      });
       await recordHistory(env, syncWorkflowId(config.repo.fullName), 'burst');
     });
   });
@@ -121,7 +132,9 @@ describe('repoSync workflow', () => {
     const w = await worker(config);
     await w.runUntil(async () => {
       // Ten deliveries per merge (GitHub's retries, other hooks), all at once and interleaved.
-      await Promise.all(Array.from({ length: 50 }, (_, i) => signalSync(env.client, config, beacon(`b50-${i}`, shas[i % 5]!))));
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => signalSync(env.client, config, beacon(`b50-${i}`, shas[i % 5]!))),
+      );
       const status = await published(config, shas[4]!);
       assert.equal(status.lastError, null);
       const pulls = await activityCount(config, 'fetchBranch');
@@ -190,8 +203,11 @@ describe('repoSync workflow', () => {
       await published(config, first);
       const fetches = await activityCount(config, 'fetchBranch');
       await signalSync(env.client, config, beacon('ok', first));
-      await waitFor('duplicate counted', async () =>
-        (await querySync(env.client, config))?.recentDeliveries.find((d) => d.deliveryId === 'ok')?.duplicates === 1);
+      await waitFor(
+        'duplicate counted',
+        async () =>
+          (await querySync(env.client, config))?.recentDeliveries.find((d) => d.deliveryId === 'ok')?.duplicates === 1,
+      );
       assert.equal(await activityCount(config, 'fetchBranch'), fetches, 'a synced redelivery must not pull again');
 
       await signalSync(env.client, config, beacon('early', feature));
@@ -245,19 +261,26 @@ describe('repoSync workflow', () => {
       assert.notEqual(desc.runId, firstRun.signaledRunId, 'expected a continue-as-new');
       const status = await querySync(env.client, config);
       assert.equal(status?.published?.sha, last);
-      assert.ok(status?.recentDeliveries.some((d) => d.deliveryId === 'can-1'), 'deliveries carried over');
+      assert.ok(
+        status?.recentDeliveries.some((d) => d.deliveryId === 'can-1'),
+        'deliveries carried over',
+      );
       // The duplicate may itself push the run over the limit: count over the whole chain.
       const fetches = await chainActivityCount(config, 'fetchBranch', firstRun.signaledRunId);
       assert.ok(fetches >= 4, `expected a pull per settled delivery, saw ${fetches}`);
       await signalSync(env.client, config, beacon('can-1', null));
-      await waitFor('duplicate after continue-as-new', async () =>
-        (await querySync(env.client, config))?.recentDeliveries.find((d) => d.deliveryId === 'can-1')?.duplicates === 1);
+      await waitFor(
+        'duplicate after continue-as-new',
+        async () =>
+          (await querySync(env.client, config))?.recentDeliveries.find((d) => d.deliveryId === 'can-1')?.duplicates ===
+          1,
+      );
       assert.equal(await chainActivityCount(config, 'fetchBranch', firstRun.signaledRunId), fetches);
       await recordHistory(env, workflowId, 'continue-as-new', firstRun.signaledRunId);
     });
   });
 
-  test('with NBLC_UPDATE_COPIES_ON_PUBLISH, a publish updates every user\'s copy and keeps their edits', async () => {
+  test("with NBLC_UPDATE_COPIES_ON_PUBLISH, a publish updates every user's copy and keeps their edits", async () => {
     const { config, upstream, first } = await setup({ NBLC_UPDATE_COPIES_ON_PUBLISH: 'true' });
     await upstream.commit({ 'a.ipynb': '{"v": 1}', 'b.ipynb': '{"v": 1}' });
     const w = await worker(config);

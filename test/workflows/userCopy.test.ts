@@ -104,7 +104,7 @@ describe('userCopy workflow', () => {
     });
   });
 
-  test("by default a request takes the ready copy the previous one left (the folder itself), with its own manifest", async () => {
+  test('by default a request takes the ready copy the previous one left (the folder itself), with its own manifest', async () => {
     const ada = `ada-${randomUUID().slice(0, 6)}`;
     const { config, worker } = await setup([ada]);
     const sha = await publishTree(config.cacheDir, { 'Intro/Hello World.ipynb': '{}', 'README.md': 'hi' });

@@ -292,7 +292,11 @@ export function readyCopyAfterPublish(cfg: CopyConfig, ready: ReadyCopies) {
       commit,
       async (signal) => {
         const snapshotRoot = snapshotPath(cfg.cacheDir, commit);
-        return { commit, snapshotRoot, snapshot: await snapshotManifest({ dataDir: cfg.dataDir, snapshotRoot, commit, signal }) };
+        return {
+          commit,
+          snapshotRoot,
+          snapshot: await snapshotManifest({ dataDir: cfg.dataDir, snapshotRoot, commit, signal }),
+        };
       },
       log,
     );

@@ -82,7 +82,8 @@ export async function finishCopy(opts: {
   await fs.writeFile(manifestPath, manifestText(manifest), { mode: 0o644 });
   await chownTo(manifestPath, owner);
   if (owner) {
-    if (opts.readyCopy) await mapLimit(snapshot.entries, COPY_CONCURRENCY, (e) => chownTo(path.join(tree, e.path), owner));
+    if (opts.readyCopy)
+      await mapLimit(snapshot.entries, COPY_CONCURRENCY, (e) => chownTo(path.join(tree, e.path), owner));
     for (const d of ['', ...snapshot.dirs]) await chownTo(path.join(tree, d), owner);
   }
   return report;

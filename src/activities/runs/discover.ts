@@ -35,7 +35,10 @@ export async function discoverNotebooks(opts: DiscoverOptions): Promise<string[]
   const excluded = picomatch([...DEFAULT_EXCLUDES, ...(opts.exclude ?? [])], { dot: true });
 
   const candidates = opts.paths
-    ? await existing(opts.root, opts.paths.filter((p) => p.endsWith('.ipynb')))
+    ? await existing(
+        opts.root,
+        opts.paths.filter((p) => p.endsWith('.ipynb')),
+      )
     : await glob('**/*.ipynb', { cwd: opts.root, dot: true, onlyFiles: true, followSymbolicLinks: false });
 
   const chosen = candidates

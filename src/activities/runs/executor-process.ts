@@ -149,7 +149,9 @@ export async function forkExecutor(socketPath: string, args: string[], stderrFil
   const exited = new Promise<number | null>((resolve, reject) => {
     conn.on('error', () => undefined); // reported as a close without an exit code
     conn.once('close', () =>
-      code === undefined ? reject(new Error('the notebook fork server closed the connection (it died?)')) : resolve(code),
+      code === undefined
+        ? reject(new Error('the notebook fork server closed the connection (it died?)'))
+        : resolve(code),
     );
   });
   createInterface({ input: conn }).on('line', (line) => {

@@ -125,7 +125,10 @@ async function execute(
   try {
     const code = await proc.exited.catch((err: Error) => {
       if (ctx.cancellationSignal.aborted) return null;
-      throw ApplicationFailure.retryable(`the notebook executor for ${nbPath} was lost: ${err.message}`, 'ExecutorCrashed');
+      throw ApplicationFailure.retryable(
+        `the notebook executor for ${nbPath} was lost: ${err.message}`,
+        'ExecutorCrashed',
+      );
     });
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
     return { code, stderr: code === 0 ? '' : await proc.stderr() };

@@ -9,10 +9,20 @@ import type { Config } from '../../runtime/config.js';
 import type { PublishResult, SyncPlan } from '../../sync/model.js';
 import { git } from './git.js';
 import { withHeartbeat } from '../heartbeat.js';
-import { changedPaths, commitsSince, fetchBranch as fetchInto, isAncestor, resolveCommit, trackingRef } from './repo.js';
+import {
+  changedPaths,
+  commitsSince,
+  fetchBranch as fetchInto,
+  isAncestor,
+  resolveCommit,
+  trackingRef,
+} from './repo.js';
 import { materialize, prune, readCurrent, swapCurrent } from './snapshot.js';
 
-export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots' | 'updateCopiesOnPublish' | 'copyConcurrency'>;
+export type SyncConfig = Pick<
+  Config,
+  'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots' | 'updateCopiesOnPublish' | 'copyConcurrency'
+>;
 
 export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir, 'repo.git');
 
@@ -80,7 +90,8 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
       }
       fresh.sort((a, b) => a.rank - b.rank);
       plan.target = fresh[0]?.sha ?? null;
-      for (const c of fresh) plan.outcomes[c.candidate] = { outcome: c.sha === plan.target ? 'publish' : 'superseded', sha: c.sha };
+      for (const c of fresh)
+        plan.outcomes[c.candidate] = { outcome: c.sha === plan.target ? 'publish' : 'superseded', sha: c.sha };
       return plan;
     },
 

@@ -84,7 +84,9 @@ function urlCredentials(url: string): Secret[] {
   const { username: user, password: pass } = u;
   // The whole user info first (it contains the parts), then the password alone. Without a
   // password the user name is the secret (`https://<token>@host/…`).
-  const values = pass ? [`${user}:${pass}`, `${decode(user)}:${decode(pass)}`, pass, decode(pass)] : [user, decode(user)];
+  const values = pass
+    ? [`${user}:${pass}`, `${decode(user)}:${decode(pass)}`, pass, decode(pass)]
+    : [user, decode(user)];
   return values.filter(Boolean).map((v) => new Secret(v));
 }
 

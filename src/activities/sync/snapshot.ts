@@ -76,9 +76,12 @@ async function makeReadOnly(dir: string): Promise<number> {
  * Uses a private index file and `checkout-index`, which runs no hooks and writes no .git
  * (file modes and symlinks are kept as git stores them).
  */
-export async function materialize(
-  opts: { gitDir: string; cacheDir: string; sha: string; signal?: AbortSignal },
-): Promise<{ path: string; files: number; reused: boolean }> {
+export async function materialize(opts: {
+  gitDir: string;
+  cacheDir: string;
+  sha: string;
+  signal?: AbortSignal;
+}): Promise<{ path: string; files: number; reused: boolean }> {
   const final = snapshotPath(opts.cacheDir, opts.sha);
   if (await exists(final)) return { path: final, files: -1, reused: true };
   await fs.mkdir(snapshotsDir(opts.cacheDir), { recursive: true });

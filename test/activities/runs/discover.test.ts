@@ -33,7 +33,10 @@ before(async () => {
     await fs.mkdir(path.dirname(path.join(root, f)), { recursive: true });
     await fs.writeFile(path.join(root, f), '{}');
   }
-  await fs.writeFile(path.join(root, '.nblcignore'), '# needs an interactive login\nLogin/\nScratch/*\n!Scratch/keep.ipynb\n');
+  await fs.writeFile(
+    path.join(root, '.nblcignore'),
+    '# needs an interactive login\nLogin/\nScratch/*\n!Scratch/keep.ipynb\n',
+  );
   await fs.symlink(path.join(root, 'alpha.ipynb'), path.join(root, 'Linked.ipynb'));
 });
 
@@ -61,7 +64,7 @@ test('include and exclude globs with ** are relative to the snapshot root', asyn
   assert.deepEqual(await discoverNotebooks({ root, include: ['Login/**', '**/.ipynb_checkpoints/**'] }), []);
 });
 
-test('a merge run\'s paths: only existing notebooks inside the snapshot, filtered the same way', async () => {
+test("a merge run's paths: only existing notebooks inside the snapshot, filtered the same way", async () => {
   const paths = ['Zeta.ipynb', 'gone.ipynb', 'README.md', '../outside.ipynb', 'Login/Needs Login.ipynb', 'alpha.ipynb'];
   assert.deepEqual(await discoverNotebooks({ root, paths }), ['Zeta.ipynb', 'alpha.ipynb']);
 });

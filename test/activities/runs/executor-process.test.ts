@@ -21,7 +21,14 @@ function writeNotebook(file: string, cells: string[]) {
     nbformat: 4,
     nbformat_minor: 5,
     metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
-    cells: cells.map((source, i) => ({ id: `c${i}`, cell_type: 'code', source, metadata: {}, outputs: [], execution_count: null })),
+    cells: cells.map((source, i) => ({
+      id: `c${i}`,
+      cell_type: 'code',
+      source,
+      metadata: {},
+      outputs: [],
+      execution_count: null,
+    })),
   };
   fs.writeFileSync(path.join(dir, file), JSON.stringify(nb));
 }
@@ -31,7 +38,16 @@ const until = (what: string, cond: () => boolean) => waitFor(what, async () => c
 async function run(socket: string, notebook: string, id: string) {
   return forkExecutor(
     socket,
-    ['--notebook', path.join(dir, notebook), '--output', path.join(dir, `${id}.ipynb`), '--result', path.join(dir, `${id}.json`), '--scratch-root', dir],
+    [
+      '--notebook',
+      path.join(dir, notebook),
+      '--output',
+      path.join(dir, `${id}.ipynb`),
+      '--result',
+      path.join(dir, `${id}.json`),
+      '--scratch-root',
+      dir,
+    ],
     path.join(dir, `${id}.log`),
   );
 }

@@ -16,7 +16,14 @@ import { cloneDir, createSyncActivities } from '../../../src/activities/sync/ind
 import type { PublishResult } from '../../../src/sync/model.js';
 import type { FileContent } from '../../../src/demo/sample-repo.js';
 import { sandbox, tempDir, waitFor } from '../../helpers/fixtures.js';
-import { committedFile, committedPaths, expectFailure, runActivity, snapshotNames, walk } from '../../helpers/activities.js';
+import {
+  committedFile,
+  committedPaths,
+  expectFailure,
+  runActivity,
+  snapshotNames,
+  walk,
+} from '../../helpers/activities.js';
 
 const exec = promisify(execFile);
 
@@ -60,7 +67,8 @@ async function assertPublished(upstreamGitDir: string, cache: string, sha: strin
 /** 300 files whose contents name the commit, plus a marker and a file only this commit has. */
 function bulkFiles(label: string, count = 300): Record<string, FileContent> {
   const files: Record<string, FileContent> = { COMMIT: `${label}\n` };
-  for (let i = 0; i < count; i++) files[`nb/part-${i % 10}/file-${String(i).padStart(3, '0')}.ipynb`] = `${label}:${i}\n`;
+  for (let i = 0; i < count; i++)
+    files[`nb/part-${i % 10}/file-${String(i).padStart(3, '0')}.ipynb`] = `${label}:${i}\n`;
   files[`only-${label}.txt`] = `${label}\n`;
   return files;
 }
@@ -171,7 +179,8 @@ describe('publishSnapshot', () => {
     const old = new Date(Date.now() - 60 * 60_000);
     await fs.utimes(tmp, old, old);
     await fs.utimes(`${tmp}.index`, old, old);
-    for (const link of ['.current-0123456789ab', '.current-ba9876543210']) await fs.lutimes(path.join(cache, link), old, old);
+    for (const link of ['.current-0123456789ab', '.current-ba9876543210'])
+      await fs.lutimes(path.join(cache, link), old, old);
     await runActivity(acts.publishSnapshot, { sha: third });
     await assert.rejects(fs.lstat(tmp), { code: 'ENOENT' });
     await assert.rejects(fs.lstat(`${tmp}.index`), { code: 'ENOENT' });
@@ -198,7 +207,10 @@ describe('publishSnapshot', () => {
     await assert.rejects(fs.lstat(snapshotDir(cache, second)), { code: 'ENOENT' });
     assert.equal(await readCurrent(cache), first, 'current is untouched');
     assert.deepEqual(await snapshotNames(cache), [first]);
-    assert.deepEqual((await fs.readdir(path.join(cache, 'snapshots'))).filter((n) => n.startsWith('.')), []);
+    assert.deepEqual(
+      (await fs.readdir(path.join(cache, 'snapshots'))).filter((n) => n.startsWith('.')),
+      [],
+    );
 
     // A commit the clone never saw is refused the same way.
     await expectFailure(runActivity(acts.publishSnapshot, { sha: 'ab'.repeat(20) }), {
@@ -360,51 +372,61 @@ parentPort.postMessage({ failures, observations, nothingYet, snapshotChecks });
 `;
 
 describe('readers', () => {
-  test('never see a partial or mixed tree while commits are published back and forth', { timeout: 60_000 }, async () => {
-    const { upstream, cache, acts } = await publisher();
-    const a = await upstream.commit(bulkFiles('A'), 'Merge A');
-    const b = await upstream.commit({ ...bulkFiles('B'), 'only-A.txt': null }, 'Merge B');
-    await runActivity(acts.fetchBranch);
-    const expected: Record<string, Record<string, string>> = {};
-    for (const [sha, label] of [[a, 'A'], [b, 'B']] as const) {
-      const files = Object.entries(bulkFiles(label)).map(([k, v]) => [k, String(v)]);
-      const tree: Record<string, string> = Object.fromEntries(files.concat([['README.md', '# notebooks\n']]));
-      assert.deepEqual(Object.keys(tree).sort(), await committedPaths(upstream.url, sha));
-      expected[sha] = tree;
-    }
+  test(
+    'never see a partial or mixed tree while commits are published back and forth',
+    { timeout: 60_000 },
+    async () => {
+      const { upstream, cache, acts } = await publisher();
+      const a = await upstream.commit(bulkFiles('A'), 'Merge A');
+      const b = await upstream.commit({ ...bulkFiles('B'), 'only-A.txt': null }, 'Merge B');
+      await runActivity(acts.fetchBranch);
+      const expected: Record<string, Record<string, string>> = {};
+      for (const [sha, label] of [
+        [a, 'A'],
+        [b, 'B'],
+      ] as const) {
+        const files = Object.entries(bulkFiles(label)).map(([k, v]) => [k, String(v)]);
+        const tree: Record<string, string> = Object.fromEntries(files.concat([['README.md', '# notebooks\n']]));
+        assert.deepEqual(Object.keys(tree).sort(), await committedPaths(upstream.url, sha));
+        expected[sha] = tree;
+      }
 
-    const shared = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
-    const flags = new Int32Array(shared);
-    const reader = new Worker(READER, { eval: true, workerData: { cacheDir: cache, expected, shared } });
-    const report = new Promise<{ failures: string[]; observations: number; nothingYet: number; snapshotChecks: number }>(
-      (resolve, reject) => {
+      const shared = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
+      const flags = new Int32Array(shared);
+      const reader = new Worker(READER, { eval: true, workerData: { cacheDir: cache, expected, shared } });
+      const report = new Promise<{
+        failures: string[];
+        observations: number;
+        nothingYet: number;
+        snapshotChecks: number;
+      }>((resolve, reject) => {
         reader.once('message', resolve);
         reader.once('error', reject);
-      },
-    );
-    try {
-      // Wait until the reader runs (it sees nothing published yet), so the first builds race it.
-      await fs.mkdir(cache, { recursive: true });
-      await new Promise((r) => setTimeout(r, 200));
-      const rounds = 12;
-      for (let round = 0; round < rounds; round++) {
-        const i = round % 2;
-        const sha = i === 0 ? a : b;
-        const seen = Atomics.load(flags, 1 + i);
-        const res = await runActivity(acts.publishSnapshot, { sha });
-        assert.equal(res.reused, round >= 2);
-        // Let the reader observe the new `current` at least once before swapping again.
-        await waitFor(`the reader to observe round ${round}`, async () => Atomics.load(flags, 1 + i) > seen, 10_000);
+      });
+      try {
+        // Wait until the reader runs (it sees nothing published yet), so the first builds race it.
+        await fs.mkdir(cache, { recursive: true });
+        await new Promise((r) => setTimeout(r, 200));
+        const rounds = 12;
+        for (let round = 0; round < rounds; round++) {
+          const i = round % 2;
+          const sha = i === 0 ? a : b;
+          const seen = Atomics.load(flags, 1 + i);
+          const res = await runActivity(acts.publishSnapshot, { sha });
+          assert.equal(res.reused, round >= 2);
+          // Let the reader observe the new `current` at least once before swapping again.
+          await waitFor(`the reader to observe round ${round}`, async () => Atomics.load(flags, 1 + i) > seen, 10_000);
+        }
+      } finally {
+        Atomics.store(flags, 0, 1);
       }
-    } finally {
-      Atomics.store(flags, 0, 1);
-    }
-    const r = await report;
-    await reader.terminate();
-    assert.deepEqual(r.failures, []);
-    assert.ok(r.observations >= 12, `observations: ${r.observations}`);
-    assert.ok(Atomics.load(flags, 1) > 0 && Atomics.load(flags, 2) > 0, 'both commits were observed');
-    assert.ok(r.snapshotChecks > 0);
-    assert.equal(await readCurrent(cache), b);
-  });
+      const r = await report;
+      await reader.terminate();
+      assert.deepEqual(r.failures, []);
+      assert.ok(r.observations >= 12, `observations: ${r.observations}`);
+      assert.ok(Atomics.load(flags, 1) > 0 && Atomics.load(flags, 2) > 0, 'both commits were observed');
+      assert.ok(r.snapshotChecks > 0);
+      assert.equal(await readCurrent(cache), b);
+    },
+  );
 });

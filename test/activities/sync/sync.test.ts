@@ -30,7 +30,10 @@ async function processesMentioning(needle: string): Promise<string[]> {
  * How `promise` settles within `ms`: 'hung' if it does not (a cancellation that does not reach
  * git would otherwise hang the test file for good).
  */
-async function settleWithin(promise: Promise<unknown>, ms: number): Promise<{ state: 'resolved' | 'rejected' | 'hung'; error?: unknown }> {
+async function settleWithin(
+  promise: Promise<unknown>,
+  ms: number,
+): Promise<{ state: 'resolved' | 'rejected' | 'hung'; error?: unknown }> {
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<{ state: 'hung' }>((r) => (timer = setTimeout(() => r({ state: 'hung' }), ms)));
   const settled = promise.then(
@@ -208,45 +211,56 @@ describe('fetchBranch', () => {
 
   // git:// is one process; https:// runs `git remote-https` helpers that must die with it.
   for (const scheme of ['git', 'https'] as const) {
-    test(`cancelling the activity kills every git process of a hung ${scheme}:// fetch`, { timeout: 30_000 }, async () => {
-      const daemon = await silentServer();
-      try {
-        const dir = await tempDir();
-        const url = `${scheme}://127.0.0.1:${daemon.port}/repo.git`;
-        const config = testConfig(dir, url);
-        const env = activityEnv();
-        const started = env.run(createSyncActivities(config).fetchBranch);
-        started.catch(() => undefined); // asserted below
+    test(
+      `cancelling the activity kills every git process of a hung ${scheme}:// fetch`,
+      { timeout: 30_000 },
+      async () => {
+        const daemon = await silentServer();
+        try {
+          const dir = await tempDir();
+          const url = `${scheme}://127.0.0.1:${daemon.port}/repo.git`;
+          const config = testConfig(dir, url);
+          const env = activityEnv();
+          const started = env.run(createSyncActivities(config).fetchBranch);
+          started.catch(() => undefined); // asserted below
 
-        await waitFor('git to connect', async () => daemon.sockets.length > 0, 15_000);
-        const before = await processesMentioning(`127.0.0.1:${daemon.port}`);
-        assert.ok(before.some((l) => /\bgit\b/.test(l)), `a git process for ${url} runs: ${before.join(' | ')}`);
+          await waitFor('git to connect', async () => daemon.sockets.length > 0, 15_000);
+          const before = await processesMentioning(`127.0.0.1:${daemon.port}`);
+          assert.ok(
+            before.some((l) => /\bgit\b/.test(l)),
+            `a git process for ${url} runs: ${before.join(' | ')}`,
+          );
 
-        // The fetch hangs for good: git waits for the server's first bytes, which never come.
-        await new Promise((r) => setTimeout(r, 300));
-        assert.equal(daemon.closed.length, 0, 'git is still waiting');
+          // The fetch hangs for good: git waits for the server's first bytes, which never come.
+          await new Promise((r) => setTimeout(r, 300));
+          assert.equal(daemon.closed.length, 0, 'git is still waiting');
 
-        const t0 = Date.now();
-        env.cancel();
-        const { state, error } = await settleWithin(started, 5000);
-        assert.equal(state, 'rejected', 'the activity ends promptly after the cancellation');
-        assert.ok(Date.now() - t0 < 5000);
-        // Not turned into an ApplicationFailure that the workflow would retry as a git error.
-        assert.ok(!(error instanceof ApplicationFailure), `cancellation surfaced as ${inspect(error)}`);
-        assert.match(String((error as Error)?.message ?? error), /abort|cancel/i);
+          const t0 = Date.now();
+          env.cancel();
+          const { state, error } = await settleWithin(started, 5000);
+          assert.equal(state, 'rejected', 'the activity ends promptly after the cancellation');
+          assert.ok(Date.now() - t0 < 5000);
+          // Not turned into an ApplicationFailure that the workflow would retry as a git error.
+          assert.ok(!(error instanceof ApplicationFailure), `cancellation surfaced as ${inspect(error)}`);
+          assert.match(String((error as Error)?.message ?? error), /abort|cancel/i);
 
-        let leftover = await processesMentioning(`127.0.0.1:${daemon.port}`);
-        for (const deadline = Date.now() + 5000; leftover.length > 0 && Date.now() < deadline; ) {
-          await new Promise((r) => setTimeout(r, 100));
-          leftover = await processesMentioning(`127.0.0.1:${daemon.port}`);
+          let leftover = await processesMentioning(`127.0.0.1:${daemon.port}`);
+          for (const deadline = Date.now() + 5000; leftover.length > 0 && Date.now() < deadline;) {
+            await new Promise((r) => setTimeout(r, 100));
+            leftover = await processesMentioning(`127.0.0.1:${daemon.port}`);
+          }
+          assert.deepEqual(leftover, [], 'no git process for the URL survives the cancellation');
+          await waitFor(
+            'the daemon to see the connection close',
+            async () => daemon.closed.length === daemon.sockets.length,
+            5000,
+          );
+        } finally {
+          await killLeftovers(daemon.port);
+          await daemon.close();
         }
-        assert.deepEqual(leftover, [], 'no git process for the URL survives the cancellation');
-        await waitFor('the daemon to see the connection close', async () => daemon.closed.length === daemon.sockets.length, 5000);
-      } finally {
-        await killLeftovers(daemon.port);
-        await daemon.close();
-      }
-    });
+      },
+    );
   }
 
   test('a cancelled attempt does not break the next fetch into the same clone', { timeout: 30_000 }, async () => {
@@ -276,7 +290,8 @@ describe('planSync', () => {
   async function line(n: number) {
     const sb = await sandbox();
     const commits = [sb.first];
-    for (let i = 1; i <= n; i++) commits.push(await sb.upstream.commit({ [`nb-${i}.ipynb`]: `{"v": ${i}}` }, `Merge #${i}`));
+    for (let i = 1; i <= n; i++)
+      commits.push(await sb.upstream.commit({ [`nb-${i}.ipynb`]: `{"v": ${i}}` }, `Merge #${i}`));
     const acts = createSyncActivities(sb.config);
     const { tip } = await runActivity(acts.fetchBranch);
     assert.equal(tip, commits[n]);
