@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig, type Config, type Env } from '../src/runtime/config.js';
-import { SEARCH_ATTRIBUTES } from '../src/runtime/search-attributes.js';
+import { CLI_TYPE_NAMES, SEARCH_ATTRIBUTES } from '../src/runtime/search-attributes.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
@@ -354,15 +354,6 @@ test('the namespace the setup creates is the one the worker, the API and the UI 
 });
 
 test('every search attribute in src/runtime/search-attributes.ts is registered, with its type, by the setup service', () => {
-  const CLI_TYPE: Record<string, string> = {
-    KEYWORD: 'Keyword',
-    TEXT: 'Text',
-    INT: 'Int',
-    DOUBLE: 'Double',
-    BOOL: 'Bool',
-    DATETIME: 'Datetime',
-    KEYWORD_LIST: 'KeywordList',
-  };
   const setup = service(S.namespace);
   const listed = new Map(
     (rawEnv(setup).SEARCH_ATTRIBUTES ?? '')
@@ -376,7 +367,7 @@ test('every search attribute in src/runtime/search-attributes.ts is registered, 
   assert.ok(SEARCH_ATTRIBUTES.length > 0);
   for (const sa of SEARCH_ATTRIBUTES) {
     assert.ok(listed.has(sa.name), `search attribute ${sa.name} is missing from SEARCH_ATTRIBUTES of ${S.namespace}`);
-    assert.equal(listed.get(sa.name), CLI_TYPE[sa.type], `search attribute ${sa.name} has type ${sa.type}`);
+    assert.equal(listed.get(sa.name), CLI_TYPE_NAMES[sa.type], `search attribute ${sa.name} has type ${sa.type}`);
   }
   const script = commandText(setup);
   assert.match(script, /\$\$SEARCH_ATTRIBUTES/, 'the setup script does not iterate over SEARCH_ATTRIBUTES');

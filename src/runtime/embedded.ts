@@ -10,18 +10,8 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SEARCH_ATTRIBUTES } from './search-attributes.js';
+import { CLI_TYPE_NAMES, SEARCH_ATTRIBUTES } from './search-attributes.js';
 import type { Logger } from './logger.js';
-
-const CLI_TYPE_NAMES: Record<string, string> = {
-  KEYWORD: 'Keyword',
-  TEXT: 'Text',
-  INT: 'Int',
-  DOUBLE: 'Double',
-  BOOL: 'Bool',
-  DATETIME: 'Datetime',
-  KEYWORD_LIST: 'KeywordList',
-};
 
 /**
  * Dynamic config of the embedded server. The history service loads workflow and activity tasks

@@ -7,3 +7,14 @@ import { RUN_SA } from '../runs/model.js';
 import { SYNC_SA } from '../sync/model.js';
 
 export const SEARCH_ATTRIBUTES = [...Object.values(SYNC_SA), ...Object.values(RUN_SA), ...Object.values(COPY_SA)];
+
+/** The `temporal` CLI's names of the search attribute types (`--search-attribute Name=Type`). */
+export const CLI_TYPE_NAMES: Record<string, string> = {
+  KEYWORD: 'Keyword',
+  TEXT: 'Text',
+  INT: 'Int',
+  DOUBLE: 'Double',
+  BOOL: 'Bool',
+  DATETIME: 'Datetime',
+  KEYWORD_LIST: 'KeywordList',
+};
