@@ -201,7 +201,7 @@ const e2eRequest = (stack: Stack) => () =>
   requestCopy(stack.client, stack.config, 'ada', { mode: 'latest', dir: `e2e-${++e2e}` });
 {
   const stack = await startStack(
-    { ...config, readyCopy: false },
+    { ...config, copies: { ...config.copies, readyCopy: false } },
     { worker: true, api: false, embed: true, logger: createLogger('warn') },
   );
   try {
@@ -231,7 +231,7 @@ try {
   const cpLoop = () =>
     mapLimit(
       users,
-      config.copyConcurrency,
+      config.copies.concurrency,
       async (u) => void (await cpCopy(path.join(config.usersDir, u, 'notebooks'))),
     );
   const bulkRun = async () => {
@@ -255,10 +255,10 @@ try {
     return `  ${label.padEnd(34)} ${s.toFixed(1)} s  ${(USERS / s).toFixed(1)} users/s  ${((USERS * mb) / s).toFixed(0)} MB/s  (runs: ${each} s)`;
   };
   console.log(
-    `\nbulk provisioning of ${USERS} users (${config.copyConcurrency} at a time, ${((USERS * mb) / 1000).toFixed(1)} GB), mean of ${ROUNDS}`,
+    `\nbulk provisioning of ${USERS} users (${config.copies.concurrency} at a time, ${((USERS * mb) / 1000).toFixed(1)} GB), mean of ${ROUNDS}`,
   );
   console.log(line('bulk workflow (children, activity)', bulkTimes));
-  console.log(line(`cp -a loop, ${config.copyConcurrency} in parallel`, cpTimes));
+  console.log(line(`cp -a loop, ${config.copies.concurrency} in parallel`, cpTimes));
 
   // What the orchestration costs per user: the same bulk run over a one-file snapshot.
   await removeCopies();
@@ -268,7 +268,7 @@ try {
   await swapCurrent(config.cacheDir, tiny);
   const overhead = await time(bulkRun);
   console.log(
-    `  bulk workflow, 1-file snapshot    ${overhead.toFixed(1)} s  ${(USERS / overhead).toFixed(1)} users/s: ${((overhead / USERS) * config.copyConcurrency * 1000).toFixed(0)} ms of orchestration per user and slot`,
+    `  bulk workflow, 1-file snapshot    ${overhead.toFixed(1)} s  ${(USERS / overhead).toFixed(1)} users/s: ${((overhead / USERS) * config.copies.concurrency * 1000).toFixed(0)} ms of orchestration per user and slot`,
   );
 
   // And what one request costs beyond its copy: sequential requests for one user, each a new run.

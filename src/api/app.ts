@@ -8,9 +8,13 @@ import { runRoutes } from './runs.js';
 import { userRoutes } from './users.js';
 import { webhookRoutes } from './webhook.js';
 
-export interface ApiDeps {
+/**
+ * What the routes are built from. A route names the settings it reads (`ApiDeps<'repo' | ...>`),
+ * so a test can build it from a partial config and a reader sees what it depends on.
+ */
+export interface ApiDeps<K extends keyof Config = keyof Config> {
   client: Client;
-  config: Config;
+  config: Pick<Config, K>;
   logger: Logger;
 }
 

@@ -3,20 +3,17 @@
  * result, and its report files (served read-only from NBLC_RESULTS_DIR).
  */
 import { serveStatic } from '@hono/node-server/serve-static';
-import type { Client } from '@temporalio/client';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { z } from 'zod';
-import type { Config } from '../runtime/config.js';
-import type { Logger } from '../runtime/logger.js';
 import { getRun, listRuns, startTestRun } from '../runs/client.js';
-import { operatorAuth } from './auth.js';
 import { grantProblem, isGrant, reportLink } from '../runs/report-links.js';
+import type { ApiDeps } from './app.js';
+import { operatorAuth } from './middleware/auth.js';
+import { limitBody } from './middleware/body-limit.js';
+import { zodJson } from './middleware/zod-json.js';
 
-export interface RunsDeps {
-  client: Client;
-  config: Config;
-  logger: Logger;
-}
+/** A run request is a few globs and numbers; a larger body is a mistake, or worse. */
+const MAX_REQUEST_BYTES = 64 * 1024;
 
 const glob = z.string().min(1).max(500);
 const runRequest = z
@@ -36,7 +33,7 @@ const runRequest = z
 
 const RUN_ID = /^[A-Za-z0-9._-]+$/;
 
-export function runRoutes(deps: RunsDeps): Hono {
+export function runRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   let reports: MiddlewareHandler | undefined;
   const bearer = operatorAuth(deps.config.apiToken);
@@ -51,17 +48,20 @@ export function runRoutes(deps: RunsDeps): Hono {
     return problem ? c.json({ error: problem }, token ? 401 : 503) : next();
   });
 
-  app.post('/', async (c) => {
-    const body = await c.req.json().catch(() => undefined);
-    const parsed = runRequest.safeParse(body ?? {});
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
-      return c.json({ error: 'invalid run request', problems }, 400);
-    }
-    const started = await startTestRun(deps.client, deps.config, { kind: 'manual', ...parsed.data });
-    deps.logger.info({ runId: started.runId }, 'test run started over HTTP');
-    return c.json(started, 202);
-  });
+  app.post(
+    '/',
+    limitBody(MAX_REQUEST_BYTES),
+    zodJson(runRequest, {
+      notJson: 'the body must be JSON: the run options, or nothing (or {}) for a run of every notebook',
+      invalid: 'invalid run request',
+      empty: {}, // `curl -X POST .../runs` runs everything
+    }),
+    async (c) => {
+      const started = await startTestRun(deps.client, deps.config, { kind: 'manual', ...c.req.valid('json') });
+      deps.logger.info({ runId: started.runId }, 'test run started over HTTP');
+      return c.json(started, 202);
+    },
+  );
 
   app.get('/', async (c) => {
     const limit = Math.min(200, Math.max(1, Number(c.req.query('limit') ?? 50) || 50));

@@ -1,13 +1,16 @@
-/** POST /webhooks/github: verify, filter, and signal the sync workflow. */
-import type { Client } from '@temporalio/client';
+/**
+ * POST /webhooks/github: body limit → signature → event headers (ping, other events) → push
+ * payload → the handler, which drops pushes that are not for us and signals the sync workflow.
+ */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
-import type { Config } from '../runtime/config.js';
 import type { Beacon } from '../sync/model.js';
-import type { Logger } from '../runtime/logger.js';
 import { signalSync } from '../sync/client.js';
-import { deliveryId as deliveryIdSchema, ignoreReason, pushPayload } from '../sync/github-events.js';
-import { checkSignature } from './signature.js';
+import { ignoreReason, pushPayload } from '../sync/github-events.js';
+import type { ApiDeps } from './app.js';
+import { limitBody } from './middleware/body-limit.js';
+import { NOT_JSON, githubEvent } from './middleware/github-event.js';
+import { githubSignature } from './middleware/github-signature.js';
+import { zodJson } from './middleware/zod-json.js';
 
 export const MAX_BODY_BYTES = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
 /**
@@ -16,61 +19,26 @@ export const MAX_BODY_BYTES = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
  */
 export const SIGNAL_DEADLINE_MS = 5_000;
 
-export interface WebhookDeps {
-  client: Client;
-  config: Pick<Config, 'repo' | 'webhookSecrets' | 'taskQueue' | 'syncIdleTimeout' | 'temporal'>;
-  logger: Logger;
-}
+export type WebhookDeps = ApiDeps<'repo' | 'webhookSecrets' | 'taskQueue' | 'syncIdleTimeout' | 'temporal'>;
 
 export function webhookRoutes(deps: WebhookDeps): Hono {
   const app = new Hono();
   app.post(
     '/',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: `payload larger than ${MAX_BODY_BYTES} bytes` }, 413),
-    }),
+    limitBody(MAX_BODY_BYTES),
+    githubSignature(deps.config.webhookSecrets, deps.logger),
+    githubEvent({ handles: ['push'] }),
+    zodJson(pushPayload, { notJson: NOT_JSON, invalid: 'invalid push payload' }),
     async (c) => {
-      const body = await c.req.text();
-      const sig = await checkSignature(
-        deps.config.webhookSecrets,
-        body,
-        c.req.header('x-hub-signature-256'),
-        c.req.header('x-hub-signature'),
-      );
-      const event = c.req.header('x-github-event');
-      const rawDelivery = c.req.header('x-github-delivery');
-      const log = deps.logger.child({ delivery: rawDelivery?.slice(0, 100), event });
-      if (!sig.ok) {
-        log.warn({ reason: sig.error }, 'rejected webhook: bad signature');
-        return c.json({ error: sig.error }, 401);
-      }
-      const delivery = deliveryIdSchema.safeParse(rawDelivery);
-      if (!event) return c.json({ error: 'missing X-GitHub-Event header' }, 400);
-      if (!delivery.success) return c.json({ error: 'missing or malformed X-GitHub-Delivery header' }, 400);
-
-      let json: unknown;
-      try {
-        json = JSON.parse(body);
-      } catch {
-        return c.json({ error: 'body is not valid JSON (the webhook content type must be application/json)' }, 400);
-      }
-      if (event === 'ping') return c.json({ ok: true }, 200);
-      if (event !== 'push') return c.json({ ignored: `event ${event} is not handled` }, 202);
-
-      const parsed = pushPayload.safeParse(json);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-        return c.json({ error: 'invalid push payload', problems }, 400);
-      }
-      const push = parsed.data;
+      const push = c.req.valid('json');
+      const log = deps.logger.child({ delivery: c.get('githubDelivery'), event: c.get('githubEvent') });
       const ignored = ignoreReason(push, deps.config.repo.fullName, deps.config.repo.branch);
       if (ignored) {
         log.info({ ignored }, 'ignored push');
         return c.json({ ignored }, 202);
       }
       const beacon: Beacon = {
-        deliveryId: delivery.data,
+        deliveryId: c.get('githubDelivery'),
         sha: push.after,
         before: push.before,
         pusher: push.pusher?.name ?? push.sender?.login ?? 'unknown',

@@ -4,19 +4,13 @@ import { loadConfig, type Config } from '../runtime/config.js';
 import {
   BULK_MODES,
   COPY_MODES,
+  copyRequestProblem,
   type BulkMode,
   type BulkSummary,
   type CopyMode,
   type FileReport,
 } from '../copies/model.js';
-import {
-  CopyRequestError,
-  bulkProgress,
-  copyRequestProblem,
-  requestCopy,
-  startBulk,
-  type CopyAnswer,
-} from '../copies/client.js';
+import { CopyRequestError, bulkProgress, requestCopy, startBulk, type CopyAnswer } from '../copies/client.js';
 import { connectClient } from '../runtime/temporal.js';
 import { UsageError } from './errors.js';
 
@@ -53,7 +47,7 @@ export function registerCopy(program: Command): void {
         throw new UsageError(`--all takes --mode ${BULK_MODES.join(' or ')}`);
       }
       if (user) {
-        const problem = copyRequestProblem(user, opts.mode, opts.dir);
+        const problem = copyRequestProblem(user, opts);
         if (problem) throw new UsageError(problem);
       }
       const cfg = loadConfig();

@@ -16,9 +16,8 @@ import {
   COPY_FAILURES,
   DRAINING,
   bulkCopyWorkflowId,
-  copyDirProblem,
+  copyRequestProblem,
   userCopyWorkflowId,
-  userNameProblem,
   type BulkMode,
   type BulkProgress,
   type CopyMode,
@@ -27,9 +26,9 @@ import {
 } from './model.js';
 import { temporalUiLink } from '../runtime/temporal-ui.js';
 import { bulkProgressQuery, userCopiesBulk } from '../workflows/userCopiesBulk.js';
-import { copyRequestUpdate, requestProblem, userCopy } from '../workflows/userCopy.js';
+import { copyRequestUpdate, userCopy } from '../workflows/userCopy.js';
 
-export type CopyClientConfig = Pick<Config, 'taskQueue' | 'temporal' | 'copyConcurrency'>;
+export type CopyClientConfig = Pick<Config, 'taskQueue' | 'temporal' | 'copies'>;
 
 /** A request that failed for a reason the caller should see (typed like the activities' failures). */
 export class CopyRequestError extends Error {
@@ -44,15 +43,6 @@ export class CopyRequestError extends Error {
 
 export type CopyAnswer = CopyResult & { workflowId: string; temporalUiUrl: string };
 
-/** Why a request is not acceptable (user name, mode, directory), or null. */
-export function copyRequestProblem(user: string, mode: CopyMode, dir?: string): string | null {
-  return (
-    userNameProblem(user) ??
-    requestProblem({ mode, dir, requestId: 'check', requestedAt: '' }) ??
-    (dir === undefined ? null : copyDirProblem(dir))
-  );
-}
-
 const DRAIN_RETRIES = 50;
 
 export async function requestCopy(
@@ -61,7 +51,8 @@ export async function requestCopy(
   user: string,
   req: { mode: CopyMode; dir?: string; requestId?: string },
 ): Promise<CopyAnswer> {
-  const problem = copyRequestProblem(user, req.mode, req.dir);
+  // Checked here too, so `nblc copy` and the demo fail before anything is started.
+  const problem = copyRequestProblem(user, req);
   if (problem) throw new CopyRequestError(problem, COPY_FAILURES.invalid);
   const request: CopyRequest = {
     mode: req.mode,
@@ -121,7 +112,7 @@ export async function startBulk(
   const handle = await client.workflow.start(userCopiesBulk, {
     workflowId,
     taskQueue: config.taskQueue,
-    args: [{ mode, ...(dir === undefined ? {} : { dir }), concurrency: config.copyConcurrency }],
+    args: [{ mode, ...(dir === undefined ? {} : { dir }), concurrency: config.copies.concurrency }],
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `${mode} of every user's copy${dir ? ` (${dir})` : ''}`,
   });

@@ -41,6 +41,20 @@ export function copyDirProblem(dir: string): string | null {
   return `invalid directory name ${JSON.stringify(dir.slice(0, 80))}: one name (no /), 1-128 characters from A-Z a-z 0-9 _ . + -, not starting with . or -`;
 }
 
+/**
+ * Why a copy request for `user` is not acceptable (user name, mode, directory), or null. The one
+ * check of a request, shared by the client (`nblc copy`, the demo), the API and the workflow's
+ * update validator, so they cannot disagree; `mode` is a string because requests arrive as JSON.
+ */
+export function copyRequestProblem(user: string, req: { mode: string; dir?: string }): string | null {
+  const badUser = userNameProblem(user);
+  if (badUser) return badUser;
+  if (!(COPY_MODES as readonly string[]).includes(req.mode)) return `unknown mode ${String(req.mode)}`;
+  if (req.dir === undefined) return null;
+  if (req.mode === 'provision') return 'provision takes no directory (it is always notebooks)';
+  return copyDirProblem(req.dir);
+}
+
 /** One workflow per user: concurrent requests for a user queue up in it. */
 export const userCopyWorkflowId = (user: string) => `user-copy:${user}`;
 export const bulkCopyWorkflowId = (mode: BulkMode) => `user-copy-bulk:${mode}`;

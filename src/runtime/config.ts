@@ -84,12 +84,6 @@ export interface Config {
   usersDir: string;
   /** The cache as users see it: the target of their `notebooks-latest` link. */
   userCachePath: string;
-  /** Users processed at once by a bulk provision or update. */
-  copyConcurrency: number;
-  /** After each publish, update every user's `notebooks/` in place (a bulk update workflow). */
-  updateCopiesOnPublish: boolean;
-  /** Keep one copy of the published snapshot assembled, for the next `provision` / `latest` (copy-ready.ts). */
-  readyCopy: boolean;
   keepSnapshots: number;
   http: { host: string; port: number };
   taskQueue: string;
@@ -118,6 +112,15 @@ export interface Config {
     cron: string | null;
     timezone: string;
     onMerge: boolean;
+  };
+  /** The users' copies (their paths, usersDir and userCachePath, stay with the other directories). */
+  copies: {
+    /** Users processed at once by a bulk provision or update. */
+    concurrency: number;
+    /** After each publish, update every user's `notebooks/` in place (a bulk update workflow). */
+    updateOnPublish: boolean;
+    /** Keep one copy of the published snapshot assembled, for the next `provision` / `latest` (ready.ts). */
+    readyCopy: boolean;
   };
   logLevel: z.infer<typeof schema>['NBLC_LOG_LEVEL'];
   /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */
@@ -195,9 +198,6 @@ export function loadConfig(env: Env = process.env): Config {
     resultsDir: under(v.NBLC_RESULTS_DIR, 'results'),
     usersDir: under(v.NBLC_USERS_DIR, 'users'),
     userCachePath: v.NBLC_USER_CACHE_PATH || path.join(under(v.NBLC_CACHE_DIR, 'cache'), 'current'),
-    copyConcurrency: v.NBLC_COPY_CONCURRENCY,
-    updateCopiesOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
-    readyCopy: v.NBLC_READY_COPY === 'true',
     keepSnapshots: v.NBLC_KEEP_SNAPSHOTS,
     http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_PORT },
     taskQueue: v.NBLC_TASK_QUEUE,
@@ -226,6 +226,11 @@ export function loadConfig(env: Env = process.env): Config {
       cron: ['', 'off', 'none'].includes(v.NBLC_TEST_CRON.trim()) ? null : v.NBLC_TEST_CRON.trim(),
       timezone: v.NBLC_TEST_TIMEZONE,
       onMerge: v.NBLC_TEST_ON_MERGE === 'true',
+    },
+    copies: {
+      concurrency: v.NBLC_COPY_CONCURRENCY,
+      updateOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
+      readyCopy: v.NBLC_READY_COPY === 'true',
     },
     logLevel: v.NBLC_LOG_LEVEL,
     env,

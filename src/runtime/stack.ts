@@ -64,7 +64,7 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
       installRuntime(opts.logger);
       const connection = await connectWorker(config);
       cleanups.push(() => connection.close());
-      const ready = new ReadyCopies(config.readyCopy);
+      const ready = new ReadyCopies(config.copies.readyCopy);
       cleanups.push(() => ready.close()); // after the workers stopped (cleanups run in reverse)
       const workers = [
         await createWorker(config, connection, {}, ready),

@@ -43,7 +43,7 @@ export async function createWorker(
   config: Config,
   connection: NativeConnection,
   overrides: Partial<WorkerOptions> = {},
-  ready = new ReadyCopies(config.readyCopy),
+  ready = new ReadyCopies(config.copies.readyCopy),
 ): Promise<Worker> {
   return Worker.create({
     ...baseOptions(config, connection),

@@ -26,11 +26,10 @@ import {
 import type { CopyActivities } from '../activities/copies/index.js';
 import {
   COPY_FAILURES,
-  COPY_MODES,
   COPY_SA,
   DRAINING,
   NON_RETRYABLE_COPY_FAILURES,
-  copyDirProblem,
+  copyRequestProblem,
   summarize,
   type CopyRequest,
   type CopyResult,
@@ -61,14 +60,6 @@ const copyActivities = proxyActivities<CopyActivities>({
 
 type Outcome = { ok: true; value: CopyResult } | { ok: false; error: ApplicationFailure };
 
-export function requestProblem(request: CopyRequest): string | null {
-  if (!COPY_MODES.includes(request.mode)) return `unknown mode ${String(request.mode)}`;
-  if (!request.requestId) return 'a request needs a requestId';
-  if (request.dir === undefined) return null;
-  if (request.mode === 'provision') return 'provision takes no directory (it is always notebooks)';
-  return copyDirProblem(request.dir);
-}
-
 export async function userCopy(input: UserCopyInput): Promise<UserCopyRunResult> {
   const queue: CopyRequest[] = input.initial ? [input.initial] : [];
   const results = new Map<string, Outcome>();
@@ -95,7 +86,10 @@ export async function userCopy(input: UserCopyInput): Promise<UserCopyRunResult>
             message: 'this run is finishing; retry',
             nonRetryable: true,
           });
-        const problem = requestProblem(request);
+        // The client checked too, but an update can come from anywhere (the Temporal CLI, another
+        // client); the requestId is this workflow's own need (its results are keyed by it).
+        const problem =
+          copyRequestProblem(input.user, request) ?? (request.requestId ? null : 'a request needs a requestId');
         if (problem)
           throw ApplicationFailure.create({ type: COPY_FAILURES.invalid, message: problem, nonRetryable: true });
       },

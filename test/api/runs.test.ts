@@ -50,6 +50,17 @@ describe('/runs', () => {
     assert.equal((await app.request('/runs/..%2F..%2Fetc', { headers: auth })).status, 400);
   });
 
+  test('a body that is not JSON (it used to start a run of everything), or too large, is 400 / 413', async () => {
+    const { config } = await sandbox({ NBLC_API_TOKEN: TOKEN });
+    const app = createApp({ client: env.client, config, logger: createLogger('silent') });
+    const post = (body: string) => app.request('/runs', { method: 'POST', headers: auth, body });
+    const garbage = await post('include=*.ipynb');
+    assert.equal(garbage.status, 400);
+    assert.match(((await garbage.json()) as { error: string }).error, /must be JSON/);
+    const huge = await post(JSON.stringify({ include: ['x'.repeat(100 * 1024)] }));
+    assert.equal(huge.status, 413);
+  });
+
   test('POST starts a run; GET shows its result and serves its report and executed notebooks', async () => {
     const { config, upstream } = await sandbox({
       NBLC_API_TOKEN: TOKEN,

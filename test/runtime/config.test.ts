@@ -68,7 +68,14 @@ test('TEMPORAL_API_KEY_FILE reaches the connection as TEMPORAL_API_KEY does, TLS
 });
 
 test('NBLC_READY_COPY: on unless "false"; anything but true/false is refused by name', () => {
-  assert.equal(loadConfig(base).readyCopy, true);
-  assert.equal(loadConfig({ ...base, NBLC_READY_COPY: 'false' }).readyCopy, false);
+  assert.equal(loadConfig(base).copies.readyCopy, true);
+  assert.equal(loadConfig({ ...base, NBLC_READY_COPY: 'false' }).copies.readyCopy, false);
   assert.match(problemsOf({ ...base, NBLC_READY_COPY: 'no' }), /NBLC_READY_COPY/);
+});
+
+test('copy settings are grouped under config.copies (the variables keep their names)', () => {
+  assert.deepEqual(loadConfig(base).copies, { concurrency: 4, updateOnPublish: false, readyCopy: true });
+  const set = loadConfig({ ...base, NBLC_COPY_CONCURRENCY: '9', NBLC_UPDATE_COPIES_ON_PUBLISH: 'true' });
+  assert.deepEqual(set.copies, { concurrency: 9, updateOnPublish: true, readyCopy: true });
+  assert.match(problemsOf({ ...base, NBLC_COPY_CONCURRENCY: '0' }), /NBLC_COPY_CONCURRENCY/);
 });

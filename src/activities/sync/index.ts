@@ -19,10 +19,7 @@ import {
 } from './repo.js';
 import { materialize, prune, readCurrent, swapCurrent } from './snapshot.js';
 
-export type SyncConfig = Pick<
-  Config,
-  'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots' | 'updateCopiesOnPublish' | 'copyConcurrency'
->;
+export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots' | 'copies'>;
 
 export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir, 'repo.git');
 
@@ -128,7 +125,7 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
      * read from the worker's config at that moment rather than fixed when the workflow started.
      */
     async copyUpdateSettings(): Promise<{ concurrency: number } | null> {
-      return cfg.updateCopiesOnPublish ? { concurrency: cfg.copyConcurrency } : null;
+      return cfg.copies.updateOnPublish ? { concurrency: cfg.copies.concurrency } : null;
     },
 
     /** Paths changed between two published commits (used to pick the notebooks a merge touched). */
