@@ -72,3 +72,13 @@ test('NBLC_READY_COPY: on unless "false"; anything but true/false is refused by 
   assert.equal(loadConfig({ ...base, NBLC_READY_COPY: 'false' }).readyCopy, false);
   assert.match(problemsOf({ ...base, NBLC_READY_COPY: 'no' }), /NBLC_READY_COPY/);
 });
+
+test('NBLC_DATABASE_URL: unset is SQLite in the data dir; a PostgreSQL URL (or its _FILE) is a secret', async () => {
+  assert.equal(loadConfig(base).databaseUrl, undefined);
+  const url = 'postgresql://nblc:s3cret@db.example:5432/nblc';
+  const cfg = loadConfig({ ...base, NBLC_DATABASE_URL_FILE: await file('db', `${url}\n`) });
+  assert.equal(cfg.databaseUrl?.reveal(), url);
+  assert.doesNotMatch(JSON.stringify(cfg), /s3cret/, 'the password does not serialize');
+  assert.equal(loadConfig({ ...base, NBLC_DATABASE_URL: 'postgres://h/db' }).databaseUrl?.reveal(), 'postgres://h/db');
+  assert.match(problemsOf({ ...base, NBLC_DATABASE_URL: 'mysql://h/db' }), /NBLC_DATABASE_URL: a PostgreSQL URL/);
+});
