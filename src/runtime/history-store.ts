@@ -117,30 +117,32 @@ export function createHistoryStore(db: Database): HistoryStore {
 /**
  * Per notebook, newest first (rn = 1 is its latest result): every row within the window, the row
  * where the current streak of its latest status began (the one before the newest row with
- * another status, or its oldest row), and its newest passed row. One pass over the table with
- * window functions, which both SQLite (3.28+) and PostgreSQL have.
+ * another status, or its oldest row), and its newest passed row. Window functions, which both
+ * SQLite (3.28+) and PostgreSQL have; the totals by GROUP BY, since a second window ordering
+ * (COUNT(*) OVER) would sort the whole table again (5× slower on SQLite).
  */
 const OVERVIEW_SQL = `
 WITH ranked AS (
   SELECT path, run_id, status, flaky, finished_at,
-         ROW_NUMBER() OVER (PARTITION BY path ORDER BY finished_at DESC, run_id DESC) AS rn,
-         COUNT(*) OVER (PARTITION BY path) AS total
+         ROW_NUMBER() OVER (PARTITION BY path ORDER BY finished_at DESC, run_id DESC) AS rn
   FROM notebook_results
 ),
+totals AS (SELECT path, COUNT(*) AS total FROM notebook_results GROUP BY path),
 latest AS (SELECT path, status FROM ranked WHERE rn = 1),
 streak AS (
   SELECT k.path, MIN(k.rn) - 1 AS rn FROM ranked k JOIN latest l ON l.path = k.path
   WHERE k.status <> l.status GROUP BY k.path
 ),
 passed AS (SELECT path, MIN(rn) AS rn FROM ranked WHERE status = 'passed' GROUP BY path)
-SELECT k.path, k.run_id, t.commit_sha, k.status, k.flaky, k.finished_at, k.rn, k.total,
-       CASE WHEN k.rn = COALESCE(s.rn, k.total) THEN 1 ELSE 0 END AS is_since,
+SELECT k.path, k.run_id, t.commit_sha, k.status, k.flaky, k.finished_at, k.rn, c.total,
+       CASE WHEN k.rn = COALESCE(s.rn, c.total) THEN 1 ELSE 0 END AS is_since,
        CASE WHEN k.rn = p.rn THEN 1 ELSE 0 END AS is_last_passed
 FROM ranked k
+JOIN totals c ON c.path = k.path
 JOIN test_runs t ON t.run_id = k.run_id
 LEFT JOIN streak s ON s.path = k.path
 LEFT JOIN passed p ON p.path = k.path
-WHERE k.rn <= ? OR k.rn = COALESCE(s.rn, k.total) OR k.rn = p.rn
+WHERE k.rn <= ? OR k.rn = COALESCE(s.rn, c.total) OR k.rn = p.rn
 ORDER BY k.path, k.rn`;
 
 // ---------------------------------------------------------------------------------------------
