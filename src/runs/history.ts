@@ -36,6 +36,8 @@ export interface NotebookOverview {
   status: NotebookStatus;
   /** The first run of the current streak of this status. */
   since: { runId: string; commit: string; finishedAt: string };
+  /** Its most recent run: an old one means the notebook left the suite (or was excluded). */
+  lastRun: { runId: string; commit: string; finishedAt: string };
   lastPassed: { runId: string; commit: string } | null;
   /** Passed runs / runs, over the last HISTORY_WINDOW runs. */
   passRate: number;
@@ -170,6 +172,7 @@ export function overviewOf(rows: readonly HistoryRow[]): NotebookOverview[] {
       path,
       status: latest.status,
       since: { runId: since.runId, commit: since.commit, finishedAt: since.finishedAt },
+      lastRun: { runId: latest.runId, commit: latest.commit, finishedAt: latest.finishedAt },
       lastPassed: lastPassed ? { runId: lastPassed.runId, commit: lastPassed.commit } : null,
       passRate: Math.round((passed / window.length) * 10_000) / 10_000,
       flaky: changes >= 2 || window.some((r) => r.flaky),

@@ -160,13 +160,49 @@ for (const backend of BACKENDS) {
         const ref = (i: number) => ({ runId: at(i).runId, commit: sha(i) });
         assert.deepEqual(await store.notebooks(), [
           // broke once in run 4 (a scheduled run) and stayed broken: a regression, not flaky
-          { path: 'a.ipynb', status: 'failed', since: at(4), lastPassed: ref(3), passRate: 0.6, flaky: false, runs: 5 },
+          {
+            path: 'a.ipynb',
+            status: 'failed',
+            since: at(4),
+            lastRun: at(5),
+            lastPassed: ref(3),
+            passRate: 0.6,
+            flaky: false,
+            runs: 5,
+          },
           // back and forth
-          { path: 'b.ipynb', status: 'passed', since: at(5), lastPassed: ref(5), passRate: 0.6, flaky: true, runs: 5 },
+          {
+            path: 'b.ipynb',
+            status: 'passed',
+            since: at(5),
+            lastRun: at(5),
+            lastPassed: ref(5),
+            passRate: 0.6,
+            flaky: true,
+            runs: 5,
+          },
           // failing since it was first seen (its status changed: failed → timed out in run 2)
-          { path: 'c.ipynb', status: 'timed_out', since: at(2), lastPassed: null, passRate: 0, flaky: false, runs: 3 },
+          {
+            path: 'c.ipynb',
+            status: 'timed_out',
+            since: at(2),
+            lastRun: at(4),
+            lastPassed: null,
+            passRate: 0,
+            flaky: false,
+            runs: 3,
+          },
           // passed only on a retry
-          { path: 'd.ipynb', status: 'passed', since: at(5), lastPassed: ref(5), passRate: 1, flaky: true, runs: 1 },
+          {
+            path: 'd.ipynb',
+            status: 'passed',
+            since: at(5),
+            lastRun: at(5),
+            lastPassed: ref(5),
+            passRate: 1,
+            flaky: true,
+            runs: 1,
+          },
         ]);
       });
     });
@@ -188,6 +224,7 @@ for (const backend of BACKENDS) {
           path: 'e.ipynb',
           status: 'failed',
           since: { runId: 'scheduled-010', commit: sha(10), finishedAt: new Date(T0 + 10 * HOUR).toISOString() },
+          lastRun: { runId: 'scheduled-030', commit: sha(30), finishedAt: new Date(T0 + 30 * HOUR).toISOString() },
           lastPassed: { runId: 'scheduled-009', commit: sha(9) },
           passRate: 0,
           flaky: false,
