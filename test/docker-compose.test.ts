@@ -155,7 +155,15 @@ function imageOf(s: Service): { repo: string; tag: string | undefined } {
 // ---------------------------------------------------------------------------------------------
 // Loading the worker's and the API's environment through the real config code.
 
-const SECRET_VARIABLES = ['NBLC_WEBHOOK_SECRET', 'NBLC_WEBHOOK_SECRET_PREVIOUS', 'NBLC_API_TOKEN', 'NBLC_GIT_TOKEN'];
+const SECRET_VARIABLES = [
+  'NBLC_WEBHOOK_SECRET',
+  'NBLC_WEBHOOK_SECRET_PREVIOUS',
+  'NBLC_API_TOKEN',
+  'NBLC_GIT_TOKEN',
+  'NBLC_DATABASE_URL',
+];
+/** What docs/deployment.md tells operators to write into secrets/nblc_database_url. */
+const DATABASE_URL_EXAMPLE = 'postgresql://temporal:0123abcd@postgres:5432/nblc';
 const secretsDir = mkdtempSync(path.join(os.tmpdir(), 'nblc-compose-test-'));
 after(() => rmSync(secretsDir, { recursive: true, force: true }));
 
@@ -170,7 +178,11 @@ function containerEnv(name: string, overrides: Record<string, string | undefined
     env[k] = interpolate(v);
     if (k.endsWith('_FILE') && env[k]!.startsWith('/run/secrets/')) {
       const file = path.join(secretsDir, path.basename(env[k]!));
-      writeFileSync(file, `test value of ${path.basename(file)}, long enough for any minimum\n`);
+      const value =
+        path.basename(file) === 'nblc_database_url'
+          ? DATABASE_URL_EXAMPLE
+          : `test value of ${path.basename(file)}, long enough for any minimum`;
+      writeFileSync(file, `${value}\n`);
       env[k] = file;
     }
   }
@@ -372,6 +384,25 @@ test('every search attribute in src/runtime/search-attributes.ts is registered, 
   const script = commandText(setup);
   assert.match(script, /\$\$SEARCH_ATTRIBUTES/, 'the setup script does not iterate over SEARCH_ATTRIBUTES');
   assert.match(script, /search-attribute create/);
+});
+
+test("the nblc-database job creates the database of the worker's and the API's NBLC_DATABASE_URL", () => {
+  const job = service('nblc-database');
+  assert.match(job.image ?? '', /^postgres:16(\.|$|-)/);
+  assert.equal(dependsOn(job)[S.postgres], 'service_healthy');
+  assert.equal(rawEnv(job).PGHOST, S.postgres);
+  const script = commandText(job);
+  assert.match(script, /createdb/);
+  assert.equal(script.replace(/\$\$/g, '').match(/\$\{?[A-Za-z_(]/), null, 'shell variables escaped ($$)');
+  const url = new URL(DATABASE_URL_EXAMPLE);
+  assert.equal(`/${rawEnv(job).NBLC_DB_NAME}`, url.pathname);
+  assert.equal(url.hostname, S.postgres);
+  assert.equal(decodeURIComponent(url.username), rawEnv(job).PGUSER);
+  for (const name of NBLC_SERVICES) {
+    assert.equal(dependsOn(service(name))['nblc-database'], 'service_completed_successfully', name);
+    assert.equal(configOf(name).databaseUrl?.reveal(), DATABASE_URL_EXAMPLE, name);
+  }
+  assert.ok(read('docs/deployment.md').includes('@postgres:5432/nblc'), 'the docs show how to write the URL');
 });
 
 test('the API listens on 0.0.0.0 and publishes the port it listens on', () => {

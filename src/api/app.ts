@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
+import { notebookRoutes } from './notebooks.js';
 import { runRoutes } from './runs.js';
 import { userRoutes } from './users.js';
 import { webhookRoutes } from './webhook.js';
@@ -39,6 +40,7 @@ export function createApp(deps: ApiDeps): Hono {
   });
   app.route('/webhooks/github', webhookRoutes(deps));
   app.route('/runs', runRoutes(deps));
+  app.route('/notebooks', notebookRoutes(deps));
   app.route('/users', userRoutes(deps));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));

@@ -2,6 +2,7 @@
  * Domain types of notebook test runs. Pure: imported by workflows, activities, API and CLI.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { RunCause } from './causes.js';
 
 export const RUN_SA = {
   kind: defineSearchAttributeKey('NblcRunKind', SearchAttributeType.KEYWORD),
@@ -131,6 +132,8 @@ export interface TestReport {
   startedAt: string;
   finishedAt: string;
   counts: RunCounts;
+  /** The not-passing notebooks grouped by their first unexpected error (causes.ts), largest first. */
+  causes: RunCause[];
   notebooks: NotebookResult[];
   /** Compared with the previous finished run of the same kind. */
   newlyFailing: string[];
@@ -145,6 +148,8 @@ export interface TestRunResult {
   commit: string;
   kind: RunKind;
   counts: RunCounts;
+  /** As in the report; absent in results of runs from before root causes were reported. */
+  causes?: RunCause[];
   reportDir: string;
   /** Every notebook in run order (compact: the tracebacks are in the report). */
   notebooks: NotebookSummary[];

@@ -1,7 +1,15 @@
-/** A finished test run as a terminal table with its counts (`nblc test --wait`, the demo). */
+/**
+ * A finished test run as text (`nblc test --wait`, the demo): its root causes first (what to
+ * fix), then a table of every notebook and the counts.
+ */
+import { causeLine } from './causes.js';
 import type { TestRunResult } from './model.js';
 
 export function summaryText(r: TestRunResult): string {
+  const lines: string[] = [];
+  if (r.causes?.length) {
+    lines.push('root causes:', ...r.causes.map((c) => `  ${causeLine(c)}`), '');
+  }
   const rows = r.notebooks.map((n) => [
     n.status + (n.flaky ? ' (flaky)' : ''),
     `${(n.durationMs / 1000).toFixed(1)}s`,
@@ -9,7 +17,7 @@ export function summaryText(r: TestRunResult): string {
   ]);
   const w0 = Math.max(6, ...rows.map((x) => x[0]!.length));
   const w1 = Math.max(8, ...rows.map((x) => x[1]!.length));
-  const lines = [`${'status'.padEnd(w0)}  ${'duration'.padStart(w1)}  notebook`];
+  lines.push(`${'status'.padEnd(w0)}  ${'duration'.padStart(w1)}  notebook`);
   for (const [s, d, p] of rows) lines.push(`${s!.padEnd(w0)}  ${d!.padStart(w1)}  ${p}`);
   const c = r.counts;
   lines.push(

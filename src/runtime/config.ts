@@ -79,6 +79,8 @@ export interface Config {
   /** Signs per-user tokens (user-tokens.ts): a user's own copy requests without the operator token. */
   userTokenSecret?: Secret;
   dataDir: string;
+  /** PostgreSQL for the notebook history; unset: SQLite in dataDir (src/runtime/database.ts). */
+  databaseUrl?: Secret;
   cacheDir: string;
   resultsDir: string;
   usersDir: string;
@@ -135,6 +137,8 @@ const SECRET_VARIABLES = [
   'NBLC_GIT_TOKEN',
   'NBLC_USER_TOKEN_SECRET',
   'TEMPORAL_API_KEY',
+  // A PostgreSQL URL carries its password.
+  'NBLC_DATABASE_URL',
 ] as const;
 
 /** Reads `NAME` or the file named by `NAME_FILE` (trailing newline stripped). */
@@ -173,11 +177,13 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`${issue.path.join('.')}: ${issue.message}`);
     }
   }
-  const [webhookSecret, previousSecret, apiToken, gitToken, userTokenSecret, temporalApiKey] = SECRET_VARIABLES.map(
-    (name) => readSecret(env, name, problems),
-  );
+  const [webhookSecret, previousSecret, apiToken, gitToken, userTokenSecret, temporalApiKey, databaseUrl] =
+    SECRET_VARIABLES.map((name) => readSecret(env, name, problems));
   if (userTokenSecret && userTokenSecret.reveal().length < 32) {
     problems.push('NBLC_USER_TOKEN_SECRET: use at least 32 characters (e.g. `openssl rand -hex 32`)');
+  }
+  if (databaseUrl && !/^postgres(ql)?:\/\/[^\s]+$/.test(databaseUrl.reveal())) {
+    problems.push('NBLC_DATABASE_URL: a PostgreSQL URL such as postgresql://user:password@host:5432/nblc');
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const v = parsed.data;
@@ -194,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiToken,
     userTokenSecret,
     dataDir,
+    databaseUrl,
     cacheDir: under(v.NBLC_CACHE_DIR, 'cache'),
     resultsDir: under(v.NBLC_RESULTS_DIR, 'results'),
     usersDir: under(v.NBLC_USERS_DIR, 'users'),

@@ -5,7 +5,9 @@
 import type { Client } from '@temporalio/client';
 import { ConfigError, type Config } from './config.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
+import { importReports } from '../activities/runs/history.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
+import { closeHistoryStores, historyStore } from './history-store.js';
 import type { Logger } from './logger.js';
 import { startApi, type RunningApi } from './server.js';
 import { connectClient, connectWorker } from './temporal.js';
@@ -43,6 +45,8 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
     }
   };
   try {
+    // Registered first, so it runs last: the worker and the API use the history until they stop.
+    cleanups.push(() => closeHistoryStores());
     let config = base;
     let embedded: EmbeddedTemporal | undefined;
     if (!base.temporal.address && opts.embed) {
@@ -79,6 +83,13 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
         { taskQueues: [config.taskQueue, config.tests.taskQueue], namespace: config.temporal.namespace },
         'worker running',
       );
+      // In the background: thousands of earlier reports must not delay the worker.
+      const importing = new AbortController();
+      const imported = importHistory(config, opts.logger, importing.signal);
+      cleanups.push(async () => {
+        importing.abort();
+        await imported;
+      });
     }
 
     let api: RunningApi | undefined;
@@ -91,6 +102,24 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/**
+ * Records the runs under NBLC_RESULTS_DIR the notebook history does not have (from before it
+ * existed, or whose recording failed). Idempotent; a failure is logged and retried at the next start.
+ */
+async function importHistory(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+  try {
+    const store = await historyStore(config);
+    const { imported, unchanged, withoutReport, failed } = await importReports(config.resultsDir, store, signal);
+    for (const f of failed) logger.warn({ runId: f.runId, err: f.error }, 'notebook history: report not imported');
+    logger.info(
+      { imported: imported.length, unchanged, withoutReport, failed: failed.length },
+      'notebook history: earlier reports imported',
+    );
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'notebook history: import failed; the next start tries again');
   }
 }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createCopyActivities, readyCopyAfterPublish } from '../activities/copies/index.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
 import { createNotebookActivities } from '../activities/runs/notebooks.js';
+import { createHistoryActivities } from '../activities/runs/history.js';
 import { createRunActivities } from '../activities/runs/index.js';
 import { createSyncActivities } from '../activities/sync/index.js';
 import type { Config } from './config.js';
@@ -16,6 +17,8 @@ export function createActivities(config: Config, ready: ReadyCopies) {
   return {
     ...createSyncActivities(config, readyCopyAfterPublish(config, ready)),
     ...createRunActivities(config),
+    // recordRun: the store opens on first use (history-store.ts), closed by the stack.
+    ...createHistoryActivities(config),
     ...createCopyActivities(config, ready),
   };
 }

@@ -34,6 +34,7 @@ describe('nblc test / schedule', () => {
       const all = await runNblcAsync(['test', '--wait'], cliEnv);
       assert.equal(all.code, 1, all.stdout + all.stderr);
       assert.match(all.stdout, /running: \d+\/2 done/);
+      assert.match(all.stdout, /^root causes:\n {2}1 notebook: ModuleNotFoundError: No module named 'nosuchmodule'$/m);
       assert.match(all.stdout, /failed\s+\d+\.\ds\s+bad\/Broken\.ipynb/);
       assert.match(all.stdout, /passed\s+\d+\.\ds\s+ok\/Fine\.ipynb/);
       assert.match(all.stdout, /1 passed, 1 not passed of 2/);

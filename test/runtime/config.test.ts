@@ -79,3 +79,13 @@ test('copy settings are grouped under config.copies (the variables keep their na
   assert.deepEqual(set.copies, { concurrency: 9, updateOnPublish: true, readyCopy: true });
   assert.match(problemsOf({ ...base, NBLC_COPY_CONCURRENCY: '0' }), /NBLC_COPY_CONCURRENCY/);
 });
+
+test('NBLC_DATABASE_URL: unset is SQLite in the data dir; a PostgreSQL URL (or its _FILE) is a secret', async () => {
+  assert.equal(loadConfig(base).databaseUrl, undefined);
+  const url = 'postgresql://nblc:s3cret@db.example:5432/nblc';
+  const cfg = loadConfig({ ...base, NBLC_DATABASE_URL_FILE: await file('db', `${url}\n`) });
+  assert.equal(cfg.databaseUrl?.reveal(), url);
+  assert.doesNotMatch(JSON.stringify(cfg), /s3cret/, 'the password does not serialize');
+  assert.equal(loadConfig({ ...base, NBLC_DATABASE_URL: 'postgres://h/db' }).databaseUrl?.reveal(), 'postgres://h/db');
+  assert.match(problemsOf({ ...base, NBLC_DATABASE_URL: 'mysql://h/db' }), /NBLC_DATABASE_URL: a PostgreSQL URL/);
+});

@@ -119,4 +119,3 @@ describe('userCopiesBulk workflow', () => {
     assert.ok((await replayAll(await workflowBundle())) >= 1);
   });
 });
-

@@ -67,6 +67,7 @@ export function createRunActivities(cfg: RunsConfig) {
         commit: report.commit,
         kind: report.kind,
         counts: report.counts,
+        causes: report.causes,
         reportDir: runDirOf(cfg.resultsDir, input.runId),
         notebooks: report.notebooks.map((n) => ({
           path: n.path,

@@ -5,6 +5,7 @@
  */
 import type { NotebookError, NotebookResult, NotebookStatus, TestReport } from '../../../runs/model.js';
 import { NOTEBOOK_STATUSES } from '../../../runs/model.js';
+import { causeLine, type RunCause } from '../../../runs/causes.js';
 import {
   cellName,
   elapsedMs,
@@ -56,6 +57,11 @@ section.changes ul { margin: 0; padding-left: 0; list-style: none; }
 section.changes li { padding: 2px 0; }
 section.newly-failing { border-left-color: #cf222e; background: #fff6f5; }
 section.fixed { border-left-color: #1a7f37; background: #f3fbf5; }
+section.causes { border-left-color: #cf222e; }
+section.causes ul.nbs { margin: 4px 0 6px 22px; list-style: disc; columns: 2; }
+section.causes summary { color: var(--fg); }
+.cause { font-weight: 600; }
+details.later > summary { color: var(--muted); }
 .note { color: var(--muted); margin: 0 0 14px; }
 .msg { color: #57202a; }
 table.notebooks { width: 100%; border-collapse: collapse; table-layout: fixed; }
@@ -99,6 +105,7 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     '<body>',
     header(report, verdict, notPassing.length > 0),
     '<main>',
+    causes(report.causes, rowId),
     changes(report, byPath, rowId),
     notebooksTable(report, rowId, opts),
     `<footer>Machine-readable: <a href="report.json">report.json</a> · <a href="junit.xml">junit.xml</a>. Run <code>${html(report.runId)}</code>, commit <code>${html(report.commit)}</code>.</footer>`,
@@ -138,6 +145,26 @@ function header(report: TestReport, verdict: string, bad: boolean): string {
     `<dl class="meta">${meta.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join('')}</dl>`,
     `<p class="counts">${badges.join(' ')}</p>`,
     '</div></header>',
+  ].join('\n');
+}
+
+/**
+ * Root causes first: one line per cause, largest first, each opening to its notebooks. A page of
+ * hundreds of failing rows often has two or three causes.
+ */
+function causes(list: RunCause[], rowId: Map<string, string>): string {
+  if (!list.length) return '';
+  const item = (c: RunCause) =>
+    [
+      `<li><details><summary>${statusBadge(c.status)} <span class="cause">${html(causeLine(c))}</span></summary>`,
+      '<ul class="nbs">',
+      ...c.notebooks.map((p) => `<li><a href="#${rowId.get(p) ?? ''}">${html(p)}</a></li>`),
+      '</ul></details></li>',
+    ].join('');
+  return [
+    `<section class="changes causes" id="causes"><h2>Root causes (${list.length})</h2><ul>`,
+    ...list.map(item),
+    '</ul></section>',
   ].join('\n');
 }
 
@@ -210,19 +237,26 @@ function notebookRow(nb: NotebookResult, id: string, opts: HtmlOptions): string 
 }
 
 /**
- * The one-line problem, always visible; each error expandable to its traceback. The executor's
- * message names the deciding error (and what happened after it), so it is that error's summary.
+ * The one-line problem, always visible; the first unexpected error expandable to its traceback.
+ * The executor's message names the deciding error (and what happened after it), so it is that
+ * error's summary. Later errors are mostly its consequences (a NameError in every cell after a
+ * failed import): they are collapsed behind their count.
  */
 function problemDetails(nb: NotebookResult): string {
-  const errors = problemErrors(nb);
+  const [first, ...later] = problemErrors(nb);
   const parts: string[] = [];
-  if (!errors.length || errors[0] !== nb.error) parts.push(`<div class="msg">${html(oneLine(nb))}</div>`);
-  if (nb.status === 'timed_out' && nb.timedOutCell !== null && !errors.length) {
+  if (!first || first !== nb.error) parts.push(`<div class="msg">${html(oneLine(nb))}</div>`);
+  if (nb.status === 'timed_out' && nb.timedOutCell !== null && !first) {
     parts.push(
       `<div class="missing">stopped at ${html(cellName(nb.timedOutCell))}; ${nb.cellsRun} of ${nb.cellsTotal} code cells ran</div>`,
     );
   }
-  errors.forEach((e, i) => parts.push(errorDetails(e, i === 0 && e === nb.error ? html(oneLine(nb)) : undefined)));
+  if (first) parts.push(errorDetails(first, first === nb.error ? html(oneLine(nb)) : undefined));
+  if (later.length) {
+    parts.push(
+      `<details class="later"><summary>${later.length} later error${later.length === 1 ? '' : 's'}</summary>${later.map((e) => errorDetails(e)).join('')}</details>`,
+    );
+  }
   return parts.join('');
 }
 

@@ -23,6 +23,7 @@ import {
   type RunKind,
   type TestReport,
 } from '../../../runs/model.js';
+import { groupCauses } from '../../../runs/causes.js';
 import { renderHtml } from './html.js';
 import { READ_CONCURRENCY, REPORT_FILES, isObject } from './layout.js';
 import { findPreviousRun } from './previous.js';
@@ -72,6 +73,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
     startedAt: opts.startedAt,
     finishedAt: opts.finishedAt,
     counts: countSummaries(notebooks),
+    causes: groupCauses(notebooks),
     notebooks,
     newlyFailing,
     fixed,

@@ -5,7 +5,7 @@
  * the end).
  */
 import type { NotebookResult, TestReport } from '../../../runs/model.js';
-import { elapsedMs, FAILURE_STATUSES, problemErrors, seconds, splitPath, xmlAttr, xmlText } from './text.js';
+import { cellName, elapsedMs, FAILURE_STATUSES, problemErrors, seconds, splitPath, xmlAttr, xmlText } from './text.js';
 
 export function renderJunit(report: TestReport): string {
   const c = report.counts;
@@ -50,8 +50,18 @@ function testcase(nb: NotebookResult): string {
   const head = `    <testcase classname="${xmlAttr(junitClassname(nb.path))}" name="${xmlAttr(splitPath(nb.path).name)}" time="${seconds(nb.durationMs)}"`;
   const body: string[] = [];
   if (nb.status !== 'passed') {
-    const [first] = problemErrors(nb);
-    const details = [nb.message, ...problemErrors(nb).map((e) => e.traceback || `${e.ename}: ${e.evalue}`)]
+    // The first unexpected error in full; later ones (mostly its consequences) one line each.
+    const [first, ...later] = problemErrors(nb);
+    const details = [
+      nb.message,
+      first ? first.traceback || `${first.ename}: ${first.evalue}` : null,
+      later.length
+        ? [
+            `then ${later.length} later error${later.length === 1 ? '' : 's'}:`,
+            ...later.map((e) => `  ${cellName(e.cell)}: ${e.ename}: ${e.evalue.split('\n', 1)[0]}`),
+          ].join('\n')
+        : null,
+    ]
       .filter((s): s is string => !!s)
       .join('\n\n');
     if (FAILURE_STATUSES.has(nb.status)) {

@@ -75,7 +75,7 @@ export async function findPreviousRun(
  * when the head does not show them (written differently, very long), or null when unreadable.
  * Escaped quotes inside string values cannot fake a `"kind": "…"` here.
  */
-async function peekReport(file: string): Promise<{ kind: string; finishedAt: string } | 'unknown' | null> {
+export async function peekReport(file: string): Promise<{ kind: string; finishedAt: string } | 'unknown' | null> {
   let fh: fs.FileHandle;
   try {
     fh = await fs.open(file, 'r');

@@ -1,0 +1,122 @@
+/**
+ * Recording finished runs in the notebook history (src/runs/history.ts): `recordRun` reads the
+ * run's report.json, the one complete account of the run, and replaces whatever the store had of
+ * it, so a retried activity or a replayed workflow records the run once. `importReports` does the
+ * same for every report under NBLC_RESULTS_DIR (on start: runs from before the history, or whose
+ * recording failed), skipping those already recorded as they are.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../runtime/config.js';
+import { historyStore } from '../../runtime/history-store.js';
+import { recordedRunOf, type HistoryStore, type RecordedRun } from '../../runs/history.js';
+import { REPORT_FILES } from './report/layout.js';
+import { peekReport } from './report/previous.js';
+
+/** Run directory names as runIdFromWorkflowId makes them. */
+const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
+
+export type HistoryConfig = Pick<Config, 'resultsDir' | 'dataDir' | 'databaseUrl'>;
+
+export function createHistoryActivities(
+  cfg: HistoryConfig,
+  store: () => Promise<HistoryStore> = () => historyStore(cfg),
+) {
+  return {
+    /** Records the finished run `runId` from its report.json; returns how many notebooks it had. */
+    async recordRun(input: { runId: string }): Promise<{ notebooks: number }> {
+      const { runId } = input;
+      if (!RUN_ID_RE.test(runId) || runId.startsWith('.')) {
+        throw ApplicationFailure.nonRetryable(`"${runId}" is not a run directory name`, 'BadRunId');
+      }
+      const run = await readRun(cfg.resultsDir, runId);
+      if (run === 'missing') {
+        throw ApplicationFailure.nonRetryable(`run ${runId} has no ${REPORT_FILES.json}`, 'ReportMissing');
+      }
+      if (run instanceof Error) {
+        throw ApplicationFailure.nonRetryable(`${runId}/${REPORT_FILES.json}: ${run.message}`, 'BadReport');
+      }
+      await (await store()).record(run); // a database error is retried
+      return { notebooks: run.notebooks.length };
+    },
+  };
+}
+
+export type HistoryActivities = ReturnType<typeof createHistoryActivities>;
+
+/** The run's report as the history records it; the directory name is its run ID. */
+async function readRun(resultsDir: string, runId: string): Promise<RecordedRun | 'missing' | Error> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(resultsDir, runId, REPORT_FILES.json), 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    throw err;
+  }
+  try {
+    return { ...recordedRunOf(JSON.parse(text)), runId };
+  } catch (err) {
+    return err as Error;
+  }
+}
+
+export interface ImportOutcome {
+  imported: string[];
+  /** Already recorded with the same finishedAt. */
+  unchanged: number;
+  /** Run directories whose report.json is missing (running, or crashed before its report). */
+  withoutReport: number;
+  failed: Array<{ runId: string; error: string }>;
+}
+
+/**
+ * Records every run under `resultsDir` the store does not have as it is: idempotent, and cheap
+ * when nothing changed (only the head of each report is read to see its finishedAt). A corrupt
+ * report is listed in `failed` and does not stop the others; a database error does.
+ */
+export async function importReports(
+  resultsDir: string,
+  store: HistoryStore,
+  signal?: AbortSignal,
+): Promise<ImportOutcome> {
+  const outcome: ImportOutcome = { imported: [], unchanged: 0, withoutReport: 0, failed: [] };
+  let names: string[];
+  try {
+    names = (await fs.readdir(resultsDir, { withFileTypes: true }))
+      .filter((d) => d.isDirectory() && RUN_ID_RE.test(d.name) && !d.name.startsWith('.'))
+      .map((d) => d.name)
+      .sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return outcome;
+    throw err;
+  }
+  const recorded = await store.recordedRuns();
+  for (const runId of names) {
+    if (signal?.aborted) break;
+    const head = await peekReport(path.join(resultsDir, runId, REPORT_FILES.json));
+    if (head === null) {
+      outcome.withoutReport++;
+      continue;
+    }
+    const known = recorded.get(runId);
+    if (known !== undefined && head !== 'unknown' && sameTime(known, head.finishedAt)) {
+      outcome.unchanged++;
+      continue;
+    }
+    const run = await readRun(resultsDir, runId);
+    if (run === 'missing') outcome.withoutReport++;
+    else if (run instanceof Error) outcome.failed.push({ runId, error: run.message });
+    else if (known !== undefined && known === run.finishedAt) outcome.unchanged++;
+    else {
+      await store.record(run);
+      outcome.imported.push(runId);
+    }
+  }
+  return outcome;
+}
+
+function sameTime(a: string, b: string): boolean {
+  return Date.parse(a) === Date.parse(b);
+}

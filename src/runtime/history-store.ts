@@ -1,0 +1,173 @@
+/**
+ * The notebook history (src/runs/history.ts) in nblc's database (database.ts): the same SQL on
+ * SQLite and PostgreSQL. One store per process and database, opened on first use and closed by
+ * the stack (`closeHistoryStores`), shared by the recordRun activity and the API.
+ */
+import {
+  HISTORY_WINDOW,
+  overviewOf,
+  type HistoryRow,
+  type HistoryStore,
+  type NotebookOverview,
+  type NotebookRun,
+  type RecordedRun,
+} from '../runs/history.js';
+import type { NotebookStatus, RunKind } from '../runs/model.js';
+import type { Config } from './config.js';
+import { openDatabase, sqliteFileOf, type Database, type SqlValue } from './database.js';
+
+/** Rows per INSERT: well below both databases' limits on bound parameters. */
+const INSERT_CHUNK = 100;
+
+export function createHistoryStore(db: Database): HistoryStore {
+  return {
+    async record(run: RecordedRun): Promise<void> {
+      const now = new Date().toISOString();
+      await db.transaction(async (tx) => {
+        await tx.query(
+          `INSERT INTO test_runs (run_id, kind, commit_sha, started_at, finished_at, recorded_at)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (run_id) DO UPDATE SET kind = excluded.kind, commit_sha = excluded.commit_sha,
+             started_at = excluded.started_at, finished_at = excluded.finished_at, recorded_at = excluded.recorded_at`,
+          [run.runId, run.kind, run.commit, run.startedAt, run.finishedAt, now],
+        );
+        // A run ID reused for a new run (the same merge tested again) replaces the old results
+        // whole: notebooks no longer in it must not linger.
+        await tx.query('DELETE FROM notebook_results WHERE run_id = ?', [run.runId]);
+        for (let i = 0; i < run.notebooks.length; i += INSERT_CHUNK) {
+          const chunk = run.notebooks.slice(i, i + INSERT_CHUNK);
+          const args: SqlValue[] = chunk.flatMap((nb) => [
+            run.runId,
+            nb.path,
+            nb.status,
+            nb.cause,
+            nb.durationMs,
+            nb.peakMemoryBytes,
+            nb.attempts,
+            nb.flaky ? 1 : 0,
+            run.finishedAt,
+          ]);
+          // ON CONFLICT: a concurrent recording of the same run (PostgreSQL) converges too.
+          await tx.query(
+            `INSERT INTO notebook_results
+               (run_id, path, status, cause, duration_ms, peak_memory_bytes, attempts, flaky, finished_at)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+             ON CONFLICT (run_id, path) DO UPDATE SET status = excluded.status, cause = excluded.cause,
+               duration_ms = excluded.duration_ms, peak_memory_bytes = excluded.peak_memory_bytes,
+               attempts = excluded.attempts, flaky = excluded.flaky, finished_at = excluded.finished_at`,
+            args,
+          );
+        }
+      });
+    },
+
+    async recordedRuns(): Promise<Map<string, string>> {
+      const rows = await db.query<{ run_id: string; finished_at: string }>('SELECT run_id, finished_at FROM test_runs');
+      return new Map(rows.map((r) => [r.run_id, r.finished_at]));
+    },
+
+    async notebooks(): Promise<NotebookOverview[]> {
+      const rows = await db.query(OVERVIEW_SQL, [HISTORY_WINDOW]);
+      return overviewOf(
+        rows.map((r): HistoryRow => ({
+          path: String(r.path),
+          runId: String(r.run_id),
+          commit: String(r.commit_sha),
+          status: r.status as NotebookStatus,
+          flaky: Number(r.flaky) === 1,
+          finishedAt: String(r.finished_at),
+          rn: Number(r.rn),
+          total: Number(r.total),
+          isSince: Number(r.is_since) === 1,
+          isLastPassed: Number(r.is_last_passed) === 1,
+        })),
+      );
+    },
+
+    async history(path: string, limit: number): Promise<NotebookRun[] | null> {
+      const rows = await db.query(
+        `SELECT r.run_id, t.kind, t.commit_sha, r.status, r.duration_ms, r.finished_at, r.cause,
+                r.peak_memory_bytes, r.attempts, r.flaky
+         FROM notebook_results r JOIN test_runs t ON t.run_id = r.run_id
+         WHERE r.path = ?
+         ORDER BY r.finished_at DESC, r.run_id DESC
+         LIMIT ?`,
+        [path, Math.max(1, Math.floor(limit))],
+      );
+      if (!rows.length) return null;
+      return rows.map((r) => ({
+        runId: String(r.run_id),
+        kind: r.kind as RunKind,
+        commit: String(r.commit_sha),
+        status: r.status as NotebookStatus,
+        durationMs: Number(r.duration_ms),
+        finishedAt: String(r.finished_at),
+        cause: r.cause === null || r.cause === undefined ? null : String(r.cause),
+        peakMemoryBytes:
+          r.peak_memory_bytes === null || r.peak_memory_bytes === undefined ? null : Number(r.peak_memory_bytes),
+        attempts: Number(r.attempts),
+        flaky: Number(r.flaky) === 1,
+      }));
+    },
+
+    close: () => db.close(),
+  };
+}
+
+/**
+ * Per notebook, newest first (rn = 1 is its latest result): every row within the window, the row
+ * where the current streak of its latest status began (the one before the newest row with
+ * another status, or its oldest row), and its newest passed row. Window functions, which both
+ * SQLite (3.28+) and PostgreSQL have; the totals by GROUP BY, since a second window ordering
+ * (COUNT(*) OVER) would sort the whole table again (5× slower on SQLite).
+ */
+const OVERVIEW_SQL = `
+WITH ranked AS (
+  SELECT path, run_id, status, flaky, finished_at,
+         ROW_NUMBER() OVER (PARTITION BY path ORDER BY finished_at DESC, run_id DESC) AS rn
+  FROM notebook_results
+),
+totals AS (SELECT path, COUNT(*) AS total FROM notebook_results GROUP BY path),
+latest AS (SELECT path, status FROM ranked WHERE rn = 1),
+streak AS (
+  SELECT k.path, MIN(k.rn) - 1 AS rn FROM ranked k JOIN latest l ON l.path = k.path
+  WHERE k.status <> l.status GROUP BY k.path
+),
+passed AS (SELECT path, MIN(rn) AS rn FROM ranked WHERE status = 'passed' GROUP BY path)
+SELECT k.path, k.run_id, t.commit_sha, k.status, k.flaky, k.finished_at, k.rn, c.total,
+       CASE WHEN k.rn = COALESCE(s.rn, c.total) THEN 1 ELSE 0 END AS is_since,
+       CASE WHEN k.rn = p.rn THEN 1 ELSE 0 END AS is_last_passed
+FROM ranked k
+JOIN totals c ON c.path = k.path
+JOIN test_runs t ON t.run_id = k.run_id
+LEFT JOIN streak s ON s.path = k.path
+LEFT JOIN passed p ON p.path = k.path
+WHERE k.rn <= ? OR k.rn = COALESCE(s.rn, c.total) OR k.rn = p.rn
+ORDER BY k.path, k.rn`;
+
+// ---------------------------------------------------------------------------------------------
+// One store per database and process
+
+const stores = new Map<string, Promise<HistoryStore>>();
+
+/**
+ * The process's store for this config's database, opened (and migrated) on first use. A failed
+ * open is forgotten, so the next call tries again (the database may come up later).
+ */
+export function historyStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<HistoryStore> {
+  const key = config.databaseUrl?.reveal() ?? sqliteFileOf(config.dataDir);
+  let store = stores.get(key);
+  if (!store) {
+    store = openDatabase(config).then(createHistoryStore);
+    stores.set(key, store);
+    store.catch(() => stores.delete(key));
+  }
+  return store;
+}
+
+/** Closes every store this process opened (stack.ts, on stop). */
+export async function closeHistoryStores(): Promise<void> {
+  const open = [...stores.values()];
+  stores.clear();
+  await Promise.all(open.map((s) => s.then((store) => store.close()).catch(() => undefined)));
+}
