@@ -91,6 +91,9 @@ describe('the super-notebook', () => {
         assert.equal(out.error, null, out.error ?? '');
         assert.match(out.text, /Started run <code>manual-/);
         assert.match(out.text, /1 passed, 2 not passed of 3/);
+        // The two notebooks that share a first error are one cause, not two.
+        assert.match(out.text, /Root causes/);
+        assert.match(out.text, /<b>2<\/b><\/td><td>failed<\/td><td><code>ModuleNotFoundError: No module named/);
         assert.doesNotMatch(out.text, /Three\.ipynb/, 'exclude reached the run');
         assert.match(out.text, /Newly failing<\/h4><ul><li>a\/One\.ipynb<\/li><li>a\/Two\.ipynb<\/li>/);
         assert.match(out.text, /href="http:\/\/127\.0\.0\.1:\d+\/runs\/manual-[^"]+\/~[^"]+\/report\.html"/);
