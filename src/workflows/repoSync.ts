@@ -33,6 +33,7 @@ import { bulkCopyWorkflowId } from '../copies/model.js';
 import { testNotebooks } from './testNotebooks.js';
 import { userCopiesBulk } from './userCopiesBulk.js';
 import {
+  NON_RETRYABLE_PUBLISH_FAILURES,
   SYNC_SA,
   type Beacon,
   type DeliveryRecord,
@@ -78,7 +79,7 @@ const { publishSnapshot } = proxyActivities<SyncActivities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 8,
-    nonRetryableErrorTypes: ['CommitNotFound', 'CommitNotOnBranch'],
+    nonRetryableErrorTypes: NON_RETRYABLE_PUBLISH_FAILURES,
   },
 });
 

@@ -26,6 +26,7 @@ import { temporalUiLink } from '../runtime/temporal-ui.js';
 import {
   countSummaries,
   INFRA_ATTEMPTS,
+  NON_RETRYABLE_SNAPSHOT_FAILURES,
   RUN_SA,
   runIdFromWorkflowId,
   type NotebookSummary,
@@ -47,7 +48,7 @@ const files = proxyActivities<RunActivities>({
     initialInterval: '1s',
     maximumInterval: '30s',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['NothingPublished', 'SnapshotNotFound', 'BadCommit'],
+    nonRetryableErrorTypes: NON_RETRYABLE_SNAPSHOT_FAILURES,
   },
 });
 
