@@ -11,6 +11,22 @@ export const RUN_SA = {
   failed: defineSearchAttributeKey('NblcFailedCount', SearchAttributeType.INT),
 } as const;
 
+/** Typed failures of the test-run activities. */
+export const RUN_FAILURES = {
+  nothingPublished: 'NothingPublished',
+  snapshotNotFound: 'SnapshotNotFound', // pruned, or never published
+  badCommit: 'BadCommit', // not a full SHA
+  badReportInput: 'BadReportInput',
+  executorCrashed: 'ExecutorCrashed', // retryable, up to INFRA_ATTEMPTS
+  kernelStartFailed: 'KernelStartFailed', // retryable, up to INFRA_ATTEMPTS
+} as const;
+/** resolveSnapshot's: the run cannot start until someone publishes or names another commit. */
+export const NON_RETRYABLE_SNAPSHOT_FAILURES: string[] = [
+  RUN_FAILURES.nothingPublished,
+  RUN_FAILURES.snapshotNotFound,
+  RUN_FAILURES.badCommit,
+];
+
 export type RunKind = 'scheduled' | 'merge' | 'manual';
 
 export const NOTEBOOK_STATUSES = [

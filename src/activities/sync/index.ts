@@ -6,7 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
-import type { PublishResult, SyncPlan } from '../../sync/model.js';
+import { SYNC_FAILURES, type PublishResult, type SyncPlan } from '../../sync/model.js';
 import { git } from './git.js';
 import { withHeartbeat } from '../heartbeat.js';
 import {
@@ -101,13 +101,13 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
       if (!sha) {
         throw ApplicationFailure.nonRetryable(
           `commit ${input.sha} is not in the private clone of ${cfg.repo.fullName}; it must be fetched first`,
-          'CommitNotFound',
+          SYNC_FAILURES.commitNotFound,
         );
       }
       if (!(await isAncestor(g, sha, ref))) {
         throw ApplicationFailure.nonRetryable(
           `commit ${sha} is not reachable from ${cfg.repo.branch}; refusing to publish it`,
-          'CommitNotOnBranch',
+          SYNC_FAILURES.commitNotOnBranch,
         );
       }
       const snap = await withHeartbeat(
