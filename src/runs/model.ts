@@ -19,12 +19,22 @@ export const RUN_FAILURES = {
   badReportInput: 'BadReportInput',
   executorCrashed: 'ExecutorCrashed', // retryable, up to INFRA_ATTEMPTS
   kernelStartFailed: 'KernelStartFailed', // retryable, up to INFRA_ATTEMPTS
+  badRunId: 'BadRunId', // recordRun: not a run directory name
+  reportMissing: 'ReportMissing', // recordRun: the run has no report.json
+  badReport: 'BadReport', // recordRun: report.json does not parse
 } as const;
 /** resolveSnapshot's: the run cannot start until someone publishes or names another commit. */
 export const NON_RETRYABLE_SNAPSHOT_FAILURES: string[] = [
   RUN_FAILURES.nothingPublished,
   RUN_FAILURES.snapshotNotFound,
   RUN_FAILURES.badCommit,
+];
+
+/** recordRun's: retrying cannot make a report appear; the next worker start imports it anyway. */
+export const NON_RETRYABLE_RECORD_FAILURES: string[] = [
+  RUN_FAILURES.badRunId,
+  RUN_FAILURES.reportMissing,
+  RUN_FAILURES.badReport,
 ];
 
 export type RunKind = 'scheduled' | 'merge' | 'manual';

@@ -15,6 +15,8 @@ import {
   continueAsNew,
   defineQuery,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -22,11 +24,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { NotebookActivities, RunNotebookInput } from '../activities/runs/notebooks.js';
+import type { HistoryActivities } from '../activities/runs/history.js';
 import type { RunActivities } from '../activities/runs/index.js';
 import { temporalUiLink } from '../runtime/temporal-ui.js';
 import {
   countSummaries,
   INFRA_ATTEMPTS,
+  NON_RETRYABLE_RECORD_FAILURES,
   NON_RETRYABLE_SNAPSHOT_FAILURES,
   RUN_SA,
   runIdFromWorkflowId,
@@ -51,6 +55,17 @@ const bookkeeping = proxyActivities<RunActivities>({
     maximumInterval: '30s',
     maximumAttempts: 5,
     nonRetryableErrorTypes: NON_RETRYABLE_SNAPSHOT_FAILURES,
+  },
+});
+
+/** The notebook history: a database write, retried while the database is away. */
+const history = proxyActivities<HistoryActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '2s',
+    maximumInterval: '1 minute',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: NON_RETRYABLE_RECORD_FAILURES,
   },
 });
 
@@ -177,6 +192,8 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
         : undefined,
     });
     await bookkeeping.releaseSnapshot({ runId, commit: run.commit });
+    // Versioned: histories recorded before the notebook history replay without this step.
+    if (patched('record-history')) await recordInHistory(runId);
     phase = 'done';
     const counts = countSummaries([...done.values()]);
     upsertSearchAttributes([
@@ -270,4 +287,20 @@ async function executeWithRetries(
 /** Every path of the run in its sorted order (the carried `remaining` shrinks across runs). */
 function allPaths(run: TestRunCarry, done: Map<string, NotebookSummary>): string[] {
   return [...new Set([...done.keys(), ...run.remaining])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Records the finished run in the notebook history. A failure does not fail the run: its report
+ * stands, and the next worker start imports reports the history lacks.
+ */
+async function recordInHistory(runId: string): Promise<void> {
+  try {
+    await history.recordRun({ runId });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('the run was not recorded in the notebook history; the next worker start imports it', {
+      runId,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
 }
