@@ -291,6 +291,7 @@ case "$cmd" in
     [ "$UI" = 1 ] && start_ui
     TEMPORAL_ADDRESS=127.0.0.1:$FRONTEND_PORT node "$ROOT/bin/nblc.js" temporal setup --wait 120 >&2 ||
       die "nblc temporal setup failed (server log: $DIR/temporal.log)"
+    alive "$DIR/ui.pid" && echo "NBLC_TEMPORAL_UI_URL=http://127.0.0.1:$UI_PORT"
     echo "TEMPORAL_ADDRESS=127.0.0.1:$FRONTEND_PORT"
     ;;
   down)
