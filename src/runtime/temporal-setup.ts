@@ -35,14 +35,17 @@ const code = (err: unknown) => (isGrpcServiceError(err) ? err.code : undefined);
 const refused = (err: unknown) => [GRPC.PERMISSION_DENIED, GRPC.UNIMPLEMENTED].includes(code(err) ?? -1);
 const detail = (err: unknown) => (isGrpcServiceError(err) ? err.details || err.message : (err as Error).message);
 
-const byHand = (namespace: string, names: string[]) =>
-  names
-    .map((name) => SEARCH_ATTRIBUTES.find((sa) => sa.name === name)!)
-    .map(
+/** How to register them without nblc: Temporal's CLI (self-hosted), or tcld (Temporal Cloud). */
+const byHand = (namespace: string, names: string[]) => {
+  const sas = names.map((name) => SEARCH_ATTRIBUTES.find((sa) => sa.name === name)!);
+  return [
+    ...sas.map(
       (sa) =>
         `temporal operator search-attribute create --namespace ${namespace} --name ${sa.name} --type ${cliName(sa.type)}`,
-    )
-    .join('\n    ');
+    ),
+    `or on Temporal Cloud: tcld namespace search-attributes add --namespace ${namespace} ${sas.map((sa) => `--sa ${sa.name}=${cliName(sa.type)}`).join(' ')}`,
+  ].join('\n    ');
+};
 
 export interface SetupOptions {
   namespace: string;
@@ -133,7 +136,7 @@ export async function setupTemporal(connection: ConnectionLike, opts: SetupOptio
     } else if (refused(err) || code(err) === GRPC.INVALID_ARGUMENT) {
       throw new TemporalSetupError(
         `could not register search attributes ${missing.join(', ')} in namespace ${namespace}: ${detail(err)}. ` +
-          `Register them where your provider allows it (on Temporal Cloud: the namespace's page in the Cloud UI, or with an API key of a namespace admin):\n    ${byHand(namespace, missing)}`,
+          `Register them with an account that may (on Temporal Cloud: the namespace's page in the Cloud UI, or tcld):\n    ${byHand(namespace, missing)}`,
       );
     } else throw err;
   }
