@@ -8,15 +8,27 @@ cd "$(dirname "$0")/.."
 
 hash_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
 
+# A node_modules or .venv that is a symlink (a checkout sharing another one's install, e.g. git
+# worktrees) belongs to that checkout: `npm ci` would empty the directory for everyone who shares
+# it, and pip would change it under them. Only check that it is there.
+shared() {
+  [ -L "$1" ] || return 1
+  [ -e "$2" ] || { echo "setup: $1 links to $(readlink "$1"), which is not installed; install it there" >&2; exit 1; }
+}
+
 npm_hash=$(hash_of package.json package-lock.json)
-if [ ! -f node_modules/.nblc-stamp ] || [ "$(cat node_modules/.nblc-stamp)" != "$npm_hash" ]; then
+if shared node_modules node_modules/.bin/tsc; then
+  :
+elif [ ! -f node_modules/.nblc-stamp ] || [ "$(cat node_modules/.nblc-stamp)" != "$npm_hash" ]; then
   echo "setup: installing npm packages (npm ci)" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$npm_hash" > node_modules/.nblc-stamp
 fi
 
 py_hash=$(hash_of requirements.txt)
-if [ ! -f .venv/.nblc-stamp ] || [ "$(cat .venv/.nblc-stamp)" != "$py_hash" ]; then
+if shared .venv .venv/bin/python; then
+  :
+elif [ ! -f .venv/.nblc-stamp ] || [ "$(cat .venv/.nblc-stamp)" != "$py_hash" ]; then
   echo "setup: creating .venv and installing requirements.txt" >&2
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt >&2
