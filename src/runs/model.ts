@@ -85,6 +85,8 @@ export interface NotebookResult extends ExecutorResult {
   flaky?: boolean;
   /** The executed notebook, relative to the run's directory. */
   artifact: string;
+  /** The worker that executed it (NBLC_WORKER_NAME, else `<pid>@<host>`); absent in older reports. */
+  worker?: string;
 }
 
 /** The compact outcome kept in workflow state (history-friendly for thousands of notebooks). */

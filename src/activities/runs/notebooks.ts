@@ -20,7 +20,7 @@ import { writeFileAtomic } from '../files.js';
 
 const KILL_GRACE_MS = 5000;
 
-export type NotebookConfig = Pick<Config, 'resultsDir' | 'tests'>;
+export type NotebookConfig = Pick<Config, 'resultsDir' | 'tests' | 'workerName'>;
 
 export interface RunNotebookInput {
   runId: string;
@@ -87,6 +87,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         attempts: input.attempt,
         ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
         artifact,
+        worker: cfg.workerName,
       };
       await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
       return {

@@ -204,6 +204,7 @@ export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
     attempts: num(raw.attempts, 1),
     ...(raw.flaky === true ? { flaky: true } : {}),
     artifact,
+    ...(typeof raw.worker === 'string' ? { worker: raw.worker } : {}),
   };
 }
 
