@@ -6,6 +6,7 @@
  * checked again right before, and the manifest moves to the new commit last. A rerun plans from
  * the old manifest against what is on disk and converges to the same copy.
  */
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { COPY_FAILURES, COPY_MANIFEST, type FileReport } from '../../copies/model.js';
@@ -13,6 +14,7 @@ import { checkCancelled, chownTo, contentId, fail, lstatOrNull, safeParent, type
 import { manifestText, type CopyManifest, type SnapshotEntry, type SnapshotManifest } from './manifest.js';
 import { planUpdate, type Action, type ContentId, type LocalEntry, type Plan } from './rules.js';
 import { writeEntry } from './tree.js';
+import { printableName, readdirBytes } from '../files.js';
 
 /** Scan, plan, apply, then move the manifest to `commit`; returns the report of every file. */
 export async function updateInPlace(opts: {
@@ -72,15 +74,22 @@ export async function scanCopy(
 ): Promise<Map<string, LocalEntry>> {
   const local = new Map<string, LocalEntry>();
   const walk = async (rel: string): Promise<void> => {
-    for (const e of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
+    for (const e of await readdirBytes(path.join(root, rel))) {
       checkCancelled(signal);
-      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (!isUtf8(e.name)) {
+        // Never a managed path (those are UTF-8): listed only so its folder is not seen as empty,
+        // under a key with a NUL, which no real path has, so it cannot stand for a managed one.
+        local.set(`${rel ? `${rel}/` : ''}\0${printableName(e.name)}`, { kind: 'other' });
+        continue;
+      }
+      const name = e.name.toString('utf8');
+      const r = rel ? `${rel}/${name}` : name;
       if (r === COPY_MANIFEST) continue;
       if (e.isDirectory()) {
         local.set(r, { kind: 'dir' });
         await walk(r);
       } else if (e.isFile() || e.isSymbolicLink()) {
-        const wanted = managed.has(r) || e.name.includes(`.upstream-${tag}`);
+        const wanted = managed.has(r) || name.includes(`.upstream-${tag}`);
         const id = wanted ? await contentId(path.join(root, r)) : null;
         local.set(r, id ? { kind: 'file', id } : { kind: 'file' });
       } else {
