@@ -82,8 +82,8 @@ export async function userDir(usersDir: string, user: string, create: boolean): 
 }
 
 /** A copy directly in the user's directory: null when absent; refuses anything but a real directory. */
-export async function existingCopy(u: UserDir, name: string): Promise<string | null> {
-  const p = path.join(u.dir, name);
+export async function existingCopy(userDir: string, name: string): Promise<string | null> {
+  const p = path.join(userDir, name);
   const st = await lstatOrNull(p);
   if (!st) return null;
   if (st.isSymbolicLink() || !st.isDirectory()) {

@@ -16,7 +16,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { COPY_MANIFEST, COPY_MODES, type FileReport } from '../../copies/model.js';
-import { checkCancelled, lstatOrNull, sha256File } from './fs.js';
+import { checkCancelled, sha256File, type Owner } from './fs.js';
 import { mapLimit, printableName, readdirBytes, writeFileAtomic } from '../files.js';
 import type { ContentId } from './rules.js';
 
@@ -162,17 +162,27 @@ const copyManifestSchema = z.object({
     }),
   ),
 });
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
 export type CopyManifest = Omit<z.infer<typeof copyManifestSchema>, 'report'> & { report: FileReport[] };
 
-/** The copy's manifest, or null when it is missing, damaged, or not a regular file. */
-export async function readCopyManifest(copyRoot: string): Promise<CopyManifest | null> {
-  const p = path.join(copyRoot, COPY_MANIFEST);
-  const st = await lstatOrNull(p);
-  if (!st?.isFile() || st.size > 64 * 1024 * 1024) return null;
+/**
+ * The copy's manifest, or null when it is missing, damaged, or not a regular file. Opened before
+ * it is checked (no link followed, a FIFO does not block), so what is checked is what is read.
+ * `owner`: read as root on the owner's behalf, only a file that belongs to them counts: a copy
+ * swapped for a link meanwhile cannot make root read someone else's manifest.
+ */
+export async function readCopyManifest(copyRoot: string, owner: Owner | null = null): Promise<CopyManifest | null> {
   let text: string;
   try {
-    const fh = await fs.open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-    text = await fh.readFile('utf8').finally(() => fh.close());
+    const fh = await fs.open(path.join(copyRoot, COPY_MANIFEST), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > MAX_MANIFEST_BYTES || (owner && st.uid !== owner.uid)) return null;
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch {
     return null;
   }

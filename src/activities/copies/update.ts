@@ -28,6 +28,8 @@ export async function updateInPlace(opts: {
   requestId: string;
   signal?: AbortSignal;
   onProgress?: (p: Record<string, unknown>) => void;
+  /** Tests: see UpdateHooks (update-job.ts). */
+  checkpoint?: (step: string) => Promise<void>;
 }): Promise<FileReport[]> {
   const { root, snapshot } = opts;
   const tag = opts.commit.slice(0, 7);
@@ -45,6 +47,7 @@ export async function updateInPlace(opts: {
     owner: opts.owner,
     signal: opts.signal,
     onProgress: (done) => opts.onProgress?.({ step: 'apply', done, total }),
+    checkpoint: opts.checkpoint,
   });
   const reported = new Set(applied.report.map((r) => r.path));
   const files = [...applied.report, ...snapshot.skipped.filter((s) => !reported.has(s.path))];
@@ -58,6 +61,7 @@ export async function updateInPlace(opts: {
     files: Object.fromEntries(applied.manifest),
     report: files,
   };
+  await opts.checkpoint?.('manifest');
   await writeCopyManifest(root, manifest, opts.staging, opts.owner);
   return files;
 }
@@ -109,6 +113,7 @@ export interface ApplyContext {
   owner: Owner | null;
   signal?: AbortSignal;
   onProgress?: (done: number) => void;
+  checkpoint?: (step: string) => Promise<void>;
 }
 
 /**
@@ -133,7 +138,7 @@ export async function applyPlan(
   let done = 0;
   for (const a of plan.actions) {
     checkCancelled(ctx.signal);
-    const problem = await applyOne(a, ctx, () => path.join(ctx.staging, `f${staged++}`));
+    const problem = await applyOne(a, ctx, () => path.join(ctx.staging, `f${staged++}`)).catch(fileProblem);
     if (problem && a.op !== 'rmdir') skip(a.op === 'write' ? a.entry : a.path, problem);
     ctx.onProgress?.(++done);
   }
@@ -142,14 +147,26 @@ export async function applyPlan(
 
 const CHANGED = 'changed in the copy during the update; run the update again';
 
+/**
+ * Errors that concern one file, reported as its reason so the rest of the update proceeds: as
+ * the owner (as-owner.ts) a folder they made read-only, or one swapped for a link to somewhere
+ * they may not write, refuses; anything else fails the update.
+ */
+function fileProblem(err: NodeJS.ErrnoException): string {
+  if (err.code === 'EACCES' || err.code === 'EPERM') return `permission denied (${err.syscall ?? 'write'})`;
+  throw err;
+}
+
 async function applyOne(a: Action, ctx: ApplyContext, stagedName: () => string): Promise<string | null> {
   const dest = path.join(ctx.root, a.path);
   if (a.op === 'rmdir') {
+    await ctx.checkpoint?.(`rmdir ${a.path}`);
     await fs.rmdir(dest).catch(() => undefined); // something new in it: it stays
     return null;
   }
   const parent = await safeParent(ctx.root, a.path, ctx.owner, a.op === 'write');
   if (!parent.ok) return a.op === 'remove' && parent.missing ? null : parent.reason;
+  await ctx.checkpoint?.(`${a.op} ${a.path}`);
   if (a.op === 'remove') {
     const now = await contentId(dest);
     if (now === null) return null; // already gone
@@ -176,7 +193,10 @@ async function applyOne(a: Action, ctx: ApplyContext, stagedName: () => string):
   } catch (err) {
     if ((err as { skip?: boolean }).skip) return CHANGED;
     if ((err as NodeJS.ErrnoException).code === 'EXDEV') {
-      throw fail(COPY_FAILURES.crossDevice, `${ctx.root} is on another filesystem than NBLC_USERS_DIR/.nblc-staging`);
+      throw fail(
+        COPY_FAILURES.crossDevice,
+        `${ctx.root} is on another filesystem than its staging folder ${ctx.staging}`,
+      );
     }
     throw err;
   } finally {
