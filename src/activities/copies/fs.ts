@@ -7,8 +7,9 @@
  * directory, and the parent of each write is resolved once more right before it.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import { constants as fsc, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { COPY_FAILURES, userNameProblem } from '../../copies/model.js';
@@ -117,25 +118,89 @@ export async function stagingFor(u: UserDir, what: string): Promise<string> {
   return fs.mkdtemp(path.join(area, `${prefix}${what}~`));
 }
 
-const STREAM_ABOVE = 32 * 1024 * 1024;
+/** Prefix of the content id of an entry that is neither a regular file nor a symlink. */
+export const NOT_CONTENT = 'other:';
+/**
+ * Larger than any file a snapshot delivers (notebooks, data): such a file is the user's, and is
+ * not hashed (a sparse file of a terabyte would keep a worker busy for hours).
+ */
+const MAX_HASHED_BYTES = 4 * 1024 ** 3;
+const CHUNK = 1024 * 1024;
 
-export async function sha256File(p: string, size: number): Promise<string> {
-  if (size < STREAM_ABOVE)
-    return createHash('sha256')
-      .update(await fs.readFile(p))
-      .digest('hex');
+/** sha256 of what `fh` holds from its current offset, read in chunks (no whole-file buffer). */
+async function sha256Handle(fh: fs.FileHandle, size: number): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(p)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  // One read more than the size tells EOF (or growth) apart without a second buffer.
+  const buf = Buffer.allocUnsafe(Math.min(size + 1, CHUNK));
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    if (bytesRead === 0) return hash.digest('hex');
+    hash.update(buf.subarray(0, bytesRead));
+  }
 }
 
-/** The content id of an entry (never followed): a regular file's sha256, a link's target, or null. */
-export async function contentId(p: string, st?: Stats | null): Promise<ContentId | null> {
-  st ??= await lstatOrNull(p);
-  if (!st) return null;
-  if (st.isSymbolicLink()) return `symlink:${await fs.readlink(p)}`;
-  if (st.isFile()) return `sha256:${await sha256File(p, st.size)}`;
-  return null;
+const OPEN_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
+
+/** sha256 of a regular file of the (read-only, trusted) snapshot. */
+export async function sha256File(p: string, size: number): Promise<string> {
+  const fh = await fs.open(p, OPEN_FLAGS);
+  try {
+    return await sha256Handle(fh, size);
+  } finally {
+    await fh.close();
+  }
+}
+
+const kindOf = (st: Stats) =>
+  st.isDirectory() ? 'dir' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isFile() ? 'large' : 'device';
+
+/**
+ * The content id of the entry at `p`, never following a link: `sha256:<hex>` of a regular file,
+ * `symlink:<target>`, `other:<kind>` for anything else (never equal to delivered content), or
+ * null when nothing is there. The entry is opened first (O_NOFOLLOW, O_NONBLOCK) and checked on
+ * the handle, so what is hashed is what was checked: a FIFO or a device the user swapped in is
+ * never read (a FIFO blocks a thread for good; /dev/zero never ends). `seen`: what the caller saw
+ * there (a readdir entry), to try first.
+ */
+export async function contentId(p: string, seen?: 'file' | 'symlink'): Promise<ContentId | null> {
+  if (seen === 'symlink') {
+    const link = await linkId(p);
+    if (link !== undefined) return link;
+  }
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(p, OPEN_FLAGS);
+  } catch (err) {
+    const c = code(err);
+    if (c === 'ELOOP') {
+      const link = await linkId(p);
+      return link === undefined ? `${NOT_CONTENT}changing` : link; // a link, then not: the user is at it
+    }
+    if (c === 'ENOENT' || c === 'ENOTDIR') return null;
+    if (c === 'ENXIO') return `${NOT_CONTENT}socket`;
+    if (c === 'EACCES' || c === 'EPERM') return `${NOT_CONTENT}unreadable`; // as the owner: their choice
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.size > MAX_HASHED_BYTES) return `${NOT_CONTENT}${kindOf(st)}`;
+    return `sha256:${await sha256Handle(fh, st.size)}`;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `symlink:<target>` if `p` is a link now, null if nothing is there, undefined if something else is. */
+async function linkId(p: string): Promise<ContentId | null | undefined> {
+  try {
+    const target = await fs.readlink(p, { encoding: 'buffer' });
+    // Targets that are not UTF-8 are never delivered (manifest.ts skips them).
+    return isUtf8(target) ? `symlink:${target.toString('utf8')}` : `${NOT_CONTENT}symlink`;
+  } catch (err) {
+    if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return null;
+    if (code(err) === 'EINVAL') return undefined;
+    throw err;
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { COPY_FAILURES, COPY_MANIFEST, type FileReport } from '../../copies/model.js';
-import { checkCancelled, chownTo, contentId, fail, lstatOrNull, safeParent, type Owner } from './fs.js';
+import { NOT_CONTENT, checkCancelled, chownTo, contentId, fail, lstatOrNull, safeParent, type Owner } from './fs.js';
 import { manifestText, type CopyManifest, type SnapshotEntry, type SnapshotManifest } from './manifest.js';
 import { planUpdate, type Action, type ContentId, type LocalEntry, type Plan } from './rules.js';
 import { writeEntry } from './tree.js';
@@ -94,8 +94,14 @@ export async function scanCopy(
         await walk(r);
       } else if (e.isFile() || e.isSymbolicLink()) {
         const wanted = managed.has(r) || name.includes(`.upstream-${tag}`);
-        const id = wanted ? await contentId(path.join(root, r)) : null;
-        local.set(r, id ? { kind: 'file', id } : { kind: 'file' });
+        if (!wanted) {
+          local.set(r, { kind: 'file' });
+          continue;
+        }
+        // Looked at through a handle: it may have become anything since readdir, or gone.
+        const id = await contentId(path.join(root, r), e.isSymbolicLink() ? 'symlink' : 'file');
+        if (id === null) continue;
+        local.set(r, id.startsWith(NOT_CONTENT) ? { kind: 'other' } : { kind: 'file', id });
       } else {
         local.set(r, { kind: 'other' });
       }
