@@ -156,10 +156,12 @@ const CHANGED = 'changed in the copy during the update; run the update again';
 /**
  * Errors that concern one file, reported as its reason so the rest of the update proceeds: as
  * the owner (as-owner.ts) a folder they made read-only, or one swapped for a link to somewhere
- * they may not write, refuses; anything else fails the update.
+ * they may not write, refuses; a path longer than the filesystem takes (the copy's root is longer
+ * than the snapshot's). Anything else fails the update.
  */
 function fileProblem(err: NodeJS.ErrnoException): string {
   if (err.code === 'EACCES' || err.code === 'EPERM') return `permission denied (${err.syscall ?? 'write'})`;
+  if (err.code === 'ENAMETOOLONG') return 'its path in the copy is too long for the filesystem';
   throw err;
 }
 

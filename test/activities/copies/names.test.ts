@@ -75,3 +75,63 @@ describe('names that are not valid UTF-8', () => {
     assert.equal(await fs.readFile(join(odd, bytes('x.txt')), 'utf8'), 'x');
   });
 });
+
+describe('names and paths too long', () => {
+  test('a conflicting file with a ~250-byte name gets a shortened, unique name beside it; the rest is updated', async () => {
+    const { config, acts, ada } = await setup();
+    // 250 bytes each, the same first 240: cut short they would collide; é is 2 bytes in UTF-8.
+    const stem = 'Very long notebook title '.repeat(9).slice(0, 219) + 'é'.repeat(10);
+    const long1 = `Intro/${stem}-one.ipynb`;
+    const long2 = `Intro/${stem}-two.ipynb`;
+    for (const p of [long1, long2]) assert.equal(Buffer.byteLength(path.basename(p)), 249);
+    await publishTree(config.cacheDir, { [long1]: 'v1', [long2]: 'v1', 'other.ipynb': 'v1' });
+    await runCopy(acts.provisionCopy, 'ada', request('provision'));
+    const nb = path.join(ada, 'notebooks');
+    await fs.writeFile(path.join(nb, long1), 'mine 1');
+    await fs.writeFile(path.join(nb, long2), 'mine 2');
+    await publishTree(config.cacheDir, { [long1]: 'v2 one', [long2]: 'v2 two', 'other.ipynb': 'v2' });
+
+    const res = await runCopy(acts.updateCopy, 'ada', request('update'));
+    assert.deepEqual(outcomes(res), { [long1]: 'conflict', [long2]: 'conflict', 'other.ipynb': 'updated' });
+    const besides = res.files.filter((f) => f.outcome === 'conflict').map((f) => f.upstreamCopy!);
+    assert.equal(new Set(besides).size, 2, `unique: ${besides.join(', ')}`);
+    for (const b of besides) {
+      assert.ok(Buffer.byteLength(path.basename(b)) <= 255, `${b} fits in a name`);
+      assert.match(b, /^Intro\/Very long notebook title .*\.upstream-[0-9a-f]{7}.*\.ipynb$/);
+    }
+    const tree = await readTree(nb);
+    assert.equal(tree[long1], 'mine 1');
+    assert.equal(tree[long2], 'mine 2');
+    assert.deepEqual(
+      besides.map((b) => tree[b]),
+      ['v2 one', 'v2 two'],
+    );
+    assert.equal(tree['other.ipynb'], 'v2');
+
+    // Converged: the next update keeps the user's versions and leaves the ones beside them.
+    const again = await runCopy(acts.updateCopy, 'ada', request('update'));
+    assert.deepEqual(outcomes(again), { [long1]: 'kept', [long2]: 'kept', 'other.ipynb': 'unchanged' });
+    assert.deepEqual(await readTree(nb), tree);
+  });
+
+  test('a path the filesystem refuses as too long is reported skipped; the rest is updated', async () => {
+    const { config, acts, ada } = await setup();
+    await publishTree(config.cacheDir, { 'a.ipynb': 'v1' });
+    const copy = 'c'.repeat(128); // the longest copy name
+    await runCopy(acts.latestCopy, 'ada', request('latest', { dir: copy }));
+    // A path that fits under the snapshot's root (PATH_MAX is 4096 bytes) but not under the
+    // copy's, which is longer.
+    const snapshotRoot = path.join(config.cacheDir, 'snapshots', 'f'.repeat(40));
+    const room = 4095 - Buffer.byteLength(snapshotRoot) - 1;
+    const parts: string[] = [];
+    while (parts.join('/').length + 201 < room - 20) parts.push('d'.repeat(200));
+    const deep = `${parts.join('/')}/${'n'.repeat(room - parts.join('/').length - 1)}`;
+    assert.ok(Buffer.byteLength(path.join(ada, copy, deep)) > 4095);
+    await publishTree(config.cacheDir, { 'a.ipynb': 'v2', [deep]: 'deep' });
+
+    const res = await runCopy(acts.updateCopy, 'ada', request('update', { dir: copy }));
+    assert.deepEqual(outcomes(res), { 'a.ipynb': 'updated', [deep]: 'skipped' });
+    assert.match(res.files.find((f) => f.path === deep)?.reason ?? '', /too long/);
+    assert.equal(await fs.readFile(path.join(ada, copy, 'a.ipynb'), 'utf8'), 'v2');
+  });
+});
