@@ -86,6 +86,7 @@ async function runAsOwner(job: UpdateJob, owner: Owner, hooks: UpdateHooks): Pro
   });
   const kill = () => child.kill('SIGKILL');
   hooks.signal?.addEventListener('abort', kill);
+  if (hooks.signal?.aborted) kill();
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(-STDERR_TAIL)));
   child.stdin.on('error', () => undefined); // a child that died early: its exit says why
@@ -93,22 +94,30 @@ async function runAsOwner(job: UpdateJob, owner: Owner, hooks: UpdateHooks): Pro
     child.once('error', reject);
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
+  exited.catch(() => undefined); // awaited below, unless the answer went wrong first
   child.stdin.write(`${JSON.stringify({ ...job, checkpoints: !!hooks.checkpoint })}\n`);
 
   let answer: UpdateOutcome | Error | null = null;
   let size = 0;
   let pending = '';
+  const invalid = () => new Error(`the update of ${job.name} as uid ${owner.uid} gave an invalid answer`);
   try {
-    for await (const chunk of child.stdout) {
-      size += (chunk as Buffer).length;
+    for await (const chunk of child.stdout.setEncoding('utf8')) {
+      size += (chunk as string).length;
       if (size > MAX_OUTPUT) throw new Error(`the update of ${job.name} as uid ${owner.uid} said too much`);
-      pending += (chunk as Buffer).toString('utf8');
+      pending += chunk as string;
       let nl: number;
       while ((nl = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
-        const parsed = childMessage.safeParse(JSON.parse(line));
-        if (!parsed.success) throw new Error(`the update of ${job.name} as uid ${owner.uid} gave an invalid answer`);
+        let json: unknown;
+        try {
+          json = JSON.parse(line);
+        } catch {
+          throw invalid();
+        }
+        const parsed = childMessage.safeParse(json);
+        if (!parsed.success) throw invalid();
         const m = parsed.data;
         if (m.t === 'progress') hooks.onProgress?.(m.p);
         else if (m.t === 'checkpoint') {

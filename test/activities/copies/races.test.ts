@@ -144,6 +144,38 @@ describe(
       assert.match(program.args.at(-1) ?? '', /\.mjs$/, 'a bundle: no tsx to load in each child');
     });
 
+    test('a helper the user kills mid-update fails the attempt (retryable), and the retry completes', async () => {
+      let kill = true;
+      const { config, acts, ada } = await setup(undefined, {
+        checkpoint: async (step) => {
+          if (step !== 'manifest' || !kill) return;
+          kill = false;
+          for (const pid of await fs.readdir('/proc')) {
+            const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+            if (cmdline.includes('update-child')) process.kill(Number(pid), 'SIGKILL');
+          }
+        },
+      });
+      await fs.chown(ada, ADA.uid, ADA.gid);
+      await publishTree(config.cacheDir, V1);
+      await runCopy(acts.provisionCopy, 'ada', request('provision'));
+      await publishTree(config.cacheDir, V2);
+      const req = request('update');
+      await assert.rejects(runCopy(acts.updateCopy, 'ada', req), (err: Error) => {
+        assert.ok(!(err instanceof ApplicationFailure && err.nonRetryable), String(err));
+        assert.match(err.message, /SIGKILL/);
+        return true;
+      });
+      const res = await runCopy(acts.updateCopy, 'ada', req);
+      assert.deepEqual(Object.fromEntries(res.files.map((f) => [f.path, f.outcome])), {
+        'Intro/a.ipynb': 'unchanged',
+        'Intro/gone.ipynb': 'removed',
+        'Intro/new.ipynb': 'unchanged',
+        'b.ipynb': 'unchanged',
+      });
+      assert.deepEqual((await fs.readdir(ada)).sort(), ['notebooks', 'notebooks-latest'], 'no staging left behind');
+    });
+
     test('a folder the user made read-only is not written: its files are reported, the rest is updated', async () => {
       const { config, acts, ada } = await setup();
       await fs.chown(ada, ADA.uid, ADA.gid);
