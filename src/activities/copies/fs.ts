@@ -4,7 +4,9 @@
  *
  * The service may run as root and writes into directories users control, so nothing here follows
  * a symlink on the way to a write: every folder on the way is lstat'ed and must be a real
- * directory, and the parent of each write is resolved once more right before it.
+ * directory, and the parent of each write is resolved once more right before it. A check and the
+ * write after it are still two system calls; as root, updates therefore run with the owner's
+ * uid (as-owner.ts), and these checks are what gives each file its reason in the report.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { isUtf8 } from 'node:buffer';

@@ -179,7 +179,15 @@ export async function readCopyManifest(copyRoot: string, owner: Owner | null = n
     try {
       const st = await fh.stat();
       if (!st.isFile() || st.size > MAX_MANIFEST_BYTES || (owner && st.uid !== owner.uid)) return null;
-      text = await fh.readFile('utf8');
+      // Exactly the size checked: readFile would stat again and follow a file grown meanwhile.
+      const buf = Buffer.alloc(st.size);
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      text = buf.subarray(0, got).toString('utf8');
     } finally {
       await fh.close();
     }
