@@ -129,14 +129,20 @@ export const NOT_CONTENT = 'other:';
 const MAX_HASHED_BYTES = 4 * 1024 ** 3;
 const CHUNK = 1024 * 1024;
 
-/** sha256 of what `fh` holds from its current offset, read in chunks (no whole-file buffer). */
-async function sha256Handle(fh: fs.FileHandle, size: number): Promise<string> {
+/**
+ * sha256 of the `size` bytes `fh` holds, read in chunks (no whole-file buffer); null if the file
+ * turns out longer (growing while read: not content anyone delivered, and never read to its end).
+ */
+async function sha256Handle(fh: fs.FileHandle, size: number): Promise<string | null> {
   const hash = createHash('sha256');
-  // One read more than the size tells EOF (or growth) apart without a second buffer.
+  // One byte more than the size tells EOF and growth apart.
   const buf = Buffer.allocUnsafe(Math.min(size + 1, CHUNK));
+  let total = 0;
   for (;;) {
-    const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size + 1 - total), null);
     if (bytesRead === 0) return hash.digest('hex');
+    total += bytesRead;
+    if (total > size) return null;
     hash.update(buf.subarray(0, bytesRead));
   }
 }
@@ -147,7 +153,9 @@ const OPEN_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
 export async function sha256File(p: string, size: number): Promise<string> {
   const fh = await fs.open(p, OPEN_FLAGS);
   try {
-    return await sha256Handle(fh, size);
+    const hex = await sha256Handle(fh, size);
+    if (hex === null) throw new Error(`${p} grew while it was hashed; snapshots are read-only`);
+    return hex;
   } finally {
     await fh.close();
   }
@@ -186,7 +194,8 @@ export async function contentId(p: string, seen?: 'file' | 'symlink'): Promise<C
   try {
     const st = await fh.stat();
     if (!st.isFile() || st.size > MAX_HASHED_BYTES) return `${NOT_CONTENT}${kindOf(st)}`;
-    return `sha256:${await sha256Handle(fh, st.size)}`;
+    const hex = await sha256Handle(fh, st.size);
+    return hex === null ? `${NOT_CONTENT}changing` : `sha256:${hex}`;
   } finally {
     await fh.close();
   }
