@@ -2,11 +2,11 @@
  * Operator routes for test runs (bearer token): start one, list them, read one's progress or
  * result, and its report files (served read-only from NBLC_RESULTS_DIR).
  */
-import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
 import { z } from 'zod';
 import { getRun, listRuns, startTestRun } from '../runs/client.js';
 import { grantProblem, isGrant, reportLink } from '../runs/report-links.js';
+import { openReportFile } from '../runtime/report-files.js';
 import type { ApiDeps } from './app.js';
 import { operatorAuth } from './middleware/auth.js';
 import { limitBody } from './middleware/body-limit.js';
@@ -33,14 +33,38 @@ const runRequest = z
 
 const RUN_ID = /^[A-Za-z0-9._-]+$/;
 
+/**
+ * Report files run the notebooks' own HTML (executed outputs) and our report: in a sandbox (an
+ * opaque origin, no script), never sniffed into another type, and without sending the signed
+ * link on as a Referer when a link in them is followed.
+ */
+const REPORT_FILE_HEADERS = {
+  'content-security-policy': 'sandbox',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * The segments of the request's path after /runs (where app.ts mounts these routes), each
+ * percent-decoded exactly once, from the URL as sent; null when one does not decode. c.req.path
+ * is decoded with decodeURI, which leaves %2B, %26, %25, %23… encoded: a file named `C++.ipynb`
+ * could not be found from it.
+ */
+function runPath(url: string): string[] | null {
+  try {
+    return new URL(url).pathname.split('/').slice(2).map(decodeURIComponent);
+  } catch {
+    return null;
+  }
+}
+
 export function runRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
-  let reports: MiddlewareHandler | undefined;
   const bearer = operatorAuth(deps.config.apiToken);
   // /runs/:id/~<grant>/... is opened by its signed path instead of the bearer token: checked
   // here, where the token is skipped, so no route behind it can forget to.
   app.use('*', async (c, next) => {
-    const [, , id = '', grant] = c.req.path.split('/');
+    const [id = '', grant] = runPath(c.req.url) ?? [];
     if (!isGrant(grant)) return bearer(c, next);
     if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
     const token = deps.config.apiToken;
@@ -78,24 +102,24 @@ export function runRoutes(deps: ApiDeps): Hono {
   });
 
   // report.html links to executed/<path> relative to itself, so both live under /runs/:id/
-  // (or /runs/:id/~<grant>/ for a signed link).
-  app.get(
-    '/:id/*',
-    async (c, next) => {
-      const id = c.req.param('id');
-      if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
-      return next();
-    },
-    (c, next) => {
-      // Built on first use: the worker creates the results directory with the first run.
-      reports ??= serveStatic({
-        root: deps.config.resultsDir,
-        rewriteRequestPath: (p) => p.replace(/^\/runs/, '').replace(/^(\/[^/]+)\/~[^/]*/, '$1'),
-        onNotFound: () => undefined,
-      });
-      return reports(c, next);
-    },
-    (c) => c.json({ error: 'no such report file (is the run finished?)' }, 404),
-  );
+  // (or /runs/:id/~<grant>/ for a signed link). HEAD is routed here too (Hono), without a body.
+  app.get('/:id/*', async (c) => {
+    const [id = '', ...rest] = runPath(c.req.url) ?? [];
+    if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
+    const segments = isGrant(rest[0]) ? rest.slice(1) : rest;
+    const file = await openReportFile(deps.config.resultsDir, id, segments);
+    if (!file) return c.json({ error: 'no such report file (is the run finished?)' }, 404);
+    const headers = {
+      ...REPORT_FILE_HEADERS,
+      'content-type': file.contentType,
+      'content-length': String(file.size),
+      'last-modified': file.modified.toUTCString(),
+    };
+    if (c.req.method === 'HEAD') {
+      await file.close();
+      return c.body(null, 200, headers);
+    }
+    return c.body(file.body(), 200, headers);
+  });
   return app;
 }
