@@ -9,11 +9,8 @@ import { grantProblem, isGrant, reportLink } from '../runs/report-links.js';
 import { openReportFile } from '../runtime/report-files.js';
 import type { ApiDeps } from './app.js';
 import { operatorAuth } from './middleware/auth.js';
-import { limitBody } from './middleware/body-limit.js';
+import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';
 import { zodJson } from './middleware/zod-json.js';
-
-/** A run request is a few globs and numbers; a larger body is a mistake, or worse. */
-const MAX_REQUEST_BYTES = 64 * 1024;
 
 const glob = z.string().min(1).max(500);
 const runRequest = z
@@ -74,7 +71,7 @@ export function runRoutes(deps: ApiDeps): Hono {
 
   app.post(
     '/',
-    limitBody(MAX_REQUEST_BYTES),
+    limitBody(MAX_JSON_BODY_BYTES),
     zodJson(runRequest, {
       notJson: 'the body must be JSON: the run options, or nothing (or {}) for a run of every notebook',
       invalid: 'invalid run request',
