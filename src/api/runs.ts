@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { getRun, listRuns, startTestRun } from '../runs/client.js';
+import { RUN_LIMITS } from '../runs/model.js';
 import { grantProblem, isGrant, reportLink } from '../runs/report-links.js';
 import { openReportFile } from '../runtime/report-files.js';
 import type { ApiDeps } from './app.js';
@@ -12,15 +13,19 @@ import { operatorAuth } from './middleware/auth.js';
 import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';
 import { zodJson } from './middleware/zod-json.js';
 
-const glob = z.string().min(1).max(500);
+/** The bounds are RUN_LIMITS', the same the CLI and the workflow apply. */
+const glob = z.string().min(1).max(RUN_LIMITS.globLength);
+const globs = z.array(glob).max(RUN_LIMITS.globs).optional();
+const count = (l: { min: number; max: number }) => z.number().int().min(l.min).max(l.max).optional();
+const seconds = (l: { min: number; max: number }) => z.number().min(l.min).max(l.max).optional();
 const runRequest = z
   .object({
-    include: z.array(glob).max(100).optional(),
-    exclude: z.array(glob).max(100).optional(),
-    concurrency: z.number().int().min(1).max(256).optional(),
-    retries: z.number().int().min(0).max(10).optional(),
-    cellTimeoutS: z.number().positive().optional(),
-    notebookTimeoutS: z.number().positive().optional(),
+    include: globs,
+    exclude: globs,
+    concurrency: count(RUN_LIMITS.concurrency),
+    retries: count(RUN_LIMITS.retries),
+    cellTimeoutS: seconds(RUN_LIMITS.cellTimeoutS),
+    notebookTimeoutS: seconds(RUN_LIMITS.notebookTimeoutS),
     commit: z
       .string()
       .regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit SHA')

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { RUN_LIMITS } from '../runs/model.js';
 import { Secret } from './secret.js';
 
 export type Env = Record<string, string | undefined>;
@@ -53,10 +54,20 @@ const schema = z.object({
   NBLC_TEMPORAL_UI_URL: z.string().url().optional(),
   NBLC_TEMPORAL_BIN: z.string().optional(),
   NBLC_NOTEBOOK_TASK_QUEUE: z.string().min(1).default('nblc-notebooks'),
-  NBLC_TEST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  // A run's defaults, within the bounds of a run's own options.
+  NBLC_TEST_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(RUN_LIMITS.concurrency.min)
+    .max(RUN_LIMITS.concurrency.max)
+    .default(4),
   NBLC_DEFAULT_KERNEL: z.string().min(1).default('python3'),
-  NBLC_CELL_TIMEOUT: z.coerce.number().positive().default(600),
-  NBLC_NOTEBOOK_TIMEOUT: z.coerce.number().positive().default(3600),
+  NBLC_CELL_TIMEOUT: z.coerce.number().min(RUN_LIMITS.cellTimeoutS.min).max(RUN_LIMITS.cellTimeoutS.max).default(600),
+  NBLC_NOTEBOOK_TIMEOUT: z.coerce
+    .number()
+    .min(RUN_LIMITS.notebookTimeoutS.min)
+    .max(RUN_LIMITS.notebookTimeoutS.max)
+    .default(3600),
   NBLC_PRERUN_FILE: z.string().optional(),
   NBLC_PYTHON: z.string().optional(),
   NBLC_EXECUTOR: z.enum(['fork', 'spawn']).default('fork'),

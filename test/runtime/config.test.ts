@@ -79,3 +79,18 @@ test('copy settings are grouped under config.copies (the variables keep their na
   assert.deepEqual(set.copies, { concurrency: 9, updateOnPublish: true, readyCopy: true });
   assert.match(problemsOf({ ...base, NBLC_COPY_CONCURRENCY: '0' }), /NBLC_COPY_CONCURRENCY/);
 });
+
+test("the run defaults are within RUN_LIMITS: a day at most, as for a run's own options", () => {
+  for (const [name, value] of [
+    ['NBLC_NOTEBOOK_TIMEOUT', '1e21'],
+    ['NBLC_NOTEBOOK_TIMEOUT', '86401'],
+    ['NBLC_CELL_TIMEOUT', '1e21'],
+    ['NBLC_CELL_TIMEOUT', '0.5'],
+    ['NBLC_TEST_CONCURRENCY', '257'],
+  ] as const) {
+    assert.match(problemsOf({ ...base, [name]: value }), new RegExp(`${name}: `), `${name}=${value}`);
+  }
+  const edge = loadConfig({ ...base, NBLC_NOTEBOOK_TIMEOUT: '86400', NBLC_CELL_TIMEOUT: '1' });
+  assert.equal(edge.tests.notebookTimeoutS, 86_400);
+  assert.equal(edge.tests.cellTimeoutS, 1);
+});
