@@ -170,7 +170,7 @@ function containerEnv(name: string, overrides: Record<string, string | undefined
     env[k] = interpolate(v);
     if (k.endsWith('_FILE') && env[k]!.startsWith('/run/secrets/')) {
       const file = path.join(secretsDir, path.basename(env[k]!));
-      writeFileSync(file, `test value of ${path.basename(file)}, long enough for any minimum\n`);
+      writeFileSync(file, `test-value-of-${path.basename(file)}-long-enough-for-any-minimum\n`);
       env[k] = file;
     }
   }

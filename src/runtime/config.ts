@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { USER_TOKEN_PREFIX } from '../copies/user-tokens.js';
 import { RUN_LIMITS } from '../runs/model.js';
 import { Secret } from './secret.js';
 
@@ -148,6 +149,37 @@ const SECRET_VARIABLES = [
   'TEMPORAL_API_KEY',
 ] as const;
 
+/** Secrets nblc makes and checks itself: at least this long, as `openssl rand -hex 32` makes them. */
+export const MIN_SECRET_LENGTH = 32;
+const MAKE_ONE = '(e.g. `openssl rand -hex 32`)';
+/**
+ * What hono's bearerAuth accepts as a token (RFC 6750's b64token): it answers 400 to any other,
+ * so an NBLC_API_TOKEN with a character outside these would lock every operator out.
+ */
+export const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/**
+ * Why a secret nblc checks is not acceptable. Whitespace around it is a copy-paste or editor
+ * accident (a trailing CR, a space) that the other side of the secret does not have; the minimum
+ * makes guessing hopeless. `previous`: the secret being rotated out, exempt from the minimum, so
+ * rotating is how a short secret is replaced without dropping deliveries.
+ */
+function secretProblems(name: string, secret: Secret | undefined, opts: { bearer?: boolean; previous?: boolean } = {}) {
+  if (!secret) return [];
+  const value = secret.reveal();
+  const problems: string[] = [];
+  if (value.trim() !== value) problems.push(`${name}: has whitespace at its start or end; write it again ${MAKE_ONE}`);
+  if (!opts.previous && value.length < MIN_SECRET_LENGTH)
+    problems.push(`${name}: use at least ${MIN_SECRET_LENGTH} characters ${MAKE_ONE}`);
+  if (opts.bearer && value.trim() === value && !BEARER_TOKEN.test(value))
+    problems.push(
+      `${name}: only letters, digits and . _ ~ + / - (then = padding) can be sent as a bearer token ${MAKE_ONE}`,
+    );
+  if (opts.bearer && value.startsWith(USER_TOKEN_PREFIX))
+    problems.push(`${name}: must not start with ${USER_TOKEN_PREFIX}, which marks users' own tokens`);
+  return problems;
+}
+
 /** Reads `NAME` or the file named by `NAME_FILE` (trailing newline stripped). */
 export function readSecret(env: Env, name: string, problems: string[]): Secret | undefined {
   const inline = env[name];
@@ -187,9 +219,12 @@ export function loadConfig(env: Env = process.env): Config {
   const [webhookSecret, previousSecret, apiToken, gitToken, userTokenSecret, temporalApiKey] = SECRET_VARIABLES.map(
     (name) => readSecret(env, name, problems),
   );
-  if (userTokenSecret && userTokenSecret.reveal().length < 32) {
-    problems.push('NBLC_USER_TOKEN_SECRET: use at least 32 characters (e.g. `openssl rand -hex 32`)');
-  }
+  problems.push(
+    ...secretProblems('NBLC_WEBHOOK_SECRET', webhookSecret),
+    ...secretProblems('NBLC_WEBHOOK_SECRET_PREVIOUS', previousSecret, { previous: true }),
+    ...secretProblems('NBLC_API_TOKEN', apiToken, { bearer: true }),
+    ...secretProblems('NBLC_USER_TOKEN_SECRET', userTokenSecret),
+  );
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const v = parsed.data;
   if (durationMs(v.NBLC_SYNC_IDLE_TIMEOUT) < 1000) {
