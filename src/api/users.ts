@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { COPY_FAILURES, COPY_MODES, copyRequestProblem, userNameProblem } from '../copies/model.js';
+import { COPY_FAILURES, COPY_MODES, QUEUE_FULL, copyRequestProblem, userNameProblem } from '../copies/model.js';
 import { CopyRequestError, requestCopy } from '../copies/client.js';
 import { userToken } from '../copies/user-tokens.js';
 import type { ApiDeps } from './app.js';
@@ -28,6 +28,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   [COPY_FAILURES.exists]: 409,
   [COPY_FAILURES.unsafe]: 409,
   [COPY_FAILURES.nothingPublished]: 409,
+  [QUEUE_FULL]: 429, // the user's per-user cap (NBLC_COPY_MAX_QUEUED)
 };
 
 export function userRoutes(deps: UserRoutesDeps): Hono {

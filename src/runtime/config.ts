@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MAX_QUEUED_COPIES, MAX_QUEUED_COPIES_LIMIT } from '../copies/model.js';
 import { USER_TOKEN_PREFIX } from '../copies/user-tokens.js';
 import { RUN_LIMITS } from '../runs/model.js';
 import { Secret } from './secret.js';
@@ -43,6 +44,7 @@ const schema = z.object({
   NBLC_USERS_DIR: z.string().optional(),
   NBLC_USER_CACHE_PATH: z.string().optional(),
   NBLC_COPY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  NBLC_COPY_MAX_QUEUED: z.coerce.number().int().min(0).max(MAX_QUEUED_COPIES_LIMIT).default(DEFAULT_MAX_QUEUED_COPIES),
   NBLC_UPDATE_COPIES_ON_PUBLISH: z.enum(['true', 'false']).default('false'),
   NBLC_READY_COPY: z.enum(['true', 'false']).default('true'),
   NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
@@ -133,6 +135,8 @@ export interface Config {
     updateOnPublish: boolean;
     /** Keep one copy of the published snapshot assembled, for the next `provision` / `latest` (ready.ts). */
     readyCopy: boolean;
+    /** A user's requests that may wait behind the running one; more are refused (429). */
+    maxQueued: number;
   };
   logLevel: z.infer<typeof schema>['NBLC_LOG_LEVEL'];
   /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */
@@ -277,6 +281,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: v.NBLC_COPY_CONCURRENCY,
       updateOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
       readyCopy: v.NBLC_READY_COPY === 'true',
+      maxQueued: v.NBLC_COPY_MAX_QUEUED,
     },
     logLevel: v.NBLC_LOG_LEVEL,
     env,

@@ -74,10 +74,17 @@ test('NBLC_READY_COPY: on unless "false"; anything but true/false is refused by 
 });
 
 test('copy settings are grouped under config.copies (the variables keep their names)', () => {
-  assert.deepEqual(loadConfig(base).copies, { concurrency: 4, updateOnPublish: false, readyCopy: true });
-  const set = loadConfig({ ...base, NBLC_COPY_CONCURRENCY: '9', NBLC_UPDATE_COPIES_ON_PUBLISH: 'true' });
-  assert.deepEqual(set.copies, { concurrency: 9, updateOnPublish: true, readyCopy: true });
+  assert.deepEqual(loadConfig(base).copies, { concurrency: 4, updateOnPublish: false, readyCopy: true, maxQueued: 3 });
+  const set = loadConfig({
+    ...base,
+    NBLC_COPY_CONCURRENCY: '9',
+    NBLC_UPDATE_COPIES_ON_PUBLISH: 'true',
+    NBLC_COPY_MAX_QUEUED: '0',
+  });
+  assert.deepEqual(set.copies, { concurrency: 9, updateOnPublish: true, readyCopy: true, maxQueued: 0 });
   assert.match(problemsOf({ ...base, NBLC_COPY_CONCURRENCY: '0' }), /NBLC_COPY_CONCURRENCY/);
+  // Temporal keeps at most 10 updates of a workflow in flight: the running request and those waiting.
+  assert.match(problemsOf({ ...base, NBLC_COPY_MAX_QUEUED: '9' }), /NBLC_COPY_MAX_QUEUED/);
 });
 
 test("the run defaults are within RUN_LIMITS: a day at most, as for a run's own options", () => {
