@@ -48,9 +48,10 @@ const REPORT_FILE_HEADERS = {
 
 /**
  * The segments of the request's path after /runs (where app.ts mounts these routes), each
- * percent-decoded exactly once, from the URL as sent; null when one does not decode. c.req.path
- * is decoded with decodeURI, which leaves %2B, %26, %25, %23… encoded: a file named `C++.ipynb`
- * could not be found from it.
+ * percent-decoded exactly once, from the URL as sent; null when one does not decode. Not
+ * c.req.path: it is decoded like decodeURI, which leaves %2B, %26, %25, %23… as they are, so
+ * (as with serveStatic, which also refused any path with a `%` left in it) `C++ basics.ipynb`,
+ * `Spectra & Photometry.ipynb` or `100%.ipynb` could not be found from it.
  */
 function runPath(url: string): string[] | null {
   try {
