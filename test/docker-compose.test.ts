@@ -7,7 +7,7 @@
  *   node --import tsx --test test/docker-compose.test.ts
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -181,7 +181,7 @@ function containerEnv(name: string, overrides: Record<string, string | undefined
       const value =
         path.basename(file) === 'nblc_database_url'
           ? DATABASE_URL_EXAMPLE
-          : `test value of ${path.basename(file)}, long enough for any minimum`;
+          : `test-value-of-${path.basename(file)}-long-enough-for-any-minimum`;
       writeFileSync(file, `${value}\n`);
       env[k] = file;
     }
@@ -317,9 +317,67 @@ test("the worker's and the API's environments load with src/runtime/config.ts", 
     const cfg = configOf(name);
     assert.equal(cfg.repo.url, DOTENV_EXAMPLE.NBLC_REPO_URL);
     assert.equal(cfg.repo.fullName, DOTENV_EXAMPLE.NBLC_REPO_FULL_NAME);
-    assert.ok(cfg.webhookSecrets.length >= 1);
   }
+  assert.ok(configOf(S.api).webhookSecrets.length >= 1, 'the API gets no webhook secret');
+  assert.ok(configOf(S.api).apiToken, 'the API gets no operator token');
   assert.ok(configOf(S.worker).repo.token, 'the worker gets no git token');
+});
+
+/**
+ * Which secret each service's code reads, found in the code: the config field each secret
+ * variable becomes, searched in the source files the service runs (the worker: activities,
+ * workflows and the worker; the API: src/api and the server). A service gets the secrets it reads
+ * and no other: a worker compromised through a notebook holds no webhook secret or API token.
+ */
+const SECRET_FIELDS: Record<string, RegExp> = {
+  NBLC_WEBHOOK_SECRET: /\bwebhookSecrets\b/,
+  NBLC_WEBHOOK_SECRET_PREVIOUS: /\bwebhookSecrets\b/,
+  NBLC_API_TOKEN: /\bapiToken\b/,
+  NBLC_USER_TOKEN_SECRET: /\buserTokenSecret\b/,
+  NBLC_GIT_TOKEN: /\brepo\.token\b/,
+};
+const CODE_OF: Record<(typeof NBLC_SERVICES)[number], string[]> = {
+  [S.worker]: ['src/activities', 'src/workflows', 'src/runtime/worker.ts'],
+  [S.api]: ['src/api', 'src/runtime/server.ts'],
+};
+/** Only while a rotation is under way (docs/deployment.md): read by the API, not given by default. */
+const OPTIONAL_SECRETS = ['NBLC_WEBHOOK_SECRET_PREVIOUS'];
+
+function sourcesUnder(rel: string): string[] {
+  const abs = path.join(ROOT, rel);
+  if (rel.endsWith('.ts')) return [read(rel)];
+  return readdirSync(abs, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => readFileSync(path.join(abs, f), 'utf8'));
+}
+
+test('each service gets exactly the secrets its code reads (the worker no webhook secret, no API token)', () => {
+  for (const name of NBLC_SERVICES) {
+    const code = CODE_OF[name].flatMap(sourcesUnder).join('\n');
+    const reads = Object.keys(SECRET_FIELDS).filter((v) => SECRET_FIELDS[v]!.test(code));
+    const env = rawEnv(service(name));
+    const given = Object.keys(SECRET_FIELDS).filter((v) => env[v] !== undefined || env[`${v}_FILE`] !== undefined);
+    for (const variable of given) {
+      assert.ok(reads.includes(variable), `service ${name} gets ${variable}, which its code never reads`);
+    }
+    for (const variable of reads) {
+      if (OPTIONAL_SECRETS.includes(variable)) continue;
+      assert.ok(given.includes(variable), `service ${name} reads ${variable}, which it is not given`);
+    }
+    const used = new Set(
+      Object.entries(env)
+        .filter(([k, v]) => k.endsWith('_FILE') && v?.startsWith('/run/secrets/'))
+        .map(([, v]) => path.basename(v!)),
+    );
+    for (const secret of secretNames(service(name))) {
+      assert.ok(used.has(secret), `service ${name} mounts secret ${secret} but no variable of it points there`);
+    }
+  }
+  assert.deepEqual(
+    secretNames(service(S.worker)),
+    ['git_token'],
+    'the worker runs the notebooks under test: it holds the git token only',
+  );
 });
 
 test("defaults written into docker-compose.yml (${X:-default}) are the code's defaults", () => {

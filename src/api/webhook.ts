@@ -1,6 +1,7 @@
 /**
- * POST /webhooks/github: body limit → signature → event headers (ping, other events) → push
- * payload → the handler, which drops pushes that are not for us and signals the sync workflow.
+ * POST /webhooks/github: signature header → body limit → signature → event headers (ping, other
+ * events) → push payload → the handler, which drops pushes that are not for us and signals the
+ * sync workflow.
  */
 import { Hono } from 'hono';
 import type { Beacon } from '../sync/model.js';
@@ -9,7 +10,7 @@ import { ignoreReason, pushPayload } from '../sync/github-events.js';
 import type { ApiDeps } from './app.js';
 import { limitBody } from './middleware/body-limit.js';
 import { NOT_JSON, githubEvent } from './middleware/github-event.js';
-import { githubSignature } from './middleware/github-signature.js';
+import { githubSignature, githubSignatureHeader } from './middleware/github-signature.js';
 import { zodJson } from './middleware/zod-json.js';
 
 export const MAX_BODY_BYTES = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
@@ -25,6 +26,9 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
   const app = new Hono();
   app.post(
     '/',
+    // The signature header first: limitBody reads a body sent without a Content-Length, and
+    // nothing of a delivery that cannot be authentic is read.
+    githubSignatureHeader(deps.logger),
     limitBody(MAX_BODY_BYTES),
     githubSignature(deps.config.webhookSecrets, deps.logger),
     githubEvent({ handles: ['push'] }),

@@ -9,6 +9,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MAX_QUEUED_COPIES, MAX_QUEUED_COPIES_LIMIT } from '../copies/model.js';
+import { USER_TOKEN_PREFIX } from '../copies/user-tokens.js';
+import { RUN_LIMITS } from '../runs/model.js';
 import { Secret } from './secret.js';
 
 export type Env = Record<string, string | undefined>;
@@ -42,6 +45,7 @@ const schema = z.object({
   NBLC_USERS_DIR: z.string().optional(),
   NBLC_USER_CACHE_PATH: z.string().optional(),
   NBLC_COPY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  NBLC_COPY_MAX_QUEUED: z.coerce.number().int().min(0).max(MAX_QUEUED_COPIES_LIMIT).default(DEFAULT_MAX_QUEUED_COPIES),
   NBLC_UPDATE_COPIES_ON_PUBLISH: z.enum(['true', 'false']).default('false'),
   NBLC_READY_COPY: z.enum(['true', 'false']).default('true'),
   NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
@@ -54,10 +58,20 @@ const schema = z.object({
   NBLC_TEMPORAL_UI_URL: z.string().url().optional(),
   NBLC_TEMPORAL_BIN: z.string().optional(),
   NBLC_NOTEBOOK_TASK_QUEUE: z.string().min(1).default('nblc-notebooks'),
-  NBLC_TEST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  // A run's defaults, within the bounds of a run's own options.
+  NBLC_TEST_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(RUN_LIMITS.concurrency.min)
+    .max(RUN_LIMITS.concurrency.max)
+    .default(4),
   NBLC_DEFAULT_KERNEL: z.string().min(1).default('python3'),
-  NBLC_CELL_TIMEOUT: z.coerce.number().positive().default(600),
-  NBLC_NOTEBOOK_TIMEOUT: z.coerce.number().positive().default(3600),
+  NBLC_CELL_TIMEOUT: z.coerce.number().min(RUN_LIMITS.cellTimeoutS.min).max(RUN_LIMITS.cellTimeoutS.max).default(600),
+  NBLC_NOTEBOOK_TIMEOUT: z.coerce
+    .number()
+    .min(RUN_LIMITS.notebookTimeoutS.min)
+    .max(RUN_LIMITS.notebookTimeoutS.max)
+    .default(3600),
   NBLC_PRERUN_FILE: z.string().optional(),
   NBLC_PYTHON: z.string().optional(),
   NBLC_EXECUTOR: z.enum(['fork', 'spawn']).default('fork'),
@@ -125,6 +139,8 @@ export interface Config {
     updateOnPublish: boolean;
     /** Keep one copy of the published snapshot assembled, for the next `provision` / `latest` (ready.ts). */
     readyCopy: boolean;
+    /** A user's requests that may wait behind the running one; more are refused (429). */
+    maxQueued: number;
   };
   /**
    * This worker process in notebook results and as its Temporal identity (the UI shows who ran
@@ -147,6 +163,37 @@ const SECRET_VARIABLES = [
   // A PostgreSQL URL carries its password.
   'NBLC_DATABASE_URL',
 ] as const;
+
+/** Secrets nblc makes and checks itself: at least this long, as `openssl rand -hex 32` makes them. */
+export const MIN_SECRET_LENGTH = 32;
+const MAKE_ONE = '(e.g. `openssl rand -hex 32`)';
+/**
+ * What hono's bearerAuth accepts as a token (RFC 6750's b64token): it answers 400 to any other,
+ * so an NBLC_API_TOKEN with a character outside these would lock every operator out.
+ */
+export const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/**
+ * Why a secret nblc checks is not acceptable. Whitespace around it is a copy-paste or editor
+ * accident (a trailing CR, a space) that the other side of the secret does not have; the minimum
+ * makes guessing hopeless. `previous`: the secret being rotated out, exempt from the minimum, so
+ * rotating is how a short secret is replaced without dropping deliveries.
+ */
+function secretProblems(name: string, secret: Secret | undefined, opts: { bearer?: boolean; previous?: boolean } = {}) {
+  if (!secret) return [];
+  const value = secret.reveal();
+  const problems: string[] = [];
+  if (value.trim() !== value) problems.push(`${name}: has whitespace at its start or end; write it again ${MAKE_ONE}`);
+  if (!opts.previous && value.length < MIN_SECRET_LENGTH)
+    problems.push(`${name}: use at least ${MIN_SECRET_LENGTH} characters ${MAKE_ONE}`);
+  if (opts.bearer && value.trim() === value && !BEARER_TOKEN.test(value))
+    problems.push(
+      `${name}: only letters, digits and . _ ~ + / - (then = padding) can be sent as a bearer token ${MAKE_ONE}`,
+    );
+  if (opts.bearer && value.startsWith(USER_TOKEN_PREFIX))
+    problems.push(`${name}: must not start with ${USER_TOKEN_PREFIX}, which marks users' own tokens`);
+  return problems;
+}
 
 /** Reads `NAME` or the file named by `NAME_FILE` (trailing newline stripped). */
 export function readSecret(env: Env, name: string, problems: string[]): Secret | undefined {
@@ -186,9 +233,12 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const [webhookSecret, previousSecret, apiToken, gitToken, userTokenSecret, temporalApiKey, databaseUrl] =
     SECRET_VARIABLES.map((name) => readSecret(env, name, problems));
-  if (userTokenSecret && userTokenSecret.reveal().length < 32) {
-    problems.push('NBLC_USER_TOKEN_SECRET: use at least 32 characters (e.g. `openssl rand -hex 32`)');
-  }
+  problems.push(
+    ...secretProblems('NBLC_WEBHOOK_SECRET', webhookSecret),
+    ...secretProblems('NBLC_WEBHOOK_SECRET_PREVIOUS', previousSecret, { previous: true }),
+    ...secretProblems('NBLC_API_TOKEN', apiToken, { bearer: true }),
+    ...secretProblems('NBLC_USER_TOKEN_SECRET', userTokenSecret),
+  );
   if (databaseUrl && !/^postgres(ql)?:\/\/[^\s]+$/.test(databaseUrl.reveal())) {
     problems.push('NBLC_DATABASE_URL: a PostgreSQL URL such as postgresql://user:password@host:5432/nblc');
   }
@@ -245,6 +295,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: v.NBLC_COPY_CONCURRENCY,
       updateOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
       readyCopy: v.NBLC_READY_COPY === 'true',
+      maxQueued: v.NBLC_COPY_MAX_QUEUED,
     },
     workerName: v.NBLC_WORKER_NAME ?? `${process.pid}@${os.hostname()}`,
     logLevel: v.NBLC_LOG_LEVEL,

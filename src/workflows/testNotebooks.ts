@@ -28,6 +28,7 @@ import type { HistoryActivities } from '../activities/runs/history.js';
 import type { RunActivities } from '../activities/runs/index.js';
 import { temporalUiLink } from '../runtime/temporal-ui.js';
 import {
+  clampRunOptions,
   countSummaries,
   INFRA_ATTEMPTS,
   NON_RETRYABLE_RECORD_FAILURES,
@@ -71,7 +72,11 @@ const history = proxyActivities<HistoryActivities>({
 
 type Executor = ActivityInterfaceFor<NotebookActivities>;
 
-export async function testNotebooks(input: TestRunInput & TestRunQueues): Promise<TestRunResult> {
+export async function testNotebooks(requested: TestRunInput & TestRunQueues): Promise<TestRunResult> {
+  // Clients check RUN_LIMITS already; a start that went around them (or an older client) must
+  // still not give the workflow an invalid duration, which would fail its task forever with the
+  // snapshot pinned. Values within the limits come back unchanged, so histories replay as before.
+  const input = clampRunOptions(requested);
   const info = workflowInfo();
   const runId = input.carry?.runId ?? runIdFromWorkflowId(info.workflowId);
   const concurrency = Math.max(1, input.concurrency ?? input.defaultConcurrency);
