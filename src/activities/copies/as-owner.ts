@@ -66,10 +66,10 @@ type ErrorMessage = Extract<z.infer<typeof childMessage>, { t: 'error' }>;
 function childError(e: ErrorMessage, owner: Owner): Error {
   if (e.type && NON_RETRYABLE_COPY_FAILURES.includes(e.type)) return fail(e.type, e.message);
   if (e.code === 'EACCES' || e.code === 'EPERM') {
+    // A folder of the copy swapped for a link to elsewhere, or a file of the cache users cannot read.
     return fail(
       COPY_FAILURES.permission,
-      `${e.syscall ?? 'access'} ${e.path ?? ''}: permission denied for the copy's owner (uid ${owner.uid}); ` +
-        'a folder of the copy may be a link to elsewhere',
+      `${e.syscall ?? 'access'} ${e.path ?? ''}: permission denied for the copy's owner (uid ${owner.uid})`,
     );
   }
   return Object.assign(new Error(e.message), e.code ? { code: e.code, syscall: e.syscall, path: e.path } : {});

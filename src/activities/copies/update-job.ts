@@ -3,6 +3,7 @@
  * in the user's directory happens here, so that as root it can run in a process with the copy
  * owner's uid and gid (as-owner.ts). It is also what runs in-process otherwise.
  */
+import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { COPY_FAILURES, type FileReport } from '../../copies/model.js';
@@ -65,6 +66,14 @@ export async function runUpdateJob(
   if (old && old.requestId === job.requestId && old.mode === 'update') {
     return { again: true, commit: old.commit, previousCommit: null, files: old.report };
   }
+  // Run as the owner, the files come from the snapshot with the owner's rights: the cache must be
+  // readable by users (it is what their notebooks-latest link shows them).
+  await fs.access(job.snapshotRoot, fsc.R_OK | fsc.X_OK).catch(() => {
+    throw fail(
+      COPY_FAILURES.permission,
+      `${job.snapshotRoot} cannot be read by the owner of ${job.userDir} (uid ${process.getuid?.()}): make NBLC_CACHE_DIR readable by users`,
+    );
+  });
   // What a crashed earlier update left (one workflow per user: none is running now).
   for (const name of await fs.readdir(job.userDir)) {
     if (name.startsWith(UPDATE_STAGING)) await removeTree(path.join(job.userDir, name));

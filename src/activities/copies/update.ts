@@ -144,7 +144,9 @@ export async function applyPlan(
   let done = 0;
   for (const a of plan.actions) {
     checkCancelled(ctx.signal);
-    const problem = await applyOne(a, ctx, () => path.join(ctx.staging, `f${staged++}`)).catch(fileProblem);
+    const problem = await applyOne(a, ctx, () => path.join(ctx.staging, `f${staged++}`)).catch((err) =>
+      fileProblem(err, ctx.root),
+    );
     if (problem && a.op !== 'rmdir') skip(a.op === 'write' ? a.entry : a.path, problem);
     ctx.onProgress?.(++done);
   }
@@ -154,12 +156,15 @@ export async function applyPlan(
 const CHANGED = 'changed in the copy during the update; run the update again';
 
 /**
- * Errors that concern one file, reported as its reason so the rest of the update proceeds: as
- * the owner (as-owner.ts) a folder they made read-only, or one swapped for a link to somewhere
- * they may not write, refuses; a path longer than the filesystem takes (the copy's root is longer
- * than the snapshot's). Anything else fails the update.
+ * Errors about one path of the copy, reported as that file's reason so the rest of the update
+ * proceeds: as the owner (as-owner.ts) a folder they made read-only, or one swapped for a link to
+ * somewhere they may not write, refuses; a path longer than the filesystem takes (the copy's root
+ * is longer than the snapshot's). Anything else, such as a snapshot the owner cannot read while
+ * staging, fails the update.
  */
-function fileProblem(err: NodeJS.ErrnoException): string {
+function fileProblem(err: NodeJS.ErrnoException & { dest?: string }, root: string): string {
+  const where = err.dest ?? err.path ?? '';
+  if (!where.startsWith(root + path.sep)) throw err;
   if (err.code === 'EACCES' || err.code === 'EPERM') return `permission denied (${err.syscall ?? 'write'})`;
   if (err.code === 'ENAMETOOLONG') return 'its path in the copy is too long for the filesystem';
   throw err;

@@ -176,6 +176,29 @@ describe(
       assert.deepEqual((await fs.readdir(ada)).sort(), ['notebooks', 'notebooks-latest'], 'no staging left behind');
     });
 
+    test('a cache the owner cannot read fails the update clearly; nothing is skipped silently', async () => {
+      const { config, acts, ada } = await setup();
+      await fs.chown(ada, ADA.uid, ADA.gid);
+      await publishTree(config.cacheDir, V1);
+      await runCopy(acts.provisionCopy, 'ada', request('provision'));
+      await publishTree(config.cacheDir, V2);
+      const before = await state(path.join(ada, 'notebooks'));
+      await fs.chmod(config.cacheDir, 0o700);
+      await assert.rejects(runCopy(acts.updateCopy, 'ada', request('update')), (err: Error) => {
+        assert.ok(err instanceof ApplicationFailure, String(err));
+        assert.equal(err.type, 'PermissionDenied');
+        assert.match(err.message, /NBLC_CACHE_DIR readable by users/);
+        return true;
+      });
+      assert.deepEqual(await state(path.join(ada, 'notebooks')), before);
+      // One file of the snapshot unreadable (the cache itself readable): the update fails, too.
+      await fs.chmod(config.cacheDir, 0o755);
+      const sha = await publishTree(config.cacheDir, { ...V2, 'b.ipynb': 'v3' });
+      await fs.chmod(path.join(config.cacheDir, 'snapshots', sha, 'b.ipynb'), 0o400);
+      await assert.rejects(runCopy(acts.updateCopy, 'ada', request('update')), /permission denied/);
+      assert.equal(await fs.readFile(path.join(ada, 'notebooks/b.ipynb'), 'utf8'), 'v1');
+    });
+
     test('a folder the user made read-only is not written: its files are reported, the rest is updated', async () => {
       const { config, acts, ada } = await setup();
       await fs.chown(ada, ADA.uid, ADA.gid);
