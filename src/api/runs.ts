@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { getRun, listRuns, startTestRun } from '../runs/client.js';
+import { globProblem } from '../runs/globs.js';
 import { RUN_LIMITS } from '../runs/model.js';
 import { grantProblem, isGrant, reportLink } from '../runs/report-links.js';
 import { openReportFile } from '../runtime/report-files.js';
@@ -14,7 +15,15 @@ import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';
 import { zodJson } from './middleware/zod-json.js';
 
 /** The bounds are RUN_LIMITS', the same the CLI and the workflow apply. */
-const glob = z.string().min(1).max(RUN_LIMITS.globLength);
+// Complexity too (globProblem): a pathological glob would stall the worker's discovery.
+const glob = z
+  .string()
+  .min(1)
+  .max(RUN_LIMITS.globLength)
+  .superRefine((g, ctx) => {
+    const problem = globProblem(g);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 const globs = z.array(glob).max(RUN_LIMITS.globs).optional();
 const count = (l: { min: number; max: number }) => z.number().int().min(l.min).max(l.max).optional();
 const seconds = (l: { min: number; max: number }) => z.number().min(l.min).max(l.max).optional();

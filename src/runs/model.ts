@@ -3,6 +3,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { RunCause } from './causes.js';
+import { globsProblem } from './globs.js';
 
 export const RUN_SA = {
   kind: defineSearchAttributeKey('NblcRunKind', SearchAttributeType.KEYWORD),
@@ -155,6 +156,10 @@ export function runOptionsProblems(opts: TestRunOptions): string[] {
     if (globs.length > RUN_LIMITS.globs) problems.push(`${name}: at most ${RUN_LIMITS.globs} globs`);
     if (globs.some((g) => typeof g !== 'string' || g.length < 1 || g.length > RUN_LIMITS.globLength))
       problems.push(`${name}: each glob has 1 to at most ${RUN_LIMITS.globLength} characters`);
+    else {
+      const complex = globsProblem(globs, name);
+      if (complex) problems.push(complex);
+    }
   }
   return problems;
 }

@@ -52,3 +52,11 @@ test('durations beyond a day, and counts beyond their bounds, are 400 naming the
     );
   }
 });
+
+test('a glob too complex to match quickly is 400 with what to do instead', async () => {
+  const problems = await problemsOf({ include: ['*a*b*c*d*e*f*g*h*i*j*k*l*.ipynb'] });
+  assert.ok(
+    problems.some((p) => /^include\.0: .*too complex to match quickly.*Use simpler globs/.test(p)),
+    problems.join('; '),
+  );
+});

@@ -81,3 +81,9 @@ test('clampRunOptions makes any input runnable, and leaves acceptable input as i
   assert.deepEqual(runOptionsProblems(clamped), [], 'what the clamp gives is acceptable');
   assert.equal(clampRunOptions({ concurrency: 3.7 }).concurrency, 3, 'counts are whole');
 });
+
+test('runOptionsProblems refuses a glob too complex to match quickly (the CLI checks before it connects)', () => {
+  const [problem] = runOptionsProblems({ exclude: ['**/*x*y*z*w*/**/*.ipynb'] });
+  assert.match(problem ?? '', /exclude glob .* too complex to match quickly/);
+  assert.deepEqual(runOptionsProblems({ include: ['03_*/**', '**/*Galaxy*.ipynb'] }), []);
+});
