@@ -9,6 +9,7 @@ import { getRun, listRuns, startTestRun } from '../runs/client.js';
 import { grantProblem, isGrant, reportLink } from '../runs/report-links.js';
 import type { ApiDeps } from './app.js';
 import { operatorAuth } from './middleware/auth.js';
+import { orSession } from './middleware/session.js';
 import { limitBody } from './middleware/body-limit.js';
 import { zodJson } from './middleware/zod-json.js';
 
@@ -36,7 +37,12 @@ const RUN_ID = /^[A-Za-z0-9._-]+$/;
 export function runRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   let reports: MiddlewareHandler | undefined;
-  const bearer = operatorAuth(deps.config.apiToken);
+  // Report files (GET /runs/:id/<file>) also open with the dashboard's session cookie.
+  const bearer = orSession(
+    operatorAuth(deps.config.apiToken),
+    { token: deps.config.apiToken },
+    (c) => /^(GET|HEAD)$/.test(c.req.method) && /^\/runs\/[^/]+\/./.test(c.req.path),
+  );
   // /runs/:id/~<grant>/... is opened by its signed path instead of the bearer token: checked
   // here, where the token is skipped, so no route behind it can forget to.
   app.use('*', async (c, next) => {
