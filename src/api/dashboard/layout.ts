@@ -66,7 +66,8 @@ h1 { font-size: 22px; margin: 6px 0 12px; font-weight: 650; overflow-wrap: anywh
 h2 { font-size: 17px; margin: 26px 0 10px; }
 .muted, .note { color: var(--muted); }
 .tiles { display: flex; flex-wrap: wrap; gap: 12px; margin: 0 0 8px; }
-.tile { border: 1px solid var(--line); border-radius: 8px; padding: 10px 16px; min-width: 140px; }
+.tile { border: 1px solid var(--line); border-radius: 8px; padding: 10px 16px; min-width: 140px; color: var(--muted); }
+.tile:hover { text-decoration: none; border-color: #0969da; } .tile .n { color: var(--fg); }
 .tile .n { font-size: 26px; font-weight: 650; font-variant-numeric: tabular-nums; }
 .tile.bad { border-color: #ffcecb; background: #fff6f5; } .tile.bad .n { color: #a40e26; }
 .tile.good .n { color: #116329; } .tile.warn { background: #fffbe6; border-color: #eed888; }
@@ -87,6 +88,7 @@ h2 { font-size: 17px; margin: 26px 0 10px; }
 .count { background: #fff; border-color: var(--line); color: var(--fg); }
 details.cause { border: 1px solid var(--line); border-left: 5px solid #cf222e; border-radius: 6px; margin: 0 0 8px; padding: 6px 12px; }
 details.cause > summary { cursor: pointer; display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
+details.cause > summary::before { content: '▸'; color: var(--muted); } details.cause[open] > summary::before { content: '▾'; }
 details.cause > summary .what { font-weight: 600; overflow-wrap: anywhere; }
 table.list { width: 100%; border-collapse: collapse; margin: 6px 0; }
 table.list th { text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); border-bottom: 2px solid var(--line); padding: 5px 8px; }
