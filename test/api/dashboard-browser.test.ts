@@ -2,7 +2,8 @@
  * The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a real
  * API on loopback, with real workers and real test runs: the login form (a wrong token, then the
  * right one), overview → notebook → run report → executed notebook, logout. A screenshot of each
- * page is kept under .nblc/test-artifacts/dashboard/ (printed as a diagnostic).
+ * page is kept under .nblc/test-artifacts/dashboard/ (printed as a diagnostic); with
+ * NBLC_DOCS_SCREENSHOT=docs/dashboard.png it also renews the README's picture of the overview.
  *
  *   node --import tsx --test test/api/dashboard-browser.test.ts
  */
@@ -116,6 +117,12 @@ describe('the dashboard in a browser', { skip: noBrowser }, () => {
       assert.match(overview, /ModuleNotFoundError: No module named 'astro_datalab_client'/);
       assert.match(overview, /ConnectionError: the old query service was retired/);
       shots.push(await shot(page, '3-overview'));
+      // README's picture: NBLC_DOCS_SCREENSHOT=docs/dashboard.png node --import tsx --test <this file>
+      if (process.env.NBLC_DOCS_SCREENSHOT) {
+        await page.setViewportSize({ width: 1100, height: 900 });
+        await page.screenshot({ path: path.resolve(PROJECT_ROOT, process.env.NBLC_DOCS_SCREENSHOT), fullPage: true });
+        await page.setViewportSize({ width: 1280, height: 900 });
+      }
 
       // → the notebook.
       await page.click('a:has-text("Query Stars.ipynb")');

@@ -170,6 +170,7 @@ export function ago(iso: string, nowMs: number): string {
   const s = Math.round((nowMs - Date.parse(iso)) / 1000);
   if (Number.isNaN(s)) return iso;
   if (s < 90) return 'just now';
+  if (s > 45 * 86_400) return formatDate(iso).slice(0, 10); // "815 days ago" is harder to place
   const [n, unit] = s < 5400 ? [s / 60, 'minute'] : s < 129_600 ? [s / 3600, 'hour'] : [s / 86_400, 'day'];
   const r = Math.round(n);
   return `${r} ${unit}${r === 1 ? '' : 's'} ago`;
