@@ -52,7 +52,14 @@ async function small(sources: Partial<DashboardSources> = {}, env: Record<string
   const dir = await tempDir('nblc-dashboard-');
   const config = testConfig(dir, 'file:///nonexistent/notebooks.git', { NBLC_API_TOKEN: TOKEN, ...env });
   const store = await historyStore(config);
-  await store.record(run(1, 'scheduled', { 'a/One.ipynb': 'passed', 'a/Two.ipynb': 'passed', [EVIL]: 'passed' }));
+  await store.record(
+    run(1, 'scheduled', {
+      'a/One.ipynb': 'passed',
+      'a/Two.ipynb': 'passed',
+      [EVIL]: 'passed',
+      'b/C++ 100% #1?.ipynb': 'passed',
+    }),
+  );
   await store.record(run(2, 'scheduled', { 'a/One.ipynb': 'failed', 'a/Two.ipynb': 'failed', [EVIL]: 'failed' }));
   await store.record(run(3, 'merge', { 'a/One.ipynb': 'failed', [EVIL]: 'passed' }));
   await store.record(run(4, 'manual', { 'a/One.ipynb': 'failed', 'a/Two.ipynb': 'failed', [EVIL]: 'failed' }));
@@ -186,6 +193,10 @@ describe('dashboard: pages', () => {
       /href="\/runs\/manual-4\/~[^"/]+\/executed\/x\/%3Cscript%3Ealert\(%22nb%22\)%3C\/script%3E%20%26%20&#39;quotes&#39;\.ipynb"/,
     );
     assert.match(text, /href="http:\/\/localhost:8233\/namespaces\/default\/workflows\/test-run%3Amanual-4"/);
+    const odd = 'b/C++ 100% #1?.ipynb';
+    const oddPage = await page(app, `/ui/notebooks/${odd.split('/').map(encodeURIComponent).join('/')}`, cookie);
+    assert.equal(oddPage.res.status, 200, 'a name with +, %, # and ? opens');
+    assert.match(oddPage.text, /<span class="nb">C\+\+ 100% #1\?\.ipynb<\/span>/);
     const missing = await page(app, '/ui/notebooks/no/such.ipynb', cookie);
     assert.equal(missing.res.status, 404);
   });
@@ -194,7 +205,7 @@ describe('dashboard: pages', () => {
     const { app, cookie } = await small();
     const failing = await page(app, `/ui/notebooks?status=failing&cause=${encodeURIComponent(EVIL_CAUSE)}`, cookie);
     assertEscaped(failing.text);
-    assert.match(failing.text, /1 notebook of 3/);
+    assert.match(failing.text, /1 notebook of 4/);
     const runs = await page(app, '/ui/runs?kind=scheduled', cookie);
     assert.match(runs.text, /2 recorded runs/);
     assert.match(runs.text, /scheduled-2/);
