@@ -45,3 +45,36 @@ export async function readReportExtras(resultsDir: string, runId: string): Promi
     return null;
   }
 }
+
+/** An executed notebook larger than this is offered as a download only. */
+export const MAX_EXECUTED_BYTES = 32 * 1024 * 1024;
+
+export type ExecutedNotebook = { notebook: unknown } | { problem: 'missing' | 'too-large' | 'unreadable' };
+
+/**
+ * Run `runId`'s executed copy of `notebook` (`executed/<path>` in its directory), parsed. Only a
+ * regular file whose real path is inside the run's real `executed/` folder: no `..`, no symlink
+ * out of it (a notebook's run may have left anything in its folder).
+ */
+export async function readExecutedNotebook(
+  resultsDir: string,
+  runId: string,
+  notebook: string,
+): Promise<ExecutedNotebook> {
+  const segments = notebook.split('/');
+  if (!RUN_ID.test(runId) || runId.startsWith('.') || segments.some((s) => !s || s === '.' || s === '..')) {
+    return { problem: 'missing' };
+  }
+  try {
+    const root = await fs.realpath(path.join(resultsDir, runId, 'executed'));
+    const file = await fs.realpath(path.join(root, ...segments));
+    if (!file.startsWith(root + path.sep)) return { problem: 'missing' };
+    const st = await fs.stat(file);
+    if (!st.isFile()) return { problem: 'missing' };
+    if (st.size > MAX_EXECUTED_BYTES) return { problem: 'too-large' };
+    return { notebook: JSON.parse(await fs.readFile(file, 'utf8')) as unknown };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { problem: code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unreadable' };
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's chromium, driven by playwright-core) against a real
  * API on loopback, with real workers and real test runs: the login form (a wrong token, then the
- * right one), overview → notebook → run report → executed notebook, logout. A screenshot of each
+ * right one), overview → notebook → run report → executed notebook (the report's download, the
+ * dashboard's page), logout. A screenshot of each
  * page is kept under .nblc/test-artifacts/dashboard/ (printed as a diagnostic); with
  * NBLC_DOCS_SCREENSHOT=docs/dashboard.png it also renews the README's picture of the overview.
  *
@@ -138,7 +139,7 @@ describe('the dashboard in a browser', { skip: noBrowser }, () => {
       assert.match(await page.title(), /not passing · nblc scheduled run/);
       shots.push(await shot(page, '5-report'));
 
-      // → the executed notebook (a download: .ipynb is not a page), with its outputs.
+      // The report's link to the executed notebook is the file itself (a download), with its outputs.
       const [download] = await Promise.all([
         page.waitForEvent('download'),
         page.click('a[title="the executed notebook"]:has-text("Query Stars.ipynb")'),
@@ -148,10 +149,22 @@ describe('the dashboard in a browser', { skip: noBrowser }, () => {
       };
       assert.equal(executed.cells[0]!.outputs?.[0]?.ename, 'ModuleNotFoundError');
 
+      // The dashboard's link shows it as a page: back to the notebook → the executed notebook.
+      await page.goBack();
+      await page.waitForURL(/\/ui\/notebooks\//);
+      await page.locator('table.list tbody tr').first().locator('a:has-text("executed notebook")').click();
+      await page.waitForURL(/\/ui\/runs\/scheduled-[^/]+\/executed\/02_Data\/Query%20Stars\.ipynb$/);
+      assert.match((await page.textContent('pre.src')) ?? '', /import astro_datalab_client/);
+      assert.match(
+        (await page.textContent('pre.tb')) ?? '',
+        /ModuleNotFoundError: No module named 'astro_datalab_client'/,
+      );
+      shots.push(await shot(page, '6-executed-notebook'));
+
       // Logout: back to the login form, and the dashboard asks for it again.
       await page.goto(`${api.url}/ui/runs`);
       assert.match((await page.textContent('main')) ?? '', /3 recorded runs/);
-      shots.push(await shot(page, '6-runs'));
+      shots.push(await shot(page, '7-runs'));
       await page.click('nav.top button:has-text("Log out")');
       await page.waitForURL(`${api.url}/login`);
       assert.equal(

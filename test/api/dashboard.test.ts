@@ -190,7 +190,7 @@ describe('dashboard: pages', () => {
     assert.match(text, /Last passed<\/dt><dd>commit <code title="3{40}">3333333<\/code>/);
     assert.match(
       text,
-      /href="\/runs\/manual-4\/~[^"/]+\/executed\/x\/%3Cscript%3Ealert\(%22nb%22\)%3C\/script%3E%20%26%20&#39;quotes&#39;\.ipynb"/,
+      /href="\/ui\/runs\/manual-4\/executed\/x\/%3Cscript%3Ealert\(%22nb%22\)%3C\/script%3E%20%26%20&#39;quotes&#39;\.ipynb"/,
     );
     assert.match(text, /href="http:\/\/localhost:8233\/namespaces\/default\/workflows\/test-run%3Amanual-4"/);
     const odd = 'b/C++ 100% #1?.ipynb';
@@ -199,6 +199,68 @@ describe('dashboard: pages', () => {
     assert.match(oddPage.text, /<span class="nb">C\+\+ 100% #1\?\.ipynb<\/span>/);
     const missing = await page(app, '/ui/notebooks/no/such.ipynb', cookie);
     assert.equal(missing.res.status, 404);
+  });
+
+  test('an executed notebook as a page: sources, text outputs, tracebacks, images; its HTML never rendered', async () => {
+    const { app, config, cookie } = await small();
+    const executed = path.join(config.resultsDir, 'manual-4', 'executed', 'a');
+    await fs.mkdir(executed, { recursive: true });
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+    const nb = {
+      cells: [
+        { cell_type: 'markdown', source: ['# Title <img src=x onerror=alert(1)>'] },
+        {
+          cell_type: 'code',
+          execution_count: 1,
+          source: 'print("hi")',
+          outputs: [
+            { output_type: 'stream', name: 'stdout', text: ['hi\n'] },
+            {
+              output_type: 'display_data',
+              data: { 'text/html': '<script>alert(1)</script>', 'text/plain': '<Figure>' },
+            },
+            { output_type: 'display_data', data: { 'image/png': png } },
+            { output_type: 'display_data', data: { 'image/png': 'not base64 "><script>' } },
+          ],
+        },
+        {
+          cell_type: 'code',
+          execution_count: 2,
+          source: 'import numpy',
+          outputs: [
+            {
+              output_type: 'error',
+              ename: 'ModuleNotFoundError',
+              evalue: 'x',
+              traceback: ['\u001b[31mModuleNotFoundError\u001b[0m: x'],
+            },
+          ],
+        },
+      ],
+    };
+    await fs.writeFile(path.join(executed, 'One.ipynb'), JSON.stringify(nb));
+    await fs.symlink('/etc/passwd', path.join(executed, 'Escape.ipynb'));
+    const { res, text } = await page(app, '/ui/runs/manual-4/executed/a/One.ipynb', cookie);
+    assert.equal(res.status, 200);
+    assertEscaped(text);
+    assert.match(text, /<pre class="out">hi\n<\/pre>/);
+    assert.match(text, /<pre class="out">&lt;Figure&gt;<\/pre>/, 'text/plain instead of the HTML');
+    assert.match(
+      text,
+      new RegExp(
+        `<img class="out" alt="image/png output" src="data:image/png;base64,${png.replace(/[+/]/g, '\\$&')}" />`,
+      ),
+    );
+    assert.equal([...text.matchAll(/<img class="out"/g)].length, 1, 'not an image that is not base64');
+    assert.match(text, /<pre class="tb">ModuleNotFoundError: x<\/pre>/, 'colors stripped');
+    assert.match(text, /href="\/runs\/manual-4\/~[^"]+\/executed\/a\/One\.ipynb" download/);
+    for (const p of [
+      '/ui/runs/manual-4/executed/a/Escape.ipynb',
+      '/ui/runs/manual-4/executed/a/../../report.html',
+      '/ui/runs/nope/executed/a/One.ipynb',
+    ]) {
+      assert.equal((await page(app, p, cookie)).res.status, 404, p);
+    }
   });
 
   test('the notebooks and runs lists filter and page', async () => {

@@ -5,6 +5,7 @@
  *   GET /ui/notebooks          every notebook, filtered and paged
  *   GET /ui/notebooks/<path>   one notebook's history
  *   GET /ui/runs               every recorded run, paged
+ *   GET /ui/runs/<id>/executed/<path>   an executed notebook, as text and images
  *   GET|POST /login, POST /logout
  *
  * Pages take a session cookie (middleware/session.ts) or the bearer token; browsers without
@@ -16,7 +17,12 @@ import { Hono, type Context } from 'hono';
 import type { HistoryStore } from '../../runs/history.js';
 import { runIdFromWorkflowId, RUN_SA, type RunKind } from '../../runs/model.js';
 import { historyStore } from '../../runtime/history-store.js';
-import { readReportExtras, type ReportExtras } from '../../runtime/run-reports.js';
+import {
+  readExecutedNotebook,
+  readReportExtras,
+  type ExecutedNotebook,
+  type ReportExtras,
+} from '../../runtime/run-reports.js';
 import type { ApiDeps } from '../app.js';
 import { limitBody } from '../middleware/body-limit.js';
 import {
@@ -31,6 +37,7 @@ import {
 } from '../middleware/session.js';
 import { h, page, PAGE_HEADERS, type Html } from './layout.js';
 import { makeLinks } from './links.js';
+import { executedPage } from './executed.js';
 import { loginPage } from './login.js';
 import { NOTEBOOK_RUNS, notebookPage } from './notebook.js';
 import { notebookListPage, STATUS_FILTERS, type StatusFilter } from './notebook-list.js';
@@ -40,6 +47,7 @@ import { RUNS_PER_PAGE, runsPage } from './runs.js';
 export interface DashboardSources {
   store: () => Promise<HistoryStore>;
   reportExtras: (runId: string) => Promise<ReportExtras | null>;
+  executed: (runId: string, notebook: string) => Promise<ExecutedNotebook>;
   /** Runs in progress; null when Temporal does not answer. */
   activeRuns: () => Promise<ActiveRun[] | null>;
   now: () => number;
@@ -80,6 +88,7 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
   const src: DashboardSources = {
     store: () => historyStore(config),
     reportExtras: (runId) => readReportExtras(config.resultsDir, runId),
+    executed: (runId, notebook) => readExecutedNotebook(config.resultsDir, runId, notebook),
     activeRuns: () => runningTestRuns(deps.client),
     now: () => Date.now(),
     ...sources,
@@ -182,5 +191,15 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
       return send(c, runsPage({ runs, total, page: pageNo, kind, nowMs: src.now() }, links()));
     }),
   );
+  app.get('/ui/runs/:runId/executed/:path{.+}', auth, async (c) => {
+    const runId = c.req.param('runId');
+    const path = c.req.param('path');
+    const read = await src.executed(runId, path);
+    return send(
+      c,
+      executedPage(runId, path, read, links()),
+      'problem' in read && read.problem === 'missing' ? 404 : 200,
+    );
+  });
   return app;
 }

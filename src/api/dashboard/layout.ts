@@ -106,6 +106,16 @@ form.filter { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; mar
 form.filter input[type=search] { min-width: 260px; }
 input, select, button { font: inherit; padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px; }
 .env { border: 1px solid #b6e3ff; border-left: 5px solid #0969da; background: #f5fbff; border-radius: 6px; padding: 6px 14px; }
+.nbview .cell { display: flex; gap: 10px; margin: 0 0 10px; }
+.nbview .prompt { flex: 0 0 48px; text-align: right; color: var(--muted); font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; padding-top: 8px; }
+.nbview .body { flex: 1; min-width: 0; }
+.nbview .md pre { margin-left: 58px; background: #fff; border: 0; color: var(--muted); white-space: pre-wrap; }
+.nbview pre { margin: 0 0 4px; padding: 8px 10px; border-radius: 6px; overflow-x: auto; font-size: 12.5px; }
+.nbview pre.src { background: var(--bg-soft); border: 1px solid var(--line); }
+.nbview pre.out { background: #fff; border-left: 3px solid var(--line); white-space: pre-wrap; overflow-wrap: anywhere; }
+.nbview pre.out.err { background: #fff8f7; border-left-color: #ffcecb; }
+.nbview pre.tb { background: #161b22; color: #e6edf3; max-height: 480px; }
+.nbview img.out { max-width: 100%; display: block; margin: 4px 0; }
 .login { max-width: 420px; margin: 60px auto; border: 1px solid var(--line); border-radius: 10px; padding: 22px 26px; }
 .login label { display: block; font-weight: 600; margin-bottom: 6px; }
 .login input { width: 100%; margin-bottom: 12px; }

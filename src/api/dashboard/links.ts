@@ -15,7 +15,10 @@ export const notebookHref = (p: string) => `/ui/notebooks/${segments(p)}`;
 
 export interface Links {
   report(runId: string): string;
+  /** The executed notebook's file (a download). */
   executed(runId: string, notebook: string): string;
+  /** The executed notebook as a dashboard page (executed.ts). */
+  view(runId: string, notebook: string): string;
   temporal(runId: string): string | null;
 }
 
@@ -41,6 +44,7 @@ export function makeLinks(token: Secret, temporal: { uiUrl: string; namespace: s
   return {
     report: (runId) => `${base(runId)}report.html`,
     executed: (runId, notebook) => `${base(runId)}executed/${segments(notebook)}`,
+    view: (runId, notebook) => `/ui/runs/${encodeURIComponent(runId)}/executed/${segments(notebook)}`,
     temporal: (runId) => (ui ? temporalUiLink(temporal.uiUrl, temporal.namespace, workflowIdOfRunId(runId)) : null),
   };
 }

@@ -135,5 +135,5 @@ function runRow(path: string, r: NotebookRun, links: Links, nowMs: number): Html
     r.cause ? h`<div class="mono">${r.cause}</div>` : null
   }</td>
 <td class="num">${formatDuration(r.durationMs)}</td>
-<td><a href="${links.report(r.runId)}">report</a> · <a href="${links.executed(r.runId, path)}">executed notebook</a>${t ? h` · <a href="${t}">Temporal</a>` : null}</td></tr>`;
+<td><a href="${links.report(r.runId)}">report</a> · <a href="${links.view(r.runId, path)}">executed notebook</a>${t ? h` · <a href="${t}">Temporal</a>` : null}</td></tr>`;
 }
