@@ -13,6 +13,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
 import { dashboardRoutes, type DashboardSources } from '../../src/api/dashboard/index.js';
+import { workflowIdOfRunId } from '../../src/api/dashboard/links.js';
+import { runIdFromWorkflowId } from '../../src/runs/model.js';
 import { closeHistoryStores, historyStore } from '../../src/runtime/history-store.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import type { RecordedRun } from '../../src/runs/history.js';
@@ -331,4 +333,14 @@ describe('dashboard: 500 notebooks, 1,000 runs', () => {
     await get('/ui/notebooks?status=failing&page=2');
     for (const [p, size] of Object.entries(sizes)) assert.ok(size < 400_000, `${p} is ${size} characters`);
   });
+});
+
+test("a run's workflow ID from its directory name, for the Temporal UI links", () => {
+  for (const id of [
+    'test-run:manual-20261130-101500-ab12cd',
+    'test-run:merge-0123456789ab',
+    'test-run:scheduled-2026-11-30T03:00:00Z',
+  ]) {
+    assert.equal(workflowIdOfRunId(runIdFromWorkflowId(id)), id);
+  }
 });
