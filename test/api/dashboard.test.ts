@@ -166,6 +166,8 @@ describe('dashboard: pages', () => {
     assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/);
     assertEscaped(text);
     assert.match(text, /Failing now: 3 notebooks, 2 causes/);
+    assert.match(text, /1 notebook not in the latest scheduled run \(removed or renamed\?\), not counted/);
+    assert.match(text, /<div class="n">3<\/div>notebooks/);
     assert.match(
       text,
       /<span class="badge count">2<\/span><span class="badge st-failed">failed<\/span><span class="what">ModuleNotFoundError: No module named &#39;numpy&#39;<\/span>/,

@@ -60,14 +60,21 @@ export function groupByCause(notebooks: readonly NotebookOverview[]): CauseGroup
 }
 
 export function overviewPage(d: OverviewData, links: Links): Html {
-  const failing = d.notebooks.filter((nb) => nb.status !== 'passed');
-  const flaky = d.notebooks.filter((nb) => nb.flaky);
+  // A scheduled run tests the whole suite: a notebook it did not have was removed or renamed.
+  // Its history stays, but it is not "failing now".
+  const full = d.latest.find((l) => l.kind === 'scheduled')?.run;
+  const gone = full ? d.notebooks.filter((nb) => nb.lastRun.finishedAt < full.finishedAt) : [];
+  const goneSet = new Set(gone);
+  const current = gone.length ? d.notebooks.filter((nb) => !goneSet.has(nb)) : d.notebooks;
+  const failing = current.filter((nb) => nb.status !== 'passed');
+  const flaky = current.filter((nb) => nb.flaky);
   const latestWithExtras = [...d.latest]
     .filter((l) => l.run)
     .sort((a, b) => b.run!.finishedAt.localeCompare(a.run!.finishedAt))[0];
   const env = latestWithExtras?.extras?.environmentChanges;
   const body = h`<h1>Notebooks</h1>
-${tiles(d.notebooks.length, failing.length, flaky.length)}
+${tiles(current.length, failing.length, flaky.length)}
+${gone.length ? goneNote(gone) : null}
 <h2>Latest runs</h2>
 <div class="cards">${d.latest.map((l) => runCard(l, links, d.nowMs))}</div>
 ${activeRuns(d.active, links, d.nowMs)}
@@ -152,4 +159,12 @@ ${shown.map(
     h`<tr><td><a href="${notebookHref(nb.path)}">${pathLabel(nb.path)}</a></td><td>${statusBadge(nb.status)}</td><td class="num">${percent(nb.passRate)}</td><td class="num">${nb.runs}</td></tr>`,
 )}
 </tbody></table>${flaky.length > shown.length ? h`<p><a href="/ui/notebooks?status=flaky">All ${flaky.length} flaky notebooks →</a></p>` : null}`;
+}
+
+function goneNote(gone: NotebookOverview[]): Html {
+  const shown = gone.slice(0, OVERVIEW_LIMITS.flaky);
+  return h`<details><summary class="muted">${plural(gone.length, 'notebook')} not in the latest scheduled run (removed or renamed?), not counted</summary>
+<ul>${shown.map((nb) => h`<li><a href="${notebookHref(nb.path)}">${pathLabel(nb.path)}</a></li>`)}</ul>${
+    gone.length > shown.length ? h`<p class="muted">and ${gone.length - shown.length} more</p>` : null
+  }</details>`;
 }
