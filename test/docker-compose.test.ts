@@ -222,7 +222,7 @@ test('the stack has its services: postgres, schema setup, temporal, namespace se
   assert.match(service(S.postgres).image ?? '', /^postgres:16(\.|$|-)/);
   assert.match(service(S.schema).image ?? '', /^temporalio\/admin-tools:/);
   assert.match(service(S.temporal).image ?? '', /^temporalio\/server:/);
-  assert.match(service(S.namespace).image ?? '', /^temporalio\/admin-tools:/);
+  assert.equal(service(S.namespace).image, service(S.worker).image, 'the namespace setup runs the nblc image');
   assert.match(service(S.ui).image ?? '', /^temporalio\/ui:/);
 });
 
@@ -236,11 +236,6 @@ test('images that are pulled are pinned, and the Temporal server and admin tools
     imageOf(service(S.schema)).tag,
     imageOf(service(S.temporal)).tag,
     'admin-tools (schema) and server versions differ',
-  );
-  assert.equal(
-    imageOf(service(S.namespace)).tag,
-    imageOf(service(S.temporal)).tag,
-    'admin-tools (namespace) and server versions differ',
   );
 });
 
@@ -265,7 +260,7 @@ test('the schema job creates and migrates both databases before the server start
 });
 
 test('one-shot scripts escape their shell variables from Compose interpolation ($$)', () => {
-  for (const name of [S.schema, S.temporal, S.namespace]) {
+  for (const name of [S.schema, S.temporal]) {
     const unescaped = commandText(service(name))
       .replace(/\$\$/g, '')
       .match(/\$\{?[A-Za-z_(]/);
@@ -358,32 +353,28 @@ test("TEMPORAL_ADDRESS points at the temporal service's gRPC frontend (7233)", (
 });
 
 test('the namespace the setup creates is the one the worker, the API and the UI use', () => {
-  const created = interpolate(rawEnv(service(S.namespace)).NAMESPACE ?? '');
-  assert.ok(created, 'the namespace setup has no NAMESPACE');
+  const created = configOf(S.namespace).temporal.namespace;
   for (const name of NBLC_SERVICES) assert.equal(configOf(name).temporal.namespace, created, `service ${name}`);
   assert.equal(interpolate(rawEnv(service(S.ui)).TEMPORAL_DEFAULT_NAMESPACE ?? 'default'), created);
-  assert.match(commandText(service(S.namespace)), /operator namespace create/);
+  assert.equal(configOf(S.namespace).temporal.address, configOf(S.worker).temporal.address);
 });
 
-test('every search attribute in src/runtime/search-attributes.ts is registered, with its type, by the setup service', () => {
+test("the setup service runs `nblc temporal setup`, which registers src/runtime/search-attributes.ts's list (no second list)", () => {
   const setup = service(S.namespace);
-  const listed = new Map(
-    (rawEnv(setup).SEARCH_ATTRIBUTES ?? '')
-      .split(/\s+/)
-      .filter(Boolean)
-      .map((pair) => {
-        const [name, type] = pair.split('=');
-        return [name!, type] as const;
-      }),
+  assert.ok(setup.build, 'the setup service must run the nblc image built from this repository');
+  const argv = [setup.command].flat().map((a) => interpolate(String(a)));
+  assert.deepEqual(argv.slice(0, 2), ['temporal', 'setup'], `command ${argv.join(' ')} is not \`temporal setup\``);
+  assert.equal(setup.entrypoint, undefined, "the image's entrypoint (node bin/nblc.js) runs the command");
+  const retention = argv[argv.indexOf('--retention') + 1] ?? '';
+  assert.match(retention, /^\d+[smhd]$/, 'the retention is a duration nblc temporal setup takes');
+  assert.equal(
+    rawEnv(setup).SEARCH_ATTRIBUTES,
+    undefined,
+    'search attributes come from the code, not the compose file',
   );
   assert.ok(SEARCH_ATTRIBUTES.length > 0);
-  for (const sa of SEARCH_ATTRIBUTES) {
-    assert.ok(listed.has(sa.name), `search attribute ${sa.name} is missing from SEARCH_ATTRIBUTES of ${S.namespace}`);
-    assert.equal(listed.get(sa.name), CLI_TYPE_NAMES[sa.type], `search attribute ${sa.name} has type ${sa.type}`);
-  }
-  const script = commandText(setup);
-  assert.match(script, /\$\$SEARCH_ATTRIBUTES/, 'the setup script does not iterate over SEARCH_ATTRIBUTES');
-  assert.match(script, /search-attribute create/);
+  for (const sa of SEARCH_ATTRIBUTES) assert.ok(CLI_TYPE_NAMES[sa.type], `${sa.name}: unknown type ${sa.type}`);
+  assert.equal(dependsOn(setup)[S.temporal], 'service_healthy');
 });
 
 test("the nblc-database job creates the database of the worker's and the API's NBLC_DATABASE_URL", () => {

@@ -11,6 +11,32 @@ export const RUN_SA = {
   failed: defineSearchAttributeKey('NblcFailedCount', SearchAttributeType.INT),
 } as const;
 
+/** Typed failures of the test-run activities. */
+export const RUN_FAILURES = {
+  nothingPublished: 'NothingPublished',
+  snapshotNotFound: 'SnapshotNotFound', // pruned, or never published
+  badCommit: 'BadCommit', // not a full SHA
+  badReportInput: 'BadReportInput',
+  executorCrashed: 'ExecutorCrashed', // retryable, up to INFRA_ATTEMPTS
+  kernelStartFailed: 'KernelStartFailed', // retryable, up to INFRA_ATTEMPTS
+  badRunId: 'BadRunId', // recordRun: not a run directory name
+  reportMissing: 'ReportMissing', // recordRun: the run has no report.json
+  badReport: 'BadReport', // recordRun: report.json does not parse
+} as const;
+/** resolveSnapshot's: the run cannot start until someone publishes or names another commit. */
+export const NON_RETRYABLE_SNAPSHOT_FAILURES: string[] = [
+  RUN_FAILURES.nothingPublished,
+  RUN_FAILURES.snapshotNotFound,
+  RUN_FAILURES.badCommit,
+];
+
+/** recordRun's: retrying cannot make a report appear; the next worker start imports it anyway. */
+export const NON_RETRYABLE_RECORD_FAILURES: string[] = [
+  RUN_FAILURES.badRunId,
+  RUN_FAILURES.reportMissing,
+  RUN_FAILURES.badReport,
+];
+
 export type RunKind = 'scheduled' | 'merge' | 'manual';
 
 export const NOTEBOOK_STATUSES = [
@@ -59,6 +85,8 @@ export interface NotebookResult extends ExecutorResult {
   flaky?: boolean;
   /** The executed notebook, relative to the run's directory. */
   artifact: string;
+  /** The worker that executed it (NBLC_WORKER_NAME, else `<pid>@<host>`); absent in older reports. */
+  worker?: string;
 }
 
 /** The compact outcome kept in workflow state (history-friendly for thousands of notebooks). */

@@ -6,6 +6,7 @@
  * or serializing a config object never prints them.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { Secret } from './secret.js';
@@ -64,6 +65,7 @@ const schema = z.object({
   NBLC_TEST_CRON: z.string().default('0 3 * * *'),
   NBLC_TEST_TIMEZONE: z.string().default('UTC'),
   NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
+  NBLC_WORKER_NAME: z.string().min(1).optional(),
   NBLC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -126,6 +128,11 @@ export interface Config {
     /** Keep one copy of the published snapshot assembled, for the next `provision` / `latest` (ready.ts). */
     readyCopy: boolean;
   };
+  /**
+   * This worker process in notebook results and as its Temporal identity (the UI shows who ran
+   * an activity): NBLC_WORKER_NAME, else `<pid>@<host>` as the SDK names workers.
+   */
+  workerName: string;
   logLevel: z.infer<typeof schema>['NBLC_LOG_LEVEL'];
   /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */
   env: Env;
@@ -241,6 +248,7 @@ export function loadConfig(env: Env = process.env): Config {
       updateOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
       readyCopy: v.NBLC_READY_COPY === 'true',
     },
+    workerName: v.NBLC_WORKER_NAME ?? `${process.pid}@${os.hostname()}`,
     logLevel: v.NBLC_LOG_LEVEL,
     env,
   };

@@ -11,6 +11,7 @@ import { closeHistoryStores, historyStore } from './history-store.js';
 import type { Logger } from './logger.js';
 import { startApi, type RunningApi } from './server.js';
 import { connectClient, connectWorker } from './temporal.js';
+import { checkTemporalSetup } from './temporal-setup.js';
 import { createNotebookWorker, createWorker, installRuntime } from './worker.js';
 
 export interface StackOptions {
@@ -65,6 +66,9 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
     // Without a worker, there is nothing to settle: the process runs until a signal.
     let workerDone: Promise<void> = new Promise(() => undefined);
     if (opts.worker) {
+      // Before polling: a workflow that sets a missing search attribute fails its task over and
+      // over, deep in the UI; an operator should read what to do at start-up instead.
+      await checkTemporalSetup(client.connection, config.temporal.namespace, config.temporal.address!);
       installRuntime(opts.logger);
       const connection = await connectWorker(config);
       cleanups.push(() => connection.close());

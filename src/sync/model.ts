@@ -11,6 +11,18 @@ export const SYNC_SA = {
   publishedCommit: defineSearchAttributeKey('NblcPublishedCommit', SearchAttributeType.KEYWORD),
 } as const;
 
+/** Typed failures of the sync activities; operators see them in lastError (`[CommitNotFound]`). */
+export const SYNC_FAILURES = {
+  gitAuth: 'GitAuthFailed',
+  repositoryNotFound: 'GitRepositoryNotFound',
+  branchNotFound: 'GitBranchNotFound',
+  git: 'GitError', // retryable: the network, a busy server
+  commitNotFound: 'CommitNotFound',
+  commitNotOnBranch: 'CommitNotOnBranch',
+} as const;
+/** publishSnapshot's: retrying cannot put a commit on the branch. */
+export const NON_RETRYABLE_PUBLISH_FAILURES: string[] = [SYNC_FAILURES.commitNotFound, SYNC_FAILURES.commitNotOnBranch];
+
 /** One long-lived sync workflow per repository; beacons are signalled into it. */
 export const syncWorkflowId = (repoFullName: string) => `repo-sync:${repoFullName}`;
 

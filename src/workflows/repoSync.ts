@@ -8,6 +8,9 @@
  *   processed again (that is what GitHub's "Redeliver" button is for).
  * - The run continues-as-new before its history grows large and ends after an idle period;
  *   the next beacon starts a new run, which reads the published commit back from disk.
+ *
+ * This file is the life cycle; the bookkeeping of deliveries (dedupe, outcomes, what the status
+ * query and current details show) is src/sync/deliveries.ts, unit-tested without a server.
  */
 import {
   ActivityFailure,
@@ -32,14 +35,13 @@ import type { SyncActivities } from '../activities/sync/index.js';
 import { bulkCopyWorkflowId } from '../copies/model.js';
 import { testNotebooks } from './testNotebooks.js';
 import { userCopiesBulk } from './userCopiesBulk.js';
+import { Deliveries } from '../sync/deliveries.js';
 import {
+  NON_RETRYABLE_PUBLISH_FAILURES,
   SYNC_SA,
   type Beacon,
-  type DeliveryRecord,
-  type PublishedInfo,
-  type SyncCarry,
-  type SyncError,
   type SyncInput,
+  type SyncPlan,
   type SyncResult,
   type SyncStatus,
 } from '../sync/model.js';
@@ -47,9 +49,6 @@ import {
 export const beaconSignal = defineSignal<[Beacon]>('beacon');
 export const statusQuery = defineQuery<SyncStatus>('status');
 
-/** Deliveries remembered for dedupe (GitHub redelivers within days, not thousands of merges). */
-const DEDUPE_WINDOW = 500;
-const RECENT_IN_QUERY = 20;
 const DEFAULT_MAX_HISTORY_EVENTS = 5000;
 
 const { readPublished, planSync, diffCommits, copyUpdateSettings } = proxyActivities<SyncActivities>({
@@ -78,158 +77,100 @@ const { publishSnapshot } = proxyActivities<SyncActivities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 8,
-    nonRetryableErrorTypes: ['CommitNotFound', 'CommitNotOnBranch'],
+    nonRetryableErrorTypes: NON_RETRYABLE_PUBLISH_FAILURES,
   },
 });
 
 export async function repoSync(input: SyncInput): Promise<SyncResult> {
-  const deliveries: DeliveryRecord[] = input.carry?.deliveries ?? [];
-  let published: PublishedInfo | null = input.carry?.published ?? null;
-  let lastError: SyncError | null = input.carry?.lastError ?? null;
-  let running: SyncStatus['running'] = null;
-  const now = () => new Date().toISOString(); // deterministic inside workflows
+  const book = new Deliveries(input.carry);
+  const describe = () => setCurrentDetails(book.details(input.repo, input.branch));
 
-  const byId = (id: string) => deliveries.find((d) => d.deliveryId === id);
-  const pending = () => deliveries.filter((d) => d.outcome === 'pending');
-
-  setHandler(beaconSignal, (beacon) => {
-    const known = byId(beacon.deliveryId);
-    if (known && known.outcome !== 'failed') {
-      known.duplicates++;
-      return;
-    }
-    if (known) deliveries.splice(deliveries.indexOf(known), 1);
-    deliveries.push({ ...beacon, outcome: 'pending', duplicates: known ? known.duplicates + 1 : 0 });
-    trimWindow(deliveries);
-  });
-
-  setHandler(statusQuery, () => ({
-    repo: input.repo,
-    branch: input.branch,
-    published,
-    pending: pending().map((d) => ({ sha: d.sha, deliveryId: d.deliveryId })),
-    running,
-    lastError,
-    recentDeliveries: deliveries.slice(-RECENT_IN_QUERY).reverse(),
-  }));
-
-  const describe = () => {
-    const lines = [
-      `**${input.repo}@${input.branch}**`,
-      published ? `published \`${published.sha.slice(0, 12)}\` at ${published.at}` : 'nothing published yet',
-      `pending: ${pending().length}`,
-    ];
-    if (running) lines.push(`running: ${running.step}`);
-    if (lastError) lines.push(`last error (${lastError.at}): ${lastError.message}`);
-    setCurrentDetails(lines.join('\n\n'));
-  };
+  setHandler(beaconSignal, (beacon) => book.receive(beacon));
+  setHandler(statusQuery, () => book.status(input.repo, input.branch));
 
   upsertSearchAttributes([{ key: SYNC_SA.repo, value: input.repo }]);
   if (!input.carry) {
     const sha = await readPublished();
-    if (sha) published = { sha, at: now(), path: '', deliveryId: '(found on disk)' };
+    if (sha) book.foundOnDisk(sha);
   }
-  if (published) upsertSearchAttributes([{ key: SYNC_SA.publishedCommit, value: published.sha }]);
+  if (book.published) upsertSearchAttributes([{ key: SYNC_SA.publishedCommit, value: book.published.sha }]);
   describe();
 
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxEvents;
+  const hasPending = () => book.pending().length > 0;
 
   for (;;) {
-    const woke = await condition(() => pending().length > 0 || historyFull(), input.idleTimeout);
+    const woke = await condition(() => hasPending() || historyFull(), input.idleTimeout);
     if (!woke) {
       // Idle: finish once every signal handler is done; a beacon racing with the end is
       // delivered to this run (the completion is then retried) or starts the next one.
       await condition(allHandlersFinished);
-      if (pending().length === 0) return { reason: 'idle', published };
+      if (!hasPending()) return { reason: 'idle', published: book.published };
       continue;
     }
-    if (pending().length > 0) await pass();
+    if (hasPending()) await pass();
     if (historyFull()) {
       await condition(allHandlersFinished);
-      const carry: SyncCarry = { published, deliveries, lastError };
-      return continueAsNew<typeof repoSync>({ ...input, carry });
+      return continueAsNew<typeof repoSync>({ ...input, carry: book.carry() });
     }
   }
 
   /** One pull: everything pending now is one batch; beacons arriving meanwhile wait for the next. */
   async function pass(): Promise<void> {
-    const batch = pending();
-    for (const d of batch) d.outcome = 'running';
-    const ids = batch.map((d) => d.deliveryId);
-    running = { deliveryIds: ids, startedAt: now(), step: 'fetch' };
+    book.beginPass();
     describe();
-    let merged: { previous: string | null; sha: string } | undefined;
     try {
       const { tip } = await fetchBranch();
-      const candidates = [...new Set(batch.map((d) => d.sha ?? tip))];
-      running.step = 'plan';
-      const plan = await planSync({ candidates, published: published?.sha ?? null, tip });
-      if (plan.target) {
-        running.step = `publish ${plan.target.slice(0, 12)}`;
-        describe();
-        const res = await publishSnapshot.executeWithOptions(
-          { summary: `Publish ${plan.target.slice(0, 12)} of ${input.repo}` },
-          [{ sha: plan.target }],
-        );
-        const by = batch.find((d) => plan.outcomes[d.sha ?? tip]?.outcome === 'publish');
-        merged = { previous: published?.sha ?? null, sha: res.sha };
-        published = { sha: res.sha, at: now(), path: res.path, deliveryId: by?.deliveryId ?? ids[0] ?? '' };
-        upsertSearchAttributes([{ key: SYNC_SA.publishedCommit, value: res.sha }]);
-      }
-      const failures: string[] = [];
-      for (const d of batch) {
-        const o = plan.outcomes[d.sha ?? tip];
-        if (!o || o.outcome === 'unreachable') {
-          finish(d, 'failed', o?.reason ?? 'no plan for this commit');
-          failures.push(o?.reason ?? d.deliveryId);
-        } else {
-          finish(d, o.outcome === 'publish' ? 'synced' : o.outcome);
-        }
-      }
-      lastError = failures.length ? { message: failures.join('; '), at: now(), deliveryIds: ids } : null;
+      const candidates = book.candidates(tip);
+      book.step('plan');
+      const plan = await planSync({ candidates, published: book.published?.sha ?? null, tip });
+      const merged = plan.target ? await publish(plan, plan.target, tip) : undefined;
+      book.settle(plan, tip);
       // Versioned: histories recorded before these steps existed replay without them.
-      const { previous, sha } = merged ?? {};
-      if (sha !== undefined && patched('merge-test-runs')) {
+      if (merged && patched('merge-test-runs')) {
         // If it does not start, the scheduled run covers the merge.
-        await afterPublish('start merge test run', 'the merge test run', () => startMergeRun(previous ?? null, sha));
+        await afterPublish('start merge test run', 'the merge test run', () =>
+          startMergeRun(merged.previous, merged.sha),
+        );
       }
-      if (sha !== undefined && patched('update-copies-after-publish')) {
+      if (merged && patched('update-copies-after-publish')) {
         await afterPublish("start update of users' copies", "the update of users' copies", () =>
-          startCopiesUpdate(sha),
+          startCopiesUpdate(merged.sha),
         );
       }
     } catch (err) {
-      const message = failureMessage(err);
-      for (const d of batch) finish(d, 'failed', message);
-      lastError = { message, at: now(), deliveryIds: ids };
+      book.failPass(failureMessage(err));
     } finally {
-      running = null;
+      book.endPass();
       describe();
     }
   }
 
+  async function publish(
+    plan: SyncPlan,
+    target: string,
+    tip: string,
+  ): Promise<{ previous: string | null; sha: string }> {
+    book.step(`publish ${target.slice(0, 12)}`);
+    describe();
+    const res = await publishSnapshot.executeWithOptions(
+      { summary: `Publish ${target.slice(0, 12)} of ${input.repo}` },
+      [{ sha: target }],
+    );
+    const merged = book.recordPublish(res, plan, tip);
+    upsertSearchAttributes([{ key: SYNC_SA.publishedCommit, value: res.sha }]);
+    return merged;
+  }
+
   /** A step after a publish: if it fails, the publish stands and lastError says what is missing. */
   async function afterPublish(step: string, what: string, start: () => Promise<void>): Promise<void> {
-    running!.step = step;
+    book.step(step);
     try {
       await start();
     } catch (err) {
-      const ids = running!.deliveryIds;
-      lastError = {
-        message: `published, but ${what} did not start: ${failureMessage(err)}`,
-        at: now(),
-        deliveryIds: ids,
-      };
+      book.afterPublishFailed(what, failureMessage(err));
     }
-  }
-
-  function finish(d: DeliveryRecord, outcome: DeliveryRecord['outcome'], error?: string): void {
-    d.outcome = outcome;
-    d.finishedAt = now();
-    d.publishedSha = published?.sha;
-    if (error) d.error = error;
-    else delete d.error;
   }
 }
 
@@ -280,14 +221,6 @@ async function startOnce(started: Promise<unknown>): Promise<void> {
     await started;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-}
-
-function trimWindow(deliveries: DeliveryRecord[]): void {
-  while (deliveries.length > DEDUPE_WINDOW) {
-    const i = deliveries.findIndex((d) => d.outcome !== 'pending' && d.outcome !== 'running');
-    if (i < 0) return;
-    deliveries.splice(i, 1);
   }
 }
 

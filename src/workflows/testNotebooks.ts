@@ -9,23 +9,29 @@
  */
 import {
   ActivityFailure,
+  type ActivityInterfaceFor,
   CancellationScope,
   ContinueAsNew,
   continueAsNew,
   defineQuery,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { NotebookActivities } from '../activities/runs/notebooks.js';
+import type { NotebookActivities, RunNotebookInput } from '../activities/runs/notebooks.js';
+import type { HistoryActivities } from '../activities/runs/history.js';
 import type { RunActivities } from '../activities/runs/index.js';
 import { temporalUiLink } from '../runtime/temporal-ui.js';
 import {
   countSummaries,
   INFRA_ATTEMPTS,
+  NON_RETRYABLE_RECORD_FAILURES,
+  NON_RETRYABLE_SNAPSHOT_FAILURES,
   RUN_SA,
   runIdFromWorkflowId,
   type NotebookSummary,
@@ -41,22 +47,36 @@ export const progressQuery = defineQuery<TestRunProgress>('progress');
 
 const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
 
-const files = proxyActivities<RunActivities>({
+/** The file-side steps around the executions: snapshot pin, discovery, report. */
+const bookkeeping = proxyActivities<RunActivities>({
   startToCloseTimeout: '10 minutes',
   retry: {
     initialInterval: '1s',
     maximumInterval: '30s',
     maximumAttempts: 5,
-    nonRetryableErrorTypes: ['NothingPublished', 'SnapshotNotFound', 'BadCommit'],
+    nonRetryableErrorTypes: NON_RETRYABLE_SNAPSHOT_FAILURES,
   },
 });
+
+/** The notebook history: a database write, retried while the database is away. */
+const history = proxyActivities<HistoryActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: {
+    initialInterval: '2s',
+    maximumInterval: '1 minute',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: NON_RETRYABLE_RECORD_FAILURES,
+  },
+});
+
+type Executor = ActivityInterfaceFor<NotebookActivities>;
 
 export async function testNotebooks(input: TestRunInput & TestRunQueues): Promise<TestRunResult> {
   const info = workflowInfo();
   const runId = input.carry?.runId ?? runIdFromWorkflowId(info.workflowId);
   const concurrency = Math.max(1, input.concurrency ?? input.defaultConcurrency);
   const notebookTimeoutS = input.notebookTimeoutS ?? 3600;
-  const { runNotebook } = proxyActivities<NotebookActivities>({
+  const executor: Executor = proxyActivities<NotebookActivities>({
     taskQueue: input.notebookTaskQueue,
     // Kernel start and writing the artifact on top of the notebook's own budget.
     startToCloseTimeout: `${Math.ceil(notebookTimeoutS + 300)} seconds`,
@@ -100,9 +120,9 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
         { key: RUN_SA.status, value: 'running' },
         { key: RUN_SA.failed, value: 0 },
       ]);
-      const snap = await files.resolveSnapshot({ runId, commit: input.commit });
+      const snap = await bookkeeping.resolveSnapshot({ runId, commit: input.commit });
       upsertSearchAttributes([{ key: RUN_SA.commit, value: snap.commit }]);
-      const paths = await files.discoverNotebooks({
+      const paths = await bookkeeping.discoverNotebooks({
         root: snap.root,
         include: input.include,
         exclude: input.exclude,
@@ -126,50 +146,31 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
     const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxEvents;
     const queue = [...run.remaining];
     let reportedFailures = failures().length;
-
-    const lane = async () => {
-      while (queue.length > 0 && !historyFull()) {
-        const nbPath = queue.shift()!;
-        running.add(nbPath);
-        describe();
-        try {
-          done.set(nbPath, await executeWithRetries(nbPath));
-        } finally {
-          running.delete(nbPath);
-        }
-        if (failures().length !== reportedFailures) {
-          reportedFailures = failures().length;
-          upsertSearchAttributes([{ key: RUN_SA.failed, value: reportedFailures }]);
-        }
-        describe();
+    const reportFailures = () => {
+      if (failures().length !== reportedFailures) {
+        reportedFailures = failures().length;
+        upsertSearchAttributes([{ key: RUN_SA.failed, value: reportedFailures }]);
       }
     };
-    const executeWithRetries = async (nbPath: string): Promise<NotebookSummary> => {
-      const attempts = 1 + Math.max(0, input.retries ?? 0);
-      let last: NotebookSummary | undefined;
-      for (let attempt = 1; attempt <= attempts; attempt++) {
-        try {
-          last = await runNotebook.executeWithOptions({ summary: nbPath }, [
-            {
-              runId,
-              root: run.root,
-              path: nbPath,
-              attempt,
-              cellTimeoutS: input.cellTimeoutS,
-              notebookTimeoutS: input.notebookTimeoutS,
-            },
-          ]);
-        } catch (err) {
-          if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
-          // Infrastructure kept failing (worker lost, executor crashing): report, don't stall the run.
-          last = { path: nbPath, status: 'kernel_died', durationMs: 0, attempts: attempt };
-        }
-        if (last.status === 'passed') return last;
-      }
-      return last!;
+    const request = {
+      runId,
+      root: run.root,
+      cellTimeoutS: input.cellTimeoutS,
+      notebookTimeoutS: input.notebookTimeoutS,
     };
-
-    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, lane));
+    await runLanes({
+      queue,
+      concurrency,
+      historyFull,
+      running,
+      done,
+      execute: (nbPath) => executeWithRetries(executor, request, nbPath, 1 + Math.max(0, input.retries ?? 0)),
+      onStart: describe,
+      onDone: () => {
+        reportFailures();
+        describe();
+      },
+    });
     if (queue.length > 0) {
       return await continueAsNew<typeof testNotebooks>({
         ...input,
@@ -179,7 +180,7 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
 
     phase = 'reporting';
     describe();
-    const result = await files.writeRunReport({
+    const result = await bookkeeping.writeRunReport({
       runId,
       commit: run.commit,
       kind: input.kind,
@@ -190,7 +191,9 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
         ? temporalUiLink(input.temporalUi.url, input.temporalUi.namespace, info.workflowId)
         : undefined,
     });
-    await files.releaseSnapshot({ runId, commit: run.commit });
+    await bookkeeping.releaseSnapshot({ runId, commit: run.commit });
+    // Versioned: histories recorded before the notebook history replay without this step.
+    if (patched('record-history')) await recordInHistory(runId);
     phase = 'done';
     const counts = countSummaries([...done.values()]);
     upsertSearchAttributes([
@@ -206,7 +209,7 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
       // Cleanup must run although the workflow is being cancelled.
       await CancellationScope.nonCancellable(async () => {
         upsertSearchAttributes([{ key: RUN_SA.status, value: 'cancelled' }]);
-        await files.releaseSnapshot({ runId, commit: cancelled.commit });
+        await bookkeeping.releaseSnapshot({ runId, commit: cancelled.commit });
       });
     } else if (!isCancellation(err)) {
       upsertSearchAttributes([{ key: RUN_SA.status, value: 'error' }]);
@@ -215,7 +218,89 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
   }
 }
 
+interface Lanes {
+  /** Taken from the front; what is left when the history is full goes to the next run. */
+  queue: string[];
+  concurrency: number;
+  historyFull: () => boolean;
+  running: Set<string>;
+  done: Map<string, NotebookSummary>;
+  execute: (nbPath: string) => Promise<NotebookSummary>;
+  onStart: () => void;
+  onDone: () => void;
+}
+
+/**
+ * `concurrency` lanes, each executing one notebook at a time off the shared queue, until it is
+ * empty or the history is full (then nothing is in flight when the run continues as new).
+ */
+function runLanes(l: Lanes): Promise<void[]> {
+  const lane = async () => {
+    while (l.queue.length > 0 && !l.historyFull()) {
+      const nbPath = l.queue.shift()!;
+      l.running.add(nbPath);
+      l.onStart();
+      try {
+        l.done.set(nbPath, await l.execute(nbPath));
+      } finally {
+        l.running.delete(nbPath);
+      }
+      l.onDone();
+    }
+  };
+  return Promise.all(Array.from({ length: Math.min(l.concurrency, l.queue.length) }, lane));
+}
+
+/**
+ * Executes a notebook up to `attempts` times until it passes (`retries`: each one is an
+ * activity of its own, visible in the history).
+ */
+async function executeWithRetries(
+  executor: Executor,
+  run: Omit<RunNotebookInput, 'path' | 'attempt'>,
+  nbPath: string,
+  attempts: number,
+): Promise<NotebookSummary> {
+  let last: NotebookSummary | undefined;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      last = await executor.runNotebook.executeWithOptions({ summary: nbPath }, [
+        {
+          runId: run.runId,
+          root: run.root,
+          path: nbPath,
+          attempt,
+          cellTimeoutS: run.cellTimeoutS,
+          notebookTimeoutS: run.notebookTimeoutS,
+        },
+      ]);
+    } catch (err) {
+      if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
+      // Infrastructure kept failing (worker lost, executor crashing): report, don't stall the run.
+      last = { path: nbPath, status: 'kernel_died', durationMs: 0, attempts: attempt };
+    }
+    if (last.status === 'passed') return last;
+  }
+  return last!;
+}
+
 /** Every path of the run in its sorted order (the carried `remaining` shrinks across runs). */
 function allPaths(run: TestRunCarry, done: Map<string, NotebookSummary>): string[] {
   return [...new Set([...done.keys(), ...run.remaining])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * Records the finished run in the notebook history. A failure does not fail the run: its report
+ * stands, and the next worker start imports reports the history lacks.
+ */
+async function recordInHistory(runId: string): Promise<void> {
+  try {
+    await history.recordRun({ runId });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('the run was not recorded in the notebook history; the next worker start imports it', {
+      runId,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
 }

@@ -12,6 +12,7 @@ import { applySchedule, getRun, SCHEDULE_ID, startTestRun } from '../../src/runs
 import { syncWorkflowId } from '../../src/sync/model.js';
 import { RUN_SA, type TestReport, type TestRunResult } from '../../src/runs/model.js';
 import { notebook } from '../../src/demo/sample-repo.js';
+import { historyStore } from '../../src/runtime/history-store.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { processesMatching } from '../helpers/processes.js';
 import { publish, withWorkers } from '../helpers/stack.js';
@@ -89,6 +90,15 @@ describe('testNotebooks', () => {
       assert.equal(desc.typedSearchAttributes.get(RUN_SA.commit), sha);
       assert.equal(desc.typedSearchAttributes.get(RUN_SA.status), 'failed');
       assert.equal(desc.typedSearchAttributes.get(RUN_SA.failed), 1);
+
+      // The run is in the notebook history once the workflow has finished.
+      const store = await historyStore(config);
+      const broke = await store.history('01 Intro/Broken.ipynb', 10);
+      assert.deepEqual(
+        broke?.map((x) => [x.runId, x.status, x.commit]),
+        [[started.runId, 'failed', sha]],
+      );
+      assert.equal((await store.notebooks()).find((x) => x.path === '02 Data/Stars.ipynb')?.status, 'passed');
       await recordHistory(env, started.workflowId, 'test-run-manual');
     });
   });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
 import { historyStore } from '../../runtime/history-store.js';
 import { recordedRunOf, type HistoryStore, type RecordedRun } from '../../runs/history.js';
+import { RUN_FAILURES } from '../../runs/model.js';
 import { REPORT_FILES } from './report/layout.js';
 import { peekReport } from './report/previous.js';
 
@@ -28,14 +29,14 @@ export function createHistoryActivities(
     async recordRun(input: { runId: string }): Promise<{ notebooks: number }> {
       const { runId } = input;
       if (!RUN_ID_RE.test(runId) || runId.startsWith('.')) {
-        throw ApplicationFailure.nonRetryable(`"${runId}" is not a run directory name`, 'BadRunId');
+        throw ApplicationFailure.nonRetryable(`"${runId}" is not a run directory name`, RUN_FAILURES.badRunId);
       }
       const run = await readRun(cfg.resultsDir, runId);
       if (run === 'missing') {
-        throw ApplicationFailure.nonRetryable(`run ${runId} has no ${REPORT_FILES.json}`, 'ReportMissing');
+        throw ApplicationFailure.nonRetryable(`run ${runId} has no ${REPORT_FILES.json}`, RUN_FAILURES.reportMissing);
       }
       if (run instanceof Error) {
-        throw ApplicationFailure.nonRetryable(`${runId}/${REPORT_FILES.json}: ${run.message}`, 'BadReport');
+        throw ApplicationFailure.nonRetryable(`${runId}/${REPORT_FILES.json}: ${run.message}`, RUN_FAILURES.badReport);
       }
       await (await store()).record(run); // a database error is retried
       return { notebooks: run.notebooks.length };

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
-import type { TestRunQueues, TestRunResult } from '../../runs/model.js';
+import { RUN_FAILURES, type TestRunQueues, type TestRunResult } from '../../runs/model.js';
 import { discoverNotebooks, type DiscoverOptions } from './discover.js';
 import { removeTree } from '../files.js';
 import { runDirOf } from './notebooks.js';
@@ -22,10 +22,13 @@ export function createRunActivities(cfg: RunsConfig) {
     async resolveSnapshot(input: { runId: string; commit?: string }): Promise<{ commit: string; root: string }> {
       const commit = input.commit ?? (await readCurrent(cfg.cacheDir));
       if (!commit) {
-        throw ApplicationFailure.nonRetryable('nothing is published yet: run "nblc sync" first', 'NothingPublished');
+        throw ApplicationFailure.nonRetryable(
+          'nothing is published yet: run "nblc sync" first',
+          RUN_FAILURES.nothingPublished,
+        );
       }
       if (!SHA_RE.test(commit)) {
-        throw ApplicationFailure.nonRetryable(`"${commit}" is not a full commit SHA`, 'BadCommit');
+        throw ApplicationFailure.nonRetryable(`"${commit}" is not a full commit SHA`, RUN_FAILURES.badCommit);
       }
       const root = snapshotPath(cfg.cacheDir, commit);
       // A new run under a reused workflow ID (e.g. a commit published again) starts from a clean
@@ -44,7 +47,7 @@ export function createRunActivities(cfg: RunsConfig) {
         await fs.rm(path.join(pinDir(cfg.cacheDir, commit), input.runId), { force: true });
         throw ApplicationFailure.nonRetryable(
           `commit ${commit} has no published snapshot (only the last NBLC_KEEP_SNAPSHOTS are kept); publish it with "nblc sync --sha ${commit}"`,
-          'SnapshotNotFound',
+          RUN_FAILURES.snapshotNotFound,
         );
       }
       return { commit, root };

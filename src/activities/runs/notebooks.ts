@@ -8,13 +8,19 @@ import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
-import { INFRA_ATTEMPTS, type ExecutorResult, type NotebookResult, type NotebookSummary } from '../../runs/model.js';
+import {
+  INFRA_ATTEMPTS,
+  RUN_FAILURES,
+  type ExecutorResult,
+  type NotebookResult,
+  type NotebookSummary,
+} from '../../runs/model.js';
 import { forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
 import { writeFileAtomic } from '../files.js';
 
 const KILL_GRACE_MS = 5000;
 
-export type NotebookConfig = Pick<Config, 'resultsDir' | 'tests'>;
+export type NotebookConfig = Pick<Config, 'resultsDir' | 'tests' | 'workerName'>;
 
 export interface RunNotebookInput {
   runId: string;
@@ -63,7 +69,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
       if (code !== 0) {
         throw ApplicationFailure.retryable(
           `the notebook executor for ${input.path} exited with ${code}: ${stderr.slice(-2000)}`,
-          'ExecutorCrashed',
+          RUN_FAILURES.executorCrashed,
         );
       }
       const result = JSON.parse(await fs.readFile(executorResult, 'utf8')) as ExecutorResult;
@@ -72,7 +78,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         // Died before running anything: a port clash, memory pressure, a busy host. Try again.
         throw ApplicationFailure.retryable(
           `kernel for ${input.path} died before its first cell: ${result.message}`,
-          'KernelStartFailed',
+          RUN_FAILURES.kernelStartFailed,
         );
       }
       const full: NotebookResult = {
@@ -81,6 +87,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         attempts: input.attempt,
         ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
         artifact,
+        worker: cfg.workerName,
       };
       await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
       return {
@@ -127,7 +134,7 @@ async function execute(
       if (ctx.cancellationSignal.aborted) return null;
       throw ApplicationFailure.retryable(
         `the notebook executor for ${nbPath} was lost: ${err.message}`,
-        'ExecutorCrashed',
+        RUN_FAILURES.executorCrashed,
       );
     });
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;

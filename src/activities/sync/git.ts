@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { simpleGit, type SimpleGit, type SimpleGitProgressEvent } from 'simple-git';
 import { redact, type Secret } from '../../runtime/secret.js';
+import { SYNC_FAILURES } from '../../sync/model.js';
 
 export interface GitOptions {
   baseDir: string;
@@ -94,18 +95,22 @@ export function gitFailure(err: unknown, what: string, secrets: Array<Secret | u
   const nonRetryable: Array<[RegExp, string, string]> = [
     [
       /Authentication failed|could not read Username|terminal prompts disabled|HTTP 40[13]/i,
-      'GitAuthFailed',
+      SYNC_FAILURES.gitAuth,
       'the repository rejected our credentials: check NBLC_GIT_TOKEN / NBLC_GIT_TOKEN_FILE',
     ],
     [
       /Repository not found|does not appear to be a git repository|not found/i,
-      'GitRepositoryNotFound',
+      SYNC_FAILURES.repositoryNotFound,
       'the repository was not found: check NBLC_REPO_URL',
     ],
-    [/couldn't find remote ref/i, 'GitBranchNotFound', 'the branch does not exist upstream: check NBLC_BRANCH'],
+    [
+      /couldn't find remote ref/i,
+      SYNC_FAILURES.branchNotFound,
+      'the branch does not exist upstream: check NBLC_BRANCH',
+    ],
   ];
   for (const [re, type, hint] of nonRetryable) {
     if (re.test(raw)) return ApplicationFailure.nonRetryable(`${what} failed: ${hint}. git said: ${msg}`, type);
   }
-  return ApplicationFailure.retryable(`${what} failed: ${msg}`, 'GitError');
+  return ApplicationFailure.retryable(`${what} failed: ${msg}`, SYNC_FAILURES.git);
 }

@@ -17,6 +17,7 @@ import { mapLimit, writeFileAtomic } from '../../files.js';
 import {
   countSummaries,
   NOTEBOOK_STATUSES,
+  RUN_FAILURES,
   type NotebookError,
   type NotebookResult,
   type NotebookStatus,
@@ -50,14 +51,14 @@ const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
 
 export async function writeReport(opts: WriteReportOptions): Promise<TestReport> {
   if (!RUN_ID_RE.test(opts.runId) || opts.runId === '.' || opts.runId === '..') {
-    throw ApplicationFailure.nonRetryable(`"${opts.runId}" is not a run directory name`, 'BadReportInput');
+    throw ApplicationFailure.nonRetryable(`"${opts.runId}" is not a run directory name`, RUN_FAILURES.badReportInput);
   }
   for (const [name, value] of [
     ['startedAt', opts.startedAt],
     ['finishedAt', opts.finishedAt],
   ] as const) {
     if (Number.isNaN(Date.parse(value))) {
-      throw ApplicationFailure.nonRetryable(`${name} "${value}" is not a timestamp`, 'BadReportInput');
+      throw ApplicationFailure.nonRetryable(`${name} "${value}" is not a timestamp`, RUN_FAILURES.badReportInput);
     }
   }
   const runDir = path.join(opts.resultsDir, opts.runId);
@@ -203,6 +204,7 @@ export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
     attempts: num(raw.attempts, 1),
     ...(raw.flaky === true ? { flaky: true } : {}),
     artifact,
+    ...(typeof raw.worker === 'string' ? { worker: raw.worker } : {}),
   };
 }
 
