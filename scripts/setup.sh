@@ -45,3 +45,17 @@ elif command -v go >/dev/null; then
 else
   echo "setup: no go command: the Temporal cluster tests (test/cluster/) will be skipped; install Go to run them" >&2
 fi
+
+# The dashboard's browser tests (test/api/dashboard-browser.test.ts) drive Debian's chromium
+# through playwright-core, which downloads no browser of its own.
+chromium_bin=${NBLC_CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium_bin" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium (apt-get) for the dashboard's browser tests" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >&2 ||
+      echo "setup: could not install chromium; the browser tests will be skipped" >&2
+  else
+    echo "setup: no chromium at $chromium_bin; the dashboard's browser tests will be skipped." >&2
+    echo "       Install it (as root: apt-get install chromium) or set NBLC_CHROMIUM to a Chromium binary." >&2
+  fi
+fi

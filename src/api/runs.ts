@@ -12,6 +12,7 @@ import { openReportFile } from '../runtime/report-files.js';
 import type { ApiDeps } from './app.js';
 import { operatorAuth } from './middleware/auth.js';
 import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';
+import { orSession } from './middleware/session.js';
 import { zodJson } from './middleware/zod-json.js';
 
 /** The bounds are RUN_LIMITS', the same the CLI and the workflow apply. */
@@ -72,7 +73,12 @@ function runPath(url: string): string[] | null {
 
 export function runRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
-  const bearer = operatorAuth(deps.config.apiToken);
+  // Report files (GET /runs/:id/<file>) also open with the dashboard's session cookie.
+  const bearer = orSession(
+    operatorAuth(deps.config.apiToken),
+    { token: deps.config.apiToken },
+    (c) => /^(GET|HEAD)$/.test(c.req.method) && /^\/runs\/[^/]+\/./.test(c.req.path),
+  );
   // /runs/:id/~<grant>/... is opened by its signed path instead of the bearer token: checked
   // here, where the token is skipped, so no route behind it can forget to.
   app.use('*', async (c, next) => {

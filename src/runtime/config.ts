@@ -51,6 +51,7 @@ const schema = z.object({
   NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
   NBLC_HTTP_HOST: z.string().default('127.0.0.1'),
   NBLC_PORT: port.default(8080),
+  NBLC_PUBLIC_URL: z.string().url().optional(),
   NBLC_TASK_QUEUE: z.string().min(1).default('nblc'),
   NBLC_SYNC_IDLE_TIMEOUT: duration.default('1h'),
   NBLC_TEMPORAL_PORT: port.default(7233),
@@ -103,7 +104,8 @@ export interface Config {
   /** The cache as users see it: the target of their `notebooks-latest` link. */
   userCachePath: string;
   keepSnapshots: number;
-  http: { host: string; port: number };
+  /** `publicUrl`: the API as browsers reach it (behind a proxy); https makes session cookies Secure. */
+  http: { host: string; port: number; publicUrl?: string };
   taskQueue: string;
   syncIdleTimeout: string;
   temporal: {
@@ -263,7 +265,7 @@ export function loadConfig(env: Env = process.env): Config {
     usersDir: under(v.NBLC_USERS_DIR, 'users'),
     userCachePath: v.NBLC_USER_CACHE_PATH || path.join(under(v.NBLC_CACHE_DIR, 'cache'), 'current'),
     keepSnapshots: v.NBLC_KEEP_SNAPSHOTS,
-    http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_PORT },
+    http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_PORT, publicUrl: v.NBLC_PUBLIC_URL?.replace(/\/+$/, '') },
     taskQueue: v.NBLC_TASK_QUEUE,
     syncIdleTimeout: v.NBLC_SYNC_IDLE_TIMEOUT,
     temporal: {

@@ -82,6 +82,7 @@ describe('/notebooks', () => {
       {
         path: DEEP,
         status: 'failed',
+        cause: 'KeyError: <n>',
         since: { runId: 'scheduled-2', commit: '2'.repeat(40), finishedAt: '2024-05-02T03:00:00.000Z' },
         lastRun: { runId: 'scheduled-3', commit: '3'.repeat(40), finishedAt: '2024-05-03T03:00:00.000Z' },
         lastPassed: { runId: 'scheduled-1', commit: '1'.repeat(40) },
@@ -92,6 +93,7 @@ describe('/notebooks', () => {
       {
         path: NESTED,
         status: 'failed',
+        cause: 'KeyError: <n>',
         since: { runId: 'scheduled-1', commit: '1'.repeat(40), finishedAt: '2024-05-01T03:00:00.000Z' },
         lastRun: { runId: 'scheduled-2', commit: '2'.repeat(40), finishedAt: '2024-05-02T03:00:00.000Z' },
         lastPassed: null,
