@@ -43,7 +43,7 @@ const COPIES = Number(values.copies);
 const NOTEBOOKS = Number(values.notebooks);
 const USERS = Number(values.users);
 const SECRET = 'bench-secret';
-const TOKEN = 'bench-token';
+const TOKEN = 'bench-operator-token-0123456789abcdef0123';
 const SCRIPT = path.resolve(import.meta.dirname, '..', 'scripts', 'temporal-cluster.sh');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tag = Date.now().toString(36); // a reused cluster keeps earlier runs' workflows

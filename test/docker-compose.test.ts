@@ -335,10 +335,11 @@ const SECRET_FIELDS: Record<string, RegExp> = {
   NBLC_API_TOKEN: /\bapiToken\b/,
   NBLC_USER_TOKEN_SECRET: /\buserTokenSecret\b/,
   NBLC_GIT_TOKEN: /\brepo\.token\b/,
+  NBLC_DATABASE_URL: /\bdatabaseUrl\b/,
 };
 const CODE_OF: Record<(typeof NBLC_SERVICES)[number], string[]> = {
-  [S.worker]: ['src/activities', 'src/workflows', 'src/runtime/worker.ts'],
-  [S.api]: ['src/api', 'src/runtime/server.ts'],
+  [S.worker]: ['src/activities', 'src/workflows', 'src/runtime/worker.ts', 'src/runtime/history-store.ts'],
+  [S.api]: ['src/api', 'src/runtime/server.ts', 'src/runtime/history-store.ts'],
 };
 /** Only while a rotation is under way (docs/deployment.md): read by the API, not given by default. */
 const OPTIONAL_SECRETS = ['NBLC_WEBHOOK_SECRET_PREVIOUS'];
@@ -375,8 +376,8 @@ test('each service gets exactly the secrets its code reads (the worker no webhoo
   }
   assert.deepEqual(
     secretNames(service(S.worker)),
-    ['git_token'],
-    'the worker runs the notebooks under test: it holds the git token only',
+    ['git_token', 'nblc_database_url'],
+    'the worker runs the notebooks under test: it holds the git token and the history database URL only',
   );
 });
 

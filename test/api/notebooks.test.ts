@@ -15,7 +15,7 @@ import type { NotebookOverview, NotebookRun, RecordedRun } from '../../src/runs/
 import type { NotebookStatus } from '../../src/runs/model.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 
-const TOKEN = 'operator-token-for-tests';
+const TOKEN = 'operator-token-for-the-notebook-tests-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const logger = createLogger('silent');
 /** The history routes never reach Temporal. */

@@ -131,7 +131,7 @@ export async function startHosts(cluster: Cluster, name: string, extra: Env = {}
     NBLC_REPO_URL: upstream.url,
     NBLC_REPO_FULL_NAME: `${TEST_REPO.split('/')[0]}/${name}`,
     NBLC_WEBHOOK_SECRET: TEST_SECRET,
-    NBLC_API_TOKEN: 'cluster-test-token',
+    NBLC_API_TOKEN: 'cluster-test-operator-token-0123456789abcdef',
     NBLC_TASK_QUEUE: `${name}`,
     NBLC_NOTEBOOK_TASK_QUEUE: `${name}-notebooks`,
     NBLC_CACHE_DIR: path.join(shared, 'cache'),
