@@ -20,6 +20,8 @@ export const NOTEBOOK_STATUSES = [
   'needs_input',
   'no_such_kernel',
   'invalid_notebook',
+  /** The notebook's processes exceeded NBLC_NOTEBOOK_MEMORY (told apart from `kernel_died`). */
+  'out_of_memory',
 ] as const;
 export type NotebookStatus = (typeof NOTEBOOK_STATUSES)[number];
 
@@ -44,7 +46,23 @@ export interface ExecutorResult {
   errors: NotebookError[];
   timedOutCell: number | null;
   message: string | null;
+  /** Peak memory of the notebook's processes together (cgroup), or of the largest one (`limits: rlimit`/`none`). */
+  peakMemoryBytes?: number | null;
+  /** CPU time of the kernel and everything it started. */
+  cpuSeconds?: number | null;
+  /** `off`: NBLC_SANDBOX=off, the kernel ran unconfined as the service's user. Absent in results from before the sandbox. */
+  sandbox?: SandboxState;
+  /** How memory was bounded and measured (docs/security.md). */
+  limits?: ResourceLimits;
 }
+
+export type SandboxState = 'on' | 'off';
+/**
+ * `cgroup2` / `cgroup1`: one cgroup for all the notebook's processes (limit, peak, CPU);
+ * `rlimit`: no writable cgroup, each process's data bounded (RLIMIT_DATA), peak of the largest
+ * process; `none`: unsandboxed, measured only.
+ */
+export type ResourceLimits = 'cgroup2' | 'cgroup1' | 'rlimit' | 'none';
 
 /**
  * One notebook's outcome as the run reports it. Stored in full on disk
@@ -137,6 +155,8 @@ export interface TestReport {
   fixed: string[];
   previousRunId: string | null;
   temporalUiUrl?: string;
+  /** Notebooks of this run executed with NBLC_SANDBOX=off (unconfined kernels). */
+  unsandboxed?: number;
 }
 
 /** What the workflow returns: the counts and where the report is, not the tracebacks. */

@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { ConfigError, type Config } from './config.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
+import { checkSandbox } from '../activities/runs/sandbox.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
 import type { Logger } from './logger.js';
 import { startApi, type RunningApi } from './server.js';
@@ -61,6 +62,8 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
     // Without a worker, there is nothing to settle: the process runs until a signal.
     let workerDone: Promise<void> = new Promise(() => undefined);
     if (opts.worker) {
+      // Notebooks are untrusted: no worker takes them unless their sandbox works here.
+      await checkSandbox(config, opts.logger);
       installRuntime(opts.logger);
       const connection = await connectWorker(config);
       cleanups.push(() => connection.close());
