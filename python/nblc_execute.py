@@ -36,8 +36,7 @@ from nbformat import NotebookNode
 
 from nblc_files import make_scratch, remove_tree, write_atomic
 from nblc_kernel_fork import KernelTemplate, NblcKernelManager
-from nblc_kernel_sandbox import KernelSandbox, parse_size
-from nblc_policy import DEFAULT_USER, SandboxError
+from nblc_kernel_sandbox import KernelSandbox, add_sandbox_arguments, make_sandbox
 from nblc_results import PRERUN_CELL, CellBudget, Outcome, Result, cell_name, unsandboxed_usage
 
 log = logging.getLogger("nblc_execute")
@@ -273,14 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--prerun", help="file whose code runs first, hidden from the artifact")
     p.add_argument("--scratch-root", default=tempfile.gettempdir(), help="parent of the scratch directory")
     p.add_argument("--fork-kernel", action="store_true", help="fork the kernel from this process (fork server)")
-    p.add_argument("--root", help="the snapshot the notebook is in, read-only in the sandbox (default: its folder)")
-    p.add_argument("--sandbox", choices=["on", "off"], default="on", help="run the kernel in the sandbox")
-    p.add_argument("--kernel-user", default=DEFAULT_USER, help="the kernel's user when running as root")
-    p.add_argument("--memory", default="4G", help="memory of the notebook's processes together (0: no limit)")
-    p.add_argument("--kernel-env", default="", help="comma-separated variables passed on to the kernel")
-    p.add_argument("--mask", action="append", default=[], help="a path hidden in the sandbox if it were visible")
-    p.add_argument("--sandbox-backend", choices=["auto", "namespaces", "bwrap"], default="auto", help=argparse.SUPPRESS)
-    p.add_argument("--no-cgroup", action="store_true", help=argparse.SUPPRESS)  # tests of the fallback
+    add_sandbox_arguments(p)
     args = p.parse_args(argv)
     started = time.monotonic()  # per run: the fork server imported this module long before
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="nblc_execute %(levelname)s %(message)s")
@@ -307,22 +299,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             template.discard()
         if isinstance(sandbox, KernelSandbox):
             sandbox.limits.remove()  # when run() did not get to it (crash); nothing when it did
-
-
-def make_sandbox(args: argparse.Namespace) -> KernelSandbox | str | None:
-    if args.sandbox == "off":
-        log.warning("NBLC_SANDBOX=off: the kernel runs unsandboxed, as this service's user")
-        return None
-    try:
-        memory = parse_size(args.memory) or None
-        names = [n.strip() for n in args.kernel_env.split(",") if n.strip()]
-        root = args.root or os.path.dirname(os.path.abspath(args.notebook))
-        return KernelSandbox(
-            root, args.notebook, args.scratch_root, args.kernel_user, memory, names, args.mask,
-            backend=args.sandbox_backend, cgroup=not args.no_cgroup,
-        )  # fmt: skip
-    except (SandboxError, ValueError) as e:
-        return str(e)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ subfolders of that folder are bound back read-only inside it (as the unsandboxed
 them), and the rest of the snapshot is read-only around it.
 """
 
+import argparse
 import json
+import logging
 import os
 import shutil
 import stat
@@ -27,8 +29,9 @@ from typing import Any
 import nblc_sandbox
 from nblc_cgroup import Limits
 from nblc_files import remove_tree
-from nblc_policy import NOTEBOOKS, Policy, kernel_env, kernel_ids, plan, python_dirs
+from nblc_policy import DEFAULT_USER, NOTEBOOKS, Policy, SandboxError, kernel_env, kernel_ids, plan, python_dirs
 
+log = logging.getLogger("nblc_execute")
 LAUNCHER = [sys.executable, "-E", "-s", "-S", nblc_sandbox.__file__]
 
 
@@ -165,3 +168,36 @@ class KernelSandbox:
         for path in (self.private, self.runtime):
             if path:
                 remove_tree(path)
+
+
+def add_sandbox_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--root", help="the snapshot the notebook is in, read-only in the sandbox (default: its folder)")
+    p.add_argument("--sandbox", choices=["on", "off"], default="on", help="run the kernel in the sandbox")
+    p.add_argument("--kernel-user", default=DEFAULT_USER, help="the kernel's user when running as root")
+    p.add_argument("--memory", default="4G", help="memory of the notebook's processes together (0: no limit)")
+    p.add_argument("--kernel-env", default="", help="comma-separated variables passed on to the kernel")
+    p.add_argument("--mask", action="append", default=[], help="a path hidden in the sandbox if it were visible")
+    p.add_argument("--sandbox-backend", choices=["auto", "namespaces", "bwrap"], default="auto", help=argparse.SUPPRESS)
+    p.add_argument("--no-cgroup", action="store_true", help=argparse.SUPPRESS)  # tests of the fallback
+
+
+def make_sandbox(args: argparse.Namespace) -> KernelSandbox | str | None:
+    """The notebook's sandbox; a string: why there can be none (reported as the notebook's
+    result, an infrastructure failure); None: NBLC_SANDBOX=off."""
+    if args.sandbox == "off":
+        log.warning("NBLC_SANDBOX=off: the kernel runs unsandboxed, as this service's user")
+        return None
+    try:
+        return KernelSandbox(
+            args.root or os.path.dirname(os.path.abspath(args.notebook)),
+            args.notebook,
+            args.scratch_root,
+            args.kernel_user,
+            parse_size(args.memory) or None,
+            [n.strip() for n in args.kernel_env.split(",") if n.strip()],
+            args.mask,
+            backend=args.sandbox_backend,
+            cgroup=not args.no_cgroup,
+        )
+    except (SandboxError, ValueError) as e:
+        return str(e)

@@ -153,16 +153,16 @@ def plan(
     }
 
 
-def bwrap_args(policy: Policy, fds: Mapping[str, int]) -> list[str]:
+def bwrap_args(policy: Policy) -> list[str]:
     """The same policy as bubblewrap arguments, for the fallback where this process may not
     create namespaces but bwrap may (e.g. an AppArmor profile allowing only bwrap). bwrap runs
-    unprivileged, so bind sources are passed as descriptors `fds` opened before the switch."""
+    unprivileged, as the kernel's user: what it binds must be readable by that user."""
     args = ["--unshare-all", "--share-net", "--hostname", "nblc", "--die-with-parent", "--cap-drop", "ALL"]
     args += ["--unshare-user", "--disable-userns"]
     for m in policy["mounts"]:
         op, dst = m["op"], m["dst"]
         if op in ("ro", "rw"):
-            args += ["--ro-bind-fd" if op == "ro" else "--bind-fd", str(fds[m["src"]]), dst]
+            args += ["--ro-bind" if op == "ro" else "--bind", m["src"], dst]
         elif op == "symlink":
             args += ["--symlink", m["target"], dst]
         elif op in ("tmpfs", "dev", "proc"):

@@ -60,8 +60,8 @@ def enter(policy: Policy, cmd: list[str]) -> None:
     try:
         lx.unshare(flags | (lx.CLONE_NEWUSER if userns else 0))
     except OSError as e:
-        if policy.get("backend") == "namespaces":
-            fail(policy, f"cannot create namespaces ({e.strerror})")
+        if policy.get("backend") == "namespaces" or not userns:
+            fail(policy, f"cannot create namespaces ({e.strerror}): as root, the worker needs CAP_SYS_ADMIN")
         exec_bwrap(policy, cmd, f"cannot create namespaces ({e.strerror})")
     try:
         if userns:
@@ -215,25 +215,19 @@ def drop_privileges(policy: Policy) -> None:
 
 
 def exec_bwrap(policy: Policy, cmd: list[str], why: str) -> NoReturn:
-    """Run `cmd` through bubblewrap (unprivileged: as the kernel user when we are root)."""
+    """Run `cmd` through bubblewrap, for a worker that is not root (root can always create the
+    namespaces itself, unless a seccomp filter forbids it, which stops bwrap as well; and bwrap
+    run as root would leave the kernel root on the host)."""
     bwrap = shutil.which("bwrap")
+    if os.geteuid() == 0:
+        fail(policy, f"{why}; the bubblewrap fallback is for a worker that does not run as root")
     if bwrap is None:
         fail(policy, f"{why}, and bubblewrap (bwrap) is not installed")
-    fds = {}
     try:
-        for m in policy["mounts"]:
-            if m["op"] in ("ro", "rw") and m["src"] not in fds:
-                fds[m["src"]] = os.open(m["src"], os.O_PATH)
-                os.set_inheritable(fds[m["src"]], True)
         if policy.get("data_limit"):
             limit = int(policy["data_limit"])
             resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-        if policy.get("uid") is not None:
-            os.setgroups([])
-            os.setresgid(policy["gid"], policy["gid"], policy["gid"])
-            os.setresuid(policy["uid"], policy["uid"], policy["uid"])
-            lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)  # the uid change cleared it
-        os.execv(bwrap, [bwrap, *bwrap_args(policy, fds), "--", *cmd])
+        os.execv(bwrap, [bwrap, *bwrap_args(policy), "--", *cmd])
     except OSError as e:
         fail(policy, f"{why}; bubblewrap: {e}")
 
