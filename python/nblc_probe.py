@@ -19,6 +19,7 @@ import tempfile
 from nblc_cgroup import delegate
 from nblc_files import remove_tree
 from nblc_kernel_sandbox import KernelSandbox, parse_size
+from nblc_policy import SandboxError
 
 # Runs inside the sandbox (python -S: nothing but the standard library).
 INSIDE = r"""
@@ -100,6 +101,8 @@ def probe(settings: dict) -> dict:
 def main(argv: list[str]) -> int:
     try:
         result = probe(json.loads(argv[0]) if argv else {})
+    except SandboxError as e:
+        result = {"ok": False, "error": str(e)}
     except Exception as e:  # the answer is for an operator: what failed, not a traceback
         result = {"ok": False, "error": f"{type(e).__name__}: {e}"}
     print(json.dumps(result), flush=True)

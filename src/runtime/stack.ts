@@ -44,6 +44,9 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
     }
   };
   try {
+    // Notebooks are untrusted: no worker takes them unless their sandbox works here (checked
+    // first, so that an operator sees why at once).
+    if (opts.worker) await checkSandbox(base, opts.logger);
     let config = base;
     let embedded: EmbeddedTemporal | undefined;
     if (!base.temporal.address && opts.embed) {
@@ -62,8 +65,6 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
     // Without a worker, there is nothing to settle: the process runs until a signal.
     let workerDone: Promise<void> = new Promise(() => undefined);
     if (opts.worker) {
-      // Notebooks are untrusted: no worker takes them unless their sandbox works here.
-      await checkSandbox(config, opts.logger);
       installRuntime(opts.logger);
       const connection = await connectWorker(config);
       cleanups.push(() => connection.close());

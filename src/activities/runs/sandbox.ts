@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT, type Config } from '../../runtime/config.js';
+import { ConfigError, PROJECT_ROOT, type Config } from '../../runtime/config.js';
 import type { Logger } from '../../runtime/logger.js';
 import { executorEnv } from './executor-process.js';
 
@@ -56,13 +56,14 @@ export interface ProbeResult {
   cgroup?: string;
 }
 
-export class SandboxUnavailableError extends Error {
-  constructor(reason: string) {
-    super(
-      `the notebook sandbox does not work on this host: ${reason}. ` +
-        'Notebooks are untrusted code; fix the cause (docs/security.md: requirements), or set NBLC_SANDBOX=off ' +
+/** A configuration problem of the host: the CLI prints it as such (exit code 2), without a stack. */
+export class SandboxUnavailableError extends ConfigError {
+  constructor(readonly reason: string) {
+    super([
+      `NBLC_SANDBOX=on, but the notebook sandbox does not work on this host: ${reason}. ` +
+        'Notebooks are untrusted code: fix the cause (docs/security.md, "Requirements"), or set NBLC_SANDBOX=off ' +
         "to run them unconfined as this service's user (every run is then marked unsandboxed).",
-    );
+    ]);
     this.name = 'SandboxUnavailableError';
   }
 }
