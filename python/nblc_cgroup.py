@@ -109,6 +109,21 @@ def delegate() -> str:
         return f"cgroup v2: {own} not usable ({e.strerror or e})"
 
 
+def sweep(min_age_s: float = 600) -> int:
+    """Remove notebook cgroups an executor killed by SIGKILL left behind (empty ones only: rmdir
+    refuses a cgroup with processes; old ones only: a new one may not have its first yet)."""
+    removed = 0
+    for ctl, own in own_dirs().items():
+        parent = v2_parent(own) if ctl == "unified" else own
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(parent):
+                if entry.name.startswith("nblc-nb-") and time.time() - entry.stat().st_mtime > min_age_s:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(entry.path)
+                        removed += 1
+    return removed
+
+
 def _delegated(path: str) -> bool:
     for name in ("trusted.delegate", "user.delegate"):
         with contextlib.suppress(OSError):
@@ -219,9 +234,10 @@ class Limits:
             time.sleep(0.02)
 
     def remove(self) -> None:
-        """rmdir waits for killed processes to be gone (EBUSY until then), at most ~2 s."""
+        """rmdir waits for killed processes to be gone (EBUSY until then), at most ~5 s each;
+        what is left then is swept by the next worker start (sweep)."""
         for ctl, d in list(self.dirs.items()):
-            for _ in range(100):
+            for _ in range(250):
                 try:
                     os.rmdir(d)
                     break

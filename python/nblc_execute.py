@@ -34,7 +34,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
 from nbformat import NotebookNode
 
-from nblc_files import make_scratch, remove_tree, write_atomic
+from nblc_files import make_scratch, read_notebook, remove_tree, write_atomic
 from nblc_kernel_fork import KernelTemplate, NblcKernelManager
 from nblc_kernel_sandbox import KernelSandbox, add_sandbox_arguments, make_sandbox
 from nblc_results import PRERUN_CELL, CellBudget, Outcome, Result, cell_name, unsandboxed_usage
@@ -55,7 +55,7 @@ class Executor:
     def __init__(
         self,
         args: argparse.Namespace,
-        nb_bytes: bytes,
+        nb_bytes: bytes | None,  # None: not read (a link out of the snapshot)
         prerun_source: str | None,
         started: float,
         template: KernelTemplate | None = None,
@@ -141,6 +141,8 @@ class Executor:
 
     async def run(self) -> Result:
         try:
+            if self.nb_bytes is None:
+                raise ValueError("it is a symbolic link leading out of the snapshot")
             nb = nbformat.reads(self.nb_bytes.decode("utf-8"), as_version=4)
             nbformat.validate(nb)  # reads() only logs validation errors
         except Exception as e:
@@ -279,8 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # An unreadable notebook file is an infrastructure problem (the cache should have it),
     # unlike invalid content, so it is an argument error rather than invalid_notebook.
     try:
-        with open(args.notebook, "rb") as f:
-            nb_bytes = f.read()
+        nb_bytes = read_notebook(args.notebook, args.root)
         prerun = None
         if args.prerun:
             with open(args.prerun, encoding="utf-8") as f:
@@ -298,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if template is not None:
             template.discard()
         if isinstance(sandbox, KernelSandbox):
-            sandbox.limits.remove()  # when run() did not get to it (crash); nothing when it did
+            sandbox.close()  # when run() did not get to it (a crash); nothing left to do when it did
 
 
 if __name__ == "__main__":

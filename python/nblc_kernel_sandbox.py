@@ -168,6 +168,13 @@ class KernelSandbox:
         for path in (self.private, self.runtime):
             if path:
                 remove_tree(path)
+        self.private = self.runtime = None
+
+    def close(self) -> None:
+        """Whatever happened before: nothing of the notebook is left (idempotent)."""
+        self.limits.kill_all()
+        self.limits.remove()
+        self.cleanup()
 
 
 def add_sandbox_arguments(p: argparse.ArgumentParser) -> None:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from nblc_cgroup import delegate
+from nblc_cgroup import delegate, sweep
 from nblc_files import remove_tree
 from nblc_kernel_sandbox import KernelSandbox, parse_size
 from nblc_policy import SandboxError
@@ -41,6 +41,7 @@ print(json.dumps(out))
 
 def probe(settings: dict) -> dict:
     cgroup_note = delegate()
+    swept = sweep()
     tmp = tempfile.mkdtemp(prefix="nblc-probe-")
     try:
         snapshot = os.path.join(tmp, "snapshot")
@@ -65,10 +66,10 @@ def probe(settings: dict) -> dict:
             run = subprocess.run(
                 sandbox.launcher(cmd), env=sandbox.env(os.environ), capture_output=True, text=True, timeout=60
             )
-            usage = sandbox.finish()
             written = os.path.exists(os.path.join(work, "written.txt"))
         finally:
             failure = sandbox.failure()
+            usage = sandbox.finish()
             sandbox.cleanup()
     finally:
         remove_tree(tmp)
@@ -93,7 +94,7 @@ def probe(settings: dict) -> dict:
         "backend": "namespaces" if inside["pid"] == 1 else "bubblewrap",
         "uid": inside["uid"],
         "limits": sandbox.limits.mode,
-        "cgroup": cgroup_note,
+        "cgroup": cgroup_note + (f"; {swept} stale notebook cgroups removed" if swept else ""),
         "cpuSeconds": usage["cpu"],
     }
 

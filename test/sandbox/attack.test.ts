@@ -134,6 +134,7 @@ for (const mode of ['fork', 'spawn'] as const)
       assert.doesNotMatch(String(r.report.proc_environ), /NBLC_|TEMPORAL_/);
       assert.equal(r.report.secret_file, 'No such file or directory');
       assert.deepEqual(r.report.pids, [1], 'only itself in its PID namespace');
+      assert.deepEqual(r.report.dir_fds, [], 'no descriptor of a folder inherited');
       if (mode === 'fork') {
         const server = forkServerFor(PYTHON, executorEnv(config.env, config.sandbox.kernelEnv)).pid!;
         assertNoSecret(fs.readFileSync(`/proc/${server}/environ`, 'utf8'), 'the fork server’s environment');
@@ -187,6 +188,13 @@ for (const mode of ['fork', 'spawn'] as const)
       assert.deepEqual(pidsMarked(marker), [], 'no daemon left on the host');
     });
 
+    test('a process bomb stops at the notebook’s pids limit', { skip: mode === 'spawn' }, async () => {
+      const r = await run(mode, 'bomb.ipynb', [attack.forkBomb]);
+      assert.equal(r.result.status, 'passed', r.result.message ?? '');
+      assert.equal(r.report.stopped, 'Resource temporarily unavailable');
+      assert.ok((r.report.started as number) < 1024, String(r.report.started));
+    });
+
     test('the service’s processes cannot be signalled', async () => {
       const server = forkServerFor(PYTHON, executorEnv(config.env, config.sandbox.kernelEnv));
       const pids = { test: process.pid, ...(mode === 'fork' ? { forkServer: server.pid! } : {}) };
@@ -231,6 +239,20 @@ for (const mode of ['fork', 'spawn'] as const)
       assert.equal(r.result.status, 'out_of_memory', r.result.message ?? '');
       assert.equal(r.result.limits, 'rlimit');
       assert.ok(r.result.peakMemoryBytes! > 10 << 20);
+    });
+
+    test('a notebook that is a link out of the snapshot is not read (the executor runs outside the sandbox)', async () => {
+      const link = path.join(snapshot, 'nbs', `${mode}-shadow.ipynb`);
+      fs.symlinkSync(secretFile, link);
+      const runDir = path.join(results, `${mode}-link`);
+      const args = ['--notebook', link, '--root', snapshot, '--output', path.join(runDir, 'out.ipynb')];
+      args.push('--result', path.join(runDir, 'r.json'), '--scratch-root', path.join(runDir, 'tmp'));
+      const proc = spawnExecutor(PYTHON, [...args, ...sandboxArgs(config)]);
+      assert.equal(await proc.exited, 0, await proc.stderr());
+      const text = fs.readFileSync(path.join(runDir, 'r.json'), 'utf8');
+      assert.equal((JSON.parse(text) as ExecutorResult).status, 'invalid_notebook');
+      assert.match(text, /symbolic link leading out of the snapshot/);
+      assertNoSecret(text, 'the result');
     });
 
     test('a prerun failure quoting a credential leaks it into no report (result, report.json, html, junit)', async () => {

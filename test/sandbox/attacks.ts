@@ -48,7 +48,15 @@ try:
     report['secret_file'] = open(${JSON.stringify(secretFile)}).read()
 except OSError as e:
     report['secret_file'] = e.strerror
-report['root'] = sorted(os.listdir('/'))`);
+report['root'] = sorted(os.listdir('/'))
+import stat
+report['dir_fds'] = []  # an inherited descriptor of a host folder would be a way out (openat)
+for fd in os.listdir('/proc/self/fd'):
+    try:
+        if stat.S_ISDIR(os.fstat(int(fd)).st_mode):
+            report['dir_fds'].append(os.readlink(f'/proc/self/fd/{fd}'))
+    except OSError:
+        pass`);
 
 /** Writes to every place of the service it can name, directly and through `..`. */
 export function writes(targets: Record<string, string>, gitConfig: string) {
@@ -105,6 +113,16 @@ try:
     report['everyone'] = 'sent'
 except OSError as e:
     report['everyone'] = e.strerror`);
+
+/** Processes without end: the notebook's cgroup stops them at pids.max. */
+export const forkBomb = py(`
+children = []
+try:
+    for _ in range(1500):
+        children.append(subprocess.Popen(['sleep', '600']))
+except OSError as e:
+    report['stopped'] = e.strerror
+report['started'] = len(children)`);
 
 /** The repository layout a notebook relies on: data beside its folder, a module above it. */
 export const repository = py(`
