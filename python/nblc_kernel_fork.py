@@ -241,7 +241,7 @@ class NblcProvisioner(LocalProvisioner):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         template, sandbox = self.template, self.sandbox
         if sandbox is not None:
-            kwargs["env"] = sandbox.env(kwargs.get("env") or os.environ)
+            kwargs["env"] = sandbox.env(kwargs.get("env") or os.environ, self.kernel_spec)
         if template is None or not template.available or not forkable(cmd, kwargs):
             if template is not None:
                 template.discard()

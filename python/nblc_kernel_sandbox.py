@@ -114,8 +114,11 @@ class KernelSandbox:
         km.connection_file = os.path.join(self.runtime, "kernel.json")
         km.ip = os.path.join(self.runtime, "ipc")
 
-    def env(self, env: Mapping[str, str]) -> dict[str, str]:
-        return kernel_env(env, self.env_names)
+    def env(self, env: Mapping[str, str], kernel_spec: Any = None) -> dict[str, str]:
+        """The kernel's environment: the allow-list, and what its kernelspec sets (installed
+        by the operator, merged in by jupyter_client: e.g. a conda kernel's PATH)."""
+        spec_env = getattr(kernel_spec, "env", None) or {}
+        return kernel_env(env, [*self.env_names, *spec_env])
 
     def policy(self, cmd: list[str], kernel_spec: Any = None) -> Policy:
         """The policy of a kernel command: this Python, or another environment's interpreter

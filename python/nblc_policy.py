@@ -124,12 +124,13 @@ def plan(
     resolv = os.path.realpath("/etc/resolv.conf")  # often a link into /run (systemd-resolved)
     if os.path.isfile(resolv) and not _under(resolv, "/etc"):
         bind(resolv, resolv)
+    # before the binds below: a Python environment or kernelspec may live under /tmp
+    mounts += [{"op": "dev", "dst": "/dev"}, {"op": "proc", "dst": "/proc"}, {"op": "tmpfs", "dst": "/tmp"}]
     covered = [p for p in SYSTEM if not os.path.islink(p)]
     for d in sorted({os.path.normpath(d) for d in [*this_python(), *extra_dirs] if d}, key=len):
         if d != "/" and os.path.isdir(d) and not any(_under(d, c) for c in covered):
             bind(d, d)  # the interpreter's own paths (sys.path, compiled-in prefixes) stay valid
             covered.append(d)
-    mounts += [{"op": "dev", "dst": "/dev"}, {"op": "proc", "dst": "/proc"}, {"op": "tmpfs", "dst": "/tmp"}]
     bind(snapshot, NOTEBOOKS)
     cwd = os.path.normpath(os.path.join(NOTEBOOKS, rel_dir))
     bind(scratch, cwd, "rw")
