@@ -6,6 +6,7 @@ import os
 import platform
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
@@ -39,17 +40,23 @@ SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}.ge
 # statvfs flags that a read-only remount must keep: in a user namespace the kernel refuses to
 # clear flags it locked on the original mount (EPERM), so they are carried over.
 _KEPT_FLAGS = {
-    os.ST_NOSUID: MS_NOSUID,
-    os.ST_NODEV: MS_NODEV,
-    os.ST_NOEXEC: MS_NOEXEC,
-    os.ST_NOATIME: MS_NOATIME,
-    os.ST_NODIRATIME: MS_NODIRATIME,
-    os.ST_RELATIME: MS_RELATIME,
+    getattr(os, name, 0): flag
+    for name, flag in (
+        ("ST_NOSUID", MS_NOSUID),
+        ("ST_NODEV", MS_NODEV),
+        ("ST_NOEXEC", MS_NOEXEC),
+        ("ST_NOATIME", MS_NOATIME),
+        ("ST_NODIRATIME", MS_NODIRATIME),
+        ("ST_RELATIME", MS_RELATIME),
+    )
 }
 
 _libc = ctypes.CDLL(None, use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+try:
+    _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+except AttributeError:  # not Linux: importable (NBLC_SANDBOX=off works), every call fails
+    pass
 
 
 def _check(ret: int, what: str) -> None:

@@ -3,7 +3,7 @@
 is one implementation:
 
 - in-process, by a kernel template forked from the executor (nblc_kernel_fork): `enter(policy,
-  cmd)` returns in a new process that is PID 1 of new mount, PID, IPC and UTS namespaces, with a
+  cmd)` returns in a new process that is PID 1 of new mount, PID, IPC, UTS and cgroup namespaces, with a
   new root and no privileges; the caller stays outside as its supervisor and never returns;
 - as a launcher wrapping any other kernel command (spawn mode, other kernelspecs):
 
@@ -56,7 +56,8 @@ def enter(policy: Policy, cmd: list[str]) -> None:
     """Returns inside the sandbox (cwd set, own session); the calling process supervises."""
     userns = os.geteuid() != 0  # root needs no user namespace; anyone else maps their own ids
     uid, gid = os.getuid(), os.getgid()
-    flags = lx.CLONE_NEWNS | lx.CLONE_NEWPID | lx.CLONE_NEWIPC | lx.CLONE_NEWUTS
+    # cgroup: the notebook's own cgroup (joined before) is the root of what the kernel sees
+    flags = lx.CLONE_NEWNS | lx.CLONE_NEWPID | lx.CLONE_NEWIPC | lx.CLONE_NEWUTS | lx.CLONE_NEWCGROUP
     try:
         lx.unshare(flags | (lx.CLONE_NEWUSER if userns else 0))
     except OSError as e:

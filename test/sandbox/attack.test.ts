@@ -135,6 +135,7 @@ for (const mode of ['fork', 'spawn'] as const)
       assert.equal(r.report.secret_file, 'No such file or directory');
       assert.deepEqual(r.report.pids, [1], 'only itself in its PID namespace');
       assert.deepEqual(r.report.dir_fds, [], 'no descriptor of a folder inherited');
+      assert.doesNotMatch(String(r.report.cgroup), /nblc-nb-/, 'its cgroup is the root of its cgroup namespace');
       if (mode === 'fork') {
         const server = forkServerFor(PYTHON, executorEnv(config.env, config.sandbox.kernelEnv)).pid!;
         assertNoSecret(fs.readFileSync(`/proc/${server}/environ`, 'utf8'), 'the fork server’s environment');
