@@ -59,3 +59,19 @@ if [ ! -x "$chromium_bin" ]; then
     echo "       Install it (as root: apt-get install chromium) or set NBLC_CHROMIUM to a Chromium binary." >&2
   fi
 fi
+
+# The notebook sandbox (docs/security.md). As root, kernels run as their own unprivileged user
+# (NBLC_KERNEL_USER, default nblc-kernel): created here when missing. bubblewrap is the
+# fallback where the worker may not create namespaces itself (e.g. an AppArmor profile that
+# allows only bwrap); installed when apt-get is available and it is missing.
+if [ "$(id -u)" = 0 ]; then
+  kernel_user=${NBLC_KERNEL_USER:-nblc-kernel}
+  if ! getent passwd "$kernel_user" >/dev/null; then
+    echo "setup: creating the kernel user $kernel_user" >&2
+    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$kernel_user"
+  fi
+  if ! command -v bwrap >/dev/null && command -v apt-get >/dev/null; then
+    echo "setup: installing bubblewrap" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap; } >&2 || echo "setup: bubblewrap not installed (only a fallback)" >&2
+  fi
+fi

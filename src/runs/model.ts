@@ -48,8 +48,22 @@ export const NOTEBOOK_STATUSES = [
   'needs_input',
   'no_such_kernel',
   'invalid_notebook',
+  /** The notebook's processes exceeded NBLC_NOTEBOOK_MEMORY (told apart from `kernel_died`). */
+  'out_of_memory',
 ] as const;
 export type NotebookStatus = (typeof NOTEBOOK_STATUSES)[number];
+
+/** How a status reads on a page (reports, dashboard). */
+export const STATUS_LABEL: Record<NotebookStatus, string> = {
+  passed: 'passed',
+  failed: 'failed',
+  timed_out: 'timed out',
+  kernel_died: 'kernel died',
+  needs_input: 'needs input',
+  no_such_kernel: 'no such kernel',
+  invalid_notebook: 'invalid notebook',
+  out_of_memory: 'out of memory',
+};
 
 /** One error output of a cell; `cell` is the index in the notebook (-1: the injected prerun cell). */
 export interface NotebookError {
@@ -72,7 +86,23 @@ export interface ExecutorResult {
   errors: NotebookError[];
   timedOutCell: number | null;
   message: string | null;
+  /** Peak memory of the notebook's processes together (cgroup), or of the largest one (`limits: rlimit`/`none`). */
+  peakMemoryBytes?: number | null;
+  /** CPU time of the kernel and everything it started. */
+  cpuSeconds?: number | null;
+  /** `off`: NBLC_SANDBOX=off, the kernel ran unconfined as the service's user. Absent in results from before the sandbox. */
+  sandbox?: SandboxState;
+  /** How memory was bounded and measured (docs/security.md). */
+  limits?: ResourceLimits;
 }
+
+export type SandboxState = 'on' | 'off';
+/**
+ * `cgroup2` / `cgroup1`: one cgroup for all the notebook's processes (limit, peak, CPU);
+ * `rlimit`: no writable cgroup, each process's data bounded (RLIMIT_DATA), peak of the largest
+ * process; `none`: unsandboxed, measured only.
+ */
+export type ResourceLimits = 'cgroup2' | 'cgroup1' | 'rlimit' | 'none';
 
 /**
  * One notebook's outcome as the run reports it. Stored in full on disk
@@ -257,6 +287,8 @@ export interface TestReport {
   fixed: string[];
   previousRunId: string | null;
   temporalUiUrl?: string;
+  /** Notebooks of this run executed with NBLC_SANDBOX=off (unconfined kernels). */
+  unsandboxed?: number;
 }
 
 /** What the workflow returns: the counts and where the report is, not the tracebacks. */

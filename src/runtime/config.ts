@@ -81,6 +81,17 @@ const schema = z.object({
   NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
   NBLC_WORKER_NAME: z.string().min(1).optional(),
   NBLC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  // The notebook sandbox (docs/security.md)
+  NBLC_SANDBOX: z.enum(['on', 'off']).default('on'),
+  NBLC_KERNEL_USER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a user name')
+    .default('nblc-kernel'),
+  NBLC_NOTEBOOK_MEMORY: z
+    .string()
+    .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 4G, 512M or 0 (no limit)')
+    .default('4G'),
+  NBLC_KERNEL_ENV: z.string().default(''),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
 });
@@ -149,9 +160,44 @@ export interface Config {
    * an activity): NBLC_WORKER_NAME, else `<pid>@<host>` as the SDK names workers.
    */
   workerName: string;
+  sandbox: SandboxConfig;
   logLevel: z.infer<typeof schema>['NBLC_LOG_LEVEL'];
   /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */
   env: Env;
+}
+
+/** How notebook kernels are confined (python/nblc_sandbox.py, docs/security.md). */
+export interface SandboxConfig {
+  /** NBLC_SANDBOX=off: kernels run as the service, unconfined (a warning on every run). */
+  enabled: boolean;
+  /** The kernels' user when the worker runs as root. */
+  kernelUser: string;
+  /** Memory of one notebook's processes together, as given (`4G`); '0': no limit. */
+  notebookMemory: string;
+  /** Variables of the worker's environment passed on to kernels (besides PATH, LANG, LC_*, TZ). */
+  kernelEnv: string[];
+}
+
+/** Never passed to a kernel, even when listed in NBLC_KERNEL_ENV: nblc's own and Temporal's settings and secrets. */
+const KERNEL_ENV_FORBIDDEN = /^(NBLC_|TEMPORAL_)/;
+
+function sandboxConfig(v: z.infer<typeof schema>, problems: string[]): SandboxConfig {
+  const kernelEnv = v.NBLC_KERNEL_ENV.split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  for (const name of kernelEnv) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) problems.push(`NBLC_KERNEL_ENV: "${name}" is not a variable name`);
+    else if (KERNEL_ENV_FORBIDDEN.test(name)) {
+      problems.push(`NBLC_KERNEL_ENV: ${name} is nblc's or Temporal's own and never reaches a kernel`);
+    }
+  }
+  const memory = v.NBLC_NOTEBOOK_MEMORY.trim();
+  return {
+    enabled: v.NBLC_SANDBOX === 'on',
+    kernelUser: v.NBLC_KERNEL_USER,
+    notebookMemory: memory.toLowerCase() === 'off' ? '0' : memory.replace(/\s+/g, ''),
+    kernelEnv,
+  };
 }
 
 /** The secrets, each from NAME or NAME_FILE (readSecret); in the order loadConfig takes them. */
@@ -246,6 +292,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const v = parsed.data;
+  const sandbox = sandboxConfig(v, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   if (durationMs(v.NBLC_SYNC_IDLE_TIMEOUT) < 1000) {
     throw new ConfigError(['NBLC_SYNC_IDLE_TIMEOUT: must be at least 1s']);
   }
@@ -300,6 +348,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxQueued: v.NBLC_COPY_MAX_QUEUED,
     },
     workerName: v.NBLC_WORKER_NAME ?? `${process.pid}@${os.hostname()}`,
+    sandbox,
     logLevel: v.NBLC_LOG_LEVEL,
     env,
   };

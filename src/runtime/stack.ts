@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { ConfigError, type Config } from './config.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
 import { importReports } from '../activities/runs/history.js';
+import { checkSandbox } from '../activities/runs/sandbox.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
 import { closeHistoryStores, historyStore } from './history-store.js';
 import type { Logger } from './logger.js';
@@ -48,6 +49,9 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
   try {
     // Registered first, so it runs last: the worker and the API use the history until they stop.
     cleanups.push(() => closeHistoryStores());
+    // Notebooks are untrusted: no worker takes them unless their sandbox works here (checked
+    // first, so that an operator sees why at once).
+    if (opts.worker) await checkSandbox(base, opts.logger);
     let config = base;
     let embedded: EmbeddedTemporal | undefined;
     if (!base.temporal.address && opts.embed) {

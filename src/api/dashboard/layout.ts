@@ -29,15 +29,9 @@ export const PAGE_HEADERS = {
   'cache-control': 'no-store',
 };
 
-export const STATUS_LABEL: Record<NotebookStatus, string> = {
-  passed: 'passed',
-  failed: 'failed',
-  timed_out: 'timed out',
-  kernel_died: 'kernel died',
-  needs_input: 'needs input',
-  no_such_kernel: 'no such kernel',
-  invalid_notebook: 'invalid notebook',
-};
+import { STATUS_LABEL } from '../../runs/model.js';
+
+export { STATUS_LABEL };
 
 /** Mark colors of the history strip, one per status (as the badges). */
 export const STATUS_COLOR: Record<NotebookStatus, string> = {
@@ -48,6 +42,7 @@ export const STATUS_COLOR: Record<NotebookStatus, string> = {
   needs_input: '#0969da',
   no_such_kernel: '#6e7781',
   invalid_notebook: '#9a6700',
+  out_of_memory: '#99154b',
 };
 
 const CSS = `
