@@ -48,10 +48,11 @@ const RUN_ID = /^[A-Za-z0-9._-]+$/;
 /**
  * Report files run the notebooks' own HTML (executed outputs) and our report: in a sandbox (an
  * opaque origin, no script), never sniffed into another type, and without sending the signed
- * link on as a Referer when a link in them is followed.
+ * link on as a Referer when a link in them is followed. Downloads stay allowed: the report links
+ * to the executed notebooks, which a browser saves (they are never rendered as pages).
  */
 const REPORT_FILE_HEADERS = {
-  'content-security-policy': 'sandbox',
+  'content-security-policy': 'sandbox allow-downloads',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };

@@ -127,7 +127,7 @@ describe('report files', () => {
         for (const method of ['GET', 'HEAD']) {
           const res = await app.request(`${base}${rel}`, { method, headers: auth });
           assert.equal(res.status, 200, `${method} ${base}${rel}`);
-          assert.equal(res.headers.get('content-security-policy'), 'sandbox');
+          assert.equal(res.headers.get('content-security-policy'), 'sandbox allow-downloads');
           assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
           assert.equal(res.headers.get('referrer-policy'), 'no-referrer', 'a signed link is not sent on');
           await res.arrayBuffer();
