@@ -64,6 +64,15 @@ const schema = z.object({
   NBLC_TEST_TIMEZONE: z.string().default('UTC'),
   NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
   NBLC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  // Alerts and commit statuses (their URLs and tokens are secrets, below).
+  NBLC_PUBLIC_URL: z.string().url().optional(),
+  NBLC_ALERT_EMAIL_TO: z.string().optional(),
+  NBLC_ALERT_EMAIL_FROM: z.string().min(3).default('nblc <nblc@localhost>'),
+  NBLC_ALERT_SYNC_AFTER: duration.default('30m'),
+  NBLC_ALERT_QUIET_FLAKY: z.enum(['true', 'false']).default('true'),
+  NBLC_ALERT_FLAKY_AFTER: z.coerce.number().int().min(1).max(100).default(3),
+  NBLC_GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+  NBLC_PR_FROM_FORKS: z.enum(['true', 'false']).default('false'),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
 });
@@ -124,6 +133,21 @@ export interface Config {
     /** Keep one copy of the published snapshot assembled, for the next `provision` / `latest` (ready.ts). */
     readyCopy: boolean;
   };
+  /** The base URL people reach the API at: absolute report links in alerts and commit statuses. */
+  publicUrl?: string;
+  alerts: {
+    /** Slack-compatible incoming webhooks (NBLC_ALERT_WEBHOOK_URL, comma-separated). */
+    webhookUrls: Secret[];
+    smtpUrl?: Secret;
+    emailTo: string[];
+    emailFrom: string;
+    /** Alert when the sync has failed for this long (and again when it recovers). */
+    syncAfter: string;
+    /** Notebooks flaky in the history alert only after `flakyAfter` failed runs in a row. */
+    quietFlaky: boolean;
+    flakyAfter: number;
+  };
+  github: { token?: Secret; apiUrl: string; prFromForks: boolean };
   logLevel: z.infer<typeof schema>['NBLC_LOG_LEVEL'];
   /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */
   env: Env;
@@ -139,6 +163,10 @@ const SECRET_VARIABLES = [
   'TEMPORAL_API_KEY',
   // A PostgreSQL URL carries its password.
   'NBLC_DATABASE_URL',
+  // Incoming-webhook and SMTP URLs carry their credentials; the token sets commit statuses.
+  'NBLC_ALERT_WEBHOOK_URL',
+  'NBLC_SMTP_URL',
+  'NBLC_GITHUB_TOKEN',
 ] as const;
 
 /** Reads `NAME` or the file named by `NAME_FILE` (trailing newline stripped). */
@@ -177,8 +205,27 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`${issue.path.join('.')}: ${issue.message}`);
     }
   }
-  const [webhookSecret, previousSecret, apiToken, gitToken, userTokenSecret, temporalApiKey, databaseUrl] =
-    SECRET_VARIABLES.map((name) => readSecret(env, name, problems));
+  const [
+    webhookSecret,
+    previousSecret,
+    apiToken,
+    gitToken,
+    userTokenSecret,
+    temporalApiKey,
+    databaseUrl,
+    alertWebhooks,
+    smtpUrl,
+    githubToken,
+  ] = SECRET_VARIABLES.map((name) => readSecret(env, name, problems));
+  const webhookUrls = splitList(alertWebhooks?.reveal()).map((u) => new Secret(u));
+  if (webhookUrls.some((u) => !/^https?:\/\/[^\s]+$/.test(u.reveal()))) {
+    problems.push('NBLC_ALERT_WEBHOOK_URL: http(s) URLs of incoming webhooks, separated by commas');
+  }
+  if (smtpUrl && !/^smtps?:\/\/[^\s]+$/.test(smtpUrl.reveal())) {
+    problems.push('NBLC_SMTP_URL: an SMTP URL such as smtps://user:password@mail.example.org:465');
+  }
+  const emailTo = splitList(env.NBLC_ALERT_EMAIL_TO);
+  if (smtpUrl && emailTo.length === 0) problems.push('NBLC_ALERT_EMAIL_TO: required with NBLC_SMTP_URL');
   if (userTokenSecret && userTokenSecret.reveal().length < 32) {
     problems.push('NBLC_USER_TOKEN_SECRET: use at least 32 characters (e.g. `openssl rand -hex 32`)');
   }
@@ -239,9 +286,32 @@ export function loadConfig(env: Env = process.env): Config {
       updateOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
       readyCopy: v.NBLC_READY_COPY === 'true',
     },
+    publicUrl: v.NBLC_PUBLIC_URL?.replace(/\/+$/, ''),
+    alerts: {
+      webhookUrls,
+      smtpUrl,
+      emailTo,
+      emailFrom: v.NBLC_ALERT_EMAIL_FROM,
+      syncAfter: v.NBLC_ALERT_SYNC_AFTER,
+      quietFlaky: v.NBLC_ALERT_QUIET_FLAKY === 'true',
+      flakyAfter: v.NBLC_ALERT_FLAKY_AFTER,
+    },
+    github: {
+      token: githubToken,
+      apiUrl: v.NBLC_GITHUB_API_URL.replace(/\/+$/, ''),
+      prFromForks: v.NBLC_PR_FROM_FORKS === 'true',
+    },
     logLevel: v.NBLC_LOG_LEVEL,
     env,
   };
+}
+
+/** `a, b,,c` → ['a', 'b', 'c']. */
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Every variable name nblc itself reads; docker-compose and docs are checked against it. */
