@@ -7,6 +7,30 @@
  */
 import type { NotebookStatus, RunKind } from './model.js';
 
+/** Typed failures of the alert and commit-status activities. */
+export const NOTIFY_FAILURES = {
+  channelFailed: 'AlertChannelFailed', // retryable: the channel is down or slow
+  channelRejected: 'AlertChannelRejected', // it refused the message (4xx): retrying cannot help
+  channelUnknown: 'AlertChannelUnknown', // no longer configured
+  githubRejected: 'GitHubRejected', // 401/403/404/422: the token, its permission, the repository or the commit
+  githubUnavailable: 'GitHubUnavailable', // retryable
+} as const;
+export const NON_RETRYABLE_NOTIFY_FAILURES: string[] = [
+  NOTIFY_FAILURES.channelRejected,
+  NOTIFY_FAILURES.channelUnknown,
+  NOTIFY_FAILURES.githubRejected,
+];
+
+/** What became of one alert on one channel, as the run's result and report show it. */
+export interface AlertOutcome {
+  channel: string;
+  alert: AlertId | 'plan';
+  ok: boolean;
+  /** The channel had it already (a retried or repeated run). */
+  skipped?: boolean;
+  error?: string;
+}
+
 /** One result of a notebook in a run before this one. */
 export interface PastResult {
   status: NotebookStatus;

@@ -2,6 +2,7 @@
  * Domain types of notebook test runs. Pure: imported by workflows, activities, API and CLI.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { AlertOutcome } from './alerts.js';
 import type { RunCause } from './causes.js';
 
 export const RUN_SA = {
@@ -135,6 +136,8 @@ export interface TestRunCarry {
   remaining: string[];
   total: number;
   done: NotebookSummary[];
+  /** The run set a `pending` commit status (statuses are on): it sets the final one too. */
+  statuses?: boolean;
 }
 
 export interface TestRunProgress {
@@ -182,6 +185,8 @@ export interface TestRunResult {
   failures: Array<{ path: string; status: NotebookStatus }>;
   newlyFailing: string[];
   fixed: string[];
+  /** Each alert on each channel (src/runs/alerts.ts); a failed one has its error. */
+  alerts?: AlertOutcome[];
 }
 
 export function emptyCounts(): RunCounts {

@@ -2,6 +2,7 @@
 import type { LogLevel, LogMetadata } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
+import { createAlertActivities } from '../activities/alerts/index.js';
 import { createCopyActivities, readyCopyAfterPublish } from '../activities/copies/index.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
 import { createNotebookActivities } from '../activities/runs/notebooks.js';
@@ -20,6 +21,9 @@ export function createActivities(config: Config, ready: ReadyCopies) {
     // recordRun: the store opens on first use (history-store.ts), closed by the stack.
     ...createHistoryActivities(config),
     ...createCopyActivities(config, ready),
+    // Alerts and commit statuses: channels and tokens are read from the config here, never
+    // passed through workflows.
+    ...createAlertActivities(config),
   };
 }
 

@@ -15,7 +15,6 @@ import {
   continueAsNew,
   defineQuery,
   isCancellation,
-  log,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -24,13 +23,21 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { NotebookActivities, RunNotebookInput } from '../activities/runs/notebooks.js';
-import type { HistoryActivities } from '../activities/runs/history.js';
 import type { RunActivities } from '../activities/runs/index.js';
 import { temporalUiLink } from '../runtime/temporal-ui.js';
+import type { AlertOutcome } from '../runs/alerts.js';
+import {
+  alertProblems,
+  failureText,
+  finalState,
+  recordInHistory,
+  runStatus,
+  sendRunAlerts,
+  STATUS_KINDS,
+} from './runNotify.js';
 import {
   countSummaries,
   INFRA_ATTEMPTS,
-  NON_RETRYABLE_RECORD_FAILURES,
   NON_RETRYABLE_SNAPSHOT_FAILURES,
   RUN_SA,
   runIdFromWorkflowId,
@@ -58,17 +65,6 @@ const bookkeeping = proxyActivities<RunActivities>({
   },
 });
 
-/** The notebook history: a database write, retried while the database is away. */
-const history = proxyActivities<HistoryActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: {
-    initialInterval: '2s',
-    maximumInterval: '1 minute',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: NON_RETRYABLE_RECORD_FAILURES,
-  },
-});
-
 type Executor = ActivityInterfaceFor<NotebookActivities>;
 
 export async function testNotebooks(input: TestRunInput & TestRunQueues): Promise<TestRunResult> {
@@ -89,6 +85,7 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
   const running = new Set<string>();
   const done = new Map<string, NotebookSummary>((carry?.done ?? []).map((s) => [s.path, s]));
   const failures = () => [...done.values()].filter((s) => s.status !== 'passed');
+  let notifyProblems: string[] = [];
 
   setHandler(progressQuery, () => ({
     runId,
@@ -110,6 +107,7 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
         ...failures()
           .slice(0, 20)
           .map((f) => `- ${f.status}: ${f.path}`),
+        ...notifyProblems,
       ].join('\n\n'),
     );
 
@@ -122,6 +120,11 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
       ]);
       const snap = await bookkeeping.resolveSnapshot({ runId, commit: input.commit });
       upsertSearchAttributes([{ key: RUN_SA.commit, value: snap.commit }]);
+      // Versioned, like the steps below: older histories replay without them.
+      const statuses =
+        STATUS_KINDS.includes(input.kind) && patched('commit-status')
+          ? await runStatus({ runId, commit: snap.commit, state: 'pending' })
+          : false;
       const paths = await bookkeeping.discoverNotebooks({
         root: snap.root,
         include: input.include,
@@ -136,6 +139,7 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
         remaining: paths,
         total: paths.length,
         done: [],
+        ...(statuses ? { statuses } : {}),
       };
       phase = 'running';
     }
@@ -194,6 +198,15 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
     await bookkeeping.releaseSnapshot({ runId, commit: run.commit });
     // Versioned: histories recorded before the notebook history replay without this step.
     if (patched('record-history')) await recordInHistory(runId);
+    let alerts: AlertOutcome[] | undefined;
+    if (patched('run-alerts')) {
+      [alerts] = await Promise.all([
+        sendRunAlerts({ runId, kind: input.kind, commit: run.commit }),
+        run.statuses &&
+          runStatus({ runId, commit: run.commit, state: finalState(result.counts), counts: result.counts }),
+      ]);
+      notifyProblems = alertProblems(alerts);
+    }
     phase = 'done';
     const counts = countSummaries([...done.values()]);
     upsertSearchAttributes([
@@ -201,7 +214,7 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
       { key: RUN_SA.failed, value: counts.total - counts.passed },
     ]);
     describe();
-    return result;
+    return alerts ? { ...result, alerts } : result;
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
     if (isCancellation(err) && carry) {
@@ -213,6 +226,16 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
       });
     } else if (!isCancellation(err)) {
       upsertSearchAttributes([{ key: RUN_SA.status, value: 'error' }]);
+      // The run could not run (snapshot, report, infrastructure): people hear of it once.
+      const commit = carry?.commit ?? input.commit;
+      if (err instanceof ActivityFailure && patched('run-alerts')) {
+        await Promise.all([
+          sendRunAlerts({ runId, kind: input.kind, commit, error: failureText(err) }),
+          commit &&
+            STATUS_KINDS.includes(input.kind) &&
+            runStatus({ runId, commit, state: 'error', description: `the run could not run: ${failureText(err)}` }),
+        ]);
+      }
     }
     throw err;
   }
@@ -287,20 +310,4 @@ async function executeWithRetries(
 /** Every path of the run in its sorted order (the carried `remaining` shrinks across runs). */
 function allPaths(run: TestRunCarry, done: Map<string, NotebookSummary>): string[] {
   return [...new Set([...done.keys(), ...run.remaining])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/**
- * Records the finished run in the notebook history. A failure does not fail the run: its report
- * stands, and the next worker start imports reports the history lacks.
- */
-async function recordInHistory(runId: string): Promise<void> {
-  try {
-    await history.recordRun({ runId });
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    log.warn('the run was not recorded in the notebook history; the next worker start imports it', {
-      runId,
-      error: err instanceof Error ? err.message : String(err),
-    });
-  }
 }
