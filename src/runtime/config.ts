@@ -65,7 +65,7 @@ const schema = z.object({
   NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
   NBLC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   // Alerts and commit statuses (their URLs and tokens are secrets, below).
-  NBLC_PUBLIC_URL: z.string().url().optional(),
+  NBLC_PUBLIC_URL: z.union([z.literal(''), z.string().url()]).optional(),
   NBLC_ALERT_EMAIL_TO: z.string().optional(),
   NBLC_ALERT_EMAIL_FROM: z.string().min(3).default('nblc <nblc@localhost>'),
   NBLC_ALERT_SYNC_AFTER: duration.default('30m'),
@@ -224,8 +224,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (smtpUrl && !/^smtps?:\/\/[^\s]+$/.test(smtpUrl.reveal())) {
     problems.push('NBLC_SMTP_URL: an SMTP URL such as smtps://user:password@mail.example.org:465');
   }
+  // An SMTP URL without recipients sends nothing; `nblc alerts test` says so.
   const emailTo = splitList(env.NBLC_ALERT_EMAIL_TO);
-  if (smtpUrl && emailTo.length === 0) problems.push('NBLC_ALERT_EMAIL_TO: required with NBLC_SMTP_URL');
   if (userTokenSecret && userTokenSecret.reveal().length < 32) {
     problems.push('NBLC_USER_TOKEN_SECRET: use at least 32 characters (e.g. `openssl rand -hex 32`)');
   }
@@ -286,7 +286,7 @@ export function loadConfig(env: Env = process.env): Config {
       updateOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
       readyCopy: v.NBLC_READY_COPY === 'true',
     },
-    publicUrl: v.NBLC_PUBLIC_URL?.replace(/\/+$/, ''),
+    publicUrl: v.NBLC_PUBLIC_URL ? v.NBLC_PUBLIC_URL.replace(/\/+$/, '') : undefined,
     alerts: {
       webhookUrls,
       smtpUrl,

@@ -25,7 +25,8 @@ export type AlertsConfig = Pick<Config, 'alerts'>;
 
 export function alertChannels(cfg: AlertsConfig): Channel[] {
   const channels: Channel[] = cfg.alerts.webhookUrls.map(webhookChannel);
-  if (cfg.alerts.smtpUrl) channels.push(emailChannel(cfg.alerts.smtpUrl, cfg.alerts.emailTo, cfg.alerts.emailFrom));
+  if (cfg.alerts.smtpUrl && cfg.alerts.emailTo.length)
+    channels.push(emailChannel(cfg.alerts.smtpUrl, cfg.alerts.emailTo, cfg.alerts.emailFrom));
   return channels;
 }
 
