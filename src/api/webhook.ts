@@ -1,11 +1,14 @@
 /**
  * POST /webhooks/github: body limit → signature → event headers (ping, other events) → push
  * payload → the handler, which drops pushes that are not for us and signals the sync workflow.
+ * `pull_request` deliveries branch off after the headers to their own payload and handler
+ * (pull-requests.ts): they start and cancel runs of pull requests' notebooks.
  */
 import { Hono } from 'hono';
 import type { Beacon } from '../sync/model.js';
 import { signalSync } from '../sync/client.js';
 import { ignoreReason, pushPayload } from '../sync/github-events.js';
+import { pullRequestRoute } from './pull-requests.js';
 import type { ApiDeps } from './app.js';
 import { limitBody } from './middleware/body-limit.js';
 import { NOT_JSON, githubEvent } from './middleware/github-event.js';
@@ -19,7 +22,7 @@ export const MAX_BODY_BYTES = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
  */
 export const SIGNAL_DEADLINE_MS = 5_000;
 
-export type WebhookDeps = ApiDeps<'repo' | 'webhookSecrets' | 'taskQueue' | 'syncIdleTimeout' | 'temporal'>;
+export type WebhookDeps = ApiDeps<'repo' | 'webhookSecrets' | 'taskQueue' | 'syncIdleTimeout' | 'temporal' | 'tests'>;
 
 export function webhookRoutes(deps: WebhookDeps): Hono {
   const app = new Hono();
@@ -27,7 +30,8 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
     '/',
     limitBody(MAX_BODY_BYTES),
     githubSignature(deps.config.webhookSecrets, deps.logger),
-    githubEvent({ handles: ['push'] }),
+    githubEvent({ handles: ['push', 'pull_request'] }),
+    pullRequestRoute(deps),
     zodJson(pushPayload, { notJson: NOT_JSON, invalid: 'invalid push payload' }),
     async (c) => {
       const push = c.req.valid('json');

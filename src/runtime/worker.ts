@@ -7,6 +7,7 @@ import { createCopyActivities, readyCopyAfterPublish } from '../activities/copie
 import { ReadyCopies } from '../activities/copies/ready.js';
 import { createNotebookActivities } from '../activities/runs/notebooks.js';
 import { createHistoryActivities } from '../activities/runs/history.js';
+import { createPullRequestActivities } from '../activities/runs/pull-requests.js';
 import { createRunActivities } from '../activities/runs/index.js';
 import { createSyncActivities } from '../activities/sync/index.js';
 import type { Config } from './config.js';
@@ -18,6 +19,7 @@ export function createActivities(config: Config, ready: ReadyCopies) {
   return {
     ...createSyncActivities(config, readyCopyAfterPublish(config, ready)),
     ...createRunActivities(config),
+    ...createPullRequestActivities(config),
     // recordRun: the store opens on first use (history-store.ts), closed by the stack.
     ...createHistoryActivities(config),
     ...createCopyActivities(config, ready),

@@ -45,8 +45,8 @@ const delivery = proxyActivities<AlertActivities>({
   },
 });
 
-/** Runs whose commit gets a status: what was merged, and what is checked nightly. */
-export const STATUS_KINDS: readonly RunKind[] = ['merge', 'scheduled'];
+/** Runs whose commit gets a status: what was merged, what is checked nightly, pull requests. */
+export const STATUS_KINDS: readonly RunKind[] = ['merge', 'scheduled', 'pr'];
 
 /** The reason of a failure as an operator reads it: the activity's root cause. */
 export function failureText(err: unknown): string {
