@@ -22,7 +22,9 @@ export const MAX_BODY_BYTES = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
  */
 export const SIGNAL_DEADLINE_MS = 5_000;
 
-export type WebhookDeps = ApiDeps<'repo' | 'webhookSecrets' | 'taskQueue' | 'syncIdleTimeout' | 'temporal' | 'tests'>;
+export type WebhookDeps = ApiDeps<
+  'repo' | 'webhookSecrets' | 'taskQueue' | 'syncIdleTimeout' | 'temporal' | 'tests' | 'alerts'
+>;
 
 export function webhookRoutes(deps: WebhookDeps): Hono {
   const app = new Hono();

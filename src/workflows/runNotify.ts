@@ -81,13 +81,26 @@ export function finalState(counts: RunCounts): 'success' | 'failure' {
  * Decides the run's alerts and sends each to each channel, all at once. Returns what became of
  * every delivery; a failure to decide is one outcome on the pseudo-channel `*`.
  */
-export async function sendRunAlerts(input: Parameters<AlertActivities['planRunAlerts']>[0]): Promise<AlertOutcome[]> {
+export function sendRunAlerts(input: Parameters<AlertActivities['planRunAlerts']>[0]): Promise<AlertOutcome[]> {
+  return sendAlerts(input.runId, () => notify.planRunAlerts(input));
+}
+
+/** The sync's alert (failing since `since`, or working again), keyed by its failing episode. */
+export function sendSyncAlert(input: Parameters<AlertActivities['planSyncAlert']>[0]): Promise<AlertOutcome[]> {
+  return sendAlerts(`sync-${input.since.replace(/[^0-9]/g, '')}`, () => notify.planSyncAlert(input));
+}
+
+/** `key`: with each alert's ID, the idempotency key of its deliveries (a run ID, a sync episode). */
+async function sendAlerts(
+  key: string,
+  decide: () => Promise<Awaited<ReturnType<AlertActivities['planRunAlerts']>>>,
+): Promise<AlertOutcome[]> {
   let plan: Awaited<ReturnType<AlertActivities['planRunAlerts']>>;
   try {
-    plan = await notify.planRunAlerts(input);
+    plan = await decide();
   } catch (err) {
     if (isCancellation(err)) throw err;
-    log.warn('the run alerts were not decided', { runId: input.runId, error: failureText(err) });
+    log.warn('the alerts were not decided', { key, error: failureText(err) });
     return [{ channel: '*', alert: 'plan', ok: false, error: failureText(err) }];
   }
   return Promise.all(
@@ -95,13 +108,13 @@ export async function sendRunAlerts(input: Parameters<AlertActivities['planRunAl
       plan.channels.map(async (channel): Promise<AlertOutcome> => {
         try {
           const { skipped } = await delivery.deliverAlert.executeWithOptions({ summary: `${alert.id} → ${channel}` }, [
-            { runId: input.runId, channel, alert },
+            { runId: key, channel, alert },
           ]);
           return { channel, alert: alert.id, ok: true, ...(skipped ? { skipped } : {}) };
         } catch (err) {
           if (isCancellation(err)) throw err;
           const error = failureText(err);
-          log.warn('an alert was not delivered', { runId: input.runId, channel, alert: alert.id, error });
+          log.warn('an alert was not delivered', { key, channel, alert: alert.id, error });
           return { channel, alert: alert.id, ok: false, error };
         }
       }),

@@ -12,6 +12,7 @@ import { closeHistoryStores } from '../../src/runtime/history-store.js';
 import { getRun, runArgs, startTestRun } from '../../src/runs/client.js';
 import type { TestRunResult } from '../../src/runs/model.js';
 import { querySync, signalSync } from '../../src/sync/client.js';
+import { syncWorkflowId } from '../../src/sync/model.js';
 import { testNotebooks } from '../../src/workflows/testNotebooks.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
@@ -186,6 +187,33 @@ describe('alerts and commit statuses', () => {
       assert.equal(rec?.state, 'claimed');
       assert.equal(rec?.attempts, 5);
     });
+  });
+});
+
+describe('sync alerts', () => {
+  test('a sync failing for longer than NBLC_ALERT_SYNC_AFTER is told once, and so is its recovery', async () => {
+    const { config, upstream, first, chat } = await setup({ NBLC_ALERT_SYNC_AFTER: '2s' });
+    // A commit that is not (yet) on the branch: its delivery fails the pass.
+    await upstream.git.checkoutLocalBranch('feature');
+    const feature = await upstream.commit({ 'feature.ipynb': '{}' }, 'feature work');
+    await upstream.git.push('origin', 'feature');
+    await withWorkers(env, config, async () => {
+      await publish(env, config, first);
+      await signalSync(env.client, config, beacon('early', feature));
+      const failing = await waitFor('the sync-failing alert', async () => texts(chat)[0], 30_000);
+      assert.match(failing, new RegExp(`^The sync of ${config.repo.fullName} has been failing since \\d{4}-`));
+      assert.match(failing, /does not exist/);
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.equal(chat.requests.length, 1, 'told once while it keeps failing');
+
+      await upstream.git.push('origin', 'feature:main');
+      await signalSync(env.client, config, beacon('early', feature)); // GitHub's "Redeliver"
+      const recovered = await waitFor('the recovery alert', async () => texts(chat)[1], 30_000);
+      assert.match(recovered, /works again \(it had been failing since/);
+      assert.equal((await querySync(env.client, config))?.lastError, null);
+      await recordHistory(env, syncWorkflowId(config.repo.fullName), 'sync-alerts');
+    });
+    assert.equal(chat.requests.length, 2);
   });
 });
 

@@ -19,6 +19,7 @@ import {
   runAlerts,
   runStateAlert,
   stateChange,
+  syncAlert,
   type Alert,
   type RunNotebook,
 } from '../../runs/alerts.js';
@@ -79,6 +80,18 @@ export function createAlertActivities(
       const alerts = runAlerts(run, report.notebooks, past, cfg.alerts);
       if (change.changed) alerts.push(runStateAlert(run, false));
       return { alerts, channels: ids };
+    },
+
+    /** The sync has been failing since `since` (or works again): the alert and the channels. */
+    async planSyncAlert(input: {
+      repo: string;
+      failing: boolean;
+      since: string;
+      error?: string;
+    }): Promise<{ alerts: Alert[]; channels: string[] }> {
+      const ids = channels().map((c) => c.id);
+      if (ids.length === 0) return { alerts: [], channels: [] };
+      return { alerts: [syncAlert(input.repo, input.failing, input.since, input.error)], channels: ids };
     },
 
     /** Sends one alert to one channel unless it has it already; a failure is retried by Temporal. */
