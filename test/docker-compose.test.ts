@@ -164,6 +164,12 @@ const SECRET_VARIABLES = [
 ];
 /** What docs/deployment.md tells operators to write into secrets/nblc_database_url. */
 const DATABASE_URL_EXAMPLE = 'postgresql://temporal:0123abcd@postgres:5432/nblc';
+/** Secrets that are URLs, as the docs tell operators to write them. */
+const URL_SECRET_EXAMPLES: Record<string, string> = {
+  nblc_database_url: DATABASE_URL_EXAMPLE,
+  alert_webhook_url: 'https://hooks.slack.com/services/T000/B000/XXXX,https://chat.example.org/hooks/yyyy',
+  smtp_url: 'smtps://nblc:password@mail.example.org:465',
+};
 const secretsDir = mkdtempSync(path.join(os.tmpdir(), 'nblc-compose-test-'));
 after(() => rmSync(secretsDir, { recursive: true, force: true }));
 
@@ -179,9 +185,7 @@ function containerEnv(name: string, overrides: Record<string, string | undefined
     if (k.endsWith('_FILE') && env[k]!.startsWith('/run/secrets/')) {
       const file = path.join(secretsDir, path.basename(env[k]!));
       const value =
-        path.basename(file) === 'nblc_database_url'
-          ? DATABASE_URL_EXAMPLE
-          : `test-value-of-${path.basename(file)}-long-enough-for-any-minimum`;
+        URL_SECRET_EXAMPLES[path.basename(file)] ?? `test-value-of-${path.basename(file)}-long-enough-for-any-minimum`;
       writeFileSync(file, `${value}\n`);
       env[k] = file;
     }

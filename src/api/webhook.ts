@@ -2,11 +2,14 @@
  * POST /webhooks/github: signature header → body limit → signature → event headers (ping, other
  * events) → push payload → the handler, which drops pushes that are not for us and signals the
  * sync workflow.
+ * `pull_request` deliveries branch off after the headers to their own payload and handler
+ * (pull-requests.ts): they start and cancel runs of pull requests' notebooks.
  */
 import { Hono } from 'hono';
 import type { Beacon } from '../sync/model.js';
 import { signalSync } from '../sync/client.js';
 import { ignoreReason, pushPayload } from '../sync/github-events.js';
+import { pullRequestRoute } from './pull-requests.js';
 import type { ApiDeps } from './app.js';
 import { limitBody } from './middleware/body-limit.js';
 import { NOT_JSON, githubEvent } from './middleware/github-event.js';
@@ -20,7 +23,9 @@ export const MAX_BODY_BYTES = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
  */
 export const SIGNAL_DEADLINE_MS = 5_000;
 
-export type WebhookDeps = ApiDeps<'repo' | 'webhookSecrets' | 'taskQueue' | 'syncIdleTimeout' | 'temporal'>;
+export type WebhookDeps = ApiDeps<
+  'repo' | 'webhookSecrets' | 'taskQueue' | 'syncIdleTimeout' | 'temporal' | 'tests' | 'alerts'
+>;
 
 export function webhookRoutes(deps: WebhookDeps): Hono {
   const app = new Hono();
@@ -31,7 +36,8 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
     githubSignatureHeader(deps.logger),
     limitBody(MAX_BODY_BYTES),
     githubSignature(deps.config.webhookSecrets, deps.logger),
-    githubEvent({ handles: ['push'] }),
+    githubEvent({ handles: ['push', 'pull_request'] }),
+    pullRequestRoute(deps),
     zodJson(pushPayload, { notJson: NOT_JSON, invalid: 'invalid push payload' }),
     async (c) => {
       const push = c.req.valid('json');

@@ -3,6 +3,7 @@
  * or result, list runs, and manage the schedule of the full suite.
  */
 import {
+  WorkflowIdConflictPolicy,
   ScheduleAlreadyRunning,
   ScheduleOverlapPolicy,
   WorkflowNotFoundError,
@@ -13,8 +14,10 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../runtime/config.js';
 import { temporalUiLink } from '../runtime/temporal-ui.js';
 import {
+  pullRequestWorkflowId,
   RUN_SA,
   runIdFromWorkflowId,
+  type PullRequestRef,
   TEST_RUN_PREFIX,
   type RunKind,
   type TestRunInput,
@@ -178,4 +181,55 @@ export async function applySchedule(
     }));
     return 'updated';
   }
+}
+
+/**
+ * Starts the run of a pull request's head commit, after cancelling its runs of older heads
+ * (found by NblcPullRequest, set at start so a push right after finds it). The same head again
+ * (a redelivery) joins its running run.
+ */
+export async function startPullRequestRun(
+  client: Client,
+  config: RunsClientConfig,
+  pr: PullRequestRef,
+): Promise<StartedRun & { cancelled: string[] }> {
+  const workflowId = pullRequestWorkflowId(pr);
+  const cancelled = await cancelPullRequestRuns(client, pr.number, workflowId);
+  const input: TestRunInput = { kind: 'pr', commit: pr.head, pullRequest: pr };
+  const handle = await client.workflow.start(testNotebooks, {
+    workflowId,
+    taskQueue: config.taskQueue,
+    args: [runArgs(config, input)],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    typedSearchAttributes: [
+      { key: RUN_SA.pullRequest, value: pr.number },
+      { key: RUN_SA.kind, value: 'pr' },
+      { key: RUN_SA.commit, value: pr.head },
+    ],
+    staticSummary: `pr test run of pull request #${pr.number} at ${pr.head.slice(0, 12)}${pr.fork ? ' (from a fork)' : ''}`,
+  });
+  return {
+    runId: runIdFromWorkflowId(workflowId),
+    workflowId,
+    firstRunId: handle.firstExecutionRunId,
+    temporalUiUrl: temporalUiLink(config.temporal.uiUrl, config.temporal.namespace, workflowId),
+    cancelled,
+  };
+}
+
+/** Cancels the running runs of pull request `number` (but `except`); returns their workflow IDs. */
+export async function cancelPullRequestRuns(client: Client, number: number, except?: string): Promise<string[]> {
+  const cancelled: string[] = [];
+  const query = `WorkflowType = 'testNotebooks' AND NblcPullRequest = ${Math.trunc(number)} AND ExecutionStatus = 'Running'`;
+  for await (const wf of client.workflow.list({ query })) {
+    if (wf.workflowId === except) continue;
+    try {
+      await client.workflow.getHandle(wf.workflowId, wf.runId).cancel();
+      cancelled.push(wf.workflowId);
+    } catch (err) {
+      // It ended meanwhile: nothing to cancel.
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+  }
+  return cancelled;
 }

@@ -2,6 +2,7 @@
  * Domain types of notebook test runs. Pure: imported by workflows, activities, API and CLI.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { AlertOutcome } from './alerts.js';
 import type { RunCause } from './causes.js';
 import { globsProblem } from './globs.js';
 
@@ -10,6 +11,8 @@ export const RUN_SA = {
   commit: defineSearchAttributeKey('NblcCommit', SearchAttributeType.KEYWORD),
   status: defineSearchAttributeKey('NblcRunStatus', SearchAttributeType.KEYWORD),
   failed: defineSearchAttributeKey('NblcFailedCount', SearchAttributeType.INT),
+  /** Runs of a pull request (kind `pr`), so a newer push or closing the PR finds and cancels them. */
+  pullRequest: defineSearchAttributeKey('NblcPullRequest', SearchAttributeType.INT),
 } as const;
 
 /** Typed failures of the test-run activities. */
@@ -38,7 +41,19 @@ export const NON_RETRYABLE_RECORD_FAILURES: string[] = [
   RUN_FAILURES.badReport,
 ];
 
-export type RunKind = 'scheduled' | 'merge' | 'manual';
+export type RunKind = 'scheduled' | 'merge' | 'manual' | 'pr';
+
+/** A pull request's run: its head commit, fetched from refs/pull/<number>/head, never published. */
+export interface PullRequestRef {
+  number: number;
+  head: string;
+  /** The head is in a fork: run only with NBLC_PR_FROM_FORKS (decided by the worker). */
+  fork: boolean;
+}
+
+/** `test-run:pr-<n>-<sha12>`: one run per pushed head; a newer head cancels the older run. */
+export const pullRequestWorkflowId = (pr: Pick<PullRequestRef, 'number' | 'head'>) =>
+  `test-run:pr-${pr.number}-${pr.head.slice(0, 12)}`;
 
 export const NOTEBOOK_STATUSES = [
   'passed',
@@ -234,6 +249,8 @@ export interface TestRunInput extends TestRunOptions {
   commit?: string;
   /** Only these paths (merge runs: the notebooks the merge changed), still filtered by the globs. */
   paths?: string[];
+  /** Kind `pr`: the pull request (the notebooks it changes against its merge base are run). */
+  pullRequest?: PullRequestRef;
   /** Carried across continue-as-new. */
   carry?: TestRunCarry;
 }
@@ -256,6 +273,10 @@ export interface TestRunCarry {
   remaining: string[];
   total: number;
   done: NotebookSummary[];
+  /** The run set a `pending` commit status (statuses are on): it sets the final one too. */
+  statuses?: boolean;
+  /** Why the notebooks were not run (a pull request from a fork). */
+  skipped?: string;
 }
 
 export interface TestRunProgress {
@@ -305,6 +326,8 @@ export interface TestRunResult {
   failures: Array<{ path: string; status: NotebookStatus }>;
   newlyFailing: string[];
   fixed: string[];
+  /** Each alert on each channel (src/runs/alerts.ts); a failed one has its error. */
+  alerts?: AlertOutcome[];
 }
 
 export function emptyCounts(): RunCounts {

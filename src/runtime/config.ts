@@ -51,7 +51,6 @@ const schema = z.object({
   NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
   NBLC_HTTP_HOST: z.string().default('127.0.0.1'),
   NBLC_PORT: port.default(8080),
-  NBLC_PUBLIC_URL: z.string().url().optional(),
   NBLC_TASK_QUEUE: z.string().min(1).default('nblc'),
   NBLC_SYNC_IDLE_TIMEOUT: duration.default('1h'),
   NBLC_TEMPORAL_PORT: port.default(7233),
@@ -92,6 +91,15 @@ const schema = z.object({
     .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 4G, 512M or 0 (no limit)')
     .default('4G'),
   NBLC_KERNEL_ENV: z.string().default(''),
+  // Alerts and commit statuses (their URLs and tokens are secrets, below).
+  NBLC_PUBLIC_URL: z.union([z.literal(''), z.string().url()]).optional(),
+  NBLC_ALERT_EMAIL_TO: z.string().optional(),
+  NBLC_ALERT_EMAIL_FROM: z.string().min(3).default('nblc <nblc@localhost>'),
+  NBLC_ALERT_SYNC_AFTER: duration.default('30m'),
+  NBLC_ALERT_QUIET_FLAKY: z.enum(['true', 'false']).default('true'),
+  NBLC_ALERT_FLAKY_AFTER: z.coerce.number().int().min(1).max(100).default(3),
+  NBLC_GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+  NBLC_PR_FROM_FORKS: z.enum(['true', 'false']).default('false'),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
 });
@@ -161,6 +169,21 @@ export interface Config {
    */
   workerName: string;
   sandbox: SandboxConfig;
+  /** The base URL people reach the API at: absolute report links in alerts and commit statuses. */
+  publicUrl?: string;
+  alerts: {
+    /** Slack-compatible incoming webhooks (NBLC_ALERT_WEBHOOK_URL, comma-separated). */
+    webhookUrls: Secret[];
+    smtpUrl?: Secret;
+    emailTo: string[];
+    emailFrom: string;
+    /** Alert when the sync has failed for this long (and again when it recovers). */
+    syncAfter: string;
+    /** Notebooks flaky in the history alert only after `flakyAfter` failed runs in a row. */
+    quietFlaky: boolean;
+    flakyAfter: number;
+  };
+  github: { token?: Secret; apiUrl: string; prFromForks: boolean };
   logLevel: z.infer<typeof schema>['NBLC_LOG_LEVEL'];
   /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */
   env: Env;
@@ -210,6 +233,10 @@ const SECRET_VARIABLES = [
   'TEMPORAL_API_KEY',
   // A PostgreSQL URL carries its password.
   'NBLC_DATABASE_URL',
+  // Incoming-webhook and SMTP URLs carry their credentials; the token sets commit statuses.
+  'NBLC_ALERT_WEBHOOK_URL',
+  'NBLC_SMTP_URL',
+  'NBLC_GITHUB_TOKEN',
 ] as const;
 
 /** Secrets nblc makes and checks itself: at least this long, as `openssl rand -hex 32` makes them. */
@@ -279,8 +306,27 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`${issue.path.join('.')}: ${issue.message}`);
     }
   }
-  const [webhookSecret, previousSecret, apiToken, gitToken, userTokenSecret, temporalApiKey, databaseUrl] =
-    SECRET_VARIABLES.map((name) => readSecret(env, name, problems));
+  const [
+    webhookSecret,
+    previousSecret,
+    apiToken,
+    gitToken,
+    userTokenSecret,
+    temporalApiKey,
+    databaseUrl,
+    alertWebhooks,
+    smtpUrl,
+    githubToken,
+  ] = SECRET_VARIABLES.map((name) => readSecret(env, name, problems));
+  const webhookUrls = splitList(alertWebhooks?.reveal()).map((u) => new Secret(u));
+  if (webhookUrls.some((u) => !/^https?:\/\/[^\s]+$/.test(u.reveal()))) {
+    problems.push('NBLC_ALERT_WEBHOOK_URL: http(s) URLs of incoming webhooks, separated by commas');
+  }
+  if (smtpUrl && !/^smtps?:\/\/[^\s]+$/.test(smtpUrl.reveal())) {
+    problems.push('NBLC_SMTP_URL: an SMTP URL such as smtps://user:password@mail.example.org:465');
+  }
+  // An SMTP URL without recipients sends nothing; `nblc alerts test` says so.
+  const emailTo = splitList(env.NBLC_ALERT_EMAIL_TO);
   problems.push(
     ...secretProblems('NBLC_WEBHOOK_SECRET', webhookSecret),
     ...secretProblems('NBLC_WEBHOOK_SECRET_PREVIOUS', previousSecret, { previous: true }),
@@ -349,9 +395,32 @@ export function loadConfig(env: Env = process.env): Config {
     },
     workerName: v.NBLC_WORKER_NAME ?? `${process.pid}@${os.hostname()}`,
     sandbox,
+    publicUrl: v.NBLC_PUBLIC_URL ? v.NBLC_PUBLIC_URL.replace(/\/+$/, '') : undefined,
+    alerts: {
+      webhookUrls,
+      smtpUrl,
+      emailTo,
+      emailFrom: v.NBLC_ALERT_EMAIL_FROM,
+      syncAfter: v.NBLC_ALERT_SYNC_AFTER,
+      quietFlaky: v.NBLC_ALERT_QUIET_FLAKY === 'true',
+      flakyAfter: v.NBLC_ALERT_FLAKY_AFTER,
+    },
+    github: {
+      token: githubToken,
+      apiUrl: v.NBLC_GITHUB_API_URL.replace(/\/+$/, ''),
+      prFromForks: v.NBLC_PR_FROM_FORKS === 'true',
+    },
     logLevel: v.NBLC_LOG_LEVEL,
     env,
   };
+}
+
+/** `a, b,,c` → ['a', 'b', 'c']. */
+function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** Every variable name nblc itself reads; docker-compose and docs are checked against it. */

@@ -142,6 +142,31 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; statements: string[] }
       'CREATE INDEX IF NOT EXISTS notebook_results_by_path ON notebook_results (path, finished_at, run_id)',
     ],
   },
+  {
+    // Alerts (src/runtime/alert-store.ts): each alert's delivery per channel, claimed then sent,
+    // so that a retried or replayed run sends it once; and run-level states (a kind of run that
+    // cannot run, the sync), with the run that changed them, so that its retries see the change.
+    version: 2,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS alert_deliveries (
+        alert_key TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        claimed_at TEXT NOT NULL,
+        sent_at TEXT,
+        error TEXT,
+        PRIMARY KEY (alert_key, channel)
+      )`,
+      `CREATE TABLE IF NOT EXISTS alert_states (
+        subject TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        previous_state TEXT,
+        changed_by TEXT NOT NULL,
+        changed_at TEXT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -183,26 +183,32 @@ ORDER BY k.path, k.rn`;
 // ---------------------------------------------------------------------------------------------
 // One store per database and process
 
-const stores = new Map<string, Promise<HistoryStore>>();
+const databases = new Map<string, Promise<Database>>();
 
 /**
- * The process's store for this config's database, opened (and migrated) on first use. A failed
- * open is forgotten, so the next call tries again (the database may come up later).
+ * The process's database for this config, opened (and migrated) on first use and shared by the
+ * history and the alert store. A failed open is forgotten, so the next call tries again (the
+ * database may come up later).
  */
-export function historyStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<HistoryStore> {
+export function sharedDatabase(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<Database> {
   const key = config.databaseUrl?.reveal() ?? sqliteFileOf(config.dataDir);
-  let store = stores.get(key);
-  if (!store) {
-    store = openDatabase(config).then(createHistoryStore);
-    stores.set(key, store);
-    store.catch(() => stores.delete(key));
+  let db = databases.get(key);
+  if (!db) {
+    db = openDatabase(config);
+    databases.set(key, db);
+    db.catch(() => databases.delete(key));
   }
-  return store;
+  return db;
 }
 
-/** Closes every store this process opened (stack.ts, on stop). */
+/** The process's history store for this config's database. */
+export function historyStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<HistoryStore> {
+  return sharedDatabase(config).then(createHistoryStore);
+}
+
+/** Closes every database this process opened (stack.ts, on stop). */
 export async function closeHistoryStores(): Promise<void> {
-  const open = [...stores.values()];
-  stores.clear();
-  await Promise.all(open.map((s) => s.then((store) => store.close()).catch(() => undefined)));
+  const open = [...databases.values()];
+  databases.clear();
+  await Promise.all(open.map((d) => d.then((db) => db.close()).catch(() => undefined)));
 }

@@ -1,6 +1,7 @@
 /** `nblc`: the command line. Each command loads the one validated config from the environment. */
 import { Command } from 'commander';
 import { ConfigError } from './config.js';
+import { registerAlerts } from '../cli/alerts.js';
 import { registerCopy } from '../cli/copy.js';
 import { UsageError } from '../cli/errors.js';
 import { registerServe } from '../cli/serve.js';
@@ -22,6 +23,7 @@ registerCopy(program);
 registerTest(program);
 registerUserToken(program);
 registerTemporal(program);
+registerAlerts(program);
 registerDemo(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -2,10 +2,12 @@
 import type { LogLevel, LogMetadata } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import path from 'node:path';
+import { createAlertActivities } from '../activities/alerts/index.js';
 import { createCopyActivities, readyCopyAfterPublish } from '../activities/copies/index.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
 import { createNotebookActivities } from '../activities/runs/notebooks.js';
 import { createHistoryActivities } from '../activities/runs/history.js';
+import { createPullRequestActivities } from '../activities/runs/pull-requests.js';
 import { createRunActivities } from '../activities/runs/index.js';
 import { createSyncActivities } from '../activities/sync/index.js';
 import type { Config } from './config.js';
@@ -17,9 +19,13 @@ export function createActivities(config: Config, ready: ReadyCopies) {
   return {
     ...createSyncActivities(config, readyCopyAfterPublish(config, ready)),
     ...createRunActivities(config),
+    ...createPullRequestActivities(config),
     // recordRun: the store opens on first use (history-store.ts), closed by the stack.
     ...createHistoryActivities(config),
     ...createCopyActivities(config, ready),
+    // Alerts and commit statuses: channels and tokens are read from the config here, never
+    // passed through workflows.
+    ...createAlertActivities(config),
   };
 }
 

@@ -3,12 +3,12 @@
  * the same per-repository workflow, starting it if it is not running.
  */
 import type { Client } from '@temporalio/client';
-import type { Config } from '../runtime/config.js';
+import { durationMs, type Config } from '../runtime/config.js';
 import { temporalUiLink } from '../runtime/temporal-ui.js';
 import { beaconSignal, repoSync, statusQuery } from '../workflows/repoSync.js';
 import { syncWorkflowId, type Beacon, type SyncStatus } from './model.js';
 
-export type SyncClientConfig = Pick<Config, 'repo' | 'taskQueue' | 'syncIdleTimeout' | 'temporal'>;
+export type SyncClientConfig = Pick<Config, 'repo' | 'taskQueue' | 'syncIdleTimeout' | 'temporal' | 'alerts'>;
 
 export interface SignalledSync {
   workflowId: string;
@@ -21,7 +21,14 @@ export async function signalSync(client: Client, config: SyncClientConfig, beaco
   const handle = await client.workflow.signalWithStart(repoSync, {
     workflowId,
     taskQueue: config.taskQueue,
-    args: [{ repo: config.repo.fullName, branch: config.repo.branch, idleTimeout: config.syncIdleTimeout }],
+    args: [
+      {
+        repo: config.repo.fullName,
+        branch: config.repo.branch,
+        idleTimeout: config.syncIdleTimeout,
+        alertSyncAfterMs: durationMs(config.alerts.syncAfter),
+      },
+    ],
     signal: beaconSignal,
     signalArgs: [beacon],
     staticSummary: `Sync ${config.repo.fullName}@${config.repo.branch} into the notebooks cache`,

@@ -28,3 +28,41 @@ export function ignoreReason(p: PushPayload, repoFullName: string, branch: strin
   if (p.ref !== `refs/heads/${branch}`) return `push to ${p.ref}, not refs/heads/${branch}`;
   return null;
 }
+
+/** A `pull_request` delivery: what a run of its notebooks needs, and what to check it against. */
+export const pullRequestPayload = z.object({
+  action: z.string().min(1),
+  number: z.number().int().positive(),
+  pull_request: z.object({
+    head: z.object({
+      sha,
+      // null when the fork was deleted.
+      repo: z.object({ full_name: z.string().min(1) }).nullable(),
+    }),
+    base: z.object({ ref: z.string().min(1), repo: z.object({ full_name: z.string().min(1) }) }),
+  }),
+  repository: z.object({ full_name: z.string().min(1) }),
+});
+export type PullRequestPayload = z.infer<typeof pullRequestPayload>;
+
+/** Actions that put new code at the head of a PR (run it), and that end it (cancel its run). */
+const RUN_ACTIONS = ['opened', 'synchronize', 'reopened'];
+
+export type PullRequestDecision =
+  { ignored: string } | { run: { number: number; head: string; fork: boolean } } | { cancel: { number: number } };
+
+/** What to do with an authentic pull_request delivery for `repoFullName` / `branch`. */
+export function pullRequestDecision(p: PullRequestPayload, repoFullName: string, branch: string): PullRequestDecision {
+  const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+  if (!same(p.repository.full_name, repoFullName)) {
+    return { ignored: `repository ${p.repository.full_name} is not ${repoFullName}` };
+  }
+  if (p.pull_request.base.ref !== branch) {
+    return { ignored: `pull request #${p.number} is into ${p.pull_request.base.ref}, not ${branch}` };
+  }
+  if (p.action === 'closed') return { cancel: { number: p.number } };
+  if (!RUN_ACTIONS.includes(p.action)) return { ignored: `pull request action ${p.action}` };
+  const headRepo = p.pull_request.head.repo?.full_name;
+  const fork = !headRepo || !same(headRepo, p.pull_request.base.repo.full_name);
+  return { run: { number: p.number, head: p.pull_request.head.sha, fork } };
+}

@@ -87,6 +87,14 @@ export interface SyncCarry {
   published: PublishedInfo | null;
   deliveries: DeliveryRecord[];
   lastError: SyncError | null;
+  /** The current failing episode of the sync, for its alerts (sync-alerts.ts). */
+  failing?: SyncFailing;
+}
+
+/** Since when the sync fails (its first failed pass), and whether people were told. */
+export interface SyncFailing {
+  since: string;
+  alerted: boolean;
 }
 
 export interface SyncInput {
@@ -96,6 +104,8 @@ export interface SyncInput {
   idleTimeout: string;
   /** Continue-as-new once the history has this many events (the server may suggest earlier). */
   maxHistoryEvents?: number;
+  /** Alert when the sync has failed this long (NBLC_ALERT_SYNC_AFTER), and when it recovers. */
+  alertSyncAfterMs?: number;
   carry?: SyncCarry;
 }
 

@@ -36,10 +36,12 @@ import { bulkCopyWorkflowId } from '../copies/model.js';
 import { testNotebooks } from './testNotebooks.js';
 import { userCopiesBulk } from './userCopiesBulk.js';
 import { Deliveries } from '../sync/deliveries.js';
+import { sendSyncAlert } from './runNotify.js';
 import {
   NON_RETRYABLE_PUBLISH_FAILURES,
   SYNC_SA,
   type Beacon,
+  type SyncFailing,
   type SyncInput,
   type SyncPlan,
   type SyncResult,
@@ -99,9 +101,30 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
   const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxEvents;
   const hasPending = () => book.pending().length > 0;
+  // Versioned: histories from before sync alerts replay without their timer.
+  const alertAfter = input.alertSyncAfterMs !== undefined && patched('sync-alerts') ? input.alertSyncAfterMs : null;
+  let failing: SyncFailing | null = input.carry?.failing ?? null;
 
   for (;;) {
-    const woke = await condition(() => hasPending() || historyFull(), input.idleTimeout);
+    // While failing, the run stays open (no idle end) so that it sees the recovery, and wakes
+    // when the failure has lasted NBLC_ALERT_SYNC_AFTER.
+    let woke: boolean;
+    if (failing && alertAfter !== null) {
+      const due = Date.parse(failing.since) + alertAfter - Date.now();
+      if (failing.alerted) {
+        await condition(() => hasPending() || historyFull());
+        woke = true;
+      } else {
+        woke = await condition(() => hasPending() || historyFull(), Math.max(1, due));
+      }
+      if (!woke) {
+        await sendSyncAlert({ repo: input.repo, failing: true, since: failing.since, error: book.lastError?.message });
+        failing.alerted = true;
+        continue;
+      }
+    } else {
+      woke = await condition(() => hasPending() || historyFull(), input.idleTimeout);
+    }
     if (!woke) {
       // Idle: finish once every signal handler is done; a beacon racing with the end is
       // delivered to this run (the completion is then retried) or starts the next one.
@@ -109,11 +132,24 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
       if (!hasPending()) return { reason: 'idle', published: book.published };
       continue;
     }
-    if (hasPending()) await pass();
+    if (hasPending()) {
+      await pass();
+      if (alertAfter !== null) await trackFailing();
+    }
     if (historyFull()) {
       await condition(allHandlersFinished);
-      return continueAsNew<typeof repoSync>({ ...input, carry: book.carry() });
+      return continueAsNew<typeof repoSync>({ ...input, carry: { ...book.carry(), ...(failing ? { failing } : {}) } });
     }
+  }
+
+  /** A failing episode begins with its first failed pass and ends with a good one (told if it was). */
+  async function trackFailing(): Promise<void> {
+    if (book.lastError) {
+      failing ??= { since: book.lastError.at, alerted: false };
+      return;
+    }
+    if (failing?.alerted) await sendSyncAlert({ repo: input.repo, failing: false, since: failing.since });
+    failing = null;
   }
 
   /** One pull: everything pending now is one batch; beacons arriving meanwhile wait for the next. */

@@ -9,13 +9,11 @@
  */
 import {
   ActivityFailure,
-  type ActivityInterfaceFor,
   CancellationScope,
   ContinueAsNew,
   continueAsNew,
   defineQuery,
   isCancellation,
-  log,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -23,15 +21,25 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { NotebookActivities, RunNotebookInput } from '../activities/runs/notebooks.js';
-import type { HistoryActivities } from '../activities/runs/history.js';
+import type { NotebookActivities } from '../activities/runs/notebooks.js';
 import type { RunActivities } from '../activities/runs/index.js';
 import { temporalUiLink } from '../runtime/temporal-ui.js';
+import type { AlertOutcome } from '../runs/alerts.js';
+import {
+  alertProblems,
+  failureText,
+  finalState,
+  recordInHistory,
+  runStatus,
+  sendRunAlerts,
+  STATUS_KINDS,
+} from './runNotify.js';
+import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
+import { allPaths, executeWithRetries, runLanes, type Executor } from './runLanes.js';
 import {
   clampRunOptions,
   countSummaries,
   INFRA_ATTEMPTS,
-  NON_RETRYABLE_RECORD_FAILURES,
   NON_RETRYABLE_SNAPSHOT_FAILURES,
   RUN_SA,
   runIdFromWorkflowId,
@@ -59,19 +67,6 @@ const bookkeeping = proxyActivities<RunActivities>({
   },
 });
 
-/** The notebook history: a database write, retried while the database is away. */
-const history = proxyActivities<HistoryActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: {
-    initialInterval: '2s',
-    maximumInterval: '1 minute',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: NON_RETRYABLE_RECORD_FAILURES,
-  },
-});
-
-type Executor = ActivityInterfaceFor<NotebookActivities>;
-
 export async function testNotebooks(requested: TestRunInput & TestRunQueues): Promise<TestRunResult> {
   // Clients check RUN_LIMITS already; a start that went around them (or an older client) must
   // still not give the workflow an invalid duration, which would fail its task forever with the
@@ -94,6 +89,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
   const running = new Set<string>();
   const done = new Map<string, NotebookSummary>((carry?.done ?? []).map((s) => [s.path, s]));
   const failures = () => [...done.values()].filter((s) => s.status !== 'passed');
+  let notifyProblems: string[] = [];
 
   setHandler(progressQuery, () => ({
     runId,
@@ -115,6 +111,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         ...failures()
           .slice(0, 20)
           .map((f) => `- ${f.status}: ${f.path}`),
+        ...notifyProblems,
       ].join('\n\n'),
     );
 
@@ -125,14 +122,30 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         { key: RUN_SA.status, value: 'running' },
         { key: RUN_SA.failed, value: 0 },
       ]);
-      const snap = await bookkeeping.resolveSnapshot({ runId, commit: input.commit });
+      // A pull request's head is exported apart from the published snapshots (pullRequest.ts).
+      const pr = input.kind === 'pr' ? input.pullRequest : undefined;
+      const snap: { commit: string; root: string; paths?: string[]; skipped?: string } = pr
+        ? await pullRequestSnapshot(runId, pr)
+        : await bookkeeping.resolveSnapshot({ runId, commit: input.commit });
       upsertSearchAttributes([{ key: RUN_SA.commit, value: snap.commit }]);
-      const paths = await bookkeeping.discoverNotebooks({
-        root: snap.root,
-        include: input.include,
-        exclude: input.exclude,
-        paths: input.paths,
-      });
+      const skipped = snap.skipped;
+      // Versioned, like the steps below: older histories replay without them.
+      const statuses =
+        STATUS_KINDS.includes(input.kind) && patched('commit-status')
+          ? await runStatus(
+              skipped
+                ? { runId, commit: snap.commit, state: 'error', description: skipped }
+                : { runId, commit: snap.commit, state: 'pending' },
+            )
+          : false;
+      const paths = skipped
+        ? []
+        : await bookkeeping.discoverNotebooks({
+            root: snap.root,
+            include: input.include,
+            exclude: input.exclude,
+            paths: pr ? snap.paths : input.paths,
+          });
       carry = {
         runId,
         commit: snap.commit,
@@ -141,6 +154,8 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         remaining: paths,
         total: paths.length,
         done: [],
+        ...(statuses ? { statuses } : {}),
+        ...(skipped ? { skipped } : {}),
       };
       phase = 'running';
     }
@@ -197,8 +212,20 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         : undefined,
     });
     await bookkeeping.releaseSnapshot({ runId, commit: run.commit });
-    // Versioned: histories recorded before the notebook history replay without this step.
-    if (patched('record-history')) await recordInHistory(runId);
+    if (input.kind === 'pr') await releasePullRequest(runId);
+    // Versioned: histories recorded before the notebook history replay without this step. A
+    // pull request's code is not merged: it is not part of the notebooks' history.
+    if (input.kind !== 'pr' && patched('record-history')) await recordInHistory(runId);
+    let alerts: AlertOutcome[] | undefined;
+    if (patched('run-alerts')) {
+      [alerts] = await Promise.all([
+        input.kind === 'pr' ? [] : sendRunAlerts({ runId, kind: input.kind, commit: run.commit }),
+        run.statuses &&
+          !run.skipped &&
+          runStatus({ runId, commit: run.commit, state: finalState(result.counts), counts: result.counts }),
+      ]);
+      notifyProblems = alertProblems(alerts);
+    }
     phase = 'done';
     const counts = countSummaries([...done.values()]);
     upsertSearchAttributes([
@@ -206,7 +233,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
       { key: RUN_SA.failed, value: counts.total - counts.passed },
     ]);
     describe();
-    return result;
+    return alerts ? { ...result, alerts } : result;
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
     if (isCancellation(err) && carry) {
@@ -216,96 +243,21 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         upsertSearchAttributes([{ key: RUN_SA.status, value: 'cancelled' }]);
         await bookkeeping.releaseSnapshot({ runId, commit: cancelled.commit });
       });
+      if (input.kind === 'pr') await releasePullRequest(runId);
     } else if (!isCancellation(err)) {
       upsertSearchAttributes([{ key: RUN_SA.status, value: 'error' }]);
+      // The run could not run (snapshot, report, infrastructure): people hear of it once.
+      const commit = carry?.commit ?? input.commit;
+      if (input.kind === 'pr') await releasePullRequest(runId);
+      if (err instanceof ActivityFailure && patched('run-alerts')) {
+        await Promise.all([
+          sendRunAlerts({ runId, kind: input.kind, commit, error: failureText(err) }),
+          commit &&
+            STATUS_KINDS.includes(input.kind) &&
+            runStatus({ runId, commit, state: 'error', description: `the run could not run: ${failureText(err)}` }),
+        ]);
+      }
     }
     throw err;
-  }
-}
-
-interface Lanes {
-  /** Taken from the front; what is left when the history is full goes to the next run. */
-  queue: string[];
-  concurrency: number;
-  historyFull: () => boolean;
-  running: Set<string>;
-  done: Map<string, NotebookSummary>;
-  execute: (nbPath: string) => Promise<NotebookSummary>;
-  onStart: () => void;
-  onDone: () => void;
-}
-
-/**
- * `concurrency` lanes, each executing one notebook at a time off the shared queue, until it is
- * empty or the history is full (then nothing is in flight when the run continues as new).
- */
-function runLanes(l: Lanes): Promise<void[]> {
-  const lane = async () => {
-    while (l.queue.length > 0 && !l.historyFull()) {
-      const nbPath = l.queue.shift()!;
-      l.running.add(nbPath);
-      l.onStart();
-      try {
-        l.done.set(nbPath, await l.execute(nbPath));
-      } finally {
-        l.running.delete(nbPath);
-      }
-      l.onDone();
-    }
-  };
-  return Promise.all(Array.from({ length: Math.min(l.concurrency, l.queue.length) }, lane));
-}
-
-/**
- * Executes a notebook up to `attempts` times until it passes (`retries`: each one is an
- * activity of its own, visible in the history).
- */
-async function executeWithRetries(
-  executor: Executor,
-  run: Omit<RunNotebookInput, 'path' | 'attempt'>,
-  nbPath: string,
-  attempts: number,
-): Promise<NotebookSummary> {
-  let last: NotebookSummary | undefined;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    try {
-      last = await executor.runNotebook.executeWithOptions({ summary: nbPath }, [
-        {
-          runId: run.runId,
-          root: run.root,
-          path: nbPath,
-          attempt,
-          cellTimeoutS: run.cellTimeoutS,
-          notebookTimeoutS: run.notebookTimeoutS,
-        },
-      ]);
-    } catch (err) {
-      if (isCancellation(err) || !(err instanceof ActivityFailure)) throw err;
-      // Infrastructure kept failing (worker lost, executor crashing): report, don't stall the run.
-      last = { path: nbPath, status: 'kernel_died', durationMs: 0, attempts: attempt };
-    }
-    if (last.status === 'passed') return last;
-  }
-  return last!;
-}
-
-/** Every path of the run in its sorted order (the carried `remaining` shrinks across runs). */
-function allPaths(run: TestRunCarry, done: Map<string, NotebookSummary>): string[] {
-  return [...new Set([...done.keys(), ...run.remaining])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/**
- * Records the finished run in the notebook history. A failure does not fail the run: its report
- * stands, and the next worker start imports reports the history lacks.
- */
-async function recordInHistory(runId: string): Promise<void> {
-  try {
-    await history.recordRun({ runId });
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    log.warn('the run was not recorded in the notebook history; the next worker start imports it', {
-      runId,
-      error: err instanceof Error ? err.message : String(err),
-    });
   }
 }

@@ -101,6 +101,8 @@ export async function importReports(
       outcome.withoutReport++;
       continue;
     }
+    // Pull-request runs test unmerged code: they are not part of the notebooks' history.
+    if (head !== 'unknown' && head.kind === 'pr') continue;
     const known = recorded.get(runId);
     if (known !== undefined && head !== 'unknown' && sameTime(known, head.finishedAt)) {
       outcome.unchanged++;

@@ -65,7 +65,9 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
   const runDir = path.join(opts.resultsDir, opts.runId);
   const paths = [...new Set(opts.paths)];
   const notebooks = await mapLimit(paths, READ_CONCURRENCY, (p) => readResult(runDir, p));
-  const previous = await findPreviousRun(opts.resultsDir, opts.runId, opts.kind, opts.startedAt);
+  // A pull request's run compared with another pull request's would say nothing.
+  const previous =
+    opts.kind === 'pr' ? null : await findPreviousRun(opts.resultsDir, opts.runId, opts.kind, opts.startedAt);
   const { newlyFailing, fixed } = compareWithPrevious(notebooks, previous?.statuses ?? null);
 
   const report: TestReport = {

@@ -1,0 +1,185 @@
+/**
+ * The alert and commit-status activities of a test run. `planRunAlerts` decides (from the run's
+ * report.json and the history database, with src/runs/alerts.ts); the workflow then runs one
+ * `deliverAlert` per alert and channel, each retried on its own, so a channel that is down holds
+ * up neither the others nor, beyond its retries, the run. Deliveries are recorded per
+ * `<runId>:<alert>` and channel (alert-store.ts): a retry, a replay or a run started again under
+ * the same ID sends nothing twice. Links and credentials are made here, never in the workflow.
+ */
+import { ApplicationFailure, type Logger } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../runtime/config.js';
+import { alertStore, type AlertStore } from '../../runtime/alert-store.js';
+import {
+  FLAKY_WINDOW,
+  NOTIFY_FAILURES,
+  renderAlert,
+  runAlerts,
+  runStateAlert,
+  stateChange,
+  syncAlert,
+  type Alert,
+  type RunNotebook,
+} from '../../runs/alerts.js';
+import { causeOf, causeText } from '../../runs/causes.js';
+import type { NotebookStatus, RunKind } from '../../runs/model.js';
+import { reportLink } from '../../runs/report-links.js';
+import { REPORT_FILES } from '../runs/report/layout.js';
+import { alertChannels, type Channel } from './channels.js';
+import { describeCounts, setCommitStatus, type CommitState } from './github.js';
+
+/** Links in alerts and statuses are read later than an operator's: they stay valid two weeks. */
+export const ALERT_LINK_TTL_S = 14 * 24 * 3600;
+
+export type AlertActivitiesConfig = Pick<
+  Config,
+  'alerts' | 'github' | 'repo' | 'resultsDir' | 'dataDir' | 'databaseUrl' | 'publicUrl' | 'apiToken'
+>;
+
+export interface PlanRunAlertsInput {
+  runId: string;
+  kind: RunKind;
+  commit?: string;
+  /** The run could not run: why (an operator-readable failure). */
+  error?: string;
+}
+
+export function createAlertActivities(
+  cfg: AlertActivitiesConfig,
+  store: () => Promise<AlertStore> = () => alertStore(cfg),
+  channels: () => Channel[] = () => alertChannels(cfg),
+) {
+  const link = (runId: string) =>
+    cfg.publicUrl && cfg.apiToken
+      ? `${cfg.publicUrl}${reportLink(cfg.apiToken, runId, Date.now(), ALERT_LINK_TTL_S)}`
+      : undefined;
+
+  return {
+    /** The run's alerts and the channels to send them to (none configured: nothing to decide). */
+    async planRunAlerts(input: PlanRunAlertsInput): Promise<{ alerts: Alert[]; channels: string[] }> {
+      const ids = channels().map((c) => c.id);
+      // Pull-request runs test code that is not merged: their news is the commit status.
+      if (ids.length === 0 || (input.kind as string) === 'pr') return { alerts: [], channels: [] };
+      const db = await store();
+      const subject = `run:${input.kind}`;
+      const run = { runId: input.runId, kind: input.kind, commit: input.commit ?? '(none)' };
+      const change = stateChange(await db.state(subject), input.runId, input.error ? 'broken' : 'ok');
+      await db.setState(subject, change.record);
+      if (input.error) return { alerts: change.changed ? [runStateAlert(run, true, input.error)] : [], channels: ids };
+
+      const report = await readReport(cfg.resultsDir, input.runId);
+      run.commit = report.commit;
+      const past = await db.pastResults(
+        report.notebooks.map((n) => n.path),
+        input.runId,
+        report.finishedAt,
+        FLAKY_WINDOW + cfg.alerts.flakyAfter,
+      );
+      const alerts = runAlerts(run, report.notebooks, past, cfg.alerts);
+      if (change.changed) alerts.push(runStateAlert(run, false));
+      return { alerts, channels: ids };
+    },
+
+    /** The sync has been failing since `since` (or works again): the alert and the channels. */
+    async planSyncAlert(input: {
+      repo: string;
+      failing: boolean;
+      since: string;
+      error?: string;
+    }): Promise<{ alerts: Alert[]; channels: string[] }> {
+      const ids = channels().map((c) => c.id);
+      if (ids.length === 0) return { alerts: [], channels: [] };
+      return { alerts: [syncAlert(input.repo, input.failing, input.since, input.error)], channels: ids };
+    },
+
+    /** Sends one alert to one channel unless it has it already; a failure is retried by Temporal. */
+    async deliverAlert(input: { runId: string; channel: string; alert: Alert }): Promise<{ skipped: boolean }> {
+      const channel = channels().find((c) => c.id === input.channel);
+      if (!channel) {
+        throw ApplicationFailure.nonRetryable(
+          `channel ${input.channel} is no longer configured`,
+          NOTIFY_FAILURES.channelUnknown,
+        );
+      }
+      const key = `${input.runId}:${input.alert.id}`;
+      const db = await store();
+      if ((await db.claim(key, channel.id)) === 'sent') return { skipped: true };
+      const hasReport = input.alert.id !== 'run-error' && !!input.alert.run;
+      try {
+        await channel.send(renderAlert(input.alert, hasReport ? link(input.runId) : undefined), key);
+      } catch (err) {
+        const message = (err as Error).message;
+        await db.failed(key, channel.id, message).catch(() => undefined);
+        log().warn('alert not delivered', { channel: channel.id, alert: key, error: message });
+        const permanent = (err as { permanent?: boolean }).permanent === true;
+        throw ApplicationFailure.create({
+          message: `${channel.id}: ${message}`,
+          type: permanent ? NOTIFY_FAILURES.channelRejected : NOTIFY_FAILURES.channelFailed,
+          nonRetryable: permanent,
+        });
+      }
+      await db.sent(key, channel.id);
+      return { skipped: false };
+    },
+
+    /**
+     * The commit status of a run: `pending` at its start, then from its counts, or `error` when
+     * it could not run. Returns false when statuses are off (no NBLC_GITHUB_TOKEN).
+     */
+    async setRunStatus(input: {
+      runId: string;
+      commit: string;
+      state: CommitState;
+      counts?: Record<string, number> & { total: number; passed: number };
+      description?: string;
+    }): Promise<boolean> {
+      const description =
+        input.description ??
+        (input.counts
+          ? describeCounts(input.counts)
+          : input.state === 'pending'
+            ? 'testing the notebooks…'
+            : input.state);
+      return setCommitStatus(cfg, {
+        sha: input.commit,
+        state: input.state,
+        description,
+        targetUrl: input.state === 'pending' ? undefined : link(input.runId),
+      });
+    },
+  };
+}
+
+export type AlertActivities = ReturnType<typeof createAlertActivities>;
+
+function log(): Logger {
+  try {
+    return Context.current().log;
+  } catch {
+    return console as unknown as Logger; // outside an activity (the CLI's test message)
+  }
+}
+
+/** What the decision needs of report.json: each notebook's status and cause. */
+async function readReport(
+  resultsDir: string,
+  runId: string,
+): Promise<{ commit: string; finishedAt: string; notebooks: RunNotebook[] }> {
+  const raw = JSON.parse(await fs.readFile(path.join(resultsDir, runId, REPORT_FILES.json), 'utf8')) as {
+    commit: string;
+    finishedAt: string;
+    notebooks: Array<{
+      path: string;
+      status: NotebookStatus;
+      error: { ename: string; evalue: string } | null;
+      message: string | null;
+    }>;
+  };
+  const notebooks = raw.notebooks.map((nb) => {
+    const cause = causeOf({ status: nb.status, error: nb.error ?? null, message: nb.message ?? null });
+    return { path: nb.path, status: nb.status, cause: cause ? causeText(cause) : null };
+  });
+  return { commit: raw.commit, finishedAt: raw.finishedAt, notebooks };
+}

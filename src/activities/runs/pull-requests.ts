@@ -1,0 +1,105 @@
+/**
+ * The snapshot of a pull request's head for its `pr` run: fetched from `refs/pull/<n>/head` into
+ * the private clone and exported like a published snapshot, but under
+ * `$NBLC_CACHE_DIR/.pr-snapshots/<runId>/` (mode 0700: users' notebook servers, which mount the
+ * cache, cannot read unreviewed code; notebook workers on other hosts share the cache), never
+ * under `snapshots/` or `current`, and removed when the run ends. The notebooks run are those
+ * the PR changes against its merge base with the configured branch.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../runtime/config.js';
+import { SYNC_FAILURES } from '../../sync/model.js';
+import { removeTree } from '../files.js';
+import { withHeartbeat } from '../heartbeat.js';
+import { git, gitFailure } from '../sync/git.js';
+import { cloneDir } from '../sync/index.js';
+import { changedPaths, ensureClone, resolveCommit } from '../sync/repo.js';
+import { materialize } from '../sync/snapshot.js';
+
+export type PullRequestConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'resultsDir' | 'github'>;
+
+export const prSnapshotsDir = (cacheDir: string) => path.join(cacheDir, '.pr-snapshots');
+const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
+
+export interface PreparedPullRequest {
+  /** The head commit that is tested. */
+  commit: string;
+  root: string;
+  /** The notebooks (and other files) the PR changes against its merge base. */
+  paths: string[];
+  /** Why its notebooks are not run (a fork's PR without NBLC_PR_FROM_FORKS). */
+  skipped?: string;
+}
+
+export function createPullRequestActivities(cfg: PullRequestConfig) {
+  return {
+    async preparePullRequest(input: {
+      runId: string;
+      number: number;
+      head: string;
+      fork: boolean;
+    }): Promise<PreparedPullRequest> {
+      if (!RUN_ID_RE.test(input.runId) || input.runId.startsWith('.') || !Number.isInteger(input.number)) {
+        throw ApplicationFailure.nonRetryable(`not a pull request run: ${input.runId}`, SYNC_FAILURES.commitNotFound);
+      }
+      // As resolveSnapshot does: a run started again under its ID starts from a clean directory.
+      const runDir = path.join(cfg.resultsDir, input.runId);
+      await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
+      if (input.fork && !cfg.github.prFromForks) {
+        return {
+          commit: input.head,
+          root: '',
+          paths: [],
+          skipped: 'not run: pull requests from forks are tested after merge (NBLC_PR_FROM_FORKS=false)',
+        };
+      }
+      const gitDir = cloneDir(cfg);
+      await ensureClone(gitDir);
+      const headRef = `refs/nblc/pr/${input.number}/head`;
+      const baseRef = `refs/nblc/pr/${input.number}/base`;
+      return withHeartbeat(
+        async (signal) => {
+          const g = git({ baseDir: gitDir, signal, token: cfg.repo.token });
+          try {
+            // Own refs: the sync's fetch of the branch (refs/remotes/origin/…) is left alone.
+            await g.raw([
+              'fetch',
+              '--no-tags',
+              '--quiet',
+              cfg.repo.url,
+              `+refs/pull/${input.number}/head:${headRef}`,
+              `+refs/heads/${cfg.repo.branch}:${baseRef}`,
+            ]);
+          } catch (err) {
+            throw gitFailure(err, `fetching pull request #${input.number}`, [cfg.repo.token]);
+          }
+          const head = await resolveCommit(g, input.head);
+          if (!head) {
+            throw ApplicationFailure.nonRetryable(
+              `commit ${input.head} of pull request #${input.number} is not there any more (a newer push replaced it; the run of that one tests it)`,
+              SYNC_FAILURES.commitNotFound,
+            );
+          }
+          const base = (await g.raw(['merge-base', head, baseRef])).trim();
+          const paths = base ? await changedPaths(g, base, head) : [];
+          const parent = prSnapshotsDir(cfg.cacheDir);
+          await fs.mkdir(parent, { recursive: true, mode: 0o700 });
+          await fs.chmod(parent, 0o700);
+          const snap = await materialize({ gitDir, cacheDir: path.join(parent, input.runId), sha: head, signal });
+          return { commit: head, root: snap.path, paths };
+        },
+        () => ({ step: 'pull request snapshot', number: input.number }),
+      );
+    },
+
+    /** Removes the run's PR snapshot (its refs stay: the next push of the PR overwrites them). */
+    async releasePullRequest(input: { runId: string }): Promise<void> {
+      if (!RUN_ID_RE.test(input.runId) || input.runId.startsWith('.')) return;
+      await removeTree(path.join(prSnapshotsDir(cfg.cacheDir), input.runId));
+    },
+  };
+}
+
+export type PullRequestActivities = ReturnType<typeof createPullRequestActivities>;

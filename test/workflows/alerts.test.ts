@@ -1,0 +1,224 @@
+/**
+ * Alerts and commit statuses end to end: a real Temporal server and workers, real git
+ * repositories and kernels, and real receivers on loopback (a chat webhook, an SMTP server, a
+ * GitHub API stand-in).
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import { notebook } from '../../src/demo/sample-repo.js';
+import { alertStore } from '../../src/runtime/alert-store.js';
+import { closeHistoryStores } from '../../src/runtime/history-store.js';
+import { getRun, runArgs, startTestRun } from '../../src/runs/client.js';
+import type { TestRunResult } from '../../src/runs/model.js';
+import { querySync, signalSync } from '../../src/sync/client.js';
+import { syncWorkflowId } from '../../src/sync/model.js';
+import { testNotebooks } from '../../src/workflows/testNotebooks.js';
+import { sandbox, waitFor } from '../helpers/fixtures.js';
+import { recordHistory, replayAll } from '../helpers/histories.js';
+import { chatReceiver, githubStandIn, smtpReceiver, statusesOf } from '../helpers/receivers.js';
+import { beacon, publish, withWorkers } from '../helpers/stack.js';
+import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
+
+const env = useTestEnv();
+after(() => closeHistoryStores());
+
+let n = 0;
+async function setup(extra: Record<string, string> = {}) {
+  const chat = await chatReceiver();
+  const smtp = await smtpReceiver();
+  const gh = await githubStandIn();
+  const id = `${++n}-${randomUUID().slice(0, 8)}`;
+  const box = await sandbox({
+    NBLC_REPO_FULL_NAME: `test/alerts-${id}`,
+    NBLC_TASK_QUEUE: `alerts-${id}`,
+    NBLC_NOTEBOOK_TASK_QUEUE: `alerts-nb-${id}`,
+    NBLC_TEST_CONCURRENCY: '2',
+    NBLC_ALERT_WEBHOOK_URL: `${chat.url}/hooks/secret`,
+    NBLC_SMTP_URL: smtp.url,
+    NBLC_ALERT_EMAIL_TO: 'ops@example.org',
+    NBLC_GITHUB_TOKEN: 'ghp_test',
+    NBLC_GITHUB_API_URL: gh.url,
+    NBLC_PUBLIC_URL: 'https://nblc.example.org',
+    NBLC_API_TOKEN: 'operator-token',
+    ...extra,
+  });
+  return { ...box, chat, smtp, gh };
+}
+
+async function result(runId: string): Promise<TestRunResult> {
+  return waitFor(
+    `run ${runId}`,
+    async () => {
+      const r = await getRun(env.client, runId);
+      if (r && r.status !== 'RUNNING' && !r.result) throw new Error(`run ${runId} ${r.status}: ${r.error}`);
+      return r?.result;
+    },
+    180_000,
+  );
+}
+
+const texts = (chat: { requests: Array<{ body: unknown }> }) =>
+  chat.requests.map((r) => (r.body as { text: string }).text);
+const PASS = notebook(['print("ok")']);
+const BROKEN = notebook(['raise ValueError("broken by the merge")']);
+
+describe('alerts and commit statuses', () => {
+  test('a merge that breaks a notebook alerts once per channel and fails its commit; the fix alerts once more', async () => {
+    const { config, upstream, chat, smtp, gh } = await setup({ NBLC_TEST_ON_MERGE: 'true' });
+    const first = await upstream.commit({ 'x/One.ipynb': PASS, 'x/Two.ipynb': PASS });
+    await withWorkers(env, config, async () => {
+      await publish(env, config, first);
+      assert.equal((await result(`merge-${first.slice(0, 12)}`)).counts.passed, 2);
+      assert.deepEqual(texts(chat), [], 'all new and passing: nothing to tell');
+
+      const second = await upstream.commit({ 'x/Two.ipynb': BROKEN });
+      await publish(env, config, second);
+      const broken = await result(`merge-${second.slice(0, 12)}`);
+      assert.deepEqual(
+        broken.alerts?.map((a) => [a.alert, a.ok]),
+        [
+          ['newly-failing', true],
+          ['newly-failing', true],
+        ],
+      );
+      assert.equal(chat.requests.length, 1);
+      assert.match(texts(chat)[0]!, /^1 notebook newly failing: ValueError: broken by the merge in the merge run/);
+      assert.match(texts(chat)[0]!, /x\/Two\.ipynb/);
+      assert.match(texts(chat)[0]!, new RegExp(`commit ${second}`));
+      assert.match(
+        texts(chat)[0]!,
+        /Report: https:\/\/nblc\.example\.org\/runs\/merge-[0-9a-f]{12}\/~\d+\.[\w-]+\/report\.html/,
+      );
+      assert.equal(smtp.mails.length, 1);
+      assert.match(smtp.mails[0]!.subject, /newly failing/);
+      const onSecond = statusesOf(gh).filter((s) => s.sha === second);
+      assert.deepEqual(
+        onSecond.map((s) => s.state),
+        ['pending', 'failure'],
+      );
+      assert.equal(onSecond[1]!.description, '1 of 1 notebooks did not pass (1 failed)');
+      assert.match(onSecond[1]!.targetUrl!, /^https:\/\/nblc\.example\.org\/runs\/merge-/);
+      assert.deepEqual(
+        statusesOf(gh).map((s) => s.context),
+        ['nblc/notebooks', 'nblc/notebooks', 'nblc/notebooks', 'nblc/notebooks'],
+      );
+
+      // GitHub redelivers the beacon: the sync ignores it, nothing is run or sent again.
+      await signalSync(env.client, config, beacon(`d-${second}`, second));
+      await waitFor(
+        'the duplicate counted',
+        async () =>
+          (await querySync(env.client, config))?.recentDeliveries.find((d) => d.deliveryId === `d-${second}`)
+            ?.duplicates === 1,
+      );
+      // The same merge run once more (as a retried pass or an operator would start it): the
+      // decision is the same, and every channel has it already.
+      const again = await env.client.workflow.execute(testNotebooks, {
+        workflowId: `test-run:merge-${second.slice(0, 12)}`,
+        taskQueue: config.taskQueue,
+        args: [runArgs(config, { kind: 'merge', commit: second, paths: ['x/Two.ipynb'] })],
+      });
+      assert.deepEqual(
+        again.alerts?.map((a) => [a.alert, a.ok, a.skipped]),
+        [
+          ['newly-failing', true, true],
+          ['newly-failing', true, true],
+        ],
+      );
+      assert.equal(chat.requests.length, 1, 'no second alert');
+      assert.equal(smtp.mails.length, 1, 'no second mail');
+      await recordHistory(env, `test-run:merge-${second.slice(0, 12)}`, 'test-run-merge-alerts');
+
+      const third = await upstream.commit({ 'x/Two.ipynb': PASS });
+      await publish(env, config, third);
+      const fixed = await result(`merge-${third.slice(0, 12)}`);
+      assert.deepEqual(
+        fixed.alerts?.map((a) => [a.alert, a.ok]),
+        [
+          ['fixed', true],
+          ['fixed', true],
+        ],
+      );
+      assert.equal(chat.requests.length, 2);
+      assert.match(texts(chat)[1]!, /^1 notebook fixed in the merge run/);
+      assert.equal(smtp.mails.length, 2);
+      assert.deepEqual(
+        statusesOf(gh)
+          .filter((s) => s.sha === third)
+          .map((s) => [s.state, s.description]),
+        [
+          ['pending', 'testing the notebooks…'],
+          ['success', 'all 1 notebook passed'],
+        ],
+      );
+    });
+  });
+
+  test('a channel that is down: the run completes, the other channels are alerted, the failure is recorded', async () => {
+    const down = await chatReceiver();
+    down.failWith = 503;
+    const box = await setup();
+    const { config, upstream, chat, smtp } = await setup({
+      NBLC_ALERT_WEBHOOK_URL: `${box.chat.url}/hooks/up,${down.url}/hooks/down`,
+    });
+    const sha = await upstream.commit({ 'a/Ok.ipynb': PASS, 'a/Broken.ipynb': BROKEN });
+    await withWorkers(env, config, async () => {
+      await publish(env, config, sha);
+      const started = await startTestRun(env.client, config, { kind: 'manual' });
+      const r = await result(started.runId);
+      assert.equal(r.counts.failed, 1);
+      const failedAlerts = r.alerts!.filter((a) => !a.ok);
+      assert.equal(failedAlerts.length, 1);
+      assert.match(failedAlerts[0]!.channel, /^webhook:127\.0\.0\.1:\d+#/);
+      assert.match(failedAlerts[0]!.error!, /HTTP 503/);
+      assert.doesNotMatch(failedAlerts[0]!.error!, /hooks\/down/);
+      assert.equal(r.alerts!.filter((a) => a.ok).length, 2, 'the other webhook and e-mail');
+      assert.equal(box.chat.requests.length, 1);
+      assert.equal(chat.requests.length, 0, 'this receiver is not configured here');
+      assert.equal(smtp.mails.length, 1);
+      assert.equal(down.requests.length, 5, 'retried with backoff, then given up');
+      // The workflow's current details (the UI shows them), through the SDK's metadata query.
+      const meta = await env.client.workflow
+        .getHandle(started.workflowId)
+        .query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+      assert.match(meta.currentDetails ?? '', /alert newly-failing to webhook:.* failed: .*HTTP 503/);
+      const rec = await (await alertStore(config)).delivery(`${started.runId}:newly-failing`, failedAlerts[0]!.channel);
+      assert.equal(rec?.state, 'claimed');
+      assert.equal(rec?.attempts, 5);
+    });
+  });
+});
+
+describe('sync alerts', () => {
+  test('a sync failing for longer than NBLC_ALERT_SYNC_AFTER is told once, and so is its recovery', async () => {
+    const { config, upstream, first, chat } = await setup({ NBLC_ALERT_SYNC_AFTER: '2s' });
+    // A commit that is not (yet) on the branch: its delivery fails the pass.
+    await upstream.git.checkoutLocalBranch('feature');
+    const feature = await upstream.commit({ 'feature.ipynb': '{}' }, 'feature work');
+    await upstream.git.push('origin', 'feature');
+    await withWorkers(env, config, async () => {
+      await publish(env, config, first);
+      await signalSync(env.client, config, beacon('early', feature));
+      const failing = await waitFor('the sync-failing alert', async () => texts(chat)[0], 30_000);
+      assert.match(failing, new RegExp(`^The sync of ${config.repo.fullName} has been failing since \\d{4}-`));
+      assert.match(failing, /does not exist/);
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.equal(chat.requests.length, 1, 'told once while it keeps failing');
+
+      await upstream.git.push('origin', 'feature:main');
+      await signalSync(env.client, config, beacon('early', feature)); // GitHub's "Redeliver"
+      const recovered = await waitFor('the recovery alert', async () => texts(chat)[1], 30_000);
+      assert.match(recovered, /works again \(it had been failing since/);
+      assert.equal((await querySync(env.client, config))?.lastError, null);
+      await recordHistory(env, syncWorkflowId(config.repo.fullName), 'sync-alerts');
+    });
+    assert.equal(chat.requests.length, 2);
+  });
+});
+
+describe('determinism', () => {
+  test('histories with alerts (fixtures and this run) replay against the current workflow code', async () => {
+    assert.ok((await replayAll(await workflowBundle())) >= 1);
+  });
+});
