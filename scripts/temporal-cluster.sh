@@ -91,7 +91,7 @@ build_ui() {
 
 # ---- PostgreSQL ----------------------------------------------------------------------------
 
-PG_BIN=${NBLC_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+PG_BIN=${NBLC_PG_BIN:-$( (ls -d /usr/lib/postgresql/*/bin 2>/dev/null || true) | sort -V | tail -n 1)}
 [ -n "$PG_BIN" ] || PG_BIN=$(dirname "$(command -v pg_ctl 2>/dev/null || echo /nonexistent/x)")
 # PostgreSQL refuses to run as root: as root, its processes run as `postgres`.
 if [ "$(id -u)" = 0 ]; then PG_USER=${NBLC_PG_USER:-postgres}; else PG_USER=$(id -un); fi
