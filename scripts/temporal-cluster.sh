@@ -164,9 +164,10 @@ start_server() {
   umask 022
   [ -f "$DIR/dynamicconfig.yaml" ] || cat >"$DIR/dynamicconfig.yaml" <<'EOF'
 # Temporal dynamic config of this cluster, polled every 10 s (empty: the server's defaults, as
-# in docker-compose.yml). For example:
-# limit.maxIDLength:
-#   - value: 255
+# in docker-compose.yml). For example, lift the per-shard limit on loading tasks, which bounds
+# bulk copies on a cluster with few shards (docs/benchmarks.md, "Embedded server and cluster"):
+# history.transferProcessorMaxPollRPS:
+#   - value: 10000
 EOF
   # Its own session: a test or shell that kills its process group does not take the server along.
   setsid "$BIN/temporal-server" --config-file "$DIR/temporal.yaml" --allow-no-auth start \
