@@ -91,7 +91,7 @@ build_ui() {
 
 # ---- PostgreSQL ----------------------------------------------------------------------------
 
-PG_BIN=${NBLC_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+PG_BIN=${NBLC_PG_BIN:-$( (ls -d /usr/lib/postgresql/*/bin 2>/dev/null || true) | sort -V | tail -n 1)}
 [ -n "$PG_BIN" ] || PG_BIN=$(dirname "$(command -v pg_ctl 2>/dev/null || echo /nonexistent/x)")
 # PostgreSQL refuses to run as root: as root, its processes run as `postgres`.
 if [ "$(id -u)" = 0 ]; then PG_USER=${NBLC_PG_USER:-postgres}; else PG_USER=$(id -un); fi
@@ -164,9 +164,10 @@ start_server() {
   umask 022
   [ -f "$DIR/dynamicconfig.yaml" ] || cat >"$DIR/dynamicconfig.yaml" <<'EOF'
 # Temporal dynamic config of this cluster, polled every 10 s (empty: the server's defaults, as
-# in docker-compose.yml). For example:
-# limit.maxIDLength:
-#   - value: 255
+# in docker-compose.yml). For example, lift the per-shard limit on loading tasks, which bounds
+# bulk copies on a cluster with few shards (docs/benchmarks.md, "Embedded server and cluster"):
+# history.transferProcessorMaxPollRPS:
+#   - value: 10000
 EOF
   # Its own session: a test or shell that kills its process group does not take the server along.
   setsid "$BIN/temporal-server" --config-file "$DIR/temporal.yaml" --allow-no-auth start \

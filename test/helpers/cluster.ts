@@ -5,7 +5,7 @@
  * own data directory (its private clone) and the directories hosts share (cache, results, users).
  */
 import { Client, Connection } from '@temporalio/client';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -58,17 +58,30 @@ async function script(args: string[], timeoutMs = 20 * 60_000): Promise<string> 
 
 /** One cluster for the whole file; the returned object works inside tests and hooks. */
 export function useCluster(): Cluster {
-  let state: { dir: string; address: string; client: Client } | undefined;
+  let state: { dir: string; address: string; client: Client; reaper: ChildProcess } | undefined;
   before(
     async () => {
       // Under /tmp (world-traversable), and itself traversable: PostgreSQL runs as `postgres`.
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nblc-cluster-'));
       await fs.chmod(dir, 0o755);
+      // The cluster runs in sessions of its own, so a test process killed before `after` (a
+      // timeout, Ctrl-C) would leave it running: a detached watcher stops it when we are gone.
+      const reaper = spawn(
+        'bash',
+        [
+          '-c',
+          `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; bash "$0" down "$1"; rm -rf "$1"`,
+          CLUSTER_SCRIPT,
+          dir,
+        ],
+        { detached: true, stdio: 'ignore' },
+      );
+      reaper.unref();
       const out = await script(['up', dir]);
       const address = /TEMPORAL_ADDRESS=(\S+)\s*$/.exec(out)?.[1];
       if (!address) throw new Error(`temporal-cluster.sh up printed no TEMPORAL_ADDRESS:\n${out}`);
       const connection = await Connection.connect({ address });
-      state = { dir, address, client: new Client({ connection }) };
+      state = { dir, address, client: new Client({ connection }), reaper };
     },
     { timeout: 25 * 60_000 },
   );
@@ -77,6 +90,7 @@ export function useCluster(): Cluster {
     await state.client.connection.close().catch(() => undefined);
     await script(['down', state.dir]).catch((err: Error) => console.error(err.message));
     await removeTree(state.dir);
+    state.reaper.kill();
   });
   const get = () => {
     if (!state) throw new Error('the cluster starts in before(): use it inside tests or hooks');
