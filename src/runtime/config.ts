@@ -359,7 +359,11 @@ export function loadConfig(env: Env = process.env): Config {
     usersDir: under(v.NBLC_USERS_DIR, 'users'),
     userCachePath: v.NBLC_USER_CACHE_PATH || path.join(under(v.NBLC_CACHE_DIR, 'cache'), 'current'),
     keepSnapshots: v.NBLC_KEEP_SNAPSHOTS,
-    http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_PORT, publicUrl: v.NBLC_PUBLIC_URL?.replace(/\/+$/, '') },
+    http: {
+      host: v.NBLC_HTTP_HOST,
+      port: v.NBLC_PORT,
+      publicUrl: v.NBLC_PUBLIC_URL ? v.NBLC_PUBLIC_URL.replace(/\/+$/, '') : undefined,
+    },
     taskQueue: v.NBLC_TASK_QUEUE,
     syncIdleTimeout: v.NBLC_SYNC_IDLE_TIMEOUT,
     temporal: {
