@@ -60,6 +60,13 @@ async function run(name: string, nb: string) {
   return fs.readFileSync(path.join(out, 'nb.ipynb'), 'utf8');
 }
 
+/**
+ * The Python environment is bound read-only at its real path; a checkout under /tmp (as a CI
+ * clone may be) therefore shows its top folder as a mount point in the kernel's private /tmp.
+ */
+const venv = fs.realpathSync(path.join(PROJECT_ROOT, '.venv'));
+const mountedUnderTmp = venv.startsWith('/tmp/') ? venv.split('/')[2] : undefined;
+
 test('concurrent notebooks cannot see each other', { timeout: 120_000 }, async () => {
   const [, b] = await Promise.all([run('a', writer), run('b', reader)]);
   const cell = (JSON.parse(b) as { cells: Array<{ outputs: Array<{ text?: string }> }> }).cells[0]!;
@@ -67,9 +74,9 @@ test('concurrent notebooks cannot see each other', { timeout: 120_000 }, async (
   assert.deepEqual(seen.found, [], 'A’s secret is nowhere in B’s view');
   assert.deepEqual(seen.pids, ['1'], 'B sees only itself');
   assert.deepEqual(
-    seen.tmp!.filter((f) => !f.startsWith('nblc-k-') && f !== '.ipython'),
+    seen.tmp!.filter((f) => !f.startsWith('nblc-k-') && f !== '.ipython' && f !== mountedUnderTmp),
     [],
-    'B’s /tmp is its own (its kernel folder, IPython’s folder in HOME=/tmp)',
+    'B’s /tmp is its own (its kernel folder, IPython’s folder in HOME=/tmp, the Python environment’s mount point)',
   );
   assert.equal(seen.tmp!.filter((f) => f.startsWith('nblc-k-')).length, 1);
 });
