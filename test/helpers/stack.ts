@@ -5,6 +5,8 @@ import type { Config } from '../../src/runtime/config.js';
 import type { Beacon } from '../../src/sync/model.js';
 import { querySync, signalSync } from '../../src/sync/client.js';
 import { createNotebookWorker, createWorker } from '../../src/runtime/worker.js';
+import { getRun } from '../../src/runs/client.js';
+import type { TestRunResult } from '../../src/runs/model.js';
 import { waitFor } from './fixtures.js';
 import { workflowBundle } from './temporal.js';
 
@@ -39,4 +41,17 @@ export async function publish(env: TestWorkflowEnvironment, config: Config, sha:
     if (s?.lastError) throw new Error(s.lastError.message);
     return s?.published?.sha === sha && !s.running ? s : null;
   });
+}
+
+/** The result of a test run once it completed; throws at once if it ended otherwise. */
+export async function runResult(env: TestWorkflowEnvironment, runId: string): Promise<TestRunResult> {
+  return waitFor(
+    `run ${runId}`,
+    async () => {
+      const r = await getRun(env.client, runId);
+      if (r && r.status !== 'RUNNING' && !r.result) throw new Error(`run ${runId} ${r.status}: ${r.error}`);
+      return r?.result;
+    },
+    180_000,
+  );
 }

@@ -9,15 +9,14 @@ import { after, describe, test } from 'node:test';
 import { notebook } from '../../src/demo/sample-repo.js';
 import { alertStore } from '../../src/runtime/alert-store.js';
 import { closeHistoryStores } from '../../src/runtime/history-store.js';
-import { getRun, runArgs, startTestRun } from '../../src/runs/client.js';
-import type { TestRunResult } from '../../src/runs/model.js';
+import { runArgs, startTestRun } from '../../src/runs/client.js';
 import { querySync, signalSync } from '../../src/sync/client.js';
 import { syncWorkflowId } from '../../src/sync/model.js';
 import { testNotebooks } from '../../src/workflows/testNotebooks.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
 import { chatReceiver, githubStandIn, smtpReceiver, statusesOf } from '../helpers/receivers.js';
-import { beacon, publish, withWorkers } from '../helpers/stack.js';
+import { beacon, publish, runResult, withWorkers } from '../helpers/stack.js';
 import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
 
 const env = useTestEnv();
@@ -46,17 +45,7 @@ async function setup(extra: Record<string, string> = {}) {
   return { ...box, chat, smtp, gh };
 }
 
-async function result(runId: string): Promise<TestRunResult> {
-  return waitFor(
-    `run ${runId}`,
-    async () => {
-      const r = await getRun(env.client, runId);
-      if (r && r.status !== 'RUNNING' && !r.result) throw new Error(`run ${runId} ${r.status}: ${r.error}`);
-      return r?.result;
-    },
-    180_000,
-  );
-}
+const result = (runId: string) => runResult(env, runId);
 
 const texts = (chat: { requests: Array<{ body: unknown }> }) =>
   chat.requests.map((r) => (r.body as { text: string }).text);

@@ -15,11 +15,10 @@ import { notebook, type Upstream } from '../../src/demo/sample-repo.js';
 import { closeHistoryStores, historyStore } from '../../src/runtime/history-store.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { getRun } from '../../src/runs/client.js';
-import type { TestRunResult } from '../../src/runs/model.js';
 import { sandbox, TEST_SECRET, waitFor } from '../helpers/fixtures.js';
 import { recordHistory } from '../helpers/histories.js';
 import { chatReceiver, githubStandIn, statusesOf } from '../helpers/receivers.js';
-import { publish, withWorkers } from '../helpers/stack.js';
+import { publish, runResult, withWorkers } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 import { snapshotNames } from '../helpers/activities.js';
 
@@ -91,17 +90,7 @@ async function deliver(app: ReturnType<typeof createApp>, payload: unknown) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function result(runId: string): Promise<TestRunResult> {
-  return waitFor(
-    `run ${runId}`,
-    async () => {
-      const r = await getRun(env.client, runId);
-      if (r && r.status !== 'RUNNING' && !r.result) throw new Error(`run ${runId} ${r.status}: ${r.error}`);
-      return r?.result;
-    },
-    180_000,
-  );
-}
+const result = (runId: string) => runResult(env, runId);
 
 const statusName = async (workflowId: string) =>
   (await env.client.workflow.getHandle(workflowId).describe()).status.name;

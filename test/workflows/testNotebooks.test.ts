@@ -11,12 +11,12 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { applySchedule, getRun, SCHEDULE_ID, startTestRun } from '../../src/runs/client.js';
 import { syncWorkflowId } from '../../src/sync/model.js';
-import { RUN_SA, type TestReport, type TestRunResult } from '../../src/runs/model.js';
+import { RUN_SA, type TestReport } from '../../src/runs/model.js';
 import { notebook } from '../../src/demo/sample-repo.js';
 import { historyStore } from '../../src/runtime/history-store.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { processesMatching } from '../helpers/processes.js';
-import { publish, withWorkers } from '../helpers/stack.js';
+import { publish, runResult, withWorkers } from '../helpers/stack.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
 import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
 import { nameKernel, pidsMarked } from '../sandbox/host-processes.js';
@@ -36,17 +36,7 @@ async function setup(extra: Record<string, string> = {}) {
   });
 }
 
-async function result(runId: string): Promise<TestRunResult> {
-  return waitFor(
-    `run ${runId}`,
-    async () => {
-      const r = await getRun(env.client, runId);
-      if (r && r.status !== 'RUNNING' && !r.result) throw new Error(`run ${runId} ${r.status}: ${r.error}`);
-      return r?.result;
-    },
-    180_000,
-  );
-}
+const result = (runId: string) => runResult(env, runId);
 
 const SUITE = {
   '.nblcignore': 'Login/\n',
