@@ -58,6 +58,19 @@ async function result(runId: string): Promise<TestRunResult> {
   );
 }
 
+/** Every byte string in a history (payloads), decoded, with the rest of it as JSON. */
+function payloadText(value: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (v instanceof Uint8Array) out.push(Buffer.from(v).toString('utf8'));
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    else if (typeof v === 'string') out.push(v);
+  };
+  walk(value);
+  return out.join('\n');
+}
+
 const texts = (chat: { requests: Array<{ body: unknown }> }) =>
   chat.requests.map((r) => (r.body as { text: string }).text);
 const PASS = notebook(['print("ok")']);
@@ -129,6 +142,13 @@ describe('alerts and commit statuses', () => {
       assert.equal(chat.requests.length, 1, 'no second alert');
       assert.equal(smtp.mails.length, 1, 'no second mail');
       await recordHistory(env, `test-run:merge-${second.slice(0, 12)}`, 'test-run-merge-alerts');
+      // No URL, token or signed link ever enters a history: only alerts and channel IDs.
+      const history = await env.client.workflow.getHandle(`test-run:merge-${second.slice(0, 12)}`).fetchHistory();
+      const text = payloadText(history);
+      assert.match(text, /newly-failing/);
+      for (const secret of ['hooks/secret', 'ghp_test', 'operator-token', 'report.html', smtp.url]) {
+        assert.ok(!text.includes(secret), `the history contains ${secret}`);
+      }
 
       const third = await upstream.commit({ 'x/Two.ipynb': PASS });
       await publish(env, config, third);
