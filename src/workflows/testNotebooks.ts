@@ -237,6 +237,11 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
       await CancellationScope.nonCancellable(async () => {
         upsertSearchAttributes([{ key: RUN_SA.status, value: 'cancelled' }]);
         await bookkeeping.releaseSnapshot({ runId, commit: cancelled.commit });
+        // A status left `pending` would wait forever (a PR's older head after a newer push).
+        if (cancelled.statuses && !cancelled.skipped && patched('cancelled-status')) {
+          const why = input.kind === 'pr' ? 'a newer push or closing the pull request' : 'an operator';
+          await runStatus({ runId, commit: cancelled.commit, state: 'error', description: `cancelled by ${why}` });
+        }
       });
       if (input.kind === 'pr') await releasePullRequest(runId);
     } else if (!isCancellation(err)) {

@@ -167,6 +167,15 @@ describe('pull-request runs', () => {
       const second = await deliver(app, prEvent(config.repo.fullName, 8, 'synchronize', fast));
       assert.deepEqual(second.body.cancelled, [first]);
       await waitFor('the first run cancelled', async () => (await statusName(first)) === 'CANCELLED');
+      assert.deepEqual(
+        statusesOf(gh)
+          .filter((st) => st.sha === slow)
+          .map((st) => [st.state, st.description]),
+        [
+          ['pending', 'testing the notebooks…'],
+          ['error', 'cancelled by a newer push or closing the pull request'],
+        ],
+      );
       const r = await result(`pr-8-${fast.slice(0, 12)}`);
       assert.equal(r.counts.passed, 1);
       assert.deepEqual(
