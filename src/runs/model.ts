@@ -187,6 +187,8 @@ export interface TestReport {
   fixed: string[];
   previousRunId: string | null;
   temporalUiUrl?: string;
+  /** Added after the alerts were sent (src/runs/alerts.ts), when there were any. */
+  alerts?: AlertOutcome[];
 }
 
 /** What the workflow returns: the counts and where the report is, not the tracebacks. */

@@ -122,6 +122,16 @@ async function sendAlerts(
   );
 }
 
+/** Writes the outcomes into report.json; a failure is only logged (the result has them too). */
+export async function noteAlerts(runId: string, alerts: AlertOutcome[]): Promise<void> {
+  try {
+    await notify.noteAlerts({ runId, alerts });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('the alert outcomes were not written into report.json', { runId, error: failureText(err) });
+  }
+}
+
 /** Lines for the current details: the deliveries that failed. */
 export function alertProblems(outcomes: readonly AlertOutcome[]): string[] {
   return outcomes.filter((o) => !o.ok).map((o) => `- alert ${o.alert} to ${o.channel} failed: ${o.error}`);

@@ -29,6 +29,7 @@ import {
   alertProblems,
   failureText,
   finalState,
+  noteAlerts,
   recordInHistory,
   runStatus,
   sendRunAlerts,
@@ -220,6 +221,7 @@ export async function testNotebooks(input: TestRunInput & TestRunQueues): Promis
           runStatus({ runId, commit: run.commit, state: finalState(result.counts), counts: result.counts }),
       ]);
       notifyProblems = alertProblems(alerts);
+      if (alerts.length && patched('alerts-in-report')) await noteAlerts(runId, alerts);
     }
     phase = 'done';
     const counts = countSummaries([...done.values()]);

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { notebook } from '../../src/demo/sample-repo.js';
 import { alertStore } from '../../src/runtime/alert-store.js';
@@ -198,6 +200,8 @@ describe('alerts and commit statuses', () => {
       assert.equal(chat.requests.length, 0, 'this receiver is not configured here');
       assert.equal(smtp.mails.length, 1);
       assert.equal(down.requests.length, 5, 'retried with backoff, then given up');
+      const report = JSON.parse(await fs.readFile(path.join(r.reportDir, 'report.json'), 'utf8')) as TestRunResult;
+      assert.deepEqual(report.alerts, r.alerts, 'report.json tells it too');
       // The workflow's current details (the UI shows them), through the SDK's metadata query.
       const meta = await env.client.workflow
         .getHandle(started.workflowId)

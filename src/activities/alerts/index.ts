@@ -21,11 +21,13 @@ import {
   stateChange,
   syncAlert,
   type Alert,
+  type AlertOutcome,
   type RunNotebook,
 } from '../../runs/alerts.js';
 import { causeOf, causeText } from '../../runs/causes.js';
 import type { NotebookStatus, RunKind } from '../../runs/model.js';
 import { reportLink } from '../../runs/report-links.js';
+import { writeFileAtomic } from '../files.js';
 import { REPORT_FILES } from '../runs/report/layout.js';
 import { alertChannels, type Channel } from './channels.js';
 import { describeCounts, setCommitStatus, type CommitState } from './github.js';
@@ -122,6 +124,13 @@ export function createAlertActivities(
       }
       await db.sent(key, channel.id);
       return { skipped: false };
+    },
+
+    /** Adds what became of the run's alerts to its report.json (`alerts`), for whoever reads it later. */
+    async noteAlerts(input: { runId: string; alerts: AlertOutcome[] }): Promise<void> {
+      const file = path.join(cfg.resultsDir, input.runId, REPORT_FILES.json);
+      const report = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+      await writeFileAtomic(file, `${JSON.stringify({ ...report, alerts: input.alerts }, null, 2)}\n`);
     },
 
     /**
