@@ -63,12 +63,18 @@ export function createAlertActivities(
     async planRunAlerts(input: PlanRunAlertsInput): Promise<{ alerts: Alert[]; channels: string[] }> {
       const ids = channels().map((c) => c.id);
       // Pull-request runs test code that is not merged: their news is the commit status.
-      if (ids.length === 0 || (input.kind as string) === 'pr') return { alerts: [], channels: [] };
+      if (ids.length === 0 || input.kind === 'pr') return { alerts: [], channels: [] };
       const db = await store();
-      const subject = `run:${input.kind}`;
       const run = { runId: input.runId, kind: input.kind, commit: input.commit ?? '(none)' };
-      const change = stateChange(await db.state(subject), input.runId, input.error ? 'broken' : 'ok');
-      await db.setState(subject, change.record);
+      // Whether a kind of run can run at all; a manual run that cannot (a wrong commit, say) is
+      // the operator's to see, not everyone's.
+      let change: { changed: boolean } = { changed: false };
+      if (input.kind !== 'manual') {
+        const subject = `run:${input.kind}`;
+        const decided = stateChange(await db.state(subject), input.runId, input.error ? 'broken' : 'ok');
+        await db.setState(subject, decided.record);
+        change = decided;
+      }
       if (input.error) return { alerts: change.changed ? [runStateAlert(run, true, input.error)] : [], channels: ids };
 
       const report = await readReport(cfg.resultsDir, input.runId);
