@@ -74,7 +74,13 @@ export default tseslint.config(
             'child_process',
             'node:child_process',
             'simple-git',
-          ].map((name) => ({ name, message: 'src/api is HTTP only.' })),
+          ]
+            .map((name) => ({ name, message: 'src/api is HTTP only.' }))
+            .concat({
+              // It follows symlinks: a link planted in a run's directory would serve any file.
+              name: '@hono/node-server/serve-static',
+              message: "Report files are opened by src/runtime/report-files.ts (no symlinks, the run's own files).",
+            }),
           patterns: [{ group: ['**/activities/**'], message: 'src/api is HTTP only.' }],
         },
       ],

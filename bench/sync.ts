@@ -29,7 +29,7 @@ const { values } = parseArgs({
 });
 const COMMITS = Number(values.commits);
 const BURST = Number(values.burst);
-const SECRET = 'bench-secret';
+const SECRET = 'bench-webhook-secret-0123456789abcdef';
 const REPO = 'bench/sync';
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nblc-bench-sync-'));
 

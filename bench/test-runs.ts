@@ -4,12 +4,18 @@
  * side by side in one run on this machine.
  *
  * Each concurrency is measured with the fork server (NBLC_EXECUTOR=fork, the default) and with
- * --executors also naming `spawn`, a new Python per notebook.
+ * --executors also naming `spawn`, a new Python per notebook; each with the sandbox on (the
+ * default) and, with --sandbox naming `off`, unsandboxed, so its cost shows in the same run.
+ * CPU per notebook: `all` is everything this process and its children used (worker, embedded
+ * Temporal, fork server, executors, kernels), measured in a cgroup of its own when it can make
+ * one (root); `kernel` is the notebooks' own (cpuSeconds in their results).
  *
  *   node --import tsx bench/test-runs.ts [--notebooks 60] [--concurrency 2,4,8] [--executors fork,spawn]
+ *                                        [--sandbox on,off]
  */
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
+import { rmdirSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,19 +26,60 @@ import { createUpstream, notebook } from '../src/demo/sample-repo.js';
 import { startStack } from '../src/runtime/stack.js';
 import { querySync, signalSync } from '../src/sync/client.js';
 import { removeTree } from '../src/activities/files.js';
+import type { TestReport } from '../src/runs/model.js';
 
 const { values } = parseArgs({
   options: {
     notebooks: { type: 'string', default: '60' },
     concurrency: { type: 'string', default: '2,4,8' },
     executors: { type: 'string', default: 'fork,spawn' },
+    sandbox: { type: 'string', default: 'on,off' },
   },
 });
+const sandboxes = values.sandbox.split(',') as Array<'on' | 'off'>;
 const executors = values.executors.split(',') as Array<'fork' | 'spawn'>;
 const N = Number(values.notebooks);
 const concurrencies = values.concurrency.split(',').map(Number);
 const root = path.resolve(import.meta.dirname, '..');
 const jupyter = path.join(root, '.venv', 'bin', 'jupyter');
+
+/**
+ * CPU seconds used so far by this process and all its descendants (notebook cgroups nest below
+ * its own): a cgroup made for the bench (v1 cpuacct, or v2 when delegated); null without one.
+ */
+async function benchCpu(): Promise<() => Promise<number | null>> {
+  const own = await fs.readFile('/proc/self/cgroup', 'utf8').catch(() => '');
+  const v1 = /^\d+:[^:]*\bcpuacct\b[^:]*:(.*)$/m.exec(own)?.[1];
+  const v2 = /^0::(.*)$/m.exec(own)?.[1];
+  const candidates = [
+    ...(v1 !== undefined ? [{ dir: path.join('/sys/fs/cgroup/cpuacct', v1), file: 'cpuacct.usage', scale: 1e-9 }] : []),
+    ...(v2 !== undefined ? [{ dir: path.join('/sys/fs/cgroup', v2), file: 'cpu.stat', scale: 1e-6 }] : []),
+  ];
+  for (const c of candidates) {
+    const mine = path.join(c.dir, `nblc-bench-${process.pid}`);
+    try {
+      await fs.mkdir(mine);
+      await fs.writeFile(path.join(mine, 'cgroup.procs'), String(process.pid));
+      process.on('exit', () => {
+        try {
+          writeFileSync(path.join(c.dir, 'cgroup.procs'), String(process.pid)); // out, then remove it
+          rmdirSync(mine);
+        } catch {
+          // a leftover empty cgroup; harmless
+        }
+      });
+      return async () => {
+        const text = await fs.readFile(path.join(mine, c.file), 'utf8');
+        return Number(/usage_usec (\d+)/.exec(text)?.[1] ?? text) * c.scale;
+      };
+    } catch {
+      await fs.rmdir(mine).catch(() => undefined);
+    }
+  }
+  return async () => null;
+}
+const cpuNow = await benchCpu();
+const perNotebook = (a: number | null, b: number | null) => (a === null || b === null ? null : (b - a) / N);
 
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nblc-bench-runs-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,6 +94,7 @@ try {
   const baseDir = path.join(dir, 'baseline');
   await fs.cp(path.join(upstream.workDir, 'suite'), baseDir, { recursive: true });
   const t0 = performance.now();
+  const c0 = await cpuNow();
   for (const f of (await fs.readdir(baseDir)).sort()) {
     execFileSync(
       jupyter,
@@ -56,57 +104,69 @@ try {
   }
   const baseline = (performance.now() - t0) / 1000;
 
-  const rows: Array<[string, number]> = [['serial nbconvert --execute (baseline)', baseline]];
+  type Row = [name: string, wall: number, cpu: number | null, kernelCpu: number | null];
+  const rows: Row[] = [['serial nbconvert --execute (baseline)', baseline, perNotebook(c0, await cpuNow()), null]];
   for (const executor of executors)
-    for (const concurrency of concurrencies) {
-      const config = loadConfig({
-        ...process.env,
-        NBLC_REPO_URL: upstream.url,
-        NBLC_REPO_FULL_NAME: 'bench/runs',
-        NBLC_DATA_DIR: path.join(dir, `data-${executor}-${concurrency}`),
-        NBLC_EXECUTOR: executor,
-        NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
-        NBLC_TEMPORAL_UI_PORT: '0',
-        NBLC_TEST_CONCURRENCY: String(concurrency),
-        NBLC_TEST_ON_MERGE: 'false',
-        NBLC_TEST_CRON: 'off',
-        NBLC_LOG_LEVEL: 'warn',
-        TEMPORAL_ADDRESS: undefined,
-      });
-      const stack = await startStack(config, { worker: true, api: false, embed: true, logger: createLogger('warn') });
-      try {
-        await signalSync(stack.client, stack.config, {
-          deliveryId: 'bench',
-          sha,
-          before: null,
-          pusher: 'bench',
-          source: 'operator',
-          receivedAt: new Date().toISOString(),
+    for (const concurrency of concurrencies)
+      for (const sandbox of sandboxes) {
+        const config = loadConfig({
+          ...process.env,
+          NBLC_REPO_URL: upstream.url,
+          NBLC_REPO_FULL_NAME: 'bench/runs',
+          NBLC_DATA_DIR: path.join(dir, `data-${executor}-${concurrency}-${sandbox}`),
+          NBLC_EXECUTOR: executor,
+          NBLC_SANDBOX: sandbox,
+          NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
+          NBLC_TEMPORAL_UI_PORT: '0',
+          NBLC_TEST_CONCURRENCY: String(concurrency),
+          NBLC_TEST_ON_MERGE: 'false',
+          NBLC_TEST_CRON: 'off',
+          NBLC_LOG_LEVEL: 'warn',
+          TEMPORAL_ADDRESS: undefined,
         });
-        while ((await querySync(stack.client, stack.config))?.published?.sha !== sha) await sleep(100);
-        const t1 = performance.now();
-        const started = await startTestRun(stack.client, stack.config, { kind: 'manual' });
-        let state = await getRun(stack.client, started.runId);
-        while (!state?.result) {
-          if (state && state.status !== 'RUNNING') throw new Error(`run ${state.status}: ${state.error}`);
-          await sleep(100);
-          state = await getRun(stack.client, started.runId);
+        const stack = await startStack(config, { worker: true, api: false, embed: true, logger: createLogger('warn') });
+        try {
+          await signalSync(stack.client, stack.config, {
+            deliveryId: 'bench',
+            sha,
+            before: null,
+            pusher: 'bench',
+            source: 'operator',
+            receivedAt: new Date().toISOString(),
+          });
+          while ((await querySync(stack.client, stack.config))?.published?.sha !== sha) await sleep(100);
+          const t1 = performance.now();
+          const c1 = await cpuNow();
+          const started = await startTestRun(stack.client, stack.config, { kind: 'manual' });
+          let state = await getRun(stack.client, started.runId);
+          while (!state?.result) {
+            if (state && state.status !== 'RUNNING') throw new Error(`run ${state.status}: ${state.error}`);
+            await sleep(100);
+            state = await getRun(stack.client, started.runId);
+          }
+          const took = (performance.now() - t1) / 1000;
+          const cpuAll = perNotebook(c1, await cpuNow());
+          if (state.result.counts.passed !== N)
+            throw new Error(`expected ${N} passed, got ${JSON.stringify(state.result.counts)}`);
+          await fs.access(path.join(state.result.reportDir, 'report.html'));
+          const report = JSON.parse(
+            await fs.readFile(path.join(state.result.reportDir, 'report.json'), 'utf8'),
+          ) as TestReport;
+          const kernelCpu = report.notebooks.reduce((sum, nb) => sum + (nb.cpuSeconds ?? 0), 0) / N;
+          rows.push([`nblc, ${executor}, concurrency ${concurrency}, sandbox ${sandbox}`, took, cpuAll, kernelCpu]);
+        } finally {
+          await stack.stop();
         }
-        const took = (performance.now() - t1) / 1000;
-        if (state.result.counts.passed !== N)
-          throw new Error(`expected ${N} passed, got ${JSON.stringify(state.result.counts)}`);
-        await fs.access(path.join(state.result.reportDir, 'report.html'));
-        rows.push([`nblc test run, ${executor}, concurrency ${concurrency}`, took]);
-      } finally {
-        await stack.stop();
       }
-    }
 
   console.log(`\n${N} trivial notebooks on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'})\n`);
-  console.log(`${'method'.padEnd(40)} ${'wall s'.padStart(8)} ${'nb/s'.padStart(7)} ${'vs baseline'.padStart(12)}`);
-  for (const [name, s] of rows) {
+  const num = (v: number | null, width: number) => (v === null ? '–' : v.toFixed(2)).padStart(width);
+  console.log(
+    `${'method'.padEnd(44)} ${'wall s'.padStart(8)} ${'nb/s'.padStart(7)} ${'vs baseline'.padStart(12)} ${'CPU s/nb all'.padStart(13)} ${'kernel'.padStart(7)}`,
+  );
+  for (const [name, s, cpu, kernelCpu] of rows) {
     console.log(
-      `${name.padEnd(40)} ${s.toFixed(1).padStart(8)} ${(N / s).toFixed(2).padStart(7)} ${(s / baseline).toFixed(2).padStart(11)}x`,
+      `${name.padEnd(44)} ${s.toFixed(1).padStart(8)} ${(N / s).toFixed(2).padStart(7)} ${(s / baseline).toFixed(2).padStart(11)}x ${num(cpu, 13)} ${num(kernelCpu, 7)}`,
     );
   }
 } finally {

@@ -19,7 +19,7 @@ import { percentile } from './stats.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string', default: '500' } } });
 const N = Number(values.requests);
-const SECRET = 'bench-secret';
+const SECRET = 'bench-webhook-secret-0123456789abcdef';
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nblc-bench-webhook-'));
 
 async function measure(url: string, event: string, body: (i: number) => string): Promise<number[]> {

@@ -5,7 +5,8 @@ Run by the nblc test-run activity as a child process:
 
     nblc_execute.py --notebook PATH --output PATH --result PATH
         [--default-kernel python3] [--cell-timeout S] [--timeout S]
-        [--prerun FILE] [--scratch-root DIR]
+        [--prerun FILE] [--scratch-root DIR] [--root DIR] [--sandbox on|off]
+        [--kernel-user USER] [--memory SIZE] [--kernel-env NAMES] [--mask PATH]...
 
 stdout carries only JSON progress lines ({"event": "start" | "cell" | "done"});
 logs go to stderr. Exit code 0 whenever --result was written (whatever the
@@ -33,9 +34,10 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
 from nbformat import NotebookNode
 
-from nblc_files import make_scratch, remove_tree, write_atomic
-from nblc_kernel_fork import ForkingKernelManager, KernelTemplate
-from nblc_results import PRERUN_CELL, CellBudget, Outcome, Result, cell_name
+from nblc_files import make_scratch, read_notebook, remove_tree, write_atomic
+from nblc_kernel_fork import KernelTemplate, NblcKernelManager
+from nblc_kernel_sandbox import KernelSandbox, add_sandbox_arguments, make_sandbox
+from nblc_results import PRERUN_CELL, CellBudget, Outcome, Result, cell_name, unsandboxed_usage
 
 log = logging.getLogger("nblc_execute")
 
@@ -53,13 +55,16 @@ class Executor:
     def __init__(
         self,
         args: argparse.Namespace,
-        nb_bytes: bytes,
+        nb_bytes: bytes | None,  # None: not read (a link out of the snapshot)
         prerun_source: str | None,
         started: float,
         template: KernelTemplate | None = None,
+        sandbox: KernelSandbox | str | None = None,
     ) -> None:
         self.args = args
         self.template = template  # a KernelTemplate when running in the fork server
+        # the kernel's sandbox; a string: why it could not be set up; None: NBLC_SANDBOX=off
+        self.sandbox = sandbox
         self.nb_bytes = nb_bytes
         self.prerun_source = prerun_source
         self.client: NotebookClient | None = None  # once created (the signal handler kills its kernel)
@@ -67,6 +72,7 @@ class Executor:
         self.signal: int | None = None  # first SIGTERM/SIGINT received
         self.cell_timeout: float | None = None  # timeout of the cell being executed (read by nbclient)
         self.outcome = Outcome(started)  # started: time.monotonic() when this run began
+        self.outcome.sandboxed = sandbox is not None
 
     def on_signal(self, signum: int) -> None:
         log.warning("received %s: killing the kernel", signal.Signals(signum).name)
@@ -135,6 +141,8 @@ class Executor:
 
     async def run(self) -> Result:
         try:
+            if self.nb_bytes is None:
+                raise ValueError("it is a symbolic link leading out of the snapshot")
             nb = nbformat.reads(self.nb_bytes.decode("utf-8"), as_version=4)
             nbformat.validate(nb)  # reads() only logs validation errors
         except Exception as e:
@@ -148,12 +156,24 @@ class Executor:
         outcome.cells_total = sum(1 for c in nb.cells if c.cell_type == "code")
         emit("start", kernel=outcome.kernel, cells=len(nb.cells), codeCells=outcome.cells_total)
 
-        scratch = make_scratch(os.path.dirname(os.path.abspath(self.args.notebook)), self.args.scratch_root)
+        sandbox = self.sandbox
+        if isinstance(sandbox, str):
+            outcome.problem("kernel_died", f"the sandbox could not be set up: {sandbox}")
+            return outcome.final()
+        if sandbox is None:
+            scratch = make_scratch(os.path.dirname(os.path.abspath(self.args.notebook)), self.args.scratch_root)
+        else:
+            scratch = sandbox.prepare()
         try:
             await self.execute(nb, scratch)
         finally:
             await self.stop_kernel()
-            remove_tree(scratch)
+            if sandbox is None:
+                outcome.measured(unsandboxed_usage())
+                remove_tree(scratch)
+            else:
+                outcome.measured(sandbox.finish(), sandbox.limits)
+                sandbox.cleanup()
         if self.signal is not None:
             raise asyncio.CancelledError()
 
@@ -168,11 +188,14 @@ class Executor:
             allow_errors=True,  # run every cell, errors are collected from the outputs
             timeout_func=lambda cell: self.cell_timeout,
             shutdown_kernel="immediate",
-            **({"kernel_manager_class": ForkingKernelManager} if self.template else {}),
+            kernel_manager_class=NblcKernelManager,
         )
         try:
             client.km = client.create_kernel_manager()
             client.km.template = self.template
+            if isinstance(self.sandbox, KernelSandbox):
+                client.km.sandbox = self.sandbox
+                self.sandbox.configure(client.km)
             # stdout=stderr: anything the kernel process prints must not corrupt our JSON stdout
             await client.async_start_new_kernel(cwd=scratch, stdout=sys.stderr.fileno())
             await client.async_start_new_kernel_client()  # sets kc.allow_stdin = False
@@ -184,8 +207,9 @@ class Executor:
             return
         except Exception as e:
             if self.signal is None:
-                message = f"kernel {outcome.kernel} failed to start: {type(e).__name__}: {e}".splitlines()[0]
-                outcome.problem("kernel_died", message)
+                failure = self.sandbox.failure() if isinstance(self.sandbox, KernelSandbox) else None
+                message = f"kernel {outcome.kernel} failed to start: {failure or f'{type(e).__name__}: {e}'}"
+                outcome.problem("kernel_died", message.splitlines()[0])
             return
 
         # The prerun cell is executed as cell 0 of the notebook object (nbclient writes the
@@ -250,27 +274,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--prerun", help="file whose code runs first, hidden from the artifact")
     p.add_argument("--scratch-root", default=tempfile.gettempdir(), help="parent of the scratch directory")
     p.add_argument("--fork-kernel", action="store_true", help="fork the kernel from this process (fork server)")
+    add_sandbox_arguments(p)
     args = p.parse_args(argv)
     started = time.monotonic()  # per run: the fork server imported this module long before
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="nblc_execute %(levelname)s %(message)s")
     # An unreadable notebook file is an infrastructure problem (the cache should have it),
     # unlike invalid content, so it is an argument error rather than invalid_notebook.
     try:
-        with open(args.notebook, "rb") as f:
-            nb_bytes = f.read()
+        nb_bytes = read_notebook(args.notebook, args.root)
         prerun = None
         if args.prerun:
             with open(args.prerun, encoding="utf-8") as f:
                 prerun = f.read()
     except (OSError, UnicodeDecodeError) as e:
         p.error(str(e))
+    sandbox = make_sandbox(args)
     # Forked before any event loop, thread or socket exists (see nblc_kernel_fork).
     template = KernelTemplate() if args.fork_kernel else None
     try:
-        return asyncio.run(Executor(args, nb_bytes, prerun, started, template).main())
+        if template is not None and isinstance(sandbox, KernelSandbox):
+            sandbox.limits.add(template.pid)  # at once: all the kernel's processes descend from it
+        return asyncio.run(Executor(args, nb_bytes, prerun, started, template, sandbox).main())
     finally:
         if template is not None:
             template.discard()
+        if isinstance(sandbox, KernelSandbox):
+            sandbox.close()  # when run() did not get to it (a crash); nothing left to do when it did
 
 
 if __name__ == "__main__":

@@ -28,6 +28,18 @@ def write_atomic(path: str, text: str) -> None:
             os.unlink(tmp)
 
 
+def read_notebook(path: str, root: str | None) -> bytes | None:
+    """The notebook's bytes; None when it is a symbolic link leading out of `root` (the snapshot
+    comes from the repository: a link to /etc/shadow must not be read by the executor, which
+    runs outside the sandbox and would quote the file's start in its "invalid notebook")."""
+    if root is not None:
+        real, top = os.path.realpath(path), os.path.realpath(root)
+        if not real.startswith(top.rstrip("/") + "/"):
+            return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def make_scratch(nb_dir: str, root: str) -> str:
     """Private writable working directory mirroring the (read-only) notebook folder.
 

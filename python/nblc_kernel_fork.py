@@ -30,6 +30,9 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
+import nblc_sandbox
+from nblc_kernel_sandbox import KernelSandbox
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -96,10 +99,17 @@ class KernelTemplate:
         self._w: int | None = w
 
     def launch(
-        self, cmd: list[str], env: dict[str, str], cwd: str, stdout: int | None = None, stderr: int | None = None
+        self,
+        cmd: list[str],
+        env: dict[str, str],
+        cwd: str,
+        stdout: int | None = None,
+        stderr: int | None = None,
+        policy: dict[str, Any] | None = None,
     ) -> int:
-        """Turn the template into the kernel `cmd`; returns its pid."""
-        request = json.dumps({"argv": cmd, "env": env, "cwd": cwd, "stdout": stdout, "stderr": stderr}).encode()
+        """Turn the template into the kernel `cmd`, in the sandbox `policy` if any; returns its pid."""
+        request = {"argv": cmd, "env": env, "cwd": cwd, "stdout": stdout, "stderr": stderr, "policy": policy}
+        request = json.dumps(request).encode()
         with os.fdopen(self._w, "wb") as w:
             self._w = None
             w.write(request)
@@ -137,10 +147,15 @@ class KernelTemplate:
         for fd, stream in ((1, "stdout"), (2, "stderr")):
             if req[stream] is not None and req[stream] != fd:
                 os.dup2(req[stream], fd)
-        os.chdir(req["cwd"])
+        if req["policy"]:
+            # This process stays outside as the supervisor; the sandboxed child returns here.
+            nblc_sandbox.enter(req["policy"], req["argv"])
+        else:
+            os.chdir(req["cwd"])
         os.environ.clear()
         os.environ.update(req["env"])
         sys.argv = [req["argv"][0], *req["argv"][3:]]
+        sys.executable = os.path.normpath(sys.executable)  # as in the sandbox: no `..` through absent folders
         sys.path[0] = os.getcwd()  # what `python -m` puts first; ipykernel_launcher manages it
         for name in [m for m in sys.modules if m.startswith("nblc")]:
             del sys.modules[name]  # importable in a spawned kernel only from its own folder
@@ -216,18 +231,27 @@ def forkable(cmd: list[str], kwargs: dict[str, Any]) -> bool:
     )
 
 
-class ForkProvisioner(LocalProvisioner):
-    template: KernelTemplate | None = None  # set by ForkingKernelManager
+class NblcProvisioner(LocalProvisioner):
+    """Forks the kernel from the template when it can, else launches it as jupyter_client does;
+    either way inside the sandbox when there is one."""
+
+    template: KernelTemplate | None = None  # set by NblcKernelManager
+    sandbox: KernelSandbox | None = None
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
-        template = self.template
+        template, sandbox = self.template, self.sandbox
+        if sandbox is not None:
+            kwargs["env"] = sandbox.env(kwargs.get("env") or os.environ, self.kernel_spec)
         if template is None or not template.available or not forkable(cmd, kwargs):
             if template is not None:
                 template.discard()
+            if sandbox is not None:
+                cmd = sandbox.launcher(cmd, self.kernel_spec)
             return await super().launch_kernel(cmd, **kwargs)
         env = dict(kwargs.get("env") or os.environ)
         cwd = str(kwargs.get("cwd") or os.getcwd())
-        pid = template.launch(cmd, env, cwd, kwargs.get("stdout"), kwargs.get("stderr"))
+        policy = sandbox.policy(cmd, self.kernel_spec) if sandbox is not None else None
+        pid = template.launch(cmd, env, cwd, kwargs.get("stdout"), kwargs.get("stderr"), policy)
         self.process = ForkedProcess(pid)
         self.pid = pid
         self.pgid = pid  # the template calls setsid(): its own group, as jupyter_client's launch
@@ -235,15 +259,17 @@ class ForkProvisioner(LocalProvisioner):
         return self.connection_info
 
 
-class ForkingKernelManager(AsyncKernelManager):
-    """A kernel manager whose provisioner forks the given template when it can."""
+class NblcKernelManager(AsyncKernelManager):
+    """A kernel manager whose provisioner forks the given template when it can, and sandboxes."""
 
-    template: KernelTemplate | None = None  # set by the executor after create_kernel_manager()
+    template: KernelTemplate | None = None  # both set by the executor after create_kernel_manager()
+    sandbox: KernelSandbox | None = None
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        if self.provisioner is None and self.template is not None:
+        if self.provisioner is None:
             self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
-            provisioner = ForkProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+            provisioner = NblcProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
             provisioner.template = self.template
+            provisioner.sandbox = self.sandbox
             self.provisioner = provisioner
         return await super()._async_pre_start_kernel(**kw)

@@ -7,8 +7,9 @@ kernel or an event loop, so the rules that classify a run can be read in one pla
 
 import math
 import re
+import resource
 import time
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple, Protocol, TypedDict
 
 # Cell index used in results/progress for the injected --prerun cell (user cells keep
 # their own 0-based index in the notebook, markdown cells included).
@@ -45,6 +46,17 @@ class Result(TypedDict):
     errors: list[ListedError]
     timedOutCell: int | None
     message: str | None
+    peakMemoryBytes: int | None
+    cpuSeconds: float | None
+    sandbox: str  # "on" | "off"
+    # how memory was limited and measured: "cgroup2" | "cgroup1" (all the notebook's processes
+    # together), "rlimit" (each process's data; peak of the largest process), "none" (unsandboxed)
+    limits: str
+
+
+class LimitsInfo(Protocol):
+    mode: str
+    memory: int | None
 
 
 class Problem(NamedTuple):
@@ -98,6 +110,9 @@ class Outcome:
         self.first_problem: Problem | None = None
         self.stopped: str | None = None  # message when execution stopped early (timeout, dead kernel)
         self.timed_out_cell: int | None = None
+        self.usage: dict[str, Any] = {}
+        self.limits: LimitsInfo | None = None
+        self.sandboxed = True  # False: NBLC_SANDBOX=off
 
     def problem(self, status: str, message: str, error: CellError | None = None) -> None:
         if self.first_problem is None:
@@ -120,22 +135,47 @@ class Outcome:
                 "traceback": ANSI_RE.sub("", "\n".join(out.get("traceback", []))),
             }
             if index == PRERUN_CELL:
-                # the traceback quotes the prerun's source, which may handle credentials
-                err["traceback"] = f"{err['ename']}: {err['evalue']}"
+                # The prerun handles credentials: its traceback quotes its source and an
+                # exception's message may hold one (a failed login echoing the token). Only the
+                # exception's name goes into the result, the reports and junit.xml.
+                err["evalue"] = ""
+                err["traceback"] = err["ename"]
             self.errors.append({**err, "expected": expected})
             if not expected:
                 # ipykernel raises StdinNotImplementedError for input()/getpass() when the
                 # client disallows stdin; in the prerun it is a plain failure (login broke).
                 needs_input = err["ename"] == "StdinNotImplementedError" and index != PRERUN_CELL
-                message = f"{cell_name(index)}: {err['ename']}: {err['evalue']}".splitlines()[0][:300]
+                text = f"{err['ename']}: {err['evalue']}" if err["evalue"] else err["ename"]
+                message = f"{cell_name(index)}: {text}".splitlines()[0][:300]
                 self.problem("needs_input" if needs_input else "failed", message, err)
+
+    def measured(self, usage: dict[str, Any], limits: LimitsInfo | None = None) -> None:
+        """What the kernel's processes used (nblc_cgroup.Limits.usage), and how it was bounded."""
+        self.usage = usage
+        self.limits = limits
+
+    def out_of_memory(self) -> str | None:
+        """Why the notebook counts as out of memory: the OOM killer struck in its cgroup, or,
+        bounded per process (rlimit), an allocation failed with MemoryError."""
+        limits, problem = self.limits, self.first_problem
+        if limits is None or problem is None or not limits.memory:
+            return None
+        limit = f"{limits.memory / (1 << 30):g} GiB" if limits.memory >= 1 << 30 else f"{limits.memory >> 20} MiB"
+        if self.usage.get("oom_kills"):
+            return f"out of memory: the notebook's processes exceeded NBLC_NOTEBOOK_MEMORY ({limit}) and were killed"
+        if limits.mode == "rlimit" and problem.error and problem.error["ename"] == "MemoryError":
+            return f"out of memory: an allocation failed at the per-process limit NBLC_NOTEBOOK_MEMORY ({limit})"
+        return None
 
     def final(self) -> Result:
         """The result of a run whose cells were executed (or tried): passed, or the first problem."""
         if self.first_problem is None:
             return self.result("passed", None)
         status, message, _ = self.first_problem
-        if self.stopped and self.stopped != message:
+        oom = self.out_of_memory()
+        if oom:
+            status, message = "out_of_memory", f"{oom} ({message})"
+        if self.stopped and self.stopped not in message:
             message = f"{message}; then {self.stopped}"
         return self.result(status, message)
 
@@ -150,4 +190,14 @@ class Outcome:
             "errors": self.errors,
             "timedOutCell": self.timed_out_cell,
             "message": message,
+            "peakMemoryBytes": self.usage.get("peak"),
+            "cpuSeconds": self.usage.get("cpu"),
+            "sandbox": "on" if self.sandboxed else "off",
+            "limits": "none" if self.limits is None else self.limits.mode,
         }
+
+
+def unsandboxed_usage() -> dict[str, Any]:
+    """NBLC_SANDBOX=off: no cgroup; what getrusage says of the kernel's processes we reaped."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"peak": ru.ru_maxrss * 1024, "cpu": round(ru.ru_utime + ru.ru_stime, 3), "oom_kills": 0}

@@ -1,7 +1,44 @@
 /** Small filesystem and concurrency helpers shared by the activities. */
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+
+/*
+ * File names are bytes: git stores them so, and a repository may hold names that are not valid
+ * UTF-8 (b'caf\xe9.txt'). Node decodes string paths as UTF-8, so such a name read as a string
+ * does not lead back to its file. Walks that must reach every entry read names as bytes.
+ */
+
+const SLASH = Buffer.from('/');
+
+/** `dir/name` as bytes. */
+export const joinBytes = (dir: Buffer, name: Buffer) => Buffer.concat([dir, SLASH, name]);
+
+/** The entries of `dir`, names as bytes. */
+export const readdirBytes = (dir: Buffer | string) => fs.readdir(dir, { encoding: 'buffer', withFileTypes: true });
+
+/**
+ * A name for reports and logs: itself when it is UTF-8, else with each byte that is not part of
+ * a valid UTF-8 sequence written `\xHH` (so b'caf\xe9.txt' reads `caf\xE9.txt`).
+ */
+export function printableName(name: Buffer): string {
+  if (isUtf8(name)) return name.toString('utf8');
+  let out = '';
+  for (let i = 0; i < name.length;) {
+    const b = name[i]!;
+    const len = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    const seq = len ? name.subarray(i, i + len) : null;
+    if (seq && seq.length === len && isUtf8(seq)) {
+      out += seq.toString('utf8');
+      i += len;
+    } else {
+      out += `\\x${b.toString(16).toUpperCase().padStart(2, '0')}`;
+      i += 1;
+    }
+  }
+  return out;
+}
 
 /**
  * Temp file (unique per call, so concurrent attempts never collide) + fsync + rename: readers
@@ -50,13 +87,14 @@ export async function removeTree(p: string): Promise<void> {
   try {
     await fs.rm(p, { recursive: true, force: true });
   } catch {
-    const unlock = async (d: string): Promise<void> => {
+    // Names as bytes: a folder whose name is not UTF-8 must be unlocked too.
+    const unlock = async (d: Buffer): Promise<void> => {
       await fs.chmod(d, 0o700).catch(() => undefined);
-      for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
-        if (e.isDirectory()) await unlock(path.join(d, e.name));
+      for (const e of await readdirBytes(d).catch(() => [])) {
+        if (e.isDirectory()) await unlock(joinBytes(d, e.name));
       }
     };
-    await unlock(p);
+    await unlock(Buffer.from(p));
     await fs.rm(p, { recursive: true, force: true });
   }
 }

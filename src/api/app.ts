@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
+import { dashboardRoutes } from './dashboard/index.js';
 import { notebookRoutes } from './notebooks.js';
 import { runRoutes } from './runs.js';
 import { userRoutes } from './users.js';
@@ -42,6 +43,8 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/runs', runRoutes(deps));
   app.route('/notebooks', notebookRoutes(deps));
   app.route('/users', userRoutes(deps));
+  // Last: its pages are `/`, `/login`, `/logout` and `/ui/...` (each behind its own middleware).
+  app.route('/', dashboardRoutes(deps));
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

@@ -2,28 +2,40 @@
  * Operator routes for test runs (bearer token): start one, list them, read one's progress or
  * result, and its report files (served read-only from NBLC_RESULTS_DIR).
  */
-import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
 import { z } from 'zod';
 import { getRun, listRuns, startTestRun } from '../runs/client.js';
+import { globProblem } from '../runs/globs.js';
+import { RUN_LIMITS } from '../runs/model.js';
 import { grantProblem, isGrant, reportLink } from '../runs/report-links.js';
+import { openReportFile } from '../runtime/report-files.js';
 import type { ApiDeps } from './app.js';
 import { operatorAuth } from './middleware/auth.js';
-import { limitBody } from './middleware/body-limit.js';
+import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';
+import { orSession } from './middleware/session.js';
 import { zodJson } from './middleware/zod-json.js';
 
-/** A run request is a few globs and numbers; a larger body is a mistake, or worse. */
-const MAX_REQUEST_BYTES = 64 * 1024;
-
-const glob = z.string().min(1).max(500);
+/** The bounds are RUN_LIMITS', the same the CLI and the workflow apply. */
+// Complexity too (globProblem): a pathological glob would stall the worker's discovery.
+const glob = z
+  .string()
+  .min(1)
+  .max(RUN_LIMITS.globLength)
+  .superRefine((g, ctx) => {
+    const problem = globProblem(g);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+const globs = z.array(glob).max(RUN_LIMITS.globs).optional();
+const count = (l: { min: number; max: number }) => z.number().int().min(l.min).max(l.max).optional();
+const seconds = (l: { min: number; max: number }) => z.number().min(l.min).max(l.max).optional();
 const runRequest = z
   .object({
-    include: z.array(glob).max(100).optional(),
-    exclude: z.array(glob).max(100).optional(),
-    concurrency: z.number().int().min(1).max(256).optional(),
-    retries: z.number().int().min(0).max(10).optional(),
-    cellTimeoutS: z.number().positive().optional(),
-    notebookTimeoutS: z.number().positive().optional(),
+    include: globs,
+    exclude: globs,
+    concurrency: count(RUN_LIMITS.concurrency),
+    retries: count(RUN_LIMITS.retries),
+    cellTimeoutS: seconds(RUN_LIMITS.cellTimeoutS),
+    notebookTimeoutS: seconds(RUN_LIMITS.notebookTimeoutS),
     commit: z
       .string()
       .regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit SHA')
@@ -33,14 +45,45 @@ const runRequest = z
 
 const RUN_ID = /^[A-Za-z0-9._-]+$/;
 
+/**
+ * Report files run the notebooks' own HTML (executed outputs) and our report: in a sandbox (an
+ * opaque origin, no script), never sniffed into another type, and without sending the signed
+ * link on as a Referer when a link in them is followed. Downloads stay allowed: the report links
+ * to the executed notebooks, which a browser saves (they are never rendered as pages).
+ */
+const REPORT_FILE_HEADERS = {
+  'content-security-policy': 'sandbox allow-downloads',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * The segments of the request's path after /runs (where app.ts mounts these routes), each
+ * percent-decoded exactly once, from the URL as sent; null when one does not decode. Not
+ * c.req.path: it is decoded like decodeURI, which leaves %2B, %26, %25, %23… as they are, so
+ * (as with serveStatic, which also refused any path with a `%` left in it) `C++ basics.ipynb`,
+ * `Spectra & Photometry.ipynb` or `100%.ipynb` could not be found from it.
+ */
+function runPath(url: string): string[] | null {
+  try {
+    return new URL(url).pathname.split('/').slice(2).map(decodeURIComponent);
+  } catch {
+    return null;
+  }
+}
+
 export function runRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
-  let reports: MiddlewareHandler | undefined;
-  const bearer = operatorAuth(deps.config.apiToken);
+  // Report files (GET /runs/:id/<file>) also open with the dashboard's session cookie.
+  const bearer = orSession(
+    operatorAuth(deps.config.apiToken),
+    { token: deps.config.apiToken },
+    (c) => /^(GET|HEAD)$/.test(c.req.method) && /^\/runs\/[^/]+\/./.test(c.req.path),
+  );
   // /runs/:id/~<grant>/... is opened by its signed path instead of the bearer token: checked
   // here, where the token is skipped, so no route behind it can forget to.
   app.use('*', async (c, next) => {
-    const [, , id = '', grant] = c.req.path.split('/');
+    const [id = '', grant] = runPath(c.req.url) ?? [];
     if (!isGrant(grant)) return bearer(c, next);
     if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
     const token = deps.config.apiToken;
@@ -50,7 +93,7 @@ export function runRoutes(deps: ApiDeps): Hono {
 
   app.post(
     '/',
-    limitBody(MAX_REQUEST_BYTES),
+    limitBody(MAX_JSON_BODY_BYTES),
     zodJson(runRequest, {
       notJson: 'the body must be JSON: the run options, or nothing (or {}) for a run of every notebook',
       invalid: 'invalid run request',
@@ -78,24 +121,24 @@ export function runRoutes(deps: ApiDeps): Hono {
   });
 
   // report.html links to executed/<path> relative to itself, so both live under /runs/:id/
-  // (or /runs/:id/~<grant>/ for a signed link).
-  app.get(
-    '/:id/*',
-    async (c, next) => {
-      const id = c.req.param('id');
-      if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
-      return next();
-    },
-    (c, next) => {
-      // Built on first use: the worker creates the results directory with the first run.
-      reports ??= serveStatic({
-        root: deps.config.resultsDir,
-        rewriteRequestPath: (p) => p.replace(/^\/runs/, '').replace(/^(\/[^/]+)\/~[^/]*/, '$1'),
-        onNotFound: () => undefined,
-      });
-      return reports(c, next);
-    },
-    (c) => c.json({ error: 'no such report file (is the run finished?)' }, 404),
-  );
+  // (or /runs/:id/~<grant>/ for a signed link). HEAD is routed here too (Hono), without a body.
+  app.get('/:id/*', async (c) => {
+    const [id = '', ...rest] = runPath(c.req.url) ?? [];
+    if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
+    const segments = isGrant(rest[0]) ? rest.slice(1) : rest;
+    const file = await openReportFile(deps.config.resultsDir, id, segments);
+    if (!file) return c.json({ error: 'no such report file (is the run finished?)' }, 404);
+    const headers = {
+      ...REPORT_FILE_HEADERS,
+      'content-type': file.contentType,
+      'content-length': String(file.size),
+      'last-modified': file.modified.toUTCString(),
+    };
+    if (c.req.method === 'HEAD') {
+      await file.close();
+      return c.body(null, 200, headers);
+    }
+    return c.body(file.body(), 200, headers);
+  });
   return app;
 }

@@ -7,19 +7,18 @@
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { COPY_FAILURES, COPY_MODES, copyRequestProblem, userNameProblem } from '../copies/model.js';
+import { COPY_FAILURES, COPY_MODES, QUEUE_FULL, copyRequestProblem, userNameProblem } from '../copies/model.js';
 import { CopyRequestError, requestCopy } from '../copies/client.js';
 import { userToken } from '../copies/user-tokens.js';
 import type { ApiDeps } from './app.js';
 import { operatorAuth, userOrOperatorAuth } from './middleware/auth.js';
-import { limitBody } from './middleware/body-limit.js';
+import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';
 import { zodJson } from './middleware/zod-json.js';
 
 export type UserRoutesDeps = ApiDeps<'apiToken' | 'userTokenSecret' | 'taskQueue' | 'temporal' | 'copies'>;
 
 /** The body's shape; what makes a request acceptable (names, mode and dir together) is copyRequestProblem's. */
 const copyRequest = z.strictObject({ mode: z.enum(COPY_MODES), dir: z.string().optional() });
-const MAX_REQUEST_BYTES = 16 * 1024;
 
 /** Typed failures of the copy activities, as HTTP statuses. */
 const STATUS: Record<string, ContentfulStatusCode> = {
@@ -29,6 +28,7 @@ const STATUS: Record<string, ContentfulStatusCode> = {
   [COPY_FAILURES.exists]: 409,
   [COPY_FAILURES.unsafe]: 409,
   [COPY_FAILURES.nothingPublished]: 409,
+  [QUEUE_FULL]: 429, // the user's per-user cap (NBLC_COPY_MAX_QUEUED)
 };
 
 export function userRoutes(deps: UserRoutesDeps): Hono {
@@ -46,7 +46,7 @@ export function userRoutes(deps: UserRoutesDeps): Hono {
     '/:user/copies',
     // Who asks first: nothing of a stranger's body is read.
     userOrOperatorAuth(apiToken, userTokenSecret),
-    limitBody(MAX_REQUEST_BYTES),
+    limitBody(MAX_JSON_BODY_BYTES),
     zodJson(copyRequest, {
       notJson: 'the body must be JSON: {"mode": "provision" | "latest" | "update", "dir"?: "NAME"}',
       invalid: 'invalid request',

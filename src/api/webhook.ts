@@ -1,6 +1,7 @@
 /**
- * POST /webhooks/github: body limit → signature → event headers (ping, other events) → push
- * payload → the handler, which drops pushes that are not for us and signals the sync workflow.
+ * POST /webhooks/github: signature header → body limit → signature → event headers (ping, other
+ * events) → push payload → the handler, which drops pushes that are not for us and signals the
+ * sync workflow.
  * `pull_request` deliveries branch off after the headers to their own payload and handler
  * (pull-requests.ts): they start and cancel runs of pull requests' notebooks.
  */
@@ -12,7 +13,7 @@ import { pullRequestRoute } from './pull-requests.js';
 import type { ApiDeps } from './app.js';
 import { limitBody } from './middleware/body-limit.js';
 import { NOT_JSON, githubEvent } from './middleware/github-event.js';
-import { githubSignature } from './middleware/github-signature.js';
+import { githubSignature, githubSignatureHeader } from './middleware/github-signature.js';
 import { zodJson } from './middleware/zod-json.js';
 
 export const MAX_BODY_BYTES = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
@@ -30,6 +31,9 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
   const app = new Hono();
   app.post(
     '/',
+    // The signature header first: limitBody reads a body sent without a Content-Length, and
+    // nothing of a delivery that cannot be authentic is read.
+    githubSignatureHeader(deps.logger),
     limitBody(MAX_BODY_BYTES),
     githubSignature(deps.config.webhookSecrets, deps.logger),
     githubEvent({ handles: ['push', 'pull_request'] }),

@@ -8,6 +8,7 @@ import { syncWorkflowId, type Beacon } from '../sync/model.js';
 import { querySync, signalSync } from '../sync/client.js';
 import { connectClient } from '../runtime/temporal.js';
 import { UsageError } from './errors.js';
+import { seconds } from './options.js';
 
 export function registerSync(program: Command): void {
   program
@@ -16,7 +17,9 @@ export function registerSync(program: Command): void {
     .option('--sha <sha>', 'publish this commit of the branch instead of the tip')
     .option('--wait', 'wait until the sync finished and exit 1 if it failed')
     .addOption(
-      new Option('--timeout <seconds>', 'with --wait: give up after this long').default('300').argParser(Number),
+      new Option('--timeout <seconds>', 'with --wait: give up after this long')
+        .default(300)
+        .argParser(seconds('--timeout', { min: 1, max: 86_400 })),
     )
     .action(async (opts: { sha?: string; wait?: boolean; timeout: number }) => {
       const cfg = loadConfig();

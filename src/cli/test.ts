@@ -5,14 +5,11 @@ import { loadConfig } from '../runtime/config.js';
 import { applySchedule, getRun, SCHEDULE_ID, startTestRun, type StartedRun } from '../runs/client.js';
 import { summaryText } from '../runs/summary.js';
 import { connectClient } from '../runtime/temporal.js';
+import { RUN_LIMITS, runOptionsProblems, type TestRunOptions } from '../runs/model.js';
 import { UsageError } from './errors.js';
+import { seconds, wholeNumber } from './options.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
-const positiveInt = (name: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} takes a whole number`);
-  return n;
-};
 
 async function withClient<T>(fn: (client: Client, cfg: ReturnType<typeof loadConfig>) => Promise<T>): Promise<T> {
   const cfg = loadConfig();
@@ -32,12 +29,22 @@ export function registerTest(program: Command): void {
     .option('--exclude <glob>', 'skip notebooks matching this glob (repeatable)', collect, [])
     .addOption(
       new Option('--concurrency <n>', 'notebooks at a time (default NBLC_TEST_CONCURRENCY)').argParser(
-        positiveInt('--concurrency'),
+        wholeNumber('--concurrency', RUN_LIMITS.concurrency),
       ),
     )
     .addOption(
       new Option('--retries <n>', 're-run a notebook that did not pass up to n times').argParser(
-        positiveInt('--retries'),
+        wholeNumber('--retries', RUN_LIMITS.retries),
+      ),
+    )
+    .addOption(
+      new Option('--cell-timeout <seconds>', 'per cell (default NBLC_CELL_TIMEOUT)').argParser(
+        seconds('--cell-timeout', RUN_LIMITS.cellTimeoutS),
+      ),
+    )
+    .addOption(
+      new Option('--notebook-timeout <seconds>', 'per notebook (default NBLC_NOTEBOOK_TIMEOUT)').argParser(
+        seconds('--notebook-timeout', RUN_LIMITS.notebookTimeoutS),
       ),
     )
     .option('--commit <sha>', 'test this published snapshot instead of the current one')
@@ -48,20 +55,26 @@ export function registerTest(program: Command): void {
         exclude: string[];
         concurrency?: number;
         retries?: number;
+        cellTimeout?: number;
+        notebookTimeout?: number;
         commit?: string;
         wait?: boolean;
       }) => {
         if (opts.commit && !/^[0-9a-f]{40}$/.test(opts.commit))
           throw new UsageError('--commit takes a full 40-hex commit SHA');
+        const options: TestRunOptions = {
+          include: opts.include.length ? opts.include : undefined,
+          exclude: opts.exclude.length ? opts.exclude : undefined,
+          concurrency: opts.concurrency,
+          retries: opts.retries,
+          cellTimeoutS: opts.cellTimeout,
+          notebookTimeoutS: opts.notebookTimeout,
+        };
+        // The numbers were checked as they were parsed; the glob lists are checked here, whole.
+        const problems = runOptionsProblems(options);
+        if (problems.length) throw new UsageError(problems.join('; '));
         await withClient(async (client, cfg) => {
-          const started = await startTestRun(client, cfg, {
-            kind: 'manual',
-            include: opts.include.length ? opts.include : undefined,
-            exclude: opts.exclude.length ? opts.exclude : undefined,
-            concurrency: opts.concurrency,
-            retries: opts.retries,
-            commit: opts.commit,
-          });
+          const started = await startTestRun(client, cfg, { kind: 'manual', ...options, commit: opts.commit });
           console.log(`test run ${started.runId}\n  ${started.temporalUiUrl}`);
           if (opts.wait) process.exitCode = await follow(client, started, !!process.stdout.isTTY);
         });

@@ -65,7 +65,8 @@ export async function requestCopy(
     const startWorkflowOperation = new WithStartWorkflowOperation(userCopy, {
       workflowId,
       taskQueue: config.taskQueue,
-      args: [{ user }],
+      // Applies to the run this request starts; a request joining an open run gets that run's.
+      args: [{ user, maxQueued: config.copies.maxQueued }],
       workflowIdConflictPolicy: 'USE_EXISTING',
       staticSummary: `Copies of ${user}'s notebooks`,
     });

@@ -140,12 +140,26 @@ export const NON_RETRYABLE_COPY_FAILURES: string[] = Object.values(COPY_FAILURES
 /** The per-user workflow is finishing (its history is long): the client retries, a new run takes it. */
 export const DRAINING = 'UserCopyDraining';
 
+/**
+ * Copy requests a user may have waiting behind the one running (NBLC_COPY_MAX_QUEUED's default).
+ * Each `latest` copies the whole suite, so without a cap one user (or one leaked user token) could
+ * queue copies without end; beyond it a request is refused at once (QUEUE_FULL, the API's 429).
+ * At most MAX_QUEUED_COPIES_LIMIT: Temporal keeps at most 10 updates of a workflow in flight by
+ * default (history.maxInFlightUpdates), and the running request and the waiting ones all are.
+ */
+export const DEFAULT_MAX_QUEUED_COPIES = 3;
+export const MAX_QUEUED_COPIES_LIMIT = 8;
+/** The user has DEFAULT_MAX_QUEUED_COPIES (or the configured number) of requests waiting already. */
+export const QUEUE_FULL = 'UserCopyQueueFull';
+
 /** Input of the per-user workflow: its user, and the request it was started for (bulk children). */
 export interface UserCopyInput {
   user: string;
   initial?: CopyRequest;
   /** Stop taking requests once the history has this many events (the next request starts a new run). */
   maxHistoryEvents?: number;
+  /** Requests that may wait behind the running one (default DEFAULT_MAX_QUEUED_COPIES). */
+  maxQueued?: number;
 }
 
 export interface UserCopyRunResult {

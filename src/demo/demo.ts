@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { importReports } from '../activities/runs/history.js';
 import { loadConfig } from '../runtime/config.js';
+import { historyStore } from '../runtime/history-store.js';
 import { createLogger } from '../runtime/logger.js';
 import { provisionDemoUser, updateDemoUser } from './copies.js';
 import { createUpstream, notebook, sendPush } from './sample-repo.js';
@@ -65,6 +67,8 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
   );
 
   const secret = randomBytes(24).toString('hex');
+  // The operator token of this demo: it opens the dashboard (and the operator API).
+  const apiToken = randomBytes(18).toString('hex');
   const defaultPorts = (await portFree(7233)) && (await portFree(8233));
   const config = loadConfig({
     ...process.env,
@@ -78,6 +82,8 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
     NBLC_BRANCH: 'main',
     NBLC_WEBHOOK_SECRET: secret,
     NBLC_WEBHOOK_SECRET_FILE: undefined,
+    NBLC_API_TOKEN: apiToken,
+    NBLC_API_TOKEN_FILE: undefined,
     NBLC_PORT: '0',
     NBLC_TEMPORAL_PORT: defaultPorts ? '7233' : '0',
     NBLC_TEMPORAL_UI_PORT: defaultPorts ? '8233' : '0',
@@ -127,14 +133,20 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
     }
     console.log(summaryText(state.result));
     say(`   run in the Temporal UI: ${run.temporalUiUrl}`);
+    // The worker imported the reports it found when it started; this run came after. (Until the
+    // workflow records its runs itself; importing is idempotent.)
+    await importReports(config.resultsDir, await historyStore(config));
 
     say('\nResult');
     say(`  snapshot:    ${snapshot}`);
     say(`  commit:      ${second}`);
     say(`  workflow ID: ${again.workflowId}`);
     say(`  Temporal UI: ${again.temporalUiUrl}`);
+    say(`  dashboard:   ${stack.api!.url}/  (log in with the operator token ${apiToken})`);
     if (!opts.keepRunning) {
-      say(`\nHistory is kept in ${config.temporal.embedded.dbFile}; "npm run demo -- --keep-running" keeps the UI up.`);
+      say(
+        `\nHistory is kept in ${config.temporal.embedded.dbFile}; "npm run demo -- --keep-running" keeps the UI and the dashboard up.`,
+      );
       return 0;
     }
     process.off('SIGINT', interrupted).off('SIGTERM', interrupted);

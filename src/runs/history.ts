@@ -34,6 +34,8 @@ export interface NotebookOverview {
   path: string;
   /** In its most recent run (of any kind). */
   status: NotebookStatus;
+  /** Its cause in that run (causeText of the first unexpected error); null when it passed. */
+  cause: string | null;
   /** The first run of the current streak of this status. */
   since: { runId: string; commit: string; finishedAt: string };
   /** Its most recent run: an old one means the notebook left the suite (or was excluded). */
@@ -60,6 +62,18 @@ export interface NotebookRun {
   flaky: boolean;
 }
 
+/** A recorded run with its counts (the dashboard's run lists). */
+export interface RunOverview {
+  runId: string;
+  kind: RunKind;
+  commit: string;
+  startedAt: string;
+  finishedAt: string;
+  notebooks: number;
+  passed: number;
+  flaky: number;
+}
+
 export interface HistoryStore {
   /** Replaces whatever was recorded of `run.runId` (recording a run twice is recording it once). */
   record(run: RecordedRun): Promise<void>;
@@ -69,6 +83,8 @@ export interface HistoryStore {
   notebooks(): Promise<NotebookOverview[]>;
   /** Newest first; null when the path was never recorded. */
   history(path: string, limit: number): Promise<NotebookRun[] | null>;
+  /** Recorded runs (of one kind, if given), newest first, a page at a time; `total`: all of them. */
+  runs(opts: { limit: number; offset?: number; kind?: RunKind }): Promise<{ runs: RunOverview[]; total: number }>;
   close(): Promise<void>;
 }
 
@@ -134,6 +150,7 @@ export interface HistoryRow {
   runId: string;
   commit: string;
   status: NotebookStatus;
+  cause: string | null;
   flaky: boolean;
   finishedAt: string;
   rn: number;
@@ -171,6 +188,7 @@ export function overviewOf(rows: readonly HistoryRow[]): NotebookOverview[] {
     out.push({
       path,
       status: latest.status,
+      cause: latest.cause,
       since: { runId: since.runId, commit: since.commit, finishedAt: since.finishedAt },
       lastRun: { runId: latest.runId, commit: latest.commit, finishedAt: latest.finishedAt },
       lastPassed: lastPassed ? { runId: lastPassed.runId, commit: lastPassed.commit } : null,

@@ -6,8 +6,12 @@
  * or serializing a config object never prints them.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MAX_QUEUED_COPIES, MAX_QUEUED_COPIES_LIMIT } from '../copies/model.js';
+import { USER_TOKEN_PREFIX } from '../copies/user-tokens.js';
+import { RUN_LIMITS } from '../runs/model.js';
 import { Secret } from './secret.js';
 
 export type Env = Record<string, string | undefined>;
@@ -41,6 +45,7 @@ const schema = z.object({
   NBLC_USERS_DIR: z.string().optional(),
   NBLC_USER_CACHE_PATH: z.string().optional(),
   NBLC_COPY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  NBLC_COPY_MAX_QUEUED: z.coerce.number().int().min(0).max(MAX_QUEUED_COPIES_LIMIT).default(DEFAULT_MAX_QUEUED_COPIES),
   NBLC_UPDATE_COPIES_ON_PUBLISH: z.enum(['true', 'false']).default('false'),
   NBLC_READY_COPY: z.enum(['true', 'false']).default('true'),
   NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
@@ -53,17 +58,39 @@ const schema = z.object({
   NBLC_TEMPORAL_UI_URL: z.string().url().optional(),
   NBLC_TEMPORAL_BIN: z.string().optional(),
   NBLC_NOTEBOOK_TASK_QUEUE: z.string().min(1).default('nblc-notebooks'),
-  NBLC_TEST_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(4),
+  // A run's defaults, within the bounds of a run's own options.
+  NBLC_TEST_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(RUN_LIMITS.concurrency.min)
+    .max(RUN_LIMITS.concurrency.max)
+    .default(4),
   NBLC_DEFAULT_KERNEL: z.string().min(1).default('python3'),
-  NBLC_CELL_TIMEOUT: z.coerce.number().positive().default(600),
-  NBLC_NOTEBOOK_TIMEOUT: z.coerce.number().positive().default(3600),
+  NBLC_CELL_TIMEOUT: z.coerce.number().min(RUN_LIMITS.cellTimeoutS.min).max(RUN_LIMITS.cellTimeoutS.max).default(600),
+  NBLC_NOTEBOOK_TIMEOUT: z.coerce
+    .number()
+    .min(RUN_LIMITS.notebookTimeoutS.min)
+    .max(RUN_LIMITS.notebookTimeoutS.max)
+    .default(3600),
   NBLC_PRERUN_FILE: z.string().optional(),
   NBLC_PYTHON: z.string().optional(),
   NBLC_EXECUTOR: z.enum(['fork', 'spawn']).default('fork'),
   NBLC_TEST_CRON: z.string().default('0 3 * * *'),
   NBLC_TEST_TIMEZONE: z.string().default('UTC'),
   NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
+  NBLC_WORKER_NAME: z.string().min(1).optional(),
   NBLC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  // The notebook sandbox (docs/security.md)
+  NBLC_SANDBOX: z.enum(['on', 'off']).default('on'),
+  NBLC_KERNEL_USER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a user name')
+    .default('nblc-kernel'),
+  NBLC_NOTEBOOK_MEMORY: z
+    .string()
+    .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 4G, 512M or 0 (no limit)')
+    .default('4G'),
+  NBLC_KERNEL_ENV: z.string().default(''),
   // Alerts and commit statuses (their URLs and tokens are secrets, below).
   NBLC_PUBLIC_URL: z.union([z.literal(''), z.string().url()]).optional(),
   NBLC_ALERT_EMAIL_TO: z.string().optional(),
@@ -96,7 +123,8 @@ export interface Config {
   /** The cache as users see it: the target of their `notebooks-latest` link. */
   userCachePath: string;
   keepSnapshots: number;
-  http: { host: string; port: number };
+  /** `publicUrl`: the API as browsers reach it (behind a proxy); https makes session cookies Secure. */
+  http: { host: string; port: number; publicUrl?: string };
   taskQueue: string;
   syncIdleTimeout: string;
   temporal: {
@@ -132,7 +160,15 @@ export interface Config {
     updateOnPublish: boolean;
     /** Keep one copy of the published snapshot assembled, for the next `provision` / `latest` (ready.ts). */
     readyCopy: boolean;
+    /** A user's requests that may wait behind the running one; more are refused (429). */
+    maxQueued: number;
   };
+  /**
+   * This worker process in notebook results and as its Temporal identity (the UI shows who ran
+   * an activity): NBLC_WORKER_NAME, else `<pid>@<host>` as the SDK names workers.
+   */
+  workerName: string;
+  sandbox: SandboxConfig;
   /** The base URL people reach the API at: absolute report links in alerts and commit statuses. */
   publicUrl?: string;
   alerts: {
@@ -153,6 +189,40 @@ export interface Config {
   env: Env;
 }
 
+/** How notebook kernels are confined (python/nblc_sandbox.py, docs/security.md). */
+export interface SandboxConfig {
+  /** NBLC_SANDBOX=off: kernels run as the service, unconfined (a warning on every run). */
+  enabled: boolean;
+  /** The kernels' user when the worker runs as root. */
+  kernelUser: string;
+  /** Memory of one notebook's processes together, as given (`4G`); '0': no limit. */
+  notebookMemory: string;
+  /** Variables of the worker's environment passed on to kernels (besides PATH, LANG, LC_*, TZ). */
+  kernelEnv: string[];
+}
+
+/** Never passed to a kernel, even when listed in NBLC_KERNEL_ENV: nblc's own and Temporal's settings and secrets. */
+const KERNEL_ENV_FORBIDDEN = /^(NBLC_|TEMPORAL_)/;
+
+function sandboxConfig(v: z.infer<typeof schema>, problems: string[]): SandboxConfig {
+  const kernelEnv = v.NBLC_KERNEL_ENV.split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  for (const name of kernelEnv) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) problems.push(`NBLC_KERNEL_ENV: "${name}" is not a variable name`);
+    else if (KERNEL_ENV_FORBIDDEN.test(name)) {
+      problems.push(`NBLC_KERNEL_ENV: ${name} is nblc's or Temporal's own and never reaches a kernel`);
+    }
+  }
+  const memory = v.NBLC_NOTEBOOK_MEMORY.trim();
+  return {
+    enabled: v.NBLC_SANDBOX === 'on',
+    kernelUser: v.NBLC_KERNEL_USER,
+    notebookMemory: memory.toLowerCase() === 'off' ? '0' : memory.replace(/\s+/g, ''),
+    kernelEnv,
+  };
+}
+
 /** The secrets, each from NAME or NAME_FILE (readSecret); in the order loadConfig takes them. */
 const SECRET_VARIABLES = [
   'NBLC_WEBHOOK_SECRET',
@@ -168,6 +238,37 @@ const SECRET_VARIABLES = [
   'NBLC_SMTP_URL',
   'NBLC_GITHUB_TOKEN',
 ] as const;
+
+/** Secrets nblc makes and checks itself: at least this long, as `openssl rand -hex 32` makes them. */
+export const MIN_SECRET_LENGTH = 32;
+const MAKE_ONE = '(e.g. `openssl rand -hex 32`)';
+/**
+ * What hono's bearerAuth accepts as a token (RFC 6750's b64token): it answers 400 to any other,
+ * so an NBLC_API_TOKEN with a character outside these would lock every operator out.
+ */
+export const BEARER_TOKEN = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/**
+ * Why a secret nblc checks is not acceptable. Whitespace around it is a copy-paste or editor
+ * accident (a trailing CR, a space) that the other side of the secret does not have; the minimum
+ * makes guessing hopeless. `previous`: the secret being rotated out, exempt from the minimum, so
+ * rotating is how a short secret is replaced without dropping deliveries.
+ */
+function secretProblems(name: string, secret: Secret | undefined, opts: { bearer?: boolean; previous?: boolean } = {}) {
+  if (!secret) return [];
+  const value = secret.reveal();
+  const problems: string[] = [];
+  if (value.trim() !== value) problems.push(`${name}: has whitespace at its start or end; write it again ${MAKE_ONE}`);
+  if (!opts.previous && value.length < MIN_SECRET_LENGTH)
+    problems.push(`${name}: use at least ${MIN_SECRET_LENGTH} characters ${MAKE_ONE}`);
+  if (opts.bearer && value.trim() === value && !BEARER_TOKEN.test(value))
+    problems.push(
+      `${name}: only letters, digits and . _ ~ + / - (then = padding) can be sent as a bearer token ${MAKE_ONE}`,
+    );
+  if (opts.bearer && value.startsWith(USER_TOKEN_PREFIX))
+    problems.push(`${name}: must not start with ${USER_TOKEN_PREFIX}, which marks users' own tokens`);
+  return problems;
+}
 
 /** Reads `NAME` or the file named by `NAME_FILE` (trailing newline stripped). */
 export function readSecret(env: Env, name: string, problems: string[]): Secret | undefined {
@@ -226,14 +327,19 @@ export function loadConfig(env: Env = process.env): Config {
   }
   // An SMTP URL without recipients sends nothing; `nblc alerts test` says so.
   const emailTo = splitList(env.NBLC_ALERT_EMAIL_TO);
-  if (userTokenSecret && userTokenSecret.reveal().length < 32) {
-    problems.push('NBLC_USER_TOKEN_SECRET: use at least 32 characters (e.g. `openssl rand -hex 32`)');
-  }
+  problems.push(
+    ...secretProblems('NBLC_WEBHOOK_SECRET', webhookSecret),
+    ...secretProblems('NBLC_WEBHOOK_SECRET_PREVIOUS', previousSecret, { previous: true }),
+    ...secretProblems('NBLC_API_TOKEN', apiToken, { bearer: true }),
+    ...secretProblems('NBLC_USER_TOKEN_SECRET', userTokenSecret),
+  );
   if (databaseUrl && !/^postgres(ql)?:\/\/[^\s]+$/.test(databaseUrl.reveal())) {
     problems.push('NBLC_DATABASE_URL: a PostgreSQL URL such as postgresql://user:password@host:5432/nblc');
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const v = parsed.data;
+  const sandbox = sandboxConfig(v, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   if (durationMs(v.NBLC_SYNC_IDLE_TIMEOUT) < 1000) {
     throw new ConfigError(['NBLC_SYNC_IDLE_TIMEOUT: must be at least 1s']);
   }
@@ -253,7 +359,11 @@ export function loadConfig(env: Env = process.env): Config {
     usersDir: under(v.NBLC_USERS_DIR, 'users'),
     userCachePath: v.NBLC_USER_CACHE_PATH || path.join(under(v.NBLC_CACHE_DIR, 'cache'), 'current'),
     keepSnapshots: v.NBLC_KEEP_SNAPSHOTS,
-    http: { host: v.NBLC_HTTP_HOST, port: v.NBLC_PORT },
+    http: {
+      host: v.NBLC_HTTP_HOST,
+      port: v.NBLC_PORT,
+      publicUrl: v.NBLC_PUBLIC_URL ? v.NBLC_PUBLIC_URL.replace(/\/+$/, '') : undefined,
+    },
     taskQueue: v.NBLC_TASK_QUEUE,
     syncIdleTimeout: v.NBLC_SYNC_IDLE_TIMEOUT,
     temporal: {
@@ -285,7 +395,10 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: v.NBLC_COPY_CONCURRENCY,
       updateOnPublish: v.NBLC_UPDATE_COPIES_ON_PUBLISH === 'true',
       readyCopy: v.NBLC_READY_COPY === 'true',
+      maxQueued: v.NBLC_COPY_MAX_QUEUED,
     },
+    workerName: v.NBLC_WORKER_NAME ?? `${process.pid}@${os.hostname()}`,
+    sandbox,
     publicUrl: v.NBLC_PUBLIC_URL ? v.NBLC_PUBLIC_URL.replace(/\/+$/, '') : undefined,
     alerts: {
       webhookUrls,

@@ -74,6 +74,7 @@ export function createHistoryStore(db: Database): HistoryStore {
           runId: String(r.run_id),
           commit: String(r.commit_sha),
           status: r.status as NotebookStatus,
+          cause: r.cause === null || r.cause === undefined ? null : String(r.cause),
           flaky: Number(r.flaky) === 1,
           finishedAt: String(r.finished_at),
           rn: Number(r.rn),
@@ -110,6 +111,40 @@ export function createHistoryStore(db: Database): HistoryStore {
       }));
     },
 
+    async runs({ limit, offset = 0, kind }) {
+      const where = kind ? 'WHERE kind = ?' : '';
+      const filter: SqlValue[] = kind ? [kind] : [];
+      const [count] = await db.query(`SELECT COUNT(*) AS n FROM test_runs ${where}`, filter);
+      // The page of runs first, then the counts of only those: never a scan of every result.
+      const rows = await db.query(
+        `WITH page AS (
+           SELECT run_id, kind, commit_sha, started_at, finished_at FROM test_runs ${where}
+           ORDER BY finished_at DESC, run_id DESC LIMIT ? OFFSET ?
+         )
+         SELECT p.run_id, p.kind, p.commit_sha, p.started_at, p.finished_at,
+                COUNT(r.path) AS notebooks,
+                SUM(CASE WHEN r.status = 'passed' THEN 1 ELSE 0 END) AS passed,
+                SUM(CASE WHEN r.flaky = 1 THEN 1 ELSE 0 END) AS flaky
+         FROM page p LEFT JOIN notebook_results r ON r.run_id = p.run_id
+         GROUP BY p.run_id, p.kind, p.commit_sha, p.started_at, p.finished_at
+         ORDER BY p.finished_at DESC, p.run_id DESC`,
+        [...filter, Math.max(1, Math.floor(limit)), Math.max(0, Math.floor(offset))],
+      );
+      return {
+        total: Number(count?.n ?? 0),
+        runs: rows.map((r) => ({
+          runId: String(r.run_id),
+          kind: r.kind as RunKind,
+          commit: String(r.commit_sha),
+          startedAt: String(r.started_at),
+          finishedAt: String(r.finished_at),
+          notebooks: Number(r.notebooks),
+          passed: Number(r.passed ?? 0),
+          flaky: Number(r.flaky ?? 0),
+        })),
+      };
+    },
+
     close: () => db.close(),
   };
 }
@@ -123,7 +158,7 @@ export function createHistoryStore(db: Database): HistoryStore {
  */
 const OVERVIEW_SQL = `
 WITH ranked AS (
-  SELECT path, run_id, status, flaky, finished_at,
+  SELECT path, run_id, status, cause, flaky, finished_at,
          ROW_NUMBER() OVER (PARTITION BY path ORDER BY finished_at DESC, run_id DESC) AS rn
   FROM notebook_results
 ),
@@ -134,7 +169,7 @@ streak AS (
   WHERE k.status <> l.status GROUP BY k.path
 ),
 passed AS (SELECT path, MIN(rn) AS rn FROM ranked WHERE status = 'passed' GROUP BY path)
-SELECT k.path, k.run_id, t.commit_sha, k.status, k.flaky, k.finished_at, k.rn, c.total,
+SELECT k.path, k.run_id, t.commit_sha, k.status, k.cause, k.flaky, k.finished_at, k.rn, c.total,
        CASE WHEN k.rn = COALESCE(s.rn, c.total) THEN 1 ELSE 0 END AS is_since,
        CASE WHEN k.rn = p.rn THEN 1 ELSE 0 END AS is_last_passed
 FROM ranked k

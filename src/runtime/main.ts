@@ -6,9 +6,11 @@ import { registerCopy } from '../cli/copy.js';
 import { UsageError } from '../cli/errors.js';
 import { registerServe } from '../cli/serve.js';
 import { registerSync } from '../cli/sync.js';
+import { registerTemporal } from '../cli/temporal.js';
 import { registerTest } from '../cli/test.js';
 import { registerUserToken } from '../cli/user-token.js';
 import { registerDemo } from '../demo/command.js';
+import { TemporalSetupError } from './temporal-setup.js';
 
 const program = new Command()
   .name('nblc')
@@ -20,11 +22,12 @@ registerSync(program);
 registerCopy(program);
 registerTest(program);
 registerUserToken(program);
+registerTemporal(program);
 registerAlerts(program);
 registerDemo(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof UsageError) {
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof TemporalSetupError) {
     console.error(`nblc: ${err.message}`);
     process.exitCode = 2;
   } else {

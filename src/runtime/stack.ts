@@ -6,11 +6,13 @@ import type { Client } from '@temporalio/client';
 import { ConfigError, type Config } from './config.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
 import { importReports } from '../activities/runs/history.js';
+import { checkSandbox } from '../activities/runs/sandbox.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
 import { closeHistoryStores, historyStore } from './history-store.js';
 import type { Logger } from './logger.js';
 import { startApi, type RunningApi } from './server.js';
 import { connectClient, connectWorker } from './temporal.js';
+import { checkTemporalSetup } from './temporal-setup.js';
 import { createNotebookWorker, createWorker, installRuntime } from './worker.js';
 
 export interface StackOptions {
@@ -47,6 +49,9 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
   try {
     // Registered first, so it runs last: the worker and the API use the history until they stop.
     cleanups.push(() => closeHistoryStores());
+    // Notebooks are untrusted: no worker takes them unless their sandbox works here (checked
+    // first, so that an operator sees why at once).
+    if (opts.worker) await checkSandbox(base, opts.logger);
     let config = base;
     let embedded: EmbeddedTemporal | undefined;
     if (!base.temporal.address && opts.embed) {
@@ -65,6 +70,9 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
     // Without a worker, there is nothing to settle: the process runs until a signal.
     let workerDone: Promise<void> = new Promise(() => undefined);
     if (opts.worker) {
+      // Before polling: a workflow that sets a missing search attribute fails its task over and
+      // over, deep in the UI; an operator should read what to do at start-up instead.
+      await checkTemporalSetup(client.connection, config.temporal.namespace, config.temporal.address!);
       installRuntime(opts.logger);
       const connection = await connectWorker(config);
       cleanups.push(() => connection.close());

@@ -39,6 +39,7 @@ function baseOptions(config: Config, connection: NativeConnection) {
   return {
     connection,
     namespace: config.temporal.namespace,
+    identity: config.workerName,
     shutdownGraceTime: '10 seconds',
     maxHeartbeatThrottleInterval: '3 seconds',
   } satisfies Partial<WorkerOptions>;

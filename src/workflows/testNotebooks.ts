@@ -38,6 +38,7 @@ import {
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
 import { allPaths, executeWithRetries, runLanes, type Executor } from './runLanes.js';
 import {
+  clampRunOptions,
   countSummaries,
   INFRA_ATTEMPTS,
   NON_RETRYABLE_SNAPSHOT_FAILURES,
@@ -67,7 +68,11 @@ const bookkeeping = proxyActivities<RunActivities>({
   },
 });
 
-export async function testNotebooks(input: TestRunInput & TestRunQueues): Promise<TestRunResult> {
+export async function testNotebooks(requested: TestRunInput & TestRunQueues): Promise<TestRunResult> {
+  // Clients check RUN_LIMITS already; a start that went around them (or an older client) must
+  // still not give the workflow an invalid duration, which would fail its task forever with the
+  // snapshot pinned. Values within the limits come back unchanged, so histories replay as before.
+  const input = clampRunOptions(requested);
   const info = workflowInfo();
   const runId = input.carry?.runId ?? runIdFromWorkflowId(info.workflowId);
   const concurrency = Math.max(1, input.concurrency ?? input.defaultConcurrency);

@@ -7,6 +7,7 @@
  * - The bulk workflow starts the run as a child with the request in `initial` (a child cannot be
  *   updated); when a run is open it waits and tries again.
  * - Requests queue in arrival order and run one at a time; the run ends when the queue is empty.
+ *   At most `maxQueued` wait behind the running one; the validator refuses more (QUEUE_FULL).
  *   Once its history is long it stops taking requests (the validator rejects them without a trace
  *   in the history; the client retries, and the next run takes them).
  */
@@ -27,7 +28,9 @@ import type { CopyActivities } from '../activities/copies/index.js';
 import {
   COPY_FAILURES,
   COPY_SA,
+  DEFAULT_MAX_QUEUED_COPIES,
   DRAINING,
+  QUEUE_FULL,
   NON_RETRYABLE_COPY_FAILURES,
   copyRequestProblem,
   summarize,
@@ -66,6 +69,7 @@ export async function userCopy(input: UserCopyInput): Promise<UserCopyRunResult>
   let running: UserCopyStatus['running'] = null;
   let handled = 0;
   let draining = false;
+  const maxQueued = input.maxQueued ?? DEFAULT_MAX_QUEUED_COPIES;
 
   setHandler(
     copyRequestUpdate,
@@ -92,6 +96,15 @@ export async function userCopy(input: UserCopyInput): Promise<UserCopyRunResult>
           copyRequestProblem(input.user, request) ?? (request.requestId ? null : 'a request needs a requestId');
         if (problem)
           throw ApplicationFailure.create({ type: COPY_FAILURES.invalid, message: problem, nonRetryable: true });
+        // The per-user cap: each request may copy the whole suite. Refused here, the request
+        // leaves no trace in the history (validators do not write to it), so replay is unaffected.
+        const pending = queue.length + (running ? 1 : 0);
+        if (pending > maxQueued)
+          throw ApplicationFailure.create({
+            type: QUEUE_FULL,
+            message: `${input.user} has ${pending} copy requests running or waiting (at most ${maxQueued} may wait): try again when they are done`,
+            nonRetryable: true,
+          });
       },
     },
   );

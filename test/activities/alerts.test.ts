@@ -35,7 +35,7 @@ async function setup(env: Record<string, string> = {}) {
     NBLC_GITHUB_TOKEN: 'ghp_test_token_0123456789',
     NBLC_GITHUB_API_URL: gh.url,
     NBLC_PUBLIC_URL: 'https://nblc.example.org/',
-    NBLC_API_TOKEN: 'operator-token',
+    NBLC_API_TOKEN: 'operator-token-for-the-alert-tests-0123456789',
     ...env,
   });
   return { chat, smtp, gh, config, acts: createAlertActivities(config) };

@@ -15,7 +15,7 @@ import type { NotebookOverview, NotebookRun, RecordedRun } from '../../src/runs/
 import type { NotebookStatus } from '../../src/runs/model.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 
-const TOKEN = 'operator-token-for-tests';
+const TOKEN = 'operator-token-for-the-notebook-tests-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const logger = createLogger('silent');
 /** The history routes never reach Temporal. */
@@ -82,6 +82,7 @@ describe('/notebooks', () => {
       {
         path: DEEP,
         status: 'failed',
+        cause: 'KeyError: <n>',
         since: { runId: 'scheduled-2', commit: '2'.repeat(40), finishedAt: '2024-05-02T03:00:00.000Z' },
         lastRun: { runId: 'scheduled-3', commit: '3'.repeat(40), finishedAt: '2024-05-03T03:00:00.000Z' },
         lastPassed: { runId: 'scheduled-1', commit: '1'.repeat(40) },
@@ -92,6 +93,7 @@ describe('/notebooks', () => {
       {
         path: NESTED,
         status: 'failed',
+        cause: 'KeyError: <n>',
         since: { runId: 'scheduled-1', commit: '1'.repeat(40), finishedAt: '2024-05-01T03:00:00.000Z' },
         lastRun: { runId: 'scheduled-2', commit: '2'.repeat(40), finishedAt: '2024-05-02T03:00:00.000Z' },
         lastPassed: null,

@@ -15,7 +15,7 @@ import { useTestEnv } from '../helpers/temporal.js';
 
 const env = useTestEnv();
 
-const TOKEN = 'operator-token-for-tests';
+const TOKEN = 'operator-token-for-the-run-tests-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 describe('/runs', () => {

@@ -16,7 +16,7 @@ import { publishTree } from '../helpers/copies.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
-const TOKEN = 'operator-token-0123456789';
+const TOKEN = 'operator-token-for-the-user-tests-0123456789';
 const logger = createLogger('silent');
 const dir = await tempDir('nblc-api-users-');
 const USER_SECRET = 'user-token-secret-0123456789abcdef0123';

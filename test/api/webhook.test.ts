@@ -402,8 +402,8 @@ describe('accepted pushes', () => {
 
   test('no secret reaches the workflow history, inputs, memo or summary', async () => {
     const repo = uniqueRepo('secrets');
-    const current = 'current-webhook-secret-4f1c9a';
-    const previous = 'previous-webhook-secret-7d2e0b';
+    const current = 'current-webhook-secret-4f1c9a0123456789abcdef';
+    const previous = 'previous-webhook-secret-7d2e0b0123456789abcdef';
     const gitToken = 'ghp_gitTokenThatMustStayPrivate0123';
     const app = appFor(repo, {
       NBLC_WEBHOOK_SECRET: current,

@@ -79,11 +79,14 @@ const quiet = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, err
  * A config, the copy activities, and the user `ada`'s directory. Without a ready copy unless
  * `ready` is given: most tests are about the copy itself, and the ready copy has its own.
  */
-export async function setup(ready = new ReadyCopies(false)) {
+export async function setup(ready = new ReadyCopies(false), hooks: Parameters<typeof createCopyActivities>[2] = {}) {
   const dir = await tempDir('nblc-copies-');
+  // As root, an update runs as the owner of the user's directory, who must reach it and the cache.
+  await fs.chmod(dir, 0o755);
   const config = testConfig(dir, '/nonexistent.git', { NBLC_USER_CACHE_PATH: '/srv/notebooks-cache/current' });
   await fs.mkdir(path.join(config.usersDir, 'ada'), { recursive: true });
-  return { dir, config, acts: createCopyActivities(config, ready), ada: path.join(config.usersDir, 'ada'), ready };
+  const acts = createCopyActivities(config, ready, hooks);
+  return { dir, config, acts, ada: path.join(config.usersDir, 'ada'), ready };
 }
 
 let n = 0;

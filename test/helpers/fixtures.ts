@@ -14,7 +14,7 @@ export async function tempDir(prefix = 'nblc-test-'): Promise<string> {
   return dir;
 }
 
-export const TEST_SECRET = 'test-webhook-secret-0123456789';
+export const TEST_SECRET = 'test-webhook-secret-0123456789abcdef0123';
 export const TEST_REPO = 'astro-datalab/notebooks-latest';
 
 export interface Sandbox {

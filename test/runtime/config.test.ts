@@ -30,10 +30,10 @@ const problemsOf = (env: Env) => {
 test('secrets come from NAME or NAME_FILE (trailing newline dropped, empty file = unset), never both', async () => {
   const cfg = loadConfig({
     ...base,
-    NBLC_API_TOKEN_FILE: await file('api', 'tok-from-file\n'),
+    NBLC_API_TOKEN_FILE: await file('api', 'tok-from-file-0123456789abcdef0123456789\n'),
     NBLC_GIT_TOKEN_FILE: await file('git', ''),
   });
-  assert.equal(cfg.apiToken?.reveal(), 'tok-from-file');
+  assert.equal(cfg.apiToken?.reveal(), 'tok-from-file-0123456789abcdef0123456789');
   assert.equal(cfg.repo.token, undefined);
   assert.doesNotMatch(JSON.stringify(cfg.apiToken), /tok-from-file/, 'a secret does not serialize');
   assert.match(
@@ -74,10 +74,79 @@ test('NBLC_READY_COPY: on unless "false"; anything but true/false is refused by 
 });
 
 test('copy settings are grouped under config.copies (the variables keep their names)', () => {
-  assert.deepEqual(loadConfig(base).copies, { concurrency: 4, updateOnPublish: false, readyCopy: true });
-  const set = loadConfig({ ...base, NBLC_COPY_CONCURRENCY: '9', NBLC_UPDATE_COPIES_ON_PUBLISH: 'true' });
-  assert.deepEqual(set.copies, { concurrency: 9, updateOnPublish: true, readyCopy: true });
+  assert.deepEqual(loadConfig(base).copies, { concurrency: 4, updateOnPublish: false, readyCopy: true, maxQueued: 3 });
+  const set = loadConfig({
+    ...base,
+    NBLC_COPY_CONCURRENCY: '9',
+    NBLC_UPDATE_COPIES_ON_PUBLISH: 'true',
+    NBLC_COPY_MAX_QUEUED: '0',
+  });
+  assert.deepEqual(set.copies, { concurrency: 9, updateOnPublish: true, readyCopy: true, maxQueued: 0 });
   assert.match(problemsOf({ ...base, NBLC_COPY_CONCURRENCY: '0' }), /NBLC_COPY_CONCURRENCY/);
+  // Temporal keeps at most 10 updates of a workflow in flight: the running request and those waiting.
+  assert.match(problemsOf({ ...base, NBLC_COPY_MAX_QUEUED: '9' }), /NBLC_COPY_MAX_QUEUED/);
+});
+
+test("the run defaults are within RUN_LIMITS: a day at most, as for a run's own options", () => {
+  for (const [name, value] of [
+    ['NBLC_NOTEBOOK_TIMEOUT', '1e21'],
+    ['NBLC_NOTEBOOK_TIMEOUT', '86401'],
+    ['NBLC_CELL_TIMEOUT', '1e21'],
+    ['NBLC_CELL_TIMEOUT', '0.5'],
+    ['NBLC_TEST_CONCURRENCY', '257'],
+  ] as const) {
+    assert.match(problemsOf({ ...base, [name]: value }), new RegExp(`${name}: `), `${name}=${value}`);
+  }
+  const edge = loadConfig({ ...base, NBLC_NOTEBOOK_TIMEOUT: '86400', NBLC_CELL_TIMEOUT: '1' });
+  assert.equal(edge.tests.notebookTimeoutS, 86_400);
+  assert.equal(edge.tests.cellTimeoutS, 1);
+});
+
+const STRONG = 'a3f1c9e07b2d4c8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcd'; // openssl rand -hex 32
+
+test('NBLC_API_TOKEN: 32 characters at least, only what a bearer token can carry, not a user token', () => {
+  assert.equal(loadConfig({ ...base, NBLC_API_TOKEN: STRONG }).apiToken?.reveal(), STRONG);
+  const base64 = 'q8F+3vT/9w0xYz1AbCdEfGhIjKlMnOpQrStUvWxYz01=';
+  assert.equal(loadConfig({ ...base, NBLC_API_TOKEN: base64 }).apiToken?.reveal(), base64, 'openssl rand -base64 32');
+  const short = problemsOf({ ...base, NBLC_API_TOKEN: 'operator-token-for-tests' });
+  assert.match(short, /NBLC_API_TOKEN: use at least 32 characters/);
+  assert.match(short, /openssl rand -hex 32/);
+  for (const odd of [`${STRONG}!`, `${STRONG}:x`, `pass word ${STRONG}`, `${STRONG}@`, `${STRONG}"`, `=${STRONG}`]) {
+    assert.match(
+      problemsOf({ ...base, NBLC_API_TOKEN: odd }),
+      /NBLC_API_TOKEN: .*letters, digits and \. _ ~ \+ \/ -.*openssl rand -hex 32/,
+      odd,
+    );
+  }
+  assert.match(
+    problemsOf({ ...base, NBLC_API_TOKEN: `nblcu_${STRONG}` }),
+    /NBLC_API_TOKEN: must not start with nblcu_/,
+  );
+});
+
+test('webhook and user-token secrets: 32 characters at least, no whitespace around them', async () => {
+  const ok = loadConfig({ ...base, NBLC_WEBHOOK_SECRET: `any #$%! string ${STRONG}`, NBLC_USER_TOKEN_SECRET: STRONG });
+  assert.equal(ok.webhookSecrets.length, 1, 'GitHub takes any string: so does nblc');
+  assert.match(
+    problemsOf({ ...base, NBLC_WEBHOOK_SECRET: 'test-webhook-secret-0123456789' }),
+    /NBLC_WEBHOOK_SECRET: use at least 32 characters \(e\.g\. `openssl rand -hex 32`\)/,
+  );
+  for (const name of [
+    'NBLC_WEBHOOK_SECRET',
+    'NBLC_WEBHOOK_SECRET_PREVIOUS',
+    'NBLC_USER_TOKEN_SECRET',
+    'NBLC_API_TOKEN',
+  ]) {
+    for (const value of [` ${STRONG}`, `${STRONG} `, `${STRONG}\t`, `${STRONG}\r`]) {
+      assert.match(problemsOf({ ...base, [name]: value }), new RegExp(`${name}: .*whitespace`), JSON.stringify(value));
+    }
+  }
+  // A file written on Windows: its CRLF is more than the one newline that is dropped.
+  const crlf = await file('crlf', `${STRONG}\r\n`);
+  assert.equal(loadConfig({ ...base, NBLC_WEBHOOK_SECRET_FILE: crlf }).webhookSecrets[0]?.reveal(), STRONG);
+  // The previous secret may be short: a rotation is how a short secret is replaced.
+  const rotating = loadConfig({ ...base, NBLC_WEBHOOK_SECRET: STRONG, NBLC_WEBHOOK_SECRET_PREVIOUS: 'old-short' });
+  assert.equal(rotating.webhookSecrets.length, 2);
 });
 
 test('NBLC_DATABASE_URL: unset is SQLite in the data dir; a PostgreSQL URL (or its _FILE) is a secret', async () => {

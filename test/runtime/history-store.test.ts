@@ -163,6 +163,7 @@ for (const backend of BACKENDS) {
           {
             path: 'a.ipynb',
             status: 'failed',
+            cause: "ModuleNotFoundError: No module named 'numpy'",
             since: at(4),
             lastRun: at(5),
             lastPassed: ref(3),
@@ -174,6 +175,7 @@ for (const backend of BACKENDS) {
           {
             path: 'b.ipynb',
             status: 'passed',
+            cause: null,
             since: at(5),
             lastRun: at(5),
             lastPassed: ref(5),
@@ -185,6 +187,7 @@ for (const backend of BACKENDS) {
           {
             path: 'c.ipynb',
             status: 'timed_out',
+            cause: "ModuleNotFoundError: No module named 'numpy'",
             since: at(2),
             lastRun: at(4),
             lastPassed: null,
@@ -196,6 +199,7 @@ for (const backend of BACKENDS) {
           {
             path: 'd.ipynb',
             status: 'passed',
+            cause: null,
             since: at(5),
             lastRun: at(5),
             lastPassed: ref(5),
@@ -223,6 +227,7 @@ for (const backend of BACKENDS) {
         assert.deepEqual(e, {
           path: 'e.ipynb',
           status: 'failed',
+          cause: "ModuleNotFoundError: No module named 'numpy'",
           since: { runId: 'scheduled-010', commit: sha(10), finishedAt: new Date(T0 + 10 * HOUR).toISOString() },
           lastRun: { runId: 'scheduled-030', commit: sha(30), finishedAt: new Date(T0 + 30 * HOUR).toISOString() },
           lastPassed: { runId: 'scheduled-009', commit: sha(9) },
@@ -233,6 +238,42 @@ for (const backend of BACKENDS) {
         assert.equal(f!.passRate, 0.75, '15 of the last 20');
         assert.equal(f!.flaky, false, 'fixed once');
         assert.equal(f!.since.runId, 'scheduled-016');
+      });
+    });
+    test('runs: newest first, of one kind or all, a page at a time, with their counts', async () => {
+      await withStore(async (store) => {
+        await store.record(run(1, { 'a.ipynb': 'passed', 'b.ipynb': 'failed' }));
+        await store.record(run(2, { 'a.ipynb': { status: 'passed', flaky: true } }, 'merge'));
+        await store.record(run(3, { 'a.ipynb': 'passed', 'b.ipynb': 'passed', 'c.ipynb': 'timed_out' }));
+        await store.record({ ...run(4, {}), runId: 'scheduled-empty' });
+        const all = await store.runs({ limit: 10 });
+        assert.equal(all.total, 4);
+        assert.deepEqual(
+          all.runs.map((r) => [r.runId, r.kind, r.notebooks, r.passed, r.flaky]),
+          [
+            ['scheduled-empty', 'scheduled', 0, 0, 0],
+            ['scheduled-003', 'scheduled', 3, 2, 0],
+            ['merge-002', 'merge', 1, 1, 1],
+            ['scheduled-001', 'scheduled', 2, 1, 0],
+          ],
+        );
+        assert.deepEqual(all.runs[1], {
+          runId: 'scheduled-003',
+          kind: 'scheduled',
+          commit: sha(3),
+          startedAt: new Date(T0 + 3 * HOUR - 600_000).toISOString(),
+          finishedAt: new Date(T0 + 3 * HOUR).toISOString(),
+          notebooks: 3,
+          passed: 2,
+          flaky: 0,
+        });
+        const page = await store.runs({ kind: 'scheduled', limit: 2, offset: 1 });
+        assert.equal(page.total, 3);
+        assert.deepEqual(
+          page.runs.map((r) => r.runId),
+          ['scheduled-003', 'scheduled-001'],
+        );
+        assert.deepEqual(await store.runs({ kind: 'manual', limit: 1 }), { runs: [], total: 0 });
       });
     });
   });

@@ -54,6 +54,18 @@ describe('nblc CLI', () => {
     assert.match(api.stderr, /NBLC_WEBHOOK_SECRET: required to run the HTTP API/);
   });
 
+  test('the worker needs no webhook secret (compose gives it none): it fails only on Temporal here', async () => {
+    const worker = runNblc(['worker'], {
+      NBLC_REPO_URL: '/nowhere',
+      NBLC_REPO_FULL_NAME: 'a/b',
+      NBLC_DATA_DIR: path.join(await tempDir(), 'data'),
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+    });
+    assert.equal(worker.code, 1, worker.stderr);
+    assert.doesNotMatch(worker.stderr, /NBLC_WEBHOOK_SECRET|invalid configuration/);
+    assert.match(worker.stderr, /connect/i);
+  });
+
   test('start: embedded server, signed beacon, pull now, status, clean stop, history kept across restarts, no orphan after SIGKILL', async () => {
     const dir = await tempDir();
     const upstream = await createUpstream(path.join(dir, 'upstream'));

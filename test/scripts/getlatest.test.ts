@@ -17,7 +17,7 @@ import { tempDir, testConfig } from '../helpers/fixtures.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
 const SCRIPT = path.resolve(import.meta.dirname, '../../scripts/getlatest.sh');
-const TOKEN = 'getlatest-token-0123456789';
+const TOKEN = 'getlatest-operator-token-0123456789abcdef';
 const dir = await tempDir('nblc-getlatest-');
 const config = testConfig(dir, '/nonexistent.git', {
   NBLC_API_TOKEN: TOKEN,

@@ -42,7 +42,7 @@ async function setup(extra: Record<string, string> = {}) {
     NBLC_GITHUB_TOKEN: 'ghp_test',
     NBLC_GITHUB_API_URL: gh.url,
     NBLC_PUBLIC_URL: 'https://nblc.example.org',
-    NBLC_API_TOKEN: 'operator-token',
+    NBLC_API_TOKEN: 'operator-token-for-the-alert-tests-0123456789',
     ...extra,
   });
   return { ...box, chat, smtp, gh };

@@ -43,7 +43,7 @@ async function setup() {
     NBLC_GITHUB_API_URL: gh.url,
     NBLC_ALERT_WEBHOOK_URL: `${chat.url}/hooks/x`,
     NBLC_PUBLIC_URL: 'https://nblc.example.org',
-    NBLC_API_TOKEN: 'operator-token',
+    NBLC_API_TOKEN: 'operator-token-for-the-alert-tests-0123456789',
     TEMPORAL_NAMESPACE: env.namespace ?? 'default',
   });
   const app = createApp({ client: env.client, config: box.config, logger: createLogger('silent') });

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { applySchedule, getRun, SCHEDULE_ID, startTestRun } from '../../src/runs/client.js';
@@ -18,6 +19,7 @@ import { processesMatching } from '../helpers/processes.js';
 import { publish, withWorkers } from '../helpers/stack.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
 import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
+import { nameKernel, pidsMarked } from '../sandbox/host-processes.js';
 
 const env = useTestEnv();
 
@@ -105,11 +107,14 @@ describe('testNotebooks', () => {
 
   test('include/exclude globs and retries: a notebook that fails once then passes is reported passed and flaky', async () => {
     const { config, upstream } = await setup();
-    const marker = path.join(os.tmpdir(), `nblc-flaky-${randomUUID()}`);
+    // Each attempt runs sandboxed, in a fresh copy with a private /tmp: nothing it writes lasts
+    // to the next. What differs between attempts is a service on the (shared) network.
+    let calls = 0;
+    const server = http.createServer((_req, res) => res.writeHead(++calls === 1 ? 500 : 200).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const sha = await upstream.commit({
-      'a/Flaky.ipynb': notebook([
-        `import os\nif not os.path.exists(${JSON.stringify(marker)}):\n    open(${JSON.stringify(marker)}, "w").close()\n    raise RuntimeError("first time")`,
-      ]),
+      'a/Flaky.ipynb': notebook([`import urllib.request\nurllib.request.urlopen(${JSON.stringify(url)}).read()`]),
       'a/Other.ipynb': notebook(['1']),
       'b/Skipped.ipynb': notebook(['1']),
     });
@@ -127,7 +132,7 @@ describe('testNotebooks', () => {
       ]);
       assert.equal(r.counts.flaky, 1);
     });
-    await fs.rm(marker, { force: true });
+    server.close();
   });
 
   test('progress is queryable while a run executes; continue-as-new keeps each notebook reported once', async () => {
@@ -155,16 +160,15 @@ describe('testNotebooks', () => {
 
   test('cancelling a run kills its kernels', async () => {
     const { config, upstream } = await setup();
-    const pidFile = path.join(os.tmpdir(), `nblc-pid-${randomUUID()}`);
+    // The kernel runs in its own PID namespace: it names itself, the test finds it in /proc.
+    const marker = `nblcslp${randomUUID().slice(0, 8)}`;
     const sha = await upstream.commit({
-      'slow/Sleeper.ipynb': notebook([
-        `import os, time\nopen(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))\ntime.sleep(120)`,
-      ]),
+      'slow/Sleeper.ipynb': notebook([`${nameKernel(marker)}\nimport time\ntime.sleep(120)`]),
     });
     await withWorkers(env, config, async () => {
       await publish(env, config, sha);
       const started = await startTestRun(env.client, config, { kind: 'manual' });
-      const pid = Number(await waitFor('kernel pid', () => fs.readFile(pidFile, 'utf8').catch(() => null)));
+      const pid = await waitFor('kernel pid', async () => pidsMarked(marker)[0] ?? null);
       assert.ok(pid > 0);
       const handle = env.client.workflow.getHandle(started.workflowId);
       await handle.cancel();
@@ -174,7 +178,6 @@ describe('testNotebooks', () => {
       const desc = await handle.describe();
       assert.equal(desc.typedSearchAttributes.get(RUN_SA.status), 'cancelled');
     });
-    await fs.rm(pidFile, { force: true });
   });
 
   test('after a merge, the notebooks it changed are tested in a merge run', async () => {

@@ -71,6 +71,7 @@ describe('userCopy workflow', () => {
   test('concurrent requests for one user are served one at a time, each with its own answer', async () => {
     const ada = `ada-${randomUUID().slice(0, 6)}`;
     const { config, worker } = await setup([ada]);
+    config.copies.maxQueued = 8; // six at once: more than the default cap lets wait (userCopy-cap.test.ts)
     const files: Record<string, string> = {};
     for (let i = 0; i < 200; i++) files[`Topic ${i % 7}/nb ${i}.ipynb`] = bigNotebook(i, 20);
     await publishTree(config.cacheDir, files);

@@ -4,11 +4,14 @@
  *
  * The service may run as root and writes into directories users control, so nothing here follows
  * a symlink on the way to a write: every folder on the way is lstat'ed and must be a real
- * directory, and the parent of each write is resolved once more right before it.
+ * directory, and the parent of each write is resolved once more right before it. A check and the
+ * write after it are still two system calls; as root, updates therefore run with the owner's
+ * uid (as-owner.ts), and these checks are what gives each file its reason in the report.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import { constants as fsc, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { COPY_FAILURES, userNameProblem } from '../../copies/model.js';
@@ -82,8 +85,8 @@ export async function userDir(usersDir: string, user: string, create: boolean): 
 }
 
 /** A copy directly in the user's directory: null when absent; refuses anything but a real directory. */
-export async function existingCopy(u: UserDir, name: string): Promise<string | null> {
-  const p = path.join(u.dir, name);
+export async function existingCopy(userDir: string, name: string): Promise<string | null> {
+  const p = path.join(userDir, name);
   const st = await lstatOrNull(p);
   if (!st) return null;
   if (st.isSymbolicLink() || !st.isDirectory()) {
@@ -117,25 +120,98 @@ export async function stagingFor(u: UserDir, what: string): Promise<string> {
   return fs.mkdtemp(path.join(area, `${prefix}${what}~`));
 }
 
-const STREAM_ABOVE = 32 * 1024 * 1024;
+/** Prefix of the content id of an entry that is neither a regular file nor a symlink. */
+export const NOT_CONTENT = 'other:';
+/**
+ * Larger than any file a snapshot delivers (notebooks, data): such a file is the user's, and is
+ * not hashed (a sparse file of a terabyte would keep a worker busy for hours).
+ */
+const MAX_HASHED_BYTES = 4 * 1024 ** 3;
+const CHUNK = 1024 * 1024;
 
-export async function sha256File(p: string, size: number): Promise<string> {
-  if (size < STREAM_ABOVE)
-    return createHash('sha256')
-      .update(await fs.readFile(p))
-      .digest('hex');
+/**
+ * sha256 of the `size` bytes `fh` holds, read in chunks (no whole-file buffer); null if the file
+ * turns out longer (growing while read: not content anyone delivered, and never read to its end).
+ */
+async function sha256Handle(fh: fs.FileHandle, size: number): Promise<string | null> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(p)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
+  // One byte more than the size tells EOF and growth apart.
+  const buf = Buffer.allocUnsafe(Math.min(size + 1, CHUNK));
+  let total = 0;
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, size + 1 - total), null);
+    if (bytesRead === 0) return hash.digest('hex');
+    total += bytesRead;
+    if (total > size) return null;
+    hash.update(buf.subarray(0, bytesRead));
+  }
 }
 
-/** The content id of an entry (never followed): a regular file's sha256, a link's target, or null. */
-export async function contentId(p: string, st?: Stats | null): Promise<ContentId | null> {
-  st ??= await lstatOrNull(p);
-  if (!st) return null;
-  if (st.isSymbolicLink()) return `symlink:${await fs.readlink(p)}`;
-  if (st.isFile()) return `sha256:${await sha256File(p, st.size)}`;
-  return null;
+const OPEN_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
+
+/** sha256 of a regular file of the (read-only, trusted) snapshot. */
+export async function sha256File(p: string, size: number): Promise<string> {
+  const fh = await fs.open(p, OPEN_FLAGS);
+  try {
+    const hex = await sha256Handle(fh, size);
+    if (hex === null) throw new Error(`${p} grew while it was hashed; snapshots are read-only`);
+    return hex;
+  } finally {
+    await fh.close();
+  }
+}
+
+const kindOf = (st: Stats) =>
+  st.isDirectory() ? 'dir' : st.isFIFO() ? 'fifo' : st.isSocket() ? 'socket' : st.isFile() ? 'large' : 'device';
+
+/**
+ * The content id of the entry at `p`, never following a link: `sha256:<hex>` of a regular file,
+ * `symlink:<target>`, `other:<kind>` for anything else (never equal to delivered content), or
+ * null when nothing is there. The entry is opened first (O_NOFOLLOW, O_NONBLOCK) and checked on
+ * the handle, so what is hashed is what was checked: a FIFO or a device the user swapped in is
+ * never read (a FIFO blocks a thread for good; /dev/zero never ends). `seen`: what the caller saw
+ * there (a readdir entry), to try first.
+ */
+export async function contentId(p: string, seen?: 'file' | 'symlink'): Promise<ContentId | null> {
+  if (seen === 'symlink') {
+    const link = await linkId(p);
+    if (link !== undefined) return link;
+  }
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(p, OPEN_FLAGS);
+  } catch (err) {
+    const c = code(err);
+    if (c === 'ELOOP') {
+      const link = await linkId(p);
+      return link === undefined ? `${NOT_CONTENT}changing` : link; // a link, then not: the user is at it
+    }
+    if (c === 'ENOENT' || c === 'ENOTDIR') return null;
+    if (c === 'ENXIO') return `${NOT_CONTENT}socket`;
+    if (c === 'EACCES' || c === 'EPERM') return `${NOT_CONTENT}unreadable`; // as the owner: their choice
+    throw err;
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile() || st.size > MAX_HASHED_BYTES) return `${NOT_CONTENT}${kindOf(st)}`;
+    const hex = await sha256Handle(fh, st.size);
+    return hex === null ? `${NOT_CONTENT}changing` : `sha256:${hex}`;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `symlink:<target>` if `p` is a link now, null if nothing is there, undefined if something else is. */
+async function linkId(p: string): Promise<ContentId | null | undefined> {
+  try {
+    const target = await fs.readlink(p, { encoding: 'buffer' });
+    // Targets that are not UTF-8 are never delivered (manifest.ts skips them).
+    return isUtf8(target) ? `symlink:${target.toString('utf8')}` : `${NOT_CONTENT}symlink`;
+  } catch (err) {
+    if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return null;
+    if (code(err) === 'EINVAL') return undefined;
+    throw err;
+  }
 }
 
 /**

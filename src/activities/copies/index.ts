@@ -22,7 +22,8 @@ import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManife
 import { ReadyCopies } from './ready.js';
 import { result, updateResult } from './result.js';
 import { copyTree, ensureLatestLink, finishCopy, installCopy } from './tree.js';
-import { updateInPlace } from './update.js';
+import { runUpdate } from './as-owner.js';
+import type { UpdateHooks } from './update-job.js';
 import { removeTree } from '../files.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { readCurrent, snapshotPath, snapshotsDir } from '../sync/snapshot.js';
@@ -47,8 +48,15 @@ interface Progress {
   now: Record<string, unknown>;
 }
 
-/** `ready`: the ready copy of the snapshot (copy-ready.ts), shared by the process's copy activities. */
-export function createCopyActivities(cfg: CopyConfig, ready = new ReadyCopies(false)) {
+/**
+ * `ready`: the ready copy of the snapshot (ready.ts), shared by the process's copy activities.
+ * `hooks`: tests only (UpdateHooks.checkpoint).
+ */
+export function createCopyActivities(
+  cfg: CopyConfig,
+  ready = new ReadyCopies(false),
+  hooks: Pick<UpdateHooks, 'checkpoint'> = {},
+) {
   /** Runs an activity body heartbeating its progress (per call: activities run concurrently). */
   const heartbeating = async <T>(fn: (signal: AbortSignal, progress: Progress) => Promise<T>) => {
     const progress: Progress = { now: {} };
@@ -149,7 +157,9 @@ export function createCopyActivities(cfg: CopyConfig, ready = new ReadyCopies(fa
         const st = await lstatOrNull(path.join(u.dir, MAIN_COPY));
         if (st) {
           const m =
-            st.isDirectory() && !st.isSymbolicLink() ? await readCopyManifest(path.join(u.dir, MAIN_COPY)) : null;
+            st.isDirectory() && !st.isSymbolicLink()
+              ? await readCopyManifest(path.join(u.dir, MAIN_COPY), u.owner)
+              : null;
           const mine = doneBefore(m, request);
           return result(u, request, MAIN_COPY, {
             created: !!mine,
@@ -193,7 +203,7 @@ export function createCopyActivities(cfg: CopyConfig, ready = new ReadyCopies(fa
           }
           const mine =
             st.isDirectory() && !st.isSymbolicLink()
-              ? doneBefore(await readCopyManifest(path.join(u.dir, name)), request)
+              ? doneBefore(await readCopyManifest(path.join(u.dir, name), u.owner), request)
               : null;
           if (mine) {
             return result(u, request, name, {
@@ -222,42 +232,26 @@ export function createCopyActivities(cfg: CopyConfig, ready = new ReadyCopies(fa
       });
     },
 
-    /** Three-way, non-destructive update of a copy to the published snapshot (see copy-rules.ts). */
+    /** Three-way, non-destructive update of a copy to the published snapshot (see rules.ts). */
     async updateCopy({ user, request }: CopyInput): Promise<CopyResult> {
       return heartbeating(async (signal, progress) => {
         const u = await userDir(cfg.usersDir, user, false);
         const name = request.dir ?? MAIN_COPY;
         const problem = copyDirProblem(name);
         if (problem) throw fail(COPY_FAILURES.invalid, problem);
-        const root = await existingCopy(u, name);
-        if (!root)
+        // Answered here (an lstat) before anything is hashed; the job checks again, as the owner.
+        if (!(await existingCopy(u.dir, name)))
           throw fail(
             COPY_FAILURES.notFound,
             `${path.join(u.dir, name)} does not exist: provision it or choose an existing copy`,
           );
-        const old = await readCopyManifest(root);
-        const mine = doneBefore(old, request);
-        if (mine) return updateResult(u, request, name, mine.commit, null, mine.report);
-
         const { commit, snapshotRoot, snapshot } = await published(signal, progress);
-        const staging = await stagingFor(u, 'update');
-        try {
-          const files = await updateInPlace({
-            root,
-            old,
-            commit,
-            snapshotRoot,
-            snapshot,
-            staging,
-            owner: u.owner,
-            requestId: request.requestId,
-            signal,
-            onProgress: (p) => (progress.now = p),
-          });
-          return updateResult(u, request, name, commit, old?.commit ?? null, files);
-        } finally {
-          await removeTree(staging);
-        }
+        const out = await runUpdate(
+          { userDir: u.dir, name, requestId: request.requestId, commit, snapshotRoot, snapshot },
+          u.owner,
+          { signal, onProgress: (p) => (progress.now = p), checkpoint: hooks.checkpoint },
+        );
+        return updateResult(u, request, name, out.commit, out.previousCommit, out.files);
       });
     },
 

@@ -10,13 +10,14 @@
  *   update. It is validated on read; a missing or damaged one means "nothing known to be
  *   delivered", which makes the update rules keep every differing file.
  */
+import { isUtf8 } from 'node:buffer';
 import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { COPY_MANIFEST, COPY_MODES, type FileReport } from '../../copies/model.js';
-import { checkCancelled, lstatOrNull, sha256File } from './fs.js';
-import { mapLimit, writeFileAtomic } from '../files.js';
+import { checkCancelled, sha256File, type Owner } from './fs.js';
+import { mapLimit, printableName, readdirBytes, writeFileAtomic } from '../files.js';
 import type { ContentId } from './rules.js';
 
 export interface SnapshotEntry {
@@ -33,6 +34,9 @@ export interface SnapshotManifest {
 }
 
 const HASH_CONCURRENCY = 8;
+
+const NOT_UTF8 = (dir: boolean) =>
+  `its name is not valid UTF-8, so nblc cannot copy it${dir ? ' (nor anything in it)' : ''}: rename it upstream to get it in copies`;
 
 export const manifestCacheDir = (dataDir: string) => path.join(dataDir, 'copy-manifests');
 
@@ -79,12 +83,17 @@ async function scanSnapshot(
   const entries: SnapshotEntry[] = [];
   const skipped: FileReport[] = [];
 
+  // Names are read as bytes: one that is not UTF-8 cannot be named in a manifest, a report or the
+  // rules' paths (all strings), so it is skipped and reported; the rest of the snapshot is copied.
   const walk = async (rel: string): Promise<void> => {
-    const entriesHere = await fs.readdir(path.join(root, rel), { withFileTypes: true });
-    for (const e of entriesHere.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
+    const entriesHere = await readdirBytes(path.join(root, rel));
+    for (const e of entriesHere.sort((a, b) => Buffer.compare(a.name, b.name))) {
+      const name = printableName(e.name);
+      const r = rel ? `${rel}/${name}` : name;
       const abs = path.join(root, r);
-      if (r === COPY_MANIFEST) {
+      if (!isUtf8(e.name)) {
+        skipped.push({ path: r, outcome: 'skipped', reason: NOT_UTF8(e.isDirectory()) });
+      } else if (r === COPY_MANIFEST) {
         skipped.push({ path: r, outcome: 'skipped', reason: `${COPY_MANIFEST} is reserved for nblc's manifest` });
       } else if (e.isDirectory()) {
         dirs.push(r);
@@ -93,10 +102,12 @@ async function scanSnapshot(
         const st = await fs.lstat(abs);
         files.push({ rel: r, size: st.size, exec: (st.mode & 0o111) !== 0 });
       } else if (e.isSymbolicLink()) {
-        const target = await fs.readlink(abs);
-        const reason = await linkProblem(realRoot, r, target);
+        const target = await fs.readlink(abs, { encoding: 'buffer' });
+        const reason = isUtf8(target)
+          ? await linkProblem(realRoot, r, target.toString('utf8'))
+          : `symlink to a name that is not valid UTF-8 (${printableName(target)}) is not copied`;
         if (reason) skipped.push({ path: r, outcome: 'skipped', reason });
-        else entries.push({ path: r, id: `symlink:${target}` });
+        else entries.push({ path: r, id: `symlink:${target.toString('utf8')}` });
       } else {
         skipped.push({ path: r, outcome: 'skipped', reason: 'not a file, folder or symlink' });
       }
@@ -151,17 +162,35 @@ const copyManifestSchema = z.object({
     }),
   ),
 });
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
 export type CopyManifest = Omit<z.infer<typeof copyManifestSchema>, 'report'> & { report: FileReport[] };
 
-/** The copy's manifest, or null when it is missing, damaged, or not a regular file. */
-export async function readCopyManifest(copyRoot: string): Promise<CopyManifest | null> {
-  const p = path.join(copyRoot, COPY_MANIFEST);
-  const st = await lstatOrNull(p);
-  if (!st?.isFile() || st.size > 64 * 1024 * 1024) return null;
+/**
+ * The copy's manifest, or null when it is missing, damaged, or not a regular file. Opened before
+ * it is checked (no link followed, a FIFO does not block), so what is checked is what is read.
+ * `owner`: read as root on the owner's behalf, only a file that belongs to them counts: a copy
+ * swapped for a link meanwhile cannot make root read someone else's manifest.
+ */
+export async function readCopyManifest(copyRoot: string, owner: Owner | null = null): Promise<CopyManifest | null> {
   let text: string;
   try {
-    const fh = await fs.open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW);
-    text = await fh.readFile('utf8').finally(() => fh.close());
+    const fh = await fs.open(path.join(copyRoot, COPY_MANIFEST), fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+    try {
+      const st = await fh.stat();
+      if (!st.isFile() || st.size > MAX_MANIFEST_BYTES || (owner && st.uid !== owner.uid)) return null;
+      // Exactly the size checked: readFile would stat again and follow a file grown meanwhile.
+      const buf = Buffer.alloc(st.size);
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      text = buf.subarray(0, got).toString('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch {
     return null;
   }

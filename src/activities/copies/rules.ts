@@ -45,13 +45,49 @@ export interface Plan {
 /** Anything at a managed path that is not a file or link (a folder, a fifo): never equal to content. */
 const NOT_CONTENT = '\0not-content';
 
+/** Longest file name, in bytes, most filesystems take (NAME_MAX). */
+export const NAME_MAX = 255;
+/** An extension longer than this is taken for part of the name when shortening. */
+const MAX_EXT = 32;
+
+const utf8Bytes = (cp: number) => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4);
+const byteLength = (s: string) => [...s].reduce((n, ch) => n + utf8Bytes(ch.codePointAt(0)!), 0);
+
+/** The longest start of `s`, in whole characters, of at most `max` UTF-8 bytes. */
+function cut(s: string, max: number): string {
+  let out = '';
+  let used = 0;
+  for (const ch of s) {
+    used += utf8Bytes(ch.codePointAt(0)!);
+    if (used > max) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** FNV-1a of the UTF-16 code units, 8 hex digits: tells apart long names that start alike. */
+function shortHash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+/**
+ * Where upstream's version of a conflicting file goes: `<stem>.upstream-<tag>[-n]<ext>` beside
+ * it. When that is longer than a file name may be, the stem is cut short (whole characters) and
+ * a hash of the whole name keeps it apart from other long names that start the same way.
+ */
 export function besideName(p: string, tag: string, n = 1): string {
   const slash = p.lastIndexOf('/');
   const dir = p.slice(0, slash + 1);
   const name = p.slice(slash + 1);
   const dot = name.lastIndexOf('.');
-  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
-  return `${dir}${stem}.upstream-${tag}${n > 1 ? `-${n}` : ''}${ext}`;
+  let [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
+  const mark = `.upstream-${tag}${n > 1 ? `-${n}` : ''}`;
+  if (byteLength(stem) + byteLength(mark) + byteLength(ext) <= NAME_MAX) return `${dir}${stem}${mark}${ext}`;
+  if (byteLength(ext) > MAX_EXT) [stem, ext] = [name, ''];
+  const tail = `~${shortHash(name)}${mark}${ext}`;
+  return `${dir}${cut(stem, NAME_MAX - byteLength(tail))}${tail}`;
 }
 
 const parentOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');

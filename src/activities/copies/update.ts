@@ -6,13 +6,15 @@
  * checked again right before, and the manifest moves to the new commit last. A rerun plans from
  * the old manifest against what is on disk and converges to the same copy.
  */
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { COPY_FAILURES, COPY_MANIFEST, type FileReport } from '../../copies/model.js';
-import { checkCancelled, chownTo, contentId, fail, lstatOrNull, safeParent, type Owner } from './fs.js';
+import { NOT_CONTENT, checkCancelled, chownTo, contentId, fail, lstatOrNull, safeParent, type Owner } from './fs.js';
 import { manifestText, type CopyManifest, type SnapshotEntry, type SnapshotManifest } from './manifest.js';
 import { planUpdate, type Action, type ContentId, type LocalEntry, type Plan } from './rules.js';
 import { writeEntry } from './tree.js';
+import { printableName, readdirBytes } from '../files.js';
 
 /** Scan, plan, apply, then move the manifest to `commit`; returns the report of every file. */
 export async function updateInPlace(opts: {
@@ -26,6 +28,8 @@ export async function updateInPlace(opts: {
   requestId: string;
   signal?: AbortSignal;
   onProgress?: (p: Record<string, unknown>) => void;
+  /** Tests: see UpdateHooks (update-job.ts). */
+  checkpoint?: (step: string) => Promise<void>;
 }): Promise<FileReport[]> {
   const { root, snapshot } = opts;
   const tag = opts.commit.slice(0, 7);
@@ -43,6 +47,7 @@ export async function updateInPlace(opts: {
     owner: opts.owner,
     signal: opts.signal,
     onProgress: (done) => opts.onProgress?.({ step: 'apply', done, total }),
+    checkpoint: opts.checkpoint,
   });
   const reported = new Set(applied.report.map((r) => r.path));
   const files = [...applied.report, ...snapshot.skipped.filter((s) => !reported.has(s.path))];
@@ -56,6 +61,7 @@ export async function updateInPlace(opts: {
     files: Object.fromEntries(applied.manifest),
     report: files,
   };
+  await opts.checkpoint?.('manifest');
   await writeCopyManifest(root, manifest, opts.staging, opts.owner);
   return files;
 }
@@ -72,17 +78,30 @@ export async function scanCopy(
 ): Promise<Map<string, LocalEntry>> {
   const local = new Map<string, LocalEntry>();
   const walk = async (rel: string): Promise<void> => {
-    for (const e of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
+    for (const e of await readdirBytes(path.join(root, rel))) {
       checkCancelled(signal);
-      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (!isUtf8(e.name)) {
+        // Never a managed path (those are UTF-8): listed only so its folder is not seen as empty,
+        // under a key with a NUL, which no real path has, so it cannot stand for a managed one.
+        local.set(`${rel ? `${rel}/` : ''}\0${printableName(e.name)}`, { kind: 'other' });
+        continue;
+      }
+      const name = e.name.toString('utf8');
+      const r = rel ? `${rel}/${name}` : name;
       if (r === COPY_MANIFEST) continue;
       if (e.isDirectory()) {
         local.set(r, { kind: 'dir' });
         await walk(r);
       } else if (e.isFile() || e.isSymbolicLink()) {
-        const wanted = managed.has(r) || e.name.includes(`.upstream-${tag}`);
-        const id = wanted ? await contentId(path.join(root, r)) : null;
-        local.set(r, id ? { kind: 'file', id } : { kind: 'file' });
+        const wanted = managed.has(r) || name.includes(`.upstream-${tag}`);
+        if (!wanted) {
+          local.set(r, { kind: 'file' });
+          continue;
+        }
+        // Looked at through a handle: it may have become anything since readdir, or gone.
+        const id = await contentId(path.join(root, r), e.isSymbolicLink() ? 'symlink' : 'file');
+        if (id === null) continue;
+        local.set(r, id.startsWith(NOT_CONTENT) ? { kind: 'other' } : { kind: 'file', id });
       } else {
         local.set(r, { kind: 'other' });
       }
@@ -100,6 +119,7 @@ export interface ApplyContext {
   owner: Owner | null;
   signal?: AbortSignal;
   onProgress?: (done: number) => void;
+  checkpoint?: (step: string) => Promise<void>;
 }
 
 /**
@@ -124,7 +144,9 @@ export async function applyPlan(
   let done = 0;
   for (const a of plan.actions) {
     checkCancelled(ctx.signal);
-    const problem = await applyOne(a, ctx, () => path.join(ctx.staging, `f${staged++}`));
+    const problem = await applyOne(a, ctx, () => path.join(ctx.staging, `f${staged++}`)).catch((err) =>
+      fileProblem(err, ctx.root),
+    );
     if (problem && a.op !== 'rmdir') skip(a.op === 'write' ? a.entry : a.path, problem);
     ctx.onProgress?.(++done);
   }
@@ -133,14 +155,31 @@ export async function applyPlan(
 
 const CHANGED = 'changed in the copy during the update; run the update again';
 
+/**
+ * Errors about one path of the copy, reported as that file's reason so the rest of the update
+ * proceeds: as the owner (as-owner.ts) a folder they made read-only, or one swapped for a link to
+ * somewhere they may not write, refuses; a path longer than the filesystem takes (the copy's root
+ * is longer than the snapshot's). Anything else, such as a snapshot the owner cannot read while
+ * staging, fails the update.
+ */
+function fileProblem(err: NodeJS.ErrnoException & { dest?: string }, root: string): string {
+  const where = err.dest ?? err.path ?? '';
+  if (!where.startsWith(root + path.sep)) throw err;
+  if (err.code === 'EACCES' || err.code === 'EPERM') return `permission denied (${err.syscall ?? 'write'})`;
+  if (err.code === 'ENAMETOOLONG') return 'its path in the copy is too long for the filesystem';
+  throw err;
+}
+
 async function applyOne(a: Action, ctx: ApplyContext, stagedName: () => string): Promise<string | null> {
   const dest = path.join(ctx.root, a.path);
   if (a.op === 'rmdir') {
+    await ctx.checkpoint?.(`rmdir ${a.path}`);
     await fs.rmdir(dest).catch(() => undefined); // something new in it: it stays
     return null;
   }
   const parent = await safeParent(ctx.root, a.path, ctx.owner, a.op === 'write');
   if (!parent.ok) return a.op === 'remove' && parent.missing ? null : parent.reason;
+  await ctx.checkpoint?.(`${a.op} ${a.path}`);
   if (a.op === 'remove') {
     const now = await contentId(dest);
     if (now === null) return null; // already gone
@@ -167,7 +206,10 @@ async function applyOne(a: Action, ctx: ApplyContext, stagedName: () => string):
   } catch (err) {
     if ((err as { skip?: boolean }).skip) return CHANGED;
     if ((err as NodeJS.ErrnoException).code === 'EXDEV') {
-      throw fail(COPY_FAILURES.crossDevice, `${ctx.root} is on another filesystem than NBLC_USERS_DIR/.nblc-staging`);
+      throw fail(
+        COPY_FAILURES.crossDevice,
+        `${ctx.root} is on another filesystem than its staging folder ${ctx.staging}`,
+      );
     }
     throw err;
   } finally {

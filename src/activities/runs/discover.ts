@@ -4,11 +4,13 @@
  * own `.nblcignore` (gitignore syntax, read by `ignore`) so notebook authors can exclude the
  * ones that need an interactive login.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import ignore from 'ignore';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
+import { globsProblem } from '../../runs/globs.js';
 
 export const IGNORE_FILE = '.nblcignore';
 
@@ -29,6 +31,9 @@ export interface DiscoverOptions {
 }
 
 export async function discoverNotebooks(opts: DiscoverOptions): Promise<string[]> {
+  // Before compiling them: a glob that backtracks without end would stall this worker's thread.
+  const problem = globsProblem(opts.include, 'include') ?? globsProblem(opts.exclude, 'exclude');
+  if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidGlob');
   const ignoreText = await fs.readFile(path.join(opts.root, IGNORE_FILE), 'utf8').catch(() => '');
   const ignored = ignore().add(ignoreText);
   const included = picomatch(opts.include?.length ? opts.include : ['**'], { dot: false });

@@ -7,6 +7,10 @@
  * - `spawn`: a new Python per notebook; the fallback when the fork server cannot start.
  *
  * Either way the executor leads its own process group, so cancelling signals the group.
+ *
+ * Both get an allow-listed environment ({@link executorEnv}), never the worker's own: a forked
+ * kernel inherits the fork server's memory, and /proc/self/environ shows the environment the
+ * server was started with, whatever the kernel's os.environ says. Settings go as arguments.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -36,8 +40,30 @@ export interface ExecutorProcess {
 
 const STDERR_TAIL = 8000;
 
-export function spawnExecutor(python: string, args: string[]): ExecutorProcess {
-  const child = spawn(python, [EXECUTOR, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+/** What an executor (and so, filtered again, a kernel) may see of the worker's environment. */
+const EXECUTOR_ENV = ['PATH', 'LANG', 'LANGUAGE', 'TZ', 'TERM', 'HOME', 'USER', 'LOGNAME', 'TMPDIR'];
+const EXECUTOR_ENV_PREFIXES = ['LC_', 'JUPYTER_'];
+
+/**
+ * The environment of the fork server and of spawned executors: locale, paths, Jupyter's own
+ * settings (kernelspec and data folders), and `kernelEnv` (NBLC_KERNEL_ENV), which the executor
+ * passes on to kernels. No NBLC_* or TEMPORAL_* variable, hence no secret.
+ */
+export function executorEnv(env: NodeJS.ProcessEnv, kernelEnv: readonly string[] = []): NodeJS.ProcessEnv {
+  const keep = (name: string) =>
+    (EXECUTOR_ENV.includes(name) ||
+      EXECUTOR_ENV_PREFIXES.some((p) => name.startsWith(p)) ||
+      kernelEnv.includes(name)) &&
+    !/^(NBLC_|TEMPORAL_)/.test(name);
+  return Object.fromEntries(Object.entries(env).filter(([name, value]) => value !== undefined && keep(name)));
+}
+
+export function spawnExecutor(
+  python: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = executorEnv(process.env),
+): ExecutorProcess {
+  const child = spawn(python, [EXECUTOR, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-STDERR_TAIL)));
   const lines = createInterface({ input: child.stdout! });
@@ -68,7 +94,10 @@ class ForkServer {
   private child: ChildProcess | null = null;
   private failedAt = 0;
 
-  constructor(private readonly python: string) {}
+  constructor(
+    private readonly python: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
 
   /** The server's pid while it runs (for tests and diagnostics). */
   get pid(): number | undefined {
@@ -96,7 +125,7 @@ class ForkServer {
   }
 
   private start(): Promise<string> {
-    const child = spawn(this.python, [FORK_SERVER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(this.python, [FORK_SERVER], { stdio: ['pipe', 'pipe', 'pipe'], env: this.env });
     this.child = child;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -129,8 +158,11 @@ class ForkServer {
 }
 
 const servers = new Map<string, ForkServer>();
-export const forkServerFor = (python: string) =>
-  servers.get(python) ?? servers.set(python, new ForkServer(python)).get(python)!;
+/** The fork server of this interpreter and environment (see {@link executorEnv}). */
+export function forkServerFor(python: string, env: NodeJS.ProcessEnv = executorEnv(process.env)): ForkServer {
+  const key = JSON.stringify([python, Object.entries(env).sort()]);
+  return servers.get(key) ?? servers.set(key, new ForkServer(python, env)).get(key)!;
+}
 
 /**
  * Asks the fork server for an executor. Resolves once the request is sent; its stderr goes to

@@ -15,12 +15,16 @@ import {
   type NotebookResult,
   type NotebookSummary,
 } from '../../runs/model.js';
-import { forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
+import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
+import { sandboxArgs } from './sandbox.js';
 import { writeFileAtomic } from '../files.js';
 
 const KILL_GRACE_MS = 5000;
 
-export type NotebookConfig = Pick<Config, 'resultsDir' | 'tests'>;
+export type NotebookConfig = Pick<
+  Config,
+  'resultsDir' | 'tests' | 'workerName' | 'sandbox' | 'dataDir' | 'cacheDir' | 'usersDir' | 'env'
+>;
 
 export interface RunNotebookInput {
   runId: string;
@@ -37,6 +41,7 @@ export const runDirOf = (resultsDir: string, runId: string) => path.join(results
 export const resultFileOf = (runDir: string, nbPath: string) => path.join(runDir, 'results', `${nbPath}.json`);
 
 export function createNotebookActivities(cfg: NotebookConfig) {
+  const warned = new Set<string>(); // runs told about NBLC_SANDBOX=off (once per run and worker)
   return {
     async runNotebook(input: RunNotebookInput): Promise<NotebookSummary> {
       const ctx = Context.current();
@@ -64,7 +69,16 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         '--scratch-root',
         scratch,
         ...(cfg.tests.prerunFile ? ['--prerun', cfg.tests.prerunFile] : []),
+        '--root',
+        input.root,
+        ...sandboxArgs(cfg),
       ];
+      if (!cfg.sandbox.enabled && !warned.has(input.runId)) {
+        warned.add(input.runId);
+        ctx.log.warn(
+          `NBLC_SANDBOX=off: run ${input.runId} executes notebooks unsandboxed, as the service's user (docs/security.md)`,
+        );
+      }
       const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path);
       if (code !== 0) {
         throw ApplicationFailure.retryable(
@@ -87,6 +101,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         attempts: input.attempt,
         ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
         artifact,
+        worker: cfg.workerName,
       };
       await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
       return {
@@ -146,8 +161,9 @@ async function execute(
 }
 
 async function startExecutor(cfg: NotebookConfig, args: string[], stderrFile: string, ctx: Context) {
-  if (cfg.tests.executor === 'spawn') return spawnExecutor(cfg.tests.python, args);
-  const server = forkServerFor(cfg.tests.python);
+  const env = executorEnv(cfg.env, cfg.sandbox.kernelEnv);
+  if (cfg.tests.executor === 'spawn') return spawnExecutor(cfg.tests.python, args, env);
+  const server = forkServerFor(cfg.tests.python, env);
   for (let attempt = 1; ; attempt++) {
     let socket: string | null;
     try {
@@ -156,7 +172,7 @@ async function startExecutor(cfg: NotebookConfig, args: string[], stderrFile: st
       ctx.log.warn(`${(err as Error).message}; starting a new Python per notebook for now`);
       socket = null;
     }
-    if (socket === null) return spawnExecutor(cfg.tests.python, args);
+    if (socket === null) return spawnExecutor(cfg.tests.python, args, env);
     try {
       return await forkExecutor(socket, args, stderrFile);
     } catch (err) {

@@ -4,6 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
 import { SYNC_FAILURES, type PublishResult, type SyncPlan } from '../../sync/model.js';
@@ -27,6 +28,30 @@ export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir,
 export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: string, log: Logger) => void) {
   const gitDir = cloneDir(cfg);
   const local = () => git({ baseDir: gitDir });
+  const fetch = () => {
+    let progress: unknown;
+    return withHeartbeat(
+      (signal) =>
+        fetchInto({
+          gitDir,
+          url: cfg.repo.url,
+          branch: cfg.repo.branch,
+          token: cfg.repo.token,
+          signal,
+          onProgress: (p) => (progress = p),
+        }),
+      () => progress,
+    );
+  };
+  /**
+   * Every worker host has its own clone, and Temporal may run `fetchBranch` on one host and the
+   * next step of the pass on another: a step that needs commits this clone lacks fetches the
+   * branch first (nothing to do when the clone has them, the usual case with one host).
+   */
+  const catchUp = async (shas: string[]) => {
+    const found = existsSync(gitDir) ? await Promise.all(shas.map((sha) => resolveCommit(local(), sha))) : [null];
+    if (found.some((sha) => !sha)) await fetch();
+  };
 
   return {
     /** The SHA `current` points at (the filesystem is the truth after a restart). */
@@ -36,20 +61,7 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
 
     /** Fetches the branch into the private clone; returns its tip. */
     async fetchBranch(): Promise<{ tip: string }> {
-      let progress: unknown;
-      const tip = await withHeartbeat(
-        (signal) =>
-          fetchInto({
-            gitDir,
-            url: cfg.repo.url,
-            branch: cfg.repo.branch,
-            token: cfg.repo.token,
-            signal,
-            onProgress: (p) => (progress = p),
-          }),
-        () => progress,
-      );
-      return { tip };
+      return { tip: await fetch() };
     },
 
     /**
@@ -59,6 +71,7 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
      * commit (plus an ancestry check for a candidate outside it: a redelivery, or another branch).
      */
     async planSync(input: { candidates: string[]; published: string | null; tip: string }): Promise<SyncPlan> {
+      await catchUp([input.tip]);
       const g = local();
       const plan: SyncPlan = { tip: input.tip, target: null, outcomes: {} };
       // Newest first; a published commit missing from the clone counts as nothing published.
@@ -94,6 +107,7 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
 
     /** Exports the commit's tree as an immutable snapshot, swaps `current` to it, prunes old ones. */
     async publishSnapshot(input: { sha: string }): Promise<PublishResult> {
+      await catchUp([input.sha]);
       const g = local();
       const ref = trackingRef(cfg.repo.branch);
       // Snapshots are named by the full SHA (readCurrent and prune only know those names).
@@ -130,6 +144,7 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
 
     /** Paths changed between two published commits (used to pick the notebooks a merge touched). */
     async diffCommits(input: { from: string; to: string }): Promise<string[]> {
+      await catchUp([input.from, input.to]);
       return changedPaths(local(), input.from, input.to);
     },
   };

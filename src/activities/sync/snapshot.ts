@@ -15,7 +15,7 @@ import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { removeTree } from '../files.js';
+import { joinBytes, readdirBytes, removeTree } from '../files.js';
 import { git } from './git.js';
 
 const execFileAsync = promisify(execFile);
@@ -52,11 +52,14 @@ async function exists(p: string): Promise<boolean> {
   );
 }
 
-/** Removes write permission bottom-up (files keep their exec bit). Returns the number of files. */
-async function makeReadOnly(dir: string): Promise<number> {
+/**
+ * Removes write permission bottom-up (files keep their exec bit). Returns the number of files.
+ * Names are handled as bytes (files.ts): a name that is not UTF-8 is published like any other.
+ */
+async function makeReadOnly(dir: Buffer): Promise<number> {
   let files = 0;
-  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-    const p = path.join(dir, entry.name);
+  for (const entry of await readdirBytes(dir)) {
+    const p = joinBytes(dir, entry.name);
     if (entry.isDirectory()) {
       files += await makeReadOnly(p);
     } else if (entry.isFile()) {
@@ -92,7 +95,7 @@ export async function materialize(opts: {
     const g = git({ baseDir: opts.gitDir, signal: opts.signal, env: { GIT_INDEX_FILE: index, GIT_WORK_TREE: tmp } });
     await g.raw(['read-tree', opts.sha]);
     await g.raw(['checkout-index', '--all', '--force']);
-    const files = await makeReadOnly(tmp);
+    const files = await makeReadOnly(Buffer.from(tmp));
     // Flush the tree before it gets its final name: after a power loss a snapshot under its
     // final name must be complete, since its existence is what marks it complete.
     await execFileAsync('sync', ['--file-system', tmp]);

@@ -161,6 +161,28 @@ describe('update rules (examples)', () => {
     assert.equal(plan.report[0]?.upstreamCopy, 'n.upstream-abc1234-2.ipynb');
   });
 
+  test('the name beside a long name is cut to fit a file name (255 bytes), stays unique and stable', () => {
+    const bytes = (p: string) => Buffer.byteLength(p.slice(p.lastIndexOf('/') + 1));
+    const names = fc.tuple(
+      fc.string({ unit: fc.constantFrom('a', 'é', '日', '🙂', ' ', '.'), minLength: 200, maxLength: 250 }),
+      fc.constantFrom('.ipynb', '', '.' + 'x'.repeat(40)),
+    );
+    fc.assert(
+      fc.property(names, names, fc.integer({ min: 1, max: 12 }), ([s1, e1], [s2, e2], n) => {
+        const p1 = cutToFit(`dir/${s1}${e1}`);
+        const p2 = cutToFit(`dir/${s2}${e2}`);
+        const [b1, b2] = [besideName(p1, TAG, n), besideName(p2, TAG, n)];
+        assert.ok(bytes(b1) <= 255, `${bytes(b1)} bytes`);
+        assert.ok(b1.startsWith('dir/') && b1.includes(`.upstream-${TAG}`));
+        assert.equal(besideName(p1, TAG, n), b1, 'stable');
+        assert.notEqual(b1, besideName(p1, TAG, n + 1));
+        if (p1 !== p2) assert.notEqual(b1, b2, `${p1} / ${p2}`);
+      }),
+    );
+    const long = `Intro/${'Galaxy '.repeat(34)}final.ipynb`;
+    assert.match(besideName(long, TAG), /^Intro\/Galaxy .*~[0-9a-f]{8}\.upstream-abc1234\.ipynb$/);
+  });
+
   test('a folder that becomes a file upstream replaces the folder only when the user left nothing in it', () => {
     const clean = run({ 'x/y': '1' }, { 'x/y': '1' }, { x: '2' });
     assert.deepEqual(clean.outcomes, { 'x/y': 'removed', x: 'added' });
@@ -172,3 +194,11 @@ describe('update rules (examples)', () => {
     assert.deepEqual(busy.outcomes, { 'x/y': 'removed', x: 'conflict' });
   });
 });
+
+/** `p` with its last name cut to at most 255 UTF-8 bytes (whole characters), as a filesystem holds it. */
+function cutToFit(p: string): string {
+  const slash = p.lastIndexOf('/');
+  let name = p.slice(slash + 1);
+  while (Buffer.byteLength(name) > 255) name = [...name].slice(0, -1).join('');
+  return p.slice(0, slash + 1) + name;
+}

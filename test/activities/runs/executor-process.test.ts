@@ -12,8 +12,11 @@ import { forkExecutor, forkServerFor } from '../../../src/activities/runs/execut
 import { PROJECT_ROOT } from '../../../src/runtime/config.js';
 import { waitFor } from '../../helpers/fixtures.js';
 import { isAlive } from '../../helpers/processes.js';
+import { nameKernel, parentOf, pidsMarked } from '../../sandbox/host-processes.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
+/** The long notebook's kernel and child, found from the host (they run in their own PID namespace). */
+const MARKER = `nblcfs${process.pid}`;
 let dir = '';
 
 function writeNotebook(file: string, cells: string[]) {
@@ -55,9 +58,8 @@ async function run(socket: string, notebook: string, id: string) {
 describe('notebook fork server', { timeout: 120_000 }, () => {
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-forkserver-'));
-    const pids = path.join(dir, 'pids');
     writeNotebook('long.ipynb', [
-      `import os, subprocess\nchild = subprocess.Popen(['sleep', '300'])\nopen(${JSON.stringify(pids + '.tmp')}, 'w').write(f'{os.getppid()} {os.getpid()} {child.pid}')\nos.rename(${JSON.stringify(pids + '.tmp')}, ${JSON.stringify(pids)})`,
+      `${nameKernel(MARKER)}\nimport subprocess, sys\nchild = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '${MARKER}'])`,
       'import time\ntime.sleep(300)',
     ]);
     writeNotebook('quick.ipynb', ['print(6 * 7)']);
@@ -70,14 +72,18 @@ describe('notebook fork server', { timeout: 120_000 }, () => {
     assert.ok(socket && server.pid);
     const first = server.pid;
     const proc = await run(socket, 'long.ipynb', 'long');
-    await until('the notebook to start its processes', () => fs.existsSync(path.join(dir, 'pids')));
-    const pids = fs.readFileSync(path.join(dir, 'pids'), 'utf8').split(' ').map(Number);
-    assert.equal(pids.length, 3); // executor, kernel, sleep
+    let marked: number[] = [];
+    await until('the notebook to start its processes', () => (marked = pidsMarked(MARKER)).length === 2);
+    // the kernel and its child; above the kernel: the sandbox's supervisor, then the executor
+    const kernel = marked.find((pid) => marked.includes(parentOf(pid)!) === false)!;
+    const supervisor = parentOf(kernel)!;
+    const pids = [...marked, supervisor, parentOf(supervisor)!];
+    assert.equal(parentOf(parentOf(supervisor)!), first, 'the executor is a child of the fork server');
     assert.ok(pids.every(isAlive));
 
     process.kill(first, 'SIGKILL');
     await assert.rejects(proc.exited, /closed the connection/);
-    await until('executor, kernel and sleep to be gone', () => !pids.some(isAlive));
+    await until('executor, supervisor, kernel and child to be gone', () => !pids.some(isAlive));
 
     await until('the dead server to be noticed', () => server.pid !== first);
     const again = await server.socket();

@@ -281,6 +281,7 @@ async function writePreviousReport(
       needs_input: 0,
       no_such_kernel: 0,
       invalid_notebook: 0,
+      out_of_memory: 0,
     },
     causes: [],
     notebooks,
@@ -422,6 +423,7 @@ describe('report.json', () => {
       needs_input: 1,
       no_such_kernel: 1,
       invalid_notebook: 1,
+      out_of_memory: 0,
     });
     assert.deepEqual(
       report.notebooks.map((n) => n.path),

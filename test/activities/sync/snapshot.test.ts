@@ -116,6 +116,35 @@ describe('publishSnapshot', () => {
     assert.deepEqual((await fs.readdir(cache)).sort(), ['current', 'snapshots']);
   });
 
+  test('a file name that is not valid UTF-8 is published byte for byte, read-only like the rest', async () => {
+    const { upstream, cache, publish } = await publisher({ NBLC_KEEP_SNAPSHOTS: '1' });
+    // Git stores names as bytes: b'caf\xe9.txt' (Latin-1) and a folder b'd\xfcr/' are legal in a commit.
+    const latin1 = Buffer.from('caf\xe9.txt', 'latin1');
+    const dir = Buffer.from('d\xfcr', 'latin1');
+    const work = Buffer.from(upstream.workDir);
+    const join = (...parts: Buffer[]) => Buffer.concat(parts.flatMap((p, i) => (i ? [Buffer.from('/'), p] : [p])));
+    await fs.writeFile(join(work, latin1), 'latin-1 name\n');
+    await fs.mkdir(join(work, dir));
+    await fs.writeFile(join(work, dir, Buffer.from('inside.txt')), 'inside\n');
+    const sha = await upstream.commit({ 'nb/ok.ipynb': '{}' });
+
+    const res = await publish(sha);
+    assert.equal(res.sha, sha);
+    assert.equal(await readCurrent(cache), sha);
+    const snap = Buffer.from(snapshotDir(cache, sha));
+    assert.equal(await fs.readFile(join(snap, latin1), 'utf8'), 'latin-1 name\n');
+    assert.equal(await fs.readFile(join(snap, dir, Buffer.from('inside.txt')), 'utf8'), 'inside\n');
+    for (const p of [join(snap, latin1), join(snap, dir), join(snap, dir, Buffer.from('inside.txt'))])
+      assert.equal((await fs.lstat(p)).mode & 0o222, 0, `${p.toString('latin1')} is read-only`);
+    assert.equal(res.files, 4, 'README.md, nb/ok.ipynb and the two files of odd names');
+
+    // The next commit publishes too, and the old snapshot (read-only folder of an odd name) is pruned.
+    const next = await upstream.commit({ 'nb/ok.ipynb': '{"v": 2}' });
+    assert.deepEqual((await publish(next)).pruned, [sha]);
+    assert.equal(await readCurrent(cache), next);
+    assert.deepEqual(await snapshotNames(cache), [next]);
+  });
+
   test('the cache can be moved: `current` still resolves because the link is relative', async () => {
     const { cache, publish, first } = await publisher();
     await publish(first);

@@ -478,3 +478,32 @@ describe('diffCommits', () => {
     assert.deepEqual(await runActivity(acts.diffCommits, { from: head, to: chmod }), ['notebooks/keep.ipynb']);
   });
 });
+
+describe('several worker hosts', () => {
+  test('each host has its own clone: plan, publish and diff on a host that did not fetch catch up first', async () => {
+    const { dir, upstream, config, first } = await sandbox();
+    // Host B shares the cache with host A, not the data directory (the private clone).
+    const hostB = testConfig(dir, upstream.url, {
+      NBLC_DATA_DIR: path.join(dir, 'data-b'),
+      NBLC_CACHE_DIR: config.cacheDir,
+    });
+    const a = createSyncActivities(config);
+    const b = createSyncActivities(hostB);
+    const second = await upstream.commit({ 'nb.ipynb': '{"v": 2}' });
+    const { tip } = await runActivity(a.fetchBranch);
+    assert.equal(tip, second);
+    const plan = await runActivity(b.planSync, { candidates: [second], published: null, tip });
+    assert.equal(plan.target, second, 'host B fetched what host A had fetched');
+    const third = await upstream.commit({ 'nb.ipynb': '{"v": 3}' });
+    await runActivity(b.fetchBranch);
+    const published = await runActivity(a.publishSnapshot, { sha: third });
+    assert.equal(published.sha, third, 'host A catches up on a commit only B fetched');
+    assert.deepEqual(
+      await runActivity(createSyncActivities({ ...hostB, dataDir: path.join(dir, 'data-c') }).diffCommits, {
+        from: first,
+        to: third,
+      }),
+      ['nb.ipynb'],
+    );
+  });
+});

@@ -3,13 +3,15 @@
  * operator reads at a glance. Not-passing notebooks come first, each with its error one click
  * away (<details>). Deterministic: nothing on the page depends on when it was rendered.
  */
-import type { NotebookError, NotebookResult, NotebookStatus, TestReport } from '../../../runs/model.js';
+import type { NotebookError, NotebookResult, NotebookStatus, ResourceLimits, TestReport } from '../../../runs/model.js';
 import { NOTEBOOK_STATUSES } from '../../../runs/model.js';
 import { causeLine, type RunCause } from '../../../runs/causes.js';
 import {
   cellName,
   elapsedMs,
   formatDate,
+  formatBytes,
+  formatCpu,
   formatDuration,
   html,
   oneLine,
@@ -49,6 +51,8 @@ dl.meta dd { margin: 0; color: var(--fg); }
 .st-needs_input { background: #ddf4ff; color: #0550ae; border-color: #b6e3ff; }
 .st-no_such_kernel { background: #eaeef2; color: #424a53; border-color: #d1d9e0; }
 .st-invalid_notebook { background: #fff8c5; color: #7d4e00; border-color: #f5e0a0; }
+.st-out_of_memory { background: #fff0f6; color: #99154b; border-color: #ffd3eb; }
+.unsandboxed { margin: 0 0 14px; padding: 10px 16px; border: 1px solid #d4a72c; border-left-width: 5px; border-radius: 6px; background: #fff8c5; color: #4d2d00; font-weight: 600; }
 .flaky { background: #fff8c5; color: #7d4e00; border-color: #eed888; }
 .total { background: #fff; color: var(--fg); border-color: var(--line); }
 section.changes { border: 1px solid var(--line); border-left-width: 5px; border-radius: 6px; padding: 8px 16px; margin: 0 0 14px; }
@@ -67,7 +71,7 @@ details.later > summary { color: var(--muted); }
 table.notebooks { width: 100%; border-collapse: collapse; table-layout: fixed; }
 table.notebooks th { text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); border-bottom: 2px solid var(--line); padding: 6px 8px; }
 table.notebooks td { border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: top; overflow-wrap: anywhere; }
-table.notebooks col.status { width: 130px; } table.notebooks col.dur { width: 90px; } table.notebooks col.kernel { width: 130px; } table.notebooks col.att { width: 110px; }
+table.notebooks col.status { width: 130px; } table.notebooks col.dur { width: 90px; } table.notebooks col.res { width: 80px; } table.notebooks col.kernel { width: 130px; } table.notebooks col.att { width: 110px; }
 tr.bad td { background: #fff8f7; }
 tr.bad td:first-child { box-shadow: inset 4px 0 0 #cf222e; }
 tr.sep td { background: var(--bg-soft); color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
@@ -106,6 +110,7 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     header(report, verdict, notPassing.length > 0),
     '<main>',
     causes(report.causes, rowId),
+    unsandboxedBanner(report),
     changes(report, byPath, rowId),
     notebooksTable(report, rowId, opts),
     `<footer>Machine-readable: <a href="report.json">report.json</a> · <a href="junit.xml">junit.xml</a>. Run <code>${html(report.runId)}</code>, commit <code>${html(report.commit)}</code>.</footer>`,
@@ -168,6 +173,14 @@ function causes(list: RunCause[], rowId: Map<string, string>): string {
   ].join('\n');
 }
 
+/** NBLC_SANDBOX=off is never silent: the run's page says so before anything else. */
+function unsandboxedBanner(report: TestReport): string {
+  const n = report.unsandboxed ?? 0;
+  if (!n) return '';
+  const which = n === report.counts.total ? 'This run was' : `${n} of ${report.counts.total} notebooks were`;
+  return `<p class="unsandboxed" id="unsandboxed">⚠ ${which} executed unsandboxed (NBLC_SANDBOX=off): the kernels ran as the service's user, with its files and processes in reach and no memory limit.</p>`;
+}
+
 function changes(report: TestReport, byPath: Map<string, NotebookResult>, rowId: Map<string, string>): string {
   const prev = report.previousRunId;
   if (!prev) return `<p class="note">No earlier finished ${html(report.kind)} run to compare with.</p>`;
@@ -204,11 +217,11 @@ function notebooksTable(report: TestReport, rowId: Map<string, string>, opts: Ht
   const bad = report.notebooks.filter((nb) => nb.status !== 'passed');
   const good = report.notebooks.filter((nb) => nb.status === 'passed');
   const row = (nb: NotebookResult) => notebookRow(nb, rowId.get(nb.path) ?? '', opts);
-  const sep = (text: string) => `<tr class="sep"><td colspan="5">${text}</td></tr>`;
+  const sep = (text: string) => `<tr class="sep"><td colspan="7">${text}</td></tr>`;
   return [
     `<table class="notebooks">`,
-    '<colgroup><col class="status" /><col /><col class="dur" /><col class="kernel" /><col class="att" /></colgroup>',
-    '<thead><tr><th>Status</th><th>Notebook</th><th class="num">Duration</th><th>Kernel</th><th>Attempts</th></tr></thead>',
+    '<colgroup><col class="status" /><col /><col class="dur" /><col class="res" /><col class="res" /><col class="kernel" /><col class="att" /></colgroup>',
+    '<thead><tr><th>Status</th><th>Notebook</th><th class="num">Duration</th><th class="num">CPU</th><th class="num">Peak memory</th><th>Kernel</th><th>Attempts</th></tr></thead>',
     '<tbody>',
     ...(bad.length ? [sep(`Not passing (${bad.length})`), ...bad.map(row)] : []),
     ...(good.length ? [sep(`Passed (${good.length})`), ...good.map(row)] : []),
@@ -230,11 +243,19 @@ function notebookRow(nb: NotebookResult, id: string, opts: HtmlOptions): string 
     `<td>${statusBadge(nb.status)}</td>`,
     `<td>${pathCell}${problem}</td>`,
     `<td class="num">${html(formatDuration(nb.durationMs))}</td>`,
+    `<td class="num">${html(formatCpu(nb.cpuSeconds))}</td>`,
+    `<td class="num"${PEAK_TITLE[nb.limits ?? 'cgroup2'] ?? ''}>${html(formatBytes(nb.peakMemoryBytes))}</td>`,
     `<td class="mono">${nb.kernel ? html(nb.kernel) : '–'}</td>`,
     `<td>${attempts}${nb.flaky ? ' <span class="badge flaky">flaky</span>' : ''}</td>`,
     '</tr>',
   ].join('');
 }
+
+/** Peak memory not measured over the whole notebook says so on hover. */
+const PEAK_TITLE: Partial<Record<ResourceLimits, string>> = {
+  rlimit: ' title="the largest single process (no cgroup: memory limited per process)"',
+  none: ' title="the largest single process (unsandboxed: no memory limit)"',
+};
 
 /**
  * The one-line problem, always visible; the first unexpected error expandable to its traceback.

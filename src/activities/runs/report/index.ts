@@ -21,6 +21,7 @@ import {
   type NotebookError,
   type NotebookResult,
   type NotebookStatus,
+  type ResourceLimits,
   type RunKind,
   type TestReport,
 } from '../../../runs/model.js';
@@ -82,6 +83,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
     fixed,
     previousRunId: previous?.runId ?? null,
     ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
+    ...unsandboxedCount(notebooks),
   };
 
   const artifacts = new Set<string>();
@@ -117,6 +119,12 @@ export function compareWithPrevious(
     if (nb.status === 'passed' && before !== undefined && before !== 'passed') fixed.push(nb.path);
   }
   return { newlyFailing, fixed };
+}
+
+/** NBLC_SANDBOX=off leaves a mark on the report: how many notebooks ran unconfined. */
+function unsandboxedCount(notebooks: NotebookResult[]): { unsandboxed?: number } {
+  const n = notebooks.filter((nb) => nb.sandbox === 'off').length;
+  return n ? { unsandboxed: n } : {};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,6 +177,7 @@ async function readResult(runDir: string, nbPath: string): Promise<NotebookResul
   }
 }
 
+const LIMITS: readonly ResourceLimits[] = ['cgroup2', 'cgroup1', 'rlimit', 'none'];
 const num = (v: unknown, dflt: number) => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
 const strOrNull = (v: unknown) => (typeof v === 'string' ? v : null);
 
@@ -202,10 +211,18 @@ export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
       : [],
     timedOutCell: typeof raw.timedOutCell === 'number' ? raw.timedOutCell : null,
     message: strOrNull(raw.message),
+    // measured by executors since the sandbox; absent from older results
+    ...(typeof raw.peakMemoryBytes === 'number' || raw.peakMemoryBytes === null
+      ? { peakMemoryBytes: raw.peakMemoryBytes }
+      : {}),
+    ...(typeof raw.cpuSeconds === 'number' || raw.cpuSeconds === null ? { cpuSeconds: raw.cpuSeconds } : {}),
+    ...(raw.sandbox === 'on' || raw.sandbox === 'off' ? { sandbox: raw.sandbox } : {}),
+    ...(LIMITS.includes(raw.limits as ResourceLimits) ? { limits: raw.limits as ResourceLimits } : {}),
     path: nbPath, // the run's path, whatever the file says
     attempts: num(raw.attempts, 1),
     ...(raw.flaky === true ? { flaky: true } : {}),
     artifact,
+    ...(typeof raw.worker === 'string' ? { worker: raw.worker } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { cellName, elapsedMs, FAILURE_STATUSES, problemErrors, seconds, splitPat
 export function renderJunit(report: TestReport): string {
   const c = report.counts;
   const failures = c.failed + c.needs_input;
-  const errors = c.timed_out + c.kernel_died + c.no_such_kernel + c.invalid_notebook;
+  const errors = c.timed_out + c.kernel_died + c.no_such_kernel + c.invalid_notebook + c.out_of_memory;
   const time = seconds(elapsedMs(report.startedAt, report.finishedAt));
   const totals = `tests="${c.total}" failures="${failures}" errors="${errors}" skipped="0" time="${time}"`;
   const suiteName = `nblc ${report.kind} ${report.commit.slice(0, 7)}`;
@@ -23,6 +23,7 @@ export function renderJunit(report: TestReport): string {
     ['finishedAt', report.finishedAt],
     ...(report.previousRunId ? [['previousRunId', report.previousRunId] as [string, string]] : []),
     ...(report.temporalUiUrl ? [['temporalUiUrl', report.temporalUiUrl] as [string, string]] : []),
+    ...(report.unsandboxed ? [['unsandboxed', String(report.unsandboxed)] as [string, string]] : []),
   ];
 
   const out = [

@@ -44,15 +44,9 @@ export function relativeHref(relPath: string): string {
   return relPath.split('/').map(encodeURIComponent).join('/');
 }
 
-export const STATUS_LABEL: Record<NotebookStatus, string> = {
-  passed: 'passed',
-  failed: 'failed',
-  timed_out: 'timed out',
-  kernel_died: 'kernel died',
-  needs_input: 'needs input',
-  no_such_kernel: 'no such kernel',
-  invalid_notebook: 'invalid notebook',
-};
+import { STATUS_LABEL } from '../../../runs/model.js';
+
+export { STATUS_LABEL };
 
 /** Statuses JUnit reports as <failure> (the notebook's code failed); the others are <error>s. */
 export const FAILURE_STATUSES: ReadonlySet<NotebookStatus> = new Set(['failed', 'needs_input']);
@@ -67,6 +61,20 @@ export function formatDuration(ms: number): string {
   const m = Math.floor((total % 3600) / 60);
   const s = String(total % 60).padStart(2, '0');
   return h > 0 ? `${h}h ${String(m).padStart(2, '0')}m ${s}s` : `${m}m ${s}s`;
+}
+
+/** "812 MiB", "3.2 GiB", "–" when not measured. */
+export function formatBytes(bytes: number | null | undefined): string {
+  if (typeof bytes !== 'number' || !Number.isFinite(bytes) || bytes < 0) return '–';
+  if (bytes < 1 << 20) return `${Math.max(0, Math.round(bytes / 1024))} KiB`;
+  if (bytes < 1 << 30) return `${Math.round(bytes / (1 << 20))} MiB`;
+  return `${(bytes / (1 << 30)).toFixed(1)} GiB`;
+}
+
+/** CPU seconds: "0.31 s", "12.4 s", "–" when not measured. */
+export function formatCpu(s: number | null | undefined): string {
+  if (typeof s !== 'number' || !Number.isFinite(s) || s < 0) return '–';
+  return s < 10 ? `${s.toFixed(2)} s` : `${s.toFixed(1)} s`;
 }
 
 /** Seconds with millisecond precision, as JUnit's `time` attributes want them. */

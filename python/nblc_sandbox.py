@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Puts a kernel into the sandbox a policy (nblc_policy) describes. Used two ways, so that there
+is one implementation:
+
+- in-process, by a kernel template forked from the executor (nblc_kernel_fork): `enter(policy,
+  cmd)` returns in a new process that is PID 1 of new mount, PID, IPC, UTS and cgroup namespaces, with a
+  new root and no privileges; the caller stays outside as its supervisor and never returns;
+- as a launcher wrapping any other kernel command (spawn mode, other kernelspecs):
+
+      python -E -s -S nblc_sandbox.py POLICY_JSON -- KERNEL_ARGV...
+
+Standard library only: the launcher starts with -S, before any site-packages exist for it.
+
+Where this process may not create namespaces (EPERM: seccomp, sysctls, AppArmor), the kernel is
+exec'ed through bubblewrap instead, with the same policy. A sandbox that cannot be set up ends
+the kernel with SANDBOX_FAILED and the reason in policy["error_file"], for the executor to report.
+"""
+
+import contextlib
+import json
+import os
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import sys
+from typing import Any, NoReturn
+
+import nblc_linux as lx
+from nblc_policy import Policy, bwrap_args
+
+SANDBOX_FAILED = 125
+# The kernel is PID 1 of its namespace: the kernel ignores signals it has no handler for, even
+# from outside. Interrupts are passed on; requests to end it become SIGKILL.
+FORWARD = (signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
+END = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
+
+
+class Unavailable(OSError):
+    """This process may not create the namespaces (the bubblewrap fallback may still work)."""
+
+
+def fail(policy: Policy, message: str) -> NoReturn:
+    text = f"nblc sandbox: {message}"
+    with contextlib.suppress(OSError, KeyError, TypeError), open(policy["error_file"], "w", encoding="utf-8") as f:
+        f.write(text)
+    print(text, file=sys.stderr, flush=True)
+    os._exit(SANDBOX_FAILED)
+
+
+def enter(policy: Policy, cmd: list[str]) -> None:
+    """Returns inside the sandbox (cwd set, own session); the calling process supervises."""
+    userns = os.geteuid() != 0  # root needs no user namespace; anyone else maps their own ids
+    uid, gid = os.getuid(), os.getgid()
+    # cgroup: the notebook's own cgroup (joined before) is the root of what the kernel sees
+    flags = lx.CLONE_NEWNS | lx.CLONE_NEWPID | lx.CLONE_NEWIPC | lx.CLONE_NEWUTS | lx.CLONE_NEWCGROUP
+    try:
+        lx.unshare(flags | (lx.CLONE_NEWUSER if userns else 0))
+    except OSError as e:
+        if policy.get("backend") == "namespaces" or not userns:
+            fail(policy, f"cannot create namespaces ({e.strerror}): as root, the worker needs CAP_SYS_ADMIN")
+        exec_bwrap(policy, cmd, f"cannot create namespaces ({e.strerror})")
+    try:
+        if userns:
+            for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+                with open(f"/proc/self/{name}", "w") as f:
+                    f.write(text)
+    except OSError as e:
+        fail(policy, f"user namespace: {e}")
+    alive_r, alive_w = os.pipe()  # EOF on alive_r: the supervisor is gone
+    pid = os.fork()
+    if pid:
+        os.close(alive_r)
+        supervise(pid)
+    os.close(alive_w)
+    try:
+        lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)
+        close_fds(keep=alive_r)  # an inherited descriptor of a host directory would be a way out
+        build_root(policy)
+        socket.sethostname("nblc")
+        drop_privileges(policy)
+        lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)  # a change of uid cleared it
+        if select.select([alive_r], [], [], 0)[0]:
+            os._exit(1)  # the supervisor died before the death signal was set again
+        os.close(alive_r)
+        os.chdir(policy["cwd"])
+        os.setsid()
+    except Exception as e:  # between the two pivots nothing can be imported: report, do not unwind
+        fail(policy, f"{type(e).__name__}: {e}")
+
+
+def supervise(pid: int) -> NoReturn:
+    """Outside the namespaces: pass interrupts on, kill the kernel when asked to end, exit as it did."""
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL if signum in END else signum)
+
+    for signum in (*FORWARD, *END):
+        signal.signal(signum, on_signal)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))  # die the same way (SIGKILL: out of memory?)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def close_fds(keep: int) -> None:
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 65536)
+
+
+def build_root(policy: Policy) -> None:
+    """A tmpfs root holding only what the policy lists (bubblewrap's way: pivot into a tmpfs,
+    bind from /oldroot into /newroot, pivot again, detach the old root)."""
+    lx.mount(None, "/", None, lx.MS_REC | lx.MS_PRIVATE)  # nothing propagates back to the host
+    lx.mount("tmpfs", "/tmp", "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, "mode=0755")
+    os.chdir("/tmp")
+    os.mkdir("newroot")
+    os.mkdir("oldroot")
+    lx.mount("newroot", "newroot", None, lx.MS_BIND | lx.MS_REC)
+    lx.pivot_root("/tmp", "/tmp/oldroot")
+    os.chdir("/")
+    for m in policy["mounts"]:
+        apply_mount(m)
+    lx.mount(None, "/oldroot", None, lx.MS_REC | lx.MS_PRIVATE)
+    lx.umount2("/oldroot", lx.MNT_DETACH)
+    os.chdir("/newroot")
+    lx.pivot_root(".", ".")
+    lx.umount2(".", lx.MNT_DETACH)
+    os.chdir("/")
+    lx.mount(None, "/", None, lx.MS_BIND | lx.MS_REMOUNT | lx.MS_RDONLY | lx.MS_NOSUID | lx.MS_NODEV)
+
+
+def _target(dst: str, like: str | None = None) -> str:
+    """The mount point under /newroot, created as a file or folder like `like`."""
+    path = "/newroot" + dst
+    if like is not None and not os.path.isdir(like):
+        if not os.path.lexists(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(path, "w").close()
+    else:
+        os.makedirs(path, exist_ok=True)
+    return path
+
+
+def apply_mount(m: dict[str, Any]) -> None:
+    op, dst = m["op"], m["dst"]
+    if op in ("ro", "rw"):
+        src = "/oldroot" + m["src"]
+        target = _target(dst, src)
+        lx.mount(src, target, None, lx.MS_BIND | lx.MS_REC)
+        if op == "ro":
+            for point in mounts_under(target):
+                lx.remount_readonly(point)
+    elif op == "symlink":
+        os.symlink(m["target"], "/newroot" + dst)
+    elif op == "tmpfs":
+        lx.mount("tmpfs", _target(dst), "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, "mode=1777")
+    elif op == "proc":
+        lx.mount("proc", _target(dst), "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC)
+    elif op == "dev":
+        dev = _target(dst)
+        lx.mount("tmpfs", dev, "tmpfs", lx.MS_NOSUID | lx.MS_NOEXEC, "mode=0755")
+        for node in DEV_NODES:
+            if os.path.exists(f"/oldroot/dev/{node}"):
+                lx.mount(f"/oldroot/dev/{node}", _target(f"{dst}/{node}", f"/oldroot/dev/{node}"), None, lx.MS_BIND)
+        for name, target in (("fd", "/proc/self/fd"), ("stdin", "0"), ("stdout", "1"), ("stderr", "2")):
+            os.symlink(target if name == "fd" else f"/proc/self/fd/{target}", f"{dev}/{name}")
+        lx.mount("tmpfs", _target(f"{dst}/shm"), "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, "mode=1777")
+    elif op == "mask":
+        path = "/newroot" + dst
+        if os.path.isdir(path):
+            lx.mount("tmpfs", path, "tmpfs", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_RDONLY, "mode=0")
+        elif os.path.lexists(path):
+            lx.mount("/oldroot/dev/null", path, None, lx.MS_BIND)
+    else:
+        raise OSError(22, f"unknown mount operation {op!r}")
+
+
+def mounts_under(target: str) -> list[str]:
+    """`target` and the mounts below it, from mountinfo (paths there escape space as \\040)."""
+    points = []
+    with open("/oldroot/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            point = OCTAL_ESCAPE.sub(lambda e: chr(int(e[1], 8)), line.split()[4])
+            if point == target or point.startswith(target.rstrip("/") + "/"):
+                points.append(point)
+    return points
+
+
+def drop_privileges(policy: Policy) -> None:
+    """No capabilities, no way to gain any (no_new_privs: setuid binaries do not elevate), and
+    as root: another, unprivileged user without supplementary groups."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core files holding the kernel's memory
+    if policy.get("data_limit"):
+        # The fallback without a writable cgroup: a bound on each process's data (heap and
+        # anonymous mappings; unlike RLIMIT_AS it does not count reserved address space).
+        limit = int(policy["data_limit"])
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    lx.drop_bounding_set()
+    if policy.get("uid") is not None:
+        os.setgroups([])
+        os.setresgid(policy["gid"], policy["gid"], policy["gid"])
+        os.setresuid(policy["uid"], policy["uid"], policy["uid"])
+        # The uid change made the process non-dumpable, which hides its own /proc/self files
+        # from it. Nothing it could leak to another process of this user remains: those live in
+        # other PID namespaces and cannot see it.
+        lx.prctl(lx.PR_SET_DUMPABLE, 1)
+    lx.clear_capabilities()
+    lx.prctl(lx.PR_SET_NO_NEW_PRIVS, 1)
+
+
+def exec_bwrap(policy: Policy, cmd: list[str], why: str) -> NoReturn:
+    """Run `cmd` through bubblewrap, for a worker that is not root (root can always create the
+    namespaces itself, unless a seccomp filter forbids it, which stops bwrap as well; and bwrap
+    run as root would leave the kernel root on the host)."""
+    bwrap = shutil.which("bwrap")
+    if os.geteuid() == 0:
+        fail(policy, f"{why}; the bubblewrap fallback is for a worker that does not run as root")
+    if bwrap is None:
+        fail(policy, f"{why}, and bubblewrap (bwrap) is not installed")
+    try:
+        if policy.get("data_limit"):
+            limit = int(policy["data_limit"])
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+        os.execv(bwrap, [bwrap, *bwrap_args(policy), "--", *cmd])
+    except OSError as e:
+        fail(policy, f"{why}; bubblewrap: {e}")
+
+
+def join_cgroups(policy: Policy) -> None:
+    for procs in policy.get("cgroups") or []:
+        with open(procs, "w") as f:
+            f.write(str(os.getpid()))
+
+
+def launch(policy: Policy, cmd: list[str]) -> NoReturn:
+    """The launcher: limits first (inherited by everything after), then the sandbox, then exec."""
+    try:
+        lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the executor
+        join_cgroups(policy)
+    except OSError as e:
+        fail(policy, f"cgroup: {e}")
+    if policy.get("backend") == "bwrap":
+        exec_bwrap(policy, cmd, "bubblewrap requested")
+    enter(policy, cmd)
+    try:
+        os.execvp(cmd[0], cmd)
+    except OSError as e:
+        fail(policy, f"cannot run {cmd[0]}: {e.strerror}")
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[1] != "--":
+        print("usage: nblc_sandbox.py POLICY_JSON -- COMMAND...", file=sys.stderr)
+        return 2
+    launch(json.loads(argv[0]), argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
