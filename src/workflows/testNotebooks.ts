@@ -213,7 +213,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         : undefined,
     });
     await bookkeeping.releaseSnapshot({ runId, commit: run.commit });
-    if (input.kind === 'pr') await releasePullRequest(runId);
+    if (input.kind === 'pr') await releasePullRequest(runId, input.pullRequest);
     // Versioned: histories recorded before the notebook history replay without this step. A
     // pull request's code is not merged: it is not part of the notebooks' history.
     if (input.kind !== 'pr' && patched('record-history')) await recordInHistory(runId);
@@ -250,12 +250,12 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
           await runStatus({ runId, commit: cancelled.commit, state: 'error', description: `cancelled by ${why}` });
         }
       });
-      if (input.kind === 'pr') await releasePullRequest(runId);
+      if (input.kind === 'pr') await releasePullRequest(runId, input.pullRequest);
     } else if (!isCancellation(err)) {
       upsertSearchAttributes([{ key: RUN_SA.status, value: 'error' }]);
       // The run could not run (snapshot, report, infrastructure): people hear of it once.
       const commit = carry?.commit ?? input.commit;
-      if (input.kind === 'pr') await releasePullRequest(runId);
+      if (input.kind === 'pr') await releasePullRequest(runId, input.pullRequest);
       if (err instanceof ActivityFailure && patched('run-alerts')) {
         await Promise.all([
           sendRunAlerts({ runId, kind: input.kind, commit, error: failureText(err) }),
