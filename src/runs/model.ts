@@ -310,6 +310,8 @@ export interface TestReport {
   temporalUiUrl?: string;
   /** Notebooks of this run executed with NBLC_SANDBOX=off (unconfined kernels). */
   unsandboxed?: number;
+  /** Added after the alerts were sent (src/runs/alerts.ts), when there were any. */
+  alerts?: AlertOutcome[];
 }
 
 /** What the workflow returns: the counts and where the report is, not the tracebacks. */

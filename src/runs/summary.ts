@@ -27,5 +27,7 @@ export function summaryText(r: TestRunResult): string {
   if (r.newlyFailing.length) lines.push(`newly failing: ${r.newlyFailing.join(', ')}`);
   if (r.fixed.length) lines.push(`fixed: ${r.fixed.join(', ')}`);
   lines.push(`report: ${r.reportDir}/report.html`);
+  // Alerts that did not reach a channel (the others went out; see README "Alerts").
+  for (const a of r.alerts ?? []) if (!a.ok) lines.push(`alert ${a.alert} to ${a.channel} failed: ${a.error}`);
   return lines.join('\n');
 }

@@ -22,10 +22,10 @@ export async function pullRequestSnapshot(runId: string, ref: PullRequestRef) {
 }
 
 /** Removes the PR snapshot even while the run is being cancelled; a failure is only logged. */
-export async function releasePullRequest(runId: string): Promise<void> {
+export async function releasePullRequest(runId: string, ref?: PullRequestRef): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
     try {
-      await pr.releasePullRequest({ runId });
+      await pr.releasePullRequest({ runId, number: ref?.number, head: ref?.head });
     } catch (err) {
       if (isCancellation(err)) throw err;
       log.warn('the pull request snapshot was not removed', { runId, error: failureText(err) });

@@ -1,8 +1,10 @@
 /**
- * The test run's news: its commit status (pending, then the outcome) and its alerts, each an
- * activity with retries of its own. None of it can fail the run: a status GitHub refuses or a
- * channel that stays down ends up in the run's result and current details, and in the logs.
- * Links and credentials never pass through here (the activities make them).
+ * What happens around a test run's report, and what the sync tells: the run's commit status
+ * (pending, then the outcome), its alerts (and the sync's), and its record in the notebook
+ * history, each an activity with retries of its own. None of it can fail the run: a status GitHub
+ * refuses or a channel that stays down ends up in the run's result, report.json and current
+ * details, and in the logs. Links and credentials never pass through here (the activities make
+ * them from the worker's config).
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { AlertActivities } from '../activities/alerts/index.js';
@@ -120,6 +122,16 @@ async function sendAlerts(
       }),
     ),
   );
+}
+
+/** Writes the outcomes into report.json; a failure is only logged (the result has them too). */
+export async function noteAlerts(runId: string, alerts: AlertOutcome[]): Promise<void> {
+  try {
+    await notify.noteAlerts({ runId, alerts });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('the alert outcomes were not written into report.json', { runId, error: failureText(err) });
+  }
 }
 
 /** Lines for the current details: the deliveries that failed. */

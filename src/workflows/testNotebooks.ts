@@ -29,6 +29,7 @@ import {
   alertProblems,
   failureText,
   finalState,
+  noteAlerts,
   recordInHistory,
   runStatus,
   sendRunAlerts,
@@ -212,7 +213,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         : undefined,
     });
     await bookkeeping.releaseSnapshot({ runId, commit: run.commit });
-    if (input.kind === 'pr') await releasePullRequest(runId);
+    if (input.kind === 'pr') await releasePullRequest(runId, input.pullRequest);
     // Versioned: histories recorded before the notebook history replay without this step. A
     // pull request's code is not merged: it is not part of the notebooks' history.
     if (input.kind !== 'pr' && patched('record-history')) await recordInHistory(runId);
@@ -225,6 +226,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
           runStatus({ runId, commit: run.commit, state: finalState(result.counts), counts: result.counts }),
       ]);
       notifyProblems = alertProblems(alerts);
+      if (alerts.length && patched('alerts-in-report')) await noteAlerts(runId, alerts);
     }
     phase = 'done';
     const counts = countSummaries([...done.values()]);
@@ -242,13 +244,18 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
       await CancellationScope.nonCancellable(async () => {
         upsertSearchAttributes([{ key: RUN_SA.status, value: 'cancelled' }]);
         await bookkeeping.releaseSnapshot({ runId, commit: cancelled.commit });
+        // A status left `pending` would wait forever (a PR's older head after a newer push).
+        if (cancelled.statuses && !cancelled.skipped && patched('cancelled-status')) {
+          const why = input.kind === 'pr' ? 'a newer push or closing the pull request' : 'an operator';
+          await runStatus({ runId, commit: cancelled.commit, state: 'error', description: `cancelled by ${why}` });
+        }
       });
-      if (input.kind === 'pr') await releasePullRequest(runId);
+      if (input.kind === 'pr') await releasePullRequest(runId, input.pullRequest);
     } else if (!isCancellation(err)) {
       upsertSearchAttributes([{ key: RUN_SA.status, value: 'error' }]);
       // The run could not run (snapshot, report, infrastructure): people hear of it once.
       const commit = carry?.commit ?? input.commit;
-      if (input.kind === 'pr') await releasePullRequest(runId);
+      if (input.kind === 'pr') await releasePullRequest(runId, input.pullRequest);
       if (err instanceof ActivityFailure && patched('run-alerts')) {
         await Promise.all([
           sendRunAlerts({ runId, kind: input.kind, commit, error: failureText(err) }),

@@ -119,6 +119,8 @@ describe('planRunAlerts', () => {
     );
     const again = await runActivity(acts.planRunAlerts, { runId: 's-2', kind: 'scheduled', error: 'no snapshot' });
     assert.deepEqual(again.alerts, [], 'still broken: nothing new');
+    const manual = await runActivity(acts.planRunAlerts, { runId: 'm-1', kind: 'manual', error: 'BadCommit' });
+    assert.deepEqual(manual.alerts, [], "a manual run that cannot run is the operator's to see");
   });
 
   test('no channel configured: nothing to decide', async () => {

@@ -20,12 +20,14 @@ export interface HttpReceiver {
   requests: Recorded[];
   /** Answer every request with this status (default 200 / 201). */
   failWith: number | null;
+  /** Answer this many of the next requests with 503 (a hiccup). */
+  failNext: number;
 }
 
 async function listen(
   handle: (req: Recorded, res: http.ServerResponse, self: HttpReceiver) => void,
 ): Promise<HttpReceiver> {
-  const self: HttpReceiver = { url: '', requests: [], failWith: null };
+  const self: HttpReceiver = { url: '', requests: [], failWith: null, failNext: 0 };
   const server = http.createServer((req, res) => {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString()));
@@ -38,8 +40,9 @@ async function listen(
       }
       const rec = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
       self.requests.push(rec);
-      if (self.failWith) {
-        res.writeHead(self.failWith, { 'content-type': 'application/json' }).end('{"message":"down"}');
+      const status = self.failWith ?? (self.failNext > 0 ? (self.failNext--, 503) : null);
+      if (status) {
+        res.writeHead(status, { 'content-type': 'application/json' }).end('{"message":"down"}');
         return;
       }
       handle(rec, res, self);

@@ -14,7 +14,8 @@ import {
   type PastResult,
   type RunNotebook,
 } from '../../src/runs/alerts.js';
-import type { NotebookStatus } from '../../src/runs/model.js';
+import { countSummaries, type NotebookStatus } from '../../src/runs/model.js';
+import { summaryText } from '../../src/runs/summary.js';
 
 const policy = { quietFlaky: true, flakyAfter: 3 };
 const run = { runId: 'merge-abc', kind: 'merge' as const, commit: 'a'.repeat(40) };
@@ -126,5 +127,30 @@ describe('run-level states', () => {
     assert.equal(stateChange(back.record, 'run-4', 'ok').changed, false);
     assert.equal(stateChange(null, 'run-0', 'ok').changed, false, 'a first good run is no news');
     assert.match(runStateAlert(run, true, 'nothing is published').note!, /nothing is published/);
+  });
+});
+
+describe('messages', () => {
+  test('chat markup is escaped; the summary of a run names the alerts that did not go out', () => {
+    const msg = renderAlert({ id: 'run-error', title: 'a <b> & c', groups: [], note: 'x' });
+    assert.equal(msg.subject, '[nblc] a <b> & c');
+    assert.match(JSON.stringify(msg.blocks), /a &lt;b&gt; &amp; c/);
+    const text = summaryText({
+      runId: 'r',
+      commit: 'a'.repeat(40),
+      kind: 'merge',
+      counts: countSummaries([]),
+      reportDir: '/results/r',
+      notebooks: [],
+      failures: [],
+      newlyFailing: [],
+      fixed: [],
+      alerts: [
+        { channel: 'email:ops@example.org', alert: 'fixed', ok: true },
+        { channel: 'webhook:hooks.example.org#01234567', alert: 'fixed', ok: false, error: 'HTTP 503' },
+      ],
+    });
+    assert.match(text, /^alert fixed to webhook:hooks\.example\.org#01234567 failed: HTTP 503$/m);
+    assert.doesNotMatch(text, /email:ops/);
   });
 });

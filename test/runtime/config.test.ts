@@ -158,3 +158,28 @@ test('NBLC_DATABASE_URL: unset is SQLite in the data dir; a PostgreSQL URL (or i
   assert.equal(loadConfig({ ...base, NBLC_DATABASE_URL: 'postgres://h/db' }).databaseUrl?.reveal(), 'postgres://h/db');
   assert.match(problemsOf({ ...base, NBLC_DATABASE_URL: 'mysql://h/db' }), /NBLC_DATABASE_URL: a PostgreSQL URL/);
 });
+
+test('alert channels and the GitHub token are secrets (inline or _FILE); lists split on commas; bad URLs named', async () => {
+  const cfg = loadConfig({
+    ...base,
+    NBLC_ALERT_WEBHOOK_URL_FILE: await file('hooks', 'https://hooks.example.org/a, https://chat.example.org/b\n'),
+    NBLC_SMTP_URL: 'smtps://nblc:pw@mail.example.org:465',
+    NBLC_ALERT_EMAIL_TO: 'ops@example.org,,oncall@example.org',
+    NBLC_GITHUB_TOKEN_FILE: await file('gh', 'ghp_x\n'),
+    NBLC_PUBLIC_URL: 'https://nblc.example.org/',
+  });
+  assert.deepEqual(
+    cfg.alerts.webhookUrls.map((u) => u.reveal()),
+    ['https://hooks.example.org/a', 'https://chat.example.org/b'],
+  );
+  assert.deepEqual(cfg.alerts.emailTo, ['ops@example.org', 'oncall@example.org']);
+  assert.equal(cfg.github.token?.reveal(), 'ghp_x');
+  assert.equal(cfg.github.apiUrl, 'https://api.github.com');
+  assert.equal(cfg.publicUrl, 'https://nblc.example.org');
+  assert.deepEqual([cfg.alerts.syncAfter, cfg.alerts.quietFlaky, cfg.alerts.flakyAfter], ['30m', true, 3]);
+  assert.equal(cfg.github.prFromForks, false);
+  assert.doesNotMatch(JSON.stringify([cfg.alerts, cfg.github]), /hooks\.example|pw@|ghp_x/, 'none serializes');
+  assert.match(problemsOf({ ...base, NBLC_ALERT_WEBHOOK_URL: 'hooks.example.org/a' }), /NBLC_ALERT_WEBHOOK_URL: http/);
+  assert.match(problemsOf({ ...base, NBLC_SMTP_URL: 'mail.example.org' }), /NBLC_SMTP_URL: an SMTP URL/);
+  assert.equal(loadConfig({ ...base, NBLC_PUBLIC_URL: '' }).publicUrl, undefined);
+});

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { notebook } from '../../src/demo/sample-repo.js';
 import { alertStore } from '../../src/runtime/alert-store.js';
@@ -46,6 +48,19 @@ async function setup(extra: Record<string, string> = {}) {
 }
 
 const result = (runId: string) => runResult(env, runId);
+
+/** Every byte string in a history (payloads), decoded, with the rest of it as JSON. */
+function payloadText(value: unknown): string {
+  const out: string[] = [];
+  const walk = (v: unknown): void => {
+    if (v instanceof Uint8Array) out.push(Buffer.from(v).toString('utf8'));
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+    else if (typeof v === 'string') out.push(v);
+  };
+  walk(value);
+  return out.join('\n');
+}
 
 const texts = (chat: { requests: Array<{ body: unknown }> }) =>
   chat.requests.map((r) => (r.body as { text: string }).text);
@@ -118,6 +133,13 @@ describe('alerts and commit statuses', () => {
       assert.equal(chat.requests.length, 1, 'no second alert');
       assert.equal(smtp.mails.length, 1, 'no second mail');
       await recordHistory(env, `test-run:merge-${second.slice(0, 12)}`, 'test-run-merge-alerts');
+      // No URL, token or signed link ever enters a history: only alerts and channel IDs.
+      const history = await env.client.workflow.getHandle(`test-run:merge-${second.slice(0, 12)}`).fetchHistory();
+      const text = payloadText(history);
+      assert.match(text, /newly-failing/);
+      for (const secret of ['hooks/secret', 'ghp_test', 'operator-token', 'report.html', smtp.url]) {
+        assert.ok(!text.includes(secret), `the history contains ${secret}`);
+      }
 
       const third = await upstream.commit({ 'x/Two.ipynb': PASS });
       await publish(env, config, third);
@@ -144,10 +166,11 @@ describe('alerts and commit statuses', () => {
     });
   });
 
-  test('a channel that is down: the run completes, the other channels are alerted, the failure is recorded', async () => {
+  test('a channel down: the run completes, the others are alerted (one after a retry), the failure is recorded', async () => {
     const down = await chatReceiver();
     down.failWith = 503;
     const box = await setup();
+    box.chat.failNext = 1; // a hiccup: its activity is retried, the other channels are not
     const { config, upstream, chat, smtp } = await setup({
       NBLC_ALERT_WEBHOOK_URL: `${box.chat.url}/hooks/up,${down.url}/hooks/down`,
     });
@@ -163,10 +186,12 @@ describe('alerts and commit statuses', () => {
       assert.match(failedAlerts[0]!.error!, /HTTP 503/);
       assert.doesNotMatch(failedAlerts[0]!.error!, /hooks\/down/);
       assert.equal(r.alerts!.filter((a) => a.ok).length, 2, 'the other webhook and e-mail');
-      assert.equal(box.chat.requests.length, 1);
+      assert.equal(box.chat.requests.length, 2, 'one refused, then one delivered on the retry');
       assert.equal(chat.requests.length, 0, 'this receiver is not configured here');
       assert.equal(smtp.mails.length, 1);
       assert.equal(down.requests.length, 5, 'retried with backoff, then given up');
+      const report = JSON.parse(await fs.readFile(path.join(r.reportDir, 'report.json'), 'utf8')) as TestRunResult;
+      assert.deepEqual(report.alerts, r.alerts, 'report.json tells it too');
       // The workflow's current details (the UI shows them), through the SDK's metadata query.
       const meta = await env.client.workflow
         .getHandle(started.workflowId)

@@ -20,7 +20,7 @@ import { recordHistory } from '../helpers/histories.js';
 import { chatReceiver, githubStandIn, statusesOf } from '../helpers/receivers.js';
 import { publish, runResult, withWorkers } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
-import { snapshotNames } from '../helpers/activities.js';
+import { gitOut, snapshotNames } from '../helpers/activities.js';
 
 const env = useTestEnv();
 after(() => closeHistoryStores());
@@ -136,6 +136,8 @@ describe('pull-request runs', () => {
       assert.deepEqual(await fs.readdir(prSnapshotsDir(config.cacheDir)), []);
       assert.equal((await fs.stat(prSnapshotsDir(config.cacheDir))).mode & 0o777, 0o700);
       assert.equal(await (await historyStore(config)).history('x/New.ipynb', 5), null);
+      const refs = await gitOut(path.join(config.dataDir, 'repo.git'), ['for-each-ref', '--format=%(refname)']);
+      assert.doesNotMatch(refs.toString(), /refs\/nblc\/pr\/7\/head/, "the PR's head ref is dropped with its run");
       assert.equal(chat.requests.length, 0, 'pull requests alert through their status only');
       await recordHistory(env, `test-run:pr-7-${head.slice(0, 12)}`, 'test-run-pr');
     });
@@ -156,6 +158,15 @@ describe('pull-request runs', () => {
       const second = await deliver(app, prEvent(config.repo.fullName, 8, 'synchronize', fast));
       assert.deepEqual(second.body.cancelled, [first]);
       await waitFor('the first run cancelled', async () => (await statusName(first)) === 'CANCELLED');
+      assert.deepEqual(
+        statusesOf(gh)
+          .filter((st) => st.sha === slow)
+          .map((st) => [st.state, st.description]),
+        [
+          ['pending', 'testing the notebooks…'],
+          ['error', 'cancelled by a newer push or closing the pull request'],
+        ],
+      );
       const r = await result(`pr-8-${fast.slice(0, 12)}`);
       assert.equal(r.counts.passed, 1);
       assert.deepEqual(

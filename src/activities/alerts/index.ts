@@ -21,11 +21,13 @@ import {
   stateChange,
   syncAlert,
   type Alert,
+  type AlertOutcome,
   type RunNotebook,
 } from '../../runs/alerts.js';
 import { causeOf, causeText } from '../../runs/causes.js';
 import type { NotebookStatus, RunKind } from '../../runs/model.js';
 import { reportLink } from '../../runs/report-links.js';
+import { writeFileAtomic } from '../files.js';
 import { REPORT_FILES } from '../runs/report/layout.js';
 import { alertChannels, type Channel } from './channels.js';
 import { describeCounts, setCommitStatus, type CommitState } from './github.js';
@@ -61,12 +63,18 @@ export function createAlertActivities(
     async planRunAlerts(input: PlanRunAlertsInput): Promise<{ alerts: Alert[]; channels: string[] }> {
       const ids = channels().map((c) => c.id);
       // Pull-request runs test code that is not merged: their news is the commit status.
-      if (ids.length === 0 || (input.kind as string) === 'pr') return { alerts: [], channels: [] };
+      if (ids.length === 0 || input.kind === 'pr') return { alerts: [], channels: [] };
       const db = await store();
-      const subject = `run:${input.kind}`;
       const run = { runId: input.runId, kind: input.kind, commit: input.commit ?? '(none)' };
-      const change = stateChange(await db.state(subject), input.runId, input.error ? 'broken' : 'ok');
-      await db.setState(subject, change.record);
+      // Whether a kind of run can run at all; a manual run that cannot (a wrong commit, say) is
+      // the operator's to see, not everyone's.
+      let change: { changed: boolean } = { changed: false };
+      if (input.kind !== 'manual') {
+        const subject = `run:${input.kind}`;
+        const decided = stateChange(await db.state(subject), input.runId, input.error ? 'broken' : 'ok');
+        await db.setState(subject, decided.record);
+        change = decided;
+      }
       if (input.error) return { alerts: change.changed ? [runStateAlert(run, true, input.error)] : [], channels: ids };
 
       const report = await readReport(cfg.resultsDir, input.runId);
@@ -122,6 +130,13 @@ export function createAlertActivities(
       }
       await db.sent(key, channel.id);
       return { skipped: false };
+    },
+
+    /** Adds what became of the run's alerts to its report.json (`alerts`), for whoever reads it later. */
+    async noteAlerts(input: { runId: string; alerts: AlertOutcome[] }): Promise<void> {
+      const file = path.join(cfg.resultsDir, input.runId, REPORT_FILES.json);
+      const report = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+      await writeFileAtomic(file, `${JSON.stringify({ ...report, alerts: input.alerts }, null, 2)}\n`);
     },
 
     /**

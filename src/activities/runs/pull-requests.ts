@@ -3,7 +3,8 @@
  * the private clone and exported like a published snapshot, but under
  * `$NBLC_CACHE_DIR/.pr-snapshots/<runId>/` (mode 0700: users' notebook servers, which mount the
  * cache, cannot read unreviewed code; notebook workers on other hosts share the cache), never
- * under `snapshots/` or `current`, and removed when the run ends. The notebooks run are those
+ * under `snapshots/` or `current`, and removed when the run ends (with the PR's head ref, unless
+ * a newer push moved it). The notebooks run are those
  * the PR changes against its merge base with the configured branch.
  */
 import { ApplicationFailure } from '@temporalio/common';
@@ -94,10 +95,18 @@ export function createPullRequestActivities(cfg: PullRequestConfig) {
       );
     },
 
-    /** Removes the run's PR snapshot (its refs stay: the next push of the PR overwrites them). */
-    async releasePullRequest(input: { runId: string }): Promise<void> {
+    /**
+     * Removes the run's PR snapshot, and the PR's head ref if it still points at this run's head
+     * (compare-and-delete: a newer push's fetch has moved it, and its run still needs it), so
+     * that git can collect a closed PR's objects.
+     */
+    async releasePullRequest(input: { runId: string; number?: number; head?: string }): Promise<void> {
       if (!RUN_ID_RE.test(input.runId) || input.runId.startsWith('.')) return;
       await removeTree(path.join(prSnapshotsDir(cfg.cacheDir), input.runId));
+      if (!Number.isInteger(input.number) || !/^[0-9a-f]{40}$/.test(input.head ?? '')) return;
+      await git({ baseDir: cloneDir(cfg) })
+        .raw(['update-ref', '-d', `refs/nblc/pr/${input.number}/head`, input.head!])
+        .catch(() => undefined); // moved on, or never fetched (a fork's PR)
     },
   };
 }
