@@ -14,6 +14,7 @@ import { closeHistoryStores } from '../../src/runtime/history-store.js';
 import { runArgs, startTestRun } from '../../src/runs/client.js';
 import { querySync, signalSync } from '../../src/sync/client.js';
 import { syncWorkflowId } from '../../src/sync/model.js';
+import type { TestRunResult } from '../../src/runs/model.js';
 import { testNotebooks } from '../../src/workflows/testNotebooks.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
