@@ -30,23 +30,16 @@ from typing import Any
 import nbformat
 from jupyter_client.kernelspec import NoSuchKernel
 from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async
 from nbformat import NotebookNode
 
+from nblc_cells import emit, run_cells
 from nblc_files import make_scratch, read_notebook, remove_tree, write_atomic
 from nblc_kernel_fork import KernelTemplate, NblcKernelManager
 from nblc_kernel_sandbox import KernelSandbox, add_sandbox_arguments, make_sandbox
-from nblc_results import PRERUN_CELL, CellBudget, Outcome, Result, cell_name, unsandboxed_usage
+from nblc_results import Outcome, Result, unsandboxed_usage
 
 log = logging.getLogger("nblc_execute")
-
-
-def emit(event: str, **fields: Any) -> None:
-    """Progress line for the parent (used as the activity heartbeat)."""
-    # parent went away / stdout closed: keep going, the result file matters
-    with contextlib.suppress(OSError, ValueError):
-        print(json.dumps({"event": event, **fields}), flush=True)
 
 
 class Executor:
@@ -185,7 +178,9 @@ class Executor:
         self.client = client = NotebookClient(
             nb,
             kernel_name=outcome.kernel,
-            allow_errors=True,  # run every cell, errors are collected from the outputs
+            # nbclient must not raise on an error output: the loop below reads the errors from the
+            # outputs, and stops at the first unexpected one itself (raises-exception goes on).
+            allow_errors=True,
             timeout_func=lambda cell: self.cell_timeout,
             shutdown_kernel="immediate",
             kernel_manager_class=NblcKernelManager,
@@ -212,55 +207,7 @@ class Executor:
                 outcome.problem("kernel_died", message.splitlines()[0])
             return
 
-        # The prerun cell is executed as cell 0 of the notebook object (nbclient writes the
-        # cell back at its index) and removed again before the artifact is written.
-        offset = 0
-        if self.prerun_source is not None:
-            nb.cells.insert(0, nbformat.v4.new_code_cell(self.prerun_source))
-            offset = 1
-        budget = CellBudget(self.args.cell_timeout, self.args.timeout)  # from now: the kernel is up
-        execution_count = 0
-        try:
-            for pos, cell in enumerate(nb.cells):
-                index = pos - offset
-                tags = cell.metadata.get("tags", [])
-                if cell.cell_type != "code" or not cell.source.strip() or client.skip_cells_with_tag in tags:
-                    continue  # nbclient would not run it either
-                name = cell_name(index)
-                limit = budget.limit(name)
-                if limit.exhausted:
-                    outcome.timed_out_cell = index
-                    outcome.stop("timed_out", limit.message)
-                    break
-                self.cell_timeout = limit.seconds
-                emit("cell", index=index, of=len(nb.cells) - offset)
-                before = client.code_cells_executed
-                try:
-                    await client.async_execute_cell(
-                        cell,
-                        pos,
-                        execution_count=None if index == PRERUN_CELL else execution_count + 1,
-                        # keeps the prerun out of In[]/history and the execution counter
-                        store_history=index != PRERUN_CELL,
-                    )
-                    stop = None
-                except CellTimeoutError:
-                    stop = ("timed_out", limit.message)
-                    outcome.timed_out_cell = index
-                except DeadKernelError:
-                    stop = ("kernel_died", f"kernel died while executing {name}")
-                finally:
-                    if client.code_cells_executed > before and index != PRERUN_CELL:
-                        outcome.cells_run += 1
-                        execution_count += 1
-                outcome.collect_errors(cell, index, expected=index != PRERUN_CELL and "raises-exception" in tags)
-                if stop and self.signal is None:
-                    outcome.stop(*stop)
-                if stop or (index == PRERUN_CELL and outcome.first_problem):
-                    break  # a failed prerun (login) makes running the notebook pointless
-        finally:
-            if offset:
-                nb.cells.pop(0)
+        await run_cells(self, client, nb)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -123,8 +123,10 @@ class Outcome:
         self.problem(status, message)
         self.stopped = message
 
-    def collect_errors(self, cell: dict[str, Any], index: int, expected: bool) -> None:
-        """Records the error outputs of an executed cell (nbformat's NotebookNode is a dict)."""
+    def collect_errors(self, cell: dict[str, Any], index: int, expected: bool) -> bool:
+        """Records the error outputs of an executed cell (nbformat's NotebookNode is a dict);
+        True when one of them was unexpected (execution stops there)."""
+        unexpected = False
         for out in cell.get("outputs", []):
             if out.get("output_type") != "error":
                 continue
@@ -148,6 +150,8 @@ class Outcome:
                 text = f"{err['ename']}: {err['evalue']}" if err["evalue"] else err["ename"]
                 message = f"{cell_name(index)}: {text}".splitlines()[0][:300]
                 self.problem("needs_input" if needs_input else "failed", message, err)
+                unexpected = True
+        return unexpected
 
     def measured(self, usage: dict[str, Any], limits: LimitsInfo | None = None) -> None:
         """What the kernel's processes used (nblc_cgroup.Limits.usage), and how it was bounded."""

@@ -234,6 +234,12 @@ for (const launch of ['spawn', 'fork'] as const)
         { source: "raise KeyError('expected')", tags: ['raises-exception'] },
         "print('ok')",
       ]);
+      writeNotebook('expected-then-failed.ipynb', [
+        { source: "raise KeyError('expected')", tags: ['raises-exception'] },
+        "print('after the expected error')",
+        '1 / 0',
+        "print('never')",
+      ]);
       writeNotebook('skip-execution.ipynb', [
         { source: "raise SystemExit('must not run')", tags: ['skip-execution'] },
         "print('ran')",
@@ -306,25 +312,46 @@ for (const launch of ['spawn', 'fork'] as const)
       ]);
     });
 
-    test('failed: first unexpected error classifies, every cell still runs, all errors collected', async () => {
-      const { result, artifact } = await executeOk('failed.ipynb');
+    test('failed: the first unexpected error classifies and stops the notebook, later cells do not run', async () => {
+      // code cells 1–4 are cells 0, 2, 3, 4: the second raises, the third and fourth must not run
+      const { result, artifact, events } = await executeOk('failed.ipynb');
       assert.equal(result.status, 'failed');
-      assert.equal(result.cellsRun, 4);
+      assert.equal(result.cellsTotal, 4);
+      assert.equal(result.cellsRun, 2);
       assert.equal(result.error?.cell, 2);
       assert.equal(result.error?.ename, 'ValueError');
       assert.equal(result.error?.evalue, 'first red problem');
       assert.match(result.error?.traceback ?? '', /ValueError: first red problem/);
       assert.doesNotMatch(result.error?.traceback ?? '', new RegExp(String.fromCharCode(27)), 'no ANSI escapes');
+      // nothing spurious: no NameError of a cell that would have run after it
+      assert.deepEqual(
+        result.errors.map((e) => [e.cell, e.ename, e.expected]),
+        [[2, 'ValueError', false]],
+      );
+      assert.match(result.message ?? '', /^cell 2: ValueError: first red problem$/);
+      for (const i of [3, 4]) {
+        assert.equal(artifact?.cells[i]?.execution_count, null, `cell ${i} not executed`);
+        assert.deepEqual(artifact?.cells[i]?.outputs, [], `cell ${i} has no outputs`);
+      }
+      assert.deepEqual(
+        events.filter((e) => e.event === 'cell').map((e) => e.index),
+        [0, 2],
+      );
+    });
+
+    test('failed: an expected error (raises-exception) does not stop, the next unexpected one does', async () => {
+      const { result, artifact } = await executeOk('expected-then-failed.ipynb');
+      assert.equal(result.status, 'failed');
+      assert.equal(result.cellsRun, 3);
       assert.deepEqual(
         result.errors.map((e) => [e.cell, e.ename, e.expected]),
         [
-          [2, 'ValueError', false],
-          [4, 'NameError', false],
+          [0, 'KeyError', true],
+          [2, 'ZeroDivisionError', false],
         ],
       );
-      assert.match(result.message ?? '', /cell 2: ValueError/);
-      assert.equal(streamText(artifact?.cells[3]), 'still running\n');
-      assert.equal(artifact?.cells[4]?.outputs?.[0]?.ename, 'NameError');
+      assert.equal(streamText(artifact?.cells[1]), 'after the expected error\n');
+      assert.equal(artifact?.cells[3]?.execution_count, null, 'the cell after the unexpected error does not run');
     });
 
     test('timed_out: per-cell timeout stops execution', async () => {
@@ -358,7 +385,7 @@ for (const launch of ['spawn', 'fork'] as const)
       assert.equal(result.status, 'needs_input');
       assert.equal(result.error?.cell, 0);
       assert.equal(result.error?.ename, 'StdinNotImplementedError');
-      assert.equal(result.cellsRun, 2);
+      assert.equal(result.cellsRun, 1, 'stops there: print(name) would only fail with a NameError');
     });
 
     test('no_such_kernel: unknown kernelspec name', async () => {
