@@ -4,6 +4,7 @@
  * Pure: the database code is src/runtime/database.ts and history-store.ts.
  */
 import { causeOf, causeText } from './causes.js';
+import { parseProbeOutput, type RunEnvironment } from './environment.js';
 import { NOTEBOOK_STATUSES, type NotebookStatus, type RunKind } from './model.js';
 
 /** passRate and flaky look at this many of a notebook's most recent runs. */
@@ -19,6 +20,8 @@ export interface RecordedNotebook {
   peakMemoryBytes: number | null;
   attempts: number;
   flaky: boolean;
+  /** The notebook file's git blob id, when the report has it. */
+  blob?: string | null;
 }
 
 export interface RecordedRun {
@@ -28,6 +31,16 @@ export interface RecordedRun {
   startedAt: string;
   finishedAt: string;
   notebooks: RecordedNotebook[];
+  /** The kernel environment it ran in, when it was measured (or why it was not). */
+  environment?: RunEnvironment;
+}
+
+/** A notebook's most recent pass before a run, with what it ran as then. */
+export interface LastPass {
+  runId: string;
+  commit: string;
+  blob: string | null;
+  fingerprint: string | null;
 }
 
 export interface NotebookOverview {
@@ -85,6 +98,10 @@ export interface HistoryStore {
   history(path: string, limit: number): Promise<NotebookRun[] | null>;
   /** Recorded runs (of one kind, if given), newest first, a page at a time; `total`: all of them. */
   runs(opts: { limit: number; offset?: number; kind?: RunKind }): Promise<{ runs: RunOverview[]; total: number }>;
+  /** The newest measured environment of another run that finished before `before`, with its run. */
+  previousEnvironment(runId: string, before: string): Promise<{ runId: string; environment: RunEnvironment } | null>;
+  /** Each path's most recent pass in another run than `runId` (paths that never passed: absent). */
+  lastPasses(paths: readonly string[], runId: string): Promise<Map<string, LastPass>>;
   close(): Promise<void>;
 }
 
@@ -129,8 +146,10 @@ export function recordedRunOf(raw: unknown): RecordedRun {
       peakMemoryBytes: typeof nb.peakMemoryBytes === 'number' ? Math.round(count(nb.peakMemoryBytes, 0)) : null,
       attempts: Math.round(count(nb.attempts, 1)),
       flaky: nb.flaky === true,
+      blob: typeof nb.blob === 'string' && /^[0-9a-f]{40,64}$/.test(nb.blob) ? nb.blob : null,
     });
   }
+  const environment = environmentOf(raw.environment);
   return {
     runId,
     kind: kind as RunKind,
@@ -138,6 +157,27 @@ export function recordedRunOf(raw: unknown): RecordedRun {
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date(finishedAt).toISOString(),
     notebooks: recorded,
+    ...(environment ? { environment } : {}),
+  };
+}
+
+/** A report's `environment`, checked as the probe's output is; undefined when absent or not one. */
+export function environmentOf(raw: unknown): RunEnvironment | undefined {
+  if (!isObject(raw) || typeof raw.kernel !== 'string' || !isTime(raw.measuredAt)) return undefined;
+  let measured: ReturnType<typeof parseProbeOutput>;
+  try {
+    measured = parseProbeOutput(raw);
+  } catch {
+    return undefined;
+  }
+  const fingerprint =
+    typeof raw.fingerprint === 'string' && /^[0-9a-f]{64}$/.test(raw.fingerprint) ? raw.fingerprint : null;
+  return {
+    kernel: raw.kernel,
+    ...measured,
+    fingerprint,
+    measuredAt: raw.measuredAt,
+    ...(typeof raw.error === 'string' ? { error: raw.error.slice(0, 1000) } : {}),
   };
 }
 

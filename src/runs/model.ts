@@ -4,7 +4,11 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { AlertOutcome } from './alerts.js';
 import type { RunCause } from './causes.js';
-import { globsProblem } from './globs.js';
+import type { TestRunOptions } from './options.js';
+import type { EnvironmentChange, EnvironmentSummary, NewlyFailingChange, RunEnvironment } from './environment.js';
+
+// The run options and their limits have their own module; they are part of the model.
+export { boundsText, clampRunOptions, RUN_LIMITS, runOptionsProblems, type TestRunOptions } from './options.js';
 
 export const RUN_SA = {
   kind: defineSearchAttributeKey('NblcRunKind', SearchAttributeType.KEYWORD),
@@ -133,6 +137,11 @@ export interface NotebookResult extends ExecutorResult {
   artifact: string;
   /** The worker that executed it (NBLC_WORKER_NAME, else `<pid>@<host>`); absent in older reports. */
   worker?: string;
+  /**
+   * The notebook file's git blob id (what `git ls-tree` shows for it at the run's commit): whether
+   * the notebook itself changed since it last passed. Absent in older reports.
+   */
+  blob?: string;
 }
 
 /** The compact outcome kept in workflow state (history-friendly for thousands of notebooks). */
@@ -142,105 +151,6 @@ export interface NotebookSummary {
   durationMs: number;
   attempts: number;
   flaky?: boolean;
-}
-
-export interface TestRunOptions {
-  /** Globs relative to the snapshot root (`**` supported); default all notebooks. */
-  include?: string[];
-  exclude?: string[];
-  concurrency?: number;
-  /** Re-run a notebook that did not pass up to this many times; a later pass is `flaky`. */
-  retries?: number;
-  cellTimeoutS?: number;
-  notebookTimeoutS?: number;
-}
-
-/**
- * The bounds of a run's options, wherever they come from: the API's schema, the CLI's options,
- * the config's defaults, and the workflow (clampRunOptions). Beyond them a run is a mistake, or
- * worse: a notebookTimeoutS of 1e21 made an invalid activity timeout, and the workflow failed its
- * task forever with its snapshot pinned. Durations are seconds, at most a day.
- */
-export const RUN_LIMITS = {
-  /** include / exclude: globs in each list, characters in each glob. */
-  globs: 100,
-  globLength: 500,
-  concurrency: { min: 1, max: 256 },
-  retries: { min: 0, max: 10 },
-  cellTimeoutS: { min: 1, max: 86_400 },
-  notebookTimeoutS: { min: 1, max: 86_400 },
-} as const;
-
-type Counted = 'concurrency' | 'retries';
-type Timed = 'cellTimeoutS' | 'notebookTimeoutS';
-const COUNTS: readonly Counted[] = ['concurrency', 'retries'];
-const DURATIONS: readonly Timed[] = ['cellTimeoutS', 'notebookTimeoutS'];
-const GLOB_LISTS = ['include', 'exclude'] as const;
-
-/** "from 1 to 256": the bounds of a numeric option, for messages. */
-export const boundsText = (name: Counted | Timed) => `from ${RUN_LIMITS[name].min} to ${RUN_LIMITS[name].max}`;
-
-/** What is wrong with the options, one "name: problem" each; empty when they are acceptable. */
-export function runOptionsProblems(opts: TestRunOptions): string[] {
-  const problems: string[] = [];
-  for (const name of COUNTS) {
-    const v = opts[name];
-    const { min, max } = RUN_LIMITS[name];
-    if (v !== undefined && !(Number.isInteger(v) && v >= min && v <= max))
-      problems.push(`${name}: ${v} is not a whole number ${boundsText(name)}`);
-  }
-  for (const name of DURATIONS) {
-    const v = opts[name];
-    const { min, max } = RUN_LIMITS[name];
-    if (v !== undefined && !(Number.isFinite(v) && v >= min && v <= max))
-      problems.push(`${name}: ${v} is not a number of seconds ${boundsText(name)}`);
-  }
-  for (const name of GLOB_LISTS) {
-    const globs = opts[name];
-    if (globs === undefined) continue;
-    if (globs.length > RUN_LIMITS.globs) problems.push(`${name}: at most ${RUN_LIMITS.globs} globs`);
-    if (globs.some((g) => typeof g !== 'string' || g.length < 1 || g.length > RUN_LIMITS.globLength))
-      problems.push(`${name}: each glob has 1 to at most ${RUN_LIMITS.globLength} characters`);
-    else {
-      const complex = globsProblem(globs, name);
-      if (complex) problems.push(complex);
-    }
-  }
-  return problems;
-}
-
-/**
- * The options brought within RUN_LIMITS, the rest of `input` as it is: for the workflow, which
- * cannot refuse its input and must never be handed a duration it cannot schedule. Numbers are
- * clamped (counts made whole), what is not a finite number is dropped (the default applies),
- * glob lists keep their first RUN_LIMITS.globs acceptable globs. Acceptable options come back
- * exactly as they were, so a workflow that starts calling this replays its old histories.
- */
-export function clampRunOptions<T extends TestRunOptions>(input: T): T {
-  const out = { ...input };
-  for (const name of [...COUNTS, ...DURATIONS]) {
-    const v: unknown = out[name];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      delete out[name];
-      continue;
-    }
-    const { min, max } = RUN_LIMITS[name];
-    const bounded = Math.min(max, Math.max(min, v));
-    out[name] = (COUNTS as readonly string[]).includes(name) ? Math.floor(bounded) : bounded;
-  }
-  for (const name of GLOB_LISTS) {
-    const globs: unknown = out[name];
-    if (globs === undefined) continue;
-    if (!Array.isArray(globs)) {
-      delete out[name];
-      continue;
-    }
-    const ok = (g: unknown): g is string => typeof g === 'string' && g.length >= 1 && g.length <= RUN_LIMITS.globLength;
-    const kept = globs.filter(ok).slice(0, RUN_LIMITS.globs);
-    if (kept.length !== globs.length) out[name] = kept;
-  }
-  return out;
 }
 
 export interface TestRunInput extends TestRunOptions {
@@ -277,6 +187,8 @@ export interface TestRunCarry {
   statuses?: boolean;
   /** Why the notebooks were not run (a pull request from a fork). */
   skipped?: string;
+  /** The environment probe's activity failed: why (the report says it was not measured). */
+  environmentError?: string;
 }
 
 export interface TestRunProgress {
@@ -312,6 +224,18 @@ export interface TestReport {
   unsandboxed?: number;
   /** Added after the alerts were sent (src/runs/alerts.ts), when there were any. */
   alerts?: AlertOutcome[];
+  /**
+   * The kernel environment the run ran in (environment.ts), absent in runs from before it was
+   * measured; after the notebooks, so that the head of the file stays small.
+   */
+  environment?: RunEnvironment;
+  /** Against the newest recorded run with a measured environment that finished before this one. */
+  environmentChanges?: EnvironmentChange[];
+  environmentComparedWith?: string | null;
+  /** Each newly failing notebook against the run where it last passed (the notebook history). */
+  newlyFailingChanges?: NewlyFailingChange[];
+  /** Why the comparisons above are missing (the history database did not answer). */
+  historyError?: string;
 }
 
 /** What the workflow returns: the counts and where the report is, not the tracebacks. */
@@ -330,6 +254,13 @@ export interface TestRunResult {
   fixed: string[];
   /** Each alert on each channel (src/runs/alerts.ts); a failed one has its error. */
   alerts?: AlertOutcome[];
+  /** As in the report, compact: the package lists and changes beyond a few stay in report.json. */
+  environment?: EnvironmentSummary;
+  environmentChanges?: EnvironmentChange[];
+  /** How many changes the report lists (environmentChanges holds the first few). */
+  environmentChangeCount?: number;
+  environmentComparedWith?: string | null;
+  newlyFailingChanges?: NewlyFailingChange[];
 }
 
 export function emptyCounts(): RunCounts {

@@ -167,6 +167,26 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; statements: string[] }
       )`,
     ],
   },
+  {
+    // Environment provenance: the kernel environment each run ran in (packages as JSON, name →
+    // version), and each result's notebook blob, so that a newly failing notebook can say what
+    // changed since it last passed. ADD COLUMN is not idempotent, but runs once, as every step.
+    version: 3,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS run_environments (
+        run_id TEXT PRIMARY KEY REFERENCES test_runs (run_id) ON DELETE CASCADE,
+        kernel TEXT NOT NULL,
+        python TEXT,
+        fingerprint TEXT,
+        packages TEXT NOT NULL,
+        error TEXT,
+        measured_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL
+      )`,
+      'CREATE INDEX IF NOT EXISTS run_environments_by_time ON run_environments (finished_at, run_id)',
+      'ALTER TABLE notebook_results ADD COLUMN blob TEXT',
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

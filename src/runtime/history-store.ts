@@ -15,6 +15,7 @@ import {
 import type { NotebookStatus, RunKind } from '../runs/model.js';
 import type { Config } from './config.js';
 import { openDatabase, sqliteFileOf, type Database, type SqlValue } from './database.js';
+import { environmentQueries, recordEnvironment } from './environment-store.js';
 
 /** Rows per INSERT: well below both databases' limits on bound parameters. */
 const INSERT_CHUNK = 100;
@@ -46,18 +47,21 @@ export function createHistoryStore(db: Database): HistoryStore {
             nb.attempts,
             nb.flaky ? 1 : 0,
             run.finishedAt,
+            nb.blob ?? null,
           ]);
           // ON CONFLICT: a concurrent recording of the same run (PostgreSQL) converges too.
           await tx.query(
             `INSERT INTO notebook_results
-               (run_id, path, status, cause, duration_ms, peak_memory_bytes, attempts, flaky, finished_at)
-             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+               (run_id, path, status, cause, duration_ms, peak_memory_bytes, attempts, flaky, finished_at, blob)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
              ON CONFLICT (run_id, path) DO UPDATE SET status = excluded.status, cause = excluded.cause,
                duration_ms = excluded.duration_ms, peak_memory_bytes = excluded.peak_memory_bytes,
-               attempts = excluded.attempts, flaky = excluded.flaky, finished_at = excluded.finished_at`,
+               attempts = excluded.attempts, flaky = excluded.flaky, finished_at = excluded.finished_at,
+               blob = excluded.blob`,
             args,
           );
         }
+        await recordEnvironment(tx, run);
       });
     },
 
@@ -144,6 +148,8 @@ export function createHistoryStore(db: Database): HistoryStore {
         })),
       };
     },
+
+    ...environmentQueries(db),
 
     close: () => db.close(),
   };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createAlertActivities } from '../activities/alerts/index.js';
 import { createCopyActivities, readyCopyAfterPublish } from '../activities/copies/index.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
+import { createEnvironmentActivities } from '../activities/runs/environment.js';
 import { createNotebookActivities } from '../activities/runs/notebooks.js';
 import { createHistoryActivities } from '../activities/runs/history.js';
 import { createPullRequestActivities } from '../activities/runs/pull-requests.js';
@@ -77,7 +78,8 @@ export async function createNotebookWorker(
   return Worker.create({
     ...baseOptions(config, connection),
     taskQueue: config.tests.taskQueue,
-    activities: createNotebookActivities(config),
+    // The environment probe runs where the notebooks run: their kernels, their sandbox.
+    activities: { ...createNotebookActivities(config), ...createEnvironmentActivities(config) },
     maxConcurrentActivityTaskExecutions: config.tests.concurrency,
     ...overrides,
   });

@@ -8,6 +8,7 @@
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { AlertActivities } from '../activities/alerts/index.js';
+import type { EnvironmentActivities } from '../activities/runs/environment.js';
 import type { HistoryActivities } from '../activities/runs/history.js';
 import { NON_RETRYABLE_NOTIFY_FAILURES, type AlertOutcome } from '../runs/alerts.js';
 import { NON_RETRYABLE_RECORD_FAILURES, type RunCounts, type RunKind } from '../runs/model.js';
@@ -137,6 +138,29 @@ export async function noteAlerts(runId: string, alerts: AlertOutcome[]): Promise
 /** Lines for the current details: the deliveries that failed. */
 export function alertProblems(outcomes: readonly AlertOutcome[]): string[] {
   return outcomes.filter((o) => !o.ok).map((o) => `- alert ${o.alert} to ${o.channel} failed: ${o.error}`);
+}
+
+/**
+ * Measures the run's kernel environment once, on the notebook task queue (a kernel like the
+ * notebooks'). Never fails the run: the activity records its own failures in the environment; if
+ * the activity itself fails (no notebook worker answers, a timeout), the reason is returned for
+ * the report.
+ */
+export async function measureEnvironment(runId: string, notebookTaskQueue: string): Promise<string | undefined> {
+  const probe = proxyActivities<EnvironmentActivities>({
+    taskQueue: notebookTaskQueue,
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_RECORD_FAILURES },
+  });
+  try {
+    await probe.probeEnvironment.executeWithOptions({ summary: 'environment probe' }, [{ runId }]);
+    return undefined;
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    log.warn('the environment was not measured', { runId, error: failureText(err) });
+    return failureText(err);
+  }
 }
 
 /**

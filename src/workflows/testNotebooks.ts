@@ -29,6 +29,7 @@ import {
   alertProblems,
   failureText,
   finalState,
+  measureEnvironment,
   noteAlerts,
   recordInHistory,
   runStatus,
@@ -147,6 +148,11 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
             exclude: input.exclude,
             paths: pr ? snap.paths : input.paths,
           });
+      // Versioned: the environment is measured once per run, before its notebooks.
+      const environmentError =
+        paths.length > 0 && patched('environment-probe')
+          ? await measureEnvironment(runId, input.notebookTaskQueue)
+          : undefined;
       carry = {
         runId,
         commit: snap.commit,
@@ -157,6 +163,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         done: [],
         ...(statuses ? { statuses } : {}),
         ...(skipped ? { skipped } : {}),
+        ...(environmentError ? { environmentError } : {}),
       };
       phase = 'running';
     }
@@ -211,6 +218,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
       temporalUiUrl: input.temporalUi
         ? temporalUiLink(input.temporalUi.url, input.temporalUi.namespace, info.workflowId)
         : undefined,
+      ...(run.environmentError ? { environmentError: run.environmentError } : {}),
     });
     await bookkeeping.releaseSnapshot({ runId, commit: run.commit });
     if (input.kind === 'pr') await releasePullRequest(runId, input.pullRequest);

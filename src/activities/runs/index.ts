@@ -7,14 +7,17 @@ import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
-import { RUN_FAILURES, type TestRunQueues, type TestRunResult } from '../../runs/model.js';
+import { RUN_FAILURES, type TestReport, type TestRunQueues, type TestRunResult } from '../../runs/model.js';
 import { discoverNotebooks, type DiscoverOptions } from './discover.js';
 import { removeTree } from '../files.js';
 import { runDirOf } from './notebooks.js';
 import { writeReport, type WriteReportOptions } from './report/index.js';
+import { historyStore } from '../../runtime/history-store.js';
+import { ENVIRONMENT_FILE } from './environment.js';
+import { summarizeEnvironment } from '../../runs/environment.js';
 import { pinDir, readCurrent, snapshotPath, SHA_RE } from '../sync/snapshot.js';
 
-export type RunsConfig = Pick<Config, 'cacheDir' | 'resultsDir' | 'tests' | 'temporal'>;
+export type RunsConfig = Pick<Config, 'cacheDir' | 'resultsDir' | 'tests' | 'temporal' | 'dataDir' | 'databaseUrl'>;
 
 export function createRunActivities(cfg: RunsConfig) {
   return {
@@ -36,6 +39,7 @@ export function createRunActivities(cfg: RunsConfig) {
       const runDir = runDirOf(cfg.resultsDir, input.runId);
       // removeTree: a killed notebook may have left read-only scratch folders in tmp/.
       await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
+      await fs.rm(path.join(runDir, ENVIRONMENT_FILE), { force: true }); // measured again by this run
       await fs.mkdir(pinDir(cfg.cacheDir, commit), { recursive: true });
       await fs.writeFile(path.join(pinDir(cfg.cacheDir, commit), input.runId), '');
       if (
@@ -63,8 +67,12 @@ export function createRunActivities(cfg: RunsConfig) {
     },
 
     /** Writes report.json, junit.xml and report.html; returns what the workflow reports. */
-    async writeRunReport(input: Omit<WriteReportOptions, 'resultsDir'>): Promise<TestRunResult> {
-      const report = await writeReport({ resultsDir: cfg.resultsDir, ...input });
+    async writeRunReport(input: Omit<WriteReportOptions, 'resultsDir' | 'environment'>): Promise<TestRunResult> {
+      const report = await writeReport({
+        resultsDir: cfg.resultsDir,
+        ...input,
+        environment: { kernel: cfg.tests.defaultKernel, store: () => historyStore(cfg) },
+      });
       return {
         runId: report.runId,
         commit: report.commit,
@@ -84,6 +92,7 @@ export function createRunActivities(cfg: RunsConfig) {
           .map((n) => ({ path: n.path, status: n.status })),
         newlyFailing: report.newlyFailing,
         fixed: report.fixed,
+        ...compactEnvironment(report),
       };
     },
 
@@ -100,3 +109,23 @@ export function createRunActivities(cfg: RunsConfig) {
 }
 
 export type RunActivities = ReturnType<typeof createRunActivities>;
+
+/** Changes beyond this many stay in report.json: the workflow's result is kept in its history. */
+const RESULT_CHANGES = 20;
+
+/** The report's environment provenance as the workflow returns it (no package list). */
+function compactEnvironment(report: TestReport): Partial<TestRunResult> {
+  return {
+    ...(report.environment ? { environment: summarizeEnvironment(report.environment) } : {}),
+    ...(report.environmentChanges
+      ? {
+          environmentChanges: report.environmentChanges.slice(0, RESULT_CHANGES),
+          environmentChangeCount: report.environmentChanges.length,
+        }
+      : {}),
+    ...(report.environmentComparedWith !== undefined
+      ? { environmentComparedWith: report.environmentComparedWith }
+      : {}),
+    ...(report.newlyFailingChanges ? { newlyFailingChanges: report.newlyFailingChanges } : {}),
+  };
+}

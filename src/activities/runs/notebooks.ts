@@ -5,6 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
@@ -53,26 +54,16 @@ export function createNotebookActivities(cfg: NotebookConfig) {
       await fs.mkdir(path.dirname(resultFile), { recursive: true });
       const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
 
-      const args = [
-        '--notebook',
-        path.join(input.root, input.path),
-        '--output',
-        path.join(runDir, artifact),
-        '--result',
-        executorResult,
-        '--default-kernel',
-        cfg.tests.defaultKernel,
-        '--cell-timeout',
-        String(input.cellTimeoutS ?? cfg.tests.cellTimeoutS),
-        '--timeout',
-        String(input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS),
-        '--scratch-root',
+      const args = executorArgs(cfg, {
+        notebook: path.join(input.root, input.path),
+        output: path.join(runDir, artifact),
+        result: executorResult,
+        cellTimeoutS: input.cellTimeoutS ?? cfg.tests.cellTimeoutS,
+        notebookTimeoutS: input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS,
         scratch,
-        ...(cfg.tests.prerunFile ? ['--prerun', cfg.tests.prerunFile] : []),
-        '--root',
-        input.root,
-        ...sandboxArgs(cfg),
-      ];
+        prerun: cfg.tests.prerunFile,
+        root: input.root,
+      });
       if (!cfg.sandbox.enabled && !warned.has(input.runId)) {
         warned.add(input.runId);
         ctx.log.warn(
@@ -102,6 +93,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
         artifact,
         worker: cfg.workerName,
+        ...(await blobOf(path.join(input.root, input.path))),
       };
       await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
       return {
@@ -116,11 +108,47 @@ export function createNotebookActivities(cfg: NotebookConfig) {
 }
 
 /**
+ * The file's git blob id (sha1 of `blob <size>\0<content>`, as `git ls-tree` shows it): whether the
+ * notebook itself changed since it last passed. Nothing for what is not a regular file.
+ */
+async function blobOf(file: string): Promise<{ blob?: string }> {
+  const stat = await fs.lstat(file).catch(() => null);
+  if (!stat?.isFile()) return {};
+  const content = await fs.readFile(file);
+  return { blob: createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex') };
+}
+
+/** The executor's arguments (python/nblc_execute.py), for a notebook or the environment probe. */
+export function executorArgs(
+  cfg: NotebookConfig,
+  o: {
+    notebook: string;
+    output: string;
+    result: string;
+    cellTimeoutS: number;
+    notebookTimeoutS: number;
+    scratch: string;
+    prerun?: string;
+    root: string;
+  },
+): string[] {
+  return [
+    ...['--notebook', o.notebook, '--output', o.output, '--result', o.result],
+    ...['--default-kernel', cfg.tests.defaultKernel],
+    ...['--cell-timeout', String(o.cellTimeoutS), '--timeout', String(o.notebookTimeoutS)],
+    ...['--scratch-root', o.scratch],
+    ...(o.prerun ? ['--prerun', o.prerun] : []),
+    ...['--root', o.root],
+    ...sandboxArgs(cfg),
+  ];
+}
+
+/**
  * Starts the executor (forked by the fork server, or spawned when that is unavailable or
  * configured), heartbeating with its progress; on cancellation (or a lost heartbeat) it
  * terminates the executor's process group: SIGTERM lets it shut the kernel down, SIGKILL follows.
  */
-async function execute(
+export async function execute(
   cfg: NotebookConfig,
   args: string[],
   stderrFile: string,

@@ -6,6 +6,7 @@
 import type { NotebookError, NotebookResult, NotebookStatus, ResourceLimits, TestReport } from '../../../runs/model.js';
 import { NOTEBOOK_STATUSES } from '../../../runs/model.js';
 import { causeLine, type RunCause } from '../../../runs/causes.js';
+import { ENVIRONMENT_CSS, environmentSection, whyHtml } from './environment-html.js';
 import {
   cellName,
   elapsedMs,
@@ -104,7 +105,7 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     '<meta charset="utf-8" />',
     '<meta name="viewport" content="width=device-width, initial-scale=1" />',
     `<title>${html(title)}</title>`,
-    `<style>${CSS}</style>`,
+    `<style>${CSS}${ENVIRONMENT_CSS}</style>`,
     '</head>',
     '<body>',
     header(report, verdict, notPassing.length > 0),
@@ -112,6 +113,7 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     causes(report.causes, rowId),
     unsandboxedBanner(report),
     changes(report, byPath, rowId),
+    environmentSection(report),
     notebooksTable(report, rowId, opts),
     `<footer>Machine-readable: <a href="report.json">report.json</a> · <a href="junit.xml">junit.xml</a>. Run <code>${html(report.runId)}</code>, commit <code>${html(report.commit)}</code>.</footer>`,
     '</main>',
@@ -192,7 +194,7 @@ function changes(report: TestReport, byPath: Map<string, NotebookResult>, rowId:
     const nb = byPath.get(p);
     const link = `<a href="#${rowId.get(p) ?? ''}">${html(p)}</a>`;
     if (!nb || nb.status === 'passed') return `<li>${link}</li>`;
-    return `<li>${statusBadge(nb.status)} ${link} <span class="msg">${html(oneLine(nb))}</span></li>`;
+    return `<li>${statusBadge(nb.status)} ${link} <span class="msg">${html(oneLine(nb))}</span>${whyHtml(report, p)}</li>`;
   };
   const parts: string[] = [];
   if (report.newlyFailing.length) {

@@ -28,6 +28,7 @@ import {
 import { groupCauses } from '../../../runs/causes.js';
 import { renderHtml } from './html.js';
 import { READ_CONCURRENCY, REPORT_FILES, isObject } from './layout.js';
+import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
 import { renderJunit } from './junit.js';
 
@@ -43,6 +44,10 @@ export interface WriteReportOptions {
   paths: string[];
   /** Link to the run in the Temporal UI. */
   temporalUiUrl?: string;
+  /** Why the environment probe's activity failed, when it did. */
+  environmentError?: string;
+  /** The notebook history and the default kernel, for the environment's comparisons. */
+  environment?: Pick<EnvironmentInput, 'kernel' | 'store'>;
 }
 
 export const NO_RESULT_MESSAGE = 'no result was recorded';
@@ -84,6 +89,17 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
     previousRunId: previous?.runId ?? null,
     ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
     ...unsandboxedCount(notebooks),
+    // After the notebooks: peekReport reads the head of the file, which stays small.
+    ...(await environmentFields({
+      runDir,
+      runId: opts.runId,
+      finishedAt: opts.finishedAt,
+      kernel: opts.environment?.kernel ?? 'python3',
+      store: opts.environment?.store,
+      notebooks,
+      newlyFailing,
+      ...(opts.environmentError ? { environmentError: opts.environmentError } : {}),
+    })),
   };
 
   const artifacts = new Set<string>();
@@ -223,6 +239,7 @@ export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
     ...(raw.flaky === true ? { flaky: true } : {}),
     artifact,
     ...(typeof raw.worker === 'string' ? { worker: raw.worker } : {}),
+    ...(typeof raw.blob === 'string' && /^[0-9a-f]{40,64}$/.test(raw.blob) ? { blob: raw.blob } : {}),
   };
 }
 
