@@ -62,38 +62,25 @@ test('a changed environment is listed, and each newly failing notebook says what
   const dir = await tempDir('nblc-report-env-');
   const config = testConfig(dir, 'file:///nonexistent.git');
   const { resultsDir } = config;
-  const before = measured('3.11.7', { astropy: '5.3', numpy: '1.26.4', old: '0.1' });
-  await runDir(
-    resultsDir,
-    'scheduled-1',
-    [result('a.ipynb', 'passed', BLOB.a), result('b.ipynb', 'passed', BLOB.b)],
-    before,
-  );
   const runs = createRunActivities(config);
-  const paths = ['a.ipynb', 'b.ipynb'];
-  await runActivity(runs.writeRunReport, {
-    runId: 'scheduled-1',
-    commit: '1'.repeat(40),
-    kind: 'scheduled',
-    paths,
-    ...times(1),
-  });
+  /** Run n of a.ipynb and b.ipynb: its directory, then its report (the activity, as the workflow calls it). */
+  const reportRun = async (n: number, results: NotebookResult[], env: RunEnvironment) => {
+    await runDir(resultsDir, `scheduled-${n}`, results, env);
+    const runId = `scheduled-${n}`;
+    const paths = results.map((nb) => nb.path);
+    return runActivity(runs.writeRunReport, {
+      runId,
+      commit: String(n).repeat(40),
+      kind: 'scheduled',
+      paths,
+      ...times(n),
+    });
+  };
+  const before = measured('3.11.7', { astropy: '5.3', numpy: '1.26.4', old: '0.1' });
+  await reportRun(1, [result('a.ipynb', 'passed', BLOB.a), result('b.ipynb', 'passed', BLOB.b)], before);
   await runActivity(createHistoryActivities(config).recordRun, { runId: 'scheduled-1' });
-
   const now = measured('3.12.1', { astropy: '5.3', dl: '1.2', numpy: '2.0.0' });
-  await runDir(
-    resultsDir,
-    'scheduled-2',
-    [result('a.ipynb', 'failed', BLOB.a), result('b.ipynb', 'failed', BLOB.b2)],
-    now,
-  );
-  const r = await runActivity(runs.writeRunReport, {
-    runId: 'scheduled-2',
-    commit: '2'.repeat(40),
-    kind: 'scheduled',
-    paths,
-    ...times(2),
-  });
+  const r = await reportRun(2, [result('a.ipynb', 'failed', BLOB.a), result('b.ipynb', 'failed', BLOB.b2)], now);
 
   const report = JSON.parse(await fs.readFile(path.join(r.reportDir, 'report.json'), 'utf8')) as TestReport;
   const changes = [
