@@ -150,3 +150,21 @@ export function changeText(c: NewlyFailingChange): string {
   );
   return known.length ? `${known.join(' and ')} did not change ${since}; the rest is unknown` : `unknown ${since}`;
 }
+
+const SAMENESS: readonly string[] = ['changed', 'same', 'unknown'];
+
+/** A report's `newlyFailingChanges` as read back from its file (the dashboard): the valid entries. */
+export function asNewlyFailingChanges(raw: unknown): NewlyFailingChange[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.filter((c): c is NewlyFailingChange => {
+    if (typeof c !== 'object' || c === null) return false;
+    const { path, lastPassed, notebook, environment } = c as Record<string, unknown>;
+    const last = lastPassed as Record<string, unknown> | null;
+    return (
+      typeof path === 'string' &&
+      SAMENESS.includes(notebook as string) &&
+      SAMENESS.includes(environment as string) &&
+      (last === null || (typeof last === 'object' && typeof last.runId === 'string' && typeof last.commit === 'string'))
+    );
+  });
+}

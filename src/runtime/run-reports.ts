@@ -1,7 +1,7 @@
 /**
  * What the dashboard reads from a run's report.json beyond the history database: the run's
  * Temporal UI link and, when the report has them, the environment's changes since the previous
- * run. Here (runtime) because src/api does not touch files. Reports are immutable once written,
+ * run and what changed since each newly failing notebook last passed. Here (runtime) because src/api does not touch files. Reports are immutable once written,
  * so the few the overview shows are parsed once per change of size/mtime.
  */
 import fs from 'node:fs/promises';
@@ -11,6 +11,8 @@ export interface ReportExtras {
   temporalUiUrl?: string;
   /** As the report has it (its shape is the report writer's); the dashboard renders it generically. */
   environmentChanges?: unknown;
+  /** What changed since each newly failing notebook last passed (src/runs/environment.ts). */
+  newlyFailingChanges?: unknown;
 }
 
 /** A report larger than this is not parsed for its extras (a run of many thousands of notebooks). */
@@ -37,6 +39,7 @@ export async function readReportExtras(resultsDir: string, runId: string): Promi
     if (raw.environmentChanges !== undefined && raw.environmentChanges !== null) {
       extras.environmentChanges = raw.environmentChanges;
     }
+    if (Array.isArray(raw.newlyFailingChanges)) extras.newlyFailingChanges = raw.newlyFailingChanges;
     cache.delete(key);
     cache.set(key, { stamp, extras });
     if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);

@@ -1,13 +1,15 @@
 /**
  * GET /: what an operator reads first. The latest run of each kind, what is failing now grouped
  * by cause (29 notebooks with one cause are one line to fix, not 29), since when, the flaky
- * notebooks, and the environment's changes when the latest report lists them. Every list is
+ * notebooks, and the environment's changes when the latest report lists them (and, under a newly
+ * failing notebook, what changed since it last passed). Every list is
  * capped: with 500 notebooks failing in 500 ways the page stays a page; the full lists are the
  * paged notebooks and runs pages.
  */
 import type { NotebookOverview, RunOverview } from '../../runs/history.js';
 import type { NotebookStatus, RunKind } from '../../runs/model.js';
 import type { ReportExtras } from '../../runtime/run-reports.js';
+import { asNewlyFailingChanges, changeText } from '../../runs/environment.js';
 import { environmentChanges } from './environment.js';
 import { h, page, pathLabel, percent, plural, statusBadge, when, type Html } from './layout.js';
 import { notebookHref, type Links } from './links.js';
@@ -79,7 +81,7 @@ ${gone.length ? goneNote(gone) : null}
 <div class="cards">${d.latest.map((l) => runCard(l, links, d.nowMs))}</div>
 ${activeRuns(d.active, links, d.nowMs)}
 ${env === undefined ? null : environmentChanges(env, latestWithExtras!.run!, links)}
-${failingNow(failing, links, d.nowMs)}
+${failingNow(failing, links, d.nowMs, whyFailing(d.latest))}
 ${flakyList(flaky)}
 <h2>Recent runs</h2>
 ${d.recent.length ? runsTable(d.recent, links, d.nowMs) : h`<p class="note">No recorded runs yet.</p>`}
@@ -122,7 +124,16 @@ function activeRuns(active: ActiveRun[] | null, links: Links, nowMs: number): Ht
   return h`<p><b>In progress:</b></p><ul>${active.slice(0, 10).map(item)}</ul>`;
 }
 
-function failingNow(failing: NotebookOverview[], links: Links, nowMs: number): Html {
+/** What changed since each notebook newly failing in one of the latest runs last passed. */
+function whyFailing(latest: readonly LatestRun[]): Map<string, string> {
+  const why = new Map<string, string>();
+  for (const l of latest) {
+    for (const c of asNewlyFailingChanges(l.extras?.newlyFailingChanges)) why.set(c.path, changeText(c));
+  }
+  return why;
+}
+
+function failingNow(failing: NotebookOverview[], links: Links, nowMs: number, why: Map<string, string>): Html {
   if (!failing.length) return h`<h2>Failing now</h2><p class="note">Nothing is failing.</p>`;
   const groups = groupByCause(failing);
   const shown = groups.slice(0, OVERVIEW_LIMITS.causes);
@@ -133,7 +144,7 @@ function failingNow(failing: NotebookOverview[], links: Links, nowMs: number): H
     return h`<details class="cause"${i < OVERVIEW_LIMITS.openCauses ? h` open` : null}>
 <summary><span class="badge count">${g.notebooks.length}</span>${statusBadge(g.status)}<span class="what">${g.cause}</span><span class="muted">since ${when(g.since, nowMs)}</span></summary>
 <table class="list"><thead><tr><th>Notebook</th><th>Failing since</th><th>Last passed</th><th class="num">Pass rate</th></tr></thead><tbody>
-${g.notebooks.slice(0, OVERVIEW_LIMITS.perCause).map((nb) => failingRow(nb, links, nowMs))}
+${g.notebooks.slice(0, OVERVIEW_LIMITS.perCause).map((nb) => failingRow(nb, links, nowMs, why.get(nb.path)))}
 </tbody></table>${more > 0 ? h`<p><a href="/ui/notebooks?${q}">${plural(more, 'more notebook')} with this cause →</a></p>` : null}</details>`;
   };
   return h`<h2>Failing now: ${plural(failing.length, 'notebook')}, ${plural(groups.length, 'cause')}</h2>
@@ -141,8 +152,8 @@ ${shown.map(group)}
 ${rest ? h`<p><a href="/ui/notebooks?status=failing">${plural(rest, 'more failing notebook')} with other causes →</a></p>` : null}`;
 }
 
-function failingRow(nb: NotebookOverview, links: Links, nowMs: number): Html {
-  return h`<tr><td><a href="${notebookHref(nb.path)}">${pathLabel(nb.path)}</a></td>
+function failingRow(nb: NotebookOverview, links: Links, nowMs: number, why?: string): Html {
+  return h`<tr><td><a href="${notebookHref(nb.path)}">${pathLabel(nb.path)}</a>${why ? h`<div class="muted">${why}</div>` : null}</td>
 <td><a href="${links.report(nb.since.runId)}">${when(nb.since.finishedAt, nowMs)}</a></td>
 <td>${nb.lastPassed ? h`<a href="${links.report(nb.lastPassed.runId)}"><code>${nb.lastPassed.commit.slice(0, 7)}</code></a>` : h`<span class="muted">never</span>`}</td>
 <td class="num">${percent(nb.passRate)}</td></tr>`;

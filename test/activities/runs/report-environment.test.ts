@@ -11,6 +11,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { createApp } from '../../../src/api/app.js';
+import { createLogger } from '../../../src/runtime/logger.js';
+import { loginCookie } from '../../helpers/dashboard.js';
 import { fingerprintOf } from '../../../src/activities/runs/environment.js';
 import { createHistoryActivities } from '../../../src/activities/runs/history.js';
 import { createRunActivities } from '../../../src/activities/runs/index.js';
@@ -24,6 +28,8 @@ import { runActivity } from '../../helpers/activities.js';
 import { tempDir, testConfig } from '../../helpers/fixtures.js';
 
 after(closeHistoryStores);
+
+const TOKEN = 'nblc-test-operator-token-0123456789abcdef';
 
 const measured = (python: string, packages: Record<string, string>): RunEnvironment => ({
   kernel: 'python3',
@@ -60,7 +66,7 @@ const BLOB = { a: 'a'.repeat(40), b: 'b'.repeat(40), b2: 'c'.repeat(40) };
 
 test('a changed environment is listed, and each newly failing notebook says what changed since it passed', async () => {
   const dir = await tempDir('nblc-report-env-');
-  const config = testConfig(dir, 'file:///nonexistent.git');
+  const config = testConfig(dir, 'file:///nonexistent.git', { NBLC_API_TOKEN: TOKEN });
   const { resultsDir } = config;
   const runs = createRunActivities(config);
   /** Run n of a.ipynb and b.ipynb: its directory, then its report (the activity, as the workflow calls it). */
@@ -108,6 +114,15 @@ test('a changed environment is listed, and each newly failing notebook says what
   assert.match(html, /<tr><td>numpy<\/td><td>1\.26\.4<\/td><td>2\.0\.0<\/td><\/tr>/);
   assert.match(html, /<tr><td>dl<\/td><td>–<\/td><td>1\.2<\/td><\/tr>/);
   assert.match(html, /a\.ipynb<\/a>.*— the environment changed since it last passed \(scheduled-1, 111111111111\)/);
+
+  // The dashboard's overview, from the history and the latest report.
+  await runActivity(createHistoryActivities(config).recordRun, { runId: 'scheduled-2' });
+  const app = createApp({ client: {} as Client, config, logger: createLogger('silent') });
+  const res = await app.request('/', { headers: { cookie: await loginCookie(app, TOKEN) } });
+  const overview = await res.text();
+  assert.match(overview, /<h2>Environment changes<\/h2>/);
+  assert.match(overview, /<td class="mono">numpy<\/td><td class="mono">1\.26\.4<\/td><td class="mono">2\.0\.0<\/td>/);
+  assert.match(overview, /a\.ipynb<\/span><\/a><div class="muted">the environment changed since it last passed/);
 
   assert.deepEqual(r.environment, { fingerprint: now.fingerprint, python: '3.12.1', packages: 3 });
   assert.equal(r.environmentChangeCount, 4);
