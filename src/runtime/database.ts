@@ -47,32 +47,42 @@ export async function openSqlite(file: string): Promise<Database> {
   // WAL: readers (the API) do not block the writer (recordRun) and vice versa; kept in the file.
   await client.execute('PRAGMA journal_mode = WAL');
   const asRows = <R>(rs: { rows: unknown[] }) => rs.rows.map((r) => ({ ...(r as object) })) as R[];
+  // This process's write transactions one after the other: a second BEGIN IMMEDIATE on another
+  // of the client's connections fails at once with SQLITE_BUSY (libsql does not wait for it),
+  // so two runs recorded together would depend on the activity's retries.
+  let writes: Promise<unknown> = Promise.resolve();
   return {
     dialect: 'sqlite',
     location: file,
     async query<R extends Row = Row>(sql: string, args: readonly SqlValue[] = []) {
       return asRows<R>(await client.execute({ sql, args: args as InValue[] }));
     },
-    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      const tx = await client.transaction('write'); // BEGIN IMMEDIATE: one writer at a time
-      try {
-        const result = await fn({
-          query: async <R extends Row = Row>(sql: string, args: readonly SqlValue[] = []) =>
-            asRows<R>(await tx.execute({ sql, args: args as InValue[] })),
-        });
-        await tx.commit();
-        return result;
-      } catch (err) {
-        await tx.rollback().catch(() => undefined);
-        throw err;
-      } finally {
-        tx.close();
-      }
+    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const turn = writes.then(() => writeTransaction(fn));
+      writes = turn.catch(() => undefined);
+      return turn;
     },
     async close() {
       client.close();
     },
   };
+
+  async function writeTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const tx = await client.transaction('write'); // BEGIN IMMEDIATE: one writer at a time
+    try {
+      const result = await fn({
+        query: async <R extends Row = Row>(sql: string, args: readonly SqlValue[] = []) =>
+          asRows<R>(await tx.execute({ sql, args: args as InValue[] })),
+      });
+      await tx.commit();
+      return result;
+    } catch (err) {
+      await tx.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      tx.close();
+    }
+  }
 }
 
 /** `?` → `$1, $2, …` (the store's SQL has no `?` inside literals). */
@@ -185,6 +195,16 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; statements: string[] }
       )`,
       'CREATE INDEX IF NOT EXISTS run_environments_by_time ON run_environments (finished_at, run_id)',
       'ALTER TABLE notebook_results ADD COLUMN blob TEXT',
+    ],
+  },
+  {
+    // The overview per notebook (notebook-summaries.ts), maintained by record(); the results
+    // recorded before are summarized on the first read (the pending work below).
+    version: 4,
+    statements: [
+      'CREATE TABLE IF NOT EXISTS notebook_summaries (path TEXT PRIMARY KEY, summary TEXT NOT NULL)',
+      'CREATE TABLE IF NOT EXISTS nblc_pending_work (name TEXT PRIMARY KEY)',
+      "INSERT INTO nblc_pending_work (name) SELECT 'rebuild-notebook-summaries' WHERE EXISTS (SELECT 1 FROM notebook_results)",
     ],
   },
 ];

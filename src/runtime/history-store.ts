@@ -3,19 +3,12 @@
  * SQLite and PostgreSQL. One store per process and database, opened on first use and closed by
  * the stack (`closeHistoryStores`), shared by the recordRun activity and the API.
  */
-import {
-  HISTORY_WINDOW,
-  overviewOf,
-  type HistoryRow,
-  type HistoryStore,
-  type NotebookOverview,
-  type NotebookRun,
-  type RecordedRun,
-} from '../runs/history.js';
+import type { HistoryStore, NotebookRun, RecordedRun } from '../runs/history.js';
 import type { NotebookStatus, RunKind } from '../runs/model.js';
 import type { Config } from './config.js';
 import { openDatabase, sqliteFileOf, type Database, type SqlValue } from './database.js';
 import { environmentQueries, recordEnvironment } from './environment-store.js';
+import { advanceSummaries, lockRecording, readSummaries, refreshSummaries } from './notebook-summaries.js';
 
 /** Rows per INSERT: well below both databases' limits on bound parameters. */
 const INSERT_CHUNK = 100;
@@ -25,6 +18,10 @@ export function createHistoryStore(db: Database): HistoryStore {
     async record(run: RecordedRun): Promise<void> {
       const now = new Date().toISOString();
       await db.transaction(async (tx) => {
+        await lockRecording(db, tx);
+        const before = await tx.query<{ path: string }>('SELECT path FROM notebook_results WHERE run_id = ?', [
+          run.runId,
+        ]);
         await tx.query(
           `INSERT INTO test_runs (run_id, kind, commit_sha, started_at, finished_at, recorded_at)
            VALUES (?, ?, ?, ?, ?, ?)
@@ -62,6 +59,10 @@ export function createHistoryStore(db: Database): HistoryStore {
           );
         }
         await recordEnvironment(tx, run);
+        // A run recorded again may have lost notebooks and changed results: recomputed whole.
+        if (before.length) {
+          await refreshSummaries(tx, [...before.map((r) => String(r.path)), ...run.notebooks.map((nb) => nb.path)]);
+        } else await advanceSummaries(tx, run);
       });
     },
 
@@ -70,24 +71,7 @@ export function createHistoryStore(db: Database): HistoryStore {
       return new Map(rows.map((r) => [r.run_id, r.finished_at]));
     },
 
-    async notebooks(): Promise<NotebookOverview[]> {
-      const rows = await db.query(OVERVIEW_SQL, [HISTORY_WINDOW]);
-      return overviewOf(
-        rows.map((r): HistoryRow => ({
-          path: String(r.path),
-          runId: String(r.run_id),
-          commit: String(r.commit_sha),
-          status: r.status as NotebookStatus,
-          cause: r.cause === null || r.cause === undefined ? null : String(r.cause),
-          flaky: Number(r.flaky) === 1,
-          finishedAt: String(r.finished_at),
-          rn: Number(r.rn),
-          total: Number(r.total),
-          isSince: Number(r.is_since) === 1,
-          isLastPassed: Number(r.is_last_passed) === 1,
-        })),
-      );
-    },
+    notebooks: () => readSummaries(db),
 
     async history(path: string, limit: number): Promise<NotebookRun[] | null> {
       const rows = await db.query(
@@ -154,37 +138,6 @@ export function createHistoryStore(db: Database): HistoryStore {
     close: () => db.close(),
   };
 }
-
-/**
- * Per notebook, newest first (rn = 1 is its latest result): every row within the window, the row
- * where the current streak of its latest status began (the one before the newest row with
- * another status, or its oldest row), and its newest passed row. Window functions, which both
- * SQLite (3.28+) and PostgreSQL have; the totals by GROUP BY, since a second window ordering
- * (COUNT(*) OVER) would sort the whole table again (5× slower on SQLite).
- */
-const OVERVIEW_SQL = `
-WITH ranked AS (
-  SELECT path, run_id, status, cause, flaky, finished_at,
-         ROW_NUMBER() OVER (PARTITION BY path ORDER BY finished_at DESC, run_id DESC) AS rn
-  FROM notebook_results
-),
-totals AS (SELECT path, COUNT(*) AS total FROM notebook_results GROUP BY path),
-latest AS (SELECT path, status FROM ranked WHERE rn = 1),
-streak AS (
-  SELECT k.path, MIN(k.rn) - 1 AS rn FROM ranked k JOIN latest l ON l.path = k.path
-  WHERE k.status <> l.status GROUP BY k.path
-),
-passed AS (SELECT path, MIN(rn) AS rn FROM ranked WHERE status = 'passed' GROUP BY path)
-SELECT k.path, k.run_id, t.commit_sha, k.status, k.cause, k.flaky, k.finished_at, k.rn, c.total,
-       CASE WHEN k.rn = COALESCE(s.rn, c.total) THEN 1 ELSE 0 END AS is_since,
-       CASE WHEN k.rn = p.rn THEN 1 ELSE 0 END AS is_last_passed
-FROM ranked k
-JOIN totals c ON c.path = k.path
-JOIN test_runs t ON t.run_id = k.run_id
-LEFT JOIN streak s ON s.path = k.path
-LEFT JOIN passed p ON p.path = k.path
-WHERE k.rn <= ? OR k.rn = COALESCE(s.rn, c.total) OR k.rn = p.rn
-ORDER BY k.path, k.rn`;
 
 // ---------------------------------------------------------------------------------------------
 // One store per database and process

@@ -7,25 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { openDatabase } from '../../src/runtime/database.js';
 import { createHistoryStore } from '../../src/runtime/history-store.js';
-import { Secret } from '../../src/runtime/secret.js';
 import type { RunEnvironment } from '../../src/runs/environment.js';
 import type { HistoryStore, RecordedRun } from '../../src/runs/history.js';
 import type { NotebookStatus } from '../../src/runs/model.js';
-import { tempDir } from '../helpers/fixtures.js';
-import { postgresUnavailable, usePostgres } from '../helpers/postgres.js';
+import { backendSkip, BACKENDS, freshDatabase, type Backend } from '../helpers/databases.js';
+import { usePostgres } from '../helpers/postgres.js';
 
 const pg = usePostgres();
 const opened: HistoryStore[] = [];
 after(() => Promise.all(opened.map((s) => s.close())));
 
-async function open(kind: 'sqlite' | 'postgres'): Promise<HistoryStore> {
-  const db =
-    kind === 'sqlite'
-      ? await openDatabase({ dataDir: await tempDir('nblc-env-store-') })
-      : await openDatabase({ dataDir: '/nonexistent', databaseUrl: new Secret(await (await pg()).createDatabase()) });
-  const store = createHistoryStore(db);
+async function open(backend: Backend): Promise<HistoryStore> {
+  const store = createHistoryStore(await freshDatabase(backend, pg));
   opened.push(store);
   return store;
 }
@@ -68,8 +62,8 @@ function run(n: number, notebooks: Array<[string, NotebookStatus, string]>, env?
 const F1 = '1'.repeat(64);
 const F2 = '2'.repeat(64);
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(kind, { skip: kind === 'postgres' ? (postgresUnavailable() ?? false) : false }, () => {
+for (const kind of BACKENDS) {
+  describe(kind, { skip: backendSkip(kind) }, () => {
     test('the previous measured environment and each notebook’s last pass, with its blob and fingerprint', async () => {
       const store = await open(kind);
       await store.record(
