@@ -4,7 +4,7 @@
  * compose stack's server). Both behind one small interface, `Database`, so that the store's SQL
  * is written once: `?` placeholders (numbered for PostgreSQL here), text timestamps, integers.
  *
- * The schema is in code (`MIGRATIONS`): each is idempotent and applied once, in order, recorded
+ * The schema is in code (`MIGRATIONS`): each is applied once, in order (most are idempotent), recorded
  * in `nblc_schema_version`; a process that finds a newer schema than it knows refuses to use it.
  */
 import { createClient, type Client as LibsqlClient, type InValue } from '@libsql/client';
