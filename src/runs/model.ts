@@ -232,7 +232,7 @@ export interface TestReport {
   /** Against the newest recorded run with a measured environment that finished before this one. */
   environmentChanges?: EnvironmentChange[];
   environmentComparedWith?: string | null;
-  /** Each newly failing notebook against the run where it last passed (the notebook history). */
+  /** Each newly failing notebook (the first 500) against the run where it last passed (the history). */
   newlyFailingChanges?: NewlyFailingChange[];
   /** Why the comparisons above are missing (the history database did not answer). */
   historyError?: string;

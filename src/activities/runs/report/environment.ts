@@ -11,6 +11,7 @@ import path from 'node:path';
 import { environmentChanges, newlyFailingChange, type RunEnvironment } from '../../../runs/environment.js';
 import { environmentOf, type HistoryStore } from '../../../runs/history.js';
 import type { NotebookResult, TestReport } from '../../../runs/model.js';
+import { MAX_EXPLAINED } from '../../../runtime/environment-store.js';
 import { ENVIRONMENT_FILE } from '../environment.js';
 
 /** How long the report waits for the history before it is written without the comparisons. */
@@ -60,10 +61,12 @@ async function compare(
     if (previous) fields.environmentChanges = environmentChanges(previous.environment, environment);
   }
   if (input.newlyFailing.length) {
-    const passes = await store.lastPasses(input.newlyFailing, input.runId);
+    // The first MAX_EXPLAINED only: hundreds of notebooks newly failing together share a cause.
+    const explained = input.newlyFailing.slice(0, MAX_EXPLAINED);
+    const passes = await store.lastPasses(explained, input.runId);
     const blobs = new Map(input.notebooks.map((nb) => [nb.path, nb.blob ?? null]));
     const now = (p: string) => ({ blob: blobs.get(p) ?? null, fingerprint: environment?.fingerprint ?? null });
-    fields.newlyFailingChanges = input.newlyFailing.map((p) => newlyFailingChange(p, now(p), passes.get(p) ?? null));
+    fields.newlyFailingChanges = explained.map((p) => newlyFailingChange(p, now(p), passes.get(p) ?? null));
   }
   return fields;
 }
