@@ -2,7 +2,7 @@
 """Can this host sandbox notebook kernels? Run once when a worker starts
 (src/activities/runs/sandbox.ts), with the worker's sandbox settings:
 
-    nblc_probe.py '{"kernelUser": "nblc-kernel", "memory": "4G", "kernelEnv": []}'
+    nblc_probe.py '{"kernelUser": "nblc-kernel", "memory": "4G", "kernelEnv": [], "cgroupRoot": null}'
 
 It prepares cgroup v2 delegation when needed (nblc_cgroup.delegate), then runs a tiny command
 through the real launcher and policy, as a notebook's kernel would run, and checks from inside
@@ -40,8 +40,9 @@ print(json.dumps(out))
 
 
 def probe(settings: dict) -> dict:
-    cgroup_note = delegate()
-    swept = sweep()
+    cgroup_root = settings.get("cgroupRoot") or None
+    cgroup_note = delegate(cgroup_root)
+    swept = sweep(root=cgroup_root)
     tmp = tempfile.mkdtemp(prefix="nblc-probe-")
     try:
         snapshot = os.path.join(tmp, "snapshot")
@@ -59,6 +60,7 @@ def probe(settings: dict) -> dict:
             settings.get("kernelEnv", []),
             masks=[],
             backend=settings.get("backend", "auto"),
+            cgroup_root=cgroup_root,
         )
         try:
             work = sandbox.prepare()

@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { executorEnv, forkExecutor, forkServerFor } from '../../src/activities/runs/executor-process.js';
 import { sandboxArgs } from '../../src/activities/runs/sandbox.js';
 import { loadConfig, PROJECT_ROOT } from '../../src/runtime/config.js';
-import { notebookJson } from './attacks.js';
+import { notebookJson } from '../helpers/notebooks.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const SECRET = `only-for-a-${process.pid}`;

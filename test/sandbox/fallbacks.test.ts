@@ -16,7 +16,7 @@ import { ConfigError, loadConfig, PROJECT_ROOT } from '../../src/runtime/config.
 import type { ExecutorResult } from '../../src/runs/model.js';
 import type { Logger } from '../../src/runtime/logger.js';
 import { runNblc } from '../helpers/processes.js';
-import { notebookJson } from './attacks.js';
+import { notebookJson } from '../helpers/notebooks.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_probe.py');
