@@ -21,6 +21,15 @@ from nblc_files import remove_tree
 from nblc_kernel_sandbox import KernelSandbox, parse_size
 from nblc_policy import SandboxError
 
+# What to do when this worker may not create namespaces (the usual failure in containers).
+NAMESPACES_REFUSED = (
+    " (user namespaces are refused to this worker. On a host: allow them (sysctls"
+    " kernel.unprivileged_userns_clone, user.max_user_namespaces; AppArmor's"
+    " kernel.apparmor_restrict_unprivileged_userns) or run the worker as root. In Docker: give the"
+    " worker service the security_opt of docker-compose.yml; docs/deployment.md, 'The notebook"
+    " sandbox in containers')"
+)
+
 # Runs inside the sandbox (python -S: nothing but the standard library).
 INSIDE = r"""
 import json, os, sys
@@ -76,7 +85,10 @@ def probe(settings: dict) -> dict:
     finally:
         remove_tree(tmp)
     if run.returncode != 0:
-        return {"ok": False, "error": failure or f"exit {run.returncode}: {run.stderr.strip()[-1000:]}"}
+        error = failure or f"exit {run.returncode}: {run.stderr.strip()[-1000:]}"
+        if "namespace" in error:
+            error += NAMESPACES_REFUSED
+        return {"ok": False, "error": error}
     inside = json.loads(run.stdout)
     problems = [
         why
