@@ -105,7 +105,8 @@ def _enable(base: str, controllers: list[str]) -> list[str]:
 
 
 def _memory_fallback() -> str:
-    return "through cgroup v1" if "memory" in own_dirs() else "per process (RLIMIT_DATA)"
+    v1 = own_dirs().get("memory")
+    return "through cgroup v1" if v1 and os.access(v1, os.W_OK) else "per process (RLIMIT_DATA)"
 
 
 def delegate(root: str | None = None) -> str:
@@ -116,8 +117,6 @@ def delegate(root: str | None = None) -> str:
     for the children. With NBLC_CGROUP_ROOT, only enable them there (its processes are the
     operator's business). Anywhere else nothing is moved: the notebooks fall back to v1 or
     rlimits. Returns what was done, for the worker's log."""
-    if os.geteuid() != 0:
-        return "no cgroup v2 change"
     if root:
         if not is_v2(root):
             return f"NBLC_CGROUP_ROOT {root} is not a cgroup v2 folder: not used"
@@ -130,6 +129,8 @@ def delegate(root: str | None = None) -> str:
     if not unified:
         return "no cgroup v2 change"
     own = v2_parent(unified)
+    if not os.access(own, os.W_OK):  # root, or the user systemd delegated the cgroup to
+        return "no cgroup v2 change"
     try:
         if not os.path.exists(f"{own}/cgroup.type"):  # the host's root cgroup: not nblc's to reorder
             return "cgroup v2: the worker is in the root cgroup, not used (set NBLC_CGROUP_ROOT)"
@@ -218,6 +219,8 @@ class Limits:
         # cgroup v1: the memory hierarchy (alone, or beside a v2 cgroup without memory)
         if "memory" not in own:
             return
+        if "unified" in self.dirs and not os.access(own["memory"], os.W_OK):
+            return  # v1 is not ours (a worker that is not root): v2 alone, memory per process
         d = self._mkdir("memory", f"{own['memory']}/{name}")
         if self.memory:
             _write(f"{d}/memory.limit_in_bytes", str(self.memory))

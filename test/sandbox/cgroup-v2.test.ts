@@ -115,6 +115,49 @@ describe('cgroup v2 (a private cgroup2 mount as NBLC_CGROUP_ROOT)', { skip: !mou
     assert.match(String(probe.cgroup), /no memory controller on v2 there: memory limited per process \(RLIMIT_DATA\)/);
   });
 
+  test(
+    'a worker that is not root, in a cgroup delegated to it (systemd Delegate=yes), moves to its leaf',
+    {
+      skip: spawnSync('id', ['nblc-kernel']).status !== 0,
+    },
+    () => {
+      // What systemd does for Delegate=yes: the cgroup and its cgroup.procs, cgroup.threads and
+      // cgroup.subtree_control belong to the service's user, and user.delegate is set.
+      const delegated = path.join(mountPoint, `nblc-test-${process.pid}-delegated`);
+      fs.mkdirSync(delegated);
+      const [uid, gid] = ['-u', '-g'].map((f) =>
+        Number(spawnSync('id', [f, 'nblc-kernel'], { encoding: 'utf8' }).stdout),
+      );
+      for (const f of ['', 'cgroup.procs', 'cgroup.threads', 'cgroup.subtree_control'])
+        fs.chownSync(path.join(delegated, f), uid!, gid!);
+      try {
+        python(`import os; os.setxattr(${JSON.stringify(delegated)}, "user.delegate", b"1"); print("{}")`);
+        // the probe as that user, started in the delegated cgroup (as the service's processes are)
+        const settings = JSON.stringify({ memory: '512M' });
+        const asWorker = `echo $$ > ${delegated}/cgroup.procs && exec setpriv --reuid nblc-kernel --regid nblc-kernel --clear-groups /usr/bin/python3 ${PROBE} '${settings}'`;
+        const r = spawnSync('sh', ['-c', asWorker], { encoding: 'utf8', cwd: '/', env: { PATH: process.env.PATH } });
+        assert.equal(r.status, 0, r.stderr);
+        const probe = JSON.parse(r.stdout) as { ok: boolean; limits?: string; cgroup?: string; error?: string };
+        assert.equal(probe.ok, true, probe.error);
+        assert.match(
+          probe.cgroup ?? '',
+          // seen through the first cgroup2 mount of the host's (the same hierarchy as ours)
+          new RegExp(
+            `worker moved to \\S*/${path.basename(delegated)}/nblc-worker; cgroup v2: notebook cgroups below \\S*/${path.basename(delegated)} \\(no controllers\\)`,
+          ),
+        );
+        assert.match(probe.cgroup ?? '', /memory limited per process \(RLIMIT_DATA\)/, 'v1 is not this user’s');
+        assert.equal(probe.limits, 'rlimit');
+        assert.deepEqual(
+          fs.readdirSync(delegated).filter((n) => n.startsWith('nblc-')),
+          ['nblc-worker'],
+        );
+      } finally {
+        removeCgroups(delegated);
+      }
+    },
+  );
+
   test('a notebook cgroup holds every process it is given; cgroup.kill and then the listed pids end them all', () => {
     const out = python(`
 import json, os, subprocess, time
