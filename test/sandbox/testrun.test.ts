@@ -4,28 +4,20 @@
  *   node --import tsx --test test/sandbox/testrun.test.ts
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { getRun, startTestRun } from '../../src/runs/client.js';
 import type { TestReport, TestRunResult } from '../../src/runs/model.js';
 import { notebook } from '../../src/demo/sample-repo.js';
-import { sandbox, TEST_SECRET, waitFor } from '../helpers/fixtures.js';
+import { runSandbox, TEST_SECRET, waitFor } from '../helpers/fixtures.js';
 import { publish, withWorkers } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
 const env = useTestEnv();
 
 async function testRun(extra: Record<string, string>, files: (dataDir: string) => Record<string, string>) {
-  const id = randomUUID().slice(0, 8);
-  const { config, upstream } = await sandbox({
-    NBLC_REPO_FULL_NAME: `test/sandbox-${id}`,
-    NBLC_TASK_QUEUE: `sandbox-${id}`,
-    NBLC_NOTEBOOK_TASK_QUEUE: `sandbox-nb-${id}`,
-    NBLC_TEST_CONCURRENCY: '2',
-    ...extra,
-  });
+  const { config, upstream } = await runSandbox('sandbox', { NBLC_TEST_CONCURRENCY: '2', ...extra });
   const sha = await upstream.commit(files(config.dataDir));
   return withWorkers(env, config, async () => {
     await publish(env, config, sha);

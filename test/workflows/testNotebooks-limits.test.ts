@@ -6,24 +6,17 @@
  *   node --import tsx --test test/workflows/testNotebooks-limits.test.ts
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { startTestRun } from '../../src/runs/client.js';
 import { notebook } from '../../src/demo/sample-repo.js';
-import { sandbox } from '../helpers/fixtures.js';
+import { runSandbox } from '../helpers/fixtures.js';
 import { publish, runResult, withWorkers } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
 const env = useTestEnv();
 
 test('options beyond RUN_LIMITS that reach the workflow are clamped: the run completes', async () => {
-  const id = randomUUID().slice(0, 8);
-  const { config, upstream } = await sandbox({
-    NBLC_REPO_FULL_NAME: `test/limits-${id}`,
-    NBLC_TASK_QUEUE: `limits-${id}`,
-    NBLC_NOTEBOOK_TASK_QUEUE: `limits-nb-${id}`,
-    NBLC_TEST_ON_MERGE: 'false',
-  });
+  const { config, upstream } = await runSandbox('limits');
   const sha = await upstream.commit({ 'a/One.ipynb': notebook(['print(6 * 7)']) });
   await withWorkers(env, config, async () => {
     await publish(env, config, sha);
