@@ -4,7 +4,7 @@
 
     nblc_probe.py '{"kernelUser": "nblc-kernel", "memory": "4G", "kernelEnv": [], "cgroupRoot": null}'
 
-It prepares cgroup v2 delegation when needed (nblc_cgroup.delegate), then runs a tiny command
+It prepares cgroup v2 delegation when needed (nblc_cgroup_setup.delegate), then runs a tiny command
 through the real launcher and policy, as a notebook's kernel would run, and checks from inside
 that the sandbox holds. Prints one JSON line: {"ok": true, "backend", "uid", "limits", ...} or
 {"ok": false, "error": "..."}; exit code 0 either way (1 only if this script itself broke).
@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from nblc_cgroup import delegate, sweep
+from nblc_cgroup_setup import delegate, sweep
 from nblc_files import remove_tree
 from nblc_kernel_sandbox import KernelSandbox, parse_size
 from nblc_policy import SandboxError
