@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { spawnExecutor } from '../../src/activities/runs/executor-process.js';
-import { checkSandbox, probeSandbox, SandboxUnavailableError } from '../../src/activities/runs/sandbox.js';
+import { checkSandbox, probeSandbox, sandboxArgs, SandboxUnavailableError } from '../../src/activities/runs/sandbox.js';
 import { ConfigError, loadConfig, PROJECT_ROOT } from '../../src/runtime/config.js';
 import type { ExecutorResult } from '../../src/runs/model.js';
 import type { Logger } from '../../src/runtime/logger.js';
@@ -118,6 +118,13 @@ describe('sandbox start-up check and fallbacks', { timeout: 180_000 }, () => {
     assert.throws(() => config({ NBLC_KERNEL_ENV: 'PLATFORM_URL,NBLC_API_TOKEN' }), /NBLC_API_TOKEN is nblc's/);
     assert.throws(() => config({ NBLC_KERNEL_ENV: 'TEMPORAL_API_KEY' }), /TEMPORAL_API_KEY/);
     assert.deepEqual(config({ NBLC_KERNEL_ENV: ' A_URL , B ' }).sandbox.kernelEnv, ['A_URL', 'B']);
+  });
+
+  test('NBLC_CGROUP_ROOT is an absolute path, passed to the executor', () => {
+    assert.throws(() => config({ NBLC_CGROUP_ROOT: 'sys/fs/cgroup/nblc' }), /NBLC_CGROUP_ROOT/);
+    const args = sandboxArgs(config({ NBLC_CGROUP_ROOT: '/sys/fs/cgroup/nblc' }));
+    assert.equal(args[args.indexOf('--cgroup-root') + 1], '/sys/fs/cgroup/nblc');
+    assert.ok(!sandboxArgs(config()).includes('--cgroup-root'), 'unset: detected by the executor');
   });
 
   test('NBLC_SANDBOX=off: the worker warns, the kernel runs unconfined and the result says so', async () => {
