@@ -23,7 +23,7 @@ import {
 } from '../../src/copies/model.js';
 import { bulkProgressQuery, userCopiesBulk } from '../../src/workflows/userCopiesBulk.js';
 import { bigNotebook, publishTree, readTree } from '../helpers/copies.js';
-import { replayAll } from '../helpers/histories.js';
+import { replayAll, startInput } from '../helpers/histories.js';
 import { copyWorkflowHarness, waitOpen } from '../helpers/copy-workflows.js';
 import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
 
@@ -129,10 +129,7 @@ describe('userCopiesBulk workflow', () => {
       assert.equal((await handle.result()).succeeded, 1);
       await runsOf(handle.workflowId);
       const [child] = await runsOf(userCopyWorkflowId(user));
-      const started = child!.history.events?.[0]?.workflowExecutionStartedEventAttributes;
-      const [input] = (started?.input?.payloads ?? []).map(
-        (p) => JSON.parse(Buffer.from(p.data!).toString('utf8')) as UserCopyInput,
-      );
+      const input = startInput<UserCopyInput>(child!.history);
       assert.equal(input?.user, user);
       assert.equal(input?.maxQueued, 1);
     });
