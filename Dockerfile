@@ -20,8 +20,10 @@ ARG NBLC_GID=10001
 
 # ca-certificates: git over HTTPS. tini: PID 1 that forwards SIGTERM to node (graceful worker
 # shutdown) and reaps the git and kernel processes that node's children leave behind.
+# bubblewrap: the notebook sandbox's fallback where this non-root worker may not create the
+# namespaces itself (docs/security.md, "Fallbacks"; the compose worker's security_opt lets it).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates git python3 python3-venv tini \
+ && apt-get install -y --no-install-recommends ca-certificates git python3 python3-venv tini bubblewrap \
  && rm -rf /var/lib/apt/lists/*
 
 # A dedicated non-root user (the base image's `node` user is removed so that any UID, 1000

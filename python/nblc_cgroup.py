@@ -1,7 +1,11 @@
 """One cgroup per notebook: its memory limit (all its processes together), peak memory, CPU
 time, whether the OOM killer struck, and a way to kill whatever is left. Created by the
 executor (outside the sandbox) under the worker's own cgroup, so the worker's limits still
-bound it; cgroup v2 (unified) or v1 (memory, cpuacct, pids hierarchies).
+bound it, or under NBLC_CGROUP_ROOT (a cgroup v2 folder delegated to nblc); cgroup v2 (unified)
+or v1 (memory, cpuacct, pids hierarchies). On v2 without the memory controller (a hybrid host
+binds it to v1; a delegation may leave it out) the notebook still gets a v2 cgroup, which holds
+and kills its processes and counts its CPU, and its memory is bounded through v1 if mounted,
+else per process.
 
 Without a writable cgroup (Limits.mode "rlimit") the sandbox bounds each process's data with
 RLIMIT_DATA instead, and the executor measures with getrusage: CPU of the kernel's processes it
@@ -74,95 +78,61 @@ def v2_parent(own: str) -> str:
     return os.path.dirname(own) if os.path.basename(own) == WORKER_LEAF else own
 
 
-def delegate() -> str:
-    """cgroup v2 allows no processes in a cgroup whose children have controllers, so notebook
-    cgroups cannot go below the worker's own as they are. Where the worker's cgroup is its to
-    manage (the root of its cgroup namespace, as in a container, or one systemd delegated with
-    Delegate=yes), move its processes into a leaf WORKER_LEAF and enable memory, pids and cpu
-    for the children. Anywhere else nothing is moved: the notebooks fall back to rlimits.
-    Returns what was done, for the worker's log."""
+def is_v2(path: str) -> bool:
+    return os.path.exists(f"{path}/cgroup.controllers")
+
+
+def v2_base(root: str | None = None) -> str | None:
+    """Where notebook cgroups go on v2: the configured root, or the worker's own cgroup once
+    delegate() made it nblc's (moved to its leaf, or memory enabled for the children)."""
+    if root:
+        return root if is_v2(root) else None
     unified = own_dirs().get("unified")
-    if not unified or os.geteuid() != 0:
-        return "no cgroup v2 change"
-    own = v2_parent(unified)
-    try:
-        controllers = _read(f"{own}/cgroup.controllers").split()
-        if "memory" not in controllers:
-            return "cgroup v2 without the memory controller (cgroup v1 used if mounted)"
-        if "memory" in _read(f"{own}/cgroup.subtree_control").split():
-            return f"cgroup v2: notebook cgroups below {own}"
-        if not (own == _mounts()["unified"][0] or _delegated(own)):
-            return f"cgroup v2: {own} is not delegated to nblc (systemd: Delegate=yes; docker: --cgroupns=private)"
-        leaf = f"{own}/{WORKER_LEAF}"
-        os.makedirs(leaf, exist_ok=True)
-        for _ in range(20):  # processes forked meanwhile land in own too: until none is left
-            pids = _read(f"{own}/cgroup.procs").split()
-            if not pids:
-                break
-            for pid in pids:
-                with contextlib.suppress(OSError):  # gone meanwhile, or a kernel thread
-                    _write(f"{leaf}/cgroup.procs", pid)
-        wanted = [c for c in ("memory", "pids", "cpu") if c in controllers]
-        _write(f"{own}/cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
-        return f"cgroup v2: worker moved to {leaf}; notebooks get {', '.join(wanted)} below {own}"
-    except OSError as e:
-        return f"cgroup v2: {own} not usable ({e.strerror or e})"
-
-
-def sweep(min_age_s: float = 600) -> int:
-    """Remove notebook cgroups an executor killed by SIGKILL left behind (empty ones only: rmdir
-    refuses a cgroup with processes; old ones only: a new one may not have its first yet)."""
-    removed = 0
-    for ctl, own in own_dirs().items():
-        parent = v2_parent(own) if ctl == "unified" else own
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(parent):
-                if entry.name.startswith("nblc-nb-") and time.time() - entry.stat().st_mtime > min_age_s:
-                    with contextlib.suppress(OSError):
-                        os.rmdir(entry.path)
-                        removed += 1
-    return removed
-
-
-def _delegated(path: str) -> bool:
-    for name in ("trusted.delegate", "user.delegate"):
-        with contextlib.suppress(OSError):
-            if os.getxattr(path, name) == b"1":
-                return True
-    return False
+    if not unified:
+        return None
+    parent = v2_parent(unified)
+    with contextlib.suppress(OSError):
+        if parent != unified or "memory" in _read(f"{parent}/cgroup.subtree_control").split():
+            return parent
+    return None
 
 
 class Limits:
-    def __init__(self, memory: int | None, use_cgroup: bool = True) -> None:
+    def __init__(self, memory: int | None, use_cgroup: bool = True, root: str | None = None) -> None:
         self.memory = memory
-        self.mode = "rlimit"
-        self.dirs: dict[str, str] = {}  # controller -> the notebook's cgroup
+        self.mode = "rlimit"  # how memory is bounded: "cgroup2" | "cgroup1" | "rlimit"
+        self.dirs: dict[str, str] = {}  # controller (or "unified") -> the notebook's cgroup
         if not use_cgroup:
             return
         name = f"nblc-nb-{uuid.uuid4().hex[:12]}"
         try:
-            self._create(name)
+            self._create(name, root)
         except OSError:
             self.remove()  # half made: not used
-        if not self.dirs:
-            return
-        self.mode = "cgroup2" if "unified" in self.dirs else "cgroup1"
+            self.mode = "rlimit"
 
-    def _create(self, name: str) -> None:
+    def _create(self, name: str, root: str | None) -> None:
         own = own_dirs()
-        unified = own.get("unified")
-        if unified and "memory" in _read(f"{v2_parent(unified)}/cgroup.subtree_control").split():
-            d = self._mkdir("unified", f"{v2_parent(unified)}/{name}")
-            if self.memory:
-                _write(f"{d}/memory.max", str(self.memory))
-                with contextlib.suppress(OSError):
-                    _write(f"{d}/memory.swap.max", "0")  # swapping is not a way past the limit
-            _write(f"{d}/memory.oom.group", "1")  # the OOM killer takes the whole notebook
-            with contextlib.suppress(OSError):
+        base = v2_base(root)
+        if base:
+            d = self._mkdir("unified", f"{base}/{name}")
+            enabled = _read(f"{d}/cgroup.controllers").split()
+            if "memory" in enabled:
+                if self.memory:
+                    _write(f"{d}/memory.max", str(self.memory))
+                    with contextlib.suppress(OSError):
+                        _write(f"{d}/memory.swap.max", "0")  # swapping is not a way past the limit
+                _write(f"{d}/memory.oom.group", "1")  # the OOM killer takes the whole notebook
+                self.mode = "cgroup2"
+            if "pids" in enabled:
                 _write(f"{d}/pids.max", str(PIDS_MAX))
-            return
+            if self.mode == "cgroup2":
+                return
+        # cgroup v1: the memory hierarchy (alone, or beside a v2 cgroup without memory)
         if "memory" not in own:
             return
+        if "unified" in self.dirs and not os.access(own["memory"], os.W_OK):
+            return  # v1 is not ours (a worker that is not root): v2 alone, memory per process
         d = self._mkdir("memory", f"{own['memory']}/{name}")
         if self.memory:
             _write(f"{d}/memory.limit_in_bytes", str(self.memory))
@@ -173,6 +143,7 @@ class Limits:
                 self._mkdir(ctl, f"{own[ctl]}/{name}")
         if "pids" in self.dirs:
             _write(f"{self.dirs['pids']}/pids.max", str(PIDS_MAX))
+        self.mode = "cgroup1"
 
     def _mkdir(self, ctl: str, path: str) -> str:
         os.mkdir(path)
@@ -199,28 +170,35 @@ class Limits:
         cpu: float = ru.ru_utime + ru.ru_stime
         oom = 0
         d = self.dirs
-        if "unified" in d:
-            with contextlib.suppress(OSError, ValueError):
+        if self.mode == "cgroup2":
+            with contextlib.suppress(OSError, ValueError):  # memory.peak: Linux 5.19 and later
                 peak = int(_read(f"{d['unified']}/memory.peak"))
-            cpu = _flat(f"{d['unified']}/cpu.stat").get("usage_usec", cpu * 1e6) / 1e6
             oom = _flat(f"{d['unified']}/memory.events").get("oom_kill", 0)
-        elif "memory" in d:
+        elif self.mode == "cgroup1":
             with contextlib.suppress(OSError, ValueError):
                 peak = int(_read(f"{d['memory']}/memory.max_usage_in_bytes"))
+            oom = _flat(f"{d['memory']}/memory.oom_control").get("oom_kill", 0)
+        if "unified" in d:  # cpu.stat's usage_usec is there with or without the cpu controller
+            cpu = _flat(f"{d['unified']}/cpu.stat").get("usage_usec", cpu * 1e6) / 1e6
+        elif "cpuacct" in d:
             with contextlib.suppress(OSError, ValueError):
                 cpu = int(_read(f"{d['cpuacct']}/cpuacct.usage")) / 1e9
-            oom = _flat(f"{d['memory']}/memory.oom_control").get("oom_kill", 0)
         return {"peak": peak, "cpu": round(cpu, 3), "oom_kills": oom}
 
     def kill_all(self) -> None:
-        """Nothing of the notebook survives it (the PID namespace should already see to that)."""
+        """Nothing of the notebook survives it (the PID namespace should already see to that):
+        v2's cgroup.kill (Linux 5.14 and later) kills every process of the cgroup at once, even
+        one forking meanwhile; else each pid it lists, until none is left."""
         if not self.dirs:
             return
         if "unified" in self.dirs:
             with contextlib.suppress(OSError):
                 _write(f"{self.dirs['unified']}/cgroup.kill", "1")
-                return
-        procs = self.procs_files[0]
+        for procs in self.procs_files:
+            self._kill_listed(procs)
+
+    @staticmethod
+    def _kill_listed(procs: str) -> None:
         for _ in range(50):
             try:
                 pids = [int(p) for p in _read(procs).split()]

@@ -56,6 +56,7 @@ class KernelSandbox:
         masks: Iterable[str],
         backend: str = "auto",
         cgroup: bool = True,
+        cgroup_root: str | None = None,
     ) -> None:
         self.uid, self.gid = kernel_ids(user)  # SandboxError: reported as the notebook's result
         nb_dir = os.path.dirname(os.path.abspath(notebook))
@@ -67,7 +68,7 @@ class KernelSandbox:
         self.env_names = list(env_names)
         self.masks = list(masks)
         self.backend = backend
-        self.limits = Limits(memory, use_cgroup=cgroup)
+        self.limits = Limits(memory, use_cgroup=cgroup, root=cgroup_root)
         self.private: str | None = None
         self.runtime: str | None = None
         self.subdirs: list[str] = []
@@ -188,6 +189,7 @@ def add_sandbox_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernel-env", default="", help="comma-separated variables passed on to the kernel")
     p.add_argument("--mask", action="append", default=[], help="a path hidden in the sandbox if it were visible")
     p.add_argument("--sandbox-backend", choices=["auto", "namespaces", "bwrap"], default="auto", help=argparse.SUPPRESS)
+    p.add_argument("--cgroup-root", help="a cgroup v2 folder for the notebooks' cgroups (NBLC_CGROUP_ROOT)")
     p.add_argument("--no-cgroup", action="store_true", help=argparse.SUPPRESS)  # tests of the fallback
 
 
@@ -208,6 +210,7 @@ def make_sandbox(args: argparse.Namespace) -> KernelSandbox | str | None:
             args.mask,
             backend=args.sandbox_backend,
             cgroup=not args.no_cgroup,
+            cgroup_root=args.cgroup_root,
         )
     except (SandboxError, ValueError) as e:
         return str(e)

@@ -2,9 +2,9 @@
 """Can this host sandbox notebook kernels? Run once when a worker starts
 (src/activities/runs/sandbox.ts), with the worker's sandbox settings:
 
-    nblc_probe.py '{"kernelUser": "nblc-kernel", "memory": "4G", "kernelEnv": []}'
+    nblc_probe.py '{"kernelUser": "nblc-kernel", "memory": "4G", "kernelEnv": [], "cgroupRoot": null}'
 
-It prepares cgroup v2 delegation when needed (nblc_cgroup.delegate), then runs a tiny command
+It prepares cgroup v2 delegation when needed (nblc_cgroup_setup.delegate), then runs a tiny command
 through the real launcher and policy, as a notebook's kernel would run, and checks from inside
 that the sandbox holds. Prints one JSON line: {"ok": true, "backend", "uid", "limits", ...} or
 {"ok": false, "error": "..."}; exit code 0 either way (1 only if this script itself broke).
@@ -16,10 +16,19 @@ import subprocess
 import sys
 import tempfile
 
-from nblc_cgroup import delegate, sweep
+from nblc_cgroup_setup import delegate, sweep
 from nblc_files import remove_tree
 from nblc_kernel_sandbox import KernelSandbox, parse_size
 from nblc_policy import SandboxError
+
+# What to do when this worker may not create namespaces (the usual failure in containers).
+NAMESPACES_REFUSED = (
+    " (user namespaces are refused to this worker. On a host: allow them (sysctls"
+    " kernel.unprivileged_userns_clone, user.max_user_namespaces; AppArmor's"
+    " kernel.apparmor_restrict_unprivileged_userns) or run the worker as root. In Docker: give the"
+    " worker service the security_opt of docker-compose.yml; docs/deployment.md, 'The notebook"
+    " sandbox in containers')"
+)
 
 # Runs inside the sandbox (python -S: nothing but the standard library).
 INSIDE = r"""
@@ -40,8 +49,9 @@ print(json.dumps(out))
 
 
 def probe(settings: dict) -> dict:
-    cgroup_note = delegate()
-    swept = sweep()
+    cgroup_root = settings.get("cgroupRoot") or None
+    cgroup_note = delegate(cgroup_root)
+    swept = sweep(root=cgroup_root)
     tmp = tempfile.mkdtemp(prefix="nblc-probe-")
     try:
         snapshot = os.path.join(tmp, "snapshot")
@@ -59,6 +69,7 @@ def probe(settings: dict) -> dict:
             settings.get("kernelEnv", []),
             masks=[],
             backend=settings.get("backend", "auto"),
+            cgroup_root=cgroup_root,
         )
         try:
             work = sandbox.prepare()
@@ -74,7 +85,10 @@ def probe(settings: dict) -> dict:
     finally:
         remove_tree(tmp)
     if run.returncode != 0:
-        return {"ok": False, "error": failure or f"exit {run.returncode}: {run.stderr.strip()[-1000:]}"}
+        error = failure or f"exit {run.returncode}: {run.stderr.strip()[-1000:]}"
+        if "namespace" in error:
+            error += NAMESPACES_REFUSED
+        return {"ok": False, "error": error}
     inside = json.loads(run.stdout)
     problems = [
         why

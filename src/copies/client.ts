@@ -113,7 +113,14 @@ export async function startBulk(
   const handle = await client.workflow.start(userCopiesBulk, {
     workflowId,
     taskQueue: config.taskQueue,
-    args: [{ mode, ...(dir === undefined ? {} : { dir }), concurrency: config.copies.concurrency }],
+    args: [
+      {
+        mode,
+        ...(dir === undefined ? {} : { dir }),
+        concurrency: config.copies.concurrency,
+        maxQueued: config.copies.maxQueued,
+      },
+    ],
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: `${mode} of every user's copy${dir ? ` (${dir})` : ''}`,
   });

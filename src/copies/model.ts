@@ -203,6 +203,8 @@ export interface BulkInput {
   /** update: the copy to update in every user's directory (default notebooks). */
   dir?: string;
   concurrency: number;
+  /** Passed on to each user's workflow it starts (NBLC_COPY_MAX_QUEUED; default DEFAULT_MAX_QUEUED_COPIES). */
+  maxQueued?: number;
   /** Users listed (and run) per page; the run continues-as-new between pages. */
   pageSize?: number;
   /** Continue-as-new after this many pages in one run. */

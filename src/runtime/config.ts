@@ -91,6 +91,7 @@ const schema = z.object({
     .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 4G, 512M or 0 (no limit)')
     .default('4G'),
   NBLC_KERNEL_ENV: z.string().default(''),
+  NBLC_CGROUP_ROOT: z.string().regex(/^\//, 'an absolute path').optional(),
   // Alerts and commit statuses (their URLs and tokens are secrets, below).
   NBLC_PUBLIC_URL: z.union([z.literal(''), z.string().url()]).optional(),
   NBLC_ALERT_EMAIL_TO: z.string().optional(),
@@ -199,6 +200,8 @@ export interface SandboxConfig {
   notebookMemory: string;
   /** Variables of the worker's environment passed on to kernels (besides PATH, LANG, LC_*, TZ). */
   kernelEnv: string[];
+  /** A cgroup v2 folder delegated to nblc for the notebooks' cgroups; unset: detected. */
+  cgroupRoot?: string;
 }
 
 /** Never passed to a kernel, even when listed in NBLC_KERNEL_ENV: nblc's own and Temporal's settings and secrets. */
@@ -220,6 +223,7 @@ function sandboxConfig(v: z.infer<typeof schema>, problems: string[]): SandboxCo
     kernelUser: v.NBLC_KERNEL_USER,
     notebookMemory: memory.toLowerCase() === 'off' ? '0' : memory.replace(/\s+/g, ''),
     kernelEnv,
+    cgroupRoot: v.NBLC_CGROUP_ROOT,
   };
 }
 

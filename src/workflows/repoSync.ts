@@ -244,7 +244,7 @@ async function startCopiesUpdate(commit: string): Promise<void> {
   await startOnce(
     startChild(userCopiesBulk, {
       workflowId: `${bulkCopyWorkflowId('update')}:publish-${commit.slice(0, 12)}`,
-      args: [{ mode: 'update', concurrency: settings.concurrency }],
+      args: [{ mode: 'update', concurrency: settings.concurrency, maxQueued: settings.maxQueued }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       staticSummary: `update of every user's copy after the publish of ${commit.slice(0, 12)}`,
     }),

@@ -101,7 +101,11 @@ export async function userCopiesBulk(input: BulkInput): Promise<BulkSummary> {
         try {
           const result = await executeChild(userCopy, {
             workflowId: userCopyWorkflowId(user),
-            args: [{ user, initial: request }],
+            // A child started here also serves the user's own requests meanwhile: the same cap as
+            // a run the API starts (NBLC_COPY_MAX_QUEUED), not the default.
+            args: [
+              { user, initial: request, ...(input.maxQueued === undefined ? {} : { maxQueued: input.maxQueued }) },
+            ],
             // The child may also serve requests of the user that joined it: let it finish them.
             parentClosePolicy: ParentClosePolicy.ABANDON,
             staticSummary: `${input.mode} for ${user} (bulk)`,

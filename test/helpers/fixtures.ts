@@ -1,4 +1,5 @@
 /** Temporary directories, upstream repositories and configs for tests. */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,6 +31,17 @@ export async function sandbox(env: Env = {}): Promise<Sandbox & { first: string 
   const first = await upstream.commit({ 'README.md': '# notebooks\n' }, 'Initial commit');
   const config = testConfig(dir, upstream.url, env);
   return { dir, upstream, config, first };
+}
+
+/** A sandbox for test runs: its own repository name and task queues, so runs of one file never meet. */
+export async function runSandbox(prefix: string, env: Env = {}): Promise<Sandbox & { first: string }> {
+  const id = randomUUID().slice(0, 8);
+  return sandbox({
+    NBLC_REPO_FULL_NAME: `test/${prefix}-${id}`,
+    NBLC_TASK_QUEUE: `${prefix}-${id}`,
+    NBLC_NOTEBOOK_TASK_QUEUE: `${prefix}-nb-${id}`,
+    ...env,
+  });
 }
 
 export function testConfig(dir: string, repoUrl: string, env: Env = {}): Config {

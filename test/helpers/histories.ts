@@ -19,6 +19,12 @@ type History = temporal.api.history.v1.IHistory;
 export const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/histories');
 const recorded: Array<{ workflowId: string; history: History }> = [];
 
+/** The first argument a workflow was started with, read from its history (JSON payloads). */
+export function startInput<T>(history: History): T | undefined {
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  return payload?.data ? (JSON.parse(Buffer.from(payload.data).toString('utf8')) as T) : undefined;
+}
+
 export async function recordHistory(env: TestWorkflowEnvironment, workflowId: string, name: string, runId?: string) {
   const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
   recorded.push({ workflowId, history });

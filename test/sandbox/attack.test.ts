@@ -277,4 +277,14 @@ for (const mode of ['fork', 'spawn'] as const)
       for (const file of ['report.json', 'report.html', 'junit.xml'])
         assertNoSecret(fs.readFileSync(path.join(results, runId, file), 'utf8'), file);
     });
+
+    test('the prerun file runs first but the notebook cannot read it, nor its folder', async () => {
+      const ok = path.join(root, 'prerun-ok.py');
+      put(ok, `LOGGED_IN = True  # a login with ${FILE_SECRET} would be here\n`);
+      const cell = `import os\nprint(LOGGED_IN, os.path.exists(${JSON.stringify(ok)}), os.path.exists(${JSON.stringify(root)}))`;
+      const r = await run(mode, 'prerun-ok.ipynb', [cell], ['--prerun', ok]);
+      assert.equal(r.result.status, 'passed', r.result.message ?? undefined);
+      assert.equal(r.cells[0]?.trim(), 'True False False');
+      assertNoSecret(r.text, 'the result');
+    });
   });

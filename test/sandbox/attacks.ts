@@ -7,22 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** A notebook with one code cell per source (nbformat 4.5), as the snapshot holds it. */
-export function notebookJson(cells: string[]): string {
-  return JSON.stringify({
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
-    cells: cells.map((source, i) => ({
-      id: `c${i}`,
-      cell_type: 'code',
-      source,
-      metadata: {},
-      outputs: [],
-      execution_count: null,
-    })),
-  });
-}
+export { notebookJson } from '../helpers/notebooks.js';
 
 /** Python: `report` collects findings; the cell prints them as JSON. */
 const py = (body: string) =>

@@ -1,16 +1,19 @@
 // Two notebooks at once, as the same kernel user: neither sees the other's files, processes or
 // kernel channel. A writes a secret into its folder and /tmp and waits; B, meanwhile, searches
-// everything it can see for it and lists the processes and sockets it can reach.
+// everything it can see for it and lists the processes and sockets it can reach. And the one
+// thing they share on purpose: the network.
 //   node --import tsx --test test/sandbox/concurrent.test.ts
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { executorEnv, forkExecutor, forkServerFor } from '../../src/activities/runs/executor-process.js';
 import { sandboxArgs } from '../../src/activities/runs/sandbox.js';
 import { loadConfig, PROJECT_ROOT } from '../../src/runtime/config.js';
-import { notebookJson } from './attacks.js';
+import { notebookJson } from '../helpers/notebooks.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const SECRET = `only-for-a-${process.pid}`;
@@ -79,4 +82,19 @@ test('concurrent notebooks cannot see each other', { timeout: 120_000 }, async (
     'B’s /tmp is its own (its kernel folder, IPython’s folder in HOME=/tmp, the Python environment’s mount point)',
   );
   assert.equal(seen.tmp!.filter((f) => f.startsWith('nblc-k-')).length, 1);
+});
+
+test('the network stays open: a notebook reaches a service the host runs (the platform’s, in production)', async () => {
+  const server = http.createServer((_req, res) => res.end('hello from the platform'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const nb = notebookJson([
+      `import urllib.request\nprint(urllib.request.urlopen('http://127.0.0.1:${port}/', timeout=30).read().decode())`,
+    ]);
+    const executed = await run('network', nb);
+    assert.match(executed, /hello from the platform/);
+  } finally {
+    server.close();
+  }
 });

@@ -11,12 +11,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { spawnExecutor } from '../../src/activities/runs/executor-process.js';
-import { checkSandbox, probeSandbox, SandboxUnavailableError } from '../../src/activities/runs/sandbox.js';
+import { checkSandbox, probeSandbox, sandboxArgs, SandboxUnavailableError } from '../../src/activities/runs/sandbox.js';
 import { ConfigError, loadConfig, PROJECT_ROOT } from '../../src/runtime/config.js';
 import type { ExecutorResult } from '../../src/runs/model.js';
 import type { Logger } from '../../src/runtime/logger.js';
-import { runNblc } from '../helpers/processes.js';
-import { notebookJson } from './attacks.js';
+import { NBLC_BIN, runNblc } from '../helpers/processes.js';
+import { notebookJson } from '../helpers/notebooks.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_probe.py');
@@ -63,6 +63,24 @@ function probeAsUser(settings: object) {
   return JSON.parse(r.stdout) as { ok: boolean; backend?: string; uid?: number; limits?: string; error?: string };
 }
 
+/** Runs argv[1:] as nblc-kernel in a new user namespace that may not create any other. */
+const NO_USER_NAMESPACES = `
+import ctypes, os, sys
+ready, mapped = os.pipe(), os.pipe()
+pid = os.fork()
+if pid == 0:
+    assert ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0  # CLONE_NEWUSER
+    os.write(ready[1], b"u")
+    os.read(mapped[0], 1)
+    open("/proc/sys/user/max_user_namespaces", "w").write("0")
+    os.execvp("setpriv", ["setpriv", "--reuid", "nblc-kernel", "--regid", "nblc-kernel", "--clear-groups", *sys.argv[1:]])
+os.read(ready[0], 1)
+for f in ("uid_map", "gid_map"):
+    open(f"/proc/{pid}/{f}", "w").write("0 0 65536")
+os.write(mapped[1], b"m")
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+`;
+
 const rootWithSystemPython = process.getuid?.() === 0 && fs.existsSync(SYSTEM_PYTHON);
 
 describe('sandbox start-up check and fallbacks', { timeout: 180_000 }, () => {
@@ -102,6 +120,13 @@ describe('sandbox start-up check and fallbacks', { timeout: 180_000 }, () => {
     assert.deepEqual(config({ NBLC_KERNEL_ENV: ' A_URL , B ' }).sandbox.kernelEnv, ['A_URL', 'B']);
   });
 
+  test('NBLC_CGROUP_ROOT is an absolute path, passed to the executor', () => {
+    assert.throws(() => config({ NBLC_CGROUP_ROOT: 'sys/fs/cgroup/nblc' }), /NBLC_CGROUP_ROOT/);
+    const args = sandboxArgs(config({ NBLC_CGROUP_ROOT: '/sys/fs/cgroup/nblc' }));
+    assert.equal(args[args.indexOf('--cgroup-root') + 1], '/sys/fs/cgroup/nblc');
+    assert.ok(!sandboxArgs(config()).includes('--cgroup-root'), 'unset: detected by the executor');
+  });
+
   test('NBLC_SANDBOX=off: the worker warns, the kernel runs unconfined and the result says so', async () => {
     const { lines, logger } = recorder();
     await checkSandbox(config({ NBLC_SANDBOX: 'off' }), logger);
@@ -132,6 +157,34 @@ describe('sandbox start-up check and fallbacks', { timeout: 180_000 }, () => {
     assert.equal(probe.ok, true, probe.error);
     assert.equal(probe.backend, 'bubblewrap');
   });
+
+  test(
+    'a non-root worker whose host refuses user namespaces (bubblewrap too) refuses to start',
+    {
+      skip: !rootWithSystemPython,
+    },
+    () => {
+      // `nblc worker` as the kernel user inside a user namespace where user.max_user_namespaces is
+      // 0: no further namespace can be made, as under Docker's default seccomp profile.
+      const r = spawnSync(PYTHON, ['-c', NO_USER_NAMESPACES, process.execPath, NBLC_BIN, 'worker'], {
+        encoding: 'utf8',
+        cwd: '/',
+        env: {
+          PATH: process.env.PATH,
+          HOME: '/tmp',
+          NBLC_REPO_URL: '/x',
+          NBLC_REPO_FULL_NAME: 'a/b',
+          NBLC_PYTHON: SYSTEM_PYTHON,
+        },
+      });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /notebook sandbox does not work on this host: .*namespace/s);
+      assert.match(r.stderr, /user namespaces are refused to this worker/);
+      assert.match(r.stderr, /In Docker: give the worker service the security_opt of docker-compose\.yml/);
+      assert.match(r.stderr, /NBLC_SANDBOX=off/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    },
+  );
 
   test('as root, bubblewrap is refused: it would run the kernel as root or fail on private folders', async () => {
     const r = spawnSync(PYTHON, [PROBE, JSON.stringify({ backend: 'bwrap' })], { encoding: 'utf8' });

@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from '../../src/activities/runs/executor-process.js';
 import { PROJECT_ROOT } from '../../src/runtime/config.js';
 import type { ExecutorResult } from '../../src/runs/model.js';
-import { notebookJson } from './attacks.js';
+import { notebookJson } from '../helpers/notebooks.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-kernelspec-'));

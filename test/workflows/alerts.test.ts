@@ -205,6 +205,42 @@ describe('alerts and commit statuses', () => {
   });
 });
 
+describe('run alerts', () => {
+  test('scheduled runs that cannot run are told once; the first that runs again says so', async () => {
+    const { config, first, chat, smtp } = await setup();
+    const scheduled = (id: string) =>
+      env.client.workflow
+        .execute(testNotebooks, {
+          workflowId: `test-run:${id}`,
+          taskQueue: config.taskQueue,
+          args: [runArgs(config, { kind: 'scheduled' })],
+        })
+        .then(
+          () => 'completed',
+          (err: Error) => {
+            // The reason sits at the bottom of the failure's chain (workflow ← activity ← cause).
+            const messages: string[] = [];
+            for (let e: Error | undefined = err; e; e = e.cause as Error | undefined) messages.push(e.message);
+            return messages.join(' ← ');
+          },
+        );
+    await withWorkers(env, config, async () => {
+      // Nothing is published yet: the nightly run has nothing to test.
+      assert.match(await scheduled(`sched-a-${first.slice(0, 6)}`), /published/i);
+      await waitFor('the could-not-run alert', async () => texts(chat)[0], 30_000);
+      assert.match(texts(chat)[0]!, /^The scheduled run .* could not run/);
+      assert.equal(smtp.mails.length, 1);
+      assert.match(await scheduled(`sched-b-${first.slice(0, 6)}`), /published/i);
+      assert.equal(chat.requests.length, 1, 'still broken: no second alert');
+
+      await publish(env, config, first);
+      assert.equal(await scheduled(`sched-c-${first.slice(0, 6)}`), 'completed');
+      assert.equal(chat.requests.length, 2);
+      assert.match(texts(chat)[1]!, /^scheduled runs work again/);
+    });
+  });
+});
+
 describe('sync alerts', () => {
   test('a sync failing for longer than NBLC_ALERT_SYNC_AFTER is told once, and so is its recovery', async () => {
     const { config, upstream, first, chat } = await setup({ NBLC_ALERT_SYNC_AFTER: '2s' });

@@ -11,14 +11,14 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { Config } from '../../src/runtime/config.js';
 import { SYNC_SA, syncWorkflowId, type Beacon, type SyncInput } from '../../src/sync/model.js';
-import { bulkCopyWorkflowId } from '../../src/copies/model.js';
+import { bulkCopyWorkflowId, type BulkInput } from '../../src/copies/model.js';
 import { requestCopy } from '../../src/copies/client.js';
 import { querySync, signalSync } from '../../src/sync/client.js';
 import { freePort } from '../../src/runtime/embedded.js';
 import { createWorker } from '../../src/runtime/worker.js';
 import { beaconSignal, repoSync } from '../../src/workflows/repoSync.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
-import { recordHistory, replayAll } from '../helpers/histories.js';
+import { recordHistory, replayAll, startInput } from '../helpers/histories.js';
 import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
 
 const env = useTestEnv();
@@ -281,7 +281,10 @@ describe('repoSync workflow', () => {
   });
 
   test("with NBLC_UPDATE_COPIES_ON_PUBLISH, a publish updates every user's copy and keeps their edits", async () => {
-    const { config, upstream, first } = await setup({ NBLC_UPDATE_COPIES_ON_PUBLISH: 'true' });
+    const { config, upstream, first } = await setup({
+      NBLC_UPDATE_COPIES_ON_PUBLISH: 'true',
+      NBLC_COPY_MAX_QUEUED: '1',
+    });
     await upstream.commit({ 'a.ipynb': '{"v": 1}', 'b.ipynb': '{"v": 1}' });
     const w = await worker(config);
     await w.runUntil(async () => {
@@ -307,6 +310,8 @@ describe('repoSync workflow', () => {
         }
       });
       assert.equal(summary.succeeded, 1);
+      // the users' workflows it starts get the configured per-user cap, not the default
+      assert.equal(startInput<BulkInput>(await bulk.fetchHistory())?.maxQueued, 1);
       assert.equal(await fs.readFile(path.join(ada, 'notebooks', 'a.ipynb'), 'utf8'), '{"mine": true}');
       assert.equal(await fs.readFile(path.join(ada, 'notebooks', 'b.ipynb'), 'utf8'), '{"v": 2}');
       const beside = (await fs.readdir(path.join(ada, 'notebooks'))).filter((f) => f.includes('.upstream-'));

@@ -1,6 +1,7 @@
 /**
  * The bulk copy workflow against a real Temporal server, real activities and real directories:
- * bounded fan-out with a failing user, a busy user waited for, continue-as-new; and every history
+ * bounded fan-out with a failing user, a busy user waited for, continue-as-new, the per-user cap
+ * passed on to the users' workflows; and every history
  * of the run (and the committed fixtures) replays.
  *
  *   node --import tsx --test test/workflows/userCopiesBulk.test.ts
@@ -12,11 +13,17 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import type { Config } from '../../src/runtime/config.js';
-import { requestCopy } from '../../src/copies/client.js';
-import { bulkCopyWorkflowId, userCopyWorkflowId, type BulkSummary } from '../../src/copies/model.js';
+import { requestCopy, startBulk } from '../../src/copies/client.js';
+import {
+  bulkCopyWorkflowId,
+  DEFAULT_MAX_QUEUED_COPIES,
+  userCopyWorkflowId,
+  type BulkSummary,
+  type UserCopyInput,
+} from '../../src/copies/model.js';
 import { bulkProgressQuery, userCopiesBulk } from '../../src/workflows/userCopiesBulk.js';
 import { bigNotebook, publishTree, readTree } from '../helpers/copies.js';
-import { replayAll } from '../helpers/histories.js';
+import { replayAll, startInput } from '../helpers/histories.js';
 import { copyWorkflowHarness, waitOpen } from '../helpers/copy-workflows.js';
 import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
 
@@ -107,6 +114,24 @@ describe('userCopiesBulk workflow', () => {
         events.some((e) => e.timerStartedEventAttributes),
         'and waited for her',
       );
+    });
+  });
+
+  test("the users' workflows it starts get NBLC_COPY_MAX_QUEUED, not the default cap", async () => {
+    // a user of this test alone: other tests' runs of the same workflow ID are on this server too
+    const user = `cap-${randomUUID().slice(0, 6)}`;
+    const { config, worker } = await setup([user]);
+    await publishTree(config.cacheDir, { 'a.ipynb': 'v1' });
+    const configured = { ...config, copies: { ...config.copies, maxQueued: 1 } };
+    assert.notEqual(DEFAULT_MAX_QUEUED_COPIES, 1);
+    await worker.runUntil(async () => {
+      const { handle } = await startBulk(env.client, configured, 'provision');
+      assert.equal((await handle.result()).succeeded, 1);
+      await runsOf(handle.workflowId);
+      const [child] = await runsOf(userCopyWorkflowId(user));
+      const input = startInput<UserCopyInput>(child!.history);
+      assert.equal(input?.user, user);
+      assert.equal(input?.maxQueued, 1);
     });
   });
 

@@ -44,6 +44,7 @@ export function sandboxArgs(cfg: SandboxSettings): string[] {
     '--kernel-env',
     cfg.sandbox.kernelEnv.join(','),
     ...sandboxMasks(cfg).flatMap((p) => ['--mask', p]),
+    ...(cfg.sandbox.cgroupRoot ? ['--cgroup-root', cfg.sandbox.cgroupRoot] : []),
   ];
 }
 
@@ -74,6 +75,7 @@ export async function probeSandbox(cfg: SandboxSettings): Promise<ProbeResult> {
     kernelUser: cfg.sandbox.kernelUser,
     memory: cfg.sandbox.notebookMemory,
     kernelEnv: cfg.sandbox.kernelEnv,
+    cgroupRoot: cfg.sandbox.cgroupRoot,
   });
   try {
     const { stdout } = await promisify(execFile)(cfg.tests.python, [PROBE, settings], {
@@ -100,7 +102,7 @@ export async function checkSandbox(cfg: SandboxSettings, logger: Logger): Promis
   logger[level](
     { backend: probe.backend, kernelUid: probe.uid, limits: probe.limits, cgroup: probe.cgroup },
     probe.limits === 'rlimit'
-      ? 'notebook sandbox ready; no writable cgroup: memory is limited per process, not per notebook'
+      ? 'notebook sandbox ready; no cgroup with a memory controller: memory is limited per process, not per notebook'
       : 'notebook sandbox ready',
   );
 }

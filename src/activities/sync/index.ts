@@ -138,8 +138,9 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
      * Whether to update every user's main copy after a publish (NBLC_UPDATE_COPIES_ON_PUBLISH),
      * read from the worker's config at that moment rather than fixed when the workflow started.
      */
-    async copyUpdateSettings(): Promise<{ concurrency: number } | null> {
-      return cfg.copies.updateOnPublish ? { concurrency: cfg.copies.concurrency } : null;
+    async copyUpdateSettings(): Promise<{ concurrency: number; maxQueued: number } | null> {
+      const { updateOnPublish, concurrency, maxQueued } = cfg.copies;
+      return updateOnPublish ? { concurrency, maxQueued } : null;
     },
 
     /** Paths changed between two published commits (used to pick the notebooks a merge touched). */

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { forkExecutor, forkServerFor } from '../../../src/activities/runs/executor-process.js';
 import { PROJECT_ROOT } from '../../../src/runtime/config.js';
 import { waitFor } from '../../helpers/fixtures.js';
+import { notebookJson } from '../../helpers/notebooks.js';
 import { isAlive } from '../../helpers/processes.js';
 import { nameKernel, parentOf, pidsMarked } from '../../sandbox/host-processes.js';
 
@@ -20,20 +21,7 @@ const MARKER = `nblcfs${process.pid}`;
 let dir = '';
 
 function writeNotebook(file: string, cells: string[]) {
-  const nb = {
-    nbformat: 4,
-    nbformat_minor: 5,
-    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
-    cells: cells.map((source, i) => ({
-      id: `c${i}`,
-      cell_type: 'code',
-      source,
-      metadata: {},
-      outputs: [],
-      execution_count: null,
-    })),
-  };
-  fs.writeFileSync(path.join(dir, file), JSON.stringify(nb));
+  fs.writeFileSync(path.join(dir, file), notebookJson(cells));
 }
 
 const until = (what: string, cond: () => boolean) => waitFor(what, async () => cond(), 20_000);
