@@ -6,7 +6,6 @@
  *   node --import tsx --test test/workflows/environment.test.ts
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +17,7 @@ import type { TestReport } from '../../src/runs/model.js';
 import { historyStore } from '../../src/runtime/history-store.js';
 import { summaryText } from '../../src/runs/summary.js';
 import { gitOut } from '../helpers/activities.js';
-import { sandbox } from '../helpers/fixtures.js';
+import { runSandbox } from '../helpers/fixtures.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
 import { publish, runResult, withWorkers } from '../helpers/stack.js';
 import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
@@ -27,13 +26,7 @@ const env = useTestEnv();
 
 describe('environment provenance', () => {
   test('two runs: the environment is measured and compared; newly failing notebooks say what changed', async () => {
-    const id = randomUUID().slice(0, 8);
-    const { config, upstream } = await sandbox({
-      NBLC_REPO_FULL_NAME: `test/env-${id}`,
-      NBLC_TASK_QUEUE: `env-${id}`,
-      NBLC_NOTEBOOK_TASK_QUEUE: `env-notebooks-${id}`,
-      NBLC_TEST_CONCURRENCY: '2',
-    });
+    const { config, upstream } = await runSandbox('env', { NBLC_TEST_CONCURRENCY: '2' });
     // A service the notebook uses: up for the first run, down for the second.
     let up = true;
     const server = http.createServer((_req, res) => res.writeHead(up ? 200 : 503).end());
