@@ -17,7 +17,7 @@ import { getRun } from '../../src/runs/client.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { recordHistory } from '../helpers/histories.js';
 import { chatReceiver, githubStandIn, statusesAt, statusesOf } from '../helpers/receivers.js';
-import { publish, runResult, withWorkers } from '../helpers/stack.js';
+import { publish, runResult, withWorkers, pathStatuses } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 import { deliverWebhook } from '../helpers/webhooks.js';
 import { gitOut, snapshotNames } from '../helpers/activities.js';
@@ -101,7 +101,7 @@ describe('pull-request runs', () => {
       assert.equal(r.kind, 'pr');
       assert.equal(r.commit, head);
       assert.deepEqual(
-        r.notebooks.map((x) => [x.path, x.status]),
+        pathStatuses(r),
         [
           ['x/New.ipynb', 'passed'],
           ['x/Two.ipynb', 'failed'],
