@@ -42,7 +42,7 @@ export default tseslint.config(
           patterns: [
             { group: ['**/activities/**'], allowTypeImports: true, message: 'Workflows import activity types only.' },
             {
-              group: ['**/runtime/*', '!**/runtime/temporal-ui*'],
+              group: ['**/runtime/**', '!**/runtime/temporal-ui*'],
               message: 'Workflows and models do not load the runtime (config, connections).',
             },
             {

@@ -41,7 +41,7 @@ fi
 if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
   :
 elif command -v go >/dev/null; then
-  bash scripts/temporal-cluster.sh build
+  bash scripts/temporal-build.sh
 else
   echo "setup: no go command: the Temporal cluster tests (test/cluster/) will be skipped; install Go to run them" >&2
 fi

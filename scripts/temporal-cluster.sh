@@ -6,88 +6,19 @@
 #   scripts/temporal-cluster.sh up DIR [--port N] [--ui] [--ui-port N]   start what is not running; last line TEMPORAL_ADDRESS=…
 #   scripts/temporal-cluster.sh down DIR                                  stop what `up` started in DIR (data is kept)
 #   scripts/temporal-cluster.sh stop DIR server|postgres|ui [--kill]      stop one part (fault tests); `up` starts it again
-#   scripts/temporal-cluster.sh build                                     only build the binaries (cached)
+#   scripts/temporal-cluster.sh build                                     only build the binaries (scripts/temporal-build.sh)
 #
-# Everything lives in DIR (data, config, logs, pid files, ports); the binaries are cached in
-# ${XDG_CACHE_HOME:-~/.cache}/nblc/ so every clone on the machine shares one build (~5 minutes
-# on 2 cores, the first time only). Run as root, PostgreSQL runs as the user `postgres`.
+# Everything lives in DIR (data, config, logs, pid files, ports); the binaries are built once and
+# cached by scripts/temporal-build.sh. Run as root, PostgreSQL runs as the user `postgres`.
 set -euo pipefail
 
-# Pinned: the same releases as docker-compose.yml (test/scripts/temporal-cluster.test.ts checks).
-TEMPORAL_VERSION=1.32.2
-UI_VERSION=2.49.1
-# go.temporal.io/server 1.32 needs Go >= 1.26.10; the toolchain is fetched by the go command.
-GO_TOOLCHAIN=${NBLC_GO_TOOLCHAIN:-go1.27.3}
-NUM_HISTORY_SHARDS=4 # as in docker-compose.yml; fixed once a cluster's database exists
-
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CACHE=${NBLC_TEMPORAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nblc}
-BIN=$CACHE/temporal-$TEMPORAL_VERSION
-UI_BIN=$CACHE/temporal-ui-$UI_VERSION
+# The pinned releases, where they are cached, build_server and build_ui.
+# shellcheck source=scripts/temporal-build.sh
+. "$ROOT/scripts/temporal-build.sh"
 
 say() { echo "temporal-cluster: $*" >&2; }
 die() { say "$*"; exit 1; }
-
-# ---- binaries ------------------------------------------------------------------------------
-
-# go install into a temporary GOBIN, renamed into place when complete: an interrupted build never
-# leaves a half cache, and flock makes concurrent callers (parallel test files) wait for one build.
-build_server() {
-  [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] && [ -d "$BIN/schema" ] && return
-  command -v go >/dev/null || die "needs the go command (Go >= 1.21; it fetches $GO_TOOLCHAIN) to build Temporal $TEMPORAL_VERSION"
-  mkdir -p "$CACHE"
-  exec 9>"$CACHE/.build-temporal.lock"
-  flock 9
-  if [ ! -x "$BIN/temporal-server" ] || [ ! -d "$BIN/schema" ]; then
-    say "building Temporal server $TEMPORAL_VERSION from source into $BIN (first time only: ~5 minutes on 2 cores; log in $CACHE/build-temporal.log)"
-    local tmp
-    tmp=$(mktemp -d "$CACHE/.build-temporal.XXXXXX")
-    if ! (cd "$tmp" && GOTOOLCHAIN=$GO_TOOLCHAIN GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-trimpath \
-      go install "go.temporal.io/server/cmd/server@v$TEMPORAL_VERSION" "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_VERSION") \
-      >"$CACHE/build-temporal.log" 2>&1; then
-      rm -rf "$tmp"
-      die "building Temporal failed; see $CACHE/build-temporal.log"
-    fi
-    mkdir "$tmp/out"
-    mv "$tmp/bin/server" "$tmp/out/temporal-server"
-    mv "$tmp/bin/sql" "$tmp/out/temporal-sql-tool"
-    # The schemas ship with the module source; copied so that `go clean -modcache` cannot break us.
-    local src
-    src=$(cd "$tmp" && GOTOOLCHAIN=$GO_TOOLCHAIN GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' "go.temporal.io/server@v$TEMPORAL_VERSION" 2>/dev/null ||
-      echo "$(GOTOOLCHAIN=$GO_TOOLCHAIN go env GOMODCACHE)/go.temporal.io/server@v$TEMPORAL_VERSION")
-    cp -r "$src/schema/postgresql/v12" "$tmp/out/schema"
-    chmod -R u+w "$tmp/out/schema"
-    rm -rf "$BIN"
-    mv "$tmp/out" "$BIN"
-    rm -rf "$tmp"
-    say "built Temporal $TEMPORAL_VERSION"
-  fi
-  exec 9>&-
-}
-
-build_ui() {
-  [ -x "$UI_BIN/temporal-ui-server" ] && return
-  mkdir -p "$CACHE"
-  exec 9>"$CACHE/.build-ui.lock"
-  flock 9
-  if [ ! -x "$UI_BIN/temporal-ui-server" ]; then
-    say "building Temporal UI server $UI_VERSION into $UI_BIN (first time only; log in $CACHE/build-ui.log)"
-    local tmp
-    tmp=$(mktemp -d "$CACHE/.build-ui.XXXXXX")
-    if ! (cd "$tmp" && GOTOOLCHAIN=$GO_TOOLCHAIN GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-trimpath \
-      go install "github.com/temporalio/ui-server/v2/cmd/server@v$UI_VERSION") >"$CACHE/build-ui.log" 2>&1; then
-      rm -rf "$tmp"
-      exec 9>&-
-      return 1
-    fi
-    mkdir "$tmp/out"
-    mv "$tmp/bin/server" "$tmp/out/temporal-ui-server"
-    rm -rf "$UI_BIN"
-    mv "$tmp/out" "$UI_BIN"
-    rm -rf "$tmp"
-  fi
-  exec 9>&-
-}
 
 # ---- PostgreSQL ----------------------------------------------------------------------------
 
@@ -313,7 +244,7 @@ case "$cmd" in
     esac
     ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

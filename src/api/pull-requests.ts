@@ -9,11 +9,8 @@ import { cancelPullRequestRuns, startPullRequestRun } from '../runs/client.js';
 import { pullRequestDecision, pullRequestPayload } from '../sync/github-events.js';
 import type { ApiDeps } from './app.js';
 import type { GithubEventEnv } from './middleware/github-event.js';
-import { NOT_JSON } from './middleware/github-event.js';
+import { NOT_JSON, TEMPORAL_DEADLINE_MS, temporalUnreachable } from './middleware/github-event.js';
 import { zodJson } from './middleware/zod-json.js';
-
-/** Like the sync signal: GitHub gives up after 10 s, so answer 503 before that. */
-const DEADLINE_MS = 5_000;
 
 export type PullRequestDeps = ApiDeps<'repo' | 'taskQueue' | 'temporal' | 'tests'>;
 
@@ -43,7 +40,7 @@ async function handle(c: Context<GithubEventEnv>, deps: PullRequestDeps): Promis
     return c.json({ ignored: decision.ignored }, 202);
   }
   try {
-    return await deps.client.withDeadline(Date.now() + DEADLINE_MS, async () => {
+    return await deps.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, async () => {
       if ('cancel' in decision) {
         const cancelled = await cancelPullRequestRuns(deps.client, decision.cancel.number);
         log.info({ cancelled }, 'pull request closed: its runs cancelled');
@@ -55,9 +52,6 @@ async function handle(c: Context<GithubEventEnv>, deps: PullRequestDeps): Promis
     });
   } catch (err) {
     log.error({ err: (err as Error).message }, 'could not start or cancel the pull request run');
-    return c.json(
-      { error: 'Temporal is unreachable; nothing was started. Use "Redeliver" on GitHub once /readyz is OK.' },
-      503,
-    );
+    return temporalUnreachable(c);
   }
 }

@@ -12,16 +12,11 @@ import { ignoreReason, pushPayload } from '../sync/github-events.js';
 import { pullRequestRoute } from './pull-requests.js';
 import type { ApiDeps } from './app.js';
 import { limitBody } from './middleware/body-limit.js';
-import { NOT_JSON, githubEvent } from './middleware/github-event.js';
+import { NOT_JSON, TEMPORAL_DEADLINE_MS, githubEvent, temporalUnreachable } from './middleware/github-event.js';
 import { githubSignature, githubSignatureHeader } from './middleware/github-signature.js';
 import { zodJson } from './middleware/zod-json.js';
 
 export const MAX_BODY_BYTES = 25 * 1024 * 1024; // GitHub caps payloads at 25 MB
-/**
- * GitHub gives up on a delivery after 10 s. Without a deadline the Temporal client retries an
- * unreachable server for ~20 s, so GitHub would log a timeout instead of our 503.
- */
-export const SIGNAL_DEADLINE_MS = 5_000;
 
 export type WebhookDeps = ApiDeps<
   'repo' | 'webhookSecrets' | 'taskQueue' | 'syncIdleTimeout' | 'temporal' | 'tests' | 'alerts'
@@ -56,17 +51,14 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
         receivedAt: new Date().toISOString(),
       };
       try {
-        const started = await deps.client.withDeadline(Date.now() + SIGNAL_DEADLINE_MS, () =>
+        const started = await deps.client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
           signalSync(deps.client, deps.config, beacon),
         );
         log.info({ sha: beacon.sha, workflowId: started.workflowId, runId: started.runId }, 'sync signalled');
         return c.json(started, 202);
       } catch (err) {
         log.error({ err: (err as Error).message }, 'could not signal the sync workflow');
-        return c.json(
-          { error: 'Temporal is unreachable; nothing was started. Use "Redeliver" on GitHub once /readyz is OK.' },
-          503,
-        );
+        return temporalUnreachable(c);
       }
     },
   );

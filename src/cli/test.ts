@@ -21,31 +21,28 @@ async function withClient<T>(fn: (client: Client, cfg: ReturnType<typeof loadCon
   }
 }
 
+/** A numeric run option, parsed within its RUN_LIMITS (`<seconds>` options take fractions). */
+function runNumber(
+  flags: string,
+  help: string,
+  limit: 'concurrency' | 'retries' | 'cellTimeoutS' | 'notebookTimeoutS',
+): Option {
+  const flag = flags.split(' ')[0]!;
+  const parse = flags.endsWith('<seconds>') ? seconds : wholeNumber;
+  return new Option(flags, help).argParser(parse(flag, RUN_LIMITS[limit]));
+}
+
 export function registerTest(program: Command): void {
   program
     .command('test')
     .description('execute the notebooks of the published snapshot (a manual test run)')
     .option('--include <glob>', 'only notebooks matching this glob (repeatable)', collect, [])
     .option('--exclude <glob>', 'skip notebooks matching this glob (repeatable)', collect, [])
+    .addOption(runNumber('--concurrency <n>', 'notebooks at a time (default NBLC_TEST_CONCURRENCY)', 'concurrency'))
+    .addOption(runNumber('--retries <n>', 're-run a notebook that did not pass up to n times', 'retries'))
+    .addOption(runNumber('--cell-timeout <seconds>', 'per cell (default NBLC_CELL_TIMEOUT)', 'cellTimeoutS'))
     .addOption(
-      new Option('--concurrency <n>', 'notebooks at a time (default NBLC_TEST_CONCURRENCY)').argParser(
-        wholeNumber('--concurrency', RUN_LIMITS.concurrency),
-      ),
-    )
-    .addOption(
-      new Option('--retries <n>', 're-run a notebook that did not pass up to n times').argParser(
-        wholeNumber('--retries', RUN_LIMITS.retries),
-      ),
-    )
-    .addOption(
-      new Option('--cell-timeout <seconds>', 'per cell (default NBLC_CELL_TIMEOUT)').argParser(
-        seconds('--cell-timeout', RUN_LIMITS.cellTimeoutS),
-      ),
-    )
-    .addOption(
-      new Option('--notebook-timeout <seconds>', 'per notebook (default NBLC_NOTEBOOK_TIMEOUT)').argParser(
-        seconds('--notebook-timeout', RUN_LIMITS.notebookTimeoutS),
-      ),
+      runNumber('--notebook-timeout <seconds>', 'per notebook (default NBLC_NOTEBOOK_TIMEOUT)', 'notebookTimeoutS'),
     )
     .option('--commit <sha>', 'test this published snapshot instead of the current one')
     .option('--wait', 'show live progress and a summary; exit 1 if any notebook did not pass')

@@ -6,13 +6,10 @@ import { CancellationScope, isCancellation, log, proxyActivities } from '@tempor
 import type { PullRequestActivities } from '../activities/runs/pull-requests.js';
 import type { PullRequestRef } from '../runs/model.js';
 import { failureText } from './runNotify.js';
+import { longFileWork } from './activityOptions.js';
 
 /** Fetch and export: network and disk, like the sync's fetch and publish. */
-const pr = proxyActivities<PullRequestActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
-});
+const pr = proxyActivities<PullRequestActivities>(longFileWork());
 
 export async function pullRequestSnapshot(runId: string, ref: PullRequestRef) {
   return pr.preparePullRequest.executeWithOptions(

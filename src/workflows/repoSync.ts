@@ -47,6 +47,7 @@ import {
   type SyncResult,
   type SyncStatus,
 } from '../sync/model.js';
+import { longFileWork } from './activityOptions.js';
 
 export const beaconSignal = defineSignal<[Beacon]>('beacon');
 export const statusQuery = defineQuery<SyncStatus>('status');
@@ -71,17 +72,7 @@ const { fetchBranch } = proxyActivities<SyncActivities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
 });
 
-const { publishSnapshot } = proxyActivities<SyncActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: NON_RETRYABLE_PUBLISH_FAILURES,
-  },
-});
+const { publishSnapshot } = proxyActivities<SyncActivities>(longFileWork(NON_RETRYABLE_PUBLISH_FAILURES));
 
 export async function repoSync(input: SyncInput): Promise<SyncResult> {
   const book = new Deliveries(input.carry);

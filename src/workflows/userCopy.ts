@@ -41,6 +41,7 @@ import {
   type UserCopyRunResult,
   type UserCopyStatus,
 } from '../copies/model.js';
+import { longFileWork } from './activityOptions.js';
 
 export const copyRequestUpdate = defineUpdate<CopyResult, [CopyRequest]>('copy');
 export const userCopyStatusQuery = defineQuery<UserCopyStatus>('status');
@@ -49,17 +50,7 @@ const DEFAULT_MAX_HISTORY_EVENTS = 2000;
 
 // Copies of a large suite take seconds to minutes; the heartbeat notices a lost worker fast.
 // Bad names, unsafe paths, missing copies are typed non-retryable by the activities.
-const copyActivities = proxyActivities<CopyActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: NON_RETRYABLE_COPY_FAILURES,
-  },
-});
+const copyActivities = proxyActivities<CopyActivities>(longFileWork(NON_RETRYABLE_COPY_FAILURES));
 
 type Outcome = { ok: true; value: CopyResult } | { ok: false; error: ApplicationFailure };
 

@@ -21,7 +21,7 @@ import { historyStore } from '../../src/runtime/history-store.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { startApi } from '../../src/runtime/server.js';
 import { getRun, startTestRun, type StartRunInput } from '../../src/runs/client.js';
-import { sandbox, waitFor } from '../helpers/fixtures.js';
+import { ownQueues, sandbox, waitFor } from '../helpers/fixtures.js';
 import { publish, withWorkers } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -60,12 +60,7 @@ async function shot(page: Page, name: string): Promise<string> {
 
 describe('the dashboard in a browser', { skip: noBrowser }, () => {
   test('login, overview → notebook → report → executed notebook, logout', async (t) => {
-    const { config, upstream } = await sandbox({
-      NBLC_API_TOKEN: TOKEN,
-      NBLC_TASK_QUEUE: 'dashboard',
-      NBLC_NOTEBOOK_TASK_QUEUE: 'dashboard-nb',
-      NBLC_REPO_FULL_NAME: 'test/dashboard',
-    });
+    const { config, upstream } = await sandbox({ ...ownQueues('dashboard'), NBLC_API_TOKEN: TOKEN });
     const good = await upstream.commit({
       '01_GettingStarted/Hello World.ipynb': notebook(['print("hello")']),
       '02_Data/Query Stars.ipynb': notebook(['import json\nprint(json.dumps({"stars": 3}))']),

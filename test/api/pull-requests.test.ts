@@ -2,15 +2,14 @@
  * `pull_request` deliveries on POST /webhooks/github, route-level: what is refused, ignored, and
  * what Temporal being away answers (the runs themselves: test/workflows/pullRequests.test.ts).
  */
-import { sign } from '@octokit/webhooks-methods';
 import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { TEST_REPO, TEST_SECRET, tempDir, testConfig } from '../helpers/fixtures.js';
+import { TEST_REPO, tempDir, testConfig } from '../helpers/fixtures.js';
 import { useUnreachableClient } from '../helpers/temporal.js';
+import { deliverWebhook } from '../helpers/webhooks.js';
 
 const deadClient = useUnreachableClient();
 const dir = await tempDir('nblc-api-pr-');
@@ -32,17 +31,7 @@ function event(action: string, base = 'main') {
 }
 
 async function deliver(client: Client, payload: unknown) {
-  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-  const res = await appWith(client).request('/webhooks/github', {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'pull_request',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': await sign(TEST_SECRET, body),
-    },
-    body,
-  });
+  const res = await deliverWebhook(appWith(client), payload, { event: 'pull_request' });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 

@@ -9,7 +9,7 @@ import { createApp } from '../../src/api/app.js';
 import { REPORT_LINK_TTL_S, reportLink } from '../../src/runs/report-links.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { notebook } from '../../src/demo/sample-repo.js';
-import { sandbox, waitFor } from '../helpers/fixtures.js';
+import { ownQueues, sandbox, waitFor } from '../helpers/fixtures.js';
 import { publish, withWorkers } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
@@ -62,13 +62,7 @@ describe('/runs', () => {
   });
 
   test('POST starts a run; GET shows its result and serves its report and executed notebooks', async () => {
-    const { config, upstream } = await sandbox({
-      NBLC_API_TOKEN: TOKEN,
-      NBLC_TASK_QUEUE: 'api-runs',
-      NBLC_NOTEBOOK_TASK_QUEUE: 'api-runs-nb',
-      NBLC_REPO_FULL_NAME: 'test/api-runs',
-      NBLC_TEST_ON_MERGE: 'false',
-    });
+    const { config, upstream } = await sandbox({ ...ownQueues('api-runs'), NBLC_API_TOKEN: TOKEN });
     const sha = await upstream.commit({
       'Deep Dir/Été ok.ipynb': notebook(['print("ok")']),
       'Fails.ipynb': notebook(['1/0']),

@@ -9,8 +9,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { publishTree } from '../helpers/copies.js';
-import { TEST_REPO, tempDir, testConfig } from '../helpers/fixtures.js';
-import { runNblc, startNblc } from '../helpers/processes.js';
+import { tempDir, testConfig } from '../helpers/fixtures.js';
+import { nblcEnv, runNblc, startNblc } from '../helpers/processes.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
 const dir = await tempDir('nblc-cli-copy-');
@@ -21,17 +21,9 @@ before(async () => {
   for (const u of ['ada', 'bob']) await fs.mkdir(path.join(config.usersDir, u), { recursive: true });
 });
 
-const nblcEnv = () => ({
-  NBLC_REPO_URL: '/nonexistent.git',
-  NBLC_REPO_FULL_NAME: TEST_REPO,
-  NBLC_DATA_DIR: config.dataDir,
-  NBLC_TASK_QUEUE: config.taskQueue,
-  TEMPORAL_ADDRESS: env.address,
-});
-
 /** Runs `nblc copy …` to the end without blocking this process (its worker must keep running). */
 async function copy(...args: string[]) {
-  const p = startNblc(['copy', ...args], nblcEnv());
+  const p = startNblc(['copy', ...args], nblcEnv(env.address, config));
   const { code } = await p.exited;
   return { code, output: p.output() };
 }
@@ -50,7 +42,7 @@ describe('nblc copy', () => {
       [['ada', '--mode', 'provision', '--dir', 'x'], /provision takes no directory/],
     ];
     for (const [args, message] of cases) {
-      const res = runNblc(['copy', ...args], { ...nblcEnv(), TEMPORAL_ADDRESS: '127.0.0.1:1' });
+      const res = runNblc(['copy', ...args], { ...nblcEnv(env.address, config), TEMPORAL_ADDRESS: '127.0.0.1:1' });
       assert.equal(res.code, 2, `${args.join(' ')}: ${res.stderr}`);
       assert.match(res.stderr, message);
     }

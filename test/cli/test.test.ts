@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { notebook } from '../../src/demo/sample-repo.js';
-import { sandbox } from '../helpers/fixtures.js';
-import { runNblcAsync } from '../helpers/processes.js';
+import { ownQueues, sandbox } from '../helpers/fixtures.js';
+import { nblcEnv, runNblcAsync } from '../helpers/processes.js';
 import { publish, withWorkers } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
@@ -11,24 +11,12 @@ const env = useTestEnv();
 
 describe('nblc test / schedule', () => {
   test('test --wait prints progress and a summary table, and exits 1 when a notebook did not pass', async () => {
-    const { config, upstream } = await sandbox({
-      NBLC_TASK_QUEUE: 'cli-test',
-      NBLC_NOTEBOOK_TASK_QUEUE: 'cli-test-nb',
-      NBLC_REPO_FULL_NAME: 'test/cli-test',
-      NBLC_TEST_ON_MERGE: 'false',
-    });
+    const { config, upstream } = await sandbox(ownQueues('cli-test'));
     const sha = await upstream.commit({
       'ok/Fine.ipynb': notebook(['print(1)']),
       'bad/Broken.ipynb': notebook(['import nosuchmodule']),
     });
-    const cliEnv = {
-      TEMPORAL_ADDRESS: env.address,
-      NBLC_REPO_URL: config.repo.url,
-      NBLC_REPO_FULL_NAME: config.repo.fullName,
-      NBLC_TASK_QUEUE: config.taskQueue,
-      NBLC_NOTEBOOK_TASK_QUEUE: config.tests.taskQueue,
-      NBLC_DATA_DIR: config.dataDir,
-    };
+    const cliEnv = nblcEnv(env.address, config);
     await withWorkers(env, config, async () => {
       await publish(env, config, sha);
       const all = await runNblcAsync(['test', '--wait'], cliEnv);
@@ -52,13 +40,7 @@ describe('nblc test / schedule', () => {
 
   test('schedule apply is idempotent; show, pause and unpause report the state', async () => {
     const { config } = await sandbox({ NBLC_TASK_QUEUE: 'cli-schedule', NBLC_REPO_FULL_NAME: 'test/cli-schedule' });
-    const cliEnv = {
-      TEMPORAL_ADDRESS: env.address,
-      NBLC_REPO_URL: config.repo.url,
-      NBLC_REPO_FULL_NAME: config.repo.fullName,
-      NBLC_TASK_QUEUE: config.taskQueue,
-      NBLC_TEST_CRON: '15 4 * * *',
-    };
+    const cliEnv = nblcEnv(env.address, config, { NBLC_TEST_CRON: '15 4 * * *' });
     const first = await runNblcAsync(['schedule', 'apply'], cliEnv);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /nblc-scheduled-tests created: "15 4 \* \* \*"/);

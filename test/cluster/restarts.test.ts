@@ -15,8 +15,15 @@ import { startBulk } from '../../src/copies/client.js';
 import type { BulkSummary } from '../../src/copies/model.js';
 import { notebook, sendPush } from '../../src/demo/sample-repo.js';
 import { getRun, startTestRun } from '../../src/runs/client.js';
-import type { TestReport } from '../../src/runs/model.js';
-import { clusterUnavailable, startHosts, useCluster, type Hosts } from '../helpers/cluster.js';
+import {
+  assertEachPassedOnce,
+  clusterUnavailable,
+  finishedRun,
+  publishFiles,
+  startHosts,
+  useCluster,
+  type Hosts,
+} from '../helpers/cluster.js';
 import { TEST_SECRET, waitFor } from '../helpers/fixtures.js';
 
 const unavailable = clusterUnavailable();
@@ -32,10 +39,7 @@ describe('Temporal and PostgreSQL restarted under load', { skip: unavailable ?? 
       const files: Record<string, string> = {};
       for (let i = 0; i < 10; i++)
         files[`run/Notebook ${i}.ipynb`] = notebook(['import time\ntime.sleep(1.5)', `print(${i})`]);
-      const sha = await h.upstream.commit(files);
-      const repo = h.env.NBLC_REPO_FULL_NAME!;
-      await sendPush(`${h.apiUrl}/webhooks/github`, TEST_SECRET, { repo, before: sha, after: sha });
-      await waitFor('published', async () => (await readCurrent(h.config.cacheDir)) === sha, 120_000);
+      await publishFiles(h, files);
       const users = Array.from({ length: 30 }, (_, i) => `${name}-${i}`);
       for (const u of users) await fs.mkdir(path.join(h.config.usersDir, u));
 
@@ -47,19 +51,7 @@ describe('Temporal and PostgreSQL restarted under load', { skip: unavailable ?? 
       });
       await outage(h);
 
-      const result = await waitFor(
-        'run finished',
-        async () => (await getRun(cluster.client, run.runId))?.result,
-        300_000,
-      );
-      assert.equal(result.counts.total, 10);
-      assert.equal(result.counts.passed, 10, JSON.stringify(result.counts));
-      const report = JSON.parse(await fs.readFile(path.join(result.reportDir, 'report.json'), 'utf8')) as TestReport;
-      assert.deepEqual(
-        report.notebooks.map((n) => n.path),
-        Object.keys(files).sort(),
-        'each notebook once',
-      );
+      assertEachPassedOnce(await finishedRun(cluster, run.runId, 300_000), files);
       const summary = (await bulk.handle.result()) as BulkSummary;
       assert.equal(summary.processed, users.length);
       assert.equal(summary.created, users.length, JSON.stringify(summary.failures));

@@ -16,9 +16,16 @@ import { bulkProgress, startBulk } from '../../src/copies/client.js';
 import type { BulkSummary } from '../../src/copies/model.js';
 import { notebook, sendPush, type FileContent } from '../../src/demo/sample-repo.js';
 import { getRun, startTestRun } from '../../src/runs/client.js';
-import type { TestReport } from '../../src/runs/model.js';
 import { syncWorkflowId } from '../../src/sync/model.js';
-import { clusterUnavailable, kill9, startHosts, useCluster, type Hosts } from '../helpers/cluster.js';
+import {
+  assertEachPassedOnce,
+  clusterUnavailable,
+  finishedRun,
+  kill9,
+  publishFiles,
+  useCluster,
+  withHosts,
+} from '../helpers/cluster.js';
 import { TEST_SECRET, waitFor } from '../helpers/fixtures.js';
 
 const unavailable = clusterUnavailable();
@@ -45,17 +52,8 @@ async function runningOn(client: Client, workflowId: string, type: string): Prom
 describe('a worker host killed mid-work on a Temporal cluster', { skip: unavailable ?? false }, () => {
   const cluster = useCluster();
 
-  async function withHosts(name: string, env: Record<string, string>, fn: (h: Hosts) => Promise<void>) {
-    const hosts = await startHosts(cluster, name, env);
-    try {
-      await fn(hosts);
-    } finally {
-      await hosts.stop();
-    }
-  }
-
   test('mid-publish: the other host catches its own clone up and publishes the whole tree, once', async () => {
-    await withHosts('kill-sync', {}, async (h) => {
+    await withHosts(cluster, 'kill-sync', {}, async (h) => {
       const files: Record<string, FileContent> = {};
       for (let i = 0; i < 1500; i++)
         files[`0${i % 6}_Level/Topic ${i % 40}/Notebook ${i}.ipynb`] = notebook([
@@ -98,50 +96,29 @@ describe('a worker host killed mid-work on a Temporal cluster', { skip: unavaila
   });
 
   test('mid test run: the other host runs what the dead one had, each notebook reported once', async () => {
-    await withHosts('kill-run', { NBLC_TEST_CONCURRENCY: '2' }, async (h) => {
+    await withHosts(cluster, 'kill-run', { NBLC_TEST_CONCURRENCY: '2' }, async (h) => {
       const files: Record<string, string> = {};
       for (let i = 0; i < 8; i++)
         files[`run/Notebook ${i}.ipynb`] = notebook(['import time\ntime.sleep(2)', `print(${i})`]);
-      const sha = await h.upstream.commit(files);
-      await sendPush(`${h.apiUrl}/webhooks/github`, TEST_SECRET, {
-        repo: h.env.NBLC_REPO_FULL_NAME!,
-        before: sha,
-        after: sha,
-      });
-      await waitFor('published', async () => (await readCurrent(h.config.cacheDir)) === sha, 120_000);
+      await publishFiles(h, files);
       const started = await startTestRun(cluster.client, h.config, { kind: 'manual', concurrency: 4 });
       await waitFor('notebooks running on both hosts', async () => {
         const p = (await getRun(cluster.client, started.runId))?.progress;
         return p && p.done >= 1 && p.running.length >= 3;
       });
       await kill9(h.workers[0]!);
-      const result = await waitFor(
-        'run finished',
-        async () => (await getRun(cluster.client, started.runId))?.result,
-        240_000,
-      );
-      assert.equal(result.counts.total, 8);
-      assert.equal(result.counts.passed, 8, JSON.stringify(result.counts));
-      const report = JSON.parse(await fs.readFile(path.join(result.reportDir, 'report.json'), 'utf8')) as TestReport;
-      assert.deepEqual(
-        report.notebooks.map((n) => n.path),
-        Object.keys(files).sort(),
-      );
+      const finished = await finishedRun(cluster, started.runId, 240_000);
+      assertEachPassedOnce(finished, files);
+      const { report } = finished;
       assert.ok(report.notebooks.some((n) => n.worker === 'host-1'));
     });
   });
 
   test('mid bulk provision: the other host finishes every user; each copy is whole, none made twice', async () => {
-    await withHosts('kill-bulk', { NBLC_READY_COPY: 'false', NBLC_COPY_CONCURRENCY: '4' }, async (h) => {
+    await withHosts(cluster, 'kill-bulk', { NBLC_READY_COPY: 'false', NBLC_COPY_CONCURRENCY: '4' }, async (h) => {
       const files: Record<string, string> = {};
       for (let i = 0; i < 200; i++) files[`Topic ${i % 10}/nb-${i}.ipynb`] = notebook([`x = "${'b'.repeat(50_000)}"`]);
-      const sha = await h.upstream.commit(files);
-      await sendPush(`${h.apiUrl}/webhooks/github`, TEST_SECRET, {
-        repo: h.env.NBLC_REPO_FULL_NAME!,
-        before: sha,
-        after: sha,
-      });
-      await waitFor('published', async () => (await readCurrent(h.config.cacheDir)) === sha, 120_000);
+      const sha = await publishFiles(h, files);
       const users = Array.from({ length: 40 }, (_, i) => `bulk-${String(i).padStart(2, '0')}`);
       for (const u of users) await fs.mkdir(path.join(h.config.usersDir, u));
       const bulk = await startBulk(cluster.client, h.config, 'provision');

@@ -11,12 +11,18 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { readCurrent, snapshotsDir } from '../../src/activities/sync/snapshot.js';
 import { notebook, sendPush } from '../../src/demo/sample-repo.js';
-import { getRun, startTestRun } from '../../src/runs/client.js';
-import type { TestReport } from '../../src/runs/model.js';
+import { startTestRun } from '../../src/runs/client.js';
 import { querySync } from '../../src/sync/client.js';
 import { syncWorkflowId } from '../../src/sync/model.js';
 import { activitySpans, overlap } from '../helpers/activity-spans.js';
-import { clusterUnavailable, startHosts, useCluster, type Hosts } from '../helpers/cluster.js';
+import {
+  assertEachPassedOnce,
+  clusterUnavailable,
+  finishedRun,
+  publishFiles,
+  useCluster,
+  withHosts,
+} from '../helpers/cluster.js';
 import { TEST_SECRET, waitFor } from '../helpers/fixtures.js';
 
 const unavailable = clusterUnavailable();
@@ -24,17 +30,8 @@ const unavailable = clusterUnavailable();
 describe('two worker hosts on a Temporal cluster', { skip: unavailable ?? false }, () => {
   const cluster = useCluster();
 
-  async function withHosts(name: string, env: Record<string, string>, fn: (h: Hosts) => Promise<void>) {
-    const hosts = await startHosts(cluster, name, env);
-    try {
-      await fn(hosts);
-    } finally {
-      await hosts.stop();
-    }
-  }
-
   test('a burst of beacons through the API: coalesced pulls, every commit published at most once, the newest last', async () => {
-    await withHosts('burst', {}, async (h) => {
+    await withHosts(cluster, 'burst', {}, async (h) => {
       const shas: string[] = [];
       for (let i = 0; i < 5; i++) shas.push(await h.upstream.commit({ [`nb-${i}.ipynb`]: notebook([`print(${i})`]) }));
       const repo = h.env.NBLC_REPO_FULL_NAME!;
@@ -80,33 +77,18 @@ describe('two worker hosts on a Temporal cluster', { skip: unavailable ?? false 
 
   test('a test run spreads its notebooks over both workers; each notebook is reported once, with its worker', async () => {
     // Two at a time per worker, four in flight for the run: both workers must take notebooks.
-    await withHosts('spread', { NBLC_TEST_CONCURRENCY: '2' }, async (h) => {
+    await withHosts(cluster, 'spread', { NBLC_TEST_CONCURRENCY: '2' }, async (h) => {
       const files: Record<string, string> = {};
       for (let i = 0; i < 12; i++)
         files[`suite/Notebook ${String(i).padStart(2, '0')}.ipynb`] = notebook([
           'import time\ntime.sleep(1)',
           `print(${i})`,
         ]);
-      const sha = await h.upstream.commit(files);
-      await sendPush(`${h.apiUrl}/webhooks/github`, TEST_SECRET, {
-        repo: h.env.NBLC_REPO_FULL_NAME!,
-        before: sha,
-        after: sha,
-      });
-      await waitFor('published', async () => (await readCurrent(h.config.cacheDir)) === sha, 120_000);
+      await publishFiles(h, files);
       const started = await startTestRun(cluster.client, h.config, { kind: 'manual', concurrency: 4 });
-      const result = await waitFor(
-        'run finished',
-        async () => (await getRun(cluster.client, started.runId))?.result,
-        180_000,
-      );
-      assert.equal(result.counts.passed, 12, JSON.stringify(result.counts));
-      const report = JSON.parse(await fs.readFile(path.join(result.reportDir, 'report.json'), 'utf8')) as TestReport;
-      assert.deepEqual(
-        report.notebooks.map((n) => n.path),
-        Object.keys(files).sort(),
-        'each notebook once',
-      );
+      const finished = await finishedRun(cluster, started.runId, 180_000);
+      assertEachPassedOnce(finished, files);
+      const { report } = finished;
       const byWorker = new Map<string, number>();
       for (const n of report.notebooks) byWorker.set(n.worker ?? '?', (byWorker.get(n.worker ?? '?') ?? 0) + 1);
       assert.deepEqual([...byWorker.keys()].sort(), ['host-0', 'host-1'], `notebooks per worker: ${[...byWorker]}`);
@@ -115,16 +97,10 @@ describe('two worker hosts on a Temporal cluster', { skip: unavailable ?? false 
 
   test("copies: different users' requests run in parallel, one user's requests one after another", async () => {
     // No ready copy: every request copies the suite itself, long enough (~0.3 s) to see overlaps.
-    await withHosts('copies', { NBLC_READY_COPY: 'false' }, async (h) => {
+    await withHosts(cluster, 'copies', { NBLC_READY_COPY: 'false' }, async (h) => {
       const files: Record<string, string> = {};
       for (let i = 0; i < 400; i++) files[`Topic ${i % 20}/nb-${i}.ipynb`] = notebook([`x = "${'a'.repeat(60_000)}"`]);
-      const sha = await h.upstream.commit(files);
-      await sendPush(`${h.apiUrl}/webhooks/github`, TEST_SECRET, {
-        repo: h.env.NBLC_REPO_FULL_NAME!,
-        before: sha,
-        after: sha,
-      });
-      await waitFor('published', async () => (await readCurrent(h.config.cacheDir)) === sha, 120_000);
+      await publishFiles(h, files);
       const users = ['ada', 'bob', 'cy', 'dee'].map((u) => `${u}-par`);
       for (const u of [...users, 'eve-ser']) await fs.mkdir(path.join(h.config.usersDir, u));
       const copy = (user: string) =>

@@ -2,9 +2,11 @@
  * A real Temporal cluster for a test file: PostgreSQL and the Temporal server (the release
  * docker-compose.yml pins), started by scripts/temporal-cluster.sh in `before` and stopped in
  * `after`; and nblc "hosts" on it: one `nblc api` and `nblc worker` processes, each with its
- * own data directory (its private clone) and the directories hosts share (cache, results, users).
+ * own data directory (its private clone) and the directories hosts share (cache, results, users);
+ * and the steps the cluster tests share on them (publish a commit, wait for a run's report).
  */
 import { Client, Connection } from '@temporalio/client';
+import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -13,9 +15,12 @@ import path from 'node:path';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
 import { removeTree } from '../../src/activities/files.js';
-import { createUpstream, type Upstream } from '../../src/demo/sample-repo.js';
+import { readCurrent } from '../../src/activities/sync/snapshot.js';
+import { createUpstream, sendPush, type FileContent, type Upstream } from '../../src/demo/sample-repo.js';
+import { getRun } from '../../src/runs/client.js';
+import type { TestReport } from '../../src/runs/model.js';
 import type { Config, Env } from '../../src/runtime/config.js';
-import { TEST_REPO, TEST_SECRET, testConfig } from './fixtures.js';
+import { TEST_REPO, TEST_SECRET, testConfig, waitFor } from './fixtures.js';
 import { startNblc, type NblcProcess } from './processes.js';
 
 const run = promisify(execFile);
@@ -196,4 +201,45 @@ export async function startHosts(cluster: Cluster, name: string, extra: Env = {}
 export async function kill9(p: NblcProcess): Promise<void> {
   process.kill(-p.child.pid!, 'SIGKILL');
   await p.exited;
+}
+
+/** Runs `fn` on hosts `name` (startHosts), stopping them however it ends. */
+export async function withHosts(cluster: Cluster, name: string, env: Env, fn: (h: Hosts) => Promise<void>) {
+  const hosts = await startHosts(cluster, name, env);
+  try {
+    await fn(hosts);
+  } finally {
+    await hosts.stop();
+  }
+}
+
+/** Commits `files` upstream, sends its push to the hosts' API and waits until it is published; its commit. */
+export async function publishFiles(h: Hosts, files: Record<string, FileContent>): Promise<string> {
+  const sha = await h.upstream.commit(files);
+  await sendPush(`${h.apiUrl}/webhooks/github`, TEST_SECRET, {
+    repo: h.env.NBLC_REPO_FULL_NAME!,
+    before: sha,
+    after: sha,
+  });
+  await waitFor('published', async () => (await readCurrent(h.config.cacheDir)) === sha, 120_000);
+  return sha;
+}
+
+/** The result of test run `runId` once it finished (within `timeoutMs`), and its report.json. */
+export async function finishedRun(cluster: Cluster, runId: string, timeoutMs: number) {
+  const result = await waitFor('run finished', async () => (await getRun(cluster.client, runId))?.result, timeoutMs);
+  const report = JSON.parse(await fs.readFile(path.join(result.reportDir, 'report.json'), 'utf8')) as TestReport;
+  return { result, report };
+}
+
+/** Every notebook of `files` passed, and the report lists each of them once. */
+export function assertEachPassedOnce(run: Awaited<ReturnType<typeof finishedRun>>, files: Record<string, unknown>) {
+  const n = Object.keys(files).length;
+  assert.equal(run.result.counts.total, n);
+  assert.equal(run.result.counts.passed, n, JSON.stringify(run.result.counts));
+  assert.deepEqual(
+    run.report.notebooks.map((nb) => nb.path),
+    Object.keys(files).sort(),
+    'each notebook once',
+  );
 }

@@ -1,5 +1,16 @@
-/** Histories for the dashboard's tests: generated at scale, and logging in the way a browser does. */
+/**
+ * Histories for the dashboard's tests: a small one with hostile names, one generated at scale, and
+ * logging in the way a browser does.
+ */
+import type { Client } from '@temporalio/client';
 import type { Hono } from 'hono';
+import assert from 'node:assert/strict';
+import { createApp } from '../../src/api/app.js';
+import { dashboardRoutes, type DashboardSources } from '../../src/api/dashboard/index.js';
+import { historyStore } from '../../src/runtime/history-store.js';
+import type { Config } from '../../src/runtime/config.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { tempDir, testConfig } from './fixtures.js';
 import type { HistoryStore, RecordedNotebook, RecordedRun } from '../../src/runs/history.js';
 import type { NotebookStatus, RunKind } from '../../src/runs/model.js';
 
@@ -94,4 +105,83 @@ export async function loginCookie(app: Hono, token: string, origin = 'http://loc
   });
   if (res.status !== 303) throw new Error(`login answered ${res.status}`);
   return (res.headers.get('set-cookie') ?? '').split(';', 1)[0]!;
+}
+
+export const TOKEN = 'operator-token-for-dashboard-tests';
+const logger = createLogger('silent');
+const noTemporal = {} as Client;
+
+/** A notebook path and an error that are hostile HTML. */
+export const EVIL = `x/<script>alert("nb")</script> & 'quotes'.ipynb`;
+export const EVIL_CAUSE = `NameError: name '<img src=x onerror=alert(1)>' is not defined`;
+
+/** Recorded run `i` of `kind` with notebooks of `statuses`, an hour after run i - 1. */
+export function run(i: number, kind: RecordedRun['kind'], statuses: Record<string, NotebookStatus>): RecordedRun {
+  const finishedAt = new Date(T0 + i * 3_600_000).toISOString();
+  return {
+    runId: `${kind}-${i}`,
+    kind,
+    commit: String(i).repeat(40).slice(0, 40),
+    startedAt: finishedAt,
+    finishedAt,
+    notebooks: Object.entries(statuses).map(([p, status]) => ({
+      path: p,
+      status,
+      cause: status === 'passed' ? null : p === EVIL ? EVIL_CAUSE : "ModuleNotFoundError: No module named 'numpy'",
+      durationMs: 1000 * i,
+      peakMemoryBytes: null,
+      attempts: 1,
+      flaky: false,
+    })),
+  };
+}
+
+/** An app whose history has four small runs (hostile names among them), and a logged-in cookie. */
+export async function small(sources: Partial<DashboardSources> = {}, env: Record<string, string> = {}) {
+  const dir = await tempDir('nblc-dashboard-');
+  const config = dashboardConfig(dir, env);
+  const store = await historyStore(config);
+  await store.record(
+    run(1, 'scheduled', {
+      'a/One.ipynb': 'passed',
+      'a/Two.ipynb': 'passed',
+      [EVIL]: 'passed',
+      'b/C++ 100% #1?.ipynb': 'passed',
+    }),
+  );
+  await store.record(run(2, 'scheduled', { 'a/One.ipynb': 'failed', 'a/Two.ipynb': 'failed', [EVIL]: 'failed' }));
+  await store.record(run(3, 'merge', { 'a/One.ipynb': 'failed', [EVIL]: 'passed' }));
+  await store.record(run(4, 'manual', { 'a/One.ipynb': 'failed', 'a/Two.ipynb': 'failed', [EVIL]: 'failed' }));
+  return { ...(await dashboardApp(config, sources)), config };
+}
+
+/** A config in `dir` with the operator token TOKEN (the dashboard's password). */
+export function dashboardConfig(dir: string, env: Record<string, string> = {}): Config {
+  return testConfig(dir, 'file:///nonexistent/notebooks.git', { NBLC_API_TOKEN: TOKEN, ...env });
+}
+
+/** The whole app on `config` (no Temporal; `sources` under /with-sources), and the cookie of a session logged in with TOKEN if it has one. */
+export async function dashboardApp(config: Config, sources: Partial<DashboardSources> = {}) {
+  const app = createApp({ client: noTemporal, config, logger });
+  // Pages over `sources` (instead of what the history and the run directories say), beside the real ones.
+  if (Object.keys(sources).length)
+    app.route('/with-sources', dashboardRoutes({ client: noTemporal, config, logger }, sources));
+  return { app, cookie: config.apiToken ? await loginCookie(app, TOKEN) : '' };
+}
+
+/** GET `p` with the session cookie: the response and its text. */
+export const page = async (
+  app: { request: (p: string, i?: RequestInit) => Response | Promise<Response> },
+  p: string,
+  cookie: string,
+) => {
+  const res = await app.request(p, { headers: { cookie } });
+  return { res, text: await res.text() };
+};
+
+/** No tag, attribute or entity of the hostile strings got through unescaped. */
+export function assertEscaped(text: string) {
+  assert.doesNotMatch(text, /<script>alert/);
+  assert.doesNotMatch(text, /<img src=x/);
+  assert.doesNotMatch(text, /<script/i, 'the pages have no script at all');
 }

@@ -24,6 +24,11 @@ export interface Sandbox {
   config: Config;
 }
 
+/** A test's own task queues (workflows, notebooks) and repository name, so its runs stay apart from others'. */
+export function ownQueues(name: string): Env {
+  return { NBLC_TASK_QUEUE: name, NBLC_NOTEBOOK_TASK_QUEUE: `${name}-nb`, NBLC_REPO_FULL_NAME: `test/${name}` };
+}
+
 /** An upstream repository with one commit and a config pointing nblc at it. */
 export async function sandbox(env: Env = {}): Promise<Sandbox & { first: string }> {
   const dir = await tempDir();

@@ -8,12 +8,12 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort } from '../../src/runtime/embedded.js';
 
 const run = promisify(execFile);
 
@@ -39,17 +39,6 @@ export function postgresUnavailable(): string | null {
   return binDir()
     ? null
     : 'no PostgreSQL binaries (initdb, pg_ctl): apt-get install postgresql, or set NBLC_TEST_PG_BIN';
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

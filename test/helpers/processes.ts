@@ -2,7 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Env } from '../../src/runtime/config.js';
+import type { Config, Env } from '../../src/runtime/config.js';
 
 export const NBLC_BIN = path.resolve(import.meta.dirname, '../../bin/nblc.js');
 
@@ -12,6 +12,25 @@ export interface NblcProcess {
   /** Resolves with the first stdout/stderr text matching `re`. */
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * The environment of an `nblc` child process that works as `config` does, on the Temporal server at
+ * `address`: the same repository, task queues and data directory, no merge runs or schedule (as
+ * testConfig); then `extra`.
+ */
+export function nblcEnv(address: string, config: Config, extra: Env = {}): Env {
+  return {
+    TEMPORAL_ADDRESS: address,
+    NBLC_REPO_URL: config.repo.url,
+    NBLC_REPO_FULL_NAME: config.repo.fullName,
+    NBLC_TASK_QUEUE: config.taskQueue,
+    NBLC_NOTEBOOK_TASK_QUEUE: config.tests.taskQueue,
+    NBLC_DATA_DIR: config.dataDir,
+    NBLC_TEST_ON_MERGE: 'false',
+    NBLC_TEST_CRON: 'off',
+    ...extra,
+  };
 }
 
 /** Starts `nblc <args>` in its own process group (so a test can kill the whole group). */

@@ -139,3 +139,10 @@ export async function smtpReceiver(): Promise<{ url: string; mails: Mail[] }> {
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return { url: `smtp://127.0.0.1:${port}`, mails };
 }
+
+/** The [state, description] of each status the stand-in received for commit `sha`, in order. */
+export function statusesAt(gh: HttpReceiver, sha: string): Array<[string, string]> {
+  return statusesOf(gh)
+    .filter((s) => s.sha === sha)
+    .map((s) => [s.state, s.description]);
+}

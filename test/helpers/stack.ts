@@ -55,3 +55,8 @@ export async function runResult(env: TestWorkflowEnvironment, runId: string): Pr
     180_000,
   );
 }
+
+/** Each notebook of a run's result as [path, status], in the run's order. */
+export function pathStatuses(r: Pick<TestRunResult, 'notebooks'>): Array<[string, string]> {
+  return r.notebooks.map((n) => [n.path, n.status]);
+}

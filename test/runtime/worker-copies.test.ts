@@ -11,8 +11,8 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { requestCopy } from '../../src/copies/client.js';
 import { bigNotebook, publishTree, readTree } from '../helpers/copies.js';
-import { TEST_REPO, tempDir, testConfig } from '../helpers/fixtures.js';
-import { startNblc, type NblcProcess } from '../helpers/processes.js';
+import { tempDir, testConfig } from '../helpers/fixtures.js';
+import { nblcEnv, startNblc, type NblcProcess } from '../helpers/processes.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
 const env = useTestEnv();
@@ -30,13 +30,7 @@ describe('worker crash during a copy', () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 8000; i++) files[`0${i % 6}_Level/Topic ${i % 50}/Notebook ${i}.ipynb`] = bigNotebook(i, 12);
     await publishTree(config.cacheDir, files);
-    const workerEnv = {
-      TEMPORAL_ADDRESS: env.address,
-      NBLC_REPO_URL: '/nonexistent.git',
-      NBLC_REPO_FULL_NAME: TEST_REPO,
-      NBLC_TASK_QUEUE: config.taskQueue,
-      NBLC_DATA_DIR: config.dataDir,
-    };
+    const workerEnv = nblcEnv(env.address, config);
     const staging = path.join(config.usersDir, '.nblc-staging');
 
     let worker = startNblc(['worker'], workerEnv);

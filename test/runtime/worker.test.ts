@@ -11,8 +11,9 @@ import { getRun, startTestRun } from '../../src/runs/client.js';
 import type { TestReport } from '../../src/runs/model.js';
 import { querySync, signalSync } from '../../src/sync/client.js';
 import { notebook, type FileContent } from '../../src/demo/sample-repo.js';
-import { sandbox, waitFor } from '../helpers/fixtures.js';
-import { descendants, isAlive, startNblc, type NblcProcess } from '../helpers/processes.js';
+import { ownQueues, sandbox, waitFor } from '../helpers/fixtures.js';
+import { descendants, isAlive, nblcEnv, startNblc, type NblcProcess } from '../helpers/processes.js';
+import { beacon } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
 const env = useTestEnv();
@@ -50,28 +51,13 @@ function kill9(p: NblcProcess) {
 describe('worker crash', () => {
   test('kill -9 mid-publish, restart: the run completes and the published tree is whole', async () => {
     const { config, upstream } = await sandbox({ NBLC_TASK_QUEUE: 'crash-test', NBLC_REPO_FULL_NAME: 'test/crash' });
-    const workerEnv = {
-      TEMPORAL_ADDRESS: env.address,
-      NBLC_REPO_URL: config.repo.url,
-      NBLC_REPO_FULL_NAME: config.repo.fullName,
-      NBLC_TASK_QUEUE: config.taskQueue,
-      NBLC_DATA_DIR: config.dataDir,
-      NBLC_TEST_ON_MERGE: 'false',
-      NBLC_TEST_CRON: 'off',
-    };
+    const workerEnv = nblcEnv(env.address, config);
     const sha = await upstream.commit(suite(1), 'a big merge');
     const expected = (await upstream.git.raw(['ls-tree', '-r', '--name-only', sha])).trim().split('\n').sort();
 
     let worker = startNblc(['worker'], workerEnv);
     await worker.waitFor(/nblc is running/);
-    await signalSync(env.client, config, {
-      deliveryId: 'crash-1',
-      sha,
-      before: null,
-      pusher: 'curator',
-      source: 'github',
-      receivedAt: new Date().toISOString(),
-    });
+    await signalSync(env.client, config, beacon('crash-1', sha));
     // Kill while the snapshot is being written (a hidden temporary tree exists).
     await waitFor(
       'publish in progress',
@@ -109,24 +95,8 @@ describe('worker crash', () => {
   });
 
   test('kill -9 mid test run, restart: the run completes and reports each notebook exactly once', async () => {
-    const { config, upstream } = await sandbox({
-      NBLC_TASK_QUEUE: 'crash-run',
-      NBLC_NOTEBOOK_TASK_QUEUE: 'crash-run-nb',
-      NBLC_REPO_FULL_NAME: 'test/crash-run',
-      NBLC_TEST_ON_MERGE: 'false',
-      NBLC_TEST_CONCURRENCY: '2',
-    });
-    const workerEnv = {
-      TEMPORAL_ADDRESS: env.address,
-      NBLC_REPO_URL: config.repo.url,
-      NBLC_REPO_FULL_NAME: config.repo.fullName,
-      NBLC_TASK_QUEUE: config.taskQueue,
-      NBLC_NOTEBOOK_TASK_QUEUE: config.tests.taskQueue,
-      NBLC_TEST_CONCURRENCY: '2',
-      NBLC_TEST_ON_MERGE: 'false',
-      NBLC_TEST_CRON: 'off',
-      NBLC_DATA_DIR: config.dataDir,
-    };
+    const { config, upstream } = await sandbox({ ...ownQueues('crash-run'), NBLC_TEST_CONCURRENCY: '2' });
+    const workerEnv = nblcEnv(env.address, config, { NBLC_TEST_CONCURRENCY: '2' });
     const files: Record<string, FileContent> = {};
     for (let i = 0; i < 6; i++)
       files[`run/Notebook ${i}.ipynb`] = notebook(['import time\ntime.sleep(1.5)', `print(${i})`]);
@@ -134,14 +104,7 @@ describe('worker crash', () => {
 
     let worker = startNblc(['worker'], workerEnv);
     await worker.waitFor(/nblc is running/);
-    await signalSync(env.client, config, {
-      deliveryId: 'crash-run',
-      sha,
-      before: null,
-      pusher: 'curator',
-      source: 'github',
-      receivedAt: new Date().toISOString(),
-    });
+    await signalSync(env.client, config, beacon('crash-run', sha));
     await waitFor('published', async () => (await querySync(env.client, config))?.published?.sha === sha);
     const started = await startTestRun(env.client, config, { kind: 'manual' });
     await waitFor('some notebooks done, others running', async () => {

@@ -1,6 +1,6 @@
 /**
- * scripts/temporal-cluster.sh as an operator or CI runs it: the releases it builds are those
- * docker-compose.yml pins; `up` is idempotent and prints TEMPORAL_ADDRESS last; `down` stops
+ * scripts/temporal-cluster.sh as an operator or CI runs it: the releases it builds
+ * (scripts/temporal-build.sh) are those docker-compose.yml pins; `up` is idempotent and prints TEMPORAL_ADDRESS last; `down` stops
  * exactly what `up` started in that directory (another cluster keeps running); `up` after `down`
  * finds its data again.
  *
@@ -22,7 +22,7 @@ import { isAlive } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 const script = (...args: string[]) => run('bash', [CLUSTER_SCRIPT, ...args], { timeout: 20 * 60_000 });
-const text = readFileSync(CLUSTER_SCRIPT, 'utf8');
+const text = readFileSync(path.resolve(import.meta.dirname, '../../scripts/temporal-build.sh'), 'utf8');
 const pinned = (name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(text)?.[1];
 
 test('the script builds the Temporal server and UI releases docker-compose.yml runs', () => {

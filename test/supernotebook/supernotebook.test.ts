@@ -13,7 +13,7 @@ import { notebook } from '../../src/demo/sample-repo.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { startApi } from '../../src/runtime/server.js';
 import { PROJECT_ROOT } from '../../src/runtime/config.js';
-import { sandbox } from '../helpers/fixtures.js';
+import { ownQueues, sandbox } from '../helpers/fixtures.js';
 import { publish, withWorkers } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
@@ -57,12 +57,7 @@ async function runSupernotebook(vars: Record<string, string>, params: Record<str
 
 describe('the super-notebook', () => {
   test('starts a run, follows it, and shows the summary, root causes, newly failing notebooks and the report link', async () => {
-    const { dir, config, upstream } = await sandbox({
-      NBLC_API_TOKEN: TOKEN,
-      NBLC_TASK_QUEUE: 'supernb',
-      NBLC_NOTEBOOK_TASK_QUEUE: 'supernb-nb',
-      NBLC_REPO_FULL_NAME: 'test/supernb',
-    });
+    const { dir, config, upstream } = await sandbox({ ...ownQueues('supernb'), NBLC_API_TOKEN: TOKEN });
     const good = await upstream.commit({
       'ok/Fine.ipynb': notebook(['print(1)']),
       'a/One.ipynb': notebook(['print(2)']),

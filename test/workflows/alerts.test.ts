@@ -18,7 +18,7 @@ import type { TestRunResult } from '../../src/runs/model.js';
 import { testNotebooks } from '../../src/workflows/testNotebooks.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
-import { chatReceiver, githubStandIn, smtpReceiver, statusesOf } from '../helpers/receivers.js';
+import { chatReceiver, githubStandIn, smtpReceiver, statusesAt, statusesOf } from '../helpers/receivers.js';
 import { beacon, publish, runResult, withWorkers } from '../helpers/stack.js';
 import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
 
@@ -65,28 +65,30 @@ function payloadText(value: unknown): string {
 
 const texts = (chat: { requests: Array<{ body: unknown }> }) =>
   chat.requests.map((r) => (r.body as { text: string }).text);
+/** What each alert of a run did: [alert, ok]. */
+const alertsOf = (run: TestRunResult) => run.alerts?.map((a) => [a.alert, a.ok]);
 const PASS = notebook(['print("ok")']);
 const BROKEN = notebook(['raise ValueError("broken by the merge")']);
 
 describe('alerts and commit statuses', () => {
   test('a merge that breaks a notebook alerts once per channel and fails its commit; the fix alerts once more', async () => {
     const { config, upstream, chat, smtp, gh } = await setup({ NBLC_TEST_ON_MERGE: 'true' });
-    const first = await upstream.commit({ 'x/One.ipynb': PASS, 'x/Two.ipynb': PASS });
+    /** Commits `files` and publishes them; the commit and the result of its merge run. */
+    const merge = async (files: Record<string, string>) => {
+      const sha = await upstream.commit(files);
+      await publish(env, config, sha);
+      return { sha, run: await result(`merge-${sha.slice(0, 12)}`) };
+    };
     await withWorkers(env, config, async () => {
-      await publish(env, config, first);
-      assert.equal((await result(`merge-${first.slice(0, 12)}`)).counts.passed, 2);
+      const { run: first } = await merge({ 'x/One.ipynb': PASS, 'x/Two.ipynb': PASS });
+      assert.equal(first.counts.passed, 2);
       assert.deepEqual(texts(chat), [], 'all new and passing: nothing to tell');
 
-      const second = await upstream.commit({ 'x/Two.ipynb': BROKEN });
-      await publish(env, config, second);
-      const broken = await result(`merge-${second.slice(0, 12)}`);
-      assert.deepEqual(
-        broken.alerts?.map((a) => [a.alert, a.ok]),
-        [
-          ['newly-failing', true],
-          ['newly-failing', true],
-        ],
-      );
+      const { sha: second, run: broken } = await merge({ 'x/Two.ipynb': BROKEN });
+      assert.deepEqual(alertsOf(broken), [
+        ['newly-failing', true],
+        ['newly-failing', true],
+      ]);
       assert.equal(chat.requests.length, 1);
       assert.match(texts(chat)[0]!, /^1 notebook newly failing: ValueError: broken by the merge in the merge run/);
       assert.match(texts(chat)[0]!, /x\/Two\.ipynb/);
@@ -142,28 +144,18 @@ describe('alerts and commit statuses', () => {
         assert.ok(!text.includes(secret), `the history contains ${secret}`);
       }
 
-      const third = await upstream.commit({ 'x/Two.ipynb': PASS });
-      await publish(env, config, third);
-      const fixed = await result(`merge-${third.slice(0, 12)}`);
-      assert.deepEqual(
-        fixed.alerts?.map((a) => [a.alert, a.ok]),
-        [
-          ['fixed', true],
-          ['fixed', true],
-        ],
-      );
+      const { sha: third, run: fixed } = await merge({ 'x/Two.ipynb': PASS });
+      assert.deepEqual(alertsOf(fixed), [
+        ['fixed', true],
+        ['fixed', true],
+      ]);
       assert.equal(chat.requests.length, 2);
       assert.match(texts(chat)[1]!, /^1 notebook fixed in the merge run/);
       assert.equal(smtp.mails.length, 2);
-      assert.deepEqual(
-        statusesOf(gh)
-          .filter((s) => s.sha === third)
-          .map((s) => [s.state, s.description]),
-        [
-          ['pending', 'testing the notebooks…'],
-          ['success', 'all 1 notebook passed'],
-        ],
-      );
+      assert.deepEqual(statusesAt(gh, third), [
+        ['pending', 'testing the notebooks…'],
+        ['success', 'all 1 notebook passed'],
+      ]);
     });
   });
 

@@ -3,7 +3,6 @@
  * Temporal server and workers, a real upstream repository with `refs/pull/<n>/head`, real kernels,
  * and a GitHub API stand-in for the commit statuses.
  */
-import { sign } from '@octokit/webhooks-methods';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -15,11 +14,12 @@ import { notebook, type Upstream } from '../../src/demo/sample-repo.js';
 import { closeHistoryStores, historyStore } from '../../src/runtime/history-store.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { getRun } from '../../src/runs/client.js';
-import { sandbox, TEST_SECRET, waitFor } from '../helpers/fixtures.js';
+import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { recordHistory } from '../helpers/histories.js';
-import { chatReceiver, githubStandIn, statusesOf } from '../helpers/receivers.js';
-import { publish, runResult, withWorkers } from '../helpers/stack.js';
+import { chatReceiver, githubStandIn, statusesAt, statusesOf } from '../helpers/receivers.js';
+import { publish, runResult, withWorkers, pathStatuses } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
+import { deliverWebhook } from '../helpers/webhooks.js';
 import { gitOut, snapshotNames } from '../helpers/activities.js';
 
 const env = useTestEnv();
@@ -76,17 +76,7 @@ function prEvent(repo: string, n: number, action: string, head: string, headRepo
 }
 
 async function deliver(app: ReturnType<typeof createApp>, payload: unknown) {
-  const body = JSON.stringify(payload);
-  const res = await app.request('/webhooks/github', {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'pull_request',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': await sign(TEST_SECRET, body),
-    },
-    body,
-  });
+  const res = await deliverWebhook(app, payload, { event: 'pull_request' });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -111,7 +101,7 @@ describe('pull-request runs', () => {
       assert.equal(r.kind, 'pr');
       assert.equal(r.commit, head);
       assert.deepEqual(
-        r.notebooks.map((x) => [x.path, x.status]),
+        pathStatuses(r),
         [
           ['x/New.ipynb', 'passed'],
           ['x/Two.ipynb', 'failed'],
@@ -158,15 +148,10 @@ describe('pull-request runs', () => {
       const second = await deliver(app, prEvent(config.repo.fullName, 8, 'synchronize', fast));
       assert.deepEqual(second.body.cancelled, [first]);
       await waitFor('the first run cancelled', async () => (await statusName(first)) === 'CANCELLED');
-      assert.deepEqual(
-        statusesOf(gh)
-          .filter((st) => st.sha === slow)
-          .map((st) => [st.state, st.description]),
-        [
-          ['pending', 'testing the notebooks…'],
-          ['error', 'cancelled by a newer push or closing the pull request'],
-        ],
-      );
+      assert.deepEqual(statusesAt(gh, slow), [
+        ['pending', 'testing the notebooks…'],
+        ['error', 'cancelled by a newer push or closing the pull request'],
+      ]);
       const r = await result(`pr-8-${fast.slice(0, 12)}`);
       assert.equal(r.counts.passed, 1);
       assert.deepEqual(

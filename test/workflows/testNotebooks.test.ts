@@ -16,7 +16,7 @@ import { notebook } from '../../src/demo/sample-repo.js';
 import { historyStore } from '../../src/runtime/history-store.js';
 import { sandbox, waitFor } from '../helpers/fixtures.js';
 import { processesMatching } from '../helpers/processes.js';
-import { publish, runResult, withWorkers } from '../helpers/stack.js';
+import { publish, runResult, withWorkers, pathStatuses } from '../helpers/stack.js';
 import { recordHistory, replayAll } from '../helpers/histories.js';
 import { useTestEnv, workflowBundle } from '../helpers/temporal.js';
 import { nameKernel, pidsMarked } from '../sandbox/host-processes.js';
@@ -57,14 +57,11 @@ describe('testNotebooks', () => {
       const started = await startTestRun(env.client, config, { kind: 'manual' });
       const r = await result(started.runId);
       assert.equal(r.commit, sha);
-      assert.deepEqual(
-        r.notebooks.map((x) => [x.path, x.status]),
-        [
-          ['01 Intro/Broken.ipynb', 'failed'],
-          ['01 Intro/Hello World.ipynb', 'passed'],
-          ['02 Data/Stars.ipynb', 'passed'],
-        ],
-      );
+      assert.deepEqual(pathStatuses(r), [
+        ['01 Intro/Broken.ipynb', 'failed'],
+        ['01 Intro/Hello World.ipynb', 'passed'],
+        ['02 Data/Stars.ipynb', 'passed'],
+      ]);
       assert.equal(r.counts.total, 3);
       assert.equal(r.counts.failed, 1);
 
@@ -184,10 +181,7 @@ describe('testNotebooks', () => {
       await publish(env, config, second);
       const merge = await result(`merge-${second.slice(0, 12)}`);
       assert.equal(merge.kind, 'merge');
-      assert.deepEqual(
-        merge.notebooks.map((x) => [x.path, x.status]),
-        [['x/Two.ipynb', 'failed']],
-      );
+      assert.deepEqual(pathStatuses(merge), [['x/Two.ipynb', 'failed']]);
       const third = await upstream.commit({ 'README.md': 'only docs' });
       await publish(env, config, third);
       assert.equal(await getRun(env.client, `merge-${third.slice(0, 12)}`), null, 'no notebook changed, no run');

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { COPY_FAILURES, NON_RETRYABLE_COPY_FAILURES } from '../../copies/model.js';
 import { childProgram } from './child-program.js';
 import { fail, type Owner } from './fs.js';
+import { fileReportSchema } from './manifest.js';
 import { runUpdateJob, type UpdateHooks, type UpdateJob, type UpdateOutcome } from './update-job.js';
 
 /** The child's stdout is the user's to fill: beyond this, it is killed (a report of 100k files is ~10 MB). */
@@ -42,14 +43,7 @@ const childMessage = z.union([
       again: z.boolean(),
       commit: z.string(),
       previousCommit: z.string().nullable(),
-      files: z.array(
-        z.object({
-          path: z.string(),
-          outcome: z.string(),
-          upstreamCopy: z.string().optional(),
-          reason: z.string().optional(),
-        }),
-      ),
+      files: z.array(fileReportSchema),
     }),
   }),
   z.object({

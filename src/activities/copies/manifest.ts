@@ -145,6 +145,14 @@ async function linkProblem(realRoot: string, rel: string, target: string): Promi
 // ---------------------------------------------------------------------------------------------
 // The manifest inside a copy.
 
+/** One file's line of a copy report, as a manifest or the owner's child process carries it. */
+export const fileReportSchema = z.object({
+  path: z.string(),
+  outcome: z.string(),
+  upstreamCopy: z.string().optional(),
+  reason: z.string().optional(),
+});
+
 const copyManifestSchema = z.object({
   format: z.literal('nblc-copy/1'),
   commit: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/),
@@ -153,14 +161,7 @@ const copyManifestSchema = z.object({
   at: z.string(),
   files: z.record(z.string(), z.string()),
   /** The report of the operation that wrote this manifest: a retried request returns it. */
-  report: z.array(
-    z.object({
-      path: z.string(),
-      outcome: z.string(),
-      upstreamCopy: z.string().optional(),
-      reason: z.string().optional(),
-    }),
-  ),
+  report: z.array(fileReportSchema),
 });
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 

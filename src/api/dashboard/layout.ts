@@ -7,6 +7,8 @@
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { NotebookStatus } from '../../runs/model.js';
+import { STATUS_LABEL } from '../../runs/model.js';
+import { BADGE_CSS, BASE_CSS, formatDuration, STATUS_COLOR } from '../../runs/presentation.js';
 
 export type Html = HtmlEscapedString;
 
@@ -18,6 +20,7 @@ export function h(strings: TemplateStringsArray, ...values: unknown[]): Html {
 }
 
 export { raw };
+export { formatDuration, STATUS_COLOR, STATUS_LABEL };
 
 /** No scripts, no external resources, no framing (the login form), forms only to ourselves. */
 export const PAGE_HEADERS = {
@@ -29,26 +32,7 @@ export const PAGE_HEADERS = {
   'cache-control': 'no-store',
 };
 
-import { STATUS_LABEL } from '../../runs/model.js';
-
-export { STATUS_LABEL };
-
-/** Mark colors of the history strip, one per status (as the badges). */
-export const STATUS_COLOR: Record<NotebookStatus, string> = {
-  passed: '#2da44e',
-  failed: '#cf222e',
-  timed_out: '#bc4c00',
-  kernel_died: '#8250df',
-  needs_input: '#0969da',
-  no_such_kernel: '#6e7781',
-  invalid_notebook: '#9a6700',
-  out_of_memory: '#99154b',
-};
-
 const CSS = `
-:root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg-soft: #f6f8fa; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: #fff; }
 a { color: #0969da; text-decoration: none; } a:hover { text-decoration: underline; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 12.5px; }
 nav.top { display: flex; align-items: center; gap: 18px; padding: 10px 24px; background: #24292f; color: #fff; }
@@ -71,15 +55,6 @@ h2 { font-size: 17px; margin: 26px 0 10px; }
 .card.bad { border-top-color: #cf222e; } .card.none { border-top-color: var(--line); }
 .card h3 { margin: 0 0 4px; font-size: 13px; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); }
 .card .verdict { font-size: 16px; font-weight: 600; margin-bottom: 4px; }
-.badge { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12.5px; font-weight: 600; white-space: nowrap; border: 1px solid transparent; }
-.st-passed { background: #dafbe1; color: #116329; border-color: #aceebb; }
-.st-failed { background: #ffebe9; color: #a40e26; border-color: #ffcecb; }
-.st-timed_out { background: #fff1e5; color: #953800; border-color: #ffd8b5; }
-.st-kernel_died { background: #fbefff; color: #6e40c9; border-color: #ecd8ff; }
-.st-needs_input { background: #ddf4ff; color: #0550ae; border-color: #b6e3ff; }
-.st-no_such_kernel { background: #eaeef2; color: #424a53; border-color: #d1d9e0; }
-.st-invalid_notebook { background: #fff8c5; color: #7d4e00; border-color: #f5e0a0; }
-.flaky { background: #fff8c5; color: #7d4e00; border-color: #eed888; }
 .count { background: #fff; border-color: var(--line); color: var(--fg); }
 details.cause { border: 1px solid var(--line); border-left: 5px solid #cf222e; border-radius: 6px; margin: 0 0 8px; padding: 6px 12px; }
 details.cause > summary { cursor: pointer; display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
@@ -137,7 +112,7 @@ export function page(title: string, here: Section, body: Html): Html {
         )}${link('runs', '/ui/runs', 'Runs')}<form method="post" action="/logout"><button type="submit">Log out</button></form></nav>`;
   return h`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8" /><meta name="viewport" content="width=device-width, initial-scale=1" />
-<title>${title} · nblc</title><style>${raw(CSS)}${raw(MARKS)}</style></head>
+<title>${title} · nblc</title><style>${raw(BASE_CSS)}${raw(BADGE_CSS)}${raw(CSS)}${raw(MARKS)}</style></head>
 <body>${nav}<main>${body}</main></body></html>`;
 }
 
@@ -151,17 +126,6 @@ export function pathLabel(p: string): Html {
   return i < 0
     ? h`<span class="nb">${p}</span>`
     : h`<span class="dir">${p.slice(0, i + 1)}</span><span class="nb">${p.slice(i + 1)}</span>`;
-}
-
-/** "850 ms", "12.3 s", "4m 05s". */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '–';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  const hh = Math.floor(s / 3600);
-  const mm = String(Math.floor((s % 3600) / 60)).padStart(hh ? 2 : 1, '0');
-  return `${hh ? `${hh}h ` : ''}${mm}m ${String(s % 60).padStart(2, '0')}s`;
 }
 
 /** "2024-05-01 03:00 UTC". */

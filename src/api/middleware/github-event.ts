@@ -5,12 +5,26 @@
  * events the route does not handle (202 {ignored}), so the route's handler sees only its own.
  * Goes after githubSignature: only an authentic delivery is told what is wrong with it.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { deliveryId } from '../../sync/github-events.js';
 
 export type GithubEventEnv = { Variables: { githubEvent: string; githubDelivery: string } };
 
 /** The answer to a body that is not JSON; also used by the webhook route's zodJson. */
+/**
+ * GitHub gives up on a delivery after 10 s. Without a deadline the Temporal client retries an
+ * unreachable server for ~20 s, so GitHub would log a timeout instead of our 503.
+ */
+export const TEMPORAL_DEADLINE_MS = 5_000;
+
+/** The answer when Temporal did not take a delivery in time: GitHub shows it failed, to be redelivered. */
+export function temporalUnreachable(c: Context): Response {
+  return c.json(
+    { error: 'Temporal is unreachable; nothing was started. Use "Redeliver" on GitHub once /readyz is OK.' },
+    503,
+  );
+}
+
 export const NOT_JSON = 'body is not valid JSON (the webhook content type must be application/json)';
 
 export interface GithubEventOptions {

@@ -48,6 +48,14 @@ async function swapForLink(p: string, target: string): Promise<void> {
 const V1 = { 'Intro/a.ipynb': 'v1', 'Intro/gone.ipynb': 'v1', 'b.ipynb': 'v1' };
 const V2 = { 'Intro/a.ipynb': 'v2', 'Intro/new.ipynb': 'v2', 'b.ipynb': 'v2' };
 
+/** What an update starts from: ada's copy of V1, owned by ada (with group `gid`), and V2 published. */
+async function adaCopiedV1(s: Pick<Awaited<ReturnType<typeof setup>>, 'config' | 'acts' | 'ada'>, gid = ADA.gid) {
+  await fs.chown(s.ada, ADA.uid, gid);
+  await publishTree(s.config.cacheDir, V1);
+  await runCopy(s.acts.provisionCopy, 'ada', request('provision'));
+  await publishTree(s.config.cacheDir, V2);
+}
+
 describe(
   'as root, a symlink swapped in at the racy moment of an update',
   { skip: process.getuid?.() !== 0 && 'needs root' },
@@ -128,10 +136,7 @@ describe(
           }
         },
       });
-      await fs.chown(ada, ADA.uid, ADA.gid + 1);
-      await publishTree(config.cacheDir, V1);
-      await runCopy(acts.provisionCopy, 'ada', request('provision'));
-      await publishTree(config.cacheDir, V2);
+      await adaCopiedV1({ config, acts, ada }, ADA.gid + 1);
       await runCopy(acts.updateCopy, 'ada', request('update'));
       delete process.env.NBLC_TEST_SECRET;
       assert.deepEqual(seen, {
@@ -156,10 +161,7 @@ describe(
           }
         },
       });
-      await fs.chown(ada, ADA.uid, ADA.gid);
-      await publishTree(config.cacheDir, V1);
-      await runCopy(acts.provisionCopy, 'ada', request('provision'));
-      await publishTree(config.cacheDir, V2);
+      await adaCopiedV1({ config, acts, ada });
       const req = request('update');
       await assert.rejects(runCopy(acts.updateCopy, 'ada', req), (err: Error) => {
         assert.ok(!(err instanceof ApplicationFailure && err.nonRetryable), String(err));
@@ -178,10 +180,7 @@ describe(
 
     test('a cache the owner cannot read fails the update clearly; nothing is skipped silently', async () => {
       const { config, acts, ada } = await setup();
-      await fs.chown(ada, ADA.uid, ADA.gid);
-      await publishTree(config.cacheDir, V1);
-      await runCopy(acts.provisionCopy, 'ada', request('provision'));
-      await publishTree(config.cacheDir, V2);
+      await adaCopiedV1({ config, acts, ada });
       const before = await state(path.join(ada, 'notebooks'));
       await fs.chmod(config.cacheDir, 0o700);
       await assert.rejects(runCopy(acts.updateCopy, 'ada', request('update')), (err: Error) => {
@@ -201,10 +200,7 @@ describe(
 
     test('a folder the user made read-only is not written: its files are reported, the rest is updated', async () => {
       const { config, acts, ada } = await setup();
-      await fs.chown(ada, ADA.uid, ADA.gid);
-      await publishTree(config.cacheDir, V1);
-      await runCopy(acts.provisionCopy, 'ada', request('provision'));
-      await publishTree(config.cacheDir, V2);
+      await adaCopiedV1({ config, acts, ada });
       const intro = path.join(ada, 'notebooks/Intro');
       await fs.chmod(intro, 0o555);
       const res = await runCopy(acts.updateCopy, 'ada', request('update'));

@@ -48,10 +48,19 @@ async function readyInode(usersDir: string, sha: string, other?: number): Promis
   }
 }
 
+/** Runs `fn` on a setup that keeps ready copies, closing them however it ends. */
+async function withReadyCopies(fn: (s: Awaited<ReturnType<typeof setup>>) => Promise<void>): Promise<void> {
+  const s = await setup(new ReadyCopies(true));
+  try {
+    await fn(s);
+  } finally {
+    await s.ready.close();
+  }
+}
+
 describe('ready copy', () => {
   test('the next request takes the ready copy (renamed, not copied): same tree and report, its own manifest; another follows', async () => {
-    const { config, acts, ada, ready } = await setup(new ReadyCopies(true));
-    try {
+    await withReadyCopies(async ({ config, acts, ada }) => {
       const sha = await publishTree(config.cacheDir, SUITE);
       const first = await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'first' }));
       const ino = await readyInode(config.usersDir, sha);
@@ -73,14 +82,11 @@ describe('ready copy', () => {
       const provisioned = await runCopy(acts.provisionCopy, 'ada', request('provision'));
       assert.deepEqual(await readTree(provisioned.path), await readTree(first.path));
       assert.equal(await fs.readlink(path.join(ada, 'notebooks-latest')), '/srv/notebooks-cache/current');
-    } finally {
-      await ready.close();
-    }
+    });
   });
 
   test("an older commit's ready copy is never handed out, and is discarded", async () => {
-    const { config, acts, ready } = await setup(new ReadyCopies(true));
-    try {
+    await withReadyCopies(async ({ config, acts }) => {
       const v1 = await publishTree(config.cacheDir, { 'a.ipynb': 'v1' });
       await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'one' }));
       await readyInode(config.usersDir, v1);
@@ -94,15 +100,12 @@ describe('ready copy', () => {
         [],
         'only the published commit has a ready copy',
       );
-    } finally {
-      await ready.close();
-    }
+    });
   });
 
   test('after a publish the ready copy moves to the new commit, where one was kept; elsewhere nothing is made', async () => {
-    const { config, acts, ready } = await setup(new ReadyCopies(true));
-    const log = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
-    try {
+    await withReadyCopies(async ({ config, acts, ready }) => {
+      const log = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
       const v1 = await publishTree(config.cacheDir, { 'a.ipynb': 'v1' });
       readyCopyAfterPublish(config, ready)(v1, log);
       await new Promise((r) => setTimeout(r, 600));
@@ -118,14 +121,11 @@ describe('ready copy', () => {
       assert.equal((await fs.stat(two.path)).ino, ino, 'the first request after the publish takes it');
       assert.deepEqual(await readTree(two.path), { 'a.ipynb': 'v2', 'b.ipynb': 'new' });
       assert.equal(two.commit, v2);
-    } finally {
-      await ready.close();
-    }
+    });
   });
 
   test('two requests at once: one may take the ready copy, the other copies; both get the whole suite', async () => {
-    const { config, acts, ready } = await setup(new ReadyCopies(true));
-    try {
+    await withReadyCopies(async ({ config, acts }) => {
       const sha = await publishTree(config.cacheDir, SUITE);
       await fs.mkdir(path.join(config.usersDir, 'bob'));
       const first = await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'first' }));
@@ -136,17 +136,14 @@ describe('ready copy', () => {
       ]);
       for (const r of [a, b]) assert.deepEqual(await readTree(r.path), await readTree(first.path));
       assert.deepEqual(b.files, first.files);
-    } finally {
-      await ready.close();
-    }
+    });
   });
 
   test(
     "as root, a ready copy's every entry is handed to the owner of the user's directory",
     { skip: process.getuid?.() !== 0 && 'needs root' },
     async () => {
-      const { config, acts, ada, ready } = await setup(new ReadyCopies(true));
-      try {
+      await withReadyCopies(async ({ config, acts, ada }) => {
         await fs.chown(ada, 4242, 4343);
         const sha = await publishTree(config.cacheDir, SUITE);
         await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'first' }));
@@ -162,15 +159,12 @@ describe('ready copy', () => {
             for (const e of await fs.readdir(path.join(res.path, rel))) await walk(path.join(rel, e));
         };
         await walk('');
-      } finally {
-        await ready.close();
-      }
+      });
     },
   );
 
   test("crashed processes' leftovers and an older nblc's ready copy are removed; copies others are making now are left alone", async () => {
-    const { config, acts, ready } = await setup(new ReadyCopies(true));
-    try {
+    await withReadyCopies(async ({ config, acts }) => {
       const sha = await publishTree(config.cacheDir, SUITE);
       const area = staging(config.usersDir);
       await fs.mkdir(area, { mode: 0o700 });
@@ -204,9 +198,7 @@ describe('ready copy', () => {
           path.basename(ReadyCopies.pathOf(area, sha)),
         ].sort(),
       );
-    } finally {
-      await ready.close();
-    }
+    });
   });
 
   test('close() during assembly stops it and leaves nothing half-made', async () => {

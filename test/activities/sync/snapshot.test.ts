@@ -1,77 +1,23 @@
 /**
  * Publishing snapshots: the tree readers get under `<cache>/current`, built by the real
  * publishSnapshot activity from a real private clone of a real (local) upstream repository.
+ * Readers racing the publisher: snapshot-readers.test.ts.
  *
  *   node --import tsx --test test/activities/sync/snapshot.test.ts
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { materialize, readCurrent } from '../../../src/activities/sync/snapshot.js';
-import { cloneDir, createSyncActivities } from '../../../src/activities/sync/index.js';
-import type { PublishResult } from '../../../src/sync/model.js';
-import type { FileContent } from '../../../src/demo/sample-repo.js';
-import { sandbox, tempDir, waitFor } from '../../helpers/fixtures.js';
-import {
-  committedFile,
-  committedPaths,
-  expectFailure,
-  runActivity,
-  snapshotNames,
-  walk,
-} from '../../helpers/activities.js';
+import { cloneDir } from '../../../src/activities/sync/index.js';
+import { tempDir } from '../../helpers/fixtures.js';
+import { committedPaths, expectFailure, runActivity, snapshotNames, walk } from '../../helpers/activities.js';
+import { assertPublished, publisher, snapshotDir } from '../../helpers/publisher.js';
 
 const exec = promisify(execFile);
-
-const snapshotDir = (cacheDir: string, sha: string) => path.join(cacheDir, 'snapshots', sha);
-const currentLink = (cacheDir: string) => path.join(cacheDir, 'current');
-
-/** A sandbox with its activities, and `publish` = fetch + publish as the workflow does it. */
-async function publisher(env: Record<string, string> = {}) {
-  const sb = await sandbox(env);
-  const acts = createSyncActivities(sb.config);
-  const cache = sb.config.cacheDir;
-  const publish = async (sha: string): Promise<PublishResult> => {
-    await runActivity(acts.fetchBranch);
-    return runActivity(acts.publishSnapshot, { sha });
-  };
-  return { ...sb, acts, cache, publish };
-}
-
-/**
- * Asserts that `current` is a relative symlink to `snapshots/<sha>` and that the snapshot holds
- * exactly the commit's files with the commit's bytes, and no .git.
- */
-async function assertPublished(upstreamGitDir: string, cache: string, sha: string): Promise<void> {
-  const link = await fs.readlink(currentLink(cache));
-  assert.ok(!path.isAbsolute(link), `current is relative (got ${link})`);
-  assert.equal(path.basename(link), sha);
-  assert.equal(await fs.realpath(currentLink(cache)), await fs.realpath(snapshotDir(cache, sha)));
-  assert.equal(await readCurrent(cache), sha);
-
-  const expected = await committedPaths(upstreamGitDir, sha);
-  const entries = await walk(snapshotDir(cache, sha));
-  const leaves = entries.filter((e) => e.kind !== 'dir').map((e) => e.rel);
-  assert.deepEqual(leaves, expected, 'the snapshot holds exactly the files of the commit');
-  assert.ok(!entries.some((e) => e.rel === '.git' || e.rel.endsWith('/.git')), 'no .git in a snapshot');
-  for (const e of entries.filter((x) => x.kind === 'file')) {
-    const bytes = await fs.readFile(path.join(snapshotDir(cache, sha), e.rel));
-    assert.ok(bytes.equals(await committedFile(upstreamGitDir, sha, e.rel)), `content of ${e.rel}`);
-  }
-}
-
-/** 300 files whose contents name the commit, plus a marker and a file only this commit has. */
-function bulkFiles(label: string, count = 300): Record<string, FileContent> {
-  const files: Record<string, FileContent> = { COMMIT: `${label}\n` };
-  for (let i = 0; i < count; i++)
-    files[`nb/part-${i % 10}/file-${String(i).padStart(3, '0')}.ipynb`] = `${label}:${i}\n`;
-  files[`only-${label}.txt`] = `${label}\n`;
-  return files;
-}
 
 describe('publishSnapshot', () => {
   test('publishes exactly the commit: modes, symlinks, odd paths, read-only, relative current', async () => {
@@ -331,131 +277,4 @@ describe('publishSnapshot', () => {
     await assert.rejects(fs.stat(marker), { code: 'ENOENT' }, 'a hook ran');
     await assertPublished(upstream.url, config.cacheDir, sha);
   });
-});
-
-/**
- * Runs in a worker thread, truly concurrently with the publisher: resolves `current` once per
- * observation (as a reader must) and checks that the tree it reaches is one whole commit.
- * Also checks that any `snapshots/<sha>` that exists at all is complete.
- */
-const READER = `
-const fs = require('node:fs');
-const path = require('node:path');
-const { workerData, parentPort } = require('node:worker_threads');
-const { cacheDir, expected, shared } = workerData;
-const flags = new Int32Array(shared); // [stop, observations of sha 0, of sha 1]
-const shas = Object.keys(expected);
-const failures = [];
-let observations = 0, nothingYet = 0, snapshotChecks = 0;
-const fail = (m) => { if (failures.length < 20) failures.push(m); };
-
-function leaves(dir, prefix = '') {
-  const out = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const rel = prefix ? prefix + '/' + e.name : e.name;
-    if (e.isDirectory()) out.push(...leaves(path.join(dir, e.name), rel));
-    else out.push(rel);
-  }
-  return out;
-}
-function check(dir, sha, what) {
-  const files = expected[sha];
-  const names = leaves(dir).sort();
-  const want = Object.keys(files).sort();
-  if (names.join('\\n') !== want.join('\\n')) {
-    fail(what + ': ' + names.length + ' files instead of ' + want.length);
-    return;
-  }
-  for (const n of names) {
-    const got = fs.readFileSync(path.join(dir, n), 'utf8');
-    if (got !== files[n]) return fail(what + ': ' + n + ' has ' + JSON.stringify(got) + ', not ' + JSON.stringify(files[n]));
-  }
-}
-while (Atomics.load(flags, 0) === 0) {
-  let real;
-  try {
-    real = fs.realpathSync(path.join(cacheDir, 'current'));
-  } catch (err) {
-    // Before the first publish there is no current; once there is one, it never goes away.
-    if (err.code === 'ENOENT' && observations === 0) nothingYet++;
-    else fail('resolving current: ' + err.message);
-  }
-  if (real) {
-    const sha = path.basename(real);
-    const i = shas.indexOf(sha);
-    if (i < 0 || path.basename(path.dirname(real)) !== 'snapshots') fail('current resolves to ' + real);
-    else {
-      try { check(real, sha, 'current -> ' + sha.slice(0, 12)); } catch (err) { fail('reading current: ' + err.message); }
-      observations++;
-      Atomics.add(flags, 1 + i, 1);
-    }
-  }
-  for (const sha of shas) {
-    const dir = path.join(cacheDir, 'snapshots', sha);
-    if (!fs.existsSync(dir)) continue;
-    snapshotChecks++;
-    try { check(dir, sha, 'snapshots/' + sha.slice(0, 12)); } catch (err) { fail('reading snapshot: ' + err.message); }
-  }
-}
-parentPort.postMessage({ failures, observations, nothingYet, snapshotChecks });
-`;
-
-describe('readers', () => {
-  test(
-    'never see a partial or mixed tree while commits are published back and forth',
-    { timeout: 60_000 },
-    async () => {
-      const { upstream, cache, acts } = await publisher();
-      const a = await upstream.commit(bulkFiles('A'), 'Merge A');
-      const b = await upstream.commit({ ...bulkFiles('B'), 'only-A.txt': null }, 'Merge B');
-      await runActivity(acts.fetchBranch);
-      const expected: Record<string, Record<string, string>> = {};
-      for (const [sha, label] of [
-        [a, 'A'],
-        [b, 'B'],
-      ] as const) {
-        const files = Object.entries(bulkFiles(label)).map(([k, v]) => [k, String(v)]);
-        const tree: Record<string, string> = Object.fromEntries(files.concat([['README.md', '# notebooks\n']]));
-        assert.deepEqual(Object.keys(tree).sort(), await committedPaths(upstream.url, sha));
-        expected[sha] = tree;
-      }
-
-      const shared = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
-      const flags = new Int32Array(shared);
-      const reader = new Worker(READER, { eval: true, workerData: { cacheDir: cache, expected, shared } });
-      const report = new Promise<{
-        failures: string[];
-        observations: number;
-        nothingYet: number;
-        snapshotChecks: number;
-      }>((resolve, reject) => {
-        reader.once('message', resolve);
-        reader.once('error', reject);
-      });
-      try {
-        // Wait until the reader runs (it sees nothing published yet), so the first builds race it.
-        await fs.mkdir(cache, { recursive: true });
-        await new Promise((r) => setTimeout(r, 200));
-        const rounds = 12;
-        for (let round = 0; round < rounds; round++) {
-          const i = round % 2;
-          const sha = i === 0 ? a : b;
-          const seen = Atomics.load(flags, 1 + i);
-          const res = await runActivity(acts.publishSnapshot, { sha });
-          assert.equal(res.reused, round >= 2);
-          // Let the reader observe the new `current` at least once before swapping again.
-          await waitFor(`the reader to observe round ${round}`, async () => Atomics.load(flags, 1 + i) > seen, 10_000);
-        }
-      } finally {
-        Atomics.store(flags, 0, 1);
-      }
-      const r = await report;
-      await reader.terminate();
-      assert.deepEqual(r.failures, []);
-      assert.ok(r.observations >= 12, `observations: ${r.observations}`);
-      assert.ok(Atomics.load(flags, 1) > 0 && Atomics.load(flags, 2) > 0, 'both commits were observed');
-      assert.ok(r.snapshotChecks > 0);
-      assert.equal(await readCurrent(cache), b);
-    },
-  );
 });

@@ -7,6 +7,7 @@ import type { NotebookError, NotebookResult, NotebookStatus, ResourceLimits, Tes
 import { NOTEBOOK_STATUSES } from '../../../runs/model.js';
 import { causeLine, type RunCause } from '../../../runs/causes.js';
 import { ENVIRONMENT_CSS, environmentSection, whyHtml } from './environment-html.js';
+import { BADGE_CSS, BASE_CSS } from '../../../runs/presentation.js';
 import {
   cellName,
   elapsedMs,
@@ -28,9 +29,6 @@ export interface HtmlOptions {
 }
 
 const CSS = `
-:root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg-soft: #f6f8fa; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: #fff; }
 main { max-width: 1200px; margin: 0 auto; padding: 0 24px 48px; }
 a { color: #0969da; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 12.5px; }
@@ -43,18 +41,8 @@ dl.meta div { display: flex; gap: 6px; }
 dl.meta dt { font-weight: 600; }
 dl.meta dd { margin: 0; color: var(--fg); }
 .counts { display: flex; flex-wrap: wrap; gap: 6px; margin: 0; }
-.badge { display: inline-block; padding: 1px 9px; border-radius: 999px; font-size: 12.5px; font-weight: 600; white-space: nowrap; border: 1px solid transparent; }
 .counts .badge { font-size: 14px; padding: 3px 12px; }
-.st-passed { background: #dafbe1; color: #116329; border-color: #aceebb; }
-.st-failed { background: #ffebe9; color: #a40e26; border-color: #ffcecb; }
-.st-timed_out { background: #fff1e5; color: #953800; border-color: #ffd8b5; }
-.st-kernel_died { background: #fbefff; color: #6e40c9; border-color: #ecd8ff; }
-.st-needs_input { background: #ddf4ff; color: #0550ae; border-color: #b6e3ff; }
-.st-no_such_kernel { background: #eaeef2; color: #424a53; border-color: #d1d9e0; }
-.st-invalid_notebook { background: #fff8c5; color: #7d4e00; border-color: #f5e0a0; }
-.st-out_of_memory { background: #fff0f6; color: #99154b; border-color: #ffd3eb; }
 .unsandboxed { margin: 0 0 14px; padding: 10px 16px; border: 1px solid #d4a72c; border-left-width: 5px; border-radius: 6px; background: #fff8c5; color: #4d2d00; font-weight: 600; }
-.flaky { background: #fff8c5; color: #7d4e00; border-color: #eed888; }
 .total { background: #fff; color: var(--fg); border-color: var(--line); }
 section.changes { border: 1px solid var(--line); border-left-width: 5px; border-radius: 6px; padding: 8px 16px; margin: 0 0 14px; }
 section.changes h2 { font-size: 16px; margin: 4px 0 6px; }
@@ -105,7 +93,7 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     '<meta charset="utf-8" />',
     '<meta name="viewport" content="width=device-width, initial-scale=1" />',
     `<title>${html(title)}</title>`,
-    `<style>${CSS}${ENVIRONMENT_CSS}</style>`,
+    `<style>${BASE_CSS}${BADGE_CSS}${CSS}${ENVIRONMENT_CSS}</style>`,
     '</head>',
     '<body>',
     header(report, verdict, notPassing.length > 0),

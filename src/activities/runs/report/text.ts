@@ -3,6 +3,10 @@
  * (paths, evalues, tracebacks) is untrusted text: it goes through exactly one of these.
  */
 import type { NotebookError, NotebookResult, NotebookStatus } from '../../../runs/model.js';
+import { STATUS_LABEL } from '../../../runs/model.js';
+import { formatDuration } from '../../../runs/presentation.js';
+
+export { formatDuration, STATUS_LABEL };
 
 /**
  * Characters outside XML 1.0's `Char` production: C0 controls except tab/LF/CR, lone
@@ -44,24 +48,8 @@ export function relativeHref(relPath: string): string {
   return relPath.split('/').map(encodeURIComponent).join('/');
 }
 
-import { STATUS_LABEL } from '../../../runs/model.js';
-
-export { STATUS_LABEL };
-
 /** Statuses JUnit reports as <failure> (the notebook's code failed); the others are <error>s. */
 export const FAILURE_STATUSES: ReadonlySet<NotebookStatus> = new Set(['failed', 'needs_input']);
-
-/** "850 ms", "12.3 s", "4m 05s", "1h 02m 03s". */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '–';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const total = Math.round(ms / 1000);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = String(total % 60).padStart(2, '0');
-  return h > 0 ? `${h}h ${String(m).padStart(2, '0')}m ${s}s` : `${m}m ${s}s`;
-}
 
 /** "812 MiB", "3.2 GiB", "–" when not measured. */
 export function formatBytes(bytes: number | null | undefined): string {

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Builds the Temporal server (with its SQL tool and PostgreSQL schemas) and the Web UI server, the
+# releases docker-compose.yml pins, from source with the go command; scripts/temporal-cluster.sh
+# runs them. The binaries are cached in ${XDG_CACHE_HOME:-~/.cache}/nblc/ so every clone on the
+# machine shares one build (~5 minutes on 2 cores, the first time only).
+#
+#   scripts/temporal-build.sh [server|ui]     build what is not cached yet (default: the server)
+#
+# Sourced by temporal-cluster.sh, it only defines the versions, paths and build functions.
+set -euo pipefail
+
+# Pinned: the same releases as docker-compose.yml (test/scripts/temporal-cluster.test.ts checks).
+TEMPORAL_VERSION=1.32.2
+UI_VERSION=2.49.1
+# go.temporal.io/server 1.32 needs Go >= 1.26.10; the toolchain is fetched by the go command.
+GO_TOOLCHAIN=${NBLC_GO_TOOLCHAIN:-go1.27.3}
+NUM_HISTORY_SHARDS=4 # as in docker-compose.yml; fixed once a cluster's database exists
+
+CACHE=${NBLC_TEMPORAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nblc}
+BIN=$CACHE/temporal-$TEMPORAL_VERSION
+UI_BIN=$CACHE/temporal-ui-$UI_VERSION
+
+say() { echo "temporal-build: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+# go install into a temporary GOBIN, renamed into place when complete: an interrupted build never
+# leaves a half cache, and flock makes concurrent callers (parallel test files) wait for one build.
+build_server() {
+  [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] && [ -d "$BIN/schema" ] && return
+  command -v go >/dev/null || die "needs the go command (Go >= 1.21; it fetches $GO_TOOLCHAIN) to build Temporal $TEMPORAL_VERSION"
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.build-temporal.lock"
+  flock 9
+  if [ ! -x "$BIN/temporal-server" ] || [ ! -d "$BIN/schema" ]; then
+    say "building Temporal server $TEMPORAL_VERSION from source into $BIN (first time only: ~5 minutes on 2 cores; log in $CACHE/build-temporal.log)"
+    local tmp
+    tmp=$(mktemp -d "$CACHE/.build-temporal.XXXXXX")
+    if ! (cd "$tmp" && GOTOOLCHAIN=$GO_TOOLCHAIN GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-trimpath \
+      go install "go.temporal.io/server/cmd/server@v$TEMPORAL_VERSION" "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_VERSION") \
+      >"$CACHE/build-temporal.log" 2>&1; then
+      rm -rf "$tmp"
+      die "building Temporal failed; see $CACHE/build-temporal.log"
+    fi
+    mkdir "$tmp/out"
+    mv "$tmp/bin/server" "$tmp/out/temporal-server"
+    mv "$tmp/bin/sql" "$tmp/out/temporal-sql-tool"
+    # The schemas ship with the module source; copied so that `go clean -modcache` cannot break us.
+    local src
+    src=$(cd "$tmp" && GOTOOLCHAIN=$GO_TOOLCHAIN GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' "go.temporal.io/server@v$TEMPORAL_VERSION" 2>/dev/null ||
+      echo "$(GOTOOLCHAIN=$GO_TOOLCHAIN go env GOMODCACHE)/go.temporal.io/server@v$TEMPORAL_VERSION")
+    cp -r "$src/schema/postgresql/v12" "$tmp/out/schema"
+    chmod -R u+w "$tmp/out/schema"
+    rm -rf "$BIN"
+    mv "$tmp/out" "$BIN"
+    rm -rf "$tmp"
+    say "built Temporal $TEMPORAL_VERSION"
+  fi
+  exec 9>&-
+}
+
+build_ui() {
+  [ -x "$UI_BIN/temporal-ui-server" ] && return
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/.build-ui.lock"
+  flock 9
+  if [ ! -x "$UI_BIN/temporal-ui-server" ]; then
+    say "building Temporal UI server $UI_VERSION into $UI_BIN (first time only; log in $CACHE/build-ui.log)"
+    local tmp
+    tmp=$(mktemp -d "$CACHE/.build-ui.XXXXXX")
+    if ! (cd "$tmp" && GOTOOLCHAIN=$GO_TOOLCHAIN GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-trimpath \
+      go install "github.com/temporalio/ui-server/v2/cmd/server@v$UI_VERSION") >"$CACHE/build-ui.log" 2>&1; then
+      rm -rf "$tmp"
+      exec 9>&-
+      return 1
+    fi
+    mkdir "$tmp/out"
+    mv "$tmp/bin/server" "$tmp/out/temporal-ui-server"
+    rm -rf "$UI_BIN"
+    mv "$tmp/out" "$UI_BIN"
+    rm -rf "$tmp"
+  fi
+  exec 9>&-
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-server}" in
+    server) build_server ;;
+    ui) build_ui || die "building the UI server failed; see $CACHE/build-ui.log" ;;
+    *) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  esac
+fi

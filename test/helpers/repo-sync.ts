@@ -1,0 +1,78 @@
+/** The sync workflow's tests' steps on a test server: set-up, a worker, beacons, and what its histories and status say. */
+import type { History } from '@temporalio/common/lib/proto-utils.js';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../../src/runtime/config.js';
+import { createWorker } from '../../src/runtime/worker.js';
+import { querySync } from '../../src/sync/client.js';
+import { syncWorkflowId, type Beacon } from '../../src/sync/model.js';
+import { sandbox, waitFor } from './fixtures.js';
+import { workflowBundle } from './temporal.js';
+
+let n = 0;
+
+/** `env`: the file's test server (useTestEnv). */
+export function repoSyncHarness(env: TestWorkflowEnvironment) {
+  /** An upstream repository and a config with its own repository name and task queue. */
+  async function setup(extra: Record<string, string> = {}) {
+    const id = `${++n}-${randomUUID().slice(0, 8)}`;
+    return sandbox({ NBLC_REPO_FULL_NAME: `test/sync-${id}`, NBLC_TASK_QUEUE: `sync-${id}`, ...extra });
+  }
+
+  async function worker(config: Config): Promise<Worker> {
+    return createWorker(config, env.nativeConnection, { workflowBundle: await workflowBundle() });
+  }
+
+  function beacon(deliveryId: string, sha: string | null, before: string | null = null): Beacon {
+    return { deliveryId, sha, before, pusher: 'curator', source: 'github', receivedAt: new Date().toISOString() };
+  }
+
+  const currentSha = async (config: Config) =>
+    path.basename(await fs.readlink(path.join(config.cacheDir, 'current')).catch(() => ''));
+
+  /** Activities of one type that a history scheduled. */
+  const scheduled = (history: History, type: string) =>
+    (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
+
+  async function activityCount(config: Config, type: string, runId?: string): Promise<number> {
+    return scheduled(
+      await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory(),
+      type,
+    );
+  }
+
+  /** Activities of one type over a whole continue-as-new chain, followed from its first run (no visibility lag). */
+  async function chainActivityCount(config: Config, type: string, firstRunId: string): Promise<number> {
+    let total = 0;
+    for (let runId: string | undefined = firstRunId; runId;) {
+      const history: History = await env.client.workflow
+        .getHandle(syncWorkflowId(config.repo.fullName), runId)
+        .fetchHistory();
+      total += scheduled(history, type);
+      runId =
+        history.events?.find((e) => e.workflowExecutionContinuedAsNewEventAttributes)
+          ?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    }
+    return total;
+  }
+
+  async function published(config: Config, sha: string) {
+    return waitFor(`publish of ${sha.slice(0, 8)}`, async () => {
+      const s = await querySync(env.client, config);
+      return s?.published?.sha === sha && !s.running && s.pending.length === 0 ? s : null;
+    });
+  }
+
+  async function settled(config: Config, deliveryId: string) {
+    return waitFor(`delivery ${deliveryId}`, async () => {
+      const s = await querySync(env.client, config);
+      const d = s?.recentDeliveries.find((r) => r.deliveryId === deliveryId);
+      return d && d.outcome !== 'pending' && d.outcome !== 'running' ? { status: s!, delivery: d } : null;
+    });
+  }
+
+  return { setup, worker, beacon, currentSha, activityCount, chainActivityCount, published, settled };
+}
