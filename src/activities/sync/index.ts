@@ -124,8 +124,10 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
           SYNC_FAILURES.commitNotOnBranch,
         );
       }
+      // Built from the published snapshot when there is one: only what changed is written.
+      const previous = await readCurrent(cfg.cacheDir);
       const snap = await withHeartbeat(
-        (signal) => materialize({ gitDir, cacheDir: cfg.cacheDir, sha, signal }),
+        (signal) => materialize({ gitDir, cacheDir: cfg.cacheDir, sha, previous, signal }),
         () => ({ step: 'materialize', sha }),
       );
       await swapCurrent(cfg.cacheDir, sha);
