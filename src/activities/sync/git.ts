@@ -123,7 +123,10 @@ export function gitFailure(err: unknown, what: string, secrets: Array<Secret | u
 }
 
 /**
- * Runs git with the same environment and settings as git(), returning its stdout as bytes:
+ * Runs git with the same environment and settings as git(), returning its stdout as bytes.
+ * For commands that print nothing (read-tree, checkout-index): simple-git waits 50 ms after such
+ * a process ends before it answers (its completion plugin, whatever the options), which was most
+ * of a small publish. And for names as bytes:
  * simple-git decodes output as UTF-8, which would garble file names that are not (`-z` output
  * of diff-tree names files byte for byte). `input` is written to its stdin.
  */

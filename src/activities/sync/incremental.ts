@@ -14,7 +14,7 @@
 import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import { joinBytes, mapLimit, readdirBytes } from '../files.js';
-import { git, gitBytes } from './git.js';
+import { gitBytes } from './git.js';
 
 const GITLINK = 0o160000;
 const SYMLINK = 0o120000;
@@ -94,10 +94,10 @@ export async function assembleFromPrevious(opts: {
   const tmp = Buffer.from(opts.tmp);
   const prev = Buffer.from(opts.prevRoot);
   // The new commit's index, for checkout-index; read while the diff runs.
-  const g = git({ baseDir: gitDir, signal, env: { GIT_INDEX_FILE: opts.index, GIT_WORK_TREE: opts.tmp } });
+  const withIndex = { baseDir: gitDir, signal, env: { GIT_INDEX_FILE: opts.index, GIT_WORK_TREE: opts.tmp } };
   const [changes] = await Promise.all([
     diffTrees(gitDir, opts.prevSha, opts.sha, signal),
-    g.raw(['read-tree', opts.sha]),
+    gitBytes(withIndex, ['read-tree', opts.sha]),
   ]);
 
   // 1. Link every entry of the previous snapshot the commit did not touch; new folders for its folders.
@@ -146,11 +146,7 @@ export async function assembleFromPrevious(opts: {
   const added = changes.filter((c) => c.newMode !== 0);
   if (added.length > 0) {
     const paths = Buffer.concat(added.flatMap((c) => [c.path, Buffer.from([0])]));
-    await gitBytes(
-      { baseDir: gitDir, signal, env: { GIT_INDEX_FILE: opts.index, GIT_WORK_TREE: opts.tmp } },
-      ['checkout-index', '--force', '-z', '--stdin'],
-      paths,
-    );
+    await gitBytes(withIndex, ['checkout-index', '--force', '-z', '--stdin'], paths);
   }
 
   // 4. Read-only and on disk: the new files (linked ones are already both), then every folder

@@ -16,7 +16,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { joinBytes, readdirBytes, removeTree } from '../files.js';
-import { git } from './git.js';
+import { gitBytes } from './git.js';
 import { assembleFromPrevious } from './incremental.js';
 
 const execFileAsync = promisify(execFile);
@@ -115,9 +115,9 @@ export async function materialize(opts: {
     const linked = files >= 0;
     if (!linked) {
       // The private clone is bare: point git at a throwaway index and at the temporary tree.
-      const g = git({ baseDir: opts.gitDir, signal: opts.signal, env: { GIT_INDEX_FILE: index, GIT_WORK_TREE: tmp } });
-      await g.raw(['read-tree', opts.sha]);
-      await g.raw(['checkout-index', '--all', '--force']);
+      const g = { baseDir: opts.gitDir, signal: opts.signal, env: { GIT_INDEX_FILE: index, GIT_WORK_TREE: tmp } };
+      await gitBytes(g, ['read-tree', opts.sha]);
+      await gitBytes(g, ['checkout-index', '--all', '--force']);
       files = await makeReadOnly(Buffer.from(tmp));
       // Flush the tree before it gets its final name: after a power loss a snapshot under its
       // final name must be complete, since its existence is what marks it complete.
