@@ -18,7 +18,13 @@ import {
   type CopyResult,
 } from '../../copies/model.js';
 import { STAGING_AREA, existingCopy, fail, lstatOrNull, stagingFor, userDir, type UserDir } from './fs.js';
-import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './manifest.js';
+import {
+  cachedManifest,
+  pruneManifestCache,
+  readCopyManifest,
+  snapshotManifest,
+  type CopyManifest,
+} from './manifest.js';
 import { ReadyCopies } from './ready.js';
 import { result, updateResult } from './result.js';
 import { copyTree, ensureLatestLink, finishCopy, installCopy } from './tree.js';
@@ -80,6 +86,7 @@ export function createCopyActivities(
 
   /** The published snapshot and its manifest (computed once per commit). */
   async function published(signal: AbortSignal, progress: Progress) {
+    await ready.settled(); // a publish that just happened prepares what the request needs
     const commit = await readCurrent(cfg.cacheDir);
     if (!commit) {
       throw fail(COPY_FAILURES.nothingPublished, `nothing is published in ${cfg.cacheDir} yet: run "nblc sync" first`);
@@ -278,20 +285,42 @@ export function createCopyActivities(
 
 export type CopyActivities = ReturnType<typeof createCopyActivities>;
 
-/** Called by the sync's publish: moves the ready copy, if one is kept, to the new commit. */
+/**
+ * Called by the sync's publish once `current` points at `commit` (`previous`: what it pointed at):
+ * derives the new snapshot's manifest from the previous one's (hashing only the files the commit
+ * changed) and moves the ready copy, if one is kept, forward to the new commit, so the first
+ * request after a merge neither hashes nor copies the suite. Requests of this process wait for it
+ * (ReadyCopies.settled). Without a previous manifest or ready copy: the background copy of before.
+ */
 export function readyCopyAfterPublish(cfg: CopyConfig, ready: ReadyCopies) {
-  return (commit: string, log: Logger) =>
-    ready.replace(
-      path.join(cfg.usersDir, STAGING_AREA),
-      commit,
-      async (signal) => {
+  return (commit: string, log: Logger, previous: string | null = null) =>
+    ready.track(
+      (async () => {
+        const area = path.join(cfg.usersDir, STAGING_AREA);
         const snapshotRoot = snapshotPath(cfg.cacheDir, commit);
-        return {
+        const before = previous && previous !== commit ? await cachedManifest(cfg.dataDir, previous) : null;
+        if (before) {
+          const root = snapshotPath(cfg.cacheDir, before.commit);
+          const snapshot = await snapshotManifest({
+            dataDir: cfg.dataDir,
+            snapshotRoot,
+            commit,
+            previous: { root, manifest: before },
+          });
+          if (await ready.advance(area, before, { commit, snapshotRoot, snapshot })) return;
+        }
+        await ready.replace(
+          area,
           commit,
-          snapshotRoot,
-          snapshot: await snapshotManifest({ dataDir: cfg.dataDir, snapshotRoot, commit, signal }),
-        };
-      },
-      log,
+          async (signal) => ({
+            commit,
+            snapshotRoot,
+            snapshot: await snapshotManifest({ dataDir: cfg.dataDir, snapshotRoot, commit, signal }),
+          }),
+          log,
+        );
+      })().catch((err: Error) =>
+        log.warn(`could not prepare copies of ${commit.slice(0, 7)} after the publish: ${err.message}`, { commit }),
+      ),
     );
 }

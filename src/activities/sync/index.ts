@@ -24,8 +24,14 @@ export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSna
 
 export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir, 'repo.git');
 
-/** `onPublished`: told of each commit published (the copies' ready copy follows it). */
-export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: string, log: Logger) => void) {
+/**
+ * `onPublished`: told of each commit published once `current` points at it, with the commit it
+ * replaced (the copies' manifest and ready copy follow it); awaited, and never fails the publish.
+ */
+export function createSyncActivities(
+  cfg: SyncConfig,
+  onPublished?: (commit: string, log: Logger, previous: string | null) => Promise<void> | void,
+) {
   const gitDir = cloneDir(cfg);
   const local = () => git({ baseDir: gitDir });
   const fetch = () => {
@@ -131,8 +137,9 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
         () => ({ step: 'materialize', sha }),
       );
       await swapCurrent(cfg.cacheDir, sha);
+      // Before pruning: the copies' work reads the previous snapshot.
+      await onPublished?.(sha, Context.current().log, previous);
       const pruned = await prune(cfg.cacheDir, cfg.keepSnapshots);
-      onPublished?.(sha, Context.current().log);
       return { sha, path: snap.path, files: snap.files, reused: snap.reused, pruned };
     },
 
