@@ -125,7 +125,7 @@ export async function assembleFromPrevious(opts: {
       }
     });
     dirs.push(...sub);
-    for (const d of sub) await linkDir(d);
+    await Promise.all(sub.map(linkDir)); // the fs work is queued on libuv's threads either way
   };
   await linkDir(null);
   if (seen !== touched.size)

@@ -55,8 +55,11 @@ export function createSyncActivities(
    * branch first (nothing to do when the clone has them, the usual case with one host).
    */
   const catchUp = async (shas: string[]) => {
-    const found = existsSync(gitDir) ? await Promise.all(shas.map((sha) => resolveCommit(local(), sha))) : [null];
-    if (found.some((sha) => !sha)) await fetch();
+    const resolve = () => Promise.all(shas.map((sha) => resolveCommit(local(), sha)));
+    const found = existsSync(gitDir) ? await resolve() : [null];
+    if (!found.some((sha) => !sha)) return found;
+    await fetch();
+    return resolve();
   };
 
   return {
@@ -113,11 +116,10 @@ export function createSyncActivities(
 
     /** Exports the commit's tree as an immutable snapshot, swaps `current` to it, prunes old ones. */
     async publishSnapshot(input: { sha: string }): Promise<PublishResult> {
-      await catchUp([input.sha]);
+      // Snapshots are named by the full SHA (readCurrent and prune only know those names).
+      const [sha] = await catchUp([input.sha]);
       const g = local();
       const ref = trackingRef(cfg.repo.branch);
-      // Snapshots are named by the full SHA (readCurrent and prune only know those names).
-      const sha = await resolveCommit(g, input.sha);
       if (!sha) {
         throw ApplicationFailure.nonRetryable(
           `commit ${input.sha} is not in the private clone of ${cfg.repo.fullName}; it must be fetched first`,

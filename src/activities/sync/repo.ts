@@ -14,9 +14,15 @@ export const trackingRef = (branch: string) => `refs/remotes/origin/${branch}`;
 
 /** Creates the bare clone if needed (git init is idempotent) and clears locks left by a crash. */
 export async function ensureClone(gitDir: string): Promise<void> {
-  await fs.mkdir(gitDir, { recursive: true });
-  // Not --quiet: simple-git waits 50 ms more for a git that printed nothing (git.ts).
-  await git({ baseDir: gitDir }).raw(['init', '--bare']);
+  // What `git init` writes last: a clone that has it needs no init (a git process per fetch).
+  const made = await Promise.all(
+    ['HEAD', 'config', 'objects', 'refs'].map((f) => fs.stat(path.join(gitDir, f)).catch(() => null)),
+  );
+  if (made.some((st) => !st)) {
+    await fs.mkdir(gitDir, { recursive: true });
+    // Not --quiet: simple-git waits 50 ms more for a git that printed nothing (git.ts).
+    await git({ baseDir: gitDir }).raw(['init', '--bare']);
+  }
   await clearStaleLocks(gitDir);
 }
 
