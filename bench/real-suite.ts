@@ -25,6 +25,7 @@ import { requestCopy } from '../src/copies/client.js';
 import { createUpstream, sendPush } from '../src/demo/sample-repo.js';
 import { loadConfig } from '../src/runtime/config.js';
 import { createLogger } from '../src/runtime/logger.js';
+import { syncWorkflowId } from '../src/sync/model.js';
 import { startStack } from '../src/runtime/stack.js';
 import { median, percentile } from './stats.js';
 import { generateSuite } from './suite.js';
@@ -100,6 +101,20 @@ try {
     }
   };
   const cps = path.join(dir, 'cp');
+  /** Median time of each sync activity over the run's history (publishSnapshot includes the copies' work after the swap). */
+  const passBreakdown = async () => {
+    const events = (await stack.client.workflow.getHandle(syncWorkflowId(REPO)).fetchHistory()).events ?? [];
+    const at = (t: (typeof events)[number]['eventTime']) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+    const scheduled = new Map(events.map((e) => [String(e.eventId), e]));
+    const took = new Map<string, number[]>();
+    for (const e of events) {
+      const done = e.activityTaskCompletedEventAttributes;
+      const s = done && scheduled.get(String(done.scheduledEventId));
+      const type = s?.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (type) took.set(type, [...(took.get(type) ?? []), at(e.eventTime) - at(s.eventTime)]);
+    }
+    return [...took].map(([type, xs]) => `${type} ${median(xs).toFixed(0)} ms`).join(', ');
+  };
   try {
     const first = await timed(() => publish('0'.repeat(40), previous));
     await provision(); // the first copy on this host: hashes the snapshot, leaves a ready copy
@@ -140,6 +155,9 @@ try {
     );
     console.log(line('git pull --ff-only in the live folder (baseline)', rows.pull));
     console.log(line('beacon → published snapshot (nblc)', rows.publish, rows.pull));
+    console.log(
+      `${'  where a pass goes (activities, scheduled → completed, p50)'.padEnd(58)} ${await passBreakdown()}`,
+    );
     console.log(line('cp -a of the snapshot (baseline)', cp));
     console.log(line('first provision right after the publish (end to end)', rows.firstCopy, cp));
     console.log(line('a later provision (end to end)', laterCopy, cp));

@@ -140,7 +140,12 @@ export function createSyncActivities(
       );
       await swapCurrent(cfg.cacheDir, sha);
       // Before pruning: the copies' work reads the previous snapshot.
-      await onPublished?.(sha, Context.current().log, previous);
+      const log = Context.current().log;
+      if (onPublished)
+        await withHeartbeat(
+          async () => onPublished(sha, log, previous),
+          () => ({ step: 'copies', sha }),
+        );
       const pruned = await prune(cfg.cacheDir, cfg.keepSnapshots);
       return { sha, path: snap.path, files: snap.files, reused: snap.reused, pruned };
     },
