@@ -16,28 +16,19 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { removeTree } from '../src/activities/files.js';
 import { readCurrent } from '../src/activities/sync/snapshot.js';
 import { startBulk } from '../src/copies/client.js';
 import type { BulkSummary } from '../src/copies/model.js';
 import { createUpstream, notebook, sendPush, type Upstream } from '../src/demo/sample-repo.js';
 import { getRun, startTestRun } from '../src/runs/client.js';
-import { loadConfig } from '../src/runtime/config.js';
-import { createLogger } from '../src/runtime/logger.js';
-import { startStack, type Stack } from '../src/runtime/stack.js';
+import type { Stack } from '../src/runtime/stack.js';
 import { percentile } from './stats.js';
+import { benchArgs, benchConfig, startBenchStack } from './setup.js';
 
 const run = promisify(execFile);
-const { values } = parseArgs({
-  options: {
-    merges: { type: 'string', default: '30' },
-    copies: { type: 'string', default: '30' },
-    notebooks: { type: 'string', default: '60' },
-    users: { type: 'string', default: '200' },
-    'cluster-dir': { type: 'string' },
-  },
-});
+const values = benchArgs({ merges: '30', copies: '30', notebooks: '60', users: '200', 'cluster-dir': undefined });
 const MERGES = Number(values.merges);
 const COPIES = Number(values.copies);
 const NOTEBOOKS = Number(values.notebooks);
@@ -133,8 +124,7 @@ async function backend(name: 'embedded' | 'cluster', address: string | undefined
   const upstream = await createUpstream(path.join(dir, `upstream-${name}`));
   await upstream.commit({ 'README.md': '# notebooks\n', 'Intro/Hello.ipynb': notebook(['print(1)']) });
   const usersDir = path.join(dir, `users-${name}`);
-  const config = loadConfig({
-    ...process.env,
+  const config = benchConfig({
     NBLC_REPO_URL: upstream.url,
     NBLC_REPO_FULL_NAME: `bench/${name}-${tag}`,
     NBLC_TASK_QUEUE: `bench-${name}-${tag}`,
@@ -143,15 +133,9 @@ async function backend(name: 'embedded' | 'cluster', address: string | undefined
     NBLC_API_TOKEN: TOKEN,
     NBLC_DATA_DIR: path.join(dir, `data-${name}`),
     NBLC_USERS_DIR: usersDir,
-    NBLC_PORT: '0',
-    NBLC_TEMPORAL_PORT: '0',
-    NBLC_TEMPORAL_UI_PORT: '0',
-    NBLC_TEST_ON_MERGE: 'false',
-    NBLC_TEST_CRON: 'off',
-    NBLC_LOG_LEVEL: 'warn',
     TEMPORAL_ADDRESS: address,
   });
-  const stack = await startStack(config, { worker: true, api: true, embed: true, logger: createLogger('warn') });
+  const stack = await startBenchStack(config, { worker: true, api: true });
   try {
     return await measure(name, stack, upstream);
   } finally {

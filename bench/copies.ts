@@ -17,28 +17,20 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { createCopyActivities } from '../src/activities/copies/index.js';
 import { ReadyCopies } from '../src/activities/copies/ready.js';
 import { mapLimit } from '../src/activities/files.js';
 import { removeTree } from '../src/activities/files.js';
 import { snapshotPath, swapCurrent } from '../src/activities/sync/snapshot.js';
-import { loadConfig } from '../src/runtime/config.js';
 import { requestCopy, startBulk } from '../src/copies/client.js';
-import { createLogger } from '../src/runtime/logger.js';
-import { startStack, type Stack } from '../src/runtime/stack.js';
+import type { Stack } from '../src/runtime/stack.js';
 import { median, percentile } from './stats.js';
+import { benchArgs, benchConfig, startBenchStack } from './setup.js';
 import { generateSuite } from './suite.js';
 
 const run = promisify(execFile);
-const { values } = parseArgs({
-  options: {
-    users: { type: 'string', default: '200' },
-    runs: { type: 'string', default: '7' },
-    rounds: { type: 'string', default: '2' },
-    dir: { type: 'string', default: '.nblc/bench-copies' },
-  },
-});
+const values = benchArgs({ users: '200', runs: '7', rounds: '2', dir: '.nblc/bench-copies' });
 const USERS = Number(values.users);
 const RUNS = Number(values.runs);
 const ROUNDS = Number(values.rounds);
@@ -61,19 +53,13 @@ async function lock(dir: string): Promise<void> {
 }
 
 await removeTree(root);
-const config = loadConfig({
-  ...process.env,
+const config = benchConfig({
   NBLC_REPO_URL: '/nonexistent.git',
   NBLC_REPO_FULL_NAME: 'bench/notebooks',
   NBLC_DATA_DIR: root,
   NBLC_CACHE_DIR: undefined,
   NBLC_USERS_DIR: undefined,
   NBLC_TASK_QUEUE: 'bench-copies',
-  NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
-  NBLC_TEMPORAL_UI_PORT: '0',
-  NBLC_TEST_CRON: 'off',
-  NBLC_LOG_LEVEL: 'warn',
-  TEMPORAL_ADDRESS: undefined,
 });
 const sha = randomBytes(20).toString('hex');
 const snapshot = snapshotPath(config.cacheDir, sha);
@@ -147,9 +133,9 @@ let e2e = 0;
 const e2eRequest = (stack: Stack) => () =>
   requestCopy(stack.client, stack.config, 'ada', { mode: 'latest', dir: `e2e-${++e2e}` });
 {
-  const stack = await startStack(
+  const stack = await startBenchStack(
     { ...config, copies: { ...config.copies, readyCopy: false } },
-    { worker: true, api: false, embed: true, logger: createLogger('warn') },
+    { worker: true, api: false },
   );
   try {
     await paired('end to end, no ready copy', e2eRequest(stack));
@@ -165,7 +151,7 @@ const readyCopyMade = async () => {
     await new Promise((r) => setTimeout(r, 10));
   }
 };
-const stack = await startStack(config, { worker: true, api: false, embed: true, logger: createLogger('warn') });
+const stack = await startBenchStack(config, { worker: true, api: false });
 try {
   await requestCopy(stack.client, stack.config, 'ada', { mode: 'latest', dir: 'first' }); // leaves a ready copy
   await paired('end to end, ready copy', e2eRequest(stack), readyCopyMade);

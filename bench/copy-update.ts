@@ -11,22 +11,15 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createCopyActivities, type CopyInput } from '../src/activities/copies/index.js';
 import { removeTree } from '../src/activities/files.js';
 import { snapshotPath, swapCurrent } from '../src/activities/sync/snapshot.js';
 import type { CopyResult } from '../src/copies/model.js';
 import { loadConfig } from '../src/runtime/config.js';
 import { median } from './stats.js';
+import { benchArgs } from './setup.js';
 
-const { values } = parseArgs({
-  options: {
-    files: { type: 'string', default: '300' },
-    kb: { type: 'string', default: '450' },
-    rounds: { type: 'string', default: '9' },
-    dir: { type: 'string', default: '.nblc/bench-copy-update' },
-  },
-});
+const values = benchArgs({ files: '300', kb: '450', rounds: '9', dir: '.nblc/bench-copy-update' });
 if (process.getuid?.() !== 0) throw new Error('run as root: the child process only exists for a root worker');
 const FILES = Number(values.files);
 const KB = Number(values.kb);

@@ -13,20 +13,16 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { removeTree } from '../src/activities/files.js';
 import { readCurrent } from '../src/activities/sync/snapshot.js';
-import { loadConfig } from '../src/runtime/config.js';
 import { syncWorkflowId } from '../src/sync/model.js';
-import { createLogger } from '../src/runtime/logger.js';
 import { createUpstream, sendPush } from '../src/demo/sample-repo.js';
-import { startStack } from '../src/runtime/stack.js';
 import { percentile } from './stats.js';
+import { benchArgs, benchConfig, startBenchStack } from './setup.js';
 
 const run = promisify(execFile);
-const { values } = parseArgs({
-  options: { commits: { type: 'string', default: '100' }, burst: { type: 'string', default: '50' } },
-});
+const values = benchArgs({ commits: '100', burst: '50' });
 const COMMITS = Number(values.commits);
 const BURST = Number(values.burst);
 const SECRET = 'bench-webhook-secret-0123456789abcdef';
@@ -42,21 +38,13 @@ try {
   const live = path.join(dir, 'live');
   await run('git', ['clone', '--quiet', upstream.url, live]);
 
-  const config = loadConfig({
-    ...process.env,
+  const config = benchConfig({
     NBLC_REPO_URL: upstream.url,
     NBLC_REPO_FULL_NAME: REPO,
     NBLC_WEBHOOK_SECRET: SECRET,
     NBLC_DATA_DIR: path.join(dir, 'data'),
-    NBLC_PORT: '0',
-    NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
-    NBLC_TEMPORAL_UI_PORT: '0',
-    NBLC_TEST_ON_MERGE: 'false',
-    NBLC_TEST_CRON: 'off',
-    NBLC_LOG_LEVEL: 'warn',
-    TEMPORAL_ADDRESS: undefined,
   });
-  const stack = await startStack(config, { worker: true, api: true, embed: true, logger: createLogger('warn') });
+  const stack = await startBenchStack(config, { worker: true, api: true });
   let delivery = 0;
   const beacon = async (before: string, after: string) => {
     const url = `${stack.api!.url}/webhooks/github`;

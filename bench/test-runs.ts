@@ -13,29 +13,19 @@
  *   node --import tsx bench/test-runs.ts [--notebooks 60] [--concurrency 2,4,8] [--executors fork,spawn]
  *                                        [--sandbox on,off]
  */
-import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { rmdirSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../src/runtime/config.js';
-import { createLogger } from '../src/runtime/logger.js';
 import { getRun, startTestRun } from '../src/runs/client.js';
 import { createUpstream, notebook } from '../src/demo/sample-repo.js';
-import { startStack } from '../src/runtime/stack.js';
 import { querySync, signalSync } from '../src/sync/client.js';
 import { removeTree } from '../src/activities/files.js';
 import type { TestReport } from '../src/runs/model.js';
+import { benchArgs, benchConfig, startBenchStack } from './setup.js';
 
-const { values } = parseArgs({
-  options: {
-    notebooks: { type: 'string', default: '60' },
-    concurrency: { type: 'string', default: '2,4,8' },
-    executors: { type: 'string', default: 'fork,spawn' },
-    sandbox: { type: 'string', default: 'on,off' },
-  },
-});
+const values = benchArgs({ notebooks: '60', concurrency: '2,4,8', executors: 'fork,spawn', sandbox: 'on,off' });
 const sandboxes = values.sandbox.split(',') as Array<'on' | 'off'>;
 const executors = values.executors.split(',') as Array<'fork' | 'spawn'>;
 const N = Number(values.notebooks);
@@ -109,22 +99,15 @@ try {
   for (const executor of executors)
     for (const concurrency of concurrencies)
       for (const sandbox of sandboxes) {
-        const config = loadConfig({
-          ...process.env,
+        const config = benchConfig({
           NBLC_REPO_URL: upstream.url,
           NBLC_REPO_FULL_NAME: 'bench/runs',
           NBLC_DATA_DIR: path.join(dir, `data-${executor}-${concurrency}-${sandbox}`),
           NBLC_EXECUTOR: executor,
           NBLC_SANDBOX: sandbox,
-          NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
-          NBLC_TEMPORAL_UI_PORT: '0',
           NBLC_TEST_CONCURRENCY: String(concurrency),
-          NBLC_TEST_ON_MERGE: 'false',
-          NBLC_TEST_CRON: 'off',
-          NBLC_LOG_LEVEL: 'warn',
-          TEMPORAL_ADDRESS: undefined,
         });
-        const stack = await startStack(config, { worker: true, api: false, embed: true, logger: createLogger('warn') });
+        const stack = await startBenchStack(config, { worker: true, api: false });
         try {
           await signalSync(stack.client, stack.config, {
             deliveryId: 'bench',

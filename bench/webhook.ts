@@ -9,15 +9,12 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { removeTree } from '../src/activities/files.js';
-import { loadConfig } from '../src/runtime/config.js';
-import { createLogger } from '../src/runtime/logger.js';
 import { deliveryHeaders, pushEvent } from '../src/demo/sample-repo.js';
-import { startStack } from '../src/runtime/stack.js';
 import { percentile } from './stats.js';
+import { benchArgs, benchConfig, startBenchStack } from './setup.js';
 
-const { values } = parseArgs({ options: { requests: { type: 'string', default: '500' } } });
+const values = benchArgs({ requests: '500' });
 const N = Number(values.requests);
 const SECRET = 'bench-webhook-secret-0123456789abcdef';
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nblc-bench-webhook-'));
@@ -37,20 +34,14 @@ async function measure(url: string, event: string, body: (i: number) => string):
 }
 
 try {
-  const config = loadConfig({
-    ...process.env,
+  const config = benchConfig({
     NBLC_REPO_URL: '/nonexistent',
     NBLC_REPO_FULL_NAME: 'bench/webhook',
     NBLC_WEBHOOK_SECRET: SECRET,
     NBLC_DATA_DIR: dir,
-    NBLC_PORT: '0',
-    NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
-    NBLC_TEMPORAL_UI_PORT: '0',
-    NBLC_LOG_LEVEL: 'warn',
-    TEMPORAL_ADDRESS: undefined,
   });
   // No worker: the webhook's job ends when the signal is durably recorded.
-  const stack = await startStack(config, { worker: false, api: true, embed: true, logger: createLogger('warn') });
+  const stack = await startBenchStack(config, { worker: false, api: true });
   try {
     const url = `${stack.api!.url}/webhooks/github`;
     const sha = (i: number) => i.toString(16).padStart(40, '0');
