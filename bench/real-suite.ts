@@ -16,24 +16,20 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
 import { STAGING_AREA } from '../src/activities/copies/fs.js';
 import { ReadyCopies } from '../src/activities/copies/ready.js';
 import { removeTree } from '../src/activities/files.js';
 import { readCurrent, snapshotPath } from '../src/activities/sync/snapshot.js';
 import { requestCopy } from '../src/copies/client.js';
 import { createUpstream, sendPush } from '../src/demo/sample-repo.js';
-import { loadConfig } from '../src/runtime/config.js';
-import { createLogger } from '../src/runtime/logger.js';
 import { syncWorkflowId } from '../src/sync/model.js';
-import { startStack } from '../src/runtime/stack.js';
+import { benchArgs, benchConfig, startBenchStack } from './setup.js';
 import { median, percentile } from './stats.js';
 import { generateSuite } from './suite.js';
 
 const run = promisify(execFile);
-const { values } = parseArgs({
-  options: { merges: { type: 'string', default: '15' }, dir: { type: 'string' } },
-});
+const values = benchArgs({ merges: '15', dir: undefined });
 const MERGES = Number(values.merges);
 const SECRET = 'bench-webhook-secret-0123456789abcdef';
 const REPO = 'bench/real-suite';
@@ -57,23 +53,15 @@ try {
   const notebooks = (await run('git', ['-C', live, 'ls-files', '*.ipynb'])).stdout.split('\n').filter(Boolean);
   console.log(`suite: ${suite.files} files, ${(suite.bytes / 1e6).toFixed(0)} MB`);
 
-  const config = loadConfig({
-    ...process.env,
+  const config = benchConfig({
     NBLC_REPO_URL: upstream.url,
     NBLC_REPO_FULL_NAME: REPO,
     NBLC_WEBHOOK_SECRET: SECRET,
     NBLC_DATA_DIR: path.join(dir, 'data'),
     NBLC_CACHE_DIR: undefined,
     NBLC_USERS_DIR: undefined,
-    NBLC_PORT: '0',
-    NBLC_TEMPORAL_PORT: '0', // the embedded server picks free ports
-    NBLC_TEMPORAL_UI_PORT: '0',
-    NBLC_TEST_ON_MERGE: 'false',
-    NBLC_TEST_CRON: 'off',
-    NBLC_LOG_LEVEL: 'warn',
-    TEMPORAL_ADDRESS: undefined,
   });
-  const stack = await startStack(config, { worker: true, api: true, embed: true, logger: createLogger('warn') });
+  const stack = await startBenchStack(config, { worker: true, api: true });
   let delivery = 0;
   const publish = async (before: string, after: string) => {
     const res = await sendPush(
