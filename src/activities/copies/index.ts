@@ -5,7 +5,6 @@
  * leaves nothing under a final name that a rerun could not converge from.
  */
 import { Context } from '@temporalio/activity';
-import type { Logger } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
@@ -17,14 +16,8 @@ import {
   type CopyRequest,
   type CopyResult,
 } from '../../copies/model.js';
-import { STAGING_AREA, existingCopy, fail, lstatOrNull, stagingFor, userDir, type UserDir } from './fs.js';
-import {
-  cachedManifest,
-  pruneManifestCache,
-  readCopyManifest,
-  snapshotManifest,
-  type CopyManifest,
-} from './manifest.js';
+import { existingCopy, fail, lstatOrNull, stagingFor, userDir, type UserDir } from './fs.js';
+import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './manifest.js';
 import { ReadyCopies } from './ready.js';
 import { result, updateResult } from './result.js';
 import { copyTree, ensureLatestLink, finishCopy, installCopy } from './tree.js';
@@ -285,42 +278,4 @@ export function createCopyActivities(
 
 export type CopyActivities = ReturnType<typeof createCopyActivities>;
 
-/**
- * Called by the sync's publish once `current` points at `commit` (`previous`: what it pointed at):
- * derives the new snapshot's manifest from the previous one's (hashing only the files the commit
- * changed) and moves the ready copy, if one is kept, forward to the new commit, so the first
- * request after a merge neither hashes nor copies the suite. Requests of this process wait for it
- * (ReadyCopies.settled). Without a previous manifest or ready copy: the background copy of before.
- */
-export function readyCopyAfterPublish(cfg: CopyConfig, ready: ReadyCopies) {
-  return (commit: string, log: Logger, previous: string | null = null) =>
-    ready.track(
-      (async () => {
-        const area = path.join(cfg.usersDir, STAGING_AREA);
-        const snapshotRoot = snapshotPath(cfg.cacheDir, commit);
-        const before = previous && previous !== commit ? await cachedManifest(cfg.dataDir, previous) : null;
-        if (before) {
-          const root = snapshotPath(cfg.cacheDir, before.commit);
-          const snapshot = await snapshotManifest({
-            dataDir: cfg.dataDir,
-            snapshotRoot,
-            commit,
-            previous: { root, manifest: before },
-          });
-          if (await ready.advance(area, before, { commit, snapshotRoot, snapshot })) return;
-        }
-        await ready.replace(
-          area,
-          commit,
-          async (signal) => ({
-            commit,
-            snapshotRoot,
-            snapshot: await snapshotManifest({ dataDir: cfg.dataDir, snapshotRoot, commit, signal }),
-          }),
-          log,
-        );
-      })().catch((err: Error) =>
-        log.warn(`could not prepare copies of ${commit.slice(0, 7)} after the publish: ${err.message}`, { commit }),
-      ),
-    );
-}
+export { readyCopyAfterPublish } from './after-publish.js';
