@@ -5,7 +5,6 @@
  * leaves nothing under a final name that a rerun could not converge from.
  */
 import { Context } from '@temporalio/activity';
-import type { Logger } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
@@ -17,7 +16,7 @@ import {
   type CopyRequest,
   type CopyResult,
 } from '../../copies/model.js';
-import { STAGING_AREA, existingCopy, fail, lstatOrNull, stagingFor, userDir, type UserDir } from './fs.js';
+import { existingCopy, fail, lstatOrNull, stagingFor, userDir, type UserDir } from './fs.js';
 import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './manifest.js';
 import { ReadyCopies } from './ready.js';
 import { result, updateResult } from './result.js';
@@ -80,6 +79,7 @@ export function createCopyActivities(
 
   /** The published snapshot and its manifest (computed once per commit). */
   async function published(signal: AbortSignal, progress: Progress) {
+    await ready.settled(); // a publish that just happened prepares what the request needs
     const commit = await readCurrent(cfg.cacheDir);
     if (!commit) {
       throw fail(COPY_FAILURES.nothingPublished, `nothing is published in ${cfg.cacheDir} yet: run "nblc sync" first`);
@@ -278,20 +278,4 @@ export function createCopyActivities(
 
 export type CopyActivities = ReturnType<typeof createCopyActivities>;
 
-/** Called by the sync's publish: moves the ready copy, if one is kept, to the new commit. */
-export function readyCopyAfterPublish(cfg: CopyConfig, ready: ReadyCopies) {
-  return (commit: string, log: Logger) =>
-    ready.replace(
-      path.join(cfg.usersDir, STAGING_AREA),
-      commit,
-      async (signal) => {
-        const snapshotRoot = snapshotPath(cfg.cacheDir, commit);
-        return {
-          commit,
-          snapshotRoot,
-          snapshot: await snapshotManifest({ dataDir: cfg.dataDir, snapshotRoot, commit, signal }),
-        };
-      },
-      log,
-    );
-}
+export { readyCopyAfterPublish } from './after-publish.js';

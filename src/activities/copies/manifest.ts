@@ -40,22 +40,36 @@ const NOT_UTF8 = (dir: boolean) =>
 
 export const manifestCacheDir = (dataDir: string) => path.join(dataDir, 'copy-manifests');
 
-/** The manifest of `snapshots/<sha>`, from the cache or computed (and cached) now. */
+/** The cached manifest of a commit's snapshot, or null (none yet, or damaged: then removed). */
+export async function cachedManifest(dataDir: string, commit: string): Promise<SnapshotManifest | null> {
+  const cached = path.join(manifestCacheDir(dataDir), `${commit}.json`);
+  try {
+    return JSON.parse(await fs.readFile(cached, 'utf8')) as SnapshotManifest;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') await fs.rm(cached, { force: true }); // damaged: recompute
+    return null;
+  }
+}
+
+/**
+ * The manifest of `snapshots/<sha>`, from the cache or computed (and cached) now. With `previous`
+ * (another snapshot and its manifest), a file that is the same inode there (publishing hard-links
+ * what a commit did not change, and snapshot files are never written in place) keeps its hash:
+ * only what changed is read.
+ */
 export async function snapshotManifest(opts: {
   dataDir: string;
   snapshotRoot: string;
   commit: string;
+  previous?: { root: string; manifest: SnapshotManifest };
   signal?: AbortSignal;
   onProgress?: (done: number) => void;
 }): Promise<SnapshotManifest> {
   const cacheDir = manifestCacheDir(opts.dataDir);
   const cached = path.join(cacheDir, `${opts.commit}.json`);
-  try {
-    return JSON.parse(await fs.readFile(cached, 'utf8')) as SnapshotManifest;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') await fs.rm(cached, { force: true }); // damaged: recompute
-  }
-  const manifest = await scanSnapshot(opts.snapshotRoot, opts.commit, opts.signal, opts.onProgress);
+  const known = await cachedManifest(opts.dataDir, opts.commit);
+  if (known) return known;
+  const manifest = await scanSnapshot(opts.snapshotRoot, opts.commit, opts.signal, opts.onProgress, opts.previous);
   await fs.mkdir(cacheDir, { recursive: true });
   await writeFileAtomic(cached, JSON.stringify(manifest));
   return manifest;
@@ -76,10 +90,11 @@ async function scanSnapshot(
   commit: string,
   signal?: AbortSignal,
   onProgress?: (done: number) => void,
+  previous?: { root: string; manifest: SnapshotManifest },
 ): Promise<SnapshotManifest> {
   const realRoot = await fs.realpath(root);
   const dirs: string[] = [];
-  const files: Array<{ rel: string; size: number; exec: boolean }> = [];
+  const files: Array<{ rel: string; size: number; exec: boolean; dev: number; ino: number }> = [];
   const entries: SnapshotEntry[] = [];
   const skipped: FileReport[] = [];
 
@@ -100,7 +115,7 @@ async function scanSnapshot(
         await walk(r);
       } else if (e.isFile()) {
         const st = await fs.lstat(abs);
-        files.push({ rel: r, size: st.size, exec: (st.mode & 0o111) !== 0 });
+        files.push({ rel: r, size: st.size, exec: (st.mode & 0o111) !== 0, dev: st.dev, ino: st.ino });
       } else if (e.isSymbolicLink()) {
         const target = await fs.readlink(abs, { encoding: 'buffer' });
         const reason = isUtf8(target)
@@ -117,9 +132,17 @@ async function scanSnapshot(
 
   let done = 0;
   const hashed = new Map<string, string>();
+  const before = new Map(previous?.manifest.entries.map((e) => [e.path, e.id]));
+  /** The previous manifest's hash of the same file (inode) at the same path. */
+  const reuse = async (f: (typeof files)[number]) => {
+    const id = before.get(f.rel);
+    if (!previous || !id?.startsWith('sha256:')) return null;
+    const st = await fs.lstat(path.join(previous.root, f.rel)).catch(() => null);
+    return st && st.ino === f.ino && st.dev === f.dev ? id.slice('sha256:'.length) : null;
+  };
   await mapLimit(files, HASH_CONCURRENCY, async (f) => {
     checkCancelled(signal);
-    hashed.set(f.rel, await sha256File(path.join(root, f.rel), f.size));
+    hashed.set(f.rel, (await reuse(f)) ?? (await sha256File(path.join(root, f.rel), f.size)));
     onProgress?.(++done);
   });
   for (const f of files)

@@ -19,7 +19,7 @@ import type { Logger } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { copyTree } from './tree.js';
+import { advanceTree, copyTree } from './tree.js';
 import { lstatOrNull } from './fs.js';
 import { removeTree } from '../files.js';
 import type { SnapshotManifest } from './manifest.js';
@@ -75,6 +75,7 @@ function processAlive(pid: number): boolean {
 
 export class ReadyCopies {
   private making: Promise<void> | null = null;
+  private advancing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private discarded = false;
   private readonly abort = new AbortController();
@@ -111,18 +112,63 @@ export class ReadyCopies {
   }
 
   /**
-   * After a publish: if `area` holds a ready copy of an earlier commit (copies are made on this
-   * filesystem), replaces it with one of `commit`, loading its snapshot manifest (hashing it
-   * the first time) in the background too; so the first request after a merge is as fast as the
-   * others. Where nobody asked for copies, nothing is made.
+   * After a publish: moves the ready copy of the previous commit (`from`), if one is kept, forward
+   * to `to` by applying the change between their manifests (tree.ts), which costs what the commit
+   * changed instead of a copy of the suite. False when there was none to move (or it could not be
+   * moved: then it is gone, and replace() makes one the long way).
    */
-  replace(area: string, commit: string, load: (signal: AbortSignal) => Promise<ReadySource>, log: Logger): void {
-    if (!this.enabled) return;
-    this.schedule(commit, log, async () => {
-      const names = await fs.readdir(area).catch(() => [] as string[]);
-      if (!names.some((n) => n.startsWith(READY))) return;
-      await this.make(area, await load(this.abort.signal));
+  async advance(area: string, from: SnapshotManifest, to: ReadySource): Promise<boolean> {
+    if (!this.enabled || this.abort.signal.aborted || !(await lstatOrNull(ReadyCopies.pathOf(area, from.commit))))
+      return false;
+    const tmp = await fs.mkdtemp(path.join(area, `${MAKING}${OWNER}~`));
+    try {
+      const tree = path.join(tmp, 'copy');
+      // Taken like a request takes it: whoever renames it first has all of it.
+      if (!(await this.take(area, from.commit, tree))) return false;
+      await advanceTree({ tree, from, to: to.snapshot, snapshotRoot: to.snapshotRoot, signal: this.abort.signal });
+      await fs.rename(tree, ReadyCopies.pathOf(area, to.commit)).catch((err) => {
+        if (errCode(err) !== 'ENOTEMPTY' && errCode(err) !== 'EEXIST') throw err;
+      });
+      return true;
+    } finally {
+      await removeTree(tmp);
+    }
+  }
+
+  /** Runs `job` (the work after a publish) so that requests of this process can wait for it. */
+  track(job: Promise<void>): Promise<void> {
+    const tracked = job.finally(() => {
+      if (this.advancing === tracked) this.advancing = null;
     });
+    this.advancing = tracked;
+    return tracked;
+  }
+
+  /**
+   * Waits for the work after a publish in this process (the new snapshot's manifest, the ready
+   * copy moved to it): a request arriving meanwhile would otherwise hash or copy the suite itself.
+   */
+  async settled(): Promise<void> {
+    await this.advancing?.catch(() => undefined);
+  }
+
+  /**
+   * After a publish, when the ready copy could not be moved forward: if `area` holds a ready copy
+   * of an earlier commit (copies are made on this filesystem), replaces it with one of `commit`,
+   * loading its snapshot manifest (hashing it the first time) in the background too. Where nobody
+   * asked for copies, nothing is made.
+   */
+  async replace(
+    area: string,
+    commit: string,
+    load: (signal: AbortSignal) => Promise<ReadySource>,
+    log: Logger,
+  ): Promise<void> {
+    if (!this.enabled) return;
+    // Checked now, not when the job starts: a request within its delay schedules its own.
+    const names = await fs.readdir(area).catch(() => [] as string[]);
+    if (!names.some((n) => n.startsWith(READY))) return;
+    this.schedule(commit, log, async () => this.make(area, await load(this.abort.signal)));
   }
 
   private schedule(commit: string, log: Logger, job: () => Promise<void>): void {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { COPY_FAILURES, COPY_MANIFEST, LATEST_LINK, type CopyResult, type FileReport } from '../../copies/model.js';
 import { checkCancelled, chownTo, fail, lstatOrNull, type Owner, type UserDir } from './fs.js';
 import { mapLimit } from '../files.js';
-import { manifestText, type CopyManifest, type SnapshotManifest } from './manifest.js';
+import { manifestText, type CopyManifest, type SnapshotEntry, type SnapshotManifest } from './manifest.js';
 
 const COPY_CONCURRENCY = 16;
 
@@ -54,6 +54,37 @@ export async function copyTree(opts: {
     checkCancelled(opts.signal);
     await writeEntry(opts.snapshotRoot, e, path.join(tree, e.path), owner);
     opts.onProgress?.(++done);
+  });
+}
+
+/**
+ * Turns `tree`, a copy of the snapshot `from` made by copyTree (and nothing else: a ready copy,
+ * never a user's), into a copy of `to`, writing only what differs between the two manifests: the
+ * result is what copyTree would make of `to`, at the cost of the change.
+ */
+export async function advanceTree(opts: {
+  tree: string;
+  from: SnapshotManifest;
+  to: SnapshotManifest;
+  snapshotRoot: string;
+  signal?: AbortSignal;
+}): Promise<void> {
+  const { tree, from, to } = opts;
+  const at = (rel: string) => path.join(tree, rel);
+  const before = new Map(from.entries.map((e) => [e.path, e]));
+  const after = new Map(to.entries.map((e) => [e.path, e]));
+  const same = (a?: SnapshotEntry, b?: SnapshotEntry) => !!a && !!b && a.id === b.id && !!a.exec === !!b.exec;
+  const gone = from.entries.filter((e) => !same(e, after.get(e.path)));
+  const come = to.entries.filter((e) => !same(e, before.get(e.path)));
+  await mapLimit(gone, COPY_CONCURRENCY, (e) => fs.unlink(at(e.path)));
+  // Folders: removed deepest first (a child's path is longer), added parents first (walk order).
+  const toDirs = new Set(to.dirs);
+  const fromDirs = new Set(from.dirs);
+  for (const d of from.dirs.filter((x) => !toDirs.has(x)).sort((a, b) => b.length - a.length)) await fs.rmdir(at(d));
+  for (const d of to.dirs.filter((x) => !fromDirs.has(x))) await fs.mkdir(at(d), { mode: 0o755 });
+  await mapLimit(come, COPY_CONCURRENCY, async (e) => {
+    checkCancelled(opts.signal);
+    await writeEntry(opts.snapshotRoot, e, at(e.path), null);
   });
 }
 

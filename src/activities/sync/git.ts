@@ -4,6 +4,7 @@
  * hooks disabled, and errors scrubbed of credentials before they reach a workflow history.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { simpleGit, type SimpleGit, type SimpleGitProgressEvent } from 'simple-git';
@@ -47,7 +48,8 @@ async function killMarked(marker: string): Promise<void> {
   );
 }
 
-export function git(opts: GitOptions): SimpleGit {
+/** The environment every git process of nblc gets (see git()). */
+function gitEnv(opts: GitOptions): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
@@ -72,6 +74,11 @@ export function git(opts: GitOptions): SimpleGit {
       GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
     });
   }
+  return env;
+}
+
+export function git(opts: GitOptions): SimpleGit {
+  const env = gitEnv(opts);
   const g = simpleGit({
     baseDir: opts.baseDir,
     abort: opts.signal,
@@ -113,4 +120,35 @@ export function gitFailure(err: unknown, what: string, secrets: Array<Secret | u
     if (re.test(raw)) return ApplicationFailure.nonRetryable(`${what} failed: ${hint}. git said: ${msg}`, type);
   }
   return ApplicationFailure.retryable(`${what} failed: ${msg}`, SYNC_FAILURES.git);
+}
+
+/**
+ * Runs git with the same environment and settings as git(), returning its stdout as bytes.
+ * For commands that print nothing (read-tree, checkout-index): simple-git waits 50 ms after such
+ * a process ends before it answers (its completion plugin, whatever the options), which was most
+ * of a small publish. And for names as bytes:
+ * simple-git decodes output as UTF-8, which would garble file names that are not (`-z` output
+ * of diff-tree names files byte for byte). `input` is written to its stdin.
+ */
+export function gitBytes(opts: GitOptions, args: string[], input?: Buffer): Promise<Buffer> {
+  const config = SAFE_CONFIG.flatMap((c) => ['-c', c]);
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', [...config, ...args], {
+      cwd: opts.baseDir,
+      env: gitEnv(opts),
+      signal: opts.signal,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new Error(`git ${args[0]} exited with ${code}: ${Buffer.concat(err).toString('utf8').trim()}`));
+    });
+    child.stdin.on('error', () => undefined); // git may exit before reading all of it: its exit code tells
+    child.stdin.end(input);
+  });
 }

@@ -24,8 +24,14 @@ export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSna
 
 export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir, 'repo.git');
 
-/** `onPublished`: told of each commit published (the copies' ready copy follows it). */
-export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: string, log: Logger) => void) {
+/**
+ * `onPublished`: told of each commit published once `current` points at it, with the commit it
+ * replaced (the copies' manifest and ready copy follow it); awaited, and never fails the publish.
+ */
+export function createSyncActivities(
+  cfg: SyncConfig,
+  onPublished?: (commit: string, log: Logger, previous: string | null) => Promise<void> | void,
+) {
   const gitDir = cloneDir(cfg);
   const local = () => git({ baseDir: gitDir });
   const fetch = () => {
@@ -49,8 +55,11 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
    * branch first (nothing to do when the clone has them, the usual case with one host).
    */
   const catchUp = async (shas: string[]) => {
-    const found = existsSync(gitDir) ? await Promise.all(shas.map((sha) => resolveCommit(local(), sha))) : [null];
-    if (found.some((sha) => !sha)) await fetch();
+    const resolve = () => Promise.all(shas.map((sha) => resolveCommit(local(), sha)));
+    const found = existsSync(gitDir) ? await resolve() : [null];
+    if (!found.some((sha) => !sha)) return found;
+    await fetch();
+    return resolve();
   };
 
   return {
@@ -107,11 +116,10 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
 
     /** Exports the commit's tree as an immutable snapshot, swaps `current` to it, prunes old ones. */
     async publishSnapshot(input: { sha: string }): Promise<PublishResult> {
-      await catchUp([input.sha]);
+      // Snapshots are named by the full SHA (readCurrent and prune only know those names).
+      const [sha] = await catchUp([input.sha]);
       const g = local();
       const ref = trackingRef(cfg.repo.branch);
-      // Snapshots are named by the full SHA (readCurrent and prune only know those names).
-      const sha = await resolveCommit(g, input.sha);
       if (!sha) {
         throw ApplicationFailure.nonRetryable(
           `commit ${input.sha} is not in the private clone of ${cfg.repo.fullName}; it must be fetched first`,
@@ -124,13 +132,21 @@ export function createSyncActivities(cfg: SyncConfig, onPublished?: (commit: str
           SYNC_FAILURES.commitNotOnBranch,
         );
       }
+      // Built from the published snapshot when there is one: only what changed is written.
+      const previous = await readCurrent(cfg.cacheDir);
       const snap = await withHeartbeat(
-        (signal) => materialize({ gitDir, cacheDir: cfg.cacheDir, sha, signal }),
+        (signal) => materialize({ gitDir, cacheDir: cfg.cacheDir, sha, previous, signal }),
         () => ({ step: 'materialize', sha }),
       );
       await swapCurrent(cfg.cacheDir, sha);
+      // Before pruning: the copies' work reads the previous snapshot.
+      const log = Context.current().log;
+      if (onPublished)
+        await withHeartbeat(
+          async () => onPublished(sha, log, previous),
+          () => ({ step: 'copies', sha }),
+        );
       const pruned = await prune(cfg.cacheDir, cfg.keepSnapshots);
-      onPublished?.(sha, Context.current().log);
       return { sha, path: snap.path, files: snap.files, reused: snap.reused, pruned };
     },
 

@@ -14,8 +14,15 @@ export const trackingRef = (branch: string) => `refs/remotes/origin/${branch}`;
 
 /** Creates the bare clone if needed (git init is idempotent) and clears locks left by a crash. */
 export async function ensureClone(gitDir: string): Promise<void> {
-  await fs.mkdir(gitDir, { recursive: true });
-  await git({ baseDir: gitDir }).raw(['init', '--bare', '--quiet']);
+  // What `git init` writes last: a clone that has it needs no init (a git process per fetch).
+  const made = await Promise.all(
+    ['HEAD', 'config', 'objects', 'refs'].map((f) => fs.stat(path.join(gitDir, f)).catch(() => null)),
+  );
+  if (made.some((st) => !st)) {
+    await fs.mkdir(gitDir, { recursive: true });
+    // Not --quiet: simple-git waits 50 ms more for a git that printed nothing (git.ts).
+    await git({ baseDir: gitDir }).raw(['init', '--bare']);
+  }
   await clearStaleLocks(gitDir);
 }
 
@@ -56,7 +63,8 @@ export async function fetchBranch(opts: {
   const g = git({ baseDir: opts.gitDir, signal: opts.signal, token: opts.token, onProgress: opts.onProgress });
   const ref = trackingRef(opts.branch);
   try {
-    await g.raw(['fetch', '--prune', '--no-tags', '--quiet', opts.url, `+refs/heads/${opts.branch}:${ref}`]);
+    // --verbose: it always prints the refs it updated, so simple-git does not wait 50 ms more (git.ts).
+    await g.raw(['fetch', '--prune', '--no-tags', '--verbose', opts.url, `+refs/heads/${opts.branch}:${ref}`]);
   } catch (err) {
     throw gitFailure(err, `fetching ${opts.branch}`, [opts.token, ...urlCredentials(opts.url)]);
   }
@@ -99,8 +107,9 @@ export async function resolveCommit(g: SimpleGit, rev: string): Promise<string |
 
 /** Whether `a` is an ancestor of, or equal to, `b`: nothing reachable from a is missing from b. */
 export async function isAncestor(g: SimpleGit, a: string, b: string): Promise<boolean> {
-  const out = await g.raw(['rev-list', '-n', '1', a, '--not', b]);
-  return out.trim() === '';
+  // --count prints 0 rather than nothing (simple-git waits 50 ms more for a silent git, git.ts).
+  const out = await g.raw(['rev-list', '--count', '-n', '1', a, '--not', b]);
+  return out.trim() === '0';
 }
 
 /**

@@ -16,7 +16,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { joinBytes, readdirBytes, removeTree } from '../files.js';
-import { git } from './git.js';
+import { gitBytes } from './git.js';
+import { assembleFromPrevious } from './incremental.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -76,44 +77,84 @@ async function makeReadOnly(dir: Buffer): Promise<number> {
 
 /**
  * Writes the tree of `sha` into `snapshots/<sha>` unless it is already there.
- * Uses a private index file and `checkout-index`, which runs no hooks and writes no .git
- * (file modes and symlinks are kept as git stores them).
+ *
+ * With `previous` (the published commit), the tree is assembled from that snapshot plus the
+ * change (incremental.ts): hard links for what did not change, git's checkout for what did. Else,
+ * or when the previous snapshot is missing or does not match its commit, a full checkout: a
+ * private index file and `checkout-index`, which runs no hooks and writes no .git (file modes and
+ * symlinks are kept as git stores them). Either way the tree is complete, read-only and flushed
+ * before it gets its final name, whose existence is what marks a snapshot complete.
  */
 export async function materialize(opts: {
   gitDir: string;
   cacheDir: string;
   sha: string;
+  previous?: string | null;
   signal?: AbortSignal;
-}): Promise<{ path: string; files: number; reused: boolean }> {
+}): Promise<{ path: string; files: number; reused: boolean; linked: boolean }> {
   const final = snapshotPath(opts.cacheDir, opts.sha);
-  if (await exists(final)) return { path: final, files: -1, reused: true };
+  if (await exists(final)) return { path: final, files: -1, reused: true, linked: false };
   await fs.mkdir(snapshotsDir(opts.cacheDir), { recursive: true });
-  const tmp = await fs.mkdtemp(path.join(snapshotsDir(opts.cacheDir), `.tmp-${opts.sha.slice(0, 12)}-`));
+  const prefix = path.join(snapshotsDir(opts.cacheDir), `.tmp-${opts.sha.slice(0, 12)}-`);
+  let tmp = await fs.mkdtemp(prefix);
   const index = `${tmp}.index`;
   try {
-    // The private clone is bare: point git at a throwaway index and at the temporary tree.
-    const g = git({ baseDir: opts.gitDir, signal: opts.signal, env: { GIT_INDEX_FILE: index, GIT_WORK_TREE: tmp } });
-    await g.raw(['read-tree', opts.sha]);
-    await g.raw(['checkout-index', '--all', '--force']);
-    const files = await makeReadOnly(Buffer.from(tmp));
-    // Flush the tree before it gets its final name: after a power loss a snapshot under its
-    // final name must be complete, since its existence is what marks it complete.
-    await execFileAsync('sync', ['--file-system', tmp]);
+    let files = -1;
+    const prevRoot = opts.previous ? snapshotPath(opts.cacheDir, opts.previous) : null;
+    if (prevRoot && opts.previous !== opts.sha && (await publishedTree(prevRoot))) {
+      files = await assembleFromPrevious({ ...opts, prevRoot, prevSha: opts.previous!, tmp, index }).catch(
+        async (err: Error) => {
+          if (opts.signal?.aborted) throw err;
+          // Not usable (damaged, or its commit gone from the clone): start over with a full checkout.
+          await removeTree(tmp);
+          tmp = await fs.mkdtemp(prefix);
+          return -1;
+        },
+      );
+    }
+    const linked = files >= 0;
+    if (!linked) {
+      // The private clone is bare: point git at a throwaway index and at the temporary tree.
+      const g = { baseDir: opts.gitDir, signal: opts.signal, env: { GIT_INDEX_FILE: index, GIT_WORK_TREE: tmp } };
+      await gitBytes(g, ['read-tree', opts.sha]);
+      await gitBytes(g, ['checkout-index', '--all', '--force']);
+      files = await makeReadOnly(Buffer.from(tmp));
+      // Flush the tree before it gets its final name: after a power loss a snapshot under its
+      // final name must be complete, since its existence is what marks it complete.
+      await execFileAsync('sync', ['--file-system', tmp]);
+    }
     try {
       await fs.rename(tmp, final);
     } catch (err) {
       // Another attempt finished first: its tree is identical, keep it.
       if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
       await removeTree(tmp);
-      return { path: final, files, reused: true };
+      return { path: final, files, reused: true, linked };
     }
-    return { path: final, files, reused: false };
+    // The rename itself must be durable before `current` can point at the new name.
+    await syncDir(snapshotsDir(opts.cacheDir));
+    return { path: final, files, reused: false, linked };
   } catch (err) {
     await removeTree(tmp);
     throw err;
   } finally {
     await fs.rm(index, { force: true });
   }
+}
+
+/**
+ * A snapshot to build on: published under its final name (given only once it was complete and
+ * flushed) and locked as publishing leaves it. Its content is checked against git at every path
+ * the change touches while it is used (incremental.ts).
+ */
+async function publishedTree(root: string): Promise<boolean> {
+  const st = await fs.lstat(root).catch(() => null);
+  return !!st && st.isDirectory() && (st.mode & 0o777) === 0o555;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, fsc.O_RDONLY);
+  await fh.sync().finally(() => fh.close());
 }
 
 /** Points `current` at `snapshots/<sha>` with one atomic rename. */
@@ -129,8 +170,7 @@ export async function swapCurrent(cacheDir: string, sha: string): Promise<void> 
   // Mark it as the most recently published, for pruning order.
   const now = new Date();
   await fs.utimes(snapshotPath(cacheDir, sha), now, now);
-  const dir = await fs.open(cacheDir, fsc.O_RDONLY);
-  await dir.sync().finally(() => dir.close());
+  await syncDir(cacheDir);
 }
 
 /**

@@ -107,14 +107,14 @@ describe('ready copy', () => {
     await withReadyCopies(async ({ config, acts, ready }) => {
       const log = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
       const v1 = await publishTree(config.cacheDir, { 'a.ipynb': 'v1' });
-      readyCopyAfterPublish(config, ready)(v1, log);
+      void readyCopyAfterPublish(config, ready)(v1, log);
       await new Promise((r) => setTimeout(r, 600));
       assert.deepEqual(await fs.readdir(staging(config.usersDir)).catch(() => []), [], 'no copies yet: nothing made');
 
       await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'one' }));
       await readyInode(config.usersDir, v1);
       const v2 = await publishTree(config.cacheDir, { 'a.ipynb': 'v2', 'b.ipynb': 'new' });
-      readyCopyAfterPublish(config, ready)(v2, log);
+      void readyCopyAfterPublish(config, ready)(v2, log);
       const ino = await readyInode(config.usersDir, v2);
       assert.deepEqual(await fs.readdir(staging(config.usersDir)), [path.basename(ReadyCopies.pathOf('', v2))]);
       const two = await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'two' }));

@@ -158,7 +158,7 @@ describe('readPublished', () => {
   test('is null before anything is published and the SHA after; publishes are told to onPublished', async () => {
     const { config, first, upstream } = await sandbox();
     const told: string[] = [];
-    const acts = createSyncActivities(config, (commit) => told.push(commit));
+    const acts = createSyncActivities(config, (commit) => void told.push(commit));
     assert.equal(await runActivity(acts.readPublished), null, 'no cache directory at all');
     await fs.mkdir(config.cacheDir, { recursive: true });
     assert.equal(await runActivity(acts.readPublished), null, 'an empty cache directory');
