@@ -130,7 +130,9 @@ EOF
 wait_frontend() {
   local deadline=$((SECONDS + 120))
   until (exec 3<>"/dev/tcp/127.0.0.1/$FRONTEND_PORT") 2>/dev/null; do
-    alive "$DIR/temporal.pid" || die "the Temporal server exited; see $DIR/temporal.log"
+    # The log's last lines go with the error: the directory may be gone by the time anyone looks.
+    alive "$DIR/temporal.pid" || die "the Temporal server exited; see $DIR/temporal.log; its end:
+$(tail -n 15 "$DIR/temporal.log" 2>/dev/null | cut -c1-400)"
     [ $SECONDS -lt $deadline ] || die "the Temporal server did not listen on $FRONTEND_PORT; see $DIR/temporal.log"
     sleep 0.5
   done
