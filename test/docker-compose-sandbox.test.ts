@@ -8,21 +8,9 @@
  *   node --import tsx --test test/docker-compose-sandbox.test.ts
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
-import { parse } from 'yaml';
+import { read, services } from './helpers/compose.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
-
-interface Service {
-  security_opt?: string[];
-  privileged?: boolean;
-  cap_add?: string[];
-  user?: string;
-}
-const services = (parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service> }).services;
 const worker = services.worker!;
 
 /** `seccomp=<file>` of the worker, as a path in the repository (compose reads it relative to the project). */
