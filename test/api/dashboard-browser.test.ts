@@ -15,13 +15,13 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { chromium, type Page } from 'playwright-core';
 import { importReports } from '../../src/activities/runs/history.js';
-import { notebook } from '../../src/demo/sample-repo.js';
 import { PROJECT_ROOT, type Config } from '../../src/runtime/config.js';
 import { historyStore } from '../../src/runtime/history-store.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { startApi } from '../../src/runtime/server.js';
 import { getRun, startTestRun, type StartRunInput } from '../../src/runs/client.js';
-import { ownQueues, sandbox, waitFor } from '../helpers/fixtures.js';
+import { waitFor } from '../helpers/fixtures.js';
+import { BROKEN_BY_MERGE, operatorSuite } from '../helpers/operator-suite.js';
 import { publish, withWorkers } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -60,18 +60,7 @@ async function shot(page: Page, name: string): Promise<string> {
 
 describe('the dashboard in a browser', { skip: noBrowser }, () => {
   test('login, overview → notebook → report → executed notebook, logout', async (t) => {
-    const { config, upstream } = await sandbox({ ...ownQueues('dashboard'), NBLC_API_TOKEN: TOKEN });
-    const good = await upstream.commit({
-      '01_GettingStarted/Hello World.ipynb': notebook(['print("hello")']),
-      '02_Data/Query Stars.ipynb': notebook(['import json\nprint(json.dumps({"stars": 3}))']),
-      '02_Data/Plot Stars.ipynb': notebook(['print(sum(range(10)))']),
-      '03_Science/Fit Model.ipynb': notebook(['x = [1, 2, 3]\nprint(len(x))']),
-      '04_HowTos/Retired Service.ipynb': notebook(['raise ConnectionError("the old query service was retired")']),
-    });
-    const broken = await upstream.commit({
-      '02_Data/Query Stars.ipynb': notebook(['import astro_datalab_client\nprint(1)']),
-      '02_Data/Plot Stars.ipynb': notebook(['import astro_datalab_client', 'print(2)']),
-    });
+    const { config, good, broken } = await operatorSuite('dashboard', TOKEN);
     await fs.mkdir(ARTIFACTS, { recursive: true });
     const api = await startApi({ client: env.client, config, logger: createLogger('silent') }, '127.0.0.1', 0);
     const browser = await chromium.launch({ executablePath: CHROMIUM });
@@ -83,7 +72,7 @@ describe('the dashboard in a browser', { skip: noBrowser }, () => {
         await testRun(env, config, {
           kind: 'merge',
           commit: broken,
-          paths: ['02_Data/Query Stars.ipynb', '02_Data/Plot Stars.ipynb'],
+          paths: BROKEN_BY_MERGE,
         });
         await testRun(env, config, { kind: 'scheduled' });
       });

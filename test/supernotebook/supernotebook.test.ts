@@ -9,11 +9,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { notebook } from '../../src/demo/sample-repo.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { startApi } from '../../src/runtime/server.js';
 import { PROJECT_ROOT } from '../../src/runtime/config.js';
-import { ownQueues, sandbox } from '../helpers/fixtures.js';
+import { operatorSuite } from '../helpers/operator-suite.js';
 import { publish, withWorkers } from '../helpers/stack.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
@@ -57,17 +56,7 @@ async function runSupernotebook(vars: Record<string, string>, params: Record<str
 
 describe('the super-notebook', () => {
   test('starts a run, follows it, and shows the summary, root causes, newly failing notebooks and the report link', async () => {
-    const { dir, config, upstream } = await sandbox({ ...ownQueues('supernb'), NBLC_API_TOKEN: TOKEN });
-    const good = await upstream.commit({
-      'ok/Fine.ipynb': notebook(['print(1)']),
-      'a/One.ipynb': notebook(['print(2)']),
-      'a/Two.ipynb': notebook(['print(3)']),
-      'b/Three.ipynb': notebook(['1/0']),
-    });
-    const broken = await upstream.commit({
-      'a/One.ipynb': notebook(['import nosuchmodule']),
-      'a/Two.ipynb': notebook(['import nosuchmodule\nx = 1']),
-    });
+    const { dir, config, good, broken } = await operatorSuite('supernb', TOKEN);
     const tokenFile = path.join(dir, 'operator-token');
     await fs.writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
     const api = await startApi({ client: env.client, config, logger: createLogger('silent') }, '127.0.0.1', 0);
@@ -75,22 +64,25 @@ describe('the super-notebook', () => {
       await withWorkers(env, config, async () => {
         const vars = { NBLC_URL: api.url, NBLC_TOKEN_FILE: tokenFile };
         await publish(env, config, good);
-        const before = await runSupernotebook(vars, { exclude: ['b/**'] });
+        const before = await runSupernotebook(vars, { exclude: ['04_HowTos/**'] });
         assert.equal(before.error, null, before.error ?? '');
-        assert.match(before.text, /3 passed, 0 not passed of 3/);
+        assert.match(before.text, /4 passed, 0 not passed of 4/);
         assert.doesNotMatch(before.text, /Root causes|Newly failing/);
 
         await publish(env, config, broken);
 
-        const out = await runSupernotebook(vars, { exclude: ['b/**'] });
+        const out = await runSupernotebook(vars, { exclude: ['04_HowTos/**'] });
         assert.equal(out.error, null, out.error ?? '');
         assert.match(out.text, /Started run <code>manual-/);
-        assert.match(out.text, /1 passed, 2 not passed of 3/);
+        assert.match(out.text, /2 passed, 2 not passed of 4/);
         // The two notebooks that share a first error are one cause, not two.
         assert.match(out.text, /Root causes/);
         assert.match(out.text, /<b>2<\/b><\/td><td>failed<\/td><td><code>ModuleNotFoundError: No module named/);
-        assert.doesNotMatch(out.text, /Three\.ipynb/, 'exclude reached the run');
-        assert.match(out.text, /Newly failing<\/h4><ul><li>a\/One\.ipynb<\/li><li>a\/Two\.ipynb<\/li>/);
+        assert.doesNotMatch(out.text, /Retired Service/, 'exclude reached the run');
+        assert.match(
+          out.text,
+          /Newly failing<\/h4><ul><li>02_Data\/Plot Stars\.ipynb<\/li><li>02_Data\/Query Stars\.ipynb<\/li>/,
+        );
         assert.match(out.text, /href="http:\/\/127\.0\.0\.1:\d+\/runs\/manual-[^"]+\/~[^"]+\/report\.html"/);
         const runId = /Started run <code>([^<]+)<\/code>/.exec(out.text)![1]!;
 
@@ -98,7 +90,7 @@ describe('the super-notebook', () => {
         const shown = await runSupernotebook(vars, { run_id: runId });
         assert.equal(shown.error, null, shown.error ?? '');
         assert.match(shown.text, new RegExp(`Showing run <code>${runId}</code> \\(completed\\)`));
-        assert.match(shown.text, /1 passed, 2 not passed of 3/);
+        assert.match(shown.text, /2 passed, 2 not passed of 4/);
       });
 
       // Clear messages for what staff can get wrong.
