@@ -72,6 +72,25 @@ function runPath(url: string): string[] | null {
   }
 }
 
+/**
+ * report.html links to the previous run's report as `../<run>/report.html`: right under
+ * /runs/<id>/, one level short under a signed path (/runs/<id>/~<grant>/), where it names
+ * /runs/<id>/<run>/report.html, no file of this run (its only folder is executed/). That path is
+ * sent on to the previous run's own report without a login: the redirect tells nothing, and the
+ * report it leads to asks for the operator's token, as a signed link opens its own run only.
+ */
+function isPreviousReport(second: string | undefined, rest: string[]): boolean {
+  return (
+    second !== undefined &&
+    second !== 'executed' &&
+    !isGrant(second) &&
+    !second.startsWith('.') &&
+    RUN_ID.test(second) &&
+    rest.length === 1 &&
+    rest[0] === 'report.html'
+  );
+}
+
 export function runRoutes(deps: ApiDeps): Hono {
   const app = new Hono();
   // Report files (GET /runs/:id/<file>) also open with the dashboard's session cookie.
@@ -83,7 +102,8 @@ export function runRoutes(deps: ApiDeps): Hono {
   // /runs/:id/~<grant>/... is opened by its signed path instead of the bearer token: checked
   // here, where the token is skipped, so no route behind it can forget to.
   app.use('*', async (c, next) => {
-    const [id = '', grant] = runPath(c.req.url) ?? [];
+    const [id = '', grant, ...rest] = runPath(c.req.url) ?? [];
+    if (isPreviousReport(grant, rest)) return c.redirect(`../../${encodeURIComponent(grant!)}/report.html`, 302);
     if (!isGrant(grant)) return bearer(c, next);
     if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
     const token = deps.config.apiToken;

@@ -24,6 +24,8 @@ import { tempDir, testConfig } from '../helpers/fixtures.js';
 const TOKEN = 'operator-token-for-the-report-tests-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const RUN = 'manual-20250102-030405-abcdef';
+/** The run before RUN, which its report.html links to. */
+const PREV = 'manual-20250101-030405-fedcba';
 const SECRET_TEXT = 'the API process can read this, nobody else should';
 
 const dir = await tempDir('nblc-api-reports-');
@@ -78,8 +80,10 @@ before(async () => {
     notebooks,
     newlyFailing: [],
     fixed: [],
-    previousRunId: null,
+    previousRunId: PREV,
   };
+  await fs.mkdir(path.join(config.resultsDir, PREV), { recursive: true });
+  await fs.writeFile(path.join(config.resultsDir, PREV, 'report.html'), '<p>the previous run</p>');
   await fs.writeFile(path.join(runDir, 'report.html'), renderHtml(report, { hasArtifact: () => true }));
   for (const name of NAMES) {
     const file = path.join(runDir, 'executed', name);
@@ -183,6 +187,31 @@ describe('report files', () => {
       await expectAllOpen(new URL(`${server.url}${bearerBase}report.html`), (url) => fetch(url, { headers: auth }));
       await expectAllOpen(new URL(`${server.url}${signedBase()}report.html`), (url) => fetch(url));
     });
+  });
+
+  test("the previous run's link opens that run's report, also from a signed link (to the operator's login)", async () => {
+    for (const [base, headers] of [
+      [bearerBase, auth],
+      [signedBase(), {}],
+    ] as const) {
+      const page = new URL(`http://localhost${base}report.html`);
+      const html = await (await app.request(page.pathname, { headers })).text();
+      const href = /<a href="(\.\.\/[^"]+\/report\.html)">/.exec(html)?.[1];
+      assert.ok(href, `${base}: report.html links to the previous run`);
+      let target = new URL(href, page);
+      if (base !== bearerBase) {
+        // One level short under the signed path: nothing of this run is there, so nothing needs
+        // a login to learn it is a redirect to the previous run's own report.
+        const hop = await app.request(target.pathname);
+        assert.equal(hop.status, 302, target.pathname);
+        target = new URL(hop.headers.get('location')!, target);
+        assert.equal((await app.request(target.pathname)).status, 401, 'a signed link opens its run only');
+      }
+      assert.equal(target.pathname, `/runs/${PREV}/report.html`);
+      const res = await app.request(target.pathname, { headers: auth });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), '<p>the previous run</p>');
+    }
   });
 
   test('paths that leave the run, or cannot be decoded, open nothing', async () => {
