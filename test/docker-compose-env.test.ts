@@ -72,6 +72,7 @@ const SECRET_FIELDS: Record<string, RegExp> = {
   NBLC_WEBHOOK_SECRET: /\bwebhookSecrets\b/,
   NBLC_WEBHOOK_SECRET_PREVIOUS: /\bwebhookSecrets\b/,
   NBLC_API_TOKEN: /\bapiToken\b/,
+  NBLC_LINK_SECRET: /\blinkSecret\b/,
   NBLC_USER_TOKEN_SECRET: /\buserTokenSecret\b/,
   NBLC_GIT_TOKEN: /\brepo\.token\b/,
   NBLC_DATABASE_URL: /\bdatabaseUrl\b/,

@@ -106,9 +106,9 @@ export function runRoutes(deps: ApiDeps): Hono {
     if (isPreviousReport(grant, rest)) return c.redirect(`../../${encodeURIComponent(grant!)}/report.html`, 302);
     if (!isGrant(grant)) return bearer(c, next);
     if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
-    const token = deps.config.apiToken;
-    const problem = token ? grantProblem(token, id, grant!) : 'the operator API is off: set NBLC_API_TOKEN';
-    return problem ? c.json({ error: problem }, token ? 401 : 503) : next();
+    const key = deps.config.linkSecret;
+    const problem = key ? grantProblem(key, id, grant!) : 'report links are off: set NBLC_LINK_SECRET or NBLC_API_TOKEN';
+    return problem ? c.json({ error: problem }, key ? 401 : 503) : next();
   });
 
   app.post(
@@ -136,8 +136,8 @@ export function runRoutes(deps: ApiDeps): Hono {
     if (!RUN_ID.test(id)) return c.json({ error: 'malformed run id' }, 400);
     const run = await getRun(deps.client, id);
     if (!run) return c.json({ error: `no run ${id}` }, 404);
-    const token = deps.config.apiToken;
-    return c.json(run.result && token ? { ...run, reportLink: reportLink(token, id) } : run);
+    const key = deps.config.linkSecret;
+    return c.json(run.result && key ? { ...run, reportLink: reportLink(key, id) } : run);
   });
 
   // report.html links to executed/<path> relative to itself, so both live under /runs/:id/

@@ -1,6 +1,6 @@
 /**
  * Links to a run's report that a browser can open without the bearer token: the path carries
- * an expiry and an HMAC of (run, expiry) under NBLC_API_TOKEN, as a folder, so the report's
+ * an expiry and an HMAC of (run, expiry) under NBLC_LINK_SECRET (or, unset, NBLC_API_TOKEN), as a folder, so the report's
  * relative links (executed/<notebook>) keep it. They are handed out only to holders of the
  * operator token (GET /runs/:id) and never enter workflow histories.
  */

@@ -53,6 +53,7 @@ export function loadConfig(env: Env = process.env): Config {
     alertWebhooks,
     smtpUrl,
     githubToken,
+    linkSecret,
   ] = SECRET_VARIABLES.map((name) => readSecret(env, name, problems));
   const webhookUrls = splitList(alertWebhooks?.reveal()).map((u) => new Secret(u));
   if (webhookUrls.some((u) => !/^https?:\/\/[^\s]+$/.test(u.reveal()))) {
@@ -68,6 +69,7 @@ export function loadConfig(env: Env = process.env): Config {
     ...secretProblems('NBLC_WEBHOOK_SECRET_PREVIOUS', previousSecret, { previous: true }),
     ...secretProblems('NBLC_API_TOKEN', apiToken, { bearer: true }),
     ...secretProblems('NBLC_USER_TOKEN_SECRET', userTokenSecret),
+    ...secretProblems('NBLC_LINK_SECRET', linkSecret),
   );
   if (databaseUrl && !/^postgres(ql)?:\/\/[^\s]+$/.test(databaseUrl.reveal())) {
     problems.push('NBLC_DATABASE_URL: a PostgreSQL URL such as postgresql://user:password@host:5432/nblc');
@@ -87,6 +89,7 @@ export function loadConfig(env: Env = process.env): Config {
     repo: { url: v.NBLC_REPO_URL, fullName: v.NBLC_REPO_FULL_NAME, branch: v.NBLC_BRANCH, token: gitToken },
     webhookSecrets: [webhookSecret, previousSecret].filter((x): x is Secret => !!x),
     apiToken,
+    linkSecret: linkSecret ?? apiToken,
     userTokenSecret,
     dataDir,
     databaseUrl,

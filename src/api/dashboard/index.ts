@@ -95,7 +95,7 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
   };
   const session: SessionOptions = { token: config.apiToken, publicUrl: config.http.publicUrl, now: src.now };
   const send = (c: Context, body: Html, status: 200 | 401 | 404 | 503 = 200) => c.html(body, status, PAGE_HEADERS);
-  const links = () => makeLinks(config.apiToken!, config.temporal, src.now());
+  const links = () => makeLinks(config.linkSecret!, config.temporal, src.now());
   const app = new Hono();
   const auth = requireSession(session);
 

@@ -18,6 +18,8 @@ export const SECRET_VARIABLES = [
   'NBLC_ALERT_WEBHOOK_URL',
   'NBLC_SMTP_URL',
   'NBLC_GITHUB_TOKEN',
+  // Signs report links, so a worker that sends alerts need not hold the operator token.
+  'NBLC_LINK_SECRET',
 ] as const;
 
 /** Secrets nblc makes and checks itself: at least this long, as `openssl rand -hex 32` makes them. */

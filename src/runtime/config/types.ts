@@ -12,6 +12,11 @@ export interface Config {
    */
   webhookSecrets: Secret[];
   apiToken?: Secret;
+  /**
+   * Signs report links (report-links.ts): NBLC_LINK_SECRET, or the operator token when unset. A
+   * worker that puts links into alerts needs it; given this one, it never holds the operator token.
+   */
+  linkSecret?: Secret;
   /** Signs per-user tokens (user-tokens.ts): a user's own copy requests without the operator token. */
   userTokenSecret?: Secret;
   dataDir: string;
