@@ -107,7 +107,9 @@ export function runRoutes(deps: ApiDeps): Hono {
     if (!isGrant(grant)) return bearer(c, next);
     if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
     const key = deps.config.linkSecret;
-    const problem = key ? grantProblem(key, id, grant!) : 'report links are off: set NBLC_LINK_SECRET or NBLC_API_TOKEN';
+    const problem = key
+      ? grantProblem(key, id, grant!)
+      : 'report links are off: set NBLC_LINK_SECRET or NBLC_API_TOKEN';
     return problem ? c.json({ error: problem }, key ? 401 : 503) : next();
   });
 
