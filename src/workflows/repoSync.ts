@@ -54,7 +54,7 @@ export const statusQuery = defineQuery<SyncStatus>('status');
 
 const DEFAULT_MAX_HISTORY_EVENTS = 5000;
 
-const { readPublished, planSync, diffCommits, copyUpdateSettings } = proxyActivities<SyncActivities>({
+const { readPublished, diffCommits, copyUpdateSettings } = proxyActivities<SyncActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 });
@@ -66,7 +66,9 @@ const { mergeRunSettings } = proxyActivities<RunActivities>({
 
 // Network: transient failures back off up to a minute for ~10 minutes; auth and "not found"
 // are typed non-retryable by the activity. The heartbeat timeout notices a lost worker fast.
-const { fetchBranch } = proxyActivities<SyncActivities>({
+// planSync too: on a host whose clone lacks the commits (another host fetched them) it fetches
+// first, and a new host's first fetch is the whole repository, longer than a plan's minutes.
+const { fetchBranch, planSync } = proxyActivities<SyncActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
