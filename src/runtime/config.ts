@@ -154,8 +154,18 @@ export function loadConfig(env: Env = process.env): Config {
       prFromForks: v.NBLC_PR_FROM_FORKS === 'true',
     },
     logLevel: v.NBLC_LOG_LEVEL,
-    env,
+    env: namesWhenPrinted(env),
   };
+}
+
+/**
+ * The raw environment, for the code that needs it (Temporal's own variables, NBLC_KERNEL_ENV),
+ * serialized as its names only: it holds the secrets given inline, which must not reach a log
+ * line, a payload or an error through a config printed whole (the Secret fields already cannot).
+ */
+function namesWhenPrinted(env: Env): Env {
+  const names = Object.keys(env).sort();
+  return Object.defineProperty({ ...env }, 'toJSON', { value: () => ({ names }), enumerable: false });
 }
 
 /** `a, b,,c` → ['a', 'b', 'c']. */

@@ -149,6 +149,20 @@ test('webhook and user-token secrets: 32 characters at least, no whitespace arou
   assert.equal(rotating.webhookSecrets.length, 2);
 });
 
+test('secrets given inline do not serialize with the config, though the raw environment stays readable', () => {
+  const token = 'inline-operator-token-0123456789abcdefghij';
+  const url = 'postgresql://nblc:inline-s3cret@db.example:5432/nblc';
+  const cfg = loadConfig({ ...base, NBLC_API_TOKEN: token, NBLC_DATABASE_URL: url });
+  const printed = JSON.stringify(cfg);
+  assert.doesNotMatch(printed, /inline-operator-token|inline-s3cret/);
+  assert.match(printed, /"NBLC_API_TOKEN"/, 'the names are there');
+  assert.equal(cfg.env.NBLC_API_TOKEN, token);
+  assert.deepEqual(
+    Object.keys({ ...cfg.env }).sort(),
+    Object.keys({ ...base, NBLC_API_TOKEN: 1, NBLC_DATABASE_URL: 1 }).sort(),
+  );
+});
+
 test('NBLC_DATABASE_URL: unset is SQLite in the data dir; a PostgreSQL URL (or its _FILE) is a secret', async () => {
   assert.equal(loadConfig(base).databaseUrl, undefined);
   const url = 'postgresql://nblc:s3cret@db.example:5432/nblc';
