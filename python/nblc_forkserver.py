@@ -38,6 +38,7 @@ from typing import Any, NoReturn
 import ipykernel.ipkernel  # noqa: F401
 import ipykernel.kernelapp  # noqa: F401
 import nbformat
+from jupyter_client.provisioning import KernelProvisionerFactory
 
 import nblc_execute
 from nblc_kernel_fork import die_with_parent, reset_child_state, run_child, stdin_from_devnull
@@ -77,6 +78,9 @@ def warm_validators() -> None:
 
 
 warm_validators()
+# The registry of kernel provisioners (a singleton): built from the installed distributions'
+# entry points, ~0.015 CPU-s, in every executor when only the executor built it.
+KernelProvisionerFactory.instance()
 
 REQUEST_LIMIT = 1 << 20
 SHUTDOWN_GRACE_S = 5
