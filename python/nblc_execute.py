@@ -37,6 +37,7 @@ from nblc_cells import emit, run_cells
 from nblc_files import make_scratch, read_notebook, remove_tree, write_atomic
 from nblc_kernel_fork import KernelTemplate, NblcKernelManager
 from nblc_kernel_sandbox import KernelSandbox, add_sandbox_arguments, make_sandbox
+from nblc_ready import fast_reconnect, wait_for_ready
 from nblc_results import Outcome, Result, unsandboxed_usage
 
 log = logging.getLogger("nblc_execute")
@@ -193,9 +194,13 @@ class Executor:
                 self.sandbox.configure(client.km)
             # stdout=stderr: anything the kernel process prints must not corrupt our JSON stdout
             await client.async_start_new_kernel(cwd=scratch, stdout=sys.stderr.fileno())
-            await client.async_start_new_kernel_client()  # sets kc.allow_stdin = False
-            reply = await client.async_wait_for_reply(await ensure_async(client.kc.kernel_info()))
-            if reply and "language_info" in reply["content"]:
+            # nbclient's async_start_new_kernel_client, without jupyter_client's fixed waits (nblc_ready)
+            client.kc = kc = client.km.client()
+            fast_reconnect(kc)
+            kc.start_channels()
+            reply = await wait_for_ready(kc, client.startup_timeout)
+            kc.allow_stdin = False
+            if "language_info" in reply["content"]:
                 nb.metadata["language_info"] = reply["content"]["language_info"]
         except NoSuchKernel as e:
             outcome.problem("no_such_kernel", f"no such kernel: {e.name}")

@@ -7,6 +7,7 @@ import { ConfigError, type Config } from './config.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
 import { importReports } from '../activities/runs/history.js';
 import { checkSandbox } from '../activities/runs/sandbox.js';
+import { prestartForkServer } from '../activities/runs/notebooks.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
 import { closeHistoryStores, historyStore } from './history-store.js';
 import type { Logger } from './logger.js';
@@ -82,6 +83,8 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
         await createWorker(config, connection, {}, ready),
         await createNotebookWorker(config, connection),
       ];
+      // In the background: the first notebook finds the fork server ready instead of starting it.
+      void prestartForkServer(config, (message) => opts.logger.warn(message));
       workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
       cleanups.push(async () => {
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

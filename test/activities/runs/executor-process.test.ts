@@ -8,9 +8,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { forkExecutor, forkServerFor } from '../../../src/activities/runs/executor-process.js';
+import { executorEnv, forkExecutor, forkServerFor } from '../../../src/activities/runs/executor-process.js';
+import { prestartForkServer } from '../../../src/activities/runs/notebooks.js';
 import { PROJECT_ROOT } from '../../../src/runtime/config.js';
-import { waitFor } from '../../helpers/fixtures.js';
+import { testConfig, waitFor } from '../../helpers/fixtures.js';
 import { notebookJson } from '../../helpers/notebooks.js';
 import { isAlive } from '../../helpers/processes.js';
 import { nameKernel, parentOf, pidsMarked } from '../../sandbox/host-processes.js';
@@ -94,5 +95,42 @@ describe('notebook fork server', { timeout: 120_000 }, () => {
     assert.ok(fs.existsSync(path.join(dir, 'bad.log')));
     await proc.release();
     assert.ok(!fs.existsSync(path.join(dir, 'bad.log')));
+  });
+
+  test('prestartForkServer: the worker starts the server its notebooks will use; spawn mode and a server that cannot start only log', async () => {
+    const logged: string[] = [];
+    const cfg = testConfig(dir, 'file:///nowhere', {
+      NBLC_PYTHON: PYTHON,
+      NBLC_EXECUTOR: 'fork',
+      NBLC_KERNEL_ENV: 'PRESTART_TEST_FORK',
+      PRESTART_TEST_FORK: '1',
+    });
+    const server = forkServerFor(cfg.tests.python, executorEnv(cfg.env, cfg.sandbox.kernelEnv));
+    assert.equal(server.pid, undefined, 'no server for this environment yet');
+    await prestartForkServer(cfg, (m) => logged.push(m));
+    assert.ok(server.pid && isAlive(server.pid), 'started, and the one startExecutor finds');
+    const socket = await server.socket();
+    assert.ok(socket && fs.existsSync(socket));
+
+    const spawnCfg = testConfig(dir, 'file:///nowhere', {
+      NBLC_PYTHON: PYTHON,
+      NBLC_EXECUTOR: 'spawn',
+      NBLC_KERNEL_ENV: 'PRESTART_TEST_SPAWN',
+      PRESTART_TEST_SPAWN: '1',
+    });
+    await prestartForkServer(spawnCfg, (m) => logged.push(m));
+    assert.equal(
+      forkServerFor(spawnCfg.tests.python, executorEnv(spawnCfg.env, spawnCfg.sandbox.kernelEnv)).pid,
+      undefined,
+    );
+
+    const broken = testConfig(dir, 'file:///nowhere', {
+      NBLC_PYTHON: path.join(dir, 'no-python'),
+      NBLC_EXECUTOR: 'fork',
+    });
+    await prestartForkServer(broken, (m) => logged.push(m));
+    assert.equal(logged.length, 1);
+    assert.match(logged[0]!, /the notebook fork server did not start/);
+    server.reset();
   });
 });
