@@ -7,12 +7,15 @@
  * 2. The first `provision` right after each of those publishes (end to end through Temporal),
  *    against `cp -a` of the published snapshot; then a later one (once the ready copy of the commit
  *    is made again), the common case.
+ * 3. Notebook start-up: N trivial notebooks through a whole test run (bench/test-runs.ts, the fork
+ *    server, the sandbox on), against serial `jupyter nbconvert --execute`; after 1 and 2, with
+ *    their stack stopped, so neither's figures share the machine with the other's.
  *
  * Every timing starts after a `sync`, so that none pays for another's writeback.
  *
- *   node --import tsx bench/real-suite.ts [--merges 15] [--dir /tmp/...]
+ *   node --import tsx bench/real-suite.ts [--merges 15] [--notebooks 60 (0: skip 3)] [--dir /tmp/...]
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +32,7 @@ import { median, percentile } from './stats.js';
 import { generateSuite } from './suite.js';
 
 const run = promisify(execFile);
-const values = benchArgs({ merges: '15', dir: undefined });
+const values = benchArgs({ merges: '15', notebooks: '60', dir: undefined });
 const MERGES = Number(values.merges);
 const SECRET = 'bench-webhook-secret-0123456789abcdef';
 const REPO = 'bench/real-suite';
@@ -154,4 +157,15 @@ try {
   }
 } finally {
   if (!values.dir) await removeTree(dir);
+}
+
+if (Number(values.notebooks) > 0) {
+  const testRuns = path.join(import.meta.dirname, 'test-runs.ts');
+  const args = ['--notebooks', values.notebooks!, '--concurrency', '4', '--executors', 'fork', '--sandbox', 'on'];
+  console.log(`\n3. notebook start-up: bench/test-runs.ts ${args.join(' ')}`);
+  await new Promise<void>((resolve, reject) =>
+    spawn(process.execPath, ['--import', 'tsx', testRuns, ...args], { stdio: 'inherit' })
+      .on('error', reject)
+      .on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench/test-runs.ts exited ${code}`)))),
+  );
 }
