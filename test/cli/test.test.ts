@@ -13,7 +13,8 @@ describe('nblc test / schedule', () => {
   test('test --wait prints progress and a summary table, and exits 1 when a notebook did not pass', async () => {
     const { config, upstream } = await sandbox(ownQueues('cli-test'));
     const sha = await upstream.commit({
-      'ok/Fine.ipynb': notebook(['print(1)']),
+      // Long enough for the CLI's half-second polls to see it running (a trivial one ends first).
+      'ok/Fine.ipynb': notebook(['import time\ntime.sleep(2)\nprint(1)']),
       'bad/Broken.ipynb': notebook(['import nosuchmodule']),
     });
     const cliEnv = nblcEnv(env.address, config);
