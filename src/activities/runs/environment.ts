@@ -25,18 +25,18 @@ import { RUN_FAILURES, type ExecutorResult } from '../../runs/model.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { execute, executorArgs, runDirOf, type NotebookConfig } from './notebooks.js';
 
-export const ENVIRONMENT_FILE = 'environment.json';
+export { ENVIRONMENT_FILE } from './report/layout.js';
+import { ENVIRONMENT_FILE, isRunDirName } from './report/layout.js';
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_environment_probe.py');
 const MARKER = 'NBLC_ENVIRONMENT ';
 /** Listing a few hundred distributions takes well under a second; a kernel start a few. */
 const PROBE_TIMEOUT_S = 120;
-const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
 
 export function createEnvironmentActivities(cfg: NotebookConfig) {
   return {
     /** Measures the environment into `<run>/environment.json`; what the workflow keeps of it. */
     async probeEnvironment(input: { runId: string }): Promise<EnvironmentSummary> {
-      if (!RUN_ID_RE.test(input.runId) || input.runId.startsWith('.')) {
+      if (!isRunDirName(input.runId)) {
         throw ApplicationFailure.nonRetryable(`"${input.runId}" is not a run directory name`, RUN_FAILURES.badRunId);
       }
       const ctx = Context.current();

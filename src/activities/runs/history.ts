@@ -12,11 +12,10 @@ import type { Config } from '../../runtime/config.js';
 import { historyStore } from '../../runtime/history-store.js';
 import { recordedRunOf, type HistoryStore, type RecordedRun } from '../../runs/history.js';
 import { RUN_FAILURES } from '../../runs/model.js';
-import { REPORT_FILES } from './report/layout.js';
+import { isRunDirName, REPORT_FILES } from './report/layout.js';
 import { peekReport } from './report/previous.js';
 
 /** Run directory names as runIdFromWorkflowId makes them. */
-const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
 
 export type HistoryConfig = Pick<Config, 'resultsDir' | 'dataDir' | 'databaseUrl'>;
 
@@ -28,7 +27,7 @@ export function createHistoryActivities(
     /** Records the finished run `runId` from its report.json; returns how many notebooks it had. */
     async recordRun(input: { runId: string }): Promise<{ notebooks: number }> {
       const { runId } = input;
-      if (!RUN_ID_RE.test(runId) || runId.startsWith('.')) {
+      if (!isRunDirName(runId)) {
         throw ApplicationFailure.nonRetryable(`"${runId}" is not a run directory name`, RUN_FAILURES.badRunId);
       }
       const run = await readRun(cfg.resultsDir, runId);
@@ -86,7 +85,7 @@ export async function importReports(
   let names: string[];
   try {
     names = (await fs.readdir(resultsDir, { withFileTypes: true }))
-      .filter((d) => d.isDirectory() && RUN_ID_RE.test(d.name) && !d.name.startsWith('.'))
+      .filter((d) => d.isDirectory() && isRunDirName(d.name))
       .map((d) => d.name)
       .sort();
   } catch (err) {

@@ -9,11 +9,9 @@ import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
 import { RUN_FAILURES, type TestReport, type TestRunQueues, type TestRunResult } from '../../runs/model.js';
 import { discoverNotebooks, type DiscoverOptions } from './discover.js';
-import { removeTree } from '../files.js';
-import { runDirOf } from './notebooks.js';
+import { resetRunDir, runDirOf } from './notebooks.js';
 import { writeReport, type WriteReportOptions } from './report/index.js';
 import { historyStore } from '../../runtime/history-store.js';
-import { ENVIRONMENT_FILE } from './environment.js';
 import { summarizeEnvironment } from '../../runs/environment.js';
 import { pinDir, readCurrent, snapshotPath, SHA_RE } from '../sync/snapshot.js';
 
@@ -34,12 +32,7 @@ export function createRunActivities(cfg: RunsConfig) {
         throw ApplicationFailure.nonRetryable(`"${commit}" is not a full commit SHA`, RUN_FAILURES.badCommit);
       }
       const root = snapshotPath(cfg.cacheDir, commit);
-      // A new run under a reused workflow ID (e.g. a commit published again) starts from a clean
-      // directory, so that no earlier result can stand in for a notebook of this run.
-      const runDir = runDirOf(cfg.resultsDir, input.runId);
-      // removeTree: a killed notebook may have left read-only scratch folders in tmp/.
-      await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
-      await fs.rm(path.join(runDir, ENVIRONMENT_FILE), { force: true }); // measured again by this run
+      await resetRunDir(cfg.resultsDir, input.runId);
       await fs.mkdir(pinDir(cfg.cacheDir, commit), { recursive: true });
       await fs.writeFile(path.join(pinDir(cfg.cacheDir, commit), input.runId), '');
       if (

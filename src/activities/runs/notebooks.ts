@@ -18,7 +18,8 @@ import {
 } from '../../runs/model.js';
 import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
 import { sandboxArgs } from './sandbox.js';
-import { writeFileAtomic } from '../files.js';
+import { removeTree, writeFileAtomic } from '../files.js';
+import { ENVIRONMENT_FILE } from './report/layout.js';
 
 const KILL_GRACE_MS = 5000;
 
@@ -39,6 +40,17 @@ export interface RunNotebookInput {
 }
 
 export const runDirOf = (resultsDir: string, runId: string) => path.join(resultsDir, runId);
+
+/**
+ * A new run under a reused workflow ID (a commit published again, a PR run retried) starts from a
+ * clean directory, so that no earlier result or measurement can stand in for one of this run.
+ * removeTree: a killed notebook may have left read-only scratch folders in tmp/.
+ */
+export async function resetRunDir(resultsDir: string, runId: string): Promise<void> {
+  const runDir = runDirOf(resultsDir, runId);
+  await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
+  await fs.rm(path.join(runDir, ENVIRONMENT_FILE), { force: true });
+}
 export const resultFileOf = (runDir: string, nbPath: string) => path.join(runDir, 'results', `${nbPath}.json`);
 
 export function createNotebookActivities(cfg: NotebookConfig) {

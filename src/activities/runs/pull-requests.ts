@@ -13,6 +13,8 @@ import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
 import { SYNC_FAILURES } from '../../sync/model.js';
 import { removeTree } from '../files.js';
+import { resetRunDir } from './notebooks.js';
+import { isRunDirName } from './report/layout.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { git, gitFailure } from '../sync/git.js';
 import { cloneDir } from '../sync/index.js';
@@ -22,7 +24,6 @@ import { materialize } from '../sync/snapshot.js';
 export type PullRequestConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'resultsDir' | 'github'>;
 
 export const prSnapshotsDir = (cacheDir: string) => path.join(cacheDir, '.pr-snapshots');
-const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
 
 export interface PreparedPullRequest {
   /** The head commit that is tested. */
@@ -42,12 +43,10 @@ export function createPullRequestActivities(cfg: PullRequestConfig) {
       head: string;
       fork: boolean;
     }): Promise<PreparedPullRequest> {
-      if (!RUN_ID_RE.test(input.runId) || input.runId.startsWith('.') || !Number.isInteger(input.number)) {
+      if (!isRunDirName(input.runId) || !Number.isInteger(input.number)) {
         throw ApplicationFailure.nonRetryable(`not a pull request run: ${input.runId}`, SYNC_FAILURES.commitNotFound);
       }
-      // As resolveSnapshot does: a run started again under its ID starts from a clean directory.
-      const runDir = path.join(cfg.resultsDir, input.runId);
-      await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
+      await resetRunDir(cfg.resultsDir, input.runId);
       if (input.fork && !cfg.github.prFromForks) {
         return {
           commit: input.head,
@@ -101,7 +100,7 @@ export function createPullRequestActivities(cfg: PullRequestConfig) {
      * that git can collect a closed PR's objects.
      */
     async releasePullRequest(input: { runId: string; number?: number; head?: string }): Promise<void> {
-      if (!RUN_ID_RE.test(input.runId) || input.runId.startsWith('.')) return;
+      if (!isRunDirName(input.runId)) return;
       await removeTree(path.join(prSnapshotsDir(cfg.cacheDir), input.runId));
       if (!Number.isInteger(input.number) || !/^[0-9a-f]{40}$/.test(input.head ?? '')) return;
       await git({ baseDir: cloneDir(cfg) })
