@@ -25,7 +25,7 @@ import { createUpstream, notebook, sendPush, type Upstream } from '../src/demo/s
 import { getRun, startTestRun } from '../src/runs/client.js';
 import type { Stack } from '../src/runtime/stack.js';
 import { percentile } from './stats.js';
-import { benchArgs, benchConfig, startBenchStack } from './setup.js';
+import { benchArgs, benchConfig, startBenchStack, BENCH_WEBHOOK_SECRET } from './setup.js';
 
 const run = promisify(execFile);
 const values = benchArgs({ merges: '30', copies: '30', notebooks: '60', users: '200', 'cluster-dir': undefined });
@@ -33,7 +33,7 @@ const MERGES = Number(values.merges);
 const COPIES = Number(values.copies);
 const NOTEBOOKS = Number(values.notebooks);
 const USERS = Number(values.users);
-const SECRET = 'bench-secret';
+const SECRET = BENCH_WEBHOOK_SECRET;
 const TOKEN = 'bench-operator-token-0123456789abcdef0123';
 const SCRIPT = path.resolve(import.meta.dirname, '..', 'scripts', 'temporal-cluster.sh');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -27,14 +27,14 @@ import { readCurrent, snapshotPath } from '../src/activities/sync/snapshot.js';
 import { requestCopy } from '../src/copies/client.js';
 import { createUpstream, sendPush } from '../src/demo/sample-repo.js';
 import { syncWorkflowId } from '../src/sync/model.js';
-import { benchArgs, benchConfig, startBenchStack } from './setup.js';
+import { benchArgs, benchConfig, startBenchStack, BENCH_WEBHOOK_SECRET } from './setup.js';
 import { median, percentile } from './stats.js';
 import { generateSuite } from './suite.js';
 
 const run = promisify(execFile);
 const values = benchArgs({ merges: '15', notebooks: '60', dir: undefined });
 const MERGES = Number(values.merges);
-const SECRET = 'bench-webhook-secret-0123456789abcdef';
+const SECRET = BENCH_WEBHOOK_SECRET;
 const REPO = 'bench/real-suite';
 const dir = values.dir ? path.resolve(values.dir) : await fs.mkdtemp(path.join(os.tmpdir(), 'nblc-bench-suite-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

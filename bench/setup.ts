@@ -5,6 +5,9 @@ import { createLogger } from '../src/runtime/logger.js';
 import { startStack, type Stack } from '../src/runtime/stack.js';
 
 /** `--name value` options, each with its default (`undefined`: none); unknown options are an error. */
+/** The webhook secret of the benches' stacks (nblc refuses one under 32 characters). */
+export const BENCH_WEBHOOK_SECRET = 'bench-webhook-secret-0123456789abcdef';
+
 export function benchArgs<T extends Record<string, string | undefined>>(defaults: T): T {
   const options = Object.fromEntries(
     Object.entries(defaults).map(([name, d]) => [

@@ -19,13 +19,13 @@ import { readCurrent } from '../src/activities/sync/snapshot.js';
 import { syncWorkflowId } from '../src/sync/model.js';
 import { createUpstream, sendPush } from '../src/demo/sample-repo.js';
 import { percentile } from './stats.js';
-import { benchArgs, benchConfig, startBenchStack } from './setup.js';
+import { benchArgs, benchConfig, startBenchStack, BENCH_WEBHOOK_SECRET } from './setup.js';
 
 const run = promisify(execFile);
 const values = benchArgs({ commits: '100', burst: '50' });
 const COMMITS = Number(values.commits);
 const BURST = Number(values.burst);
-const SECRET = 'bench-webhook-secret-0123456789abcdef';
+const SECRET = BENCH_WEBHOOK_SECRET;
 const REPO = 'bench/sync';
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nblc-bench-sync-'));
 

@@ -12,11 +12,11 @@ import path from 'node:path';
 import { removeTree } from '../src/activities/files.js';
 import { deliveryHeaders, pushEvent } from '../src/demo/sample-repo.js';
 import { percentile } from './stats.js';
-import { benchArgs, benchConfig, startBenchStack } from './setup.js';
+import { benchArgs, benchConfig, startBenchStack, BENCH_WEBHOOK_SECRET } from './setup.js';
 
 const values = benchArgs({ requests: '500' });
 const N = Number(values.requests);
-const SECRET = 'bench-webhook-secret-0123456789abcdef';
+const SECRET = BENCH_WEBHOOK_SECRET;
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'nblc-bench-webhook-'));
 
 async function measure(url: string, event: string, body: (i: number) => string): Promise<number[]> {

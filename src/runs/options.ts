@@ -2,7 +2,7 @@
  * A test run's options (globs, concurrency, retries, timeouts) and their limits, checked by the
  * API, the CLI and the config, and clamped by the workflow. Pure, like the rest of the model.
  */
-import { globsProblem } from './globs.js';
+import { globsProblem, MAX_GLOB_LENGTH, MAX_GLOBS } from './globs.js';
 
 export interface TestRunOptions {
   /** Globs relative to the snapshot root (`**` supported); default all notebooks. */
@@ -23,8 +23,8 @@ export interface TestRunOptions {
  */
 export const RUN_LIMITS = {
   /** include / exclude: globs in each list, characters in each glob. */
-  globs: 100,
-  globLength: 500,
+  globs: MAX_GLOBS,
+  globLength: MAX_GLOB_LENGTH,
   concurrency: { min: 1, max: 256 },
   retries: { min: 0, max: 10 },
   cellTimeoutS: { min: 1, max: 86_400 },
