@@ -2,7 +2,7 @@
 import type { Logger } from '@temporalio/common';
 import path from 'node:path';
 import { STAGING_AREA } from './fs.js';
-import { cachedManifest, snapshotManifest } from './manifest.js';
+import { cachedManifest, snapshotManifest, type SnapshotManifest } from './manifest.js';
 import type { ReadyCopies } from './ready.js';
 import { snapshotPath } from '../sync/snapshot.js';
 import type { CopyConfig } from './index.js';
@@ -21,9 +21,11 @@ export function readyCopyAfterPublish(cfg: CopyConfig, ready: ReadyCopies) {
         const area = path.join(cfg.usersDir, STAGING_AREA);
         const snapshotRoot = snapshotPath(cfg.cacheDir, commit);
         const before = previous && previous !== commit ? await cachedManifest(cfg.dataDir, previous) : null;
+        // Derived from the previous one when there is one; the full copy below then reuses it.
+        let snapshot: SnapshotManifest | null = null;
         if (before) {
           const root = snapshotPath(cfg.cacheDir, before.commit);
-          const snapshot = await snapshotManifest({
+          snapshot = await snapshotManifest({
             dataDir: cfg.dataDir,
             snapshotRoot,
             commit,
@@ -37,7 +39,7 @@ export function readyCopyAfterPublish(cfg: CopyConfig, ready: ReadyCopies) {
           async (signal) => ({
             commit,
             snapshotRoot,
-            snapshot: await snapshotManifest({ dataDir: cfg.dataDir, snapshotRoot, commit, signal }),
+            snapshot: snapshot ?? (await snapshotManifest({ dataDir: cfg.dataDir, snapshotRoot, commit, signal })),
           }),
           log,
         );

@@ -39,10 +39,11 @@ const NOT_UTF8 = (dir: boolean) =>
   `its name is not valid UTF-8, so nblc cannot copy it${dir ? ' (nor anything in it)' : ''}: rename it upstream to get it in copies`;
 
 export const manifestCacheDir = (dataDir: string) => path.join(dataDir, 'copy-manifests');
+const manifestFile = (dataDir: string, commit: string) => path.join(manifestCacheDir(dataDir), `${commit}.json`);
 
 /** The cached manifest of a commit's snapshot, or null (none yet, or damaged: then removed). */
 export async function cachedManifest(dataDir: string, commit: string): Promise<SnapshotManifest | null> {
-  const cached = path.join(manifestCacheDir(dataDir), `${commit}.json`);
+  const cached = manifestFile(dataDir, commit);
   try {
     return JSON.parse(await fs.readFile(cached, 'utf8')) as SnapshotManifest;
   } catch (err) {
@@ -65,13 +66,10 @@ export async function snapshotManifest(opts: {
   signal?: AbortSignal;
   onProgress?: (done: number) => void;
 }): Promise<SnapshotManifest> {
-  const cacheDir = manifestCacheDir(opts.dataDir);
-  const cached = path.join(cacheDir, `${opts.commit}.json`);
   const known = await cachedManifest(opts.dataDir, opts.commit);
   if (known) return known;
   const manifest = await scanSnapshot(opts.snapshotRoot, opts.commit, opts.signal, opts.onProgress, opts.previous);
-  await fs.mkdir(cacheDir, { recursive: true });
-  await writeFileAtomic(cached, JSON.stringify(manifest));
+  await writeFileAtomic(manifestFile(opts.dataDir, opts.commit), JSON.stringify(manifest));
   return manifest;
 }
 

@@ -91,9 +91,9 @@ export async function materialize(opts: {
   sha: string;
   previous?: string | null;
   signal?: AbortSignal;
-}): Promise<{ path: string; files: number; reused: boolean; linked: boolean }> {
+}): Promise<{ path: string; files: number; reused: boolean }> {
   const final = snapshotPath(opts.cacheDir, opts.sha);
-  if (await exists(final)) return { path: final, files: -1, reused: true, linked: false };
+  if (await exists(final)) return { path: final, files: -1, reused: true };
   await fs.mkdir(snapshotsDir(opts.cacheDir), { recursive: true });
   const prefix = path.join(snapshotsDir(opts.cacheDir), `.tmp-${opts.sha.slice(0, 12)}-`);
   let tmp = await fs.mkdtemp(prefix);
@@ -112,8 +112,7 @@ export async function materialize(opts: {
         },
       );
     }
-    const linked = files >= 0;
-    if (!linked) {
+    if (files < 0) {
       // The private clone is bare: point git at a throwaway index and at the temporary tree.
       const g = { baseDir: opts.gitDir, signal: opts.signal, env: { GIT_INDEX_FILE: index, GIT_WORK_TREE: tmp } };
       await gitBytes(g, ['read-tree', opts.sha]);
@@ -129,11 +128,11 @@ export async function materialize(opts: {
       // Another attempt finished first: its tree is identical, keep it.
       if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err;
       await removeTree(tmp);
-      return { path: final, files, reused: true, linked };
+      return { path: final, files, reused: true };
     }
     // The rename itself must be durable before `current` can point at the new name.
     await syncDir(snapshotsDir(opts.cacheDir));
-    return { path: final, files, reused: false, linked };
+    return { path: final, files, reused: false };
   } catch (err) {
     await removeTree(tmp);
     throw err;
