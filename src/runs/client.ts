@@ -17,6 +17,7 @@ import {
   pullRequestWorkflowId,
   RUN_SA,
   runIdFromWorkflowId,
+  workflowIdOfRun,
   type PullRequestRef,
   TEST_RUN_PREFIX,
   type RunKind,
@@ -79,9 +80,6 @@ export async function startTestRun(
     ),
   };
 }
-
-export const workflowIdOfRun = (runId: string) =>
-  runId.startsWith(TEST_RUN_PREFIX) ? runId : `${TEST_RUN_PREFIX}${runId}`;
 
 export interface RunState {
   runId: string;

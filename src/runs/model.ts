@@ -290,3 +290,10 @@ export const TEST_RUN_PREFIX = 'test-run:';
 export function runIdFromWorkflowId(workflowId: string): string {
   return workflowId.replace(/^test-run:/, '').replace(/[^A-Za-z0-9._-]+/g, '-');
 }
+
+/** Back to the workflow ID: the prefix, and a scheduled run's timestamp colons (…T03:00:00Z). */
+export function workflowIdOfRun(runId: string): string {
+  if (runId.startsWith(TEST_RUN_PREFIX)) return runId;
+  const scheduled = /^(scheduled-\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d(?:\.\d+)?Z)$/.exec(runId);
+  return TEST_RUN_PREFIX + (scheduled ? `${scheduled[1]}:${scheduled[2]}:${scheduled[3]}` : runId);
+}

@@ -9,8 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { workflowIdOfRunId } from '../../src/api/dashboard/links.js';
-import { runIdFromWorkflowId } from '../../src/runs/model.js';
+import { runIdFromWorkflowId, workflowIdOfRun } from '../../src/runs/model.js';
 import { closeHistoryStores } from '../../src/runtime/history-store.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 import { TOKEN, small, dashboardApp } from '../helpers/dashboard.js';
@@ -94,6 +93,6 @@ test("a run's workflow ID from its directory name, for the Temporal UI links", (
     'test-run:merge-0123456789ab',
     'test-run:scheduled-2026-11-30T03:00:00Z',
   ]) {
-    assert.equal(workflowIdOfRunId(runIdFromWorkflowId(id)), id);
+    assert.equal(workflowIdOfRun(runIdFromWorkflowId(id)), id);
   }
 });

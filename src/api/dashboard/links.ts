@@ -5,7 +5,7 @@
  * and the Temporal UI.
  */
 import { reportLink } from '../../runs/report-links.js';
-import { TEST_RUN_PREFIX } from '../../runs/model.js';
+import { workflowIdOfRun } from '../../runs/model.js';
 import type { Secret } from '../../runtime/secret.js';
 import { temporalUiLink } from '../../runtime/temporal-ui.js';
 
@@ -22,16 +22,6 @@ export interface Links {
   temporal(runId: string): string | null;
 }
 
-/**
- * A run's workflow ID from its directory name (runIdFromWorkflowId, model.ts): the prefix, and
- * for scheduled runs the colons of the timestamp the Schedule appended (…T03:00:00Z), which the
- * directory name turned into dashes.
- */
-export function workflowIdOfRunId(runId: string): string {
-  const scheduled = /^(scheduled-\d{4}-\d\d-\d\dT\d\d)-(\d\d)-(\d\d(?:\.\d+)?Z)$/.exec(runId);
-  return TEST_RUN_PREFIX + (scheduled ? `${scheduled[1]}:${scheduled[2]}:${scheduled[3]}` : runId);
-}
-
 export function makeLinks(token: Secret, temporal: { uiUrl: string; namespace: string }, nowMs: number): Links {
   // One grant per run and page: an HMAC each, the same for every notebook of that run.
   const grants = new Map<string, string>();
@@ -45,6 +35,6 @@ export function makeLinks(token: Secret, temporal: { uiUrl: string; namespace: s
     report: (runId) => `${base(runId)}report.html`,
     executed: (runId, notebook) => `${base(runId)}executed/${segments(notebook)}`,
     view: (runId, notebook) => `/ui/runs/${encodeURIComponent(runId)}/executed/${segments(notebook)}`,
-    temporal: (runId) => (ui ? temporalUiLink(temporal.uiUrl, temporal.namespace, workflowIdOfRunId(runId)) : null),
+    temporal: (runId) => (ui ? temporalUiLink(temporal.uiUrl, temporal.namespace, workflowIdOfRun(runId)) : null),
   };
 }
