@@ -14,7 +14,6 @@
  */
 import {
   ActivityFailure,
-  ApplicationFailure,
   ParentClosePolicy,
   allHandlersFinished,
   condition,
@@ -36,7 +35,7 @@ import { bulkCopyWorkflowId } from '../copies/model.js';
 import { testNotebooks } from './testNotebooks.js';
 import { userCopiesBulk } from './userCopiesBulk.js';
 import { Deliveries } from '../sync/deliveries.js';
-import { sendSyncAlert } from './runNotify.js';
+import { failureText, sendSyncAlert } from './runNotify.js';
 import {
   NON_RETRYABLE_PUBLISH_FAILURES,
   SYNC_SA,
@@ -255,11 +254,7 @@ async function startOnce(started: Promise<unknown>): Promise<void> {
 
 /** The operator-facing reason of an activity failure (the root cause, not the wrapper). */
 function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) {
-    const cause = err.cause;
-    const type = cause instanceof ApplicationFailure && cause.type ? ` [${cause.type}]` : '';
-    return `${err.activityType}: ${cause.message}${type}`;
-  }
+  if (err instanceof ActivityFailure && err.cause) return failureText(err);
   if (err instanceof Error) throw err; // not an activity failure: a bug, let the task fail visibly
   return String(err);
 }
