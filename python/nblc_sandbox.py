@@ -193,15 +193,19 @@ def mounts_under(target: str) -> list[str]:
     return points
 
 
+def limit_data(policy: Policy) -> None:
+    """The fallback without a writable cgroup: a bound on each process's data (heap and anonymous
+    mappings; unlike RLIMIT_AS it does not count reserved address space)."""
+    if policy.get("data_limit"):
+        limit = int(policy["data_limit"])
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
 def drop_privileges(policy: Policy) -> None:
     """No capabilities, no way to gain any (no_new_privs: setuid binaries do not elevate), and
     as root: another, unprivileged user without supplementary groups."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core files holding the kernel's memory
-    if policy.get("data_limit"):
-        # The fallback without a writable cgroup: a bound on each process's data (heap and
-        # anonymous mappings; unlike RLIMIT_AS it does not count reserved address space).
-        limit = int(policy["data_limit"])
-        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    limit_data(policy)
     lx.drop_bounding_set()
     if policy.get("uid") is not None:
         os.setgroups([])
@@ -225,9 +229,7 @@ def exec_bwrap(policy: Policy, cmd: list[str], why: str) -> NoReturn:
     if bwrap is None:
         fail(policy, f"{why}, and bubblewrap (bwrap) is not installed")
     try:
-        if policy.get("data_limit"):
-            limit = int(policy["data_limit"])
-            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+        limit_data(policy)
         os.execv(bwrap, [bwrap, *bwrap_args(policy), "--", *cmd])
     except OSError as e:
         fail(policy, f"{why}; bubblewrap: {e}")
