@@ -138,7 +138,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     workerName: v.NBLC_WORKER_NAME ?? `${process.pid}@${os.hostname()}`,
     sandbox,
-    publicUrl: v.NBLC_PUBLIC_URL ? v.NBLC_PUBLIC_URL.replace(/\/+$/, '') : undefined,
     alerts: {
       webhookUrls,
       smtpUrl,

@@ -189,11 +189,11 @@ test('alert channels and the GitHub token are secrets (inline or _FILE); lists s
   assert.deepEqual(cfg.alerts.emailTo, ['ops@example.org', 'oncall@example.org']);
   assert.equal(cfg.github.token?.reveal(), 'ghp_x');
   assert.equal(cfg.github.apiUrl, 'https://api.github.com');
-  assert.equal(cfg.publicUrl, 'https://nblc.example.org');
+  assert.equal(cfg.http.publicUrl, 'https://nblc.example.org');
   assert.deepEqual([cfg.alerts.syncAfter, cfg.alerts.quietFlaky, cfg.alerts.flakyAfter], ['30m', true, 3]);
   assert.equal(cfg.github.prFromForks, false);
   assert.doesNotMatch(JSON.stringify([cfg.alerts, cfg.github]), /hooks\.example|pw@|ghp_x/, 'none serializes');
   assert.match(problemsOf({ ...base, NBLC_ALERT_WEBHOOK_URL: 'hooks.example.org/a' }), /NBLC_ALERT_WEBHOOK_URL: http/);
   assert.match(problemsOf({ ...base, NBLC_SMTP_URL: 'mail.example.org' }), /NBLC_SMTP_URL: an SMTP URL/);
-  assert.equal(loadConfig({ ...base, NBLC_PUBLIC_URL: '' }).publicUrl, undefined);
+  assert.equal(loadConfig({ ...base, NBLC_PUBLIC_URL: '' }).http.publicUrl, undefined);
 });

@@ -37,7 +37,7 @@ export const ALERT_LINK_TTL_S = 14 * 24 * 3600;
 
 export type AlertActivitiesConfig = Pick<
   Config,
-  'alerts' | 'github' | 'repo' | 'resultsDir' | 'dataDir' | 'databaseUrl' | 'publicUrl' | 'linkSecret'
+  'alerts' | 'github' | 'repo' | 'resultsDir' | 'dataDir' | 'databaseUrl' | 'http' | 'linkSecret'
 >;
 
 export interface PlanRunAlertsInput {
@@ -54,8 +54,8 @@ export function createAlertActivities(
   channels: () => Channel[] = () => alertChannels(cfg),
 ) {
   const link = (runId: string) =>
-    cfg.publicUrl && cfg.linkSecret
-      ? `${cfg.publicUrl}${reportLink(cfg.linkSecret, runId, Date.now(), ALERT_LINK_TTL_S)}`
+    cfg.http.publicUrl && cfg.linkSecret
+      ? `${cfg.http.publicUrl}${reportLink(cfg.linkSecret, runId, Date.now(), ALERT_LINK_TTL_S)}`
       : undefined;
 
   return {

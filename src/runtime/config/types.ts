@@ -28,7 +28,10 @@ export interface Config {
   /** The cache as users see it: the target of their `notebooks-latest` link. */
   userCachePath: string;
   keepSnapshots: number;
-  /** `publicUrl`: the API as browsers reach it (behind a proxy); https makes session cookies Secure. */
+  /**
+   * `publicUrl`: the API as browsers and people reach it (behind a proxy): https makes session
+   * cookies Secure; alerts and commit statuses link to reports under it.
+   */
   http: { host: string; port: number; publicUrl?: string };
   taskQueue: string;
   syncIdleTimeout: string;
@@ -74,8 +77,6 @@ export interface Config {
    */
   workerName: string;
   sandbox: SandboxConfig;
-  /** The base URL people reach the API at: absolute report links in alerts and commit statuses. */
-  publicUrl?: string;
   alerts: {
     /** Slack-compatible incoming webhooks (NBLC_ALERT_WEBHOOK_URL, comma-separated). */
     webhookUrls: Secret[];
