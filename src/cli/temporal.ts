@@ -4,6 +4,7 @@ import { loadConfig } from '../runtime/config.js';
 import { connectClient } from '../runtime/temporal.js';
 import { retentionSeconds, setupTemporal } from '../runtime/temporal-setup.js';
 import { UsageError } from './errors.js';
+import { seconds } from './options.js';
 
 export function registerTemporal(program: Command): void {
   const temporal = program.command('temporal').description('the Temporal service nblc runs on');
@@ -16,7 +17,9 @@ export function registerTemporal(program: Command): void {
       new Option('--retention <duration>', 'retention of closed workflows if the namespace is created').default('720h'),
     )
     .addOption(
-      new Option('--wait <seconds>', 'keep trying this long while the server starts').default(60).argParser(Number),
+      new Option('--wait <seconds>', 'keep trying this long while the server starts')
+        .default(60)
+        .argParser(seconds('--wait', { min: 0, max: 86_400 })),
     )
     .addHelpText(
       'after',
@@ -24,7 +27,6 @@ export function registerTemporal(program: Command): void {
         'Exit status: 0 done, 1 Temporal failed or is unreachable, 2 something an operator must do (printed).',
     )
     .action(async (opts: { retention: string; wait: number }) => {
-      if (!Number.isFinite(opts.wait) || opts.wait < 0) throw new UsageError('--wait takes a number of seconds');
       retentionSeconds(opts.retention); // validated before connecting
       // The setup touches no repository: the two settings every other command needs are not asked for.
       const cfg = loadConfig({ NBLC_REPO_URL: 'unused', NBLC_REPO_FULL_NAME: 'unused/unused', ...process.env });
