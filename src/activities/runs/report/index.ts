@@ -27,7 +27,7 @@ import {
 } from '../../../runs/model.js';
 import { groupCauses } from '../../../runs/causes.js';
 import { renderHtml } from './html.js';
-import { READ_CONCURRENCY, REPORT_FILES, isObject } from './layout.js';
+import { READ_CONCURRENCY, REPORT_FILES, isObject, isRunDirName } from './layout.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
 import { renderJunit } from './junit.js';
@@ -52,11 +52,8 @@ export interface WriteReportOptions {
 
 export const NO_RESULT_MESSAGE = 'no result was recorded';
 
-/** Run directory names as runIdFromWorkflowId makes them. */
-const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
-
 export async function writeReport(opts: WriteReportOptions): Promise<TestReport> {
-  if (!RUN_ID_RE.test(opts.runId) || opts.runId === '.' || opts.runId === '..') {
+  if (!isRunDirName(opts.runId)) {
     throw ApplicationFailure.nonRetryable(`"${opts.runId}" is not a run directory name`, RUN_FAILURES.badReportInput);
   }
   for (const [name, value] of [
