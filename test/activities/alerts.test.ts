@@ -3,8 +3,11 @@
  * server, a GitHub API stand-in; deliveries recorded in a real (SQLite) history database.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createAlertActivities } from '../../src/activities/alerts/index.js';
+import { writeRunRecord } from '../../src/activities/runs/run-record.js';
 import { alertStore } from '../../src/runtime/alert-store.js';
 import { freePort } from '../../src/runtime/embedded.js';
 import { closeHistoryStores } from '../../src/runtime/history-store.js';
@@ -133,9 +136,20 @@ describe('planRunAlerts', () => {
   });
 });
 
+/** What the worker recorded of a run (run-record.ts) and its notebooks' results, as runNotebook writes them. */
+async function ran(resultsDir: string, runId: string, statuses: Record<string, string> | null) {
+  const discovered = statuses ? Object.keys(statuses) : undefined;
+  await writeRunRecord(resultsDir, runId, { commit: SHA, source: 'snapshot', ...(discovered ? { discovered } : {}) });
+  for (const [nb, status] of Object.entries(statuses ?? {})) {
+    await fs.mkdir(path.join(resultsDir, runId, 'results'), { recursive: true });
+    await fs.writeFile(path.join(resultsDir, runId, 'results', `${nb}.json`), JSON.stringify({ path: nb, status }));
+  }
+}
+
 describe('setRunStatus', () => {
   test('octokit sets the status on the commit with its context, counts and the signed report link', async () => {
-    const { gh, acts } = await setup();
+    const { gh, acts, config } = await setup();
+    await ran(config.resultsDir, 'merge-x', { 'a.ipynb': 'passed', 'b.ipynb': 'failed', 'c.ipynb': 'passed' });
     const counts = { total: 3, passed: 2, failed: 1 };
     assert.equal(
       await runActivity(acts.setRunStatus, { runId: 'merge-x', commit: SHA, state: 'failure', counts }),
@@ -151,8 +165,39 @@ describe('setRunStatus', () => {
     assert.equal(gh.requests[0]!.headers.authorization, 'token ghp_test_token_0123456789');
   });
 
+  test('the state is what ran, whatever the input says: results on disk, not the counts given', async () => {
+    const { gh, acts, config } = await setup();
+    await ran(config.resultsDir, 'lie', { 'a.ipynb': 'passed', 'b.ipynb': 'timed_out' });
+    await runActivity(acts.setRunStatus, {
+      runId: 'lie',
+      commit: SHA,
+      state: 'success',
+      counts: { total: 2, passed: 2 },
+    });
+    // A carry with statuses and no notebooks: nothing discovered on the worker, so no `success`.
+    await ran(config.resultsDir, 'nothing', null);
+    await runActivity(acts.setRunStatus, {
+      runId: 'nothing',
+      commit: SHA,
+      state: 'success',
+      counts: { total: 0, passed: 0 },
+    });
+    // Discovery on the worker found nothing to test: that one is a success.
+    await ran(config.resultsDir, 'empty', {});
+    await runActivity(acts.setRunStatus, { runId: 'empty', commit: SHA, state: 'failure' });
+    assert.deepEqual(
+      statusesOf(gh).map((s) => [s.state, s.description]),
+      [
+        ['failure', '1 of 2 notebooks did not pass (1 timed out)'],
+        ['error', 'nblc cannot tell which notebooks ran: start the run again'],
+        ['success', 'no notebooks to test'],
+      ],
+    );
+  });
+
   test('a token GitHub refuses is a non-retryable failure naming the permission; no token: off', async () => {
-    const { gh, acts } = await setup();
+    const { gh, acts, config } = await setup();
+    await ran(config.resultsDir, 'r', null);
     gh.failWith = 403;
     await expectFailure(runActivity(acts.setRunStatus, { runId: 'r', commit: SHA, state: 'pending' }), {
       type: NOTIFY_FAILURES.githubRejected,
@@ -164,7 +209,9 @@ describe('setRunStatus', () => {
       type: NOTIFY_FAILURES.githubUnavailable,
       nonRetryable: false,
     });
-    const off = createAlertActivities(testConfig(await tempDir(), '/nonexistent.git'));
+    const offConfig = testConfig(await tempDir(), '/nonexistent.git');
+    await ran(offConfig.resultsDir, 'r', null);
+    const off = createAlertActivities(offConfig);
     assert.equal(await runActivity(off.setRunStatus, { runId: 'r', commit: SHA, state: 'pending' }), false);
   });
 });

@@ -77,11 +77,11 @@ export function createNotebookActivities(cfg: NotebookConfig) {
   return {
     async runNotebook(input: RunNotebookInput): Promise<NotebookSummary> {
       const ctx = Context.current();
-      const runDir = await ownRunDir(cfg.resultsDir, input.runId);
       const nbPath = checkRelativePath(input.path);
       // The root the worker computes for this run, never the input's: not `/`, not another run's.
-      const { root } = await snapshotRootOf(cfg, input.runId, input.root);
+      const { root } = await snapshotRootOf(cfg, checkRunId(input.runId), input.root);
       await realComponents(root, nbPath, 'path', true);
+      const runDir = await ownRunDir(cfg.resultsDir, input.runId);
       const artifact = path.join('executed', nbPath);
       // Folders made here one by one, none a link: the executor writes inside the run directory.
       const output = await safeOutputPath(runDir, artifact, 'path');
