@@ -12,6 +12,7 @@
  * - what was opened must be a regular file (fstat), and, where /proc tells, the path the kernel
  *   actually opened must be inside the run directory (closes the window between realpath and open,
  *   in which a directory on the way could be swapped for a link).
+ * - only `report.*`/`junit.xml`, `environment.json` and `executed/**` are served (layout.ts);
  * Everything that does not pass is "not found", so the API answers 404 and tells nothing more.
  *
  * Outside src/api on purpose: the API touches no files itself (lint rule); this is the one
@@ -22,6 +23,7 @@ import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { isRunDirName, isServedRunFile } from '../activities/runs/report/layout.js';
 
 export interface ReportFile {
   size: number;
@@ -33,8 +35,6 @@ export interface ReportFile {
   close(): Promise<void>;
 }
 
-/** A run's directory name, as runIdFromWorkflowId makes them; no leading dot. */
-const RUN_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
 const MAX_DEPTH = 64;
 const MAX_SEGMENT_BYTES = 255; // NAME_MAX
 
@@ -57,7 +57,10 @@ export async function openReportFile(
   runId: string,
   segments: readonly string[],
 ): Promise<ReportFile | null> {
-  if (!RUN_ID.test(runId) || segments.length === 0 || segments.length > MAX_DEPTH) return null;
+  if (!isRunDirName(runId) || segments.length === 0 || segments.length > MAX_DEPTH) return null;
+  // Only the report, the environment and the executed notebooks: never the results, the
+  // executors' logs or the worker's record beside them.
+  if (!isServedRunFile(segments)) return null;
   if (!segments.every(isPlainSegment)) return null;
   let handle: FileHandle | undefined;
   try {

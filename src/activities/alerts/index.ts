@@ -59,6 +59,14 @@ export function createAlertActivities(
     cfg.http.publicUrl && cfg.linkSecret
       ? `${cfg.http.publicUrl}${reportLink(cfg.linkSecret, runId, Date.now(), ALERT_LINK_TTL_S)}`
       : undefined;
+  // A status is public on a public repository's pull requests: a link valid hours, or the
+  // dashboard's (login), never the alerts' two weeks.
+  const statusLink = (runId: string) => {
+    if (!cfg.http.publicUrl) return undefined;
+    const ttl = cfg.alerts.statusLinkTtlS;
+    if (ttl <= 0) return `${cfg.http.publicUrl}/runs/${encodeURIComponent(runId)}/report.html`;
+    return cfg.linkSecret ? `${cfg.http.publicUrl}${reportLink(cfg.linkSecret, runId, Date.now(), ttl)}` : undefined;
+  };
 
   return {
     /** The run's alerts and the channels to send them to (none configured: nothing to decide). */
@@ -192,7 +200,7 @@ export function createAlertActivities(
         sha: commit,
         state,
         description,
-        targetUrl: state === 'pending' ? undefined : link(runId),
+        targetUrl: state === 'pending' ? undefined : statusLink(runId),
       });
     },
   };
