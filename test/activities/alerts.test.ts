@@ -69,6 +69,27 @@ describe('deliverAlert', () => {
     assert.equal((await store.delivery('merge-x:newly-failing', channels[0]!))?.state, 'sent');
   });
 
+  test('what notebooks wrote reaches the chat escaped: no @channel, no <!here>, no link or Markdown', async () => {
+    const { chat, acts } = await setup();
+    const [webhook] = (await runActivity(acts.planRunAlerts, { runId: 'merge-z', kind: 'merge', error: 'x' })).channels;
+    // An error whose name and value a notebook chose, and a notebook path its author chose.
+    const hostile: Alert = {
+      ...alert,
+      title: '1 notebook newly failing: @channel <!here> *Err*',
+      groups: [
+        { heading: '@here [click](http://evil.example) `x` _y_', notebooks: ['@all/<!channel>.ipynb'], more: 0 },
+      ],
+    };
+    await runActivity(acts.deliverAlert, { runId: 'merge-z', channel: webhook!, alert: hostile });
+    const body = chat.requests.at(-1)!.body as { text: string; blocks: unknown[] };
+    for (const sent of [body.text, JSON.stringify(body.blocks)]) {
+      assert.doesNotMatch(sent, /@(channel|here|all)\b/, sent);
+      assert.doesNotMatch(sent, /<!(here|channel)/, sent);
+    }
+    assert.match(body.text, /\\\[click\\\]\\\(http:\/\/evil\.example\\\)/);
+    assert.match(body.text, /\\`x\\` \\_y\\_/);
+  });
+
   test('a channel that is down fails retryably, with its error recorded and no credential in it', async () => {
     const { chat, config, acts } = await setup();
     chat.failWith = 503;
@@ -193,6 +214,19 @@ describe('setRunStatus', () => {
         ['success', 'no notebooks to test'],
       ],
     );
+  });
+
+  test('a status links for NBLC_STATUS_LINK_TTL (default 4 h), or with 0 to the report behind the login', async () => {
+    const { gh, acts, config } = await setup();
+    await ran(config.resultsDir, 'merge-y', { 'a.ipynb': 'passed' });
+    await runActivity(acts.setRunStatus, { runId: 'merge-y', commit: SHA, state: 'success' });
+    const expires = Number(/\/~(\d+)\./.exec(statusesOf(gh)[0]!.targetUrl ?? '')?.[1]);
+    const hours = (expires * 1000 - Date.now()) / 3_600_000;
+    assert.ok(hours > 3.9 && hours <= 4, `the link is valid ${hours} h`);
+    const dash = await setup({ NBLC_STATUS_LINK_TTL: '0s' });
+    await ran(dash.config.resultsDir, 'merge-y', { 'a.ipynb': 'passed' });
+    await runActivity(dash.acts.setRunStatus, { runId: 'merge-y', commit: SHA, state: 'success' });
+    assert.equal(statusesOf(dash.gh)[0]!.targetUrl, 'https://nblc.example.org/runs/merge-y/report.html');
   });
 
   test('a token GitHub refuses is a non-retryable failure naming the permission; no token: off', async () => {

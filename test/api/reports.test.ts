@@ -215,7 +215,7 @@ describe('report files', () => {
   });
 
   test('only report.*, junit.xml, environment.json and executed/** are served: never results, logs or scratch', async () => {
-    for (const [rel, text] of [
+    for (const [rel, text] of <Array<[string, string]>>[
       ['results/a.ipynb.json', '{"status":"passed"}'],
       ['results/a.ipynb.json.executor-1.log', 'executor log'],
       ['run.json', '{"commit":"x"}'],

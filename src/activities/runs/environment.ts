@@ -20,6 +20,7 @@ import {
   type EnvironmentSummary,
   type RunEnvironment,
 } from '../../runs/environment.js';
+import { normalizeName } from '../../runs/causes.js';
 import type { ExecutorResult } from '../../runs/model.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { execute, executorArgs, ownRunDir, scratchDirOf, type NotebookConfig } from './notebooks.js';
@@ -97,7 +98,7 @@ async function measure(
     const r = JSON.parse(await fs.readFile(result, 'utf8')) as ExecutorResult;
     if (r.status !== 'passed') {
       // An error's name only: its message and traceback come from the environment's code.
-      const why = r.status === 'failed' ? (r.error?.ename ?? 'an error') : r.message;
+      const why = r.status === 'failed' ? (r.error ? normalizeName(r.error.ename) : 'an error') : r.message;
       return notMeasured(cfg, measuredAt, `the probe ended ${r.status}: ${why}`);
     }
     const line = streamText(JSON.parse(await fs.readFile(output, 'utf8')))

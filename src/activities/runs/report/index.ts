@@ -25,7 +25,7 @@ import {
   type RunKind,
   type TestReport,
 } from '../../../runs/model.js';
-import { groupCauses } from '../../../runs/causes.js';
+import { groupCauses, normalizeName } from '../../../runs/causes.js';
 import { renderHtml } from './html.js';
 import { READ_CONCURRENCY, REPORT_FILES, isObject, isRunDirName } from './layout.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
@@ -198,7 +198,8 @@ function normalizeError(v: unknown): NotebookError | null {
   if (!isObject(v)) return null;
   return {
     cell: num(v.cell, -1),
-    ename: typeof v.ename === 'string' ? v.ename : '',
+    // The kernel names its error: one line, capped, like every cause (causes.ts).
+    ename: typeof v.ename === 'string' ? normalizeName(v.ename) : '',
     evalue: typeof v.evalue === 'string' ? v.evalue : '',
     traceback: typeof v.traceback === 'string' ? v.traceback : '',
     ...(v.expected === true ? { expected: true } : {}),
