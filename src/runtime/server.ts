@@ -1,7 +1,7 @@
 /** Serves the Hono app on Node's HTTP server. */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import { createApp, type ApiDeps } from '../api/app.js';
+import { closeApp, createApp, type ApiDeps } from '../api/app.js';
 
 export interface RunningApi {
   url: string;
@@ -22,10 +22,12 @@ export async function startApi(deps: ApiDeps, host: string, port: number): Promi
   return {
     url: `http://${shownHost}:${actual}`,
     port: actual,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
+      });
+      await closeApp(app);
+    },
   };
 }
