@@ -141,8 +141,8 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
     return c.redirect(next, 303);
   });
 
-  app.post('/logout', sameOriginPosts(session), (c) => {
-    endSession(c, session);
+  app.post('/logout', sameOriginPosts(session), async (c) => {
+    await endSession(c, session);
     return c.redirect('/login', 303);
   });
 
