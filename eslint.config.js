@@ -32,7 +32,7 @@ export default tseslint.config(
     // no Node built-ins, no I/O, and activities only as types (called through proxyActivities).
     // The stages' models are imported by workflows, so they obey the same rules; each stage's
     // client (Temporal client calls) and the token signers (node:crypto) are the exceptions.
-    files: ['src/workflows/**/*.ts', 'src/{sync,runs,copies}/**/*.ts', 'src/runtime/temporal-ui.ts'],
+    files: ['src/workflows/**/*.ts', 'src/{sync,runs,copies}/**/*.ts', 'src/domain/ui-links.ts'],
     ignores: ['src/*/client.ts', 'src/*/*-{tokens,links}.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
@@ -79,7 +79,8 @@ export default tseslint.config(
             .concat({
               // It follows symlinks: a link planted in a run's directory would serve any file.
               name: '@hono/node-server/serve-static',
-              message: "Report files are opened by src/runtime/report-files.ts (no symlinks, the run's own files).",
+              message:
+                "Report files are opened by src/storage/runs/report-files.ts (no symlinks, the run's own files).",
             }),
           patterns: [{ group: ['**/activities/**'], message: 'src/api is HTTP only.' }],
         },

@@ -2,8 +2,8 @@
 import { Connection, type Client } from '@temporalio/client';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { Config } from '../runtime/config.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
 import { dashboardRoutes } from './dashboard/index.js';
 import { notebookRoutes } from './notebooks.js';
 import { runRoutes } from './runs.js';

@@ -4,11 +4,11 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { getRun, listRuns, startTestRun } from '../runs/client.js';
-import { globProblem } from '../runs/globs.js';
-import { RUN_LIMITS } from '../runs/model.js';
-import { grantProblem, isGrant, reportLink } from '../runs/report-links.js';
-import { openReportFile } from '../runtime/report-files.js';
+import { getRun, listRuns, startTestRun } from '../clients/runs/client.js';
+import { globProblem } from '../domain/runs/globs.js';
+import { RUN_LIMITS } from '../domain/runs/model.js';
+import { grantProblem, isGrant, reportLink } from '../platform/runs/report-links.js';
+import { openReportFile } from '../storage/runs/report-files.js';
 import type { ApiDeps } from './app.js';
 import { operatorAuth } from './middleware/auth.js';
 import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';

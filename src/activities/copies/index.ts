@@ -7,7 +7,7 @@
 import { Context } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../runtime/config.js';
+import type { Config } from '../../platform/config.js';
 import {
   COPY_FAILURES,
   MAIN_COPY,
@@ -15,7 +15,7 @@ import {
   userNameProblem,
   type CopyRequest,
   type CopyResult,
-} from '../../copies/model.js';
+} from '../../domain/copies/model.js';
 import { existingCopy, fail, lstatOrNull, stagingFor, userDir, type UserDir } from './fs.js';
 import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './manifest.js';
 import { ReadyCopies } from './ready.js';
