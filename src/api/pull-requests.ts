@@ -7,7 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { cancelPullRequestRuns, startPullRequestRun } from '../clients/runs/client.js';
 import { pullRequestDecision, pullRequestPayload } from '../domain/sync/github-events.js';
-import type { ApiDeps } from './app.js';
+import type { ApiDeps } from './deps.js';
 import type { GithubEventEnv } from './middleware/github-event.js';
 import { NOT_JSON, TEMPORAL_DEADLINE_MS, temporalUnreachable } from './middleware/github-event.js';
 import { zodJson } from './middleware/zod-json.js';

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { COPY_FAILURES, COPY_MODES, QUEUE_FULL, copyRequestProblem, userNameProblem } from '../domain/copies/model.js';
 import { CopyRequestError, requestCopy } from '../clients/copies/client.js';
 import { userToken } from '../platform/copies/user-tokens.js';
-import type { ApiDeps } from './app.js';
+import type { ApiDeps } from './deps.js';
 import { operatorAuth, userOrOperatorAuth } from './middleware/auth.js';
 import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';
 import { zodJson } from './middleware/zod-json.js';

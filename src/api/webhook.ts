@@ -10,7 +10,7 @@ import type { Beacon } from '../domain/sync/model.js';
 import { signalSync } from '../clients/sync/client.js';
 import { ignoreReason, pushPayload } from '../domain/sync/github-events.js';
 import { pullRequestRoute } from './pull-requests.js';
-import type { ApiDeps } from './app.js';
+import type { ApiDeps } from './deps.js';
 import { limitBody } from './middleware/body-limit.js';
 import { NOT_JSON, TEMPORAL_DEADLINE_MS, githubEvent, temporalUnreachable } from './middleware/github-event.js';
 import { githubSignature, githubSignatureHeader } from './middleware/github-signature.js';

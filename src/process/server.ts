@@ -1,7 +1,8 @@
 /** Serves the Hono app on Node's HTTP server. */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import { createApp, type ApiDeps } from '../api/app.js';
+import { createApp } from '../api/app.js';
+import type { ApiDeps } from '../api/deps.js';
 
 export interface RunningApi {
   url: string;

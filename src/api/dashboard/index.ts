@@ -23,7 +23,7 @@ import {
   type ExecutedNotebook,
   type ReportExtras,
 } from '../../storage/runs/run-reports.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 import { limitBody } from '../middleware/body-limit.js';
 import {
   endSession,

@@ -5,7 +5,7 @@
  * alert activities (src/activities/alerts/) feed it from the history database and send what it
  * returns; the same inputs give the same alerts, so a retried activity decides the same.
  */
-import type { NotebookStatus, RunKind } from '../runs/model.js';
+import type { NotebookStatus, RunKind } from '../runs/status.js';
 
 /** Typed failures of the alert and commit-status activities. */
 export const NOTIFY_FAILURES = {

@@ -9,7 +9,7 @@
  * to run (addresses, temporary paths, timings, cell numbers) does not split a group, while what
  * names the cause (module names, error codes, keys) is kept.
  */
-import type { NotebookError, NotebookStatus } from './model.js';
+import type { NotebookError, NotebookStatus } from './status.js';
 
 export interface Cause {
   status: NotebookStatus;

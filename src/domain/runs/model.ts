@@ -4,11 +4,14 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { AlertOutcome } from '../alerts/model.js';
 import type { RunCause } from './causes.js';
+import { NOTEBOOK_STATUSES, type NotebookError, type NotebookStatus, type RunKind } from './status.js';
 import type { TestRunOptions } from './options.js';
 import type { EnvironmentChange, EnvironmentSummary, NewlyFailingChange, RunEnvironment } from './environment.js';
 
 // The run options and their limits have their own module; they are part of the model.
 export { boundsText, clampRunOptions, RUN_LIMITS, runOptionsProblems, type TestRunOptions } from './options.js';
+// The statuses and kinds of runs have their own module (alerts and causes import them).
+export { NOTEBOOK_STATUSES, STATUS_LABEL, type NotebookError, type NotebookStatus, type RunKind } from './status.js';
 
 export const RUN_SA = {
   kind: defineSearchAttributeKey('NblcRunKind', SearchAttributeType.KEYWORD),
@@ -45,8 +48,6 @@ export const NON_RETRYABLE_RECORD_FAILURES: string[] = [
   RUN_FAILURES.badReport,
 ];
 
-export type RunKind = 'scheduled' | 'merge' | 'manual' | 'pr';
-
 /** A pull request's run: its head commit, fetched from refs/pull/<number>/head, never published. */
 export interface PullRequestRef {
   number: number;
@@ -58,41 +59,6 @@ export interface PullRequestRef {
 /** `test-run:pr-<n>-<sha12>`: one run per pushed head; a newer head cancels the older run. */
 export const pullRequestWorkflowId = (pr: Pick<PullRequestRef, 'number' | 'head'>) =>
   `test-run:pr-${pr.number}-${pr.head.slice(0, 12)}`;
-
-export const NOTEBOOK_STATUSES = [
-  'passed',
-  'failed',
-  'timed_out',
-  'kernel_died',
-  'needs_input',
-  'no_such_kernel',
-  'invalid_notebook',
-  /** The notebook's processes exceeded NBLC_NOTEBOOK_MEMORY (told apart from `kernel_died`). */
-  'out_of_memory',
-] as const;
-export type NotebookStatus = (typeof NOTEBOOK_STATUSES)[number];
-
-/** How a status reads on a page (reports, dashboard). */
-export const STATUS_LABEL: Record<NotebookStatus, string> = {
-  passed: 'passed',
-  failed: 'failed',
-  timed_out: 'timed out',
-  kernel_died: 'kernel died',
-  needs_input: 'needs input',
-  no_such_kernel: 'no such kernel',
-  invalid_notebook: 'invalid notebook',
-  out_of_memory: 'out of memory',
-};
-
-/** One error output of a cell; `cell` is the index in the notebook (-1: the injected prerun cell). */
-export interface NotebookError {
-  cell: number;
-  ename: string;
-  evalue: string;
-  /** ANSI escape codes stripped. */
-  traceback: string;
-  expected?: boolean;
-}
 
 /** What python/nblc_execute.py writes as its result JSON. */
 export interface ExecutorResult {
