@@ -25,8 +25,9 @@ import {
   type CopyResult,
 } from '../../domain/copies/model.js';
 import { temporalUiLink } from '../../domain/ui-links.js';
-import { bulkProgressQuery, userCopiesBulk } from '../../workflows/copies/userCopiesBulk.js';
-import { copyRequestUpdate, userCopy } from '../../workflows/copies/userCopy.js';
+import { bulkProgressQuery, copyRequestUpdate } from '../../domain/copies/messages.js';
+import type { userCopiesBulk } from '../../workflows/copies/userCopiesBulk.js';
+import type { userCopy } from '../../workflows/copies/userCopy.js';
 
 export type CopyClientConfig = Pick<Config, 'taskQueue' | 'temporal' | 'copies'>;
 
@@ -62,7 +63,7 @@ export async function requestCopy(
   };
   const workflowId = userCopyWorkflowId(user);
   for (let attempt = 0; ; attempt++) {
-    const startWorkflowOperation = new WithStartWorkflowOperation(userCopy, {
+    const startWorkflowOperation = new WithStartWorkflowOperation<typeof userCopy>('userCopy', {
       workflowId,
       taskQueue: config.taskQueue,
       // Applies to the run this request starts; a request joining an open run gets that run's.
@@ -110,7 +111,7 @@ export async function startBulk(
   dir?: string,
 ): Promise<StartedBulk> {
   const workflowId = bulkCopyWorkflowId(mode);
-  const handle = await client.workflow.start(userCopiesBulk, {
+  const handle = await client.workflow.start<typeof userCopiesBulk>('userCopiesBulk', {
     workflowId,
     taskQueue: config.taskQueue,
     args: [

@@ -26,7 +26,8 @@ import {
   type TestRunQueues,
   type TestRunResult,
 } from '../../domain/runs/model.js';
-import { progressQuery, testNotebooks } from '../../workflows/runs/testNotebooks.js';
+import { progressQuery } from '../../domain/runs/messages.js';
+import type { testNotebooks } from '../../workflows/runs/testNotebooks.js';
 
 export type RunsClientConfig = Pick<Config, 'taskQueue' | 'temporal' | 'tests'>;
 export const SCHEDULE_ID = 'nblc-scheduled-tests';
@@ -62,7 +63,7 @@ export async function startTestRun(
 ): Promise<StartedRun> {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const workflowId = `${TEST_RUN_PREFIX}${input.kind}-${stamp}-${randomBytes(3).toString('hex')}`;
-  const handle = await client.workflow.start(testNotebooks, {
+  const handle = await client.workflow.start<typeof testNotebooks>('testNotebooks', {
     workflowId,
     taskQueue: config.taskQueue,
     args: [runArgs(config, input)],
@@ -148,7 +149,7 @@ export function scheduleOptions(config: RunsClientConfig, cron: string): Schedul
     spec: { cronExpressions: [cron], timezone: config.tests.timezone },
     action: {
       type: 'startWorkflow',
-      workflowType: testNotebooks,
+      workflowType: 'testNotebooks',
       workflowId: `${TEST_RUN_PREFIX}scheduled`,
       taskQueue: config.taskQueue,
       args: [runArgs(config, input)],
@@ -194,7 +195,7 @@ export async function startPullRequestRun(
   const workflowId = pullRequestWorkflowId(pr);
   const cancelled = await cancelPullRequestRuns(client, pr.number, workflowId);
   const input: TestRunInput = { kind: 'pr', commit: pr.head, pullRequest: pr };
-  const handle = await client.workflow.start(testNotebooks, {
+  const handle = await client.workflow.start<typeof testNotebooks>('testNotebooks', {
     workflowId,
     taskQueue: config.taskQueue,
     args: [runArgs(config, input)],

@@ -5,7 +5,8 @@
 import type { Client } from '@temporalio/client';
 import { durationMs, type Config } from '../../platform/config.js';
 import { temporalUiLink } from '../../domain/ui-links.js';
-import { beaconSignal, repoSync, statusQuery } from '../../workflows/sync/repoSync.js';
+import { beaconSignal, statusQuery } from '../../domain/sync/messages.js';
+import type { repoSync } from '../../workflows/sync/repoSync.js';
 import { syncWorkflowId, type Beacon, type SyncStatus } from '../../domain/sync/model.js';
 
 export type SyncClientConfig = Pick<Config, 'repo' | 'taskQueue' | 'syncIdleTimeout' | 'temporal' | 'alerts'>;
@@ -18,7 +19,7 @@ export interface SignalledSync {
 
 export async function signalSync(client: Client, config: SyncClientConfig, beacon: Beacon): Promise<SignalledSync> {
   const workflowId = syncWorkflowId(config.repo.fullName);
-  const handle = await client.workflow.signalWithStart(repoSync, {
+  const handle = await client.workflow.signalWithStart<typeof repoSync, [Beacon]>('repoSync', {
     workflowId,
     taskQueue: config.taskQueue,
     args: [

@@ -10,7 +10,6 @@ import {
   ChildWorkflowFailure,
   ParentClosePolicy,
   continueAsNew,
-  defineQuery,
   executeChild,
   proxyActivities,
   setCurrentDetails,
@@ -32,8 +31,10 @@ import {
   type CopyRequest,
 } from '../../domain/copies/model.js';
 import { userCopy } from './userCopy.js';
+import { bulkProgressQuery } from '../../domain/copies/messages.js';
 
-export const bulkProgressQuery = defineQuery<BulkProgress>('progress');
+// Defined in the domain (the client asks it without loading this code).
+export { bulkProgressQuery };
 
 const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_PAGES_PER_RUN = 5;

@@ -16,8 +16,6 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
-  defineQuery,
-  defineUpdate,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -42,9 +40,10 @@ import {
   type UserCopyStatus,
 } from '../../domain/copies/model.js';
 import { longFileWork } from '../activityOptions.js';
+import { copyRequestUpdate, userCopyStatusQuery } from '../../domain/copies/messages.js';
 
-export const copyRequestUpdate = defineUpdate<CopyResult, [CopyRequest]>('copy');
-export const userCopyStatusQuery = defineQuery<UserCopyStatus>('status');
+// Defined in the domain (the client sends them without loading this code).
+export { copyRequestUpdate, userCopyStatusQuery };
 
 const DEFAULT_MAX_HISTORY_EVENTS = 2000;
 

@@ -12,7 +12,6 @@ import {
   CancellationScope,
   ContinueAsNew,
   continueAsNew,
-  defineQuery,
   isCancellation,
   patched,
   proxyActivities,
@@ -52,9 +51,11 @@ import {
   type TestRunQueues,
   type TestRunResult,
 } from '../../domain/runs/model.js';
+import { progressQuery } from '../../domain/runs/messages.js';
 
 export type { TestRunQueues };
-export const progressQuery = defineQuery<TestRunProgress>('progress');
+// Defined in the domain (the client asks it without loading this code).
+export { progressQuery };
 
 const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
 

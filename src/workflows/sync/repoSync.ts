@@ -18,8 +18,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -39,17 +37,16 @@ import { failureText, sendSyncAlert } from '../runs/runNotify.js';
 import {
   NON_RETRYABLE_PUBLISH_FAILURES,
   SYNC_SA,
-  type Beacon,
   type SyncFailing,
   type SyncInput,
   type SyncPlan,
   type SyncResult,
-  type SyncStatus,
 } from '../../domain/sync/model.js';
 import { longFileWork } from '../activityOptions.js';
+import { beaconSignal, statusQuery } from '../../domain/sync/messages.js';
 
-export const beaconSignal = defineSignal<[Beacon]>('beacon');
-export const statusQuery = defineQuery<SyncStatus>('status');
+// The messages are defined in the domain (the client sends them without loading this code).
+export { beaconSignal, statusQuery };
 
 const DEFAULT_MAX_HISTORY_EVENTS = 5000;
 
