@@ -22,6 +22,7 @@ import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { isRunDirName } from '../../domain/runs/run-dir.js';
 
 export interface ReportFile {
   size: number;
@@ -33,8 +34,6 @@ export interface ReportFile {
   close(): Promise<void>;
 }
 
-/** A run's directory name, as runIdFromWorkflowId makes them; no leading dot. */
-const RUN_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/;
 const MAX_DEPTH = 64;
 const MAX_SEGMENT_BYTES = 255; // NAME_MAX
 
@@ -57,7 +56,7 @@ export async function openReportFile(
   runId: string,
   segments: readonly string[],
 ): Promise<ReportFile | null> {
-  if (!RUN_ID.test(runId) || segments.length === 0 || segments.length > MAX_DEPTH) return null;
+  if (!isRunDirName(runId) || segments.length === 0 || segments.length > MAX_DEPTH) return null;
   if (!segments.every(isPlainSegment)) return null;
   let handle: FileHandle | undefined;
   try {

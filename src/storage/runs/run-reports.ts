@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isRunDirName } from '../../domain/runs/run-dir.js';
 
 export interface ReportExtras {
   temporalUiUrl?: string;
@@ -17,14 +18,13 @@ export interface ReportExtras {
 
 /** A report larger than this is not parsed for its extras (a run of many thousands of notebooks). */
 const MAX_REPORT_BYTES = 64 * 1024 * 1024;
-const RUN_ID = /^[A-Za-z0-9._-]+$/;
 const CACHE_SIZE = 16;
 
 const cache = new Map<string, { stamp: string; extras: ReportExtras }>();
 
 /** The extras of run `runId`'s report.json; null when it has none or is not readable. */
 export async function readReportExtras(resultsDir: string, runId: string): Promise<ReportExtras | null> {
-  if (!RUN_ID.test(runId) || runId.startsWith('.')) return null;
+  if (!isRunDirName(runId)) return null;
   const file = path.join(resultsDir, runId, 'report.json');
   try {
     const st = await fs.stat(file);
@@ -65,7 +65,7 @@ export async function readExecutedNotebook(
   notebook: string,
 ): Promise<ExecutedNotebook> {
   const segments = notebook.split('/');
-  if (!RUN_ID.test(runId) || runId.startsWith('.') || segments.some((s) => !s || s === '.' || s === '..')) {
+  if (!isRunDirName(runId) || segments.some((s) => !s || s === '.' || s === '..')) {
     return { problem: 'missing' };
   }
   try {
