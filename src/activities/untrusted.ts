@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isRunDirName } from './runs/report/layout.js';
+import { isRunDirName } from '../domain/runs/run-dir.js';
 
 export const UNTRUSTED_INPUT = 'UntrustedInput';
 

@@ -15,7 +15,7 @@ import { ReadyCopies } from '../../src/activities/copies/ready.js';
 import { createEnvironmentActivities } from '../../src/activities/runs/environment.js';
 import { createNotebookActivities } from '../../src/activities/runs/notebooks.js';
 import { UNTRUSTED_INPUT } from '../../src/activities/untrusted.js';
-import { createActivities } from '../../src/runtime/worker.js';
+import { createActivities } from '../../src/process/worker.js';
 import { activityEnv, walk } from '../helpers/activities.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 import { notebookJson } from '../helpers/notebooks.js';

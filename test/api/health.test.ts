@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
-import { createLogger } from '../../src/runtime/logger.js';
-import { startApi } from '../../src/runtime/server.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { startApi } from '../../src/process/server.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 import { useTestEnv, useUnreachableClient } from '../helpers/temporal.js';
 

@@ -7,10 +7,10 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { countSummaries, NOTEBOOK_STATUSES, type NotebookStatus, type RunCounts } from '../../runs/model.js';
+import { countSummaries, NOTEBOOK_STATUSES, type NotebookStatus, type RunCounts } from '../../domain/runs/model.js';
 import { mapLimit } from '../files.js';
 import { readRunRecord } from '../runs/run-record.js';
-import { READ_CONCURRENCY, isObject } from '../runs/report/layout.js';
+import { READ_CONCURRENCY, isObject } from '../../domain/runs/run-dir.js';
 
 /** A result file larger than this is not read: its notebook counts as not passed. */
 const MAX_RESULT_BYTES = 64 * 1024 * 1024;

@@ -10,8 +10,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../runtime/config.js';
-import { SYNC_FAILURES } from '../../sync/model.js';
+import type { Config } from '../../platform/config.js';
+import { SYNC_FAILURES } from '../../domain/sync/model.js';
 import { removeTree } from '../files.js';
 import { resetRunDir } from './notebooks.js';
 import { prSnapshotsDir, writeRunRecord } from './run-record.js';

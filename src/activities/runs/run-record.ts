@@ -10,7 +10,7 @@ import path from 'node:path';
 import { removeTree } from '../files.js';
 import { pinDir, snapshotPath } from '../sync/snapshot.js';
 import { checkCommit, FULL_SHA, realInside, untrusted } from '../untrusted.js';
-import { RUN_RECORD_FILE, isObject } from './report/layout.js';
+import { RUN_RECORD_FILE, isObject } from '../../domain/runs/run-dir.js';
 
 export interface RunRecord {
   commit: string;

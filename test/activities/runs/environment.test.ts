@@ -12,7 +12,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { scratchDirOf } from '../../../src/activities/runs/notebooks.js';
 import { createEnvironmentActivities, ENVIRONMENT_FILE } from '../../../src/activities/runs/environment.js';
-import { fingerprintText, normalizeName, type RunEnvironment } from '../../../src/runs/environment.js';
+import { fingerprintText, normalizeName, type RunEnvironment } from '../../../src/domain/runs/environment.js';
 import { runActivity } from '../../helpers/activities.js';
 import { tempDir, testConfig } from '../../helpers/fixtures.js';
 

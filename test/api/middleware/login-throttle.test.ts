@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
 import { LOGIN_FAILURES_PER_WINDOW } from '../../../src/api/middleware/login-throttle.js';
-import { createLogger } from '../../../src/runtime/logger.js';
-import { startApi } from '../../../src/runtime/server.js';
+import { createLogger } from '../../../src/platform/logger.js';
+import { startApi } from '../../../src/process/server.js';
 import { tempDir, testConfig } from '../../helpers/fixtures.js';
 
 const TOKEN = 'operator-token-for-the-throttle-tests-0123456789';
