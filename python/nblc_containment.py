@@ -1,0 +1,183 @@
+"""What bounds a sandboxed notebook beyond its files and memory (docs/security.md): its network
+(nblc_network), its system calls (nblc_seccomp), its CPU (a cgroup quota) and its disk (one
+size-limited tmpfs holding its writable folder and /tmp). The executor's arguments for them,
+and what they add to the policy (nblc_policy) and to the notebook's cgroup (nblc_cgroup).
+"""
+
+import argparse
+import contextlib
+import os
+import shutil
+from typing import Any
+
+import nblc_linux as lx
+import nblc_network
+import nblc_seccomp
+
+CPU_PERIOD_US = 100_000
+DISK_ROOT = "/nblc-disk"  # on the sandbox's first root (a tmpfs), detached with it
+ENOSPC_TEXT = "No space left on device"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--network", choices=["outbound", "none", "host"], default="outbound", help="NBLC_KERNEL_NETWORK")
+    p.add_argument("--network-allow", default="", help="NBLC_KERNEL_NETWORK_ALLOW: comma-separated CIDRs or host:port")
+    p.add_argument("--cpus", type=float, default=0, help="NBLC_NOTEBOOK_CPUS: CPUs of its processes (0: no bound)")
+    p.add_argument("--disk", default="0", help="NBLC_NOTEBOOK_DISK: its folder and /tmp together (0: no bound)")
+    p.add_argument("--seccomp", choices=["on", "off"], default="on", help=argparse.SUPPRESS)
+
+
+class Containment:
+    """The settings of one notebook, from the executor's arguments."""
+
+    def __init__(self, network: str = "host", allow: str = "", cpus: float = 0, disk: int = 0, seccomp: bool = False):
+        self.network = network
+        self.allow = [a.strip() for a in allow.split(",") if a.strip()]
+        self.cpus = cpus
+        self.disk = disk
+        self.seccomp = seccomp
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, parse_size: Any) -> "Containment":
+        return cls(
+            getattr(args, "network", "host"),
+            getattr(args, "network_allow", ""),
+            float(getattr(args, "cpus", 0) or 0),
+            parse_size(str(getattr(args, "disk", "0") or "0")),
+            getattr(args, "seccomp", "off") == "on",
+        )
+
+    def apply_to_policy(self, policy: dict[str, Any]) -> None:
+        """The network, the filter and the disk bound, into the kernel's policy."""
+        policy["network"] = nblc_network.policy_entry(self.network, self.allow)
+        if self.seccomp:
+            policy["seccomp"] = nblc_seccomp.compile_filter()
+        if self.disk:
+            bound_disk(policy, self.disk)
+
+    def apply_to_cgroup(self, dirs: dict[str, str]) -> str | None:
+        """The CPU quota on the notebook's cgroup (v2 cpu.max, else v1 cpu.cfs_quota_us in a
+        cpu hierarchy cgroup of the same name, added to `dirs`). Returns where it is set."""
+        if not self.cpus:
+            return None
+        quota = max(1000, int(self.cpus * CPU_PERIOD_US))
+        unified = dirs.get("unified")
+        if unified and os.path.exists(f"{unified}/cpu.max"):
+            _write(f"{unified}/cpu.max", f"{quota} {CPU_PERIOD_US}")
+            return f"{unified}/cpu.max"
+        from nblc_cgroup import own_dirs  # the v1 cpu hierarchy
+
+        own = own_dirs().get("cpu")
+        if own and os.access(own, os.W_OK) and dirs:
+            name = os.path.basename(next(iter(dirs.values())))
+            d = f"{own}/{name}"
+            os.mkdir(d)
+            dirs["cpu"] = d
+            _write(f"{d}/cpu.cfs_period_us", str(CPU_PERIOD_US))
+            _write(f"{d}/cpu.cfs_quota_us", str(quota))
+            return f"{d}/cpu.cfs_quota_us"
+        return None
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w", encoding="ascii") as f:
+        f.write(value)
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="ascii") as f:
+        return f.read().strip()
+
+
+def cpu_usage(dirs: dict[str, str]) -> dict[str, Any]:
+    """The quota as set and how often it held the notebook back (cpu.stat of v2 or v1)."""
+    out: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        if "unified" in dirs and os.path.exists(f"{dirs['unified']}/cpu.max"):
+            quota, period = _read(f"{dirs['unified']}/cpu.max").split()
+            d = dirs["unified"]
+        elif "cpu" in dirs:
+            d = dirs["cpu"]
+            quota, period = _read(f"{d}/cpu.cfs_quota_us"), _read(f"{d}/cpu.cfs_period_us")
+        else:
+            return out
+        stat = dict(line.split() for line in _read(f"{d}/cpu.stat").splitlines())
+        if quota not in ("max", "-1"):
+            out["cpuLimit"] = round(int(quota) / int(period), 3)
+        out["cpuThrottledPeriods"] = int(stat.get("nr_throttled", 0))
+    return out
+
+
+# --- the disk bound
+
+
+def bound_disk(policy: dict[str, Any], size: int) -> None:
+    """The policy's private /tmp and writable folder become two folders of one tmpfs of `size`
+    bytes: past it writes fail with ENOSPC inside the sandbox, and nothing reaches the host's
+    disk. (The folder is copied into it when the sandbox is built.)"""
+    for m in policy["mounts"]:
+        if m["op"] == "tmpfs" and m["dst"] == "/tmp":
+            m.update(op="disk", sub="tmp", size=size)
+        elif m["op"] == "rw" and m["dst"] == policy["cwd"]:
+            m.update(op="disk", sub="work", size=size, uid=policy.get("uid"), gid=policy.get("gid"))
+
+
+def apply_disk_mount(m: dict[str, Any], target: str) -> None:
+    """Called by nblc_sandbox while it builds the root (the host's root at /oldroot): the tmpfs
+    on first use, the folder `sub` in it (a copy of `src` if given), bound at `target`."""
+    if not os.path.ismount(DISK_ROOT):
+        os.makedirs(DISK_ROOT, exist_ok=True)
+        lx.mount("tmpfs", DISK_ROOT, "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, f"size={int(m['size'])},mode=0755")
+    folder = f"{DISK_ROOT}/{m['sub']}"
+    if m.get("src"):
+        shutil.copytree("/oldroot" + m["src"], folder, symlinks=True)
+        uid, gid = m.get("uid"), m.get("gid")
+        if uid is not None:
+            for base, dirs, files in os.walk(folder):
+                for name in [*dirs, *files]:
+                    os.chown(os.path.join(base, name), uid, gid, follow_symlinks=False)
+            os.chown(folder, uid, gid)
+    else:
+        os.mkdir(folder)
+        os.chmod(folder, 0o1777)
+    lx.mount(folder, target, None, lx.MS_BIND)
+
+
+def bwrap_args_for(policy: dict[str, Any]) -> list[str]:
+    """bubblewrap cannot copy a folder into a tmpfs: there the bound is on /tmp only (--size),
+    and the writable folder stays a bind of the host's copy."""
+    from nblc_policy import bwrap_args
+
+    mounts, size = [], 0
+    for m in policy["mounts"]:
+        if m["op"] == "disk":
+            size = int(m["size"])
+            tmp = m["sub"] == "tmp"
+            m = {"op": "tmpfs", "dst": m["dst"]} if tmp else {"op": "rw", "src": m["src"], "dst": m["dst"]}
+        mounts.append(m)
+    args = bwrap_args({**policy, "mounts": mounts})
+    if size:
+        i = next(i for i in range(len(args) - 1) if args[i : i + 2] == ["--tmpfs", "/tmp"])
+        args[i:i] = ["--size", str(size)]
+    return args
+
+
+def disk_note(message: str | None, disk: int) -> str | None:
+    """The result's words when a notebook failed on its disk bound."""
+    if disk and message and ENOSPC_TEXT in message:
+        return f"{message} (the notebook's disk bound NBLC_NOTEBOOK_DISK, {disk >> 20} MiB, is full)"
+    return None
+
+
+def annotate(result: dict[str, Any], sandbox: Any) -> dict[str, Any]:
+    """The result says how the notebook was contained: its network ("host": not isolated), its
+    CPU quota and throttling, and whether it failed on its disk bound."""
+    containment = getattr(sandbox, "containment", None)
+    result["network"] = containment.network if containment is not None else "host"
+    result.update(getattr(sandbox, "cpu_usage", None) or {})
+    if containment is not None:
+        note = disk_note(result.get("message"), containment.disk)
+        if note:
+            result["message"] = note
+            result["diskFull"] = True
+    return result
