@@ -105,6 +105,8 @@ def cpu_usage(dirs: dict[str, str]) -> dict[str, Any]:
         if quota not in ("max", "-1"):
             out["cpuLimit"] = round(int(quota) / int(period), 3)
         out["cpuThrottledPeriods"] = int(stat.get("nr_throttled", 0))
+        out["cpuPeriods"] = int(stat.get("nr_periods", 0))  # enforcement periods it was running in
+        out["cpuPeriodSeconds"] = int(period) / 1e6
     return out
 
 

@@ -168,7 +168,8 @@ function causes(list: RunCause[], rowId: Map<string, string>): string {
 function networkBanner(report: TestReport): string {
   const n = report.networkNotIsolated ?? 0;
   if (!n) return '';
-  const which = n === report.counts.total ? "This run's kernels were" : `${n} of ${report.counts.total} notebooks' kernels were`;
+  const which =
+    n === report.counts.total ? "This run's kernels were" : `${n} of ${report.counts.total} notebooks' kernels were`;
   return `<p class="unsandboxed" id="network-not-isolated">⚠ ${which} not network-isolated (NBLC_KERNEL_NETWORK=host): they shared the host's network, with the service's ports and the private network in reach.</p>`;
 }
 
