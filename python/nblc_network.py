@@ -293,7 +293,7 @@ def start_bwrap(net: Network, argv: list[str]) -> int:
             with contextlib.suppress(ProcessLookupError, TypeError):
                 os.kill(victim, signal.SIGKILL)
         os.waitpid(pid, 0)
-        raise OSError(5, f"with bubblewrap: {e}") from e
+        raise OSError(5, e.strerror if isinstance(e, OSError) and e.strerror else str(e)) from e
     os.write(block_w, b"1")
     os.close(block_w)
     return pid

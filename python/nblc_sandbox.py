@@ -270,7 +270,11 @@ def exec_bwrap(policy: Policy, cmd: list[str], why: str) -> NoReturn:
         if nblc_network.needs_netns(net):
             args = [a for a in args if a != "--share-net"]
         if net and net.get("mode") == "outbound":
-            supervise(nblc_network.start_bwrap(net, [bwrap, *args, "--", *cmd]))
+            try:
+                pid = nblc_network.start_bwrap(net, [bwrap, *args, "--", *cmd])
+            except OSError as e:
+                fail(policy, f"network (NBLC_KERNEL_NETWORK=outbound) with bubblewrap: {e.strerror or e}")
+            supervise(pid)
         os.execv(bwrap, [bwrap, *args, "--", *cmd])
     except OSError as e:
         fail(policy, f"{why}; bubblewrap: {e}")

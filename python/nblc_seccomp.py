@@ -15,6 +15,7 @@ import ctypes
 import errno
 import os
 import tempfile
+from typing import Any
 
 # Refused with EPERM, whatever their arguments.
 REFUSED = (
@@ -51,9 +52,30 @@ NAMESPACE_FLAGS = {
 NOT_IMPLEMENTED = ("clone3",)
 
 
+def _libseccomp() -> Any:
+    """libseccomp's Python binding: PyPI's pyseccomp (requirements.txt), or Debian's
+    python3-seccomp for an executor on the system's Python; the same API."""
+    try:
+        import pyseccomp
+
+        return pyseccomp
+    except ImportError:
+        pass
+    try:
+        import seccomp  # type: ignore[import-not-found]
+
+        return seccomp
+    except ImportError:
+        raise OSError(
+            2,
+            "the kernels' seccomp filter needs libseccomp's Python binding in the executor's Python: "
+            "pip install pyseccomp (requirements.txt) or apt-get install python3-seccomp",
+        ) from None
+
+
 def compile_filter() -> str:
     """The filter as a BPF program for this machine's architecture, base64."""
-    import pyseccomp as sc  # the executor's environment (requirements.txt), never the sandbox's
+    sc = _libseccomp()
 
     f = sc.SyscallFilter(defaction=sc.ALLOW)
     for name in REFUSED:
