@@ -1,9 +1,10 @@
 // The kernel's network, system calls, CPU and disk (docs/security.md, "The network boundary",
 // "System calls", "CPU and disk"): notebooks run through the real executor (fork server, as root
 // here: kernels run as NBLC_KERNEL_USER) with the settings of a real config. The service's ports
-// are stood in for by listeners this test opens on loopback and on the host's own address; the
-// internet by a server in a network namespace the test creates (198.51.100.1, TEST-NET-2,
-// reached over a veth pair), which only the kernel's outbound path (slirp4netns) leads to.
+// are a real Temporal dev server and the real API on loopback; a database and a port on the
+// host's own address are stood in for by listeners this test opens; the internet by a server in
+// a network namespace the test creates (198.51.100.1, TEST-NET-2, reached over a veth pair),
+// which only the kernel's outbound path (slirp4netns) leads to.
 //   node --import tsx --test test/sandbox/containment.test.ts
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -16,8 +17,11 @@ import { executorEnv, forkExecutor, forkServerFor } from '../../src/activities/r
 import { writeReport } from '../../src/activities/runs/report/index.js';
 import { sandboxArgs } from '../../src/activities/runs/sandbox.js';
 import { loadConfig, PROJECT_ROOT } from '../../src/runtime/config.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startApi, type RunningApi } from '../../src/runtime/server.js';
 import type { ExecutorResult } from '../../src/runs/model.js';
 import { notebookJson } from '../helpers/notebooks.js';
+import { startTestEnv } from '../helpers/temporal.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const INTERNET = '198.51.100.1';
@@ -36,6 +40,8 @@ const listeners: net.Server[] = [];
 const ports: Record<string, number> = {};
 const connected: string[] = []; // what the stand-ins saw
 let internet: ChildProcess | undefined;
+let temporal: Awaited<ReturnType<typeof startTestEnv>> | undefined;
+let api: RunningApi | undefined;
 let n = 0;
 
 async function listen(name: string, host: string): Promise<void> {
@@ -100,8 +106,13 @@ async function run(cells: string[], settings: Record<string, string> = {}) {
 
 before(async () => {
   if (cannotRun) return;
-  await listen('temporal', '127.0.0.1'); // the frontend of `nblc start` listens on loopback
-  await listen('api', '127.0.0.1');
+  // the frontend of `nblc start` and the API listen on loopback, as the real ones here do
+  temporal = await startTestEnv();
+  ports.temporal = Number(temporal.address.split(':').at(-1));
+  const config = loadConfig({ ...process.env, NBLC_REPO_URL: '/x', NBLC_REPO_FULL_NAME: 'contain/suite' });
+  api = await startApi({ client: temporal.client, config, logger: createLogger('silent') }, '127.0.0.1', 0);
+  ports.api = api.port;
+  assert.equal((await fetch(`${api.url}/healthz`)).status, 200, 'the API answers the host');
   await listen('database', '127.0.0.1');
   if (hostAddress) await listen('host-address', hostAddress);
   // "the internet": a namespace holding 198.51.100.1, routed from the host over a veth pair
@@ -120,7 +131,9 @@ while True:
   await new Promise<void>((res) => internet!.stdout!.once('data', () => res()));
 });
 
-after(() => {
+after(async () => {
+  await api?.close();
+  await temporal?.teardown();
   for (const l of listeners) l.close();
   internet?.kill('SIGKILL');
   if (!cannotRun) {
@@ -158,6 +171,9 @@ describe('the kernel’s network', { concurrency: 1, timeout: 600_000, skip: can
       if (name in report) assert.doesNotMatch(report[name]!, /^connected/, `${name}: ${report[name]}`);
     }
     assert.deepEqual(connected, [], 'no stand-in of the service saw a connection');
+    const host = new net.Socket(); // while from the host, Temporal's frontend is there
+    await new Promise<void>((res, rej) => host.connect(ports.temporal!, '127.0.0.1', res).once('error', rej));
+    host.destroy();
   });
 
   test('NBLC_KERNEL_NETWORK_ALLOW opens one blocked address', { skip: !hostAddress }, async () => {
