@@ -14,6 +14,7 @@ import nblc_linux as lx
 import nblc_network
 import nblc_seccomp
 
+OPS = ("disk", "file")  # the policy's mount operations applied here (apply_mount)
 CPU_PERIOD_US = 100_000
 DISK_ROOT = "/nblc-disk"  # on the sandbox's first root (a tmpfs), detached with it
 ENOSPC_TEXT = "No space left on device"
@@ -50,6 +51,8 @@ class Containment:
     def apply_to_policy(self, policy: dict[str, Any]) -> None:
         """The network, the filter and the disk bound, into the kernel's policy."""
         policy["network"] = nblc_network.policy_entry(self.network, self.allow)
+        if self.network == "outbound":  # the host's nameserver may be private: slirp4netns' forwarder
+            policy["mounts"].append({"op": "file", "dst": "/etc/resolv.conf", "text": nblc_network.RESOLV_CONF})
         if self.seccomp:
             policy["seccomp"] = nblc_seccomp.compile_filter()
         if self.disk:
@@ -124,9 +127,23 @@ def bound_disk(policy: dict[str, Any], size: int) -> None:
             m.update(op="disk", sub="work", size=size, uid=policy.get("uid"), gid=policy.get("gid"))
 
 
+def apply_mount(m: dict[str, Any], target_of: Any) -> None:
+    """Called by nblc_sandbox while it builds the root (the host's root at /oldroot, cwd the
+    first root, a tmpfs); `target_of(dst, like)` makes the mount point under the new root."""
+    if m["op"] == "disk":
+        apply_disk_mount(m, target_of(m["dst"]))
+    else:  # "file": a read-only file of the given text at dst
+        path = f"/nblc-file-{abs(hash(m['dst']))}"
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(m["text"])
+        target = target_of(m["dst"], path)
+        lx.mount(path, target, None, lx.MS_BIND)
+        lx.remount_readonly(target)
+
+
 def apply_disk_mount(m: dict[str, Any], target: str) -> None:
-    """Called by nblc_sandbox while it builds the root (the host's root at /oldroot): the tmpfs
-    on first use, the folder `sub` in it (a copy of `src` if given), bound at `target`."""
+    """The tmpfs on first use, the folder `sub` in it (a copy of `src` if given), bound at
+    `target`."""
     if not os.path.ismount(DISK_ROOT):
         os.makedirs(DISK_ROOT, exist_ok=True)
         lx.mount("tmpfs", DISK_ROOT, "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, f"size={int(m['size'])},mode=0755")
@@ -150,8 +167,11 @@ def bwrap_args_for(policy: dict[str, Any]) -> list[str]:
     and the writable folder stays a bind of the host's copy."""
     from nblc_policy import bwrap_args
 
-    mounts, size = [], 0
+    mounts, size, files = [], 0, []
     for m in policy["mounts"]:
+        if m["op"] == "file":
+            files += ["--ro-bind-data", str(nblc_seccomp.memfd(m["text"].encode())), m["dst"]]
+            continue
         if m["op"] == "disk":
             size = int(m["size"])
             tmp = m["sub"] == "tmp"
@@ -161,7 +181,7 @@ def bwrap_args_for(policy: dict[str, Any]) -> list[str]:
     if size:
         i = next(i for i in range(len(args) - 1) if args[i : i + 2] == ["--tmpfs", "/tmp"])
         args[i:i] = ["--size", str(size)]
-    return args
+    return [*args[:-4], *files, *args[-4:]]  # before the final --remount-ro / --chdir
 
 
 def disk_note(message: str | None, disk: int) -> str | None:
@@ -182,4 +202,23 @@ def annotate(result: dict[str, Any], sandbox: Any) -> dict[str, Any]:
         if note:
             result["message"] = note
             result["diskFull"] = True
+        elif result["status"] != "passed":
+            result["message"] = network_note(result.get("message"), containment.network)
     return result
+
+
+NETWORK_ERRORS = ("Network is unreachable", "No route to host", "Temporary failure in name resolution")
+NETWORK_WORDS = {
+    "outbound": "the kernel's network is NBLC_KERNEL_NETWORK=outbound: the internet only; the host's loopback"
+    " and own addresses and private, link-local and metadata ranges are unreachable unless"
+    " NBLC_KERNEL_NETWORK_ALLOW lists them",
+    "none": "the kernel's network is NBLC_KERNEL_NETWORK=none: nothing but its own loopback",
+}
+
+
+def network_note(message: str | None, network: str) -> str | None:
+    """A notebook that failed on the network boundary: the result says so in words (a difference
+    from running it in place is by design)."""
+    if message and network in NETWORK_WORDS and any(e in message for e in NETWORK_ERRORS):
+        return f"{message} ({NETWORK_WORDS[network]})"
+    return message

@@ -44,6 +44,7 @@ BLOCKED = (
 SLIRP_CIDR = "10.0.2.0/24"  # slirp4netns' default network: the kernel is 10.0.2.100 on tap0
 SLIRP_GATEWAY = "10.0.2.2"  # the host seen from the namespace (loopback refused)
 TAP = "tap0"
+RESOLV_CONF = "nameserver 10.0.2.3\n"  # slirp4netns' DNS forwarder (asks the host's resolver)
 
 Network = dict[str, Any]
 

@@ -191,8 +191,8 @@ def apply_mount(m: dict[str, Any]) -> None:
         os.symlink(m["target"], "/newroot" + dst)
     elif op == "tmpfs":
         lx.mount("tmpfs", _target(dst), "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, "mode=1777")
-    elif op == "disk":
-        nblc_containment.apply_disk_mount(m, _target(dst))
+    elif op in nblc_containment.OPS:
+        nblc_containment.apply_mount(m, _target)
     elif op == "proc":
         lx.mount("proc", _target(dst), "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC)
     elif op == "dev":

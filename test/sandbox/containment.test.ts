@@ -66,6 +66,7 @@ for name, (host, port) in ${JSON.stringify(targets)}.items():
     except OSError as e:
         report[name] = e.strerror or type(e).__name__
     s.close()
+report['resolv.conf'] = open('/etc/resolv.conf').read()
 print(json.dumps(report))`;
 
 async function run(cells: string[], settings: Record<string, string> = {}) {
@@ -167,6 +168,7 @@ describe('the kernel’s network', { concurrency: 1, timeout: 600_000, skip: can
     assert.equal(result.status, 'passed', result.message ?? '');
     assert.equal(result.network, 'outbound');
     assert.equal(report.internet, 'connected: hello from the internet');
+    assert.equal(report['resolv.conf'], 'nameserver 10.0.2.3\n', "names resolve through slirp4netns' forwarder");
     for (const name of ['temporal', 'api', 'database', 'host-address', 'metadata']) {
       if (name in report) assert.doesNotMatch(report[name]!, /^connected/, `${name}: ${report[name]}`);
     }
@@ -189,10 +191,16 @@ describe('the kernel’s network', { concurrency: 1, timeout: 600_000, skip: can
   test('none: nothing but the kernel’s own loopback', async () => {
     const own = `import socket\nsrv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(1)
 c = socket.create_connection(srv.getsockname()); print('own loopback ok')`;
-    const { result, report } = await run([probe(services()), own], { NBLC_KERNEL_NETWORK: 'none' });
-    assert.equal(result.status, 'passed', result.message ?? '');
+    const out = `import socket\nsocket.create_connection(('${INTERNET}', 8080), timeout=5)`;
+    const { result, report } = await run([probe(services()), own, out], { NBLC_KERNEL_NETWORK: 'none' });
     assert.equal(result.network, 'none');
     for (const [name, value] of Object.entries(report)) assert.doesNotMatch(value, /^connected/, name);
+    // the first two cells passed; the third failed, and the result says why in words
+    assert.equal(result.status, 'failed');
+    assert.match(
+      result.message ?? '',
+      /^cell 3: .*Network is unreachable.*NBLC_KERNEL_NETWORK=none: nothing but its own loopback/,
+    );
   });
 
   test('host: the result and the report say the kernel was not network-isolated', async () => {
