@@ -150,8 +150,8 @@ def apply_disk_mount(m: dict[str, Any], target: str) -> None:
     folder = f"{DISK_ROOT}/{m['sub']}"
     if m.get("src"):
         shutil.copytree("/oldroot" + m["src"], folder, symlinks=True)
-        uid, gid = m.get("uid"), m.get("gid")
-        if uid is not None:
+        if m.get("uid") is not None:  # as root: the kernel user's, as the host's copy was
+            uid, gid = int(m["uid"]), int(m["gid"])
             for base, dirs, files in os.walk(folder):
                 for name in [*dirs, *files]:
                     os.chown(os.path.join(base, name), uid, gid, follow_symlinks=False)

@@ -94,7 +94,7 @@ def policy_entry(mode: str, allow: list[str] | None = None) -> Network:
 
 
 def needs_netns(net: Network | None) -> bool:
-    return bool(net) and net.get("mode") in ("outbound", "none")
+    return net is not None and net.get("mode") in ("outbound", "none")
 
 
 # --- inside the new network namespace, with CAP_NET_ADMIN there (before privileges are dropped)
@@ -283,15 +283,16 @@ def start_bwrap(net: Network, argv: list[str]) -> int:
     while b"}" not in info and (chunk := os.read(info_r, 4096)):
         info += chunk
     os.close(info_r)
-    child = None
+    victims = [pid]
     try:
-        child = json.loads(info.decode())["child-pid"]
+        child = int(json.loads(info.decode())["child-pid"])
+        victims.insert(0, child)
         slirp.start(child, True, configure=False)
         set_routes_in(child, net)
     except (OSError, ValueError, KeyError) as e:
         # the sandbox first (block_w is still open: it has not run the command), then bwrap
-        for victim in (child, pid):
-            with contextlib.suppress(ProcessLookupError, TypeError):
+        for victim in victims:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(victim, signal.SIGKILL)
         os.waitpid(pid, 0)
         raise OSError(5, e.strerror if isinstance(e, OSError) and e.strerror else str(e)) from e

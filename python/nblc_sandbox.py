@@ -80,7 +80,7 @@ def enter(policy: Policy, cmd: list[str]) -> None:
                     f.write(text)
     except OSError as e:
         fail(policy, f"user namespace: {e}")
-    if nblc_network.needs_netns(net):
+    if net is not None and nblc_network.needs_netns(net):
         try:
             nblc_network.enter_namespace(net, slirp, os.getpid(), userns)
         except OSError as e:

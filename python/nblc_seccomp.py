@@ -56,7 +56,7 @@ def _libseccomp() -> Any:
     """libseccomp's Python binding: PyPI's pyseccomp (requirements.txt), or Debian's
     python3-seccomp for an executor on the system's Python; the same API."""
     try:
-        import pyseccomp
+        import pyseccomp  # type: ignore[import-untyped]
 
         return pyseccomp
     except ImportError:
@@ -92,7 +92,7 @@ def compile_filter() -> str:
         return base64.b64encode(out.read()).decode("ascii")
 
 
-def program(policy: dict) -> bytes | None:
+def program(policy: dict[str, Any]) -> bytes | None:
     text = policy.get("seccomp")
     return base64.b64decode(text) if text else None
 
