@@ -21,6 +21,7 @@ ENOSPC_TEXT = "No space left on device"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The executor's arguments for these settings (src/activities/runs/sandbox.ts passes them)."""
     p.add_argument("--network", choices=["outbound", "none", "host"], default="outbound", help="NBLC_KERNEL_NETWORK")
     p.add_argument("--network-allow", default="", help="NBLC_KERNEL_NETWORK_ALLOW: comma-separated CIDRs or host:port")
     p.add_argument("--cpus", type=float, default=0, help="NBLC_NOTEBOOK_CPUS: CPUs of its processes (0: no bound)")
@@ -32,6 +33,7 @@ class Containment:
     """The settings of one notebook, from the executor's arguments."""
 
     def __init__(self, network: str = "host", allow: str = "", cpus: float = 0, disk: int = 0, seccomp: bool = False):
+        # the defaults contain nothing: what an executor without these arguments did before
         self.network = network
         self.allow = [a.strip() for a in allow.split(",") if a.strip()]
         self.cpus = cpus
@@ -40,6 +42,7 @@ class Containment:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, parse_size: Any) -> "Containment":
+        """From nblc_execute's arguments (sizes parsed as NBLC_NOTEBOOK_MEMORY's)."""
         return cls(
             getattr(args, "network", "host"),
             getattr(args, "network_allow", ""),
@@ -63,7 +66,14 @@ class Containment:
         cpu hierarchy cgroup of the same name, added to `dirs`). Returns where it is set."""
         if not self.cpus:
             return None
-        quota = max(1000, int(self.cpus * CPU_PERIOD_US))
+        try:
+            return self._cpu_quota(dirs, max(1000, int(self.cpus * CPU_PERIOD_US)))
+        except OSError:  # no writable cpu controller: unbounded, as results show (no cpuLimit)
+            return None
+
+    def _cpu_quota(self, dirs: dict[str, str], quota: int) -> str | None:
+        """v2 where the notebook's v2 cgroup has the cpu controller, else v1's cpu hierarchy
+        (a hybrid host binds cpu to v1, as memory)."""
         unified = dirs.get("unified")
         if unified and os.path.exists(f"{unified}/cpu.max"):
             _write(f"{unified}/cpu.max", f"{quota} {CPU_PERIOD_US}")
@@ -83,11 +93,13 @@ class Containment:
 
 
 def _write(path: str, value: str) -> None:
+    """cgroup files take one short ASCII value."""
     with open(path, "w", encoding="ascii") as f:
         f.write(value)
 
 
 def _read(path: str) -> str:
+    """cgroup files hold one short ASCII value or key-value lines."""
     with open(path, encoding="ascii") as f:
         return f.read().strip()
 

@@ -94,6 +94,7 @@ def policy_entry(mode: str, allow: list[str] | None = None) -> Network:
 
 
 def needs_netns(net: Network | None) -> bool:
+    """Whether the kernel gets a network namespace of its own (all but "host")."""
     return net is not None and net.get("mode") in ("outbound", "none")
 
 
@@ -116,6 +117,7 @@ def loopback_up() -> None:
 
 
 def _attr(kind: int, data: bytes) -> bytes:
+    """A netlink attribute (rtattr), padded to 4 bytes as the kernel expects."""
     head = struct.pack("=HH", 4 + len(data), kind) + data
     return head + b"\0" * (-len(head) % 4)
 
@@ -186,6 +188,8 @@ class Slirp:
             os.close(fd)
 
     def _helper(self, binary: str) -> None:
+        """The forked child: waits for the namespace's pid, then becomes slirp4netns (no other
+        descriptor of the supervisor's reaches it)."""
         try:
             keep = (self.go_r, self.ready_w, self.exit_r)
             for fd in range(3, 1024):

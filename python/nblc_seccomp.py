@@ -93,11 +93,14 @@ def compile_filter() -> str:
 
 
 def program(policy: dict[str, Any]) -> bytes | None:
+    """The policy's compiled filter, if it has one (NBLC_SANDBOX tests may run without)."""
     text = policy.get("seccomp")
     return base64.b64decode(text) if text else None
 
 
 class _SockFprog(ctypes.Structure):
+    """struct sock_fprog: the program's length in instructions and where it is."""
+
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
