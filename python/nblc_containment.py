@@ -175,8 +175,9 @@ def apply_disk_mount(m: dict[str, Any], target: str) -> None:
 
 
 def bwrap_args_for(policy: dict[str, Any]) -> list[str]:
-    """bubblewrap cannot copy a folder into a tmpfs: there the bound is on /tmp only (--size),
-    and the writable folder stays a bind of the host's copy."""
+    """The policy as bubblewrap arguments, with the network, the filter and the files. bwrap
+    cannot copy a folder into a tmpfs: there the disk bound is on /tmp only (--size), and the
+    writable folder stays a bind of the host's copy."""
     from nblc_policy import bwrap_args
 
     mounts, size, files = [], 0, []
@@ -193,6 +194,12 @@ def bwrap_args_for(policy: dict[str, Any]) -> list[str]:
     if size:
         i = next(i for i in range(len(args) - 1) if args[i : i + 2] == ["--tmpfs", "/tmp"])
         args[i:i] = ["--size", str(size)]
+    bpf = nblc_seccomp.program(policy)
+    if bpf:  # the filter refuses new user namespaces: bwrap's own nested one is not needed
+        args = [a for a in args if a != "--disable-userns"]
+        files += ["--seccomp", str(nblc_seccomp.memfd(bpf))]
+    if nblc_network.needs_netns(policy.get("network")):  # --unshare-all's own, then
+        args = [a for a in args if a != "--share-net"]
     return [*args[:-4], *files, *args[-4:]]  # before the final --remount-ro / --chdir
 
 

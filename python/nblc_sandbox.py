@@ -31,6 +31,7 @@ from typing import Any, NoReturn
 import nblc_containment
 import nblc_linux as lx
 import nblc_network
+import nblc_network_bwrap
 import nblc_seccomp
 from nblc_policy import Policy
 
@@ -263,15 +264,12 @@ def exec_bwrap(policy: Policy, cmd: list[str], why: str) -> NoReturn:
     try:
         limit_data(policy)
         args = nblc_containment.bwrap_args_for(policy)
-        bpf = nblc_seccomp.program(policy)
-        if bpf:  # the filter refuses new user namespaces: bwrap's own nested one is not needed
-            args = [a for a in args if a != "--disable-userns"] + ["--seccomp", str(nblc_seccomp.memfd(bpf))]
         net = policy.get("network")
-        if nblc_network.needs_netns(net):
-            args = [a for a in args if a != "--share-net"]
         if net and net.get("mode") == "outbound":
             try:
-                pid = nblc_network.start_bwrap(net, [bwrap, *args, "--", *cmd])
+                pid = nblc_network_bwrap.start_bwrap(net, [bwrap, *args, "--", *cmd])
+            except nblc_network_bwrap.BwrapFailed as e:
+                fail(policy, f"{why}; bubblewrap: {e}")
             except OSError as e:
                 fail(policy, f"network (NBLC_KERNEL_NETWORK=outbound) with bubblewrap: {e.strerror or e}")
             supervise(pid)
