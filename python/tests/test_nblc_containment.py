@@ -2,7 +2,7 @@
 which ranges an outbound kernel's routes close and what an allow entry opens, the disk bound as
 policy mounts and bubblewrap arguments, the words of a result, and the seccomp program itself.
 Pure parts only: the namespaces, slirp4netns and the filter at work are proved through real
-kernels in test/sandbox/containment.test.ts.
+kernels in test/system/sandbox/containment.test.ts.
 """
 
 import base64
