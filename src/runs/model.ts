@@ -5,6 +5,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import type { AlertOutcome } from './alerts.js';
 import type { RunCause } from './causes.js';
 import type { TestRunOptions } from './options.js';
+import type { NotebookPlan, NotebookSettings } from '../domain/runs/contract.js';
 import type { EnvironmentChange, EnvironmentSummary, NewlyFailingChange, RunEnvironment } from './environment.js';
 
 // The run options and their limits have their own module; they are part of the model.
@@ -69,6 +70,11 @@ export const NOTEBOOK_STATUSES = [
   'invalid_notebook',
   /** The notebook's processes exceeded NBLC_NOTEBOOK_MEMORY (told apart from `kernel_died`). */
   'out_of_memory',
+  /**
+   * Not run, on purpose: its contract says `skip` or `interactive`, or no worker has what it
+   * `needs` (contract.ts); `message` says why. Neither a pass nor a failure.
+   */
+  'skipped',
 ] as const;
 export type NotebookStatus = (typeof NOTEBOOK_STATUSES)[number];
 
@@ -82,7 +88,14 @@ export const STATUS_LABEL: Record<NotebookStatus, string> = {
   no_such_kernel: 'no such kernel',
   invalid_notebook: 'invalid notebook',
   out_of_memory: 'out of memory',
+  skipped: 'skipped',
 };
+
+/**
+ * Whether a status is a failure: everything but a pass and a deliberate skip. Alerts, commit
+ * statuses, "newly failing" and the causes all ask this, so that a skip never reads as broken.
+ */
+export const isFailing = (status: NotebookStatus): boolean => status !== 'passed' && status !== 'skipped';
 
 /** One error output of a cell; `cell` is the index in the notebook (-1: the injected prerun cell). */
 export interface NotebookError {
@@ -137,6 +150,10 @@ export interface NotebookResult extends ExecutorResult {
   artifact: string;
   /** The worker that executed it (NBLC_WORKER_NAME, else `<pid>@<host>`); absent in older reports. */
   worker?: string;
+  /** The settings it ran with and where each came from (contract.ts); absent in older reports. */
+  settings?: NotebookSettings;
+  /** A failure after its `skip.until` passed: "its skip expired on … (reason)". */
+  skipExpired?: string;
   /**
    * The notebook file's git blob id (what `git ls-tree` shows for it at the run's commit): whether
    * the notebook itself changed since it last passed. Absent in older reports.
@@ -161,6 +178,8 @@ export interface TestRunInput extends TestRunOptions {
   paths?: string[];
   /** Kind `pr`: the pull request (the notebooks it changes against its merge base are run). */
   pullRequest?: PullRequestRef;
+  /** `--parameter NAME=VALUE`: values for the cell tagged `parameters` of each notebook that has one. */
+  parameters?: Record<string, string>;
   /** Carried across continue-as-new. */
   carry?: TestRunCarry;
 }
@@ -189,6 +208,8 @@ export interface TestRunCarry {
   skipped?: string;
   /** The environment probe's activity failed: why (the report says it was not measured). */
   environmentError?: string;
+  /** The notebooks whose contract differs from the run's settings (contract.ts), by path. */
+  plans?: Record<string, NotebookPlan>;
 }
 
 export interface TestRunProgress {

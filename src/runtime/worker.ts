@@ -10,6 +10,7 @@ import { createNotebookActivities } from '../activities/runs/notebooks.js';
 import { createHistoryActivities } from '../activities/runs/history.js';
 import { createPullRequestActivities } from '../activities/runs/pull-requests.js';
 import { createRunActivities } from '../activities/runs/index.js';
+import { createContractActivities } from '../activities/runs/contracts.js';
 import { createSyncActivities } from '../activities/sync/index.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -20,6 +21,8 @@ export function createActivities(config: Config, ready: ReadyCopies) {
   return {
     ...createSyncActivities(config, readyCopyAfterPublish(config, ready)),
     ...createRunActivities(config),
+    // Each notebook's contract: reads notebooks and .nblc.yml, asks Temporal which label queues have workers.
+    ...createContractActivities(config),
     ...createPullRequestActivities(config),
     // recordRun: the store opens on first use (history-store.ts), closed by the stack.
     ...createHistoryActivities(config),

@@ -62,6 +62,10 @@ export async function executeWithRetries(
           attempt,
           cellTimeoutS: run.cellTimeoutS,
           notebookTimeoutS: run.notebookTimeoutS,
+          // The notebook's contract (contract.ts); absent for runs from before it and for most notebooks.
+          ...(run.memory !== undefined ? { memory: run.memory } : {}),
+          ...(run.allowErrors ? { allowErrors: true } : {}),
+          ...(run.parameters ? { parameters: run.parameters } : {}),
         },
       ]);
     } catch (err) {

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
-import { RUN_FAILURES, type TestReport, type TestRunQueues, type TestRunResult } from '../../runs/model.js';
+import { isFailing, RUN_FAILURES, type TestReport, type TestRunQueues, type TestRunResult } from '../../runs/model.js';
 import { discoverNotebooks, type DiscoverOptions } from './discover.js';
 import { resetRunDir, runDirOf } from './notebooks.js';
 import { writeReport, type WriteReportOptions } from './report/index.js';
@@ -81,7 +81,7 @@ export function createRunActivities(cfg: RunsConfig) {
           ...(n.flaky ? { flaky: true } : {}),
         })),
         failures: report.notebooks
-          .filter((n) => n.status !== 'passed')
+          .filter((n) => isFailing(n.status))
           .map((n) => ({ path: n.path, status: n.status })),
         newlyFailing: report.newlyFailing,
         fixed: report.fixed,

@@ -19,7 +19,8 @@ import {
 import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
 import { sandboxArgs } from './sandbox.js';
 import { removeTree, writeFileAtomic } from '../files.js';
-import { ENVIRONMENT_FILE } from './report/layout.js';
+import { ENVIRONMENT_FILE, SETTINGS_FILE } from './report/layout.js';
+import { SIZE_RE, sizeBytes } from '../../domain/runs/contract.js';
 
 const KILL_GRACE_MS = 5000;
 
@@ -37,6 +38,10 @@ export interface RunNotebookInput {
   attempt: number;
   cellTimeoutS?: number;
   notebookTimeoutS?: number;
+  /** The notebook's contract (contract.ts): its memory (capped again here), errors allowed, parameters. */
+  memory?: string;
+  allowErrors?: boolean;
+  parameters?: Record<string, string>;
 }
 
 export const runDirOf = (resultsDir: string, runId: string) => path.join(resultsDir, runId);
@@ -50,6 +55,7 @@ export async function resetRunDir(resultsDir: string, runId: string): Promise<vo
   const runDir = runDirOf(resultsDir, runId);
   await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
   await fs.rm(path.join(runDir, ENVIRONMENT_FILE), { force: true });
+  await fs.rm(path.join(runDir, SETTINGS_FILE), { force: true });
 }
 export const resultFileOf = (runDir: string, nbPath: string) => path.join(runDir, 'results', `${nbPath}.json`);
 
@@ -75,6 +81,9 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         scratch,
         prerun: cfg.tests.prerunFile,
         root: input.root,
+        memory: notebookMemory(cfg, input.memory),
+        allowErrors: input.allowErrors === true,
+        parameters: checkedParameters(input.parameters),
       });
       if (!cfg.sandbox.enabled && !warned.has(input.runId)) {
         warned.add(input.runId);
@@ -142,6 +151,9 @@ export function executorArgs(
     scratch: string;
     prerun?: string;
     root: string;
+    memory?: string;
+    allowErrors?: boolean;
+    parameters?: Record<string, string>;
   },
 ): string[] {
   return [
@@ -150,9 +162,32 @@ export function executorArgs(
     ...['--cell-timeout', String(o.cellTimeoutS), '--timeout', String(o.notebookTimeoutS)],
     ...['--scratch-root', o.scratch],
     ...(o.prerun ? ['--prerun', o.prerun] : []),
+    ...(o.allowErrors ? ['--allow-errors'] : []),
+    ...(o.parameters && Object.keys(o.parameters).length ? ['--parameters', JSON.stringify(o.parameters)] : []),
     ...['--root', o.root],
-    ...sandboxArgs(cfg),
+    ...sandboxArgs(cfg, o.memory),
   ];
+}
+
+/**
+ * The memory a notebook asked for, as this worker allows it: the workflow's input is a
+ * stranger's, so NBLC_NOTEBOOK_MEMORY_MAX is applied here too; nothing valid asked, the default.
+ */
+export function notebookMemory(cfg: NotebookConfig, asked: string | undefined): string {
+  if (asked === undefined || !SIZE_RE.test(asked)) return cfg.sandbox.notebookMemory;
+  const max = sizeBytes(cfg.sandbox.notebookMemoryMax);
+  const bytes = sizeBytes(asked);
+  return max > 0 && (bytes === 0 || bytes > max) ? cfg.sandbox.notebookMemoryMax : asked;
+}
+
+/** Only identifiers and bounded strings reach the executor's --parameters. */
+function checkedParameters(parameters: unknown): Record<string, string> | undefined {
+  if (!parameters || typeof parameters !== 'object') return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parameters).slice(0, 100))
+    if (/^[A-Za-z_][A-Za-z0-9_]{0,99}$/.test(name) && typeof value === 'string' && value.length <= 1000)
+      out[name] = value;
+  return out;
 }
 
 /**

@@ -6,7 +6,15 @@ import type { SandboxConfig } from './types.js';
 const KERNEL_ENV_FORBIDDEN = /^(NBLC_|TEMPORAL_)/;
 
 export function sandboxConfig(
-  v: Pick<Vars, 'NBLC_SANDBOX' | 'NBLC_KERNEL_USER' | 'NBLC_NOTEBOOK_MEMORY' | 'NBLC_KERNEL_ENV' | 'NBLC_CGROUP_ROOT'>,
+  v: Pick<
+    Vars,
+    | 'NBLC_SANDBOX'
+    | 'NBLC_KERNEL_USER'
+    | 'NBLC_NOTEBOOK_MEMORY'
+    | 'NBLC_NOTEBOOK_MEMORY_MAX'
+    | 'NBLC_KERNEL_ENV'
+    | 'NBLC_CGROUP_ROOT'
+  >,
   problems: string[],
 ): SandboxConfig {
   const kernelEnv = v.NBLC_KERNEL_ENV.split(',')
@@ -18,11 +26,13 @@ export function sandboxConfig(
       problems.push(`NBLC_KERNEL_ENV: ${name} is nblc's or Temporal's own and never reaches a kernel`);
     }
   }
-  const memory = v.NBLC_NOTEBOOK_MEMORY.trim();
+  const size = (text: string) => (text.trim().toLowerCase() === 'off' ? '0' : text.replace(/\s+/g, ''));
+  const notebookMemory = size(v.NBLC_NOTEBOOK_MEMORY);
   return {
     enabled: v.NBLC_SANDBOX === 'on',
     kernelUser: v.NBLC_KERNEL_USER,
-    notebookMemory: memory.toLowerCase() === 'off' ? '0' : memory.replace(/\s+/g, ''),
+    notebookMemory,
+    notebookMemoryMax: v.NBLC_NOTEBOOK_MEMORY_MAX === undefined ? notebookMemory : size(v.NBLC_NOTEBOOK_MEMORY_MAX),
     kernelEnv,
     cgroupRoot: v.NBLC_CGROUP_ROOT,
   };

@@ -6,6 +6,9 @@ export const REPORT_FILES = { json: 'report.json', junit: 'junit.xml', html: 're
 /** The kernel environment the run measured (environment.ts), beside the report. */
 export const ENVIRONMENT_FILE = 'environment.json';
 
+/** Every notebook's settings and where each came from (contracts.ts), read by the report. */
+export const SETTINGS_FILE = 'settings.json';
+
 /** A run ID that names a directory of the results root: nothing hidden, nothing that climbs out. */
 export const isRunDirName = (runId: string) => /^[A-Za-z0-9._-]+$/.test(runId) && !runId.startsWith('.');
 
