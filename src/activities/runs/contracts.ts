@@ -4,7 +4,7 @@
  * that are not run (skipped, invalid contract) as their results, and keeps every notebook's
  * settings with their sources beside the report (settings.json).
  */
-import { Connection } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -21,7 +21,6 @@ import {
   type SettingDefaults,
 } from '../../domain/runs/contract.js';
 import type { Config } from '../../runtime/config.js';
-import { connectionOptions } from '../../runtime/temporal.js';
 import type { NotebookResult, NotebookStatus, NotebookSummary } from '../../runs/model.js';
 import { mapLimit, writeFileAtomic } from '../files.js';
 import { resultFileOf, runDirOf } from './notebooks.js';
@@ -49,10 +48,10 @@ export interface AppliedContracts {
   plans: Record<string, NotebookPlan>;
 }
 
-export type ContractConfig = Pick<Config, 'resultsDir' | 'tests' | 'sandbox' | 'temporal' | 'env'>;
+export type ContractConfig = Pick<Config, 'resultsDir' | 'tests' | 'sandbox'>;
 
-/** `hasWorkers`: whether a task queue has a worker polling it (Temporal's DescribeTaskQueue). */
-export function createContractActivities(cfg: ContractConfig, hasWorkers = temporalPollers(cfg)) {
+/** `hasWorkers`: whether a task queue has a worker polling it (taskQueuePollers). */
+export function createContractActivities(cfg: ContractConfig, hasWorkers: (queue: string) => Promise<boolean>) {
   return {
     async applyContracts(input: ApplyContractsInput): Promise<AppliedContracts> {
       const runDir = runDirOf(cfg.resultsDir, input.runId);
@@ -161,13 +160,13 @@ async function writeResult(runDir: string, nbPath: string, status: NotebookStatu
  * Whether a worker polls the queue, from Temporal's view of its pollers (those of the last
  * minutes): a notebook that needs labels nobody offers is skipped instead of waiting forever.
  */
-function temporalPollers(cfg: ContractConfig): (queue: string) => Promise<boolean> {
-  let connection: Promise<Connection> | undefined;
+export function taskQueuePollers(
+  connection: Pick<NativeConnection, 'workflowService'>,
+  namespace: string,
+): (queue: string) => Promise<boolean> {
   return async (queue) => {
-    connection ??= Connection.connect(connectionOptions(cfg));
-    const conn = await connection;
-    const reply = await conn.workflowService.describeTaskQueue({
-      namespace: cfg.temporal.namespace,
+    const reply = await connection.workflowService.describeTaskQueue({
+      namespace,
       taskQueue: { name: queue, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
       taskQueueType: 2, // TASK_QUEUE_TYPE_ACTIVITY
     });

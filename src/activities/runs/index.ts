@@ -80,9 +80,7 @@ export function createRunActivities(cfg: RunsConfig) {
           attempts: n.attempts,
           ...(n.flaky ? { flaky: true } : {}),
         })),
-        failures: report.notebooks
-          .filter((n) => isFailing(n.status))
-          .map((n) => ({ path: n.path, status: n.status })),
+        failures: report.notebooks.filter((n) => isFailing(n.status)).map((n) => ({ path: n.path, status: n.status })),
         newlyFailing: report.newlyFailing,
         fixed: report.fixed,
         ...compactEnvironment(report),

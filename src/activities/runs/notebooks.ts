@@ -18,6 +18,7 @@ import {
 } from '../../runs/model.js';
 import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
 import { sandboxArgs } from './sandbox.js';
+import { Slots } from './slots.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { ENVIRONMENT_FILE, SETTINGS_FILE } from './report/layout.js';
 import { SIZE_RE, sizeBytes } from '../../domain/runs/contract.js';
@@ -59,73 +60,82 @@ export async function resetRunDir(resultsDir: string, runId: string): Promise<vo
 }
 export const resultFileOf = (runDir: string, nbPath: string) => path.join(runDir, 'results', `${nbPath}.json`);
 
-export function createNotebookActivities(cfg: NotebookConfig) {
+/** `slots`: shared by the worker's task queues (slots.ts); its own when alone. */
+export function createNotebookActivities(cfg: NotebookConfig, slots = new Slots(cfg.tests.concurrency)) {
   const warned = new Set<string>(); // runs told about NBLC_SANDBOX=off (once per run and worker)
-  return {
+  const activities = {
     async runNotebook(input: RunNotebookInput): Promise<NotebookSummary> {
       const ctx = Context.current();
-      const runDir = runDirOf(cfg.resultsDir, input.runId);
-      const artifact = path.join('executed', input.path);
-      const resultFile = resultFileOf(runDir, input.path);
-      const scratch = path.join(runDir, 'tmp');
-      await fs.mkdir(scratch, { recursive: true });
-      await fs.mkdir(path.dirname(resultFile), { recursive: true });
-      const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
-
-      const args = executorArgs(cfg, {
-        notebook: path.join(input.root, input.path),
-        output: path.join(runDir, artifact),
-        result: executorResult,
-        cellTimeoutS: input.cellTimeoutS ?? cfg.tests.cellTimeoutS,
-        notebookTimeoutS: input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS,
-        scratch,
-        prerun: cfg.tests.prerunFile,
-        root: input.root,
-        memory: notebookMemory(cfg, input.memory),
-        allowErrors: input.allowErrors === true,
-        parameters: checkedParameters(input.parameters),
-      });
-      if (!cfg.sandbox.enabled && !warned.has(input.runId)) {
-        warned.add(input.runId);
-        ctx.log.warn(
-          `NBLC_SANDBOX=off: run ${input.runId} executes notebooks unsandboxed, as the service's user (docs/security.md)`,
-        );
-      }
-      const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path);
-      if (code !== 0) {
-        throw ApplicationFailure.retryable(
-          `the notebook executor for ${input.path} exited with ${code}: ${stderr.slice(-2000)}`,
-          RUN_FAILURES.executorCrashed,
-        );
-      }
-      const result = JSON.parse(await fs.readFile(executorResult, 'utf8')) as ExecutorResult;
-      await fs.rm(executorResult, { force: true });
-      if (result.status === 'kernel_died' && result.cellsRun === 0 && ctx.info.attempt < INFRA_ATTEMPTS) {
-        // Died before running anything: a port clash, memory pressure, a busy host. Try again.
-        throw ApplicationFailure.retryable(
-          `kernel for ${input.path} died before its first cell: ${result.message}`,
-          RUN_FAILURES.kernelStartFailed,
-        );
-      }
-      const full: NotebookResult = {
-        ...result,
-        path: input.path,
-        attempts: input.attempt,
-        ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
-        artifact,
-        worker: cfg.workerName,
-        ...(await blobOf(path.join(input.root, input.path))),
-      };
-      await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
-      return {
-        path: input.path,
-        status: full.status,
-        durationMs: full.durationMs,
-        attempts: input.attempt,
-        ...(full.flaky ? { flaky: true } : {}),
-      };
+      return slots.run(
+        () => runOne(input, ctx),
+        () => ctx.heartbeat({ path: input.path, event: 'waiting for a kernel slot' }),
+        ctx.cancellationSignal,
+      );
     },
   };
+  async function runOne(input: RunNotebookInput, ctx: Context): Promise<NotebookSummary> {
+    const runDir = runDirOf(cfg.resultsDir, input.runId);
+    const artifact = path.join('executed', input.path);
+    const resultFile = resultFileOf(runDir, input.path);
+    const scratch = path.join(runDir, 'tmp');
+    await fs.mkdir(scratch, { recursive: true });
+    await fs.mkdir(path.dirname(resultFile), { recursive: true });
+    const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
+
+    const args = executorArgs(cfg, {
+      notebook: path.join(input.root, input.path),
+      output: path.join(runDir, artifact),
+      result: executorResult,
+      cellTimeoutS: input.cellTimeoutS ?? cfg.tests.cellTimeoutS,
+      notebookTimeoutS: input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS,
+      scratch,
+      prerun: cfg.tests.prerunFile,
+      root: input.root,
+      memory: notebookMemory(cfg, input.memory),
+      allowErrors: input.allowErrors === true,
+      parameters: checkedParameters(input.parameters),
+    });
+    if (!cfg.sandbox.enabled && !warned.has(input.runId)) {
+      warned.add(input.runId);
+      ctx.log.warn(
+        `NBLC_SANDBOX=off: run ${input.runId} executes notebooks unsandboxed, as the service's user (docs/security.md)`,
+      );
+    }
+    const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path);
+    if (code !== 0) {
+      throw ApplicationFailure.retryable(
+        `the notebook executor for ${input.path} exited with ${code}: ${stderr.slice(-2000)}`,
+        RUN_FAILURES.executorCrashed,
+      );
+    }
+    const result = JSON.parse(await fs.readFile(executorResult, 'utf8')) as ExecutorResult;
+    await fs.rm(executorResult, { force: true });
+    if (result.status === 'kernel_died' && result.cellsRun === 0 && ctx.info.attempt < INFRA_ATTEMPTS) {
+      // Died before running anything: a port clash, memory pressure, a busy host. Try again.
+      throw ApplicationFailure.retryable(
+        `kernel for ${input.path} died before its first cell: ${result.message}`,
+        RUN_FAILURES.kernelStartFailed,
+      );
+    }
+    const full: NotebookResult = {
+      ...result,
+      path: input.path,
+      attempts: input.attempt,
+      ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
+      artifact,
+      worker: cfg.workerName,
+      ...(await blobOf(path.join(input.root, input.path))),
+    };
+    await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
+    return {
+      path: input.path,
+      status: full.status,
+      durationMs: full.durationMs,
+      attempts: input.attempt,
+      ...(full.flaky ? { flaky: true } : {}),
+    };
+  }
+  return activities;
 }
 
 /**
