@@ -20,11 +20,11 @@ import {
   type NotebookSettings,
   type SettingDefaults,
 } from '../../domain/runs/contract.js';
-import type { Config } from '../../runtime/config.js';
-import type { NotebookResult, NotebookStatus, NotebookSummary } from '../../runs/model.js';
+import type { Config } from '../../platform/config.js';
+import type { NotebookResult, NotebookStatus, NotebookSummary } from '../../domain/runs/model.js';
 import { mapLimit, writeFileAtomic } from '../files.js';
 import { resultFileOf, runDirOf } from './notebooks.js';
-import { READ_CONCURRENCY, SETTINGS_FILE } from './report/layout.js';
+import { READ_CONCURRENCY, SETTINGS_FILE } from '../../domain/runs/run-dir.js';
 
 /** Notebooks larger than this are not read for their contract (the executor still reports them). */
 const MAX_NOTEBOOK_BYTES = 64 * 2 ** 20;

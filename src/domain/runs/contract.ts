@@ -8,8 +8,8 @@
 import picomatch from 'picomatch';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { globProblem } from '../../runs/globs.js';
-import { RUN_LIMITS } from '../../runs/options.js';
+import { globProblem } from './globs.js';
+import { RUN_LIMITS } from './options.js';
 
 /** The file of folder defaults and declared dependencies, at the repository root. */
 export const CONTRACT_FILE = '.nblc.yml';
