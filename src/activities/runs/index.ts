@@ -7,7 +7,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../platform/config.js';
-import { isFailing, RUN_FAILURES, type TestReport, type TestRunQueues, type TestRunResult } from '../../domain/runs/model.js';
+import {
+  isFailing,
+  RUN_FAILURES,
+  type TestReport,
+  type TestRunQueues,
+  type TestRunResult,
+} from '../../domain/runs/model.js';
 import { discoverNotebooks, type DiscoverOptions } from './discover.js';
 import { resetRunDir, runDirOf } from './notebooks.js';
 import { writeReport, type WriteReportOptions } from './report/index.js';

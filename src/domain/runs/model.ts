@@ -12,7 +12,14 @@ import type { EnvironmentChange, EnvironmentSummary, NewlyFailingChange, RunEnvi
 // The run options and their limits have their own module; they are part of the model.
 export { boundsText, clampRunOptions, RUN_LIMITS, runOptionsProblems, type TestRunOptions } from './options.js';
 // The statuses and kinds of runs have their own module (alerts and causes import them).
-export { isFailing, NOTEBOOK_STATUSES, STATUS_LABEL, type NotebookError, type NotebookStatus, type RunKind } from './status.js';
+export {
+  isFailing,
+  NOTEBOOK_STATUSES,
+  STATUS_LABEL,
+  type NotebookError,
+  type NotebookStatus,
+  type RunKind,
+} from './status.js';
 
 export const RUN_SA = {
   kind: defineSearchAttributeKey('NblcRunKind', SearchAttributeType.KEYWORD),

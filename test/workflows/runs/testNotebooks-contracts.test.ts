@@ -39,7 +39,16 @@ test('contracts: timeouts, memory, skip, interactive, needs, execution.*, parame
     NBLC_WORKER_NAME: 'plain-worker',
   });
   const sha = await upstream.commit({
-    '.nblc.yml': 'notebooks:\n  "folder/**":\n    timeout: 120\n    retries: 0\n',
+    // The run's 2 s are for the Slow notebooks; the others get time enough on a busy host.
+    '.nblc.yml': [
+      'notebooks:',
+      '  "{mem,exec,params,needs}/**":',
+      '    timeout: 120',
+      '  "folder/**":',
+      '    timeout: 120',
+      '    retries: 0',
+      '',
+    ].join('\n'),
     // the run says 2 s; the folder's default and the notebook's own contract say more
     'folder/Slow.ipynb': notebook([SLEEP_4S]),
     'own/Slow.ipynb': declaring({ nblc: { timeout: 120 } }, [SLEEP_4S]),
@@ -100,6 +109,7 @@ test('contracts: timeouts, memory, skip, interactive, needs, execution.*, parame
       assert.equal(nb('plain/Slow.ipynb').settings?.sources.timeoutS, 'the run');
 
       assert.equal(nb('exec/Cell.ipynb').status, 'timed_out');
+      assert.match(nb('exec/Cell.ipynb').message ?? '', /cell timeout of 1/);
       assert.equal(nb('exec/Cell.ipynb').settings?.sources.cellTimeoutS, 'metadata.execution.timeout');
       assert.deepEqual(status('exec/Errors.ipynb'), ['passed', null]);
 
