@@ -20,10 +20,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { NotebookActivities } from '../../activities/runs/notebooks.js';
 import type { RunActivities } from '../../activities/runs/index.js';
 import type { ContractActivities } from '../../activities/runs/contracts.js';
-import type { NotebookPlan } from '../../domain/runs/contract.js';
 import { temporalUiLink } from '../../domain/ui-links.js';
 import type { AlertOutcome } from '../../domain/alerts/model.js';
 import {
@@ -38,11 +36,10 @@ import {
   STATUS_KINDS,
 } from './runNotify.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
-import { allPaths, executeWithRetries, runLanes, type Executor } from './runLanes.js';
+import { allPaths, executeWithRetries, notebookExecutors, runLanes } from './runLanes.js';
 import {
   clampRunOptions,
   countSummaries,
-  INFRA_ATTEMPTS,
   isFailing,
   NON_RETRYABLE_SNAPSHOT_FAILURES,
   RUN_SA,
@@ -87,30 +84,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
   const info = workflowInfo();
   const runId = input.carry?.runId ?? runIdFromWorkflowId(info.workflowId);
   const concurrency = Math.max(1, input.concurrency ?? input.defaultConcurrency);
-  // One executor per task queue and budget: a notebook's contract may give it its own of both.
-  const executors = new Map<string, Executor>();
-  const executorFor = (plan: NotebookPlan | undefined): Executor => {
-    const timeoutS = plan?.timeoutS ?? input.notebookTimeoutS ?? 3600;
-    const taskQueue = plan?.taskQueue ?? input.notebookTaskQueue;
-    const key = `${taskQueue}\n${timeoutS}`;
-    let executor = executors.get(key);
-    if (!executor) {
-      executor = proxyActivities<NotebookActivities>({
-        taskQueue,
-        // Kernel start and writing the artifact on top of the notebook's own budget.
-        startToCloseTimeout: `${Math.ceil(timeoutS + 300)} seconds`,
-        heartbeatTimeout: '30 seconds',
-        retry: {
-          initialInterval: '2s',
-          backoffCoefficient: 2,
-          maximumInterval: '30s',
-          maximumAttempts: INFRA_ATTEMPTS,
-        },
-      });
-      executors.set(key, executor);
-    }
-    return executor;
-  };
+  const executorFor = notebookExecutors(input.notebookTaskQueue, input.notebookTimeoutS ?? 3600);
 
   let carry: TestRunCarry | undefined = input.carry;
   let phase: TestRunProgress['phase'] = carry ? 'running' : 'discovering';
