@@ -4,6 +4,8 @@ per-cell and whole-notebook budgets, the hidden prerun cell, and where execution
 
 import contextlib
 import json
+import keyword
+import math
 from typing import Any, Protocol
 
 import nbformat
@@ -24,6 +26,41 @@ class Running(Protocol):
     outcome: Outcome
 
 
+def python_literal(value: str) -> str:
+    """A run's --parameter value as papermill's -p reads it: a number, True/False/None, else a string.
+
+    Always a literal (repr), never the value's own text: a parameter must not become code."""
+    if value in ("True", "False", "None"):
+        return value
+    for kind in (int, float):
+        try:
+            number = kind(value)
+        except ValueError:
+            continue
+        if kind is int or math.isfinite(number):
+            return repr(number)
+    return repr(value)
+
+
+def inject_parameters(nb: NotebookNode, parameters: str | None) -> None:
+    """Overrides the values of the cell tagged `parameters` (papermill's convention) with the run's.
+
+    Appended to that cell rather than inserted as a cell of their own, so that every cell keeps
+    its index in the results; the executed notebook shows what the run set."""
+    values = json.loads(parameters) if parameters else {}
+    if not values:
+        return
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            lines = [
+                f"{name} = {python_literal(str(value))}"
+                for name, value in values.items()
+                if name.isidentifier() and not keyword.iskeyword(name)
+            ]
+            cell.source = cell.source.rstrip("\n") + "\n# nblc: this run's --parameter values\n" + "\n".join(lines)
+            return
+
+
 def emit(event: str, **fields: Any) -> None:
     """Progress line for the parent (used as the activity heartbeat)."""
     # parent went away / stdout closed: keep going, the result file matters
@@ -36,9 +73,12 @@ def runs(cell: NotebookNode, skip_tag: str) -> bool:
     return cell.cell_type == "code" and bool(cell.source.strip()) and skip_tag not in cell.metadata.get("tags", [])
 
 
-def expects_error(index: int, tags: list[str]) -> bool:
-    """A cell tagged raises-exception may raise and execution goes on; the prerun never may."""
-    return index != PRERUN_CELL and "raises-exception" in tags
+def expects_error(index: int, tags: list[str], allow_errors: bool = False) -> bool:
+    """A cell tagged raises-exception may raise and execution goes on; the prerun never may.
+
+    `allow_errors`: the notebook's `metadata.execution.allow_errors` (nbmake's, Jupyter Book's):
+    every cell may raise."""
+    return index != PRERUN_CELL and (allow_errors or "raises-exception" in tags)
 
 
 async def run_cells(ex: Running, client: NotebookClient, nb: NotebookNode) -> None:
@@ -49,6 +89,8 @@ async def run_cells(ex: Running, client: NotebookClient, nb: NotebookNode) -> No
     if ex.prerun_source is not None:
         nb.cells.insert(0, nbformat.v4.new_code_cell(ex.prerun_source))
         offset = 1
+    inject_parameters(nb, getattr(ex.args, "parameters", None))
+    allow_errors = bool(getattr(ex.args, "allow_errors", False))
     budget = CellBudget(ex.args.cell_timeout, ex.args.timeout)  # from now: the kernel is up
     execution_count = 0
     try:
@@ -84,7 +126,7 @@ async def run_cells(ex: Running, client: NotebookClient, nb: NotebookNode) -> No
                     outcome.cells_run += 1
                     execution_count += 1
             unexpected = outcome.collect_errors(
-                cell, index, expected=expects_error(index, cell.metadata.get("tags", []))
+                cell, index, expected=expects_error(index, cell.metadata.get("tags", []), allow_errors)
             )
             if stop and ex.signal is None:
                 outcome.stop(*stop)

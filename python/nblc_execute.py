@@ -5,7 +5,7 @@ Run by the nblc test-run activity as a child process:
 
     nblc_execute.py --notebook PATH --output PATH --result PATH
         [--default-kernel python3] [--cell-timeout S] [--timeout S]
-        [--prerun FILE] [--scratch-root DIR] [--root DIR] [--sandbox on|off]
+        [--prerun FILE] [--allow-errors] [--parameters JSON] [--scratch-root DIR] [--root DIR] [--sandbox on|off]
         [--kernel-user USER] [--memory SIZE] [--kernel-env NAMES] [--mask PATH]...
 
 stdout carries only JSON progress lines ({"event": "start" | "cell" | "done"});
@@ -227,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=3600, help="seconds for all cells (<= 0: no limit)")
     p.add_argument("--prerun", help="file whose code runs first, hidden from the artifact")
     p.add_argument("--scratch-root", default=tempfile.gettempdir(), help="parent of the scratch directory")
+    p.add_argument("--allow-errors", action="store_true", help="errors do not fail the notebook")
+    p.add_argument("--parameters", help="JSON object NAME -> VALUE for the cell tagged parameters (papermill's)")
     p.add_argument("--fork-kernel", action="store_true", help="fork the kernel from this process (fork server)")
     add_sandbox_arguments(p)
     args = p.parse_args(argv)

@@ -41,6 +41,11 @@ const runRequest = z
       .string()
       .regex(/^[0-9a-f]{40}$/, 'a full 40-hex commit SHA')
       .optional(),
+    /** Values for each notebook's cell tagged `parameters` (papermill's), as `--parameter NAME=VALUE`. */
+    parameters: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,99}$/, 'a Python identifier'), z.string().max(1000))
+      .refine((p) => Object.keys(p).length <= 100, 'at most 100 parameters')
+      .optional(),
   })
   .strict();
 

@@ -6,6 +6,7 @@ import { applySchedule, getRun, SCHEDULE_ID, startTestRun, type StartedRun } fro
 import { summaryText } from '../domain/runs/summary.js';
 import { connectClient } from '../platform/temporal.js';
 import { RUN_LIMITS, runOptionsProblems, type TestRunOptions } from '../domain/runs/model.js';
+import { parseParameter } from '../domain/runs/contract.js';
 import { UsageError } from './errors.js';
 import { seconds, wholeNumber } from './options.js';
 
@@ -45,6 +46,12 @@ export function registerTest(program: Command): void {
       runNumber('--notebook-timeout <seconds>', 'per notebook (default NBLC_NOTEBOOK_TIMEOUT)', 'notebookTimeoutS'),
     )
     .option('--commit <sha>', 'test this published snapshot instead of the current one')
+    .option(
+      '--parameter <NAME=VALUE>',
+      "a value for the notebooks' cell tagged `parameters` (repeatable; papermill's convention)",
+      collect,
+      [],
+    )
     .option('--wait', 'show live progress and a summary; exit 1 if any notebook did not pass')
     .action(
       async (opts: {
@@ -55,6 +62,7 @@ export function registerTest(program: Command): void {
         cellTimeout?: number;
         notebookTimeout?: number;
         commit?: string;
+        parameter: string[];
         wait?: boolean;
       }) => {
         if (opts.commit && !/^[0-9a-f]{40}$/.test(opts.commit))
@@ -69,9 +77,20 @@ export function registerTest(program: Command): void {
         };
         // The numbers were checked as they were parsed; the glob lists are checked here, whole.
         const problems = runOptionsProblems(options);
+        const parameters: Record<string, string> = {};
+        for (const text of opts.parameter) {
+          const p = parseParameter(text);
+          if ('error' in p) problems.push(p.error);
+          else parameters[p.name] = p.value;
+        }
         if (problems.length) throw new UsageError(problems.join('; '));
         await withClient(async (client, cfg) => {
-          const started = await startTestRun(client, cfg, { kind: 'manual', ...options, commit: opts.commit });
+          const started = await startTestRun(client, cfg, {
+            kind: 'manual',
+            ...options,
+            commit: opts.commit,
+            ...(opts.parameter.length ? { parameters } : {}),
+          });
           console.log(`test run ${started.runId}\n  ${started.temporalUiUrl}`);
           if (opts.wait) process.exitCode = await follow(client, started, !!process.stdout.isTTY);
         });

@@ -9,6 +9,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { LABEL_RE, MAX_LABELS } from '../domain/runs/contract.js';
 import { sandboxConfig } from './config/sandbox.js';
 import { schema } from './config/schema.js';
 import { readSecret, SECRET_VARIABLES, secretProblems } from './config/secrets.js';
@@ -142,6 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxQueued: v.NBLC_COPY_MAX_QUEUED,
     },
     workerName: v.NBLC_WORKER_NAME ?? `${process.pid}@${os.hostname()}`,
+    workerLabels: workerLabels(v.NBLC_WORKER_LABELS, problems),
     sandbox,
     alerts: {
       webhookUrls,
@@ -189,3 +191,21 @@ export const CONFIG_VARIABLES: readonly string[] = [
 ];
 
 export { durationMs, PROJECT_ROOT };
+
+/** NBLC_WORKER_LABELS, checked: labels as a notebook's `needs` names them, a few (a queue per subset). */
+function workerLabels(text: string, problems: string[]): string[] {
+  const labels = [
+    ...new Set(
+      text
+        .split(',')
+        .map((l) => l.trim())
+        .filter(Boolean),
+    ),
+  ].sort();
+  for (const label of labels)
+    if (!LABEL_RE.test(label))
+      problems.push(`NBLC_WORKER_LABELS: "${label}" is not a label (letters, digits, ".", "_", "-")`);
+  if (labels.length > MAX_LABELS)
+    problems.push(`NBLC_WORKER_LABELS: at most ${MAX_LABELS} labels (the worker polls a task queue per subset)`);
+  return labels;
+}

@@ -10,7 +10,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from './config.js';
 
-export function connectionOptions(config: Config) {
+export function connectionOptions(config: Pick<Config, 'env' | 'temporal'>) {
   const env = Object.fromEntries(Object.entries(config.env).filter(([, v]) => v !== undefined)) as Record<
     string,
     string

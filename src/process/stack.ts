@@ -14,7 +14,7 @@ import type { Logger } from '../platform/logger.js';
 import { startApi, type RunningApi } from './server.js';
 import { connectClient, connectWorker } from '../platform/temporal.js';
 import { checkTemporalSetup } from './temporal-setup.js';
-import { createNotebookWorker, createWorker, installRuntime } from './worker.js';
+import { createNotebookWorkers, createWorker, installRuntime } from './worker.js';
 
 export interface StackOptions {
   worker: boolean;
@@ -81,7 +81,7 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
       cleanups.push(() => ready.close()); // after the workers stopped (cleanups run in reverse)
       const workers = [
         await createWorker(config, connection, {}, ready),
-        await createNotebookWorker(config, connection),
+        ...(await createNotebookWorkers(config, connection)),
       ];
       // In the background: the first notebook finds the fork server ready instead of starting it.
       void prestartForkServer(config, (message) => opts.logger.warn(message));
@@ -91,7 +91,7 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
         await workerDone.catch(() => undefined);
       });
       opts.logger.info(
-        { taskQueues: [config.taskQueue, config.tests.taskQueue], namespace: config.temporal.namespace },
+        { taskQueues: workers.map((w) => w.options.taskQueue), namespace: config.temporal.namespace },
         'worker running',
       );
       // In the background: thousands of earlier reports must not delay the worker.

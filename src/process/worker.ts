@@ -10,16 +10,25 @@ import { createNotebookActivities } from '../activities/runs/notebooks.js';
 import { createHistoryActivities } from '../activities/runs/history.js';
 import { createPullRequestActivities } from '../activities/runs/pull-requests.js';
 import { createRunActivities } from '../activities/runs/index.js';
+import { createContractActivities, taskQueuePollers } from '../activities/runs/contracts.js';
 import { createSyncActivities } from '../activities/sync/index.js';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
+import { labelQueue, labelSubsets } from '../domain/runs/contract.js';
 
 export const WORKFLOWS_PATH = path.join(import.meta.dirname, '..', 'workflows', 'index.ts');
 
-export function createActivities(config: Config, ready: ReadyCopies) {
+/** `connection`: the worker's own, through which the contracts ask Temporal which label queues have workers. */
+export function createActivities(
+  config: Config,
+  ready: ReadyCopies,
+  connection: Pick<NativeConnection, 'workflowService'>,
+) {
   return {
     ...createSyncActivities(config, readyCopyAfterPublish(config, ready)),
     ...createRunActivities(config),
+    // Each notebook's contract: reads notebooks and .nblc.yml, asks Temporal which label queues have workers.
+    ...createContractActivities(config, taskQueuePollers(connection, config.temporal.namespace)),
     ...createPullRequestActivities(config),
     // recordRun: the store opens on first use (history-store.ts), closed by the stack.
     ...createHistoryActivities(config),
@@ -60,7 +69,7 @@ export async function createWorker(
     ...baseOptions(config, connection),
     taskQueue: config.taskQueue,
     ...(overrides.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities(config, ready),
+    activities: createActivities(config, ready, connection),
     ...overrides,
   });
 }
@@ -83,6 +92,36 @@ export async function createNotebookWorker(
     maxConcurrentActivityTaskExecutions: config.tests.concurrency,
     ...overrides,
   });
+}
+
+/**
+ * The notebook worker and, with NBLC_WORKER_LABELS, one more per subset of its labels, each
+ * polling that label set's queue (contract.ts, labelQueue): a notebook that needs `bigmem` runs
+ * only here. They share one set of activities, so NBLC_TEST_CONCURRENCY holds for them together.
+ */
+export async function createNotebookWorkers(
+  config: Config,
+  connection: NativeConnection,
+  overrides: Partial<WorkerOptions> = {},
+  /** Not the plain queue: a second worker in a process that polls it already (tests). */
+  opts: { labelQueuesOnly?: boolean } = {},
+): Promise<Worker[]> {
+  const activities = { ...createNotebookActivities(config), ...createEnvironmentActivities(config) };
+  const queues = [
+    ...(opts.labelQueuesOnly ? [] : [config.tests.taskQueue]),
+    ...labelSubsets(config.workerLabels).map((l) => labelQueue(config.tests.taskQueue, l)),
+  ];
+  return Promise.all(
+    queues.map((taskQueue) =>
+      Worker.create({
+        ...baseOptions(config, connection),
+        taskQueue,
+        activities,
+        maxConcurrentActivityTaskExecutions: config.tests.concurrency,
+        ...overrides,
+      }),
+    ),
+  );
 }
 
 let runtimeInstalled = false;

@@ -27,8 +27,12 @@ const outside = path.join(dir, 'outside');
 const config = testConfig(dir, path.join(dir, 'no-upstream'), { NBLC_USERS_DIR: path.join(dir, 'users') });
 const ready = new ReadyCopies(false);
 after(() => ready.close());
+// Asked only for notebooks that need worker labels, which no forged case reaches.
+const noTemporal = {
+  workflowService: { describeTaskQueue: () => Promise.reject(new Error('no Temporal server in this test')) },
+} as unknown as Parameters<typeof createActivities>[2];
 const all = {
-  ...createActivities(config, ready),
+  ...createActivities(config, ready, noTemporal),
   ...createNotebookActivities(config),
   ...createEnvironmentActivities(config),
 } as Record<string, (input: unknown) => Promise<unknown>>;
@@ -101,6 +105,14 @@ const CASES: Array<[string, unknown, string, string]> = [
     U,
   ],
   ['probeEnvironment', { runId: '..' }, 'runId', U],
+  ['applyContracts', { runId: '..', root: rootA(), paths: [], notebookTaskQueue: 'q' }, 'runId', U],
+  ['applyContracts', { runId: 'forged', root: '/', paths: [], notebookTaskQueue: 'q' }, 'root', U],
+  [
+    'applyContracts',
+    { runId: 'good-run', root: rootA(), paths: ['../../outside/evil.ipynb'], notebookTaskQueue: 'q' },
+    'paths',
+    U,
+  ],
   ['recordRun', { runId: '..' }, 'runId', 'BadRunId'],
   ['preparePullRequest', { runId: '..', number: 1, head: A, fork: false }, 'runId', U],
   ['preparePullRequest', { runId: 'pr-run', number: 1, head: 'HEAD', fork: false }, 'head', U],

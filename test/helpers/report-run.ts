@@ -54,6 +54,7 @@ export async function writePreviousReport(
       no_such_kernel: 0,
       invalid_notebook: 0,
       out_of_memory: 0,
+      skipped: 0,
     },
     causes: [],
     notebooks,

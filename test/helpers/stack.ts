@@ -4,7 +4,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Config } from '../../src/platform/config.js';
 import type { Beacon } from '../../src/domain/sync/model.js';
 import { querySync, signalSync } from '../../src/clients/sync/client.js';
-import { createNotebookWorker, createWorker } from '../../src/process/worker.js';
+import { createNotebookWorkers, createWorker } from '../../src/process/worker.js';
 import { getRun } from '../../src/clients/runs/client.js';
 import type { TestRunResult } from '../../src/domain/runs/model.js';
 import { waitFor } from './fixtures.js';
@@ -13,7 +13,7 @@ import { workflowBundle } from './temporal.js';
 export async function workers(env: TestWorkflowEnvironment, config: Config): Promise<Worker[]> {
   return [
     await createWorker(config, env.nativeConnection, { workflowBundle: await workflowBundle() }),
-    await createNotebookWorker(config, env.nativeConnection),
+    ...(await createNotebookWorkers(config, env.nativeConnection)),
   ];
 }
 

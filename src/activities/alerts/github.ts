@@ -64,9 +64,11 @@ export async function setCommitStatus(
 
 /** "3 of 40 notebooks did not pass (2 failed, 1 timed out)", from a run's counts. */
 export function describeCounts(counts: Record<string, number> & { total: number; passed: number }): string {
-  const bad = counts.total - counts.passed;
+  const skipped = counts.skipped ?? 0;
+  const bad = counts.total - counts.passed - skipped;
   if (counts.total === 0) return 'no notebooks to test';
-  if (bad === 0) return `all ${counts.total} notebook${counts.total === 1 ? '' : 's'} passed`;
+  if (bad === 0 && skipped === 0) return `all ${counts.total} notebook${counts.total === 1 ? '' : 's'} passed`;
+  if (bad === 0) return `${counts.passed} of ${counts.total} notebooks passed, ${skipped} skipped`;
   const parts = Object.entries(counts)
     .filter(([k, v]) => !['total', 'passed', 'flaky'].includes(k) && v > 0)
     .map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`);

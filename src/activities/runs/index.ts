@@ -7,7 +7,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../platform/config.js';
-import { RUN_FAILURES, type TestReport, type TestRunQueues, type TestRunResult } from '../../domain/runs/model.js';
+import {
+  isFailing,
+  RUN_FAILURES,
+  type TestReport,
+  type TestRunQueues,
+  type TestRunResult,
+} from '../../domain/runs/model.js';
 import { discoverNotebooks, type DiscoverOptions } from './discover.js';
 import { resetRunDir, runDirOf } from './notebooks.js';
 import { readRunRecord, snapshotRootOf, writeRunRecord } from './run-record.js';
@@ -118,9 +124,7 @@ export function createRunActivities(cfg: RunsConfig) {
           attempts: n.attempts,
           ...(n.flaky ? { flaky: true } : {}),
         })),
-        failures: report.notebooks
-          .filter((n) => n.status !== 'passed')
-          .map((n) => ({ path: n.path, status: n.status })),
+        failures: report.notebooks.filter((n) => isFailing(n.status)).map((n) => ({ path: n.path, status: n.status })),
         newlyFailing: report.newlyFailing,
         fixed: report.fixed,
         ...compactEnvironment(report),

@@ -18,8 +18,10 @@ import {
 } from '../../domain/runs/model.js';
 import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
 import { sandboxArgs } from './sandbox.js';
+import { Slots } from './slots.js';
 import { removeTree, writeFileAtomic } from '../files.js';
-import { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
+import { ENVIRONMENT_FILE, SETTINGS_FILE } from '../../domain/runs/run-dir.js';
+import { SIZE_RE, sizeBytes } from '../../domain/runs/contract.js';
 import { removeRunRecord, snapshotRootOf } from './run-record.js';
 import { checkRelativePath, checkRunId, realComponents, safeOutputPath, untrusted } from '../untrusted.js';
 
@@ -39,6 +41,10 @@ export interface RunNotebookInput {
   attempt: number;
   cellTimeoutS?: number;
   notebookTimeoutS?: number;
+  /** The notebook's contract (contract.ts): its memory (capped again here), errors allowed, parameters. */
+  memory?: string;
+  allowErrors?: boolean;
+  parameters?: Record<string, string>;
 }
 
 export const runDirOf = (resultsDir: string, runId: string) => path.join(resultsDir, runId);
@@ -68,79 +74,92 @@ export async function resetRunDir(resultsDir: string, runId: string): Promise<vo
   await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
   await removeTree(scratchDirOf(resultsDir, runId));
   await fs.rm(path.join(runDir, ENVIRONMENT_FILE), { force: true });
+  await fs.rm(path.join(runDir, SETTINGS_FILE), { force: true });
   await removeRunRecord(resultsDir, runId);
 }
 export const resultFileOf = (runDir: string, nbPath: string) => path.join(runDir, 'results', `${nbPath}.json`);
 
-export function createNotebookActivities(cfg: NotebookConfig) {
+/** `slots`: shared by the worker's task queues (slots.ts); its own when alone. */
+export function createNotebookActivities(cfg: NotebookConfig, slots = new Slots(cfg.tests.concurrency)) {
   const warned = new Set<string>(); // runs told about NBLC_SANDBOX=off (once per run and worker)
-  return {
+  const activities = {
     async runNotebook(input: RunNotebookInput): Promise<NotebookSummary> {
       const ctx = Context.current();
-      const nbPath = checkRelativePath(input.path);
-      // The root the worker computes for this run, never the input's: not `/`, not another run's.
-      const { root } = await snapshotRootOf(cfg, checkRunId(input.runId), input.root);
-      await realComponents(root, nbPath, 'path', true);
-      const runDir = await ownRunDir(cfg.resultsDir, input.runId);
-      const artifact = path.join('executed', nbPath);
-      // Folders made here one by one, none a link: the executor writes inside the run directory.
-      const output = await safeOutputPath(runDir, artifact, 'path');
-      const resultFile = await safeOutputPath(runDir, `results/${nbPath}.json`, 'path');
-      const scratch = scratchDirOf(cfg.resultsDir, input.runId);
-      await fs.mkdir(scratch, { recursive: true });
-      const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
-
-      const args = executorArgs(cfg, {
-        notebook: path.join(root, nbPath),
-        output,
-        result: executorResult,
-        cellTimeoutS: input.cellTimeoutS ?? cfg.tests.cellTimeoutS,
-        notebookTimeoutS: input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS,
-        scratch,
-        prerun: cfg.tests.prerunFile,
-        root,
-      });
-      if (!cfg.sandbox.enabled && !warned.has(input.runId)) {
-        warned.add(input.runId);
-        ctx.log.warn(
-          `NBLC_SANDBOX=off: run ${input.runId} executes notebooks unsandboxed, as the service's user (docs/security.md)`,
-        );
-      }
-      const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path);
-      if (code !== 0) {
-        throw ApplicationFailure.retryable(
-          `the notebook executor for ${input.path} exited with ${code}: ${stderr.slice(-2000)}`,
-          RUN_FAILURES.executorCrashed,
-        );
-      }
-      const result = JSON.parse(await fs.readFile(executorResult, 'utf8')) as ExecutorResult;
-      await fs.rm(executorResult, { force: true });
-      if (result.status === 'kernel_died' && result.cellsRun === 0 && ctx.info.attempt < INFRA_ATTEMPTS) {
-        // Died before running anything: a port clash, memory pressure, a busy host. Try again.
-        throw ApplicationFailure.retryable(
-          `kernel for ${input.path} died before its first cell: ${result.message}`,
-          RUN_FAILURES.kernelStartFailed,
-        );
-      }
-      const full: NotebookResult = {
-        ...result,
-        path: input.path,
-        attempts: input.attempt,
-        ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
-        artifact,
-        worker: cfg.workerName,
-        ...(await blobOf(path.join(root, nbPath))),
-      };
-      await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
-      return {
-        path: input.path,
-        status: full.status,
-        durationMs: full.durationMs,
-        attempts: input.attempt,
-        ...(full.flaky ? { flaky: true } : {}),
-      };
+      return slots.run(
+        () => runOne(input, ctx),
+        () => ctx.heartbeat({ path: input.path, event: 'waiting for a kernel slot' }),
+        ctx.cancellationSignal,
+      );
     },
   };
+  async function runOne(input: RunNotebookInput, ctx: Context): Promise<NotebookSummary> {
+    const nbPath = checkRelativePath(input.path);
+    // The root the worker computes for this run, never the input's: not `/`, not another run's.
+    const { root } = await snapshotRootOf(cfg, checkRunId(input.runId), input.root);
+    await realComponents(root, nbPath, 'path', true);
+    const runDir = await ownRunDir(cfg.resultsDir, input.runId);
+    const artifact = path.join('executed', nbPath);
+    // Folders made here one by one, none a link: the executor writes inside the run directory.
+    const output = await safeOutputPath(runDir, artifact, 'path');
+    const resultFile = await safeOutputPath(runDir, `results/${nbPath}.json`, 'path');
+    const scratch = scratchDirOf(cfg.resultsDir, input.runId);
+    await fs.mkdir(scratch, { recursive: true });
+    const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
+
+    const args = executorArgs(cfg, {
+      notebook: path.join(root, nbPath),
+      output,
+      result: executorResult,
+      cellTimeoutS: input.cellTimeoutS ?? cfg.tests.cellTimeoutS,
+      notebookTimeoutS: input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS,
+      scratch,
+      prerun: cfg.tests.prerunFile,
+      root,
+      memory: notebookMemory(cfg, input.memory),
+      allowErrors: input.allowErrors === true,
+      parameters: checkedParameters(input.parameters),
+    });
+    if (!cfg.sandbox.enabled && !warned.has(input.runId)) {
+      warned.add(input.runId);
+      ctx.log.warn(
+        `NBLC_SANDBOX=off: run ${input.runId} executes notebooks unsandboxed, as the service's user (docs/security.md)`,
+      );
+    }
+    const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path);
+    if (code !== 0) {
+      throw ApplicationFailure.retryable(
+        `the notebook executor for ${input.path} exited with ${code}: ${stderr.slice(-2000)}`,
+        RUN_FAILURES.executorCrashed,
+      );
+    }
+    const result = JSON.parse(await fs.readFile(executorResult, 'utf8')) as ExecutorResult;
+    await fs.rm(executorResult, { force: true });
+    if (result.status === 'kernel_died' && result.cellsRun === 0 && ctx.info.attempt < INFRA_ATTEMPTS) {
+      // Died before running anything: a port clash, memory pressure, a busy host. Try again.
+      throw ApplicationFailure.retryable(
+        `kernel for ${input.path} died before its first cell: ${result.message}`,
+        RUN_FAILURES.kernelStartFailed,
+      );
+    }
+    const full: NotebookResult = {
+      ...result,
+      path: input.path,
+      attempts: input.attempt,
+      ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
+      artifact,
+      worker: cfg.workerName,
+      ...(await blobOf(path.join(root, nbPath))),
+    };
+    await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
+    return {
+      path: input.path,
+      status: full.status,
+      durationMs: full.durationMs,
+      attempts: input.attempt,
+      ...(full.flaky ? { flaky: true } : {}),
+    };
+  }
+  return activities;
 }
 
 /**
@@ -166,6 +185,9 @@ export function executorArgs(
     scratch: string;
     prerun?: string;
     root: string;
+    memory?: string;
+    allowErrors?: boolean;
+    parameters?: Record<string, string>;
   },
 ): string[] {
   return [
@@ -174,9 +196,32 @@ export function executorArgs(
     ...['--cell-timeout', String(o.cellTimeoutS), '--timeout', String(o.notebookTimeoutS)],
     ...['--scratch-root', o.scratch],
     ...(o.prerun ? ['--prerun', o.prerun] : []),
+    ...(o.allowErrors ? ['--allow-errors'] : []),
+    ...(o.parameters && Object.keys(o.parameters).length ? ['--parameters', JSON.stringify(o.parameters)] : []),
     ...['--root', o.root],
-    ...sandboxArgs(cfg),
+    ...sandboxArgs(cfg, o.memory),
   ];
+}
+
+/**
+ * The memory a notebook asked for, as this worker allows it: the workflow's input is a
+ * stranger's, so NBLC_NOTEBOOK_MEMORY_MAX is applied here too; nothing valid asked, the default.
+ */
+export function notebookMemory(cfg: NotebookConfig, asked: string | undefined): string {
+  if (asked === undefined || !SIZE_RE.test(asked)) return cfg.sandbox.notebookMemory;
+  const max = sizeBytes(cfg.sandbox.notebookMemoryMax);
+  const bytes = sizeBytes(asked);
+  return max > 0 && (bytes === 0 || bytes > max) ? cfg.sandbox.notebookMemoryMax : asked;
+}
+
+/** Only identifiers and bounded strings reach the executor's --parameters. */
+function checkedParameters(parameters: unknown): Record<string, string> | undefined {
+  if (!parameters || typeof parameters !== 'object') return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parameters).slice(0, 100))
+    if (/^[A-Za-z_][A-Za-z0-9_]{0,99}$/.test(name) && typeof value === 'string' && value.length <= 1000)
+      out[name] = value;
+  return out;
 }
 
 /**

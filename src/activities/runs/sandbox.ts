@@ -32,7 +32,7 @@ export function sandboxMasks(cfg: SandboxSettings): string[] {
 }
 
 /** The executor's sandbox arguments (python/nblc_execute.py). */
-export function sandboxArgs(cfg: SandboxSettings): string[] {
+export function sandboxArgs(cfg: SandboxSettings, memory = cfg.sandbox.notebookMemory): string[] {
   if (!cfg.sandbox.enabled) return ['--sandbox', 'off'];
   return [
     '--sandbox',
@@ -40,7 +40,7 @@ export function sandboxArgs(cfg: SandboxSettings): string[] {
     '--kernel-user',
     cfg.sandbox.kernelUser,
     '--memory',
-    cfg.sandbox.notebookMemory,
+    memory,
     '--kernel-env',
     cfg.sandbox.kernelEnv.join(','),
     ...sandboxMasks(cfg).flatMap((p) => ['--mask', p]),

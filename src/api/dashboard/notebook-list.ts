@@ -3,6 +3,7 @@
  * path) and a page at a time: the overview's "more →" links land here.
  */
 import type { NotebookOverview } from '../../domain/runs/history.js';
+import { isFailing } from '../../domain/runs/model.js';
 import { h, page, pager, pathLabel, percent, plural, statusBadge, when, type Html } from './layout.js';
 import { notebookHref } from './links.js';
 
@@ -22,7 +23,7 @@ export function filterNotebooks(all: readonly NotebookOverview[], f: NotebookFil
   return all.filter(
     (nb) =>
       (f.status === 'all' ||
-        (f.status === 'failing' && nb.status !== 'passed') ||
+        (f.status === 'failing' && isFailing(nb.status)) ||
         (f.status === 'passing' && nb.status === 'passed') ||
         (f.status === 'flaky' && nb.flaky)) &&
       (f.cause === undefined || (nb.cause ?? nb.status.replace(/_/g, ' ')) === f.cause) &&

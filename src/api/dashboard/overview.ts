@@ -7,7 +7,7 @@
  * paged notebooks and runs pages.
  */
 import type { NotebookOverview, RunOverview } from '../../domain/runs/history.js';
-import type { NotebookStatus, RunKind } from '../../domain/runs/model.js';
+import { isFailing, type NotebookStatus, type RunKind } from '../../domain/runs/model.js';
 import type { ReportExtras } from '../../storage/runs/run-reports.js';
 import { asNewlyFailingChanges, changeText } from '../../domain/runs/environment.js';
 import { environmentChanges } from './environment.js';
@@ -49,7 +49,7 @@ interface CauseGroup {
 export function groupByCause(notebooks: readonly NotebookOverview[]): CauseGroup[] {
   const groups = new Map<string, CauseGroup>();
   for (const nb of notebooks) {
-    if (nb.status === 'passed') continue;
+    if (!isFailing(nb.status)) continue; // a deliberate skip is no cause
     const cause = nb.cause ?? nb.status.replace(/_/g, ' ');
     const key = JSON.stringify([nb.status, cause]);
     const g = groups.get(key) ?? { status: nb.status, cause, notebooks: [], since: nb.since.finishedAt };
@@ -68,7 +68,7 @@ export function overviewPage(d: OverviewData, links: Links): Html {
   const gone = full ? d.notebooks.filter((nb) => nb.lastRun.finishedAt < full.finishedAt) : [];
   const goneSet = new Set(gone);
   const current = gone.length ? d.notebooks.filter((nb) => !goneSet.has(nb)) : d.notebooks;
-  const failing = current.filter((nb) => nb.status !== 'passed');
+  const failing = current.filter((nb) => isFailing(nb.status));
   const flaky = current.filter((nb) => nb.flaky);
   const latestWithExtras = [...d.latest]
     .filter((l) => l.run)

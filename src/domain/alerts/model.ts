@@ -120,7 +120,9 @@ export function notebookChanges(
   const newlyFailing: RunNotebook[] = [];
   const fixed: RunNotebook[] = [];
   for (const nb of notebooks) {
-    const history = past.get(nb.path) ?? [];
+    // A skip is neither: it neither breaks a failing streak nor starts one.
+    if (nb.status === 'skipped') continue;
+    const history = (past.get(nb.path) ?? []).filter((r) => r.status !== 'skipped');
     const streak = failingStreak(history);
     if (nb.status !== 'passed') {
       if (alertsAt(streak + 1, history.slice(streak), policy)) newlyFailing.push(nb);

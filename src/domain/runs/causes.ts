@@ -75,7 +75,7 @@ function normalizeMessage(message: string): string {
 }
 
 export function causeOf(nb: Pick<CauseInput, 'status' | 'error' | 'message'>): Cause | null {
-  if (nb.status === 'passed') return null;
+  if (nb.status === 'passed' || nb.status === 'skipped') return null;
   if (nb.error) {
     return { status: nb.status, ename: normalizeName(nb.error.ename), evalue: normalizeText(nb.error.evalue) };
   }

@@ -6,12 +6,20 @@ import type { AlertOutcome } from '../alerts/model.js';
 import type { RunCause } from './causes.js';
 import { NOTEBOOK_STATUSES, type NotebookError, type NotebookStatus, type RunKind } from './status.js';
 import type { TestRunOptions } from './options.js';
+import type { NotebookPlan, NotebookSettings } from './contract.js';
 import type { EnvironmentChange, EnvironmentSummary, NewlyFailingChange, RunEnvironment } from './environment.js';
 
 // The run options and their limits have their own module; they are part of the model.
 export { boundsText, clampRunOptions, RUN_LIMITS, runOptionsProblems, type TestRunOptions } from './options.js';
 // The statuses and kinds of runs have their own module (alerts and causes import them).
-export { NOTEBOOK_STATUSES, STATUS_LABEL, type NotebookError, type NotebookStatus, type RunKind } from './status.js';
+export {
+  isFailing,
+  NOTEBOOK_STATUSES,
+  STATUS_LABEL,
+  type NotebookError,
+  type NotebookStatus,
+  type RunKind,
+} from './status.js';
 
 export const RUN_SA = {
   kind: defineSearchAttributeKey('NblcRunKind', SearchAttributeType.KEYWORD),
@@ -109,6 +117,10 @@ export interface NotebookResult extends ExecutorResult {
   artifact: string;
   /** The worker that executed it (NBLC_WORKER_NAME, else `<pid>@<host>`); absent in older reports. */
   worker?: string;
+  /** The settings it ran with and where each came from (contract.ts); absent in older reports. */
+  settings?: NotebookSettings;
+  /** A failure after its `skip.until` passed: "its skip expired on … (reason)". */
+  skipExpired?: string;
   /**
    * The notebook file's git blob id (what `git ls-tree` shows for it at the run's commit): whether
    * the notebook itself changed since it last passed. Absent in older reports.
@@ -133,6 +145,8 @@ export interface TestRunInput extends TestRunOptions {
   paths?: string[];
   /** Kind `pr`: the pull request (the notebooks it changes against its merge base are run). */
   pullRequest?: PullRequestRef;
+  /** `--parameter NAME=VALUE`: values for the cell tagged `parameters` of each notebook that has one. */
+  parameters?: Record<string, string>;
   /** Carried across continue-as-new. */
   carry?: TestRunCarry;
 }
@@ -161,6 +175,8 @@ export interface TestRunCarry {
   skipped?: string;
   /** The environment probe's activity failed: why (the report says it was not measured). */
   environmentError?: string;
+  /** The notebooks whose contract differs from the run's settings (contract.ts), by path. */
+  plans?: Record<string, NotebookPlan>;
 }
 
 export interface TestRunProgress {

@@ -10,6 +10,9 @@ export const REPORT_FILES = { json: 'report.json', junit: 'junit.xml', html: 're
 /** The kernel environment the run measured (environment.ts), beside the report. */
 export const ENVIRONMENT_FILE = 'environment.json';
 
+/** Every notebook's settings and where each came from (contracts.ts), read by the report. */
+export const SETTINGS_FILE = 'settings.json';
+
 /** Longer run IDs are refused rather than passed to the file system (NAME_MAX is 255 bytes). */
 export const MAX_RUN_ID_LENGTH = 200;
 

@@ -15,6 +15,11 @@ export const NOTEBOOK_STATUSES = [
   'invalid_notebook',
   /** The notebook's processes exceeded NBLC_NOTEBOOK_MEMORY (told apart from `kernel_died`). */
   'out_of_memory',
+  /**
+   * Not run, on purpose: its contract says `skip` or `interactive`, or no worker has what it
+   * `needs` (contract.ts); `message` says why. Neither a pass nor a failure.
+   */
+  'skipped',
 ] as const;
 export type NotebookStatus = (typeof NOTEBOOK_STATUSES)[number];
 
@@ -28,7 +33,14 @@ export const STATUS_LABEL: Record<NotebookStatus, string> = {
   no_such_kernel: 'no such kernel',
   invalid_notebook: 'invalid notebook',
   out_of_memory: 'out of memory',
+  skipped: 'skipped',
 };
+
+/**
+ * Whether a status is a failure: everything but a pass and a deliberate skip. Alerts, commit
+ * statuses, "newly failing" and the causes all ask this, so that a skip never reads as broken.
+ */
+export const isFailing = (status: NotebookStatus): boolean => status !== 'passed' && status !== 'skipped';
 
 /** One error output of a cell; `cell` is the index in the notebook (-1: the injected prerun cell). */
 export interface NotebookError {

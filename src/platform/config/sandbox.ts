@@ -12,6 +12,7 @@ export function sandboxConfig(
     | 'NBLC_SANDBOX'
     | 'NBLC_KERNEL_USER'
     | 'NBLC_NOTEBOOK_MEMORY'
+    | 'NBLC_NOTEBOOK_MEMORY_MAX'
     | 'NBLC_KERNEL_ENV'
     | 'NBLC_CGROUP_ROOT'
     | 'NBLC_KERNEL_NETWORK'
@@ -30,11 +31,13 @@ export function sandboxConfig(
       problems.push(`NBLC_KERNEL_ENV: ${name} is nblc's or Temporal's own and never reaches a kernel`);
     }
   }
-  const memory = v.NBLC_NOTEBOOK_MEMORY.trim();
+  const size = (text: string) => (text.trim().toLowerCase() === 'off' ? '0' : text.replace(/\s+/g, ''));
+  const notebookMemory = size(v.NBLC_NOTEBOOK_MEMORY);
   return {
     enabled: v.NBLC_SANDBOX === 'on',
     kernelUser: v.NBLC_KERNEL_USER,
-    notebookMemory: memory.toLowerCase() === 'off' ? '0' : memory.replace(/\s+/g, ''),
+    notebookMemory,
+    notebookMemoryMax: v.NBLC_NOTEBOOK_MEMORY_MAX === undefined ? notebookMemory : size(v.NBLC_NOTEBOOK_MEMORY_MAX),
     kernelEnv,
     cgroupRoot: v.NBLC_CGROUP_ROOT,
     network: v.NBLC_KERNEL_NETWORK,

@@ -74,6 +74,10 @@ const sandbox = {
     .string()
     .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 4G, 512M or 0 (no limit)')
     .default('4G'),
+  NBLC_NOTEBOOK_MEMORY_MAX: z
+    .string()
+    .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 16G, or 0 (no cap)')
+    .optional(),
   NBLC_KERNEL_ENV: z.string().default(''),
   NBLC_KERNEL_NETWORK: z.enum(['outbound', 'none', 'host']).default('outbound'),
   NBLC_KERNEL_NETWORK_ALLOW: z.string().default(''),
@@ -111,6 +115,7 @@ const processes = {
   NBLC_TEMPORAL_UI_URL: z.string().url().optional(),
   NBLC_TEMPORAL_BIN: z.string().optional(),
   NBLC_WORKER_NAME: z.string().min(1).optional(),
+  NBLC_WORKER_LABELS: z.string().default(''),
   NBLC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   TEMPORAL_ADDRESS: z.string().optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

@@ -76,6 +76,11 @@ export interface Config {
    * an activity): NBLC_WORKER_NAME, else `<pid>@<host>` as the SDK names workers.
    */
   workerName: string;
+  /**
+   * What this notebook worker offers (NBLC_WORKER_LABELS: `bigmem,datalab-auth`): notebooks whose
+   * contract `needs` them run only on workers that have them all (contract.ts, labelQueue).
+   */
+  workerLabels: string[];
   sandbox: SandboxConfig;
   alerts: {
     /** Slack-compatible incoming webhooks (NBLC_ALERT_WEBHOOK_URL, comma-separated). */
@@ -108,6 +113,11 @@ export interface SandboxConfig {
   kernelUser: string;
   /** Memory of one notebook's processes together, as given (`4G`); '0': no limit. */
   notebookMemory: string;
+  /**
+   * The most a notebook's contract may ask for (`metadata.nblc.memory`, NBLC_NOTEBOOK_MEMORY_MAX);
+   * as given, '0': no cap. Unset: NBLC_NOTEBOOK_MEMORY (a notebook may ask for less, not more).
+   */
+  notebookMemoryMax: string;
   /** Variables of the worker's environment passed on to kernels (besides PATH, LANG, LC_*, TZ). */
   kernelEnv: string[];
   /** A cgroup v2 folder delegated to nblc for the notebooks' cgroups; unset: detected. */

@@ -22,6 +22,7 @@ export const BADGE_CSS = `
 .st-no_such_kernel { background: #eaeef2; color: #424a53; border-color: #d1d9e0; }
 .st-invalid_notebook { background: #fff8c5; color: #7d4e00; border-color: #f5e0a0; }
 .st-out_of_memory { background: #fff0f6; color: #99154b; border-color: #ffd3eb; }
+.st-skipped { background: #f6f8fa; color: #57606a; border-color: #d0d7de; border-style: dashed; }
 .flaky { background: #fff8c5; color: #7d4e00; border-color: #eed888; }
 `;
 
@@ -35,6 +36,7 @@ export const STATUS_COLOR: Record<NotebookStatus, string> = {
   no_such_kernel: '#6e7781',
   invalid_notebook: '#9a6700',
   out_of_memory: '#99154b',
+  skipped: '#afb8c1',
 };
 
 /** "850 ms", "12.3 s", "4m 05s", "1h 02m 03s". */

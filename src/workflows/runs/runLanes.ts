@@ -2,11 +2,42 @@
  * How a test run executes its notebooks: lanes that take them off a shared queue, and each
  * notebook's executions (retries for `retries`, infrastructure failures reported as results).
  */
-import { ActivityFailure, type ActivityInterfaceFor, isCancellation } from '@temporalio/workflow';
+import { ActivityFailure, type ActivityInterfaceFor, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { NotebookActivities, RunNotebookInput } from '../../activities/runs/notebooks.js';
-import type { NotebookSummary, TestRunCarry } from '../../domain/runs/model.js';
+import type { NotebookPlan } from '../../domain/runs/contract.js';
+import { INFRA_ATTEMPTS, type NotebookSummary, type TestRunCarry } from '../../domain/runs/model.js';
 
 export type Executor = ActivityInterfaceFor<NotebookActivities>;
+
+/**
+ * The executor of a notebook: one per task queue and budget, since a notebook's contract may
+ * give it its own of both (a label queue, a longer timeout); the run's own otherwise.
+ */
+export function notebookExecutors(taskQueue: string, timeoutS: number): (plan?: NotebookPlan) => Executor {
+  const executors = new Map<string, Executor>();
+  return (plan) => {
+    const queue = plan?.taskQueue ?? taskQueue;
+    const budget = plan?.timeoutS ?? timeoutS;
+    const key = `${queue}\n${budget}`;
+    let executor = executors.get(key);
+    if (!executor) {
+      executor = proxyActivities<NotebookActivities>({
+        taskQueue: queue,
+        // Kernel start and writing the artifact on top of the notebook's own budget.
+        startToCloseTimeout: `${Math.ceil(budget + 300)} seconds`,
+        heartbeatTimeout: '30 seconds',
+        retry: {
+          initialInterval: '2s',
+          backoffCoefficient: 2,
+          maximumInterval: '30s',
+          maximumAttempts: INFRA_ATTEMPTS,
+        },
+      });
+      executors.set(key, executor);
+    }
+    return executor;
+  };
+}
 
 export interface Lanes {
   /** Taken from the front; what is left when the history is full goes to the next run. */
@@ -62,6 +93,10 @@ export async function executeWithRetries(
           attempt,
           cellTimeoutS: run.cellTimeoutS,
           notebookTimeoutS: run.notebookTimeoutS,
+          // The notebook's contract (contract.ts); absent for runs from before it and for most notebooks.
+          ...(run.memory !== undefined ? { memory: run.memory } : {}),
+          ...(run.allowErrors ? { allowErrors: true } : {}),
+          ...(run.parameters ? { parameters: run.parameters } : {}),
         },
       ]);
     } catch (err) {

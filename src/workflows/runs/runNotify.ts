@@ -77,7 +77,8 @@ export async function runStatus(input: Parameters<AlertActivities['setRunStatus'
 
 /** The final status of a finished run, from its counts. */
 export function finalState(counts: RunCounts): 'success' | 'failure' {
-  return counts.total === counts.passed ? 'success' : 'failure';
+  // Counts of results from before `skipped` existed have no such key.
+  return counts.total === counts.passed + (counts.skipped ?? 0) ? 'success' : 'failure';
 }
 
 /**

@@ -20,8 +20,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { NotebookActivities } from '../../activities/runs/notebooks.js';
 import type { RunActivities } from '../../activities/runs/index.js';
+import type { ContractActivities } from '../../activities/runs/contracts.js';
 import { temporalUiLink } from '../../domain/ui-links.js';
 import type { AlertOutcome } from '../../domain/alerts/model.js';
 import {
@@ -36,11 +36,11 @@ import {
   STATUS_KINDS,
 } from './runNotify.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
-import { allPaths, executeWithRetries, runLanes, type Executor } from './runLanes.js';
+import { allPaths, executeWithRetries, notebookExecutors, runLanes } from './runLanes.js';
 import {
   clampRunOptions,
   countSummaries,
-  INFRA_ATTEMPTS,
+  isFailing,
   NON_RETRYABLE_SNAPSHOT_FAILURES,
   RUN_SA,
   runIdFromWorkflowId,
@@ -70,6 +70,12 @@ const bookkeeping = proxyActivities<RunActivities>({
   },
 });
 
+/** Each notebook's contract (contract.ts): read once per run, before its notebooks. */
+const contracts = proxyActivities<ContractActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
+});
+
 export async function testNotebooks(requested: TestRunInput & TestRunQueues): Promise<TestRunResult> {
   // Clients check RUN_LIMITS already; a start that went around them (or an older client) must
   // still not give the workflow an invalid duration, which would fail its task forever with the
@@ -78,20 +84,13 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
   const info = workflowInfo();
   const runId = input.carry?.runId ?? runIdFromWorkflowId(info.workflowId);
   const concurrency = Math.max(1, input.concurrency ?? input.defaultConcurrency);
-  const notebookTimeoutS = input.notebookTimeoutS ?? 3600;
-  const executor: Executor = proxyActivities<NotebookActivities>({
-    taskQueue: input.notebookTaskQueue,
-    // Kernel start and writing the artifact on top of the notebook's own budget.
-    startToCloseTimeout: `${Math.ceil(notebookTimeoutS + 300)} seconds`,
-    heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: INFRA_ATTEMPTS },
-  });
+  const executorFor = notebookExecutors(input.notebookTaskQueue, input.notebookTimeoutS ?? 3600);
 
   let carry: TestRunCarry | undefined = input.carry;
   let phase: TestRunProgress['phase'] = carry ? 'running' : 'discovering';
   const running = new Set<string>();
   const done = new Map<string, NotebookSummary>((carry?.done ?? []).map((s) => [s.path, s]));
-  const failures = () => [...done.values()].filter((s) => s.status !== 'passed');
+  const failures = () => [...done.values()].filter((s) => isFailing(s.status));
   let notifyProblems: string[] = [];
 
   setHandler(progressQuery, () => ({
@@ -152,9 +151,25 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
             // records what it found, from which it decides the commit status (issue 21).
             ...(patched('discovery-record') ? { runId } : {}),
           });
+      // Versioned: the notebooks' contracts decide what each runs with, and which are not run.
+      const applied =
+        paths.length > 0 && patched('notebook-contracts')
+          ? await contracts.applyContracts({
+              runId,
+              root: snap.root,
+              paths,
+              notebookTaskQueue: input.notebookTaskQueue,
+              notebookTimeoutS: input.notebookTimeoutS,
+              cellTimeoutS: input.cellTimeoutS,
+              retries: input.retries,
+              parameters: input.parameters,
+            })
+          : undefined;
+      for (const s of applied?.notRun ?? []) done.set(s.path, s);
+      const toRun = applied ? paths.filter((p) => !done.has(p)) : paths;
       // Versioned: the environment is measured once per run, before its notebooks.
       const environmentError =
-        paths.length > 0 && patched('environment-probe')
+        toRun.length > 0 && patched('environment-probe')
           ? await measureEnvironment(runId, input.notebookTaskQueue)
           : undefined;
       carry = {
@@ -162,9 +177,10 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         commit: snap.commit,
         root: snap.root,
         startedAt: new Date().toISOString(),
-        remaining: paths,
+        remaining: toRun,
         total: paths.length,
-        done: [],
+        done: [...done.values()],
+        ...(applied && Object.keys(applied.plans).length ? { plans: applied.plans } : {}),
         ...(statuses ? { statuses } : {}),
         ...(skipped ? { skipped } : {}),
         ...(environmentError ? { environmentError } : {}),
@@ -196,7 +212,22 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
       historyFull,
       running,
       done,
-      execute: (nbPath) => executeWithRetries(executor, request, nbPath, 1 + Math.max(0, input.retries ?? 0)),
+      execute: (nbPath) => {
+        const plan = run.plans?.[nbPath];
+        return executeWithRetries(
+          executorFor(plan),
+          {
+            ...request,
+            ...(plan?.cellTimeoutS !== undefined ? { cellTimeoutS: plan.cellTimeoutS } : {}),
+            ...(plan?.timeoutS !== undefined ? { notebookTimeoutS: plan.timeoutS } : {}),
+            ...(plan?.memory !== undefined ? { memory: plan.memory } : {}),
+            ...(plan?.allowErrors ? { allowErrors: true } : {}),
+            ...(plan?.parameters && input.parameters ? { parameters: input.parameters } : {}),
+          },
+          nbPath,
+          1 + Math.max(0, plan?.retries ?? input.retries ?? 0),
+        );
+      },
       onStart: describe,
       onDone: () => {
         reportFailures();
@@ -243,8 +274,8 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
     phase = 'done';
     const counts = countSummaries([...done.values()]);
     upsertSearchAttributes([
-      { key: RUN_SA.status, value: counts.total === counts.passed ? 'passed' : 'failed' },
-      { key: RUN_SA.failed, value: counts.total - counts.passed },
+      { key: RUN_SA.status, value: counts.total === counts.passed + counts.skipped ? 'passed' : 'failed' },
+      { key: RUN_SA.failed, value: counts.total - counts.passed - counts.skipped },
     ]);
     describe();
     return alerts ? { ...result, alerts } : result;

@@ -49,6 +49,7 @@ describe('report.json', () => {
       no_such_kernel: 1,
       invalid_notebook: 1,
       out_of_memory: 0,
+      skipped: 0,
     });
     assert.deepEqual(
       report.notebooks.map((n) => n.path),

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { mapLimit, writeFileAtomic } from '../../files.js';
 import {
   countSummaries,
+  isFailing,
   NOTEBOOK_STATUSES,
   RUN_FAILURES,
   type NotebookError,
@@ -28,7 +29,8 @@ import {
 } from '../../../domain/runs/model.js';
 import { groupCauses, normalizeName } from '../../../domain/runs/causes.js';
 import { renderHtml } from '../../../views/runs/report/html.js';
-import { READ_CONCURRENCY, REPORT_FILES, isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
+import { READ_CONCURRENCY, REPORT_FILES, SETTINGS_FILE, isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
+import { expiredSkip, type NotebookSettings } from '../../../domain/runs/contract.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
 import { renderJunit } from '../../../views/runs/report/junit.js';
@@ -67,7 +69,11 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
   }
   const runDir = path.join(opts.resultsDir, opts.runId);
   const paths = [...new Set(opts.paths)];
-  const notebooks = await mapLimit(paths, READ_CONCURRENCY, (p) => readResult(runDir, p));
+  const settings = await readSettings(runDir);
+  const startedAt = Date.parse(opts.startedAt);
+  const notebooks = (await mapLimit(paths, READ_CONCURRENCY, (p) => readResult(runDir, p))).map((nb) =>
+    withSettings(nb, settings[nb.path], startedAt),
+  );
   // A pull request's run compared with another pull request's would say nothing.
   const previous =
     opts.kind === 'pr' ? null : await findPreviousRun(opts.resultsDir, opts.runId, opts.kind, opts.startedAt);
@@ -130,8 +136,8 @@ export function compareWithPrevious(
   const fixed: string[] = [];
   for (const nb of notebooks) {
     const before = previous.get(nb.path);
-    if (nb.status !== 'passed' && (before === undefined || before === 'passed')) newlyFailing.push(nb.path);
-    if (nb.status === 'passed' && before !== undefined && before !== 'passed') fixed.push(nb.path);
+    if (isFailing(nb.status) && (before === undefined || !isFailing(before))) newlyFailing.push(nb.path);
+    if (nb.status === 'passed' && before !== undefined && isFailing(before)) fixed.push(nb.path);
   }
   return { newlyFailing, fixed };
 }
@@ -150,6 +156,23 @@ function unsandboxedCount(notebooks: NotebookResult[]): { unsandboxed?: number }
 
 // ---------------------------------------------------------------------------------------------
 // Reading the notebooks' results
+
+/** settings.json of the run (contracts.ts); none for runs from before contracts, or a bad file. */
+async function readSettings(runDir: string): Promise<Record<string, NotebookSettings>> {
+  try {
+    const raw: unknown = JSON.parse(await fs.readFile(path.join(runDir, SETTINGS_FILE), 'utf8'));
+    return isObject(raw) ? (raw as Record<string, NotebookSettings>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The result with the settings it ran with, and, failing after its skip ended, that the skip expired. */
+function withSettings(nb: NotebookResult, s: NotebookSettings | undefined, startedAt: number): NotebookResult {
+  if (!isObject(s) || !isObject(s.sources)) return nb;
+  const expired = isFailing(nb.status) ? expiredSkip(s, startedAt) : null;
+  return { ...nb, settings: s, ...(expired ? { skipExpired: expired } : {}) };
+}
 
 /** A relative path without `.`/`..`/empty segments: it cannot leave the directory it is joined to. */
 function isSafeRelative(p: string): boolean {

@@ -10,7 +10,8 @@ import type {
   ResourceLimits,
   TestReport,
 } from '../../../domain/runs/model.js';
-import { NOTEBOOK_STATUSES } from '../../../domain/runs/model.js';
+import { isFailing, NOTEBOOK_STATUSES } from '../../../domain/runs/model.js';
+import { SETTINGS_CSS, settingsDetails } from './settings-html.js';
 import { causeLine, type RunCause } from '../../../domain/runs/causes.js';
 import { ENVIRONMENT_CSS, environmentSection, whyHtml } from './environment-html.js';
 import { BADGE_CSS, BASE_CSS } from '../presentation.js';
@@ -83,7 +84,7 @@ footer { margin-top: 22px; color: var(--muted); font-size: 12.5px; }
 
 export function renderHtml(report: TestReport, opts: HtmlOptions): string {
   const c = report.counts;
-  const notPassing = report.notebooks.filter((nb) => nb.status !== 'passed');
+  const notPassing = report.notebooks.filter((nb) => isFailing(nb.status));
   const verdict = notPassing.length
     ? `${notPassing.length} of ${c.total} notebook${c.total === 1 ? '' : 's'} not passing`
     : `all ${c.total} notebook${c.total === 1 ? '' : 's'} passed`;
@@ -99,7 +100,7 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     '<meta charset="utf-8" />',
     '<meta name="viewport" content="width=device-width, initial-scale=1" />',
     `<title>${html(title)}</title>`,
-    `<style>${BASE_CSS}${BADGE_CSS}${CSS}${ENVIRONMENT_CSS}</style>`,
+    `<style>${BASE_CSS}${BADGE_CSS}${CSS}${ENVIRONMENT_CSS}${SETTINGS_CSS}</style>`,
     '</head>',
     '<body>',
     header(report, verdict, notPassing.length > 0),
@@ -220,7 +221,8 @@ function changes(report: TestReport, byPath: Map<string, NotebookResult>, rowId:
 
 function notebooksTable(report: TestReport, rowId: Map<string, string>, opts: HtmlOptions): string {
   if (!report.notebooks.length) return '<p class="note">This run had no notebooks.</p>';
-  const bad = report.notebooks.filter((nb) => nb.status !== 'passed');
+  const bad = report.notebooks.filter((nb) => isFailing(nb.status));
+  const skipped = report.notebooks.filter((nb) => nb.status === 'skipped');
   const good = report.notebooks.filter((nb) => nb.status === 'passed');
   const row = (nb: NotebookResult) => notebookRow(nb, rowId.get(nb.path) ?? '', opts);
   const sep = (text: string) => `<tr class="sep"><td colspan="7">${text}</td></tr>`;
@@ -230,6 +232,7 @@ function notebooksTable(report: TestReport, rowId: Map<string, string>, opts: Ht
     '<thead><tr><th>Status</th><th>Notebook</th><th class="num">Duration</th><th class="num">CPU</th><th class="num">Peak memory</th><th>Kernel</th><th>Attempts</th></tr></thead>',
     '<tbody>',
     ...(bad.length ? [sep(`Not passing (${bad.length})`), ...bad.map(row)] : []),
+    ...(skipped.length ? [sep(`Skipped (${skipped.length})`), ...skipped.map(row)] : []),
     ...(good.length ? [sep(`Passed (${good.length})`), ...good.map(row)] : []),
     '</tbody>',
     '</table>',
@@ -242,12 +245,17 @@ function notebookRow(nb: NotebookResult, id: string, opts: HtmlOptions): string 
   const pathCell = opts.hasArtifact(nb)
     ? `<a href="${html(relativeHref(nb.artifact))}" title="the executed notebook">${label}</a>`
     : `${label} <span class="missing">(no executed notebook)</span>`;
-  const problem = nb.status === 'passed' ? '' : problemDetails(nb);
+  const problem =
+    nb.status === 'passed'
+      ? ''
+      : nb.status === 'skipped'
+        ? `<div class="msg">${html(nb.message ?? 'skipped')}</div>`
+        : problemDetails(nb) + (nb.skipExpired ? `<div class="msg">${html(nb.skipExpired)}</div>` : '');
   const attempts = nb.attempts > 0 ? String(nb.attempts) : '–';
   return [
-    `<tr id="${id}"${nb.status === 'passed' ? '' : ' class="bad"'}>`,
+    `<tr id="${id}"${nb.status === 'passed' ? '' : nb.status === 'skipped' ? ' class="skipped"' : ' class="bad"'}>`,
     `<td>${statusBadge(nb.status)}</td>`,
-    `<td>${pathCell}${problem}</td>`,
+    `<td>${pathCell}${problem}${settingsDetails(nb.settings)}</td>`,
     `<td class="num">${html(formatDuration(nb.durationMs))}</td>`,
     `<td class="num">${html(formatCpu(nb.cpuSeconds))}</td>`,
     `<td class="num"${PEAK_TITLE[nb.limits ?? 'cgroup2'] ?? ''}>${html(formatBytes(nb.peakMemoryBytes))}</td>`,

@@ -12,7 +12,7 @@ export function renderJunit(report: TestReport): string {
   const failures = c.failed + c.needs_input;
   const errors = c.timed_out + c.kernel_died + c.no_such_kernel + c.invalid_notebook + c.out_of_memory;
   const time = seconds(elapsedMs(report.startedAt, report.finishedAt));
-  const totals = `tests="${c.total}" failures="${failures}" errors="${errors}" skipped="0" time="${time}"`;
+  const totals = `tests="${c.total}" failures="${failures}" errors="${errors}" skipped="${c.skipped ?? 0}" time="${time}"`;
   const suiteName = `nblc ${report.kind} ${report.commit.slice(0, 7)}`;
 
   const props: Array<[string, string]> = [
@@ -50,7 +50,9 @@ export function junitClassname(nbPath: string): string {
 function testcase(nb: NotebookResult): string {
   const head = `    <testcase classname="${xmlAttr(junitClassname(nb.path))}" name="${xmlAttr(splitPath(nb.path).name)}" time="${seconds(nb.durationMs)}"`;
   const body: string[] = [];
-  if (nb.status !== 'passed') {
+  if (nb.status === 'skipped') {
+    body.push(`      <skipped message="${xmlAttr(nb.message ?? 'skipped')}"/>`);
+  } else if (nb.status !== 'passed') {
     // The first unexpected error in full; later ones (mostly its consequences) one line each.
     const [first, ...later] = problemErrors(nb);
     const details = [
@@ -75,6 +77,7 @@ function testcase(nb: NotebookResult): string {
     }
   }
   const notes = [
+    nb.skipExpired ?? null,
     nb.flaky ? `flaky: failed first, passed on attempt ${nb.attempts}` : null,
     !nb.flaky && nb.attempts > 1 ? `attempts: ${nb.attempts}` : null,
   ].filter((s): s is string => !!s);

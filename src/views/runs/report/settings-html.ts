@@ -1,0 +1,46 @@
+/**
+ * The settings a notebook ran with, each beside where it came from (its contract, `.nblc.yml`,
+ * the run, the service's defaults): in the report's row of every notebook, collapsed.
+ */
+import type { NotebookSettings, SettingKey } from '../../../domain/runs/contract.js';
+import { skipText } from '../../../domain/runs/contract.js';
+import { html } from './text.js';
+
+/** The settings in the order pages list them, with how each value reads. */
+const SHOWN: Array<[SettingKey, string, (s: NotebookSettings) => string]> = [
+  ['timeoutS', 'timeout', (s) => `${s.timeoutS} s`],
+  ['cellTimeoutS', 'cell timeout', (s) => `${s.cellTimeoutS} s`],
+  ['retries', 'retries', (s) => String(s.retries)],
+  ['memory', 'memory', (s) => (s.memory === '0' ? 'no limit' : s.memory)],
+  ['allowErrors', 'errors allowed', (s) => (s.allowErrors ? 'yes' : 'no')],
+  ['needs', 'needs', (s) => s.needs.join(', ') || '–'],
+  [
+    'parameters',
+    'parameters',
+    (s) =>
+      Object.entries(s.parameters)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ') || '–',
+  ],
+  ['skip', 'skip', (s) => (s.skip ? skipText(s.skip) : '–')],
+  ['interactive', 'interactive', (s) => (s.interactive ? 'yes' : 'no')],
+];
+
+/** One line per setting: name, value, source (settings no layer set are left out, but the defaults). */
+export function settingsDetails(s: NotebookSettings | undefined): string {
+  if (!s) return '';
+  const rows = SHOWN.filter(([key]) => s.sources[key] !== undefined).map(
+    ([key, name, value]) =>
+      `<tr><th>${html(name)}</th><td>${html(value(s))}</td><td class="src">${html(s.sources[key] ?? '')}</td></tr>`,
+  );
+  return `<details class="settings"><summary>settings</summary><table>${rows.join('')}</table></details>`;
+}
+
+export const SETTINGS_CSS = `
+details.settings summary { color: var(--muted); font-size: 12px; }
+details.settings table { font-size: 12px; border-collapse: collapse; margin: 2px 0 4px; }
+details.settings th { text-align: left; font-weight: 500; padding: 1px 10px 1px 0; }
+details.settings td { padding: 1px 10px 1px 0; }
+details.settings td.src { color: var(--muted); }
+tr.skipped td { opacity: 0.8; }
+`;
