@@ -222,6 +222,8 @@ export interface TestReport {
   temporalUiUrl?: string;
   /** Notebooks of this run executed with NBLC_SANDBOX=off (unconfined kernels). */
   unsandboxed?: number;
+  /** What went wrong beside the notebooks (a `.nblcignore` that was ignored), in words. */
+  warnings?: string[];
   /** Added after the alerts were sent (src/runs/alerts.ts), when there were any. */
   alerts?: AlertOutcome[];
   /**

@@ -8,7 +8,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
 import { RUN_FAILURES, type TestReport, type TestRunQueues, type TestRunResult } from '../../runs/model.js';
-import { discoverNotebooks, type DiscoverOptions } from './discover.js';
+import { discover, type DiscoverOptions } from './discover.js';
+import { recordDiscoveryWarnings } from './report/warnings.js';
 import { resetRunDir, runDirOf } from './notebooks.js';
 import { writeReport, type WriteReportOptions } from './report/index.js';
 import { historyStore } from '../../runtime/history-store.js';
@@ -56,7 +57,9 @@ export function createRunActivities(cfg: RunsConfig) {
     },
 
     async discoverNotebooks(input: DiscoverOptions): Promise<string[]> {
-      return discoverNotebooks(input);
+      const { paths, warnings } = await discover(input);
+      await recordDiscoveryWarnings(cfg.resultsDir, warnings); // for the run's report
+      return paths;
     },
 
     /** Writes report.json, junit.xml and report.html; returns what the workflow reports. */

@@ -100,6 +100,7 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     '<main>',
     causes(report.causes, rowId),
     unsandboxedBanner(report),
+    ...(report.warnings ?? []).map((w) => `<p class="unsandboxed run-warning">⚠ ${html(w)}</p>`),
     changes(report, byPath, rowId),
     environmentSection(report),
     notebooksTable(report, rowId, opts),

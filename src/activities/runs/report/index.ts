@@ -31,6 +31,7 @@ import { READ_CONCURRENCY, REPORT_FILES, isObject } from './layout.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
 import { renderJunit } from './junit.js';
+import { readRunWarnings } from './warnings.js';
 
 export interface WriteReportOptions {
   /** NBLC_RESULTS_DIR; the run's directory is `<resultsDir>/<runId>/`. */
@@ -74,6 +75,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
   const previous =
     opts.kind === 'pr' ? null : await findPreviousRun(opts.resultsDir, opts.runId, opts.kind, opts.startedAt);
   const { newlyFailing, fixed } = compareWithPrevious(notebooks, previous?.statuses ?? null);
+  const warnings = await readRunWarnings(runDir);
 
   const report: TestReport = {
     runId: opts.runId,
@@ -89,6 +91,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
     previousRunId: previous?.runId ?? null,
     ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
     ...unsandboxedCount(notebooks),
+    ...(warnings.length ? { warnings } : {}),
     // After the notebooks: peekReport reads the head of the file, which stays small.
     ...(await environmentFields({
       runDir,
