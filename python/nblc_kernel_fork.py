@@ -32,6 +32,7 @@ from jupyter_client.provisioning import LocalProvisioner
 import nblc_kernel_boot
 import nblc_sandbox
 from nblc_kernel_sandbox import KernelSandbox
+from nblc_output import unbound_kernel
 
 PR_SET_PDEATHSIG = 1
 
@@ -247,6 +248,7 @@ class NblcProvisioner(LocalProvisioner):
                 template.discard()
             boot = nblc_kernel_boot.safe_command
             cmd = sandbox.launcher(cmd, self.kernel_spec) if sandbox is not None else boot(cmd)
+            kwargs["preexec_fn"] = unbound_kernel  # the executor's memory bound is not the kernel's
             return await super().launch_kernel(cmd, **kwargs)
         env = dict(kwargs.get("env") or os.environ)
         cwd = str(kwargs.get("cwd") or os.getcwd())

@@ -41,3 +41,17 @@ export async function readCapped(file: string, limit: number): Promise<CappedRea
     await fh.close();
   }
 }
+
+/**
+ * readCapped for callers written around fs.readFile: the text, or an error (code ENOENT when
+ * missing, as fs.readFile's; EFBIG with the reason when the file was refused).
+ */
+export async function readTextCapped(file: string, limit: number): Promise<string> {
+  const read = await readCapped(file, limit);
+  if (read.kind === 'text') return read.text;
+  const err = new Error(
+    read.kind === 'missing' ? `${file}: no such file` : `${file} was not read: ${read.why}`,
+  ) as NodeJS.ErrnoException;
+  err.code = read.kind === 'missing' ? 'ENOENT' : 'EFBIG';
+  throw err;
+}

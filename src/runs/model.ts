@@ -113,6 +113,8 @@ export interface ExecutorResult {
   sandbox?: SandboxState;
   /** How memory was bounded and measured (docs/security.md). */
   limits?: ResourceLimits;
+  /** An output was cut or left out past NBLC_NOTEBOOK_OUTPUT_LIMIT (the executed notebook says where). */
+  outputTruncated?: boolean;
 }
 
 export type SandboxState = 'on' | 'off';

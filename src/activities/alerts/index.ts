@@ -8,7 +8,6 @@
  */
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../runtime/config.js';
 import { alertStore, type AlertStore } from '../../runtime/alert-store.js';
@@ -31,6 +30,8 @@ import { writeFileAtomic } from '../files.js';
 import { REPORT_FILES } from '../runs/report/layout.js';
 import { alertChannels, type Channel } from './channels.js';
 import { describeCounts, setCommitStatus, type CommitState } from './github.js';
+import { readTextCapped } from '../capped-read.js';
+import { REPORT_LIMITS } from '../runs/report/limits.js';
 
 /** Links in alerts and statuses are read later than an operator's: they stay valid two weeks. */
 export const ALERT_LINK_TTL_S = 14 * 24 * 3600;
@@ -135,7 +136,7 @@ export function createAlertActivities(
     /** Adds what became of the run's alerts to its report.json (`alerts`), for whoever reads it later. */
     async noteAlerts(input: { runId: string; alerts: AlertOutcome[] }): Promise<void> {
       const file = path.join(cfg.resultsDir, input.runId, REPORT_FILES.json);
-      const report = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+      const report = JSON.parse(await readTextCapped(file, REPORT_LIMITS.reportFile)) as Record<string, unknown>;
       await writeFileAtomic(file, `${JSON.stringify({ ...report, alerts: input.alerts }, null, 2)}\n`);
     },
 
@@ -182,7 +183,9 @@ async function readReport(
   resultsDir: string,
   runId: string,
 ): Promise<{ commit: string; finishedAt: string; notebooks: RunNotebook[] }> {
-  const raw = JSON.parse(await fs.readFile(path.join(resultsDir, runId, REPORT_FILES.json), 'utf8')) as {
+  const raw = JSON.parse(
+    await readTextCapped(path.join(resultsDir, runId, REPORT_FILES.json), REPORT_LIMITS.reportFile),
+  ) as {
     commit: string;
     finishedAt: string;
     notebooks: Array<{

@@ -20,6 +20,8 @@ import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './execu
 import { sandboxArgs } from './sandbox.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { ENVIRONMENT_FILE } from './report/layout.js';
+import { readTextCapped } from '../capped-read.js';
+import { REPORT_LIMITS } from './report/limits.js';
 
 const KILL_GRACE_MS = 5000;
 
@@ -89,7 +91,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
           RUN_FAILURES.executorCrashed,
         );
       }
-      const result = JSON.parse(await fs.readFile(executorResult, 'utf8')) as ExecutorResult;
+      const result = JSON.parse(await readTextCapped(executorResult, REPORT_LIMITS.resultFile)) as ExecutorResult;
       await fs.rm(executorResult, { force: true });
       if (result.status === 'kernel_died' && result.cellsRun === 0 && ctx.info.attempt < INFRA_ATTEMPTS) {
         // Died before running anything: a port clash, memory pressure, a busy host. Try again.
@@ -151,6 +153,7 @@ export function executorArgs(
     ...['--scratch-root', o.scratch],
     ...(o.prerun ? ['--prerun', o.prerun] : []),
     ...['--root', o.root],
+    ...['--output-limit', String(cfg.tests.outputLimitBytes)],
     ...sandboxArgs(cfg),
   ];
 }
