@@ -232,7 +232,7 @@ function notebookRow(nb: NotebookResult, id: string, opts: HtmlOptions): string 
   return [
     `<tr id="${id}"${nb.status === 'passed' ? '' : ' class="bad"'}>`,
     `<td>${statusBadge(nb.status)}</td>`,
-    `<td>${pathCell}${problem}</td>`,
+    `<td>${pathCell}${nb.outputTruncated ? TRUNCATED : ''}${problem}</td>`,
     `<td class="num">${html(formatDuration(nb.durationMs))}</td>`,
     `<td class="num">${html(formatCpu(nb.cpuSeconds))}</td>`,
     `<td class="num"${PEAK_TITLE[nb.limits ?? 'cgroup2'] ?? ''}>${html(formatBytes(nb.peakMemoryBytes))}</td>`,
@@ -241,6 +241,9 @@ function notebookRow(nb: NotebookResult, id: string, opts: HtmlOptions): string 
     '</tr>',
   ].join('');
 }
+
+const TRUNCATED =
+  ' <span class="badge flaky output-truncated" title="past NBLC_NOTEBOOK_OUTPUT_LIMIT: the executed notebook notes where">output truncated</span>';
 
 /** Peak memory not measured over the whole notebook says so on hover. */
 const PEAK_TITLE: Partial<Record<ResourceLimits, string>> = {
