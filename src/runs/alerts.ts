@@ -237,21 +237,32 @@ export interface AlertMessage {
   blocks: unknown[];
 }
 
+/**
+ * Text a notebook's author controls (an exception's name and value, a path) as chat messages show
+ * it: no mention (`@channel`, `@here`, `@all`: a word joiner after each `@`) and no Markdown link
+ * (`](`). Slack's own control sequences (`<!here>`, `<url|text>`) are escaped by the webhook
+ * channel, which knows it speaks to a chat (src/activities/alerts/channels.ts).
+ */
+export function chatSafe(text: string): string {
+  return text.replace(/@/g, '@\u2060').replace(/\]\(/g, ']\u2060(');
+}
+
 /** `reportUrl`: the absolute, signed link to the run's report, when one can be made. */
 export function renderAlert(alert: Alert, reportUrl?: string): AlertMessage {
   const lines: string[] = [];
   for (const g of alert.groups) {
-    lines.push(`${g.heading}${g.notebooks.length || g.more ? ` (${g.notebooks.length + g.more})` : ''}:`);
-    for (const p of g.notebooks) lines.push(`  • ${p}`);
+    lines.push(`${chatSafe(g.heading)}${g.notebooks.length || g.more ? ` (${g.notebooks.length + g.more})` : ''}:`);
+    for (const p of g.notebooks) lines.push(`  • ${chatSafe(p)}`);
     if (g.more) lines.push(`  … and ${g.more} more`);
   }
-  if (alert.note) lines.push(alert.note);
+  if (alert.note) lines.push(chatSafe(alert.note));
   if (alert.run) lines.push(`Run ${alert.run.runId} (${alert.run.kind}), commit ${alert.run.commit}`);
   if (reportUrl) lines.push(`Report: ${reportUrl}`);
-  const text = [alert.title, ...lines].join('\n');
+  const title = chatSafe(alert.title); // it names the cause: the notebook author's words
+  const text = [title, ...lines].join('\n');
   const mrkdwn = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const blocks: unknown[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: `*${mrkdwn(alert.title)}*` } },
+    { type: 'section', text: { type: 'mrkdwn', text: `*${mrkdwn(title)}*` } },
     ...(lines.length
       ? [{ type: 'section', text: { type: 'mrkdwn', text: mrkdwn(lines.join('\n')).slice(0, 2900) } }]
       : []),
@@ -259,5 +270,5 @@ export function renderAlert(alert: Alert, reportUrl?: string): AlertMessage {
   if (reportUrl) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${reportUrl}|Open the report>` }] });
   }
-  return { subject: `[nblc] ${alert.title}`, text, blocks };
+  return { subject: `[nblc] ${title}`, text, blocks };
 }

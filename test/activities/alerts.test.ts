@@ -66,6 +66,24 @@ describe('deliverAlert', () => {
     assert.equal((await store.delivery('merge-x:newly-failing', channels[0]!))?.state, 'sent');
   });
 
+  test('a cause with chat markup mentions nobody and links nowhere (text and blocks)', async () => {
+    const { chat, acts } = await setup({ NBLC_SMTP_URL: '' });
+    const cause = 'Shout: @channel <!here> [click](https://evil.example) <https://evil.example|x>';
+    const shouting: Alert = {
+      ...alert,
+      title: `1 notebook newly failing: ${cause}`,
+      groups: [{ ...alert.groups[0]!, heading: cause }],
+    };
+    const { channels } = await runActivity(acts.planRunAlerts, { runId: 'merge-s', kind: 'merge', error: 'x' });
+    for (const channel of channels)
+      await runActivity(acts.deliverAlert, { runId: 'merge-s', channel, alert: shouting });
+    assert.equal(chat.requests.length, 1);
+    const sent = JSON.stringify(chat.requests[0]!.body);
+    assert.match(sent, /Shout/);
+    for (const bad of ['@channel', '<!here>', '](', '<https://evil'])
+      assert.ok(!sent.includes(bad), `${bad} reaches the chat`);
+  });
+
   test('a channel that is down fails retryably, with its error recorded and no credential in it', async () => {
     const { chat, config, acts } = await setup();
     chat.failWith = 503;

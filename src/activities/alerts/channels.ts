@@ -45,7 +45,7 @@ function webhookChannel(url: Secret): Channel {
         const res = await fetch(url.reveal(), {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ text: message.text, blocks: message.blocks }),
+          body: JSON.stringify({ text: chatEscape(message.text), blocks: message.blocks }),
           signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
         });
         const body = await res.text().catch(() => '');
@@ -113,4 +113,13 @@ function scrubbed(err: unknown, secrets: Secret[]): ChannelError {
     }
   });
   return new ChannelError(redact(text, words), err instanceof ChannelError && err.permanent);
+}
+
+/**
+ * The plain text of a webhook message as Slack-compatible chats read it: `&`, `<` and `>` escaped,
+ * so that `<!here>`, `<!channel>` or `<https://…|text>` in a notebook's error stay text (the
+ * blocks are escaped the same way by renderAlert).
+ */
+export function chatEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
