@@ -28,6 +28,7 @@ export async function readCapped(file: string, limit: number): Promise<CappedRea
   }
   try {
     const st = await fh.stat();
+    if (st.isDirectory()) return { kind: 'refused', why: 'it is a directory' };
     if (!st.isFile()) return { kind: 'refused', why: 'it is not a regular file' };
     if (st.size > limit) return { kind: 'refused', why: `it has ${st.size} bytes, more than the ${limit} read` };
     const buf = Buffer.alloc(Math.min(st.size, limit) + 1);
