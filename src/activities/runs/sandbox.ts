@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ConfigError, PROJECT_ROOT, type Config } from '../../runtime/config.js';
-import type { Logger } from '../../runtime/logger.js';
+import { ConfigError, PROJECT_ROOT, type Config } from '../../platform/config.js';
+import type { Logger } from '../../platform/logger.js';
 import { executorEnv } from './executor-process.js';
 
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_sandbox_probe.py');

@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { discover } from '../../../src/activities/runs/discover.js';
 import { createRunActivities } from '../../../src/activities/runs/index.js';
 import { writeReport } from '../../../src/activities/runs/report/index.js';
-import { loadConfig } from '../../../src/runtime/config.js';
+import { loadConfig } from '../../../src/platform/config.js';
 import { quietLogger } from '../../helpers/activities.js';
 
 let dir = '';

@@ -6,10 +6,10 @@
 import { Context } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { runIdFromWorkflowId } from '../../../runs/model.js';
+import { runIdFromWorkflowId } from '../../../domain/runs/model.js';
 import { readCapped } from '../../capped-read.js';
 import { writeFileAtomic } from '../../files.js';
-import { isObject, isRunDirName } from './layout.js';
+import { isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
 
 export const WARNINGS_FILE = 'warnings.json';
 const WARNINGS_LIMIT = 64 * 1024;
