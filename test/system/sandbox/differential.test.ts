@@ -3,7 +3,7 @@
 // the tree, same kernel, same network) and through nblc's executor (the activity's arguments,
 // forked and spawned). Every notebook that passes there passes under nblc, and the one that fails
 // there fails under nblc at the same cell, not earlier.
-//   node --import tsx --test test/sandbox/differential.test.ts
+//   node --import tsx --test test/system/sandbox/differential.test.ts
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -4,7 +4,7 @@
 // was read from and exits, so that the executor (root, outside the sandbox) would put the
 // file's first line into the notebook's message. The real launcher must run instead, and the
 // token appear nowhere: result, executed notebook, report.json, report.html, junit.xml, history.
-//   node --import tsx --test test/sandbox/launcher-shadow.test.ts
+//   node --import tsx --test test/system/sandbox/launcher-shadow.test.ts
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';

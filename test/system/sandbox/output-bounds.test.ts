@@ -4,7 +4,7 @@
  * executed notebook stays under NBLC_NOTEBOOK_OUTPUT_LIMIT with a note, and its result, report.json
  * and report.html say `outputTruncated`; an exception whose name is many lines long (and would
  * mention a whole chat channel) is one line of at most 200 characters in the report.
- *   node --import tsx --test test/sandbox/output-bounds.test.ts
+ *   node --import tsx --test test/system/sandbox/output-bounds.test.ts
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
