@@ -7,6 +7,7 @@ Run by the nblc test-run activity as a child process:
         [--default-kernel python3] [--cell-timeout S] [--timeout S]
         [--prerun FILE] [--allow-errors] [--parameters JSON] [--scratch-root DIR] [--root DIR] [--sandbox on|off]
         [--kernel-user USER] [--memory SIZE] [--kernel-env NAMES] [--mask PATH]...
+        [--output-limit SIZE]
 
 stdout carries only JSON progress lines ({"event": "start" | "cell" | "done"});
 logs go to stderr. Exit code 0 whenever --result was written (whatever the
@@ -37,7 +38,8 @@ from nblc_cells import emit, run_cells
 from nblc_containment import annotate
 from nblc_files import make_scratch, read_notebook, remove_tree, write_atomic
 from nblc_kernel_fork import KernelTemplate, NblcKernelManager
-from nblc_kernel_sandbox import KernelSandbox, add_sandbox_arguments, make_sandbox
+from nblc_kernel_sandbox import KernelSandbox, add_sandbox_arguments, make_sandbox, parse_size
+from nblc_output import BoundedClient, OutputBudget, bound_executor
 from nblc_ready import fast_reconnect, wait_for_ready
 from nblc_results import Outcome, Result, unsandboxed_usage
 
@@ -178,7 +180,7 @@ class Executor:
 
     async def execute(self, nb: NotebookNode, scratch: str) -> None:
         outcome = self.outcome
-        self.client = client = NotebookClient(
+        self.client = client = BoundedClient(
             nb,
             kernel_name=outcome.kernel,
             # nbclient must not raise on an error output: the loop below reads the errors from the
@@ -188,6 +190,7 @@ class Executor:
             shutdown_kernel="immediate",
             kernel_manager_class=NblcKernelManager,
         )
+        client.budget = outcome.budget = OutputBudget(self.args.output_limit)
         try:
             client.km = km = cast(NblcKernelManager, client.create_kernel_manager())
             km.template = self.template
@@ -230,6 +233,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--allow-errors", action="store_true", help="errors do not fail the notebook")
     p.add_argument("--parameters", help="JSON object NAME -> VALUE for the cell tagged parameters (papermill's)")
     p.add_argument("--fork-kernel", action="store_true", help="fork the kernel from this process (fork server)")
+    p.add_argument(
+        "--output-limit", type=parse_size, default="64M", help="outputs of the notebook together (one: a quarter)"
+    )
     add_sandbox_arguments(p)
     args = p.parse_args(argv)
     started = time.monotonic()  # per run: the fork server imported this module long before
@@ -247,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox = make_sandbox(args)
     # Forked before any event loop, thread or socket exists (see nblc_kernel_fork).
     template = KernelTemplate() if args.fork_kernel else None
+    bound_executor(args.output_limit)  # after the fork: the template's kernel is not bound by it
     try:
         if template is not None and isinstance(sandbox, KernelSandbox):
             sandbox.limits.add(template.pid)  # at once: all the kernel's processes descend from it

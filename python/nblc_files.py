@@ -70,3 +70,45 @@ def remove_tree(path: str) -> None:
             log.warning("could not remove %s: %s", p, e)
 
     shutil.rmtree(path, onerror=retry_writable)
+
+
+def read_capped(path: str, limit: int, dir_fd: int | None = None) -> bytes | None:
+    """At most `limit` bytes of a regular file, or None when it is anything else. For files a
+    kernel (or a repository) may have replaced: no link is followed (O_NOFOLLOW), a FIFO or
+    device cannot block the reader (O_NONBLOCK, then fstat), and a huge file costs `limit`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks, left = [], limit
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 16))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def copy_folder(src: str, dst: str, own: Callable[[str], None]) -> None:
+    """A private writable copy of a notebook's folder with all its sub-folders, as the notebook
+    finds it when run in place (files in sub-folders writable too). Links are copied as links
+    (they resolve in the sandbox as in the snapshot, never on the host); sockets, FIFOs and
+    devices are left out; `own` gives each entry to the kernel's user."""
+    for entry in os.scandir(src):
+        target = os.path.join(dst, entry.name)
+        if entry.is_symlink():
+            os.symlink(os.readlink(entry.path), target)
+        elif entry.is_dir(follow_symlinks=False):
+            os.mkdir(target, 0o755)
+            copy_folder(entry.path, target, own)
+        elif entry.is_file(follow_symlinks=False):
+            shutil.copyfile(entry.path, target, follow_symlinks=False)
+            os.chmod(target, stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode) | stat.S_IRUSR | stat.S_IWUSR)
+        else:
+            continue
+        own(target)

@@ -17,7 +17,6 @@ import ctypes
 import json
 import logging
 import os
-import runpy
 import signal
 import subprocess
 import sys
@@ -31,8 +30,10 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
+import nblc_kernel_boot
 import nblc_sandbox
 from nblc_kernel_sandbox import KernelSandbox
+from nblc_output import unbound_kernel
 
 PR_SET_PDEATHSIG = 1
 
@@ -157,11 +158,11 @@ class KernelTemplate:
         os.environ.update(req["env"])
         sys.argv = [req["argv"][0], *req["argv"][3:]]
         sys.executable = os.path.normpath(sys.executable)  # as in the sandbox: no `..` through absent folders
-        sys.path[0] = os.getcwd()  # what `python -m` puts first; ipykernel_launcher manages it
+        boot = nblc_kernel_boot.run_in_process  # the real launcher, never one in the notebook's folder
         for name in [m for m in sys.modules if m.startswith("nblc")]:
             del sys.modules[name]  # importable in a spawned kernel only from its own folder
         try:
-            runpy.run_module("ipykernel_launcher", run_name="__main__", alter_sys=True)
+            boot()
             code = 0
         except SystemExit as e:
             code = exit_code(e)
@@ -246,8 +247,9 @@ class NblcProvisioner(LocalProvisioner):
         if template is None or not template.available or not forkable(cmd, kwargs):
             if template is not None:
                 template.discard()
-            if sandbox is not None:
-                cmd = sandbox.launcher(cmd, self.kernel_spec)
+            boot = nblc_kernel_boot.safe_command
+            cmd = sandbox.launcher(cmd, self.kernel_spec) if sandbox is not None else boot(cmd)
+            kwargs["preexec_fn"] = unbound_kernel  # the executor's memory bound is not the kernel's
             return await super().launch_kernel(cmd, **kwargs)
         env = dict(kwargs.get("env") or os.environ)
         cwd = str(kwargs.get("cwd") or os.getcwd())

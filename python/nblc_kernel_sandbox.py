@@ -6,21 +6,21 @@ On the host, per notebook:
 
     <scratch root>/nblc-run-XXXX/          0700, the executor's
         work/                              the notebook's folder, copied; the kernel user's
+        sandbox-error                      the launcher's reason, if the sandbox failed
     $TMPDIR/nblc-k-XXXX/                   0700, the kernel user's: connection file and the
                                            kernel's sockets (ZeroMQ over ipc, not TCP: other
                                            kernels on this host cannot connect to them)
 
-Inside the sandbox, `work/` is the notebook's folder in the snapshot at NOTEBOOKS; the
-subfolders of that folder are bound back read-only inside it (as the unsandboxed scratch links
-them), and the rest of the snapshot is read-only around it.
+Inside the sandbox, `work/` is the notebook's folder in the snapshot at NOTEBOOKS, a private
+writable copy of it with all its sub-folders (nblc_files.copy_folder), and the rest of the
+snapshot is read-only around it. `sandbox-error` beside `work/` (never in the kernel's view)
+says why a sandbox could not be set up.
 """
 
 import argparse
 import json
 import logging
 import os
-import shutil
-import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -29,11 +29,13 @@ from typing import Any
 import nblc_containment
 import nblc_sandbox
 from nblc_cgroup import Limits
-from nblc_files import remove_tree
+from nblc_files import copy_folder, read_capped, remove_tree
+from nblc_kernel_boot import safe_command
 from nblc_policy import DEFAULT_USER, NOTEBOOKS, Policy, SandboxError, kernel_env, kernel_ids, plan, python_dirs
 
 log = logging.getLogger("nblc_execute")
 LAUNCHER = [sys.executable, "-E", "-s", "-S", nblc_sandbox.__file__]
+ERROR_LIMIT = 4096  # the sandbox's own messages are one line
 
 
 def parse_size(text: str) -> int:
@@ -76,7 +78,7 @@ class KernelSandbox:
         self.cpu_usage: dict[str, Any] = {}
         self.private: str | None = None
         self.runtime: str | None = None
-        self.subdirs: list[str] = []
+        self.subdirs: list[str] = []  # sub-folders bound read-only over the copy: none any more
 
     def _own(self, path: str) -> None:
         if self.uid is not None and self.gid is not None:
@@ -89,19 +91,8 @@ class KernelSandbox:
         work = os.path.join(self.private, "work")
         os.mkdir(work)
         self._own(work)
-        for entry in os.scandir(os.path.join(self.root, self.rel_dir)):
-            dst = os.path.join(work, entry.name)
-            if entry.is_symlink():
-                os.symlink(os.readlink(entry.path), dst)  # resolves in the sandbox as in the snapshot
-            elif entry.is_dir():
-                os.mkdir(dst)  # mount point of the read-only subfolder
-                self.subdirs.append(entry.name)
-            elif entry.is_file():
-                shutil.copyfile(entry.path, dst)
-                os.chmod(dst, stat.S_IMODE(entry.stat().st_mode) | stat.S_IRUSR | stat.S_IWUSR)
-            else:
-                continue  # sockets, fifos and devices are not mirrored
-            self._own(dst)
+        # the whole folder, sub-folders too: a notebook writes `Figures/x.mp4` as it does in place
+        copy_folder(os.path.join(self.root, self.rel_dir), work, self._own)
         self.runtime = tempfile.mkdtemp(prefix="nblc-k-")
         self._own(self.runtime)
         return work
@@ -112,7 +103,10 @@ class KernelSandbox:
 
     @property
     def error_file(self) -> str:
-        return os.path.join(self.runtime or "/nonexistent", "sandbox-error")
+        """Where the launcher writes why the sandbox could not be set up: in the executor's own
+        folder, which no kernel sees (its runtime folder is the kernel's and writable by it: a
+        link planted there would make the executor read any host file into the report)."""
+        return os.path.join(self.private or "/nonexistent", "sandbox-error")
 
     def configure(self, km: Any) -> None:
         """ZeroMQ over Unix sockets in the runtime folder, which only this kernel can see."""
@@ -159,15 +153,12 @@ class KernelSandbox:
         """`cmd` wrapped in the sandbox launcher (spawned kernels)."""
         if os.path.isabs(cmd[0]):
             cmd = [os.path.normpath(cmd[0]), *cmd[1:]]  # `..` must not pass through an absent folder
-        return [*LAUNCHER, json.dumps(self.policy(cmd, kernel_spec)), "--", *cmd]
+        return [*LAUNCHER, json.dumps(self.policy(cmd, kernel_spec)), "--", *safe_command(cmd)]
 
     def failure(self) -> str | None:
         """Why the sandbox could not be set up, if that is why the kernel did not start."""
-        try:
-            with open(self.error_file, encoding="utf-8") as f:
-                return f.read().strip() or None
-        except OSError:
-            return None
+        text = read_capped(self.error_file, ERROR_LIMIT)
+        return text.decode("utf-8", "replace").strip() or None if text is not None else None
 
     def finish(self) -> dict[str, Any]:
         """Once the kernel has been stopped: kill what is left, measure, remove the cgroup."""

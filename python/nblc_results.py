@@ -11,6 +11,8 @@ import resource
 import time
 from typing import Any, NamedTuple, Protocol, TypedDict
 
+from nblc_output import one_line
+
 # Cell index used in results/progress for the injected --prerun cell (user cells keep
 # their own 0-based index in the notebook, markdown cells included).
 PRERUN_CELL = -1
@@ -52,6 +54,8 @@ class Result(TypedDict):
     # how memory was limited and measured: "cgroup2" | "cgroup1" (all the notebook's processes
     # together), "rlimit" (each process's data; peak of the largest process), "none" (unsandboxed)
     limits: str
+    # an output was cut or left out: past NBLC_NOTEBOOK_OUTPUT_LIMIT (nblc_output)
+    outputTruncated: bool
 
 
 class LimitsInfo(Protocol):
@@ -113,6 +117,7 @@ class Outcome:
         self.usage: dict[str, Any] = {}
         self.limits: LimitsInfo | None = None
         self.sandboxed = True  # False: NBLC_SANDBOX=off
+        self.budget: Any = None  # nblc_output.OutputBudget, once the kernel is being started
 
     def problem(self, status: str, message: str, error: CellError | None = None) -> None:
         if self.first_problem is None:
@@ -132,7 +137,7 @@ class Outcome:
                 continue
             err: CellError = {
                 "cell": index,
-                "ename": out.get("ename", ""),
+                "ename": one_line(out.get("ename", "")),
                 "evalue": ANSI_RE.sub("", out.get("evalue", "")),
                 "traceback": ANSI_RE.sub("", "\n".join(out.get("traceback", []))),
             }
@@ -198,6 +203,7 @@ class Outcome:
             "cpuSeconds": self.usage.get("cpu"),
             "sandbox": "on" if self.sandboxed else "off",
             "limits": "none" if self.limits is None else self.limits.mode,
+            "outputTruncated": bool(self.budget is not None and self.budget.truncated),
         }
 
 

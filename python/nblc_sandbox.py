@@ -42,6 +42,7 @@ FORWARD = (signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2)
 END = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
+PTS_OPTIONS = "newinstance,ptmxmode=0666,mode=0620"
 
 
 class Unavailable(OSError):
@@ -205,6 +206,7 @@ def apply_mount(m: dict[str, Any]) -> None:
         for name, target in (("fd", "/proc/self/fd"), ("stdin", "0"), ("stdout", "1"), ("stderr", "2")):
             os.symlink(target if name == "fd" else f"/proc/self/fd/{target}", f"{dev}/{name}")
         lx.mount("tmpfs", _target(f"{dst}/shm"), "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, "mode=1777")
+        mount_devpts(dst)
     elif op == "mask":
         path = "/newroot" + dst
         if os.path.isdir(path):
@@ -213,6 +215,13 @@ def apply_mount(m: dict[str, Any]) -> None:
             lx.mount("/oldroot/dev/null", path, None, lx.MS_BIND)
     else:
         raise OSError(22, f"unknown mount operation {op!r}")
+
+
+def mount_devpts(dst: str) -> None:
+    """A private /dev/pts (a new devpts instance, as bubblewrap's --dev makes): IPython runs `!cmd`
+    on a pseudo-terminal, and `%%bash` or pty.spawn need one; none of the host's terminals shows."""
+    lx.mount("devpts", _target(f"{dst}/pts"), "devpts", lx.MS_NOSUID | lx.MS_NOEXEC, PTS_OPTIONS)
+    os.symlink("pts/ptmx", f"/newroot{dst}/ptmx")
 
 
 def mounts_under(target: str) -> list[str]:

@@ -55,6 +55,16 @@ try:
 except OSError:
     out["snapshot_writable"] = False
 out["environ_names"] = sorted(os.environ)
+try:  # IPython's `!cmd` runs on a pseudo-terminal: the sandbox's own /dev/pts
+    main, side = os.openpty()
+    out["pty"] = os.ttyname(side).startswith("/dev/pts/")
+except OSError as e:
+    out["pty"] = str(e)
+try:  # the notebook's sub-folders are part of its writable copy
+    open("sub/kept.txt", "a").write("ok")
+    out["subfolder_writable"] = True
+except OSError:
+    out["subfolder_writable"] = False
 print(json.dumps(out))
 """
 
@@ -66,7 +76,8 @@ def probe(settings: dict[str, Any]) -> dict[str, Any]:
     tmp = tempfile.mkdtemp(prefix="nblc-sandbox-probe-")
     try:
         snapshot = os.path.join(tmp, "snapshot")
-        os.makedirs(os.path.join(snapshot, "folder"))
+        os.makedirs(os.path.join(snapshot, "folder", "sub"))
+        open(os.path.join(snapshot, "folder", "sub", "kept.txt"), "w").close()
         with open(os.path.join(snapshot, "data.txt"), "w") as f:
             f.write("snapshot")
         notebook = os.path.join(snapshot, "folder", "probe.ipynb")
@@ -114,6 +125,8 @@ def probe(settings: dict[str, Any]) -> dict[str, Any]:
             (inside["snapshot_writable"], "the snapshot was writable"),
             (inside["snapshot_read"] != "snapshot", "the snapshot was not readable"),
             (not written, "the notebook's folder was not writable"),
+            (not inside["subfolder_writable"], "a sub-folder of the notebook's folder was not writable"),
+            (inside["pty"] is not True, f"no pseudo-terminal in the sandbox ({inside['pty']})"),
         )
         if bad
     ]
@@ -126,6 +139,7 @@ def probe(settings: dict[str, Any]) -> dict[str, Any]:
         "limits": sandbox.limits.mode,
         "cgroup": cgroup_note + (f"; {swept} stale notebook cgroups removed" if swept else ""),
         "cpuSeconds": usage["cpu"],
+        "pty": inside["pty"],
     }
 
 

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LABEL_RE, MAX_LABELS } from '../domain/runs/contract.js';
 import { sandboxConfig } from './config/sandbox.js';
-import { schema } from './config/schema.js';
+import { outputLimitBytes, schema } from './config/schema.js';
 import { readSecret, SECRET_VARIABLES, secretProblems } from './config/secrets.js';
 import type { Config, Env } from './config/types.js';
 import { Secret } from './secret.js';
@@ -130,6 +130,7 @@ export function loadConfig(env: Env = process.env): Config {
       cellTimeoutS: v.NBLC_CELL_TIMEOUT,
       notebookTimeoutS: v.NBLC_NOTEBOOK_TIMEOUT,
       prerunFile: v.NBLC_PRERUN_FILE ? path.resolve(v.NBLC_PRERUN_FILE) : undefined,
+      outputLimitBytes: outputLimitBytes(v.NBLC_NOTEBOOK_OUTPUT_LIMIT),
       python: v.NBLC_PYTHON ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'python'),
       executor: v.NBLC_EXECUTOR,
       cron: ['', 'off', 'none'].includes(v.NBLC_TEST_CRON.trim()) ? null : v.NBLC_TEST_CRON.trim(),

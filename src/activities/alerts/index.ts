@@ -8,7 +8,6 @@
  */
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../platform/config.js';
 import { alertStore, type AlertStore } from '../../storage/alerts/alert-store.js';
@@ -33,6 +32,8 @@ import { alertChannels, type Channel } from './channels.js';
 import { describeCounts, setCommitStatus, type CommitState } from './github.js';
 import { checkCommit, checkRunId, untrusted } from '../untrusted.js';
 import { ranCounts } from './ran.js';
+import { readTextCapped } from '../capped-read.js';
+import { REPORT_LIMITS } from '../runs/report/limits.js';
 
 /** Links in alerts and statuses are read later than an operator's: they stay valid two weeks. */
 export const ALERT_LINK_TTL_S = 14 * 24 * 3600;
@@ -154,7 +155,7 @@ export function createAlertActivities(
       // Only an existing report is amended (rename replaces a link, never writes through one).
       if (!(await fs.lstat(file).catch(() => null))?.isFile())
         throw untrusted('runId', `run ${input.runId} has no report`);
-      const report = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+      const report = JSON.parse(await readTextCapped(file, REPORT_LIMITS.reportFile)) as Record<string, unknown>;
       await writeFileAtomic(file, `${JSON.stringify({ ...report, alerts: input.alerts }, null, 2)}\n`);
     },
 
@@ -221,7 +222,9 @@ async function readReport(
   resultsDir: string,
   runId: string,
 ): Promise<{ commit: string; finishedAt: string; notebooks: RunNotebook[] }> {
-  const raw = JSON.parse(await fs.readFile(path.join(resultsDir, runId, REPORT_FILES.json), 'utf8')) as {
+  const raw = JSON.parse(
+    await readTextCapped(path.join(resultsDir, runId, REPORT_FILES.json), REPORT_LIMITS.reportFile),
+  ) as {
     commit: string;
     finishedAt: string;
     notebooks: Array<{

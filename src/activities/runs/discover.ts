@@ -11,8 +11,9 @@ import path from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
 import { globsProblem } from '../../domain/runs/globs.js';
+import { readIgnoreFile } from './ignore-file.js';
 
-export const IGNORE_FILE = '.nblcignore';
+export { IGNORE_FILE } from './ignore-file.js';
 
 /** Never executed: editor checkpoints, executed copies (ours and nbconvert's), templates. */
 export const DEFAULT_EXCLUDES = [
@@ -31,11 +32,16 @@ export interface DiscoverOptions {
 }
 
 export async function discoverNotebooks(opts: DiscoverOptions): Promise<string[]> {
+  return (await discover(opts)).paths;
+}
+
+/** The notebooks, and the warnings for the run's report (a `.nblcignore` that was not read). */
+export async function discover(opts: DiscoverOptions): Promise<{ paths: string[]; warnings: string[] }> {
   // Before compiling them: a glob that backtracks without end would stall this worker's thread.
   const problem = globsProblem(opts.include, 'include') ?? globsProblem(opts.exclude, 'exclude');
   if (problem) throw ApplicationFailure.nonRetryable(problem, 'InvalidGlob');
-  const ignoreText = await fs.readFile(path.join(opts.root, IGNORE_FILE), 'utf8').catch(() => '');
-  const ignored = ignore().add(ignoreText);
+  const ignoreFile = await readIgnoreFile(opts.root);
+  const ignored = ignore().add(ignoreFile.text);
   const included = picomatch(opts.include?.length ? opts.include : ['**'], { dot: false });
   const excluded = picomatch([...DEFAULT_EXCLUDES, ...(opts.exclude ?? [])], { dot: true });
 
@@ -50,7 +56,8 @@ export async function discoverNotebooks(opts: DiscoverOptions): Promise<string[]
     .map((p) => p.split(path.sep).join('/'))
     .filter((p) => included(p) && !excluded(p) && !ignored.ignores(p));
   // Code-point order: stable across machines and locales.
-  return [...new Set(chosen)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const paths = [...new Set(chosen)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { paths, warnings: ignoreFile.warning ? [ignoreFile.warning] : [] };
 }
 
 async function existing(root: string, paths: string[]): Promise<string[]> {

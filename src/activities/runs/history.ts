@@ -14,6 +14,8 @@ import { recordedRunOf, type HistoryStore, type RecordedRun } from '../../domain
 import { RUN_FAILURES } from '../../domain/runs/model.js';
 import { isRunDirName, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { peekReport } from './report/previous.js';
+import { readTextCapped } from '../capped-read.js';
+import { REPORT_LIMITS } from './report/limits.js';
 
 /** Run directory names as runIdFromWorkflowId makes them. */
 
@@ -49,10 +51,11 @@ export type HistoryActivities = ReturnType<typeof createHistoryActivities>;
 async function readRun(resultsDir: string, runId: string): Promise<RecordedRun | 'missing' | Error> {
   let text: string;
   try {
-    text = await fs.readFile(path.join(resultsDir, runId, REPORT_FILES.json), 'utf8');
+    text = await readTextCapped(path.join(resultsDir, runId, REPORT_FILES.json), REPORT_LIMITS.reportFile);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
+    if (code === 'EFBIG') return err as Error; // refused (too large, not a regular file): not retried
     throw err;
   }
   try {

@@ -14,7 +14,8 @@ import {
   type TestRunQueues,
   type TestRunResult,
 } from '../../domain/runs/model.js';
-import { discoverNotebooks, type DiscoverOptions } from './discover.js';
+import { discover, type DiscoverOptions } from './discover.js';
+import { recordDiscoveryWarnings } from './report/warnings.js';
 import { resetRunDir, runDirOf } from './notebooks.js';
 import { readRunRecord, snapshotRootOf, writeRunRecord } from './run-record.js';
 import { checkCommit, checkRelativePath, checkRunId, realComponents, realInside, untrusted } from '../untrusted.js';
@@ -86,13 +87,16 @@ export function createRunActivities(cfg: RunsConfig) {
         ) {
           throw untrusted('root', `${JSON.stringify(input.root)} is not a published or pull-request snapshot`);
         }
-        return discoverNotebooks({ ...input, paths: await realFiles(input.root, paths) });
+        const old = await discover({ ...input, paths: await realFiles(input.root, paths) });
+        await recordDiscoveryWarnings(cfg.resultsDir, old.warnings); // for the run's report
+        return old.paths;
       }
       const runId = checkRunId(input.runId);
       const record = await readRunRecord(cfg.resultsDir, runId);
       const { root } = await snapshotRootOf(cfg, runId, input.root);
       const own = record?.source === 'pr' ? record.prPaths : paths;
-      const found = await discoverNotebooks({ ...input, root, paths: await realFiles(root, own) });
+      const { paths: found, warnings } = await discover({ ...input, root, paths: await realFiles(root, own) });
+      await recordDiscoveryWarnings(cfg.resultsDir, warnings); // for the run's report
       if (record) await writeRunRecord(cfg.resultsDir, runId, { ...record, discovered: found });
       return found;
     },

@@ -24,6 +24,8 @@ import { ENVIRONMENT_FILE, SETTINGS_FILE } from '../../domain/runs/run-dir.js';
 import { SIZE_RE, sizeBytes } from '../../domain/runs/contract.js';
 import { removeRunRecord, snapshotRootOf } from './run-record.js';
 import { checkRelativePath, checkRunId, realComponents, safeOutputPath, untrusted } from '../untrusted.js';
+import { readTextCapped } from '../capped-read.js';
+import { REPORT_LIMITS } from './report/limits.js';
 
 const KILL_GRACE_MS = 5000;
 
@@ -132,7 +134,7 @@ export function createNotebookActivities(cfg: NotebookConfig, slots = new Slots(
         RUN_FAILURES.executorCrashed,
       );
     }
-    const result = JSON.parse(await fs.readFile(executorResult, 'utf8')) as ExecutorResult;
+    const result = JSON.parse(await readTextCapped(executorResult, REPORT_LIMITS.resultFile)) as ExecutorResult;
     await fs.rm(executorResult, { force: true });
     if (result.status === 'kernel_died' && result.cellsRun === 0 && ctx.info.attempt < INFRA_ATTEMPTS) {
       // Died before running anything: a port clash, memory pressure, a busy host. Try again.
@@ -199,6 +201,7 @@ export function executorArgs(
     ...(o.allowErrors ? ['--allow-errors'] : []),
     ...(o.parameters && Object.keys(o.parameters).length ? ['--parameters', JSON.stringify(o.parameters)] : []),
     ...['--root', o.root],
+    ...['--output-limit', String(cfg.tests.outputLimitBytes)],
     ...sandboxArgs(cfg, o.memory),
   ];
 }

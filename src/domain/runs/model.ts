@@ -87,6 +87,8 @@ export interface ExecutorResult {
   sandbox?: SandboxState;
   /** How memory was bounded and measured (docs/security.md). */
   limits?: ResourceLimits;
+  /** An output was cut or left out past NBLC_NOTEBOOK_OUTPUT_LIMIT (the executed notebook says where). */
+  outputTruncated?: boolean;
   /** The kernel's network (NBLC_KERNEL_NETWORK); `host`: not network-isolated. Absent in older results. */
   network?: KernelNetwork;
   /** The kernel ran out of its disk bound (NBLC_NOTEBOOK_DISK). */
@@ -210,6 +212,8 @@ export interface TestReport {
   temporalUiUrl?: string;
   /** Notebooks of this run executed with NBLC_SANDBOX=off (unconfined kernels). */
   unsandboxed?: number;
+  /** What went wrong beside the notebooks (a `.nblcignore` that was ignored), in words. */
+  warnings?: string[];
   /** Notebooks of this run whose kernels shared the host's network (NBLC_KERNEL_NETWORK=host, or unsandboxed). */
   networkNotIsolated?: number;
   /** Added after the alerts were sent (src/domain/alerts/model.ts), when there were any. */

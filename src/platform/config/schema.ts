@@ -55,6 +55,17 @@ const runs = {
     .max(RUN_LIMITS.notebookTimeoutS.max)
     .default(3600),
   NBLC_PRERUN_FILE: z.string().optional(),
+  NBLC_NOTEBOOK_OUTPUT_LIMIT: z
+    .string()
+    .regex(/^\s*\d+(\.\d+)?\s*([KMG]i?B?)?\s*$/i, 'a size such as 64M or 1G')
+    .refine(
+      (v) =>
+        Number.isNaN(outputLimitBytes(v)) || (outputLimitBytes(v) >= 2 ** 20 && outputLimitBytes(v) <= 16 * 2 ** 30),
+      {
+        message: 'between 1M and 16G: the outputs of one notebook together (one output: a quarter of it)',
+      },
+    )
+    .default('64M'),
   NBLC_PYTHON: z.string().optional(),
   NBLC_EXECUTOR: z.enum(['fork', 'spawn']).default('fork'),
   NBLC_TEST_CRON: z.string().default('0 3 * * *'),
@@ -133,3 +144,11 @@ export const schema = z.object({
 
 /** The variables as parsed, with their defaults. */
 export type Vars = z.infer<typeof schema>;
+
+/** `64M`, `1.5G`, `1048576` as bytes (binary units, as NBLC_NOTEBOOK_MEMORY). */
+export function outputLimitBytes(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([KMG]?)/i.exec(text);
+  if (!m) return NaN;
+  const unit = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Math.floor(Number(m[1]) * unit);
+}

@@ -52,6 +52,8 @@ export interface Config {
     cellTimeoutS: number;
     notebookTimeoutS: number;
     prerunFile?: string;
+    /** NBLC_NOTEBOOK_OUTPUT_LIMIT in bytes: a notebook's outputs together; past it they are cut. */
+    outputLimitBytes: number;
     python: string;
     /** `fork`: executors forked by a per-worker fork server; `spawn`: a new Python per notebook. */
     executor: 'fork' | 'spawn';

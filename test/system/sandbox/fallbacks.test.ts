@@ -65,7 +65,14 @@ function probeAsUser(settings: object) {
     { encoding: 'utf8', env: { PATH: process.env.PATH, LANG: 'C.UTF-8' }, cwd: '/' },
   );
   assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { ok: boolean; backend?: string; uid?: number; limits?: string; error?: string };
+  return JSON.parse(r.stdout) as {
+    ok: boolean;
+    backend?: string;
+    uid?: number;
+    limits?: string;
+    error?: string;
+    pty?: boolean;
+  };
 }
 
 /** Runs argv[1:] as nblc-kernel in a new user namespace that may not create any other. */
@@ -155,12 +162,14 @@ describe('sandbox start-up check and fallbacks', { timeout: 180_000 }, () => {
     assert.equal(probe.ok, true, probe.error);
     assert.equal(probe.backend, 'namespaces');
     assert.equal(probe.limits, 'rlimit', 'no cgroup of its own: the per-process limit');
+    assert.equal(probe.pty, true, 'a private /dev/pts (a devpts instance mounted in the user namespace)');
   });
 
   test('a non-root worker: bubblewrap applies the same policy', { skip: !rootWithSystemPython }, () => {
     const probe = probeAsUser({ backend: 'bwrap', network: 'none' });
     assert.equal(probe.ok, true, probe.error);
     assert.equal(probe.backend, 'bubblewrap');
+    assert.equal(probe.pty, true, 'bubblewrap’s --dev gives a private /dev/pts');
   });
 
   // slirp4netns opens /dev/net/tun inside the kernel's namespaces as the worker's user: where the

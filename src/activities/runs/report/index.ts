@@ -27,13 +27,16 @@ import {
   type RunKind,
   type TestReport,
 } from '../../../domain/runs/model.js';
-import { groupCauses, normalizeName } from '../../../domain/runs/causes.js';
+import { groupCauses } from '../../../domain/runs/causes.js';
 import { renderHtml } from '../../../views/runs/report/html.js';
 import { READ_CONCURRENCY, REPORT_FILES, SETTINGS_FILE, isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
 import { expiredSkip, type NotebookSettings } from '../../../domain/runs/contract.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
 import { renderJunit } from '../../../views/runs/report/junit.js';
+import { readRunWarnings } from './warnings.js';
+import { readCapped } from '../../capped-read.js';
+import { cut, oneLine, REPORT_LIMITS } from './limits.js';
 
 export interface WriteReportOptions {
   /** NBLC_RESULTS_DIR; the run's directory is `<resultsDir>/<runId>/`. */
@@ -78,6 +81,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
   const previous =
     opts.kind === 'pr' ? null : await findPreviousRun(opts.resultsDir, opts.runId, opts.kind, opts.startedAt);
   const { newlyFailing, fixed } = compareWithPrevious(notebooks, previous?.statuses ?? null);
+  const warnings = await readRunWarnings(runDir);
 
   const report: TestReport = {
     runId: opts.runId,
@@ -93,6 +97,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
     previousRunId: previous?.runId ?? null,
     ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
     ...unsandboxedCount(notebooks),
+    ...(warnings.length ? { warnings } : {}),
     ...networkCount(notebooks),
     // After the notebooks: peekReport reads the head of the file, which stays small.
     ...(await environmentFields({
@@ -205,17 +210,12 @@ function unrecorded(nbPath: string, message: string): NotebookResult {
 /** The notebook's result file, normalized to exactly the NotebookResult fields; never throws for a bad file. */
 async function readResult(runDir: string, nbPath: string): Promise<NotebookResult> {
   if (!isSafeRelative(nbPath)) return unrecorded(nbPath, 'not read: the path is not a relative path inside the run');
-  let text: string;
+  // EACCES, EIO, EMFILE… throw: an infrastructure problem, retried by the activity
+  const read = await readCapped(path.join(runDir, 'results', `${nbPath}.json`), REPORT_LIMITS.resultFile);
+  if (read.kind === 'missing') return unrecorded(nbPath, NO_RESULT_MESSAGE);
+  if (read.kind === 'refused') return unrecorded(nbPath, `the result file is unreadable: ${read.why}`);
   try {
-    text = await fs.readFile(path.join(runDir, 'results', `${nbPath}.json`), 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return unrecorded(nbPath, NO_RESULT_MESSAGE);
-    if (code === 'EISDIR') return unrecorded(nbPath, 'the result file is unreadable: it is a directory');
-    throw err; // EACCES, EIO, EMFILE…: an infrastructure problem, retried by the activity
-  }
-  try {
-    return normalizeResult(JSON.parse(text), nbPath);
+    return normalizeResult(JSON.parse(read.text), nbPath);
   } catch (err) {
     return unrecorded(nbPath, `the result file is unreadable: ${(err as Error).message}`);
   }
@@ -226,14 +226,18 @@ const NETWORKS: readonly KernelNetwork[] = ['outbound', 'none', 'host'];
 const num = (v: unknown, dflt: number) => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
 const strOrNull = (v: unknown) => (typeof v === 'string' ? v : null);
 
-function normalizeError(v: unknown): NotebookError | null {
+/**
+ * An error as the report holds it, whatever the result file says: the name one line of at most
+ * 200 characters, the value and the traceback cut (the first error's traceback longer than the
+ * others'), so that no notebook can make report.json too large to read back.
+ */
+function normalizeError(v: unknown, tracebackLimit = REPORT_LIMITS.traceback): NotebookError | null {
   if (!isObject(v)) return null;
   return {
     cell: num(v.cell, -1),
-    // The kernel names its error: one line, capped, like every cause (causes.ts).
-    ename: typeof v.ename === 'string' ? normalizeName(v.ename) : '',
-    evalue: typeof v.evalue === 'string' ? v.evalue : '',
-    traceback: typeof v.traceback === 'string' ? v.traceback : '',
+    ename: typeof v.ename === 'string' ? oneLine(v.ename, REPORT_LIMITS.ename) : '',
+    evalue: typeof v.evalue === 'string' ? cut(v.evalue, REPORT_LIMITS.evalue) : '',
+    traceback: typeof v.traceback === 'string' ? cut(v.traceback, tracebackLimit) : '',
     ...(v.expected === true ? { expected: true } : {}),
   };
 }
@@ -253,7 +257,10 @@ export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
     cellsRun: num(raw.cellsRun, 0),
     error: normalizeError(raw.error),
     errors: Array.isArray(raw.errors)
-      ? raw.errors.map(normalizeError).filter((e): e is NotebookError => e !== null)
+      ? raw.errors
+          .slice(0, REPORT_LIMITS.errors)
+          .map((e) => normalizeError(e, REPORT_LIMITS.laterTraceback))
+          .filter((e): e is NotebookError => e !== null)
       : [],
     timedOutCell: typeof raw.timedOutCell === 'number' ? raw.timedOutCell : null,
     message: strOrNull(raw.message),
@@ -264,6 +271,7 @@ export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
     ...(typeof raw.cpuSeconds === 'number' || raw.cpuSeconds === null ? { cpuSeconds: raw.cpuSeconds } : {}),
     ...(raw.sandbox === 'on' || raw.sandbox === 'off' ? { sandbox: raw.sandbox } : {}),
     ...(LIMITS.includes(raw.limits as ResourceLimits) ? { limits: raw.limits as ResourceLimits } : {}),
+    ...(raw.outputTruncated === true ? { outputTruncated: true } : {}),
     ...(NETWORKS.includes(raw.network as KernelNetwork) ? { network: raw.network as KernelNetwork } : {}),
     ...(raw.diskFull === true ? { diskFull: true } : {}),
     path: nbPath, // the run's path, whatever the file says

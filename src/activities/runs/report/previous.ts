@@ -7,6 +7,8 @@ import path from 'node:path';
 import { NOTEBOOK_STATUSES, type NotebookStatus, type RunKind } from '../../../domain/runs/model.js';
 import { mapLimit } from '../../files.js';
 import { READ_CONCURRENCY, REPORT_FILES, isObject } from '../../../domain/runs/run-dir.js';
+import { readTextCapped } from '../../capped-read.js';
+import { REPORT_LIMITS } from './limits.js';
 
 /** Enough of a report.json to see its kind and finishedAt before the notebooks. */
 const HEAD_BYTES = 16 * 1024;
@@ -105,7 +107,7 @@ type ParsedReport = PreviousRun & { kind: unknown };
 async function readPreviousReport(resultsDir: string, name: string): Promise<ParsedReport | null> {
   let raw: unknown;
   try {
-    raw = JSON.parse(await fs.readFile(path.join(resultsDir, name, REPORT_FILES.json), 'utf8'));
+    raw = JSON.parse(await readTextCapped(path.join(resultsDir, name, REPORT_FILES.json), REPORT_LIMITS.reportFile));
   } catch {
     return null;
   }

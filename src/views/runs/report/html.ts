@@ -107,6 +107,7 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     '<main>',
     causes(report.causes, rowId),
     unsandboxedBanner(report),
+    ...(report.warnings ?? []).map((w) => `<p class="unsandboxed run-warning">⚠ ${html(w)}</p>`),
     networkBanner(report),
     changes(report, byPath, rowId),
     environmentSection(report),
@@ -255,7 +256,7 @@ function notebookRow(nb: NotebookResult, id: string, opts: HtmlOptions): string 
   return [
     `<tr id="${id}"${nb.status === 'passed' ? '' : nb.status === 'skipped' ? ' class="skipped"' : ' class="bad"'}>`,
     `<td>${statusBadge(nb.status)}</td>`,
-    `<td>${pathCell}${problem}${settingsDetails(nb.settings)}</td>`,
+    `<td>${pathCell}${nb.outputTruncated ? TRUNCATED : ''}${problem}${settingsDetails(nb.settings)}</td>`,
     `<td class="num">${html(formatDuration(nb.durationMs))}</td>`,
     `<td class="num">${html(formatCpu(nb.cpuSeconds))}</td>`,
     `<td class="num"${PEAK_TITLE[nb.limits ?? 'cgroup2'] ?? ''}>${html(formatBytes(nb.peakMemoryBytes))}</td>`,
@@ -264,6 +265,9 @@ function notebookRow(nb: NotebookResult, id: string, opts: HtmlOptions): string 
     '</tr>',
   ].join('');
 }
+
+const TRUNCATED =
+  ' <span class="badge flaky output-truncated" title="past NBLC_NOTEBOOK_OUTPUT_LIMIT: the executed notebook notes where">output truncated</span>';
 
 /** Peak memory not measured over the whole notebook says so on hover. */
 const PEAK_TITLE: Partial<Record<ResourceLimits, string>> = {
