@@ -9,6 +9,7 @@ import { Octokit } from '@octokit/rest';
 import type { Config } from '../../platform/config.js';
 import { redact } from '../../platform/secret.js';
 import { NOTIFY_FAILURES } from '../../domain/alerts/model.js';
+import { plural } from '../../domain/runs/status.js';
 
 export const STATUS_CONTEXT = 'nblc/notebooks';
 export type CommitState = 'pending' | 'success' | 'failure' | 'error';
@@ -66,7 +67,7 @@ export async function setCommitStatus(
 export function describeCounts(counts: Record<string, number> & { total: number; passed: number }): string {
   const bad = counts.total - counts.passed;
   if (counts.total === 0) return 'no notebooks to test';
-  if (bad === 0) return `all ${counts.total} notebook${counts.total === 1 ? '' : 's'} passed`;
+  if (bad === 0) return `all ${plural(counts.total, 'notebook')} passed`;
   const parts = Object.entries(counts)
     .filter(([k, v]) => !['total', 'passed', 'flaky'].includes(k) && v > 0)
     .map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`);

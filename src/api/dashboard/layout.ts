@@ -7,7 +7,7 @@
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { NotebookStatus } from '../../domain/runs/model.js';
-import { STATUS_LABEL } from '../../domain/runs/model.js';
+import { plural, STATUS_LABEL } from '../../domain/runs/status.js';
 import { BADGE_CSS, BASE_CSS, formatDuration, STATUS_COLOR } from '../../views/runs/presentation.js';
 
 export type Html = HtmlEscapedString;
@@ -20,7 +20,7 @@ export function h(strings: TemplateStringsArray, ...values: unknown[]): Html {
 }
 
 export { raw };
-export { formatDuration, STATUS_COLOR, STATUS_LABEL };
+export { formatDuration, plural, STATUS_COLOR, STATUS_LABEL };
 
 /** No scripts, no external resources, no framing (the login form), forms only to ourselves. */
 export const PAGE_HEADERS = {
@@ -142,7 +142,7 @@ export function ago(iso: string, nowMs: number): string {
   if (s > 45 * 86_400) return formatDate(iso).slice(0, 10); // "815 days ago" is harder to place
   const [n, unit] = s < 5400 ? [s / 60, 'minute'] : s < 129_600 ? [s / 3600, 'hour'] : [s / 86_400, 'day'];
   const r = Math.round(n);
-  return `${r} ${unit}${r === 1 ? '' : 's'} ago`;
+  return `${plural(r, unit)} ago`;
 }
 
 export function when(iso: string, nowMs: number): Html {
@@ -150,7 +150,6 @@ export function when(iso: string, nowMs: number): Html {
 }
 
 export const percent = (x: number) => `${Math.round(x * 100)}%`;
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Previous/next links of a paged list; `href(page)` keeps the list's filters. */
 export function pager(pageNo: number, pages: number, href: (p: number) => string): Html {

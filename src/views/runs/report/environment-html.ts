@@ -6,6 +6,7 @@
  */
 import { changeText, type NewlyFailingChange } from '../../../domain/runs/environment.js';
 import type { TestReport } from '../../../domain/runs/model.js';
+import { plural } from '../../../domain/runs/status.js';
 import { html } from './text.js';
 
 /** Rows shown; the rest are in report.json. */
@@ -43,7 +44,7 @@ export function environmentSection(report: TestReport): string {
   else if (!changes.length) parts.push(`<p>Unchanged since run <code>${html(prev)}</code>.</p>`);
   else {
     parts.push(
-      `<p>${changes.length} change${changes.length === 1 ? '' : 's'} since run <code>${html(prev)}</code>${changes.length > MAX_ROWS ? ` (the first ${MAX_ROWS}; all in report.json)` : ''}:</p>`,
+      `<p>${plural(changes.length, 'change')} since run <code>${html(prev)}</code>${changes.length > MAX_ROWS ? ` (the first ${MAX_ROWS}; all in report.json)` : ''}:</p>`,
       '<table><thead><tr><th>package</th><th>from</th><th>to</th></tr></thead><tbody>',
       ...changes
         .slice(0, MAX_ROWS)
