@@ -4,22 +4,13 @@
  * the `h` template, which escapes it; the few `raw` strings are our own constants. The pages
  * load nothing and run no script (the CSP says so), and look like the run report (report.html).
  */
-import { html, raw } from 'hono/html';
-import type { HtmlEscapedString } from 'hono/utils/html';
 import type { NotebookStatus } from '../../domain/runs/model.js';
 import { plural, STATUS_LABEL } from '../../domain/runs/status.js';
 import { BADGE_CSS, BASE_CSS, formatDuration, STATUS_COLOR } from '../../views/runs/presentation.js';
 
-export type Html = HtmlEscapedString;
+import { h, raw, type Html } from '../../views/template.js';
 
-/** hono's `html`, which is synchronous when nothing interpolated is a promise (never, here). */
-export function h(strings: TemplateStringsArray, ...values: unknown[]): Html {
-  const out = html(strings, ...values);
-  if (out instanceof Promise) throw new Error('a dashboard template interpolated a promise');
-  return out;
-}
-
-export { raw };
+export { h, raw, type Html };
 export { formatDuration, plural, STATUS_COLOR, STATUS_LABEL };
 
 /** No scripts, no external resources, no framing (the login form), forms only to ourselves. */
