@@ -25,7 +25,6 @@ import { RUN_FAILURES, type ExecutorResult } from '../../domain/runs/model.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { execute, executorArgs, runDirOf, type NotebookConfig } from './notebooks.js';
 
-export { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
 import { ENVIRONMENT_FILE, isRunDirName } from '../../domain/runs/run-dir.js';
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_environment_probe.py');
 const MARKER = 'NBLC_ENVIRONMENT ';
