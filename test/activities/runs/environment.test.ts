@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ENVIRONMENT_FILE } from '../../../src/domain/runs/run-dir.js';
+import { scratchDirOf } from '../../../src/activities/runs/notebooks.js';
 import { createEnvironmentActivities } from '../../../src/activities/runs/environment.js';
 import { fingerprintText, normalizeName, type RunEnvironment } from '../../../src/domain/runs/environment.js';
 import { runActivity } from '../../helpers/activities.js';
@@ -32,7 +33,9 @@ async function probe(env: Record<string, string> = {}) {
   const summary = await runActivity(createEnvironmentActivities(config).probeEnvironment, { runId });
   const file = path.join(config.resultsDir, runId, ENVIRONMENT_FILE);
   const text = await fs.readFile(file, 'utf8');
-  const leftovers = await fs.readdir(path.join(config.resultsDir, runId, 'tmp'));
+  // The probe's work is scratch, outside the (served) run directory, and removed.
+  const leftovers = await fs.readdir(scratchDirOf(config.resultsDir, runId));
+  assert.deepEqual(await fs.readdir(path.join(config.resultsDir, runId)), [ENVIRONMENT_FILE]);
   return { summary, text, environment: JSON.parse(text) as RunEnvironment, leftovers };
 }
 
