@@ -1,5 +1,5 @@
-// The workflow bundle's entry point: every workflow type the worker registers.
-export { repoSync, beaconSignal, statusQuery } from './sync/repoSync.js';
-export { testNotebooks, progressQuery } from './runs/testNotebooks.js';
-export { userCopy, copyRequestUpdate, userCopyStatusQuery } from './copies/userCopy.js';
-export { userCopiesBulk, bulkProgressQuery } from './copies/userCopiesBulk.js';
+// The workflow bundle's entry point: every workflow type the worker registers (their messages are in src/domain/<stage>/messages.ts).
+export { repoSync } from './sync/repoSync.js';
+export { testNotebooks } from './runs/testNotebooks.js';
+export { userCopy } from './copies/userCopy.js';
+export { userCopiesBulk } from './copies/userCopiesBulk.js';

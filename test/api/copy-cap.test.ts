@@ -15,7 +15,7 @@ import { userCopyWorkflowId } from '../../src/domain/copies/model.js';
 import { createLogger } from '../../src/platform/logger.js';
 import { startApi, type RunningApi } from '../../src/process/server.js';
 import { createWorker } from '../../src/process/worker.js';
-import { userCopyStatusQuery } from '../../src/workflows/copies/userCopy.js';
+import { userCopyStatusQuery } from '../../src/domain/copies/messages.js';
 import { publishTree } from '../helpers/copies.js';
 import { tempDir, testConfig, waitFor } from '../helpers/fixtures.js';
 import { gatedCopyActivities } from '../helpers/gated-copies.js';

@@ -136,15 +136,15 @@ describe('dashboard: pages', () => {
 
   test('environment changes of the latest report are shown, escaped, when it has them', async () => {
     const changes = [
-      { package: 'numpy', before: '1.26.4', after: '2.0.0' },
-      { package: '<b>evil</b>', before: null, after: '1.0' },
+      { package: 'numpy', from: '1.26.4', to: '2.0.0' },
+      { package: '<b>evil</b>', from: null, to: '1.0' },
     ];
     const { app, cookie } = await small({
       reportExtras: async (runId) => (runId === 'manual-4' ? { environmentChanges: changes } : null),
     });
     const { text } = await page(app, '/with-sources', cookie);
     assert.match(text, /<h2>Environment changes<\/h2>/);
-    assert.match(text, /<td class="mono">numpy<\/td><td class="mono">1\.26\.4<\/td><td class="mono">2\.0\.0<\/td>/);
+    assert.match(text, /<td>numpy<\/td><td>1\.26\.4<\/td><td>2\.0\.0<\/td>/);
     assert.match(text, /&lt;b&gt;evil&lt;\/b&gt;/);
     const { app: plain, cookie: c2 } = await small({ reportExtras: async () => ({}) });
     assert.doesNotMatch((await page(plain, '/with-sources', c2)).text, /Environment changes/);

@@ -69,13 +69,20 @@ export function maxConcurrentActivities(history: temporal.api.history.v1.IHistor
 }
 
 /** Waits until the workflow is open (its first task may not have run yet). */
-export async function waitOpen(env: TestWorkflowEnvironment, workflowId: string): Promise<void> {
+export async function waitOpen(env: TestWorkflowEnvironment, workflowId: string, timeoutMs = 60_000): Promise<void> {
+  // A deadline, so a workflow that never starts fails the test with its ID instead of hanging it.
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const desc = await env.client.workflow
       .getHandle(workflowId)
       .describe()
       .catch(() => null);
     if (desc?.status.name === 'RUNNING') return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `workflow ${workflowId} not running after ${timeoutMs} ms (status: ${desc?.status.name ?? 'none'})`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 }

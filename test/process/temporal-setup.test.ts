@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
+import { waitFor } from '../helpers/fixtures.js';
 import { runNblcAsync, startNblc } from '../helpers/processes.js';
 import { useTestEnv } from '../helpers/temporal.js';
 
@@ -74,8 +75,13 @@ describe('nblc temporal setup', () => {
       namespace: ns,
       workflowExecutionRetentionPeriod: { seconds: 86_400 as unknown as Long },
     });
-    await new Promise((r) => setTimeout(r, 1500)); // the new namespace reaches the frontend's cache
-    await env.connection.operatorService.addSearchAttributes({ namespace: ns, searchAttributes: { NblcUser: 3 } }); // Int
+    // The new namespace reaches the frontend's cache after a while: retry until it accepts the attribute.
+    await waitFor(`namespace ${ns} to accept search attributes`, () =>
+      env.connection.operatorService
+        .addSearchAttributes({ namespace: ns, searchAttributes: { NblcUser: 3 } }) // Int
+        .then(() => true)
+        .catch(() => false),
+    );
     const clash = await runNblcAsync(['temporal', 'setup'], { ...base(), TEMPORAL_NAMESPACE: ns });
     assert.equal(clash.code, 2, clash.stdout + clash.stderr);
     assert.match(clash.stderr, /NblcUser is Int, nblc writes Keyword/);

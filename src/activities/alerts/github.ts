@@ -9,6 +9,7 @@ import { Octokit } from '@octokit/rest';
 import type { Config } from '../../platform/config.js';
 import { redact } from '../../platform/secret.js';
 import { NOTIFY_FAILURES } from '../../domain/alerts/model.js';
+import { plural } from '../../domain/runs/status.js';
 
 export const STATUS_CONTEXT = 'nblc/notebooks';
 export type CommitState = 'pending' | 'success' | 'failure' | 'error';
@@ -67,8 +68,8 @@ export function describeCounts(counts: Record<string, number> & { total: number;
   const skipped = counts.skipped ?? 0;
   const bad = counts.total - counts.passed - skipped;
   if (counts.total === 0) return 'no notebooks to test';
-  if (bad === 0 && skipped === 0) return `all ${counts.total} notebook${counts.total === 1 ? '' : 's'} passed`;
-  if (bad === 0) return `${counts.passed} of ${counts.total} notebooks passed, ${skipped} skipped`;
+  if (bad === 0 && skipped === 0) return `all ${plural(counts.total, 'notebook')} passed`;
+  if (bad === 0) return `${counts.passed} of ${plural(counts.total, 'notebook')} passed, ${skipped} skipped`;
   const parts = Object.entries(counts)
     .filter(([k, v]) => !['total', 'passed', 'flaky'].includes(k) && v > 0)
     .map(([k, v]) => `${v} ${k.replace(/_/g, ' ')}`);

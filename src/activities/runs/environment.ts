@@ -25,7 +25,6 @@ import type { ExecutorResult } from '../../domain/runs/model.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { execute, executorArgs, ownRunDir, scratchDirOf, type NotebookConfig } from './notebooks.js';
 
-export { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
 import { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
 import { checkRunId } from '../untrusted.js';
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_environment_probe.py');

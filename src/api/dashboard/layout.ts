@@ -4,23 +4,14 @@
  * the `h` template, which escapes it; the few `raw` strings are our own constants. The pages
  * load nothing and run no script (the CSP says so), and look like the run report (report.html).
  */
-import { html, raw } from 'hono/html';
-import type { HtmlEscapedString } from 'hono/utils/html';
 import type { NotebookStatus } from '../../domain/runs/model.js';
-import { STATUS_LABEL } from '../../domain/runs/model.js';
+import { plural, STATUS_LABEL } from '../../domain/runs/status.js';
 import { BADGE_CSS, BASE_CSS, formatDuration, STATUS_COLOR } from '../../views/runs/presentation.js';
 
-export type Html = HtmlEscapedString;
+import { h, raw, type Html } from '../../views/template.js';
 
-/** hono's `html`, which is synchronous when nothing interpolated is a promise (never, here). */
-export function h(strings: TemplateStringsArray, ...values: unknown[]): Html {
-  const out = html(strings, ...values);
-  if (out instanceof Promise) throw new Error('a dashboard template interpolated a promise');
-  return out;
-}
-
-export { raw };
-export { formatDuration, STATUS_COLOR, STATUS_LABEL };
+export { h, raw, type Html };
+export { formatDuration, plural, STATUS_COLOR, STATUS_LABEL };
 
 /** No scripts, no external resources, no framing (the login form), forms only to ourselves. */
 export const PAGE_HEADERS = {
@@ -142,7 +133,7 @@ export function ago(iso: string, nowMs: number): string {
   if (s > 45 * 86_400) return formatDate(iso).slice(0, 10); // "815 days ago" is harder to place
   const [n, unit] = s < 5400 ? [s / 60, 'minute'] : s < 129_600 ? [s / 3600, 'hour'] : [s / 86_400, 'day'];
   const r = Math.round(n);
-  return `${r} ${unit}${r === 1 ? '' : 's'} ago`;
+  return `${plural(r, unit)} ago`;
 }
 
 export function when(iso: string, nowMs: number): Html {
@@ -150,7 +141,6 @@ export function when(iso: string, nowMs: number): Html {
 }
 
 export const percent = (x: number) => `${Math.round(x * 100)}%`;
-export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** Previous/next links of a paged list; `href(page)` keeps the list's filters. */
 export function pager(pageNo: number, pages: number, href: (p: number) => string): Html {

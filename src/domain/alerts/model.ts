@@ -5,7 +5,7 @@
  * alert activities (src/activities/alerts/) feed it from the history database and send what it
  * returns; the same inputs give the same alerts, so a retried activity decides the same.
  */
-import type { NotebookStatus, RunKind } from '../runs/status.js';
+import { plural, type NotebookStatus, type RunKind } from '../runs/status.js';
 
 /** Typed failures of the alert and commit-status activities. */
 export const NOTIFY_FAILURES = {
@@ -135,7 +135,6 @@ export function notebookChanges(
   return { newlyFailing, fixed };
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const runLabel = (run: RunRef) => `${run.kind} run ${run.runId} of ${run.commit.slice(0, 12)}`;
 
 /** Groups by heading, largest first (ties in run order), capped. */

@@ -9,7 +9,7 @@
  * to run (addresses, temporary paths, timings, cell numbers) does not split a group, while what
  * names the cause (module names, error codes, keys) is kept.
  */
-import type { NotebookError, NotebookStatus } from './status.js';
+import { plural, type NotebookError, type NotebookStatus } from './status.js';
 
 export interface Cause {
   status: NotebookStatus;
@@ -91,7 +91,7 @@ export function causeText(c: Cause): string {
 /** "29 notebooks: ModuleNotFoundError: No module named 'numpy'". */
 export function causeLine(c: RunCause): string {
   const n = c.notebooks.length;
-  return `${n} notebook${n === 1 ? '' : 's'}: ${causeText(c)}`;
+  return `${plural(n, 'notebook')}: ${causeText(c)}`;
 }
 
 /** The not-passing notebooks grouped by cause: largest group first, ties in run order. */

@@ -153,6 +153,17 @@ export function changeText(c: NewlyFailingChange): string {
 
 const SAMENESS: readonly string[] = ['changed', 'same', 'unknown'];
 
+/** A report's `environmentChanges` as read back from its file (the dashboard): the valid rows. */
+export function asEnvironmentChanges(raw: unknown): EnvironmentChange[] {
+  if (!Array.isArray(raw)) return [];
+  const version = (v: unknown) => v === null || typeof v === 'string';
+  return raw.filter((c): c is EnvironmentChange => {
+    if (typeof c !== 'object' || c === null) return false;
+    const r = c as Record<string, unknown>;
+    return typeof r.package === 'string' && version(r.from) && version(r.to);
+  });
+}
+
 /** A report's `newlyFailingChanges` as read back from its file (the dashboard): the valid entries. */
 export function asNewlyFailingChanges(raw: unknown): NewlyFailingChange[] {
   if (!Array.isArray(raw)) return [];

@@ -42,6 +42,12 @@ export const STATUS_LABEL: Record<NotebookStatus, string> = {
  */
 export const isFailing = (status: NotebookStatus): boolean => status !== 'passed' && status !== 'skipped';
 
+/** Statuses JUnit reports as <failure> (the notebook's code failed); the others are <error>s. */
+export const FAILURE_STATUSES: ReadonlySet<NotebookStatus> = new Set(['failed', 'needs_input']);
+
+/** "1 notebook", "2 notebooks": the one way every page, alert and report counts things. */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /** One error output of a cell; `cell` is the index in the notebook (-1: the injected prerun cell). */
 export interface NotebookError {
   cell: number;

@@ -5,6 +5,7 @@
 import { causeLine } from './causes.js';
 import { changeText, PYTHON_ROW } from './environment.js';
 import type { TestRunResult } from './model.js';
+import { plural } from './status.js';
 
 export function summaryText(r: TestRunResult): string {
   const lines: string[] = [];
@@ -45,7 +46,7 @@ function environmentLines(r: TestRunResult): string[] {
   if (!r.environmentComparedWith || !changes) return lines;
   if (!changes.length) return [...lines, `  unchanged since ${r.environmentComparedWith}`];
   const total = r.environmentChangeCount ?? changes.length;
-  lines.push(`  ${total} change${total === 1 ? '' : 's'} since ${r.environmentComparedWith}:`);
+  lines.push(`  ${plural(total, 'change')} since ${r.environmentComparedWith}:`);
   for (const c of changes) {
     const what = c.package === PYTHON_ROW ? 'Python' : c.package;
     const change = c.from === null ? `added ${c.to}` : c.to === null ? `removed ${c.from}` : `${c.from} → ${c.to}`;

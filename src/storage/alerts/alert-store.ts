@@ -13,7 +13,7 @@ import { sharedDatabase } from '../runs/history-store.js';
 
 const CHUNK = 100;
 
-export interface DeliveryRecord {
+export interface AlertDeliveryRecord {
   state: 'claimed' | 'sent';
   attempts: number;
   error: string | null;
@@ -33,7 +33,7 @@ export interface AlertStore {
   claim(key: string, channel: string): Promise<'sent' | 'claimed'>;
   sent(key: string, channel: string): Promise<void>;
   failed(key: string, channel: string, error: string): Promise<void>;
-  delivery(key: string, channel: string): Promise<DeliveryRecord | null>;
+  delivery(key: string, channel: string): Promise<AlertDeliveryRecord | null>;
 }
 
 export function createAlertStore(db: Database): AlertStore {
@@ -122,7 +122,7 @@ export function createAlertStore(db: Database): AlertStore {
         [key, channel],
       );
       return row
-        ? { state: row.state as DeliveryRecord['state'], attempts: Number(row.attempts), error: row.error ?? null }
+        ? { state: row.state as AlertDeliveryRecord['state'], attempts: Number(row.attempts), error: row.error ?? null }
         : null;
     },
   };

@@ -6,12 +6,13 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { asEnvironmentChanges, type EnvironmentChange } from '../../domain/runs/environment.js';
 import { isRunDirName } from '../../domain/runs/run-dir.js';
 
 export interface ReportExtras {
   temporalUiUrl?: string;
-  /** As the report has it (its shape is the report writer's); the dashboard renders it generically. */
-  environmentChanges?: unknown;
+  /** The report's package changes since the previous measured run (its valid rows). */
+  environmentChanges?: EnvironmentChange[];
   /** What changed since each newly failing notebook last passed (src/domain/runs/environment.ts). */
   newlyFailingChanges?: unknown;
 }
@@ -36,9 +37,7 @@ export async function readReportExtras(resultsDir: string, runId: string): Promi
     const raw = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
     const extras: ReportExtras = {};
     if (typeof raw.temporalUiUrl === 'string') extras.temporalUiUrl = raw.temporalUiUrl;
-    if (raw.environmentChanges !== undefined && raw.environmentChanges !== null) {
-      extras.environmentChanges = raw.environmentChanges;
-    }
+    if (Array.isArray(raw.environmentChanges)) extras.environmentChanges = asEnvironmentChanges(raw.environmentChanges);
     if (Array.isArray(raw.newlyFailingChanges)) extras.newlyFailingChanges = raw.newlyFailingChanges;
     cache.delete(key);
     cache.set(key, { stamp, extras });

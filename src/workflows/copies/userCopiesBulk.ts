@@ -33,9 +33,6 @@ import {
 import { userCopy } from './userCopy.js';
 import { bulkProgressQuery } from '../../domain/copies/messages.js';
 
-// Defined in the domain (the client asks it without loading this code).
-export { bulkProgressQuery };
-
 const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_PAGES_PER_RUN = 5;
 /** A user's own requests may hold their workflow for a while: wait up to ~18 minutes (1 s doubling to 30 s). */

@@ -42,9 +42,6 @@ import {
 import { longFileWork } from '../activityOptions.js';
 import { copyRequestUpdate, userCopyStatusQuery } from '../../domain/copies/messages.js';
 
-// Defined in the domain (the client sends them without loading this code).
-export { copyRequestUpdate, userCopyStatusQuery };
-
 const DEFAULT_MAX_HISTORY_EVENTS = 2000;
 
 // Copies of a large suite take seconds to minutes; the heartbeat notices a lost worker fast.

@@ -53,10 +53,6 @@ import {
 } from '../../domain/runs/model.js';
 import { progressQuery } from '../../domain/runs/messages.js';
 
-export type { TestRunQueues };
-// Defined in the domain (the client asks it without loading this code).
-export { progressQuery };
-
 const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
 
 /** The file-side steps around the executions: snapshot pin, discovery, report. */

@@ -45,9 +45,6 @@ import {
 import { longFileWork } from '../activityOptions.js';
 import { beaconSignal, statusQuery } from '../../domain/sync/messages.js';
 
-// The messages are defined in the domain (the client sends them without loading this code).
-export { beaconSignal, statusQuery };
-
 const DEFAULT_MAX_HISTORY_EVENTS = 5000;
 
 const { readPublished, diffCommits, copyUpdateSettings } = proxyActivities<SyncActivities>({

@@ -121,7 +121,9 @@ test('a changed environment is listed, and each newly failing notebook says what
   const res = await app.request('/', { headers: { cookie: await loginCookie(app, TOKEN) } });
   const overview = await res.text();
   assert.match(overview, /<h2>Environment changes<\/h2>/);
-  assert.match(overview, /<td class="mono">numpy<\/td><td class="mono">1\.26\.4<\/td><td class="mono">2\.0\.0<\/td>/);
+  // The same typed rows as report.html (package, from, to), not a generic rendering of JSON.
+  assert.match(overview, /<tr><td>numpy<\/td><td>1\.26\.4<\/td><td>2\.0\.0<\/td><\/tr>/);
+  assert.match(overview, /<tr><td>dl<\/td><td>–<\/td><td>1\.2<\/td><\/tr>/);
   assert.match(overview, /a\.ipynb<\/span><\/a><div class="muted">the environment changed since it last passed/);
 
   assert.deepEqual(r.environment, { fingerprint: now.fingerprint, python: '3.12.1', packages: 3 });

@@ -21,7 +21,8 @@ import {
   type BulkSummary,
   type UserCopyInput,
 } from '../../../src/domain/copies/model.js';
-import { bulkProgressQuery, userCopiesBulk } from '../../../src/workflows/copies/userCopiesBulk.js';
+import { bulkProgressQuery } from '../../../src/domain/copies/messages.js';
+import { userCopiesBulk } from '../../../src/workflows/copies/userCopiesBulk.js';
 import { bigNotebook, publishTree, readTree } from '../../helpers/copies.js';
 import { replayAll, startInput } from '../../helpers/histories.js';
 import { copyWorkflowHarness, waitOpen } from '../../helpers/copy-workflows.js';

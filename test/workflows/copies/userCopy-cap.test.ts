@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { CopyRequestError, requestCopy } from '../../../src/clients/copies/client.js';
 import { QUEUE_FULL, userCopyWorkflowId } from '../../../src/domain/copies/model.js';
 import { createWorker } from '../../../src/process/worker.js';
-import { userCopyStatusQuery } from '../../../src/workflows/copies/userCopy.js';
+import { userCopyStatusQuery } from '../../../src/domain/copies/messages.js';
 import { publishTree } from '../../helpers/copies.js';
 import { tempDir, testConfig, waitFor } from '../../helpers/fixtures.js';
 import { gatedCopyActivities } from '../../helpers/gated-copies.js';

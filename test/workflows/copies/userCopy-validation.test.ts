@@ -19,7 +19,8 @@ import {
   type CopyRequest,
 } from '../../../src/domain/copies/model.js';
 import { createWorker } from '../../../src/process/worker.js';
-import { copyRequestUpdate, userCopy } from '../../../src/workflows/copies/userCopy.js';
+import { copyRequestUpdate } from '../../../src/domain/copies/messages.js';
+import { userCopy } from '../../../src/workflows/copies/userCopy.js';
 import { publishTree } from '../../helpers/copies.js';
 import { tempDir, testConfig } from '../../helpers/fixtures.js';
 import { useTestEnv, workflowBundle } from '../../helpers/temporal.js';

@@ -10,7 +10,8 @@ import { syncWorkflowId, type SyncInput } from '../../../src/domain/sync/model.j
 import { bulkCopyWorkflowId, type BulkInput } from '../../../src/domain/copies/model.js';
 import { requestCopy } from '../../../src/clients/copies/client.js';
 import { querySync, signalSync } from '../../../src/clients/sync/client.js';
-import { beaconSignal, repoSync } from '../../../src/workflows/sync/repoSync.js';
+import { beaconSignal } from '../../../src/domain/sync/messages.js';
+import { repoSync } from '../../../src/workflows/sync/repoSync.js';
 import { waitFor } from '../../helpers/fixtures.js';
 import { recordHistory, replayAll, startInput } from '../../helpers/histories.js';
 import { repoSyncHarness } from '../../helpers/repo-sync.js';

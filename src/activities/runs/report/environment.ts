@@ -12,7 +12,7 @@ import { environmentChanges, newlyFailingChange, type RunEnvironment } from '../
 import { environmentOf, type HistoryStore } from '../../../domain/runs/history.js';
 import type { NotebookResult, TestReport } from '../../../domain/runs/model.js';
 import { MAX_EXPLAINED } from '../../../storage/runs/environment-store.js';
-import { ENVIRONMENT_FILE } from '../environment.js';
+import { ENVIRONMENT_FILE } from '../../../domain/runs/run-dir.js';
 
 /** How long the report waits for the history before it is written without the comparisons. */
 const HISTORY_TIMEOUT_MS = 15_000;

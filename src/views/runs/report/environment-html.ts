@@ -2,11 +2,13 @@
  * report.html's environment provenance: the environment the run ran in (Python, package count,
  * fingerprint, or why it was not measured), its changes since the previous measured run, and
  * why each newly failing notebook fails (what changed since it last passed). Package names and
- * versions come from the kernel: escaped like everything else.
+ * versions come from the kernel: the template escapes them like everything else.
  */
 import { changeText, type NewlyFailingChange } from '../../../domain/runs/environment.js';
 import type { TestReport } from '../../../domain/runs/model.js';
-import { html } from './text.js';
+import { plural } from '../../../domain/runs/status.js';
+import { h } from '../../template.js';
+import { environmentChangesTable } from '../environment.js';
 
 /** Rows shown; the rest are in report.json. */
 const MAX_ROWS = 200;
@@ -21,36 +23,32 @@ section.environment td, section.environment th { padding: 2px 12px 2px 0; text-a
 /** " — the notebook changed since it last passed (…)" for a newly failing notebook's line. */
 export function whyHtml(report: TestReport, path: string): string {
   const c: NewlyFailingChange | undefined = report.newlyFailingChanges?.find((x) => x.path === path);
-  return c ? ` <span class="why">— ${html(changeText(c))}</span>` : '';
+  return c ? String(h` <span class="why">— ${changeText(c)}</span>`) : '';
 }
 
+/** The environment the run ran in and its changes since the previous measured run. */
 export function environmentSection(report: TestReport): string {
   const env = report.environment;
-  const note = report.historyError ? `<p class="note">${html(report.historyError)}</p>` : '';
-  if (!env) return note;
+  const note = report.historyError ? h`<p class="note">${report.historyError}</p>` : '';
+  if (!env) return String(note);
   if (env.error || !env.fingerprint) {
     const why = env.error ?? 'not measured';
-    return `<section class="changes environment" id="environment"><h2>Environment</h2><p>Kernel <code>${html(env.kernel)}</code>: ${html(why)}</p></section>${note}`;
-  }
-  const n = Object.keys(env.packages).length;
-  const parts = [
-    `<section class="changes environment" id="environment"><h2>Environment</h2>`,
-    `<p>Kernel <code>${html(env.kernel)}</code>, Python ${html(env.python ?? '?')}, ${n} packages, fingerprint <code>${html(env.fingerprint.slice(0, 16))}</code>.</p>`,
-  ];
-  const changes = report.environmentChanges;
-  const prev = report.environmentComparedWith;
-  if (!prev || !changes) parts.push('<p class="note">No earlier measured environment to compare with.</p>');
-  else if (!changes.length) parts.push(`<p>Unchanged since run <code>${html(prev)}</code>.</p>`);
-  else {
-    parts.push(
-      `<p>${changes.length} change${changes.length === 1 ? '' : 's'} since run <code>${html(prev)}</code>${changes.length > MAX_ROWS ? ` (the first ${MAX_ROWS}; all in report.json)` : ''}:</p>`,
-      '<table><thead><tr><th>package</th><th>from</th><th>to</th></tr></thead><tbody>',
-      ...changes
-        .slice(0, MAX_ROWS)
-        .map((c) => `<tr><td>${html(c.package)}</td><td>${html(c.from ?? '–')}</td><td>${html(c.to ?? '–')}</td></tr>`),
-      '</tbody></table>',
+    return String(
+      h`<section class="changes environment" id="environment"><h2>Environment</h2><p>Kernel <code>${env.kernel}</code>: ${why}</p></section>${note}`,
     );
   }
-  parts.push('</section>');
-  return parts.join('\n') + note;
+  const n = Object.keys(env.packages).length;
+  const changes = report.environmentChanges;
+  const prev = report.environmentComparedWith;
+  const body =
+    !prev || !changes
+      ? h`<p class="note">No earlier measured environment to compare with.</p>`
+      : !changes.length
+        ? h`<p>Unchanged since run <code>${prev}</code>.</p>`
+        : h`<p>${plural(changes.length, 'change')} since run <code>${prev}</code>${changes.length > MAX_ROWS ? ` (the first ${MAX_ROWS}; all in report.json)` : ''}:</p>
+${environmentChangesTable(changes, MAX_ROWS)}`;
+  return String(h`<section class="changes environment" id="environment"><h2>Environment</h2>
+<p>Kernel <code>${env.kernel}</code>, Python ${env.python ?? '?'}, ${n} packages, fingerprint <code>${env.fingerprint.slice(0, 16)}</code>.</p>
+${body}
+</section>${note}`);
 }

@@ -10,7 +10,7 @@ import type {
   ResourceLimits,
   TestReport,
 } from '../../../domain/runs/model.js';
-import { isFailing, NOTEBOOK_STATUSES } from '../../../domain/runs/model.js';
+import { isFailing, NOTEBOOK_STATUSES, plural } from '../../../domain/runs/status.js';
 import { SETTINGS_CSS, settingsDetails } from './settings-html.js';
 import { causeLine, type RunCause } from '../../../domain/runs/causes.js';
 import { ENVIRONMENT_CSS, environmentSection, whyHtml } from './environment-html.js';
@@ -86,8 +86,8 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
   const c = report.counts;
   const notPassing = report.notebooks.filter((nb) => isFailing(nb.status));
   const verdict = notPassing.length
-    ? `${notPassing.length} of ${c.total} notebook${c.total === 1 ? '' : 's'} not passing`
-    : `all ${c.total} notebook${c.total === 1 ? '' : 's'} passed`;
+    ? `${notPassing.length} of ${plural(c.total, 'notebook')} not passing`
+    : `all ${plural(c.total, 'notebook')} passed`;
   const commit7 = report.commit.slice(0, 7);
   const title = `${notPassing.length ? '✗' : '✓'} ${verdict} · nblc ${report.kind} run ${commit7}`;
   const rowId = new Map(report.notebooks.map((nb, i) => [nb.path, `nb-${i + 1}`]));
@@ -293,7 +293,7 @@ function problemDetails(nb: NotebookResult): string {
   if (first) parts.push(errorDetails(first, first === nb.error ? html(oneLine(nb)) : undefined));
   if (later.length) {
     parts.push(
-      `<details class="later"><summary>${later.length} later error${later.length === 1 ? '' : 's'}</summary>${later.map((e) => errorDetails(e)).join('')}</details>`,
+      `<details class="later"><summary>${plural(later.length, 'later error')}</summary>${later.map((e) => errorDetails(e)).join('')}</details>`,
     );
   }
   return parts.join('');

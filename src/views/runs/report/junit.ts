@@ -5,12 +5,15 @@
  * the end).
  */
 import type { NotebookResult, TestReport } from '../../../domain/runs/model.js';
-import { cellName, elapsedMs, FAILURE_STATUSES, problemErrors, seconds, splitPath, xmlAttr, xmlText } from './text.js';
+import { FAILURE_STATUSES, isFailing, NOTEBOOK_STATUSES, plural } from '../../../domain/runs/status.js';
+import { cellName, elapsedMs, problemErrors, seconds, splitPath, xmlAttr, xmlText } from './text.js';
 
 export function renderJunit(report: TestReport): string {
   const c = report.counts;
-  const failures = c.failed + c.needs_input;
-  const errors = c.timed_out + c.kernel_died + c.no_such_kernel + c.invalid_notebook + c.out_of_memory;
+  // Every failing status is a <failure> or an <error> (a skip is <skipped>), so a new status is counted without a change here.
+  const notPassing = NOTEBOOK_STATUSES.filter(isFailing);
+  const failures = notPassing.filter((s) => FAILURE_STATUSES.has(s)).reduce((n, s) => n + c[s], 0);
+  const errors = notPassing.filter((s) => !FAILURE_STATUSES.has(s)).reduce((n, s) => n + c[s], 0);
   const time = seconds(elapsedMs(report.startedAt, report.finishedAt));
   const totals = `tests="${c.total}" failures="${failures}" errors="${errors}" skipped="${c.skipped ?? 0}" time="${time}"`;
   const suiteName = `nblc ${report.kind} ${report.commit.slice(0, 7)}`;
@@ -60,7 +63,7 @@ function testcase(nb: NotebookResult): string {
       first ? first.traceback || `${first.ename}: ${first.evalue}` : null,
       later.length
         ? [
-            `then ${later.length} later error${later.length === 1 ? '' : 's'}:`,
+            `then ${plural(later.length, 'later error')}:`,
             ...later.map((e) => `  ${cellName(e.cell)}: ${e.ename}: ${e.evalue.split('\n', 1)[0]}`),
           ].join('\n')
         : null,

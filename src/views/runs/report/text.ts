@@ -2,7 +2,7 @@
  * Escaping and formatting shared by the report renderers. Everything a notebook produced
  * (paths, evalues, tracebacks) is untrusted text: it goes through exactly one of these.
  */
-import type { NotebookError, NotebookResult, NotebookStatus } from '../../../domain/runs/model.js';
+import type { NotebookError, NotebookResult } from '../../../domain/runs/model.js';
 import { STATUS_LABEL } from '../../../domain/runs/model.js';
 import { formatDuration } from '../presentation.js';
 
@@ -47,9 +47,6 @@ export function html(s: string): string {
 export function relativeHref(relPath: string): string {
   return relPath.split('/').map(encodeURIComponent).join('/');
 }
-
-/** Statuses JUnit reports as <failure> (the notebook's code failed); the others are <error>s. */
-export const FAILURE_STATUSES: ReadonlySet<NotebookStatus> = new Set(['failed', 'needs_input']);
 
 /** "812 MiB", "3.2 GiB", "–" when not measured. */
 export function formatBytes(bytes: number | null | undefined): string {
