@@ -12,6 +12,7 @@
  *   merged by halves. So does a result that would not hold every cell the user wrote, or that is
  *   not a valid notebook.
  */
+import type { MergedCells } from '../../copies/model.js';
 import { matchCells } from './notebook-cells.js';
 import {
   IDS_FROM_MINOR,
@@ -32,14 +33,7 @@ import {
 } from './notebook.js';
 
 /** Cells of the merged notebook by number (1-based), for the report. */
-export interface CellOrigins {
-  /** Cells upstream added or changed (and the user did not). */
-  upstream: number[];
-  /** Cells the user added or changed, kept. */
-  user: number[];
-  /** Cells whose outputs the user had, dropped because upstream changed their code. */
-  outputsDropped: number[];
-}
+export type CellOrigins = MergedCells;
 
 export type NotebookMerge =
   { ok: true; notebook: Notebook; text: string; cells: CellOrigins } | { ok: false; reason: string };
