@@ -3,8 +3,8 @@
  * merge (notebook-merge.ts) builds on. By nbformat cell id when both versions have ids (nbformat
  * 4.5 and later: ids survive edits and moves); otherwise by an alignment of the cells, as nbdime
  * does: equal cells first (a longest common subsequence), then similar ones of the same type in
- * what lies between, then, where a stretch has as many cells of the same types on both sides, one
- * to one (a stretch of edited cells). Pure.
+ * what lies between. A cell rewritten beyond recognition is one removed and one added (and the
+ * merge calls it a conflict when both sides did that at the same place). Pure.
  */
 import { sourceText, type Cell } from './notebook.js';
 
@@ -38,17 +38,11 @@ function aligned(base: readonly Cell[], other: readonly Cell[]): number[] {
   const ok = other.map(key);
   const pin = (pairs: Array<[number, number]>) => pairs.forEach(([i, j]) => (match[i] = j));
   pin(lcs(0, base.length, 0, other.length, (i, j) => bk[i] === ok[j]));
-  // Between equal cells: similar ones, then one to one where the stretch is a run of edits.
+  // Between equal cells: similar ones (an edit); the rest were removed and added.
   for (const g of gaps(match, base.length, other.length)) {
     pin(
       lcs(g.i0, g.i1, g.j0, g.j1, (i, j) => base[i]!.cell_type === other[j]!.cell_type && similar(base[i]!, other[j]!)),
     );
-  }
-  for (const g of gaps(match, base.length, other.length)) {
-    const n = g.i1 - g.i0;
-    if (n === 0 || n !== g.j1 - g.j0) continue;
-    const types = (k: number) => base[g.i0 + k]!.cell_type === other[g.j0 + k]!.cell_type;
-    if (Array.from({ length: n }, (_, k) => k).every(types)) for (let k = 0; k < n; k++) match[g.i0 + k] = g.j0 + k;
   }
   return match;
 }

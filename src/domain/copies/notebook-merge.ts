@@ -124,6 +124,7 @@ function mergeCells(base: Cell[], local: Cell[], upstream: Cell[]): Built {
 
   // Which cells of the delivered version stay, and as what.
   const merged = new Map<Key, { cell: Cell; user: boolean; upstream: boolean; dropped: boolean }>();
+  const removedByBoth = new Set<number>();
   base.forEach((b, i) => {
     const l = mL[i]! >= 0 ? local[mL[i]!]! : undefined;
     const u = mU[i]! >= 0 ? upstream[mU[i]!]! : undefined;
@@ -135,12 +136,21 @@ function mergeCells(base: Cell[], local: Cell[], upstream: Cell[]): Built {
       );
     else if (u && changed(u)) throw new Conflict(`${name(i)} was removed in your copy and changed upstream`);
     else if (l && changed(l)) throw new Conflict(`${name(i)} was changed in your copy and removed upstream`);
+    else if (!l && !u) removedByBoth.add(i);
   });
   const kept = (k: Key) => !k.startsWith('b') || merged.has(k);
   const lKeys = keysOf(local, mL, 'l').filter(kept);
   const uKeys = keysOf(upstream, mU, 'u').filter(kept);
-  const order = mergeOrder(base.map((_, i): Key => `b${i}`).filter(kept), lKeys, uKeys, (k) =>
-    cellContent(k.startsWith('l') ? local[+k.slice(1)]! : upstream[+k.slice(1)]!),
+  const order = mergeOrder(
+    base.map((_, i): Key => `b${i}`).filter(kept),
+    lKeys,
+    uKeys,
+    (k) => cellContent(k.startsWith('l') ? local[+k.slice(1)]! : upstream[+k.slice(1)]!),
+    (after, before) => {
+      const [from, to] = [after ? +after.slice(1) : -1, before ? +before.slice(1) : base.length];
+      const i = [...removedByBoth].find((r) => r > from && r < to);
+      if (i !== undefined) throw new Conflict(`${name(i)} was rewritten both in your copy and upstream`);
+    },
   );
 
   const origins: CellOrigins = { upstream: [], user: [], outputsDropped: [] };
@@ -203,9 +213,16 @@ function mergeCell(b: Cell, l: Cell, u: Cell, name: () => string) {
  * The order of the merged cells. The cells both sides kept follow the side that moved them (both
  * moved them differently: a conflict); the other side's new cells go right after the cell they
  * follow on their side, after the first side's new cells there; a cell both sides added alike
- * is there once.
+ * is there once. Both sides adding different cells where both removed one is both rewriting it:
+ * `clash` (given the kept cells around the place) throws the conflict.
  */
-function mergeOrder(common: Key[], lKeys: Key[], uKeys: Key[], content: (k: Key) => JsonObject): Key[] {
+function mergeOrder(
+  common: Key[],
+  lKeys: Key[],
+  uKeys: Key[],
+  content: (k: Key) => JsonObject,
+  clash: (after: Key | undefined, before: Key | undefined) => void,
+): Key[] {
   const commonOf = (keys: Key[]) => keys.filter((k) => k.startsWith('b'));
   const eq = (a: Key[], b: Key[]) => a.length === b.length && a.every((k, i) => k === b[i]);
   const [inL, inU] = [commonOf(lKeys), commonOf(uKeys)];
@@ -229,6 +246,16 @@ function mergeOrder(common: Key[], lKeys: Key[], uKeys: Key[], content: (k: Key)
     if (at < out.length && !out[at]!.startsWith('b')) {
       anchor = at; // added alike on both sides: once
       continue;
+    }
+    if (at > anchor + 1) {
+      const isBase = (x: Key) => x.startsWith('b');
+      clash(
+        out
+          .slice(0, anchor + 1)
+          .reverse()
+          .find(isBase),
+        out.slice(at).find(isBase),
+      );
     }
     out.splice(at, 0, k);
     anchor = at;
