@@ -10,6 +10,7 @@
  * nothing comes out of the clone that the asker did not already have (a hash is its content's
  * proof), whatever else the repository's history holds.
  */
+import fs from 'node:fs/promises';
 import { git } from '../sync/git.js';
 import { MAX_MERGE_BYTES, sha256Id, type BaseFiles } from './merge-files.js';
 import { isMergeable } from './rules.js';
@@ -21,7 +22,8 @@ const CONTENT_ID = /^sha256:[0-9a-f]{64}$/;
 export function cloneBaseFiles(gitDir: string, snapshotPaths: ReadonlySet<string>, signal?: AbortSignal): BaseFiles {
   return async (commit, files) => {
     const out = new Map<string, Buffer>();
-    if (!COMMIT.test(commit)) return out;
+    // No clone on this host (yet): nothing to merge with.
+    if (!COMMIT.test(commit) || !(await fs.stat(gitDir).catch(() => null))?.isDirectory()) return out;
     const g = git({ baseDir: gitDir, signal });
     for (const f of files) {
       if (!snapshotPaths.has(f.path) || !isMergeable(f.path) || !CONTENT_ID.test(f.id) || out.has(f.path)) continue;

@@ -266,6 +266,39 @@ describe('update rules (examples)', () => {
     assert.match(besideName(long, TAG), /^Intro\/Galaxy .*~[0-9a-f]{8}\.upstream-abc1234\.ipynb$/);
   });
 
+  test('a notebook both changed: listed to merge, then merged or a conflict with its reason', () => {
+    const t = (o: Record<string, string>) => ids(new Map(Object.entries(o)));
+    const input = {
+      base: t({ 'a.ipynb': '1', 'b.ipynb': '1', 'c.txt': '1' }),
+      local: listing(new Map(Object.entries({ 'a.ipynb': 'mine', 'b.ipynb': 'mine', 'c.txt': 'mine' }))),
+      upstream: t({ 'a.ipynb': '2', 'b.ipynb': '2', 'c.txt': '2' }),
+      tag: TAG,
+    };
+    const first = planUpdate(input);
+    assert.deepEqual(first.toMerge, ['a.ipynb', 'b.ipynb'], 'notebooks only');
+    const cells = { upstream: [3], user: [1], outputsDropped: [] };
+    const merges = new Map<string, MergeVerdict>([
+      ['a.ipynb', { id: id('merged'), cells }],
+      ['b.ipynb', { conflict: 'cell 2 was changed both in your copy and upstream' }],
+    ]);
+    const plan = planUpdate({ ...input, merges });
+    assert.deepEqual(plan.toMerge, []);
+    assert.deepEqual(plan.report, [
+      { path: 'a.ipynb', outcome: 'merged', cells },
+      {
+        path: 'b.ipynb',
+        outcome: 'conflict',
+        upstreamCopy: 'b.upstream-abc1234.ipynb',
+        reason: 'cell 2 was changed both in your copy and upstream',
+      },
+      { path: 'c.txt', outcome: 'conflict', upstreamCopy: 'c.upstream-abc1234.txt' },
+    ]);
+    assert.deepEqual(plan.actions[0], { op: 'merge', path: 'a.ipynb', id: id('merged'), expect: id('mine') });
+    assert.equal(plan.manifest.get('a.ipynb'), id('2'), "the next update merges from upstream's version");
+    const noManifest = planUpdate({ ...input, base: new Map() });
+    assert.deepEqual(noManifest.toMerge, [], 'nothing known to be delivered: nothing to merge with');
+  });
+
   test('a folder that becomes a file upstream replaces the folder only when the user left nothing in it', () => {
     const clean = run({ 'x/y': '1' }, { 'x/y': '1' }, { x: '2' });
     assert.deepEqual(clean.outcomes, { 'x/y': 'removed', x: 'added' });
