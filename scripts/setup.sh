@@ -35,7 +35,7 @@ elif [ ! -f .venv/.nblc-stamp ] || [ "$(cat .venv/.nblc-stamp)" != "$py_hash" ];
   echo "$py_hash" > .venv/.nblc-stamp
 fi
 
-# The cluster tests (test/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
+# The cluster tests (test/system/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
 # docker-compose.yml pins, built from source once per machine into ~/.cache/nblc (shared by every
 # clone). Without Go they are skipped, and say so.
 if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
@@ -43,7 +43,7 @@ if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
 elif command -v go >/dev/null; then
   bash scripts/temporal-build.sh
 else
-  echo "setup: no go command: the Temporal cluster tests (test/cluster/) will be skipped; install Go to run them" >&2
+  echo "setup: no go command: the Temporal cluster tests (test/system/cluster/) will be skipped; install Go to run them" >&2
 fi
 
 # The dashboard's browser tests (test/api/dashboard-browser.test.ts) drive Debian's chromium

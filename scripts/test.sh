@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: type check, lint (which keeps workflows deterministic) and formatting
-# (prettier, ruff), then every
-# test file under test/ with Node's test runner against real Temporal servers, git
+# (prettier, ruff), the Python side's type check (mypy) and unit tests (pytest, python/tests/),
+# then every test file under test/ with Node's test runner against real Temporal servers, git
 # repositories and Jupyter kernels from .venv. Extra arguments are passed to node --test
 # (e.g. --test-name-pattern=webhook).
 set -euo pipefail
@@ -15,10 +15,16 @@ npx prettier --check . --log-level warn
 echo "== lint (python)"
 .venv/bin/ruff check --quiet python
 .venv/bin/ruff format --check --quiet python
+echo "== typecheck (python)"
+.venv/bin/mypy --no-error-summary
+echo "== unit tests (python)"
+# Before node --test and quiet (dots; details only of failures), so that the last lines are
+# node's tally; a failure stops the script here.
+.venv/bin/pytest --quiet --quiet
 echo "== tests"
-# test/cluster/ starts a PostgreSQL-backed Temporal cluster per file (scripts/temporal-cluster.sh;
+# test/system/cluster/ starts a PostgreSQL-backed Temporal cluster per file (scripts/temporal-cluster.sh;
 # the server is built by scripts/setup.sh, the first time only).
-echo "   (test/cluster/ runs on real Temporal clusters with PostgreSQL: ~5 minutes of the total, more on a busy machine)"
+echo "   (test/system/cluster/ runs on real Temporal clusters with PostgreSQL: ~5 minutes of the total, more on a busy machine)"
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 # Two files at a time: each starts its own Temporal dev server; the machine has 2 cores.
 exec node --import tsx --test --test-concurrency=2 --test-timeout=600000 "$@" "${files[@]}"

@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { requestCopy } from '../copies/client.js';
-import { mergedCellsText } from '../copies/model.js';
-import type { Stack } from '../runtime/stack.js';
+import { requestCopy } from '../clients/copies/client.js';
+import { mergedCellsText } from '../domain/copies/model.js';
+import type { Stack } from '../process/stack.js';
 
 const USER = 'ada';
 const EDITED = '01_GettingStarted/Hello World.ipynb';

@@ -8,15 +8,15 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { importReports } from '../activities/runs/history.js';
-import { loadConfig } from '../runtime/config.js';
-import { historyStore } from '../runtime/history-store.js';
-import { createLogger } from '../runtime/logger.js';
+import { loadConfig } from '../platform/config.js';
+import { historyStore } from '../storage/runs/history-store.js';
+import { createLogger } from '../platform/logger.js';
 import { provisionDemoUser, updateDemoUser } from './copies.js';
 import { createUpstream, notebook, sendPush } from './sample-repo.js';
-import { runUntilSignal, startStack, type Stack } from '../runtime/stack.js';
-import { summaryText } from '../runs/summary.js';
-import { getRun, startTestRun } from '../runs/client.js';
-import { querySync } from '../sync/client.js';
+import { runUntilSignal, startStack, type Stack } from '../process/stack.js';
+import { summaryText } from '../domain/runs/summary.js';
+import { getRun, startTestRun } from '../clients/runs/client.js';
+import { querySync } from '../clients/sync/client.js';
 
 const REPO = 'demo/notebooks-latest';
 

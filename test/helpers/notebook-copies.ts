@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { cloneDir } from '../../src/activities/sync/index.js';
-import type { Config } from '../../src/runtime/config.js';
+import type { Config } from '../../src/platform/config.js';
 import { publishTree } from './copies.js';
 
 const run = promisify(execFile);

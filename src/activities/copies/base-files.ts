@@ -13,7 +13,7 @@
 import fs from 'node:fs/promises';
 import { git } from '../sync/git.js';
 import { MAX_MERGE_BYTES, sha256Id, type BaseFiles } from './merge-files.js';
-import { isMergeable } from './rules.js';
+import { isMergeable } from '../../domain/copies/rules.js';
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const CONTENT_ID = /^sha256:[0-9a-f]{64}$/;

@@ -12,7 +12,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { mergeNotebookTexts } from '../../domain/copies/notebook-merge.js';
 import { checkCancelled } from './fs.js';
-import type { ContentId, MergeVerdict } from './rules.js';
+import type { ContentId, MergeVerdict } from '../../domain/copies/rules.js';
 
 /** Notebooks larger than this (any of the three versions) are not merged: conflicts, as before. */
 export const MAX_MERGE_BYTES = 64 * 1024 * 1024;

@@ -12,7 +12,7 @@
  *   merged by halves. So does a result that would not hold every cell the user wrote, or that is
  *   not a valid notebook.
  */
-import type { MergedCells } from '../../copies/model.js';
+import type { MergedCells } from './model.js';
 import { matchCells } from './notebook-cells.js';
 import {
   IDS_FROM_MINOR,

@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { readCopyManifest } from '../../../src/activities/copies/manifest.js';
-import type { FileReport } from '../../../src/copies/model.js';
+import type { FileReport } from '../../../src/domain/copies/model.js';
 import { request, runCopy, setup } from '../../helpers/copies.js';
 import { nb, parse, sources, upstreamRepo, type CellSpec } from '../../helpers/notebook-copies.js';
 

@@ -1,7 +1,7 @@
 /**
  * The report of a notebook test run, written into the run's directory:
  *
- *   <resultsDir>/<runId>/report.json   the TestReport (src/runs/model.ts), written last
+ *   <resultsDir>/<runId>/report.json   the TestReport (src/domain/runs/model.ts), written last
  *   <resultsDir>/<runId>/junit.xml     for CI tools
  *   <resultsDir>/<runId>/report.html   one self-contained page for operators
  *
@@ -24,13 +24,13 @@ import {
   type ResourceLimits,
   type RunKind,
   type TestReport,
-} from '../../../runs/model.js';
-import { groupCauses } from '../../../runs/causes.js';
-import { renderHtml } from './html.js';
-import { READ_CONCURRENCY, REPORT_FILES, isObject } from './layout.js';
+} from '../../../domain/runs/model.js';
+import { groupCauses } from '../../../domain/runs/causes.js';
+import { renderHtml } from '../../../views/runs/report/html.js';
+import { READ_CONCURRENCY, REPORT_FILES, isObject } from '../../../domain/runs/run-dir.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
-import { renderJunit } from './junit.js';
+import { renderJunit } from '../../../views/runs/report/junit.js';
 
 export interface WriteReportOptions {
   /** NBLC_RESULTS_DIR; the run's directory is `<resultsDir>/<runId>/`. */

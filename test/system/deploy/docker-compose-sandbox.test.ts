@@ -1,0 +1,85 @@
+/**
+ * The compose worker's notebook sandbox, checked statically (Docker does not run here): the
+ * worker, and only the worker, gets what a non-root process needs to create the sandbox's
+ * namespaces under Docker (a seccomp profile allowing them, no AppArmor mount ban, an unmasked
+ * /proc) and nothing more (no privileged mode, no capability, no root); the profile still
+ * refuses the dangerous system calls and none the sandbox makes; the image has bubblewrap.
+ *
+ *   node --import tsx --test test/system/deploy/docker-compose-sandbox.test.ts
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { read, services } from '../../helpers/compose.js';
+
+const worker = services.worker!;
+
+/** `seccomp=<file>` of the worker, as a path in the repository (compose reads it relative to the project). */
+const seccompFile = () => {
+  const opt = (worker.security_opt ?? []).find((o) => /^seccomp[=:]/.test(o));
+  assert.ok(opt, 'the worker has no seccomp profile of its own (Docker’s default refuses new namespaces)');
+  return opt.slice('seccomp='.length);
+};
+
+interface SeccompProfile {
+  defaultAction: string;
+  syscalls: Array<{ names: string[]; action: string; errnoRet?: number }>;
+}
+const profile = () => JSON.parse(read(seccompFile())) as SeccompProfile;
+const denied = () =>
+  new Set(
+    profile()
+      .syscalls.filter((s) => s.action !== 'SCMP_ACT_ALLOW')
+      .flatMap((s) => s.names),
+  );
+
+test('the worker may create the sandbox: its seccomp profile, no AppArmor mount ban, an unmasked /proc', () => {
+  const opts = worker.security_opt ?? [];
+  assert.equal(seccompFile(), './docker/worker-seccomp.json');
+  assert.ok(opts.includes('apparmor=unconfined'), 'docker-default AppArmor denies mount, also in a user namespace');
+  assert.ok(opts.includes('systempaths=unconfined'), 'masked /proc paths forbid a new /proc in the PID namespace');
+  assert.equal(opts.length, 3, `nothing else: ${opts.join(', ')}`);
+});
+
+test('and nothing more: not privileged, no capabilities, not root; the other services keep Docker’s defaults', () => {
+  assert.notEqual(worker.privileged, true);
+  assert.deepEqual(worker.cap_add ?? [], []);
+  assert.ok(!worker.user || !/^(root|0)(:|$)/.test(worker.user), 'the worker runs as the image’s user (10001)');
+  for (const [name, s] of Object.entries(services)) {
+    if (name === 'worker') continue;
+    assert.equal(s.security_opt, undefined, `${name} relaxes its confinement`);
+    assert.notEqual(s.privileged, true, `${name} is privileged`);
+  }
+});
+
+test('the seccomp profile refuses what neither nblc nor a notebook needs, and none of the sandbox’s calls', () => {
+  const p = profile();
+  assert.equal(p.defaultAction, 'SCMP_ACT_ALLOW');
+  for (const s of p.syscalls) assert.ok(s.action === 'SCMP_ACT_ERRNO' && s.errnoRet === 1, JSON.stringify(s));
+  const refused = denied();
+  for (const name of ['init_module', 'finit_module', 'kexec_load', 'keyctl', 'add_key', 'bpf', 'perf_event_open'])
+    assert.ok(refused.has(name), `${name} is allowed`);
+  for (const name of ['userfaultfd', 'io_uring_setup', 'open_by_handle_at', 'clock_settime', 'swapon', 'reboot'])
+    assert.ok(refused.has(name), `${name} is allowed`);
+  // What the sandbox calls (python/nblc_linux.py, nblc_sandbox.py) and bubblewrap needs.
+  const needed = ['unshare', 'clone', 'clone3', 'setns', 'mount', 'umount2', 'pivot_root', 'sethostname'];
+  for (const name of [...needed, 'prctl', 'capset', 'setresuid', 'setgroups', 'chroot'])
+    assert.ok(!refused.has(name), `${name} is refused: the sandbox cannot be built`);
+  const linux = read('python/nblc_linux.py');
+  for (const call of linux.match(/_libc\.(\w+)\(/g) ?? []) {
+    const name = call.slice('_libc.'.length, -1);
+    assert.ok(!refused.has(name), `python/nblc_linux.py calls ${name}, which the profile refuses`);
+  }
+});
+
+test('the image has bubblewrap (the fallback where the worker may not create namespaces itself)', () => {
+  assert.match(read('Dockerfile'), /apt-get install[^\n]*\bbubblewrap\b/);
+});
+
+test('the profile is not sent with the image, and the docs say what the worker gets and why', () => {
+  const ignored = read('.dockerignore').split('\n');
+  assert.ok(ignored.includes('docker'), '.dockerignore: docker/ is not needed in the image');
+  const docs = read('docs/deployment.md');
+  assert.match(docs, /The notebook sandbox in containers/);
+  for (const opt of worker.security_opt ?? [])
+    assert.ok(docs.includes(opt), `docs/deployment.md does not explain ${opt}`);
+});
