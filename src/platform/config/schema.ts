@@ -75,6 +75,16 @@ const sandbox = {
     .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 4G, 512M or 0 (no limit)')
     .default('4G'),
   NBLC_KERNEL_ENV: z.string().default(''),
+  NBLC_KERNEL_NETWORK: z.enum(['outbound', 'none', 'host']).default('outbound'),
+  NBLC_KERNEL_NETWORK_ALLOW: z.string().default(''),
+  NBLC_NOTEBOOK_CPUS: z
+    .string()
+    .regex(/^(\d+(\.\d+)?|off)$/i, 'a number of CPUs such as 1 or 0.5, or 0 (no bound)')
+    .default('1'),
+  NBLC_NOTEBOOK_DISK: z
+    .string()
+    .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 1G, 512M or 0 (no bound)')
+    .default('1G'),
   NBLC_CGROUP_ROOT: z.string().regex(/^\//, 'an absolute path').optional(),
 };
 

@@ -107,4 +107,12 @@ export interface SandboxConfig {
   kernelEnv: string[];
   /** A cgroup v2 folder delegated to nblc for the notebooks' cgroups; unset: detected. */
   cgroupRoot?: string;
+  /** NBLC_KERNEL_NETWORK: `outbound` (own namespace, slirp4netns, private ranges closed), `none`, `host`. */
+  network: 'outbound' | 'none' | 'host';
+  /** NBLC_KERNEL_NETWORK_ALLOW: IPv4 CIDRs, addresses or address:port an `outbound` kernel may reach anyway. */
+  networkAllow: string[];
+  /** NBLC_NOTEBOOK_CPUS: CPUs of one notebook's processes together (cgroup quota); 0: no bound. */
+  notebookCpus: number;
+  /** NBLC_NOTEBOOK_DISK: its writable folder and /tmp together, as given (`1G`); '0': no bound. */
+  notebookDisk: string;
 }
