@@ -5,6 +5,7 @@ import {
   BULK_MODES,
   COPY_MODES,
   copyRequestProblem,
+  mergedCellsText,
   type BulkMode,
   type BulkSummary,
   type CopyMode,
@@ -84,7 +85,10 @@ async function one(client: Client, cfg: Config, user: string, opts: CopyOptions)
 
 function describe(f: FileReport): string {
   const line = `${f.outcome.padEnd(22)} ${f.path}`;
-  if (f.outcome === 'conflict') return `${line}\n${' '.repeat(25)}your version kept; upstream's is ${f.upstreamCopy}`;
+  const more = (s: string) => `${line}\n${' '.repeat(25)}${s}`;
+  if (f.outcome === 'conflict')
+    return more(`your version kept; upstream's is ${f.upstreamCopy}${f.reason ? ` (${f.reason})` : ''}`);
+  if (f.outcome === 'merged' && f.cells) return more(mergedCellsText(f.cells));
   return f.reason ? `${line}  (${f.reason})` : line;
 }
 

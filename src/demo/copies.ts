@@ -1,11 +1,13 @@
 /**
- * The demo's user-copy steps: after the first publish the user `ada` gets her copy and edits a
- * notebook; after the second publish (which changes that notebook upstream) her copy is updated
- * in place: her edit stays, the upstream version is written beside it.
+ * The demo's user-copy steps: after the first publish the user `ada` gets her copy and adds a
+ * cell to a notebook; after the second publish (which changes another cell of that notebook
+ * upstream) her copy is updated in place: the notebook is merged, her cell and upstream's change
+ * in one notebook.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { requestCopy } from '../clients/copies/client.js';
+import { mergedCellsText } from '../domain/copies/model.js';
 import type { Stack } from '../process/stack.js';
 
 const USER = 'ada';
@@ -34,11 +36,16 @@ export async function updateDemoUser(stack: Stack, say: Say): Promise<void> {
     const note =
       f.outcome === 'conflict'
         ? `  (her edit kept; the upstream version is beside it: ${path.posix.basename(f.upstreamCopy!)})`
-        : '';
+        : f.outcome === 'merged' && f.cells
+          ? `  (${mergedCellsText(f.cells)})`
+          : '';
     say(`     ${f.outcome.padEnd(10)} ${f.path}${note}`);
   }
-  const conflict = res.files.find((f) => f.path === EDITED);
-  if (conflict?.outcome !== 'conflict') throw new Error(`expected a conflict on ${EDITED}, got ${conflict?.outcome}`);
+  const merged = res.files.find((f) => f.path === EDITED);
+  if (merged?.outcome !== 'merged')
+    throw new Error(`expected ${EDITED} merged, got ${merged?.outcome}${merged?.reason ? `: ${merged.reason}` : ''}`);
   const mine = await fs.readFile(path.join(res.path, EDITED), 'utf8');
   if (!mine.includes("Ada's notes")) throw new Error(`${USER}'s edit was lost`);
+  if (!mine.includes('hello again')) throw new Error(`upstream's change did not reach ${USER}'s copy`);
+  say(`   ${USER}'s ${path.posix.basename(EDITED)} now has her cell and upstream's new greeting`);
 }

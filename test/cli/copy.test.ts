@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { publishTree } from '../helpers/copies.js';
+import { nb, upstreamRepo } from '../helpers/notebook-copies.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 import { nblcEnv, runNblc, startNblc } from '../helpers/processes.js';
 import { useTestEnv } from '../helpers/temporal.js';
@@ -90,5 +91,21 @@ describe('nblc copy', () => {
     assert.equal(failed.code, 1, failed.output);
     assert.match(failed.output, /3 users: 2 ok .*, 1 failed/);
     assert.match(failed.output, /failed\s+mallory: .*symlink/);
+  });
+
+  test('a notebook both changed is merged: the report says which cells came from where', async () => {
+    await fs.mkdir(path.join(config.usersDir, 'cy'), { recursive: true });
+    const up = await upstreamRepo(config, dir);
+    const cells = (third: string) => [{ source: 'a = 1', ran: '1\n' }, { source: 'b = 2' }, { source: third }];
+    await up.publish({ 'Tutorial.ipynb': nb(cells('url = "old"')) });
+    assert.equal((await copy('cy', '--mode', 'provision')).code, 0);
+    const mine = cells('url = "old"');
+    mine.push({ source: '# my notes', type: 'markdown' } as (typeof mine)[number]);
+    await fs.writeFile(path.join(config.usersDir, 'cy', 'notebooks', 'Tutorial.ipynb'), nb(mine));
+    await up.publish({ 'Tutorial.ipynb': nb(cells('url = "new"')) });
+    const updated = await copy('cy', '--mode', 'update');
+    assert.equal(updated.code, 0, updated.output);
+    assert.match(updated.output, /merged\s+Tutorial\.ipynb\n\s+cell 3 from upstream; cell 4 yours/);
+    assert.match(updated.output, /1 files: 1 merged/);
   });
 });

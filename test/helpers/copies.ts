@@ -19,10 +19,15 @@ export type SnapshotFile = string | Buffer | { content: string | Buffer; mode: n
 
 /**
  * Publishes `files` as a new read-only snapshot and points `current` at it; returns its SHA
- * (random, starting with `prefix`).
+ * (`commit`, or random, starting with `prefix`).
  */
-export async function publishTree(cacheDir: string, files: Record<string, SnapshotFile>, prefix = ''): Promise<string> {
-  const sha = (prefix + createHash('sha1').update(randomBytes(16)).digest('hex')).slice(0, 40);
+export async function publishTree(
+  cacheDir: string,
+  files: Record<string, SnapshotFile>,
+  prefix = '',
+  commit?: string,
+): Promise<string> {
+  const sha = commit ?? (prefix + createHash('sha1').update(randomBytes(16)).digest('hex')).slice(0, 40);
   const root = snapshotPath(cacheDir, sha);
   await fs.mkdir(root, { recursive: true });
   for (const [rel, spec] of Object.entries(files)) {

@@ -25,6 +25,8 @@ import { runUpdateJob, type UpdateHooks, type UpdateJob, type UpdateOutcome } fr
 /** The child's stdout is the user's to fill: beyond this, it is killed (a report of 100k files is ~10 MB). */
 const MAX_OUTPUT = 64 * 1024 * 1024;
 const STDERR_TAIL = 4096;
+/** Delivered notebooks one request of the child may ask for (a snapshot has fewer). */
+const MAX_BASES = 100_000;
 
 /** Whether work for `owner` must run as them: only root can switch, and root's own files need not. */
 export const needsOwnProcess = (owner: Owner | null): owner is Owner => owner !== null && owner.uid !== 0;
@@ -37,6 +39,11 @@ export function runUpdate(job: UpdateJob, owner: Owner | null, hooks: UpdateHook
 const childMessage = z.union([
   z.object({ t: z.literal('progress'), p: z.record(z.string(), z.unknown()) }),
   z.object({ t: z.literal('checkpoint'), step: z.string() }),
+  z.object({
+    t: z.literal('bases'),
+    commit: z.string(),
+    files: z.array(z.object({ path: z.string(), id: z.string() })).max(MAX_BASES),
+  }),
   z.object({
     t: z.literal('result'),
     r: z.object({
@@ -117,6 +124,11 @@ async function runAsOwner(job: UpdateJob, owner: Owner, hooks: UpdateHooks): Pro
         else if (m.t === 'checkpoint') {
           await hooks.checkpoint?.(m.step);
           child.stdin.write('{"resume":true}\n');
+        } else if (m.t === 'bases') {
+          // The child asks what it needs; baseFiles gives only files it can prove it knows (their hash).
+          const got = hooks.baseFiles ? await hooks.baseFiles(m.commit, m.files) : new Map<string, Buffer>();
+          const bases = Object.fromEntries([...got].map(([p, b]) => [p, b.toString('base64')]));
+          child.stdin.write(`${JSON.stringify({ bases })}\n`);
         } else if (m.t === 'result') answer = m.r as UpdateOutcome;
         else answer = childError(m, owner);
       }

@@ -21,10 +21,12 @@ import { ReadyCopies } from './ready.js';
 import { result, updateResult } from './result.js';
 import { copyTree, ensureLatestLink, finishCopy, installCopy } from './tree.js';
 import { runUpdate } from './as-owner.js';
+import { cloneBaseFiles } from './base-files.js';
 import type { UpdateHooks } from './update-job.js';
 import { removeTree } from '../files.js';
 import { untrusted } from '../untrusted.js';
 import { withHeartbeat } from '../heartbeat.js';
+import { cloneDir } from '../sync/index.js';
 import { readCurrent, snapshotPath, snapshotsDir } from '../sync/snapshot.js';
 
 import type { CopyConfig } from './config.js';
@@ -234,7 +236,11 @@ export function createCopyActivities(
       });
     },
 
-    /** Three-way, non-destructive update of a copy to the published snapshot (see rules.ts). */
+    /**
+     * Three-way, non-destructive update of a copy to the published snapshot (see rules.ts);
+     * notebooks both sides changed are merged by cells with their delivered version from the
+     * private clone (base-files.ts).
+     */
     async updateCopy({ user, request }: CopyInput): Promise<CopyResult> {
       return heartbeating(async (signal, progress) => {
         const u = await userDir(cfg.usersDir, user, false);
@@ -251,7 +257,12 @@ export function createCopyActivities(
         const out = await runUpdate(
           { userDir: u.dir, name, requestId: request.requestId, commit, snapshotRoot, snapshot },
           u.owner,
-          { signal, onProgress: (p) => (progress.now = p), checkpoint: hooks.checkpoint },
+          {
+            signal,
+            onProgress: (p) => (progress.now = p),
+            checkpoint: hooks.checkpoint,
+            baseFiles: cloneBaseFiles(cloneDir(cfg), new Set(snapshot.entries.map((e) => e.path)), signal),
+          },
         );
         return updateResult(u, request, name, out.commit, out.previousCommit, out.files);
       });

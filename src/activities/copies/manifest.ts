@@ -171,6 +171,13 @@ export const fileReportSchema = z.object({
   path: z.string(),
   outcome: z.string(),
   upstreamCopy: z.string().optional(),
+  cells: z
+    .object({
+      upstream: z.array(z.number().int()),
+      user: z.array(z.number().int()),
+      outputsDropped: z.array(z.number().int()),
+    })
+    .optional(),
   reason: z.string().optional(),
 });
 

@@ -2,7 +2,8 @@
  * Entry point of the process that runs one update job as the copy's owner (as-owner.ts).
  *
  * One JSON object per line. Stdin: the job, then `{"resume":true}` after each checkpoint this
- * process reported (tests only). Stdout: progress, checkpoints, and last the result or the error.
+ * process reported (tests only), and `{"bases":{…}}` after each request for delivered versions
+ * of notebooks. Stdout: progress, checkpoints, those requests, and last the result or the error.
  * Stdin closing before the answer means the worker is gone: stop at once, as a crash would (a
  * rerun converges), rather than race the retry of this very request.
  */
@@ -34,6 +35,12 @@ try {
       if (Date.now() - last < PROGRESS_EVERY_MS) return;
       last = Date.now();
       void send({ t: 'progress', p });
+    },
+    // The worker reads them from its private clone, and answers on stdin (as-owner.ts).
+    baseFiles: async (commit, files) => {
+      await send({ t: 'bases', commit, files });
+      const answer = JSON.parse(await next()) as { bases?: Record<string, string> };
+      return new Map(Object.entries(answer.bases ?? {}).map(([p, b64]) => [p, Buffer.from(b64, 'base64')]));
     },
     checkpoint: job.checkpoints
       ? async (step) => {

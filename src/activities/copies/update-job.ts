@@ -9,6 +9,7 @@ import path from 'node:path';
 import { COPY_FAILURES, type FileReport } from '../../domain/copies/model.js';
 import { existingCopy, fail, type Owner } from './fs.js';
 import { readCopyManifest, type SnapshotManifest } from './manifest.js';
+import type { BaseFiles } from './merge-files.js';
 import { updateInPlace } from './update.js';
 import { removeTree } from '../files.js';
 
@@ -31,6 +32,11 @@ export interface UpdateHooks {
    * symlink (after a check, before the write it guards), so the race can be played exactly.
    */
   checkpoint?: (step: string) => Promise<void>;
+  /**
+   * The delivered versions of notebooks both sides changed, for their cell-level merge: read by
+   * the worker from its private clone (the job may run as the copy's owner, who cannot read it).
+   */
+  baseFiles?: BaseFiles;
 }
 
 export interface UpdateOutcome {

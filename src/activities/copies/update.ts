@@ -13,7 +13,8 @@ import { COPY_FAILURES, COPY_MANIFEST, type FileReport } from '../../domain/copi
 import { NOT_CONTENT, checkCancelled, chownTo, contentId, fail, lstatOrNull, safeParent, type Owner } from './fs.js';
 import { manifestText, type CopyManifest, type SnapshotEntry, type SnapshotManifest } from './manifest.js';
 import { planUpdate, type Action, type ContentId, type LocalEntry, type Plan } from '../../domain/copies/rules.js';
-import { writeEntry } from './tree.js';
+import { fileMode, writeEntry } from './tree.js';
+import { mergeFiles, type BaseFiles, type MergedFiles } from './merge-files.js';
 import { printableName, readdirBytes } from '../files.js';
 
 /** Scan, plan, apply, then move the manifest to `commit`; returns the report of every file. */
@@ -30,6 +31,8 @@ export async function updateInPlace(opts: {
   onProgress?: (p: Record<string, unknown>) => void;
   /** Tests: see UpdateHooks (update-job.ts). */
   checkpoint?: (step: string) => Promise<void>;
+  /** The delivered versions of notebooks to merge (none: they are conflicts, as before merges). */
+  baseFiles?: BaseFiles;
 }): Promise<FileReport[]> {
   const { root, snapshot } = opts;
   const tag = opts.commit.slice(0, 7);
@@ -37,11 +40,33 @@ export async function updateInPlace(opts: {
   const upstream = new Map(snapshot.entries.map((e) => [e.path, e.id]));
   opts.onProgress?.({ step: 'scan copy' });
   const local = await scanCopy(root, new Set([...base.keys(), ...upstream.keys()]), tag, opts.signal);
-  const plan = planUpdate({ base, upstream, local, tag });
+  let plan = planUpdate({ base, upstream, local, tag });
+  let merged: MergedFiles['contents'] = new Map();
+  if (plan.toMerge.length > 0 && opts.old) {
+    // Notebooks both sides changed: merged by cells where that keeps every edit, then planned again.
+    opts.onProgress?.({ step: 'merge notebooks', files: plan.toMerge.length });
+    const m = await mergeFiles({
+      paths: plan.toMerge,
+      root,
+      snapshotRoot: opts.snapshotRoot,
+      baseCommit: opts.old.commit,
+      base,
+      local: (p) => {
+        const e = local.get(p);
+        return e?.kind === 'file' ? e.id : undefined;
+      },
+      upstream,
+      baseFiles: opts.baseFiles,
+      signal: opts.signal,
+    });
+    merged = m.contents;
+    plan = planUpdate({ base, upstream, local, tag, merges: m.verdicts });
+  }
   const total = plan.actions.length;
   const applied = await applyPlan(plan, base, {
     root,
     snapshotRoot: opts.snapshotRoot,
+    merged,
     entries: new Map(snapshot.entries.map((e) => [e.path, e])),
     staging: opts.staging,
     owner: opts.owner,
@@ -114,6 +139,8 @@ export async function scanCopy(
 export interface ApplyContext {
   root: string;
   snapshotRoot: string;
+  /** The merged notebooks the plan's `merge` actions write, by content id. */
+  merged?: ReadonlyMap<ContentId, Buffer>;
   entries: ReadonlyMap<string, SnapshotEntry>;
   staging: string;
   owner: Owner | null;
@@ -187,12 +214,21 @@ async function applyOne(a: Action, ctx: ApplyContext, stagedName: () => string):
     await fs.unlink(dest);
     return null;
   }
-  const entry = ctx.entries.get(a.entry);
-  if (!entry || entry.id !== a.id) throw new Error(`snapshot has no ${a.entry} with content ${a.id}`);
   const tmp = stagedName();
-  await writeEntry(ctx.snapshotRoot, entry, tmp, ctx.owner);
+  if (a.op === 'merge') {
+    const bytes = ctx.merged?.get(a.id);
+    const entry = ctx.entries.get(a.path);
+    if (!bytes || !entry) throw new Error(`no merged content ${a.id} for ${a.path}`);
+    await fs.writeFile(tmp, bytes, { flag: 'wx' });
+    await fs.chmod(tmp, fileMode(entry.exec));
+    await chownTo(tmp, ctx.owner);
+  } else {
+    const entry = ctx.entries.get(a.entry);
+    if (!entry || entry.id !== a.id) throw new Error(`snapshot has no ${a.entry} with content ${a.id}`);
+    await writeEntry(ctx.snapshotRoot, entry, tmp, ctx.owner);
+  }
   try {
-    if (a.expect === null) {
+    if (a.op === 'write' && a.expect === null) {
       // link(2) never replaces: if the user created something there meanwhile, it stays.
       await fs.link(tmp, dest).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'EEXIST') throw Object.assign(new Error(CHANGED), { skip: true });

@@ -76,6 +76,7 @@ export type FileOutcome =
   | 'restored' // the user had deleted it: written again
   | 'kept' // the user changed it, upstream did not: left alone
   | 'conflict' // both changed it: the user's file is kept, upstream's is written beside it
+  | 'merged' // a notebook both changed, in different cells: the cell-level merge of both was written
   | 'removed' // removed upstream, and the user had not changed it (or had deleted it)
   | 'kept-removed-upstream' // removed upstream, but the user changed it: kept, no longer managed
   | 'obstructed' // the user put a file where a folder on the way should be: nothing written
@@ -86,7 +87,20 @@ export interface FileReport {
   outcome: FileOutcome;
   /** conflict: where the upstream version was written (relative to the copy). */
   upstreamCopy?: string;
+  /** merged: which cells of the merged notebook came from where. */
+  cells?: MergedCells;
+  /** skipped: why; conflict of a notebook: why it could not be merged. */
   reason?: string;
+}
+
+/** Cells of a merged notebook by number (1-based, in the merged notebook). */
+export interface MergedCells {
+  /** Cells upstream added or changed (and the user did not). */
+  upstream: number[];
+  /** Cells the user added or changed, kept. */
+  user: number[];
+  /** Cells that had the user's outputs, dropped because upstream changed their code. */
+  outputsDropped: number[];
 }
 
 export interface CopyResult {
@@ -106,6 +120,20 @@ export interface CopyResult {
   /** provision: what happened to the notebooks-latest link. */
   link?: { path: string; target: string; outcome: 'created' | 'updated' | 'unchanged' | 'kept-user-entry' };
   message: string;
+}
+
+/**
+ * What a merged notebook's report says, in words: "cells 2, 7 from upstream; cell 4 yours;
+ * your outputs of cell 7 dropped (upstream changed its code)". Shared by the CLI and the demo.
+ */
+export function mergedCellsText(c: MergedCells): string {
+  const cells = (ns: number[]) => `cell${ns.length > 1 ? 's' : ''} ${ns.join(', ')}`;
+  const parts = [
+    c.upstream.length ? `${cells(c.upstream)} from upstream` : '',
+    c.user.length ? `${cells(c.user)} yours` : '',
+    c.outputsDropped.length ? `your outputs of ${cells(c.outputsDropped)} dropped (upstream changed the code)` : '',
+  ].filter(Boolean);
+  return parts.join('; ') || 'no cell changed (only outputs or metadata)';
 }
 
 /** A CopyResult without the per-file list, for histories that hold many of them (the bulk parent). */

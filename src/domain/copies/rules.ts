@@ -7,9 +7,12 @@
  *
  * and one output: the actions to take, the outcome of every managed file, and the next manifest.
  * Never destructive: a file is overwritten or removed only when its content is exactly what was
- * delivered; anything else the user made stays where it is, byte for byte.
+ * delivered; anything else the user made stays where it is, byte for byte, except a notebook
+ * both sides changed whose cell-level merge (given as `merges`, computed by the caller with
+ * src/domain/copies/notebook-merge.ts) holds every edit of both: then the merge replaces it.
+ * Either way the manifest records upstream's version, so the next update merges from there.
  */
-import type { FileReport } from './model.js';
+import type { FileReport, MergedCells } from './model.js';
 
 /** `sha256:<hex>` for a regular file, `symlink:<target>` for a symbolic link. */
 export type ContentId = string;
@@ -23,7 +26,18 @@ export interface PlanInput {
   local: ReadonlyMap<string, LocalEntry>;
   /** Short commit of upstream: names the upstream version written beside a conflicting file. */
   tag: string;
+  /**
+   * What merging the content of a file both sides changed gave (by path; see Plan.toMerge): the
+   * merged content's id and which cells came from where, or why it cannot be merged. A
+   * mergeable file without a verdict here is planned as a conflict, and listed in toMerge.
+   */
+  merges?: ReadonlyMap<string, MergeVerdict>;
 }
+
+export type MergeVerdict = { id: ContentId; cells: MergedCells } | { conflict: string };
+
+/** Files both sides changed that the update merges instead of calling a conflict: notebooks. */
+export const isMergeable = (p: string) => p.toLowerCase().endsWith('.ipynb');
 
 export type Action =
   | { op: 'remove'; path: string; expect: ContentId }
@@ -32,7 +46,9 @@ export type Action =
    * Write upstream's `entry` at `path` (the entry itself, or the name beside it). `expect` is
    * the content being replaced; null means the path must not exist.
    */
-  | { op: 'write'; path: string; entry: string; id: ContentId; expect: ContentId | null };
+  | { op: 'write'; path: string; entry: string; id: ContentId; expect: ContentId | null }
+  /** Replace the user's `expect` at `path` with the merged content `id` (PlanInput.merges). */
+  | { op: 'merge'; path: string; id: ContentId; expect: ContentId };
 
 export interface Plan {
   /** Removals first, then emptied folders (deepest first), then writes. */
@@ -40,6 +56,11 @@ export interface Plan {
   /** One entry per managed path (in base or upstream), sorted by path. */
   report: FileReport[];
   manifest: Map<string, ContentId>;
+  /**
+   * Mergeable files both sides changed that PlanInput.merges has no verdict for (planned as
+   * conflicts): merge their contents, then plan again with the verdicts.
+   */
+  toMerge: string[];
 }
 
 /** Anything at a managed path that is not a file or link (a folder, a fifo): never equal to content. */
@@ -97,7 +118,7 @@ function ancestors(p: string): string[] {
   return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('/'));
 }
 
-export function planUpdate({ base, upstream, local, tag }: PlanInput): Plan {
+export function planUpdate({ base, upstream, local, tag, merges }: PlanInput): Plan {
   const managed = [...new Set([...base.keys(), ...upstream.keys()])].sort();
   const isManaged = new Set(managed);
 
@@ -126,6 +147,7 @@ export function planUpdate({ base, upstream, local, tag }: PlanInput): Plan {
   const report: FileReport[] = [];
   const manifest = new Map<string, ContentId>();
   const besides = new Set<string>();
+  const toMerge: string[] = [];
 
   // 3. Every managed file, by the rules of the README's "User copies" section.
   for (const p of managed) {
@@ -155,7 +177,16 @@ export function planUpdate({ base, upstream, local, tag }: PlanInput): Plan {
     } else if (u === b) {
       report.push({ path: p, outcome: 'kept' });
     } else {
-      // Both changed it: the user's version stays, upstream's goes beside it (reused on a rerun).
+      // Both changed it: merged when its content can be (and b is known: what was delivered)...
+      const mergeable = b !== undefined && isMergeable(p) && [l, u].every((x) => x.startsWith('sha256:'));
+      const verdict = mergeable ? merges?.get(p) : undefined;
+      if (verdict && 'id' in verdict) {
+        actions.push({ op: 'merge', path: p, id: verdict.id, expect: l });
+        report.push({ path: p, outcome: 'merged', cells: verdict.cells });
+        continue;
+      }
+      if (mergeable && !verdict) toMerge.push(p);
+      // ...else the user's version stays, upstream's goes beside it (reused on a rerun).
       let n = 1;
       let beside = besideName(p, tag, n);
       const taken = (q: string) =>
@@ -163,10 +194,15 @@ export function planUpdate({ base, upstream, local, tag }: PlanInput): Plan {
       while (taken(beside)) beside = besideName(p, tag, ++n);
       besides.add(beside);
       if (!present(beside)) actions.push({ op: 'write', path: beside, entry: p, id: u, expect: null });
-      report.push({ path: p, outcome: 'conflict', upstreamCopy: beside });
+      report.push({
+        path: p,
+        outcome: 'conflict',
+        upstreamCopy: beside,
+        ...(verdict && 'conflict' in verdict ? { reason: verdict.conflict } : {}),
+      });
     }
   }
-  return { actions, report, manifest };
+  return { actions, report, manifest, toMerge };
 }
 
 /**

@@ -9,7 +9,13 @@
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { besideName, planUpdate, type LocalEntry } from '../../../src/domain/copies/rules.js';
+import {
+  besideName,
+  isMergeable,
+  planUpdate,
+  type LocalEntry,
+  type MergeVerdict,
+} from '../../../src/domain/copies/rules.js';
 import { TAG, ancestors, scenario, type Tree } from '../../helpers/copy-scenarios.js';
 
 const id = (content: string) => `sha256:${content}`;
@@ -25,11 +31,23 @@ function listing(tree: Tree): Map<string, LocalEntry> {
 
 const ids = (tree: Tree) => new Map([...tree].map(([p, c]) => [p, id(c)]));
 
-/** Applies the plan to an in-memory copy, refusing anything that would clobber unexpected content. */
-function apply(local: Tree, upstream: Tree, actions: ReturnType<typeof planUpdate>['actions']): Tree {
+/**
+ * Applies the plan to an in-memory copy, refusing anything that would clobber unexpected content.
+ * `merged`: the contents of merged files, by id.
+ */
+function apply(
+  local: Tree,
+  upstream: Tree,
+  actions: ReturnType<typeof planUpdate>['actions'],
+  merged: ReadonlyMap<string, string> = new Map(),
+): Tree {
   const t = new Map(local);
   for (const a of actions) {
-    if (a.op === 'remove') {
+    if (a.op === 'merge') {
+      assert.equal(id(t.get(a.path) ?? '?'), a.expect, `merge ${a.path}: replaces unexpected content`);
+      assert.ok(merged.has(a.id), `merge ${a.path}: no such merged content`);
+      t.set(a.path, merged.get(a.id)!);
+    } else if (a.op === 'remove') {
       assert.equal(id(t.get(a.path) ?? '?'), a.expect, `remove ${a.path}: not the delivered content`);
       t.delete(a.path);
     } else if (a.op === 'rmdir') {
@@ -122,6 +140,71 @@ describe('update rules (property-based)', () => {
   });
 });
 
+/**
+ * The content merge as the rules see it (the real one, notebook-merge.ts, has its own tests):
+ * some pairs merge, others conflict; merging its own result again gives that result (as the
+ * real merge does), so a rerun after a crash converges.
+ */
+function modelMerge(paths: string[], base: Tree, local: Tree, upstream: Tree, mergeable: (p: string) => boolean) {
+  const verdicts = new Map<string, MergeVerdict>();
+  const contents = new Map<string, string>();
+  for (const p of paths) {
+    assert.ok(isMergeable(p) && base.has(p) && local.has(p) && upstream.has(p), `${p} is not a merge`);
+    if (!mergeable(p)) {
+      verdicts.set(p, { conflict: 'changed on both sides' });
+      continue;
+    }
+    const l = local.get(p)!;
+    const m = l.startsWith('merged(') ? l : `merged(${l},${upstream.get(p)!})`;
+    contents.set(id(m), m);
+    verdicts.set(p, { id: id(m), cells: { upstream: [1], user: [2], outputsDropped: [] } });
+  }
+  return { verdicts, contents };
+}
+
+describe('update rules with notebook merges (property-based)', () => {
+  test('a merge replaces only the user version it was made from; a rerun, or a crash and a rerun, converges', () => {
+    fc.assert(
+      fc.property(scenario, fc.func(fc.boolean()), fc.nat(), ({ base, local, upstream }, mergeable, cut) => {
+        const input = { base: ids(base), upstream: ids(upstream), tag: TAG };
+        const planWithMerges = (copy: Tree) => {
+          const first = planUpdate({ ...input, local: listing(copy) });
+          const m = modelMerge(first.toMerge, base, copy, upstream, mergeable);
+          return { plan: planUpdate({ ...input, local: listing(copy), merges: m.verdicts }), contents: m.contents };
+        };
+        const { plan, contents } = planWithMerges(local);
+        assert.deepEqual(plan.toMerge, [], 'every file to merge has its verdict');
+        const after = apply(local, upstream, plan.actions, contents);
+        for (const r of plan.report) {
+          if (r.outcome === 'merged') {
+            assert.ok(isMergeable(r.path) && local.get(r.path) !== base.get(r.path));
+            const action = plan.actions.find((a) => a.op === 'merge' && a.path === r.path);
+            assert.equal(after.get(r.path), action?.op === 'merge' ? contents.get(action.id) : undefined);
+            assert.equal(plan.manifest.get(r.path), id(upstream.get(r.path)!), 'the next base is upstream');
+            assert.ok(r.cells);
+          }
+          if (r.outcome === 'conflict' && isMergeable(r.path) && base.has(r.path)) {
+            assert.equal(after.get(r.path), local.get(r.path), 'a notebook that did not merge is untouched');
+          }
+        }
+        for (const [p, mine] of local) {
+          if (base.get(p) === mine) continue;
+          const r = plan.report.find((x) => x.path === p);
+          if (r?.outcome !== 'merged') assert.equal(after.get(p), mine, `user content at ${p} was lost`);
+        }
+        const again = planUpdate({ base: plan.manifest, upstream: ids(upstream), local: listing(after), tag: TAG });
+        assert.deepEqual(again.actions, []);
+        assert.deepEqual(again.toMerge, []);
+        const partial = apply(local, upstream, plan.actions.slice(0, cut % (plan.actions.length + 1)), contents);
+        const rerun = planWithMerges(partial);
+        assert.deepEqual(apply(partial, upstream, rerun.plan.actions, rerun.contents), after);
+        assert.deepEqual(rerun.plan.manifest, plan.manifest);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
 describe('update rules (examples)', () => {
   const run = (base: Record<string, string>, local: Record<string, string>, upstream: Record<string, string>) => {
     const t = (o: Record<string, string>) => new Map(Object.entries(o));
@@ -181,6 +264,39 @@ describe('update rules (examples)', () => {
     );
     const long = `Intro/${'Galaxy '.repeat(34)}final.ipynb`;
     assert.match(besideName(long, TAG), /^Intro\/Galaxy .*~[0-9a-f]{8}\.upstream-abc1234\.ipynb$/);
+  });
+
+  test('a notebook both changed: listed to merge, then merged or a conflict with its reason', () => {
+    const t = (o: Record<string, string>) => ids(new Map(Object.entries(o)));
+    const input = {
+      base: t({ 'a.ipynb': '1', 'b.ipynb': '1', 'c.txt': '1' }),
+      local: listing(new Map(Object.entries({ 'a.ipynb': 'mine', 'b.ipynb': 'mine', 'c.txt': 'mine' }))),
+      upstream: t({ 'a.ipynb': '2', 'b.ipynb': '2', 'c.txt': '2' }),
+      tag: TAG,
+    };
+    const first = planUpdate(input);
+    assert.deepEqual(first.toMerge, ['a.ipynb', 'b.ipynb'], 'notebooks only');
+    const cells = { upstream: [3], user: [1], outputsDropped: [] };
+    const merges = new Map<string, MergeVerdict>([
+      ['a.ipynb', { id: id('merged'), cells }],
+      ['b.ipynb', { conflict: 'cell 2 was changed both in your copy and upstream' }],
+    ]);
+    const plan = planUpdate({ ...input, merges });
+    assert.deepEqual(plan.toMerge, []);
+    assert.deepEqual(plan.report, [
+      { path: 'a.ipynb', outcome: 'merged', cells },
+      {
+        path: 'b.ipynb',
+        outcome: 'conflict',
+        upstreamCopy: 'b.upstream-abc1234.ipynb',
+        reason: 'cell 2 was changed both in your copy and upstream',
+      },
+      { path: 'c.txt', outcome: 'conflict', upstreamCopy: 'c.upstream-abc1234.txt' },
+    ]);
+    assert.deepEqual(plan.actions[0], { op: 'merge', path: 'a.ipynb', id: id('merged'), expect: id('mine') });
+    assert.equal(plan.manifest.get('a.ipynb'), id('2'), "the next update merges from upstream's version");
+    const noManifest = planUpdate({ ...input, base: new Map() });
+    assert.deepEqual(noManifest.toMerge, [], 'nothing known to be delivered: nothing to merge with');
   });
 
   test('a folder that becomes a file upstream replaces the folder only when the user left nothing in it', () => {
