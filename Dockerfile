@@ -23,7 +23,7 @@ ARG NBLC_GID=10001
 # bubblewrap: the notebook sandbox's fallback where this non-root worker may not create the
 # namespaces itself (docs/security.md, "Fallbacks"; the compose worker's security_opt lets it).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates git python3 python3-venv tini bubblewrap \
+ && apt-get install -y --no-install-recommends ca-certificates git openssl python3 python3-venv tini bubblewrap \
  && rm -rf /var/lib/apt/lists/*
 
 # A dedicated non-root user (the base image's `node` user is removed so that any UID, 1000
