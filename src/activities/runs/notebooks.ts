@@ -17,6 +17,7 @@ import {
   type NotebookSummary,
 } from '../../domain/runs/model.js';
 import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
+import { isPullRequestRoot } from './pr-limits.js';
 import { sandboxArgs } from './sandbox.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
@@ -25,7 +26,7 @@ const KILL_GRACE_MS = 5000;
 
 export type NotebookConfig = Pick<
   Config,
-  'resultsDir' | 'tests' | 'workerName' | 'sandbox' | 'dataDir' | 'cacheDir' | 'usersDir' | 'env'
+  'resultsDir' | 'tests' | 'workerName' | 'sandbox' | 'dataDir' | 'cacheDir' | 'usersDir' | 'env' | 'github'
 >;
 
 export interface RunNotebookInput {
@@ -66,6 +67,9 @@ export function createNotebookActivities(cfg: NotebookConfig) {
       await fs.mkdir(path.dirname(resultFile), { recursive: true });
       const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
 
+      // Unreviewed code (a PR snapshot, known by where the worker keeps it, not by what the
+      // input says) gets neither the prerun cell nor NBLC_KERNEL_ENV, unless NBLC_PR_PRERUN=true.
+      const trusted = !isPullRequestRoot(cfg.cacheDir, input.root) || cfg.github.prPrerun;
       const args = executorArgs(cfg, {
         notebook: path.join(input.root, input.path),
         output: path.join(runDir, artifact),
@@ -73,7 +77,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         cellTimeoutS: input.cellTimeoutS ?? cfg.tests.cellTimeoutS,
         notebookTimeoutS: input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS,
         scratch,
-        prerun: cfg.tests.prerunFile,
+        prerun: trusted ? cfg.tests.prerunFile : undefined,
         root: input.root,
       });
       if (!cfg.sandbox.enabled && !warned.has(input.runId)) {
@@ -82,7 +86,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
           `NBLC_SANDBOX=off: run ${input.runId} executes notebooks unsandboxed, as the service's user (docs/security.md)`,
         );
       }
-      const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path);
+      const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path, trusted);
       if (code !== 0) {
         throw ApplicationFailure.retryable(
           `the notebook executor for ${input.path} exited with ${code}: ${stderr.slice(-2000)}`,
@@ -166,8 +170,9 @@ export async function execute(
   stderrFile: string,
   ctx: Context,
   nbPath: string,
+  trusted = true,
 ): Promise<{ code: number | null; stderr: string }> {
-  const proc = await startExecutor(cfg, args, stderrFile, ctx);
+  const proc = await startExecutor(cfg, args, stderrFile, ctx, trusted ? cfg.sandbox.kernelEnv : []);
   let progress: unknown = { path: nbPath, event: 'spawned' };
   proc.onLine((line) => {
     try {
@@ -212,8 +217,14 @@ export async function prestartForkServer(cfg: NotebookConfig, log: (message: str
     .catch((err: Error) => log(err.message));
 }
 
-async function startExecutor(cfg: NotebookConfig, args: string[], stderrFile: string, ctx: Context) {
-  const env = executorEnv(cfg.env, cfg.sandbox.kernelEnv);
+async function startExecutor(
+  cfg: NotebookConfig,
+  args: string[],
+  stderrFile: string,
+  ctx: Context,
+  kernelEnv: readonly string[],
+) {
+  const env = executorEnv(cfg.env, kernelEnv);
   if (cfg.tests.executor === 'spawn') return spawnExecutor(cfg.tests.python, args, env);
   const server = forkServerFor(cfg.tests.python, env);
   for (let attempt = 1; ; attempt++) {
