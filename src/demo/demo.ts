@@ -90,11 +90,15 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
     NBLC_TEMPORAL_UI_URL: undefined,
     TEMPORAL_ADDRESS: undefined,
     NBLC_LOG_LEVEL: process.env.NBLC_LOG_LEVEL ?? 'warn',
+    // The demo's notebooks need no network: kernels get loopback only, so a new machine needs
+    // no slirp4netns (the default `outbound`, docs/security.md "The network boundary").
+    NBLC_KERNEL_NETWORK: 'none',
   });
   const logger = createLogger(config.logLevel);
   const say = (s = '') => console.log(s);
 
   say('nblc demo: starting the embedded Temporal server, the worker and the HTTP API ...');
+  say('  kernels run with NBLC_KERNEL_NETWORK=none (loopback only): the demo notebooks need no network');
   const stack = await startStack(config, { worker: true, api: true, embed: true, logger });
   // Ctrl-C during the demo still stops the embedded server (no orphan processes).
   const interrupted = (sig: NodeJS.Signals) =>

@@ -197,3 +197,34 @@ test('alert channels and the GitHub token are secrets (inline or _FILE); lists s
   assert.match(problemsOf({ ...base, NBLC_SMTP_URL: 'mail.example.org' }), /NBLC_SMTP_URL: an SMTP URL/);
   assert.equal(loadConfig({ ...base, NBLC_PUBLIC_URL: '' }).http.publicUrl, undefined);
 });
+
+test('the kernel network, CPU and disk settings: defaults, and errors that name the setting', () => {
+  const cfg = loadConfig(base);
+  assert.equal(cfg.sandbox.network, 'outbound');
+  assert.deepEqual(cfg.sandbox.networkAllow, []);
+  assert.equal(cfg.sandbox.notebookCpus, 1);
+  assert.equal(cfg.sandbox.notebookDisk, '1G');
+  const set = loadConfig({
+    ...base,
+    NBLC_KERNEL_NETWORK: 'none',
+    NBLC_KERNEL_NETWORK_ALLOW: ' 10.20.0.0/16, 192.0.2.10:5432,198.51.100.7',
+    NBLC_NOTEBOOK_CPUS: '0.5',
+    NBLC_NOTEBOOK_DISK: 'off',
+  });
+  assert.equal(set.sandbox.network, 'none');
+  assert.deepEqual(set.sandbox.networkAllow, ['10.20.0.0/16', '192.0.2.10:5432', '198.51.100.7']);
+  assert.equal(set.sandbox.notebookCpus, 0.5);
+  assert.equal(set.sandbox.notebookDisk, '0');
+  assert.match(problemsOf({ ...base, NBLC_KERNEL_NETWORK: 'bridge' }), /NBLC_KERNEL_NETWORK/);
+  for (const bad of ['10.0.0.0/33', 'example.com', '10.1.2.3:99999', 'fd00::/8', '300.1.1.1'])
+    assert.match(
+      problemsOf({ ...base, NBLC_KERNEL_NETWORK_ALLOW: bad }),
+      /NBLC_KERNEL_NETWORK_ALLOW: ".*" is not an IPv4/,
+    );
+  assert.match(
+    problemsOf({ ...base, NBLC_KERNEL_NETWORK_ALLOW: '127.0.0.1:7233' }),
+    /NBLC_KERNEL_NETWORK_ALLOW: "127\.0\.0\.1:7233" is the host's loopback/,
+  );
+  assert.match(problemsOf({ ...base, NBLC_NOTEBOOK_CPUS: 'lots' }), /NBLC_NOTEBOOK_CPUS/);
+  assert.match(problemsOf({ ...base, NBLC_NOTEBOOK_DISK: 'big' }), /NBLC_NOTEBOOK_DISK/);
+});

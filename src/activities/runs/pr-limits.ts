@@ -8,9 +8,8 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { prSnapshotsDir } from './run-record.js';
 import { StringDecoder } from 'node:string_decoder';
-
-export const prSnapshotsDir = (cacheDir: string) => path.join(cacheDir, '.pr-snapshots');
 
 /** Whether `root` lies in the PR snapshots (realpath-free: the folder's name is the worker's own). */
 export function isPullRequestRoot(cacheDir: string, root: string): boolean {

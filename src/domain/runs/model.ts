@@ -79,7 +79,13 @@ export interface ExecutorResult {
   sandbox?: SandboxState;
   /** How memory was bounded and measured (docs/security.md). */
   limits?: ResourceLimits;
+  /** The kernel's network (NBLC_KERNEL_NETWORK); `host`: not network-isolated. Absent in older results. */
+  network?: KernelNetwork;
+  /** The kernel ran out of its disk bound (NBLC_NOTEBOOK_DISK). */
+  diskFull?: boolean;
 }
+
+export type KernelNetwork = 'outbound' | 'none' | 'host';
 
 export type SandboxState = 'on' | 'off';
 /**
@@ -188,6 +194,8 @@ export interface TestReport {
   temporalUiUrl?: string;
   /** Notebooks of this run executed with NBLC_SANDBOX=off (unconfined kernels). */
   unsandboxed?: number;
+  /** Notebooks of this run whose kernels shared the host's network (NBLC_KERNEL_NETWORK=host, or unsandboxed). */
+  networkNotIsolated?: number;
   /** Added after the alerts were sent (src/domain/alerts/model.ts), when there were any. */
   alerts?: AlertOutcome[];
   /**

@@ -83,6 +83,16 @@ const sandbox = {
     .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 4G, 512M or 0 (no limit)')
     .default('4G'),
   NBLC_KERNEL_ENV: z.string().default(''),
+  NBLC_KERNEL_NETWORK: z.enum(['outbound', 'none', 'host']).default('outbound'),
+  NBLC_KERNEL_NETWORK_ALLOW: z.string().default(''),
+  NBLC_NOTEBOOK_CPUS: z
+    .string()
+    .regex(/^(\d+(\.\d+)?|off)$/i, 'a number of CPUs such as 1 or 0.5, or 0 (no bound)')
+    .default('1'),
+  NBLC_NOTEBOOK_DISK: z
+    .string()
+    .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 1G, 512M or 0 (no bound)')
+    .default('1G'),
   NBLC_CGROUP_ROOT: z.string().regex(/^\//, 'an absolute path').optional(),
 };
 
@@ -94,6 +104,8 @@ const alerts = {
   NBLC_ALERT_SYNC_AFTER: duration.default('30m'),
   NBLC_ALERT_QUIET_FLAKY: z.enum(['true', 'false']).default('true'),
   NBLC_ALERT_FLAKY_AFTER: z.coerce.number().int().min(1).max(100).default(3),
+  // How long the signed report link of a commit status opens it; 0 links to the dashboard (login).
+  NBLC_STATUS_LINK_TTL: duration.default('4h'),
   NBLC_GITHUB_API_URL: z.string().url().default('https://api.github.com'),
 };
 

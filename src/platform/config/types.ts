@@ -88,6 +88,11 @@ export interface Config {
     /** Notebooks flaky in the history alert only after `flakyAfter` failed runs in a row. */
     quietFlaky: boolean;
     flakyAfter: number;
+    /**
+     * Seconds a commit status's signed report link opens report.html and the executed notebooks
+     * (NBLC_STATUS_LINK_TTL); 0: the status links to the report behind the dashboard's login.
+     */
+    statusLinkTtlS: number;
   };
   github: {
     token?: Secret;
@@ -116,4 +121,12 @@ export interface SandboxConfig {
   kernelEnv: string[];
   /** A cgroup v2 folder delegated to nblc for the notebooks' cgroups; unset: detected. */
   cgroupRoot?: string;
+  /** NBLC_KERNEL_NETWORK: `outbound` (own namespace, slirp4netns, private ranges closed), `none`, `host`. */
+  network: 'outbound' | 'none' | 'host';
+  /** NBLC_KERNEL_NETWORK_ALLOW: IPv4 CIDRs, addresses or address:port an `outbound` kernel may reach anyway. */
+  networkAllow: string[];
+  /** NBLC_NOTEBOOK_CPUS: CPUs of one notebook's processes together (cgroup quota); 0: no bound. */
+  notebookCpus: number;
+  /** NBLC_NOTEBOOK_DISK: its writable folder and /tmp together, as given (`1G`); '0': no bound. */
+  notebookDisk: string;
 }

@@ -75,6 +75,14 @@ test('the image has bubblewrap (the fallback where the worker may not create nam
   assert.match(read('Dockerfile'), /apt-get install[^\n]*\bbubblewrap\b/);
 });
 
+test('the image has slirp4netns and libseccomp2, and the worker gets /dev/net/tun (the kernels’ outbound network)', () => {
+  assert.match(read('Dockerfile'), /apt-get install[^&]*\bslirp4netns\b[^&]*\blibseccomp2\b/);
+  assert.match(
+    read('docker-compose.yml'),
+    /worker:[\s\S]*?devices:\s*\n\s*- \/dev\/net\/tun:\/dev\/net\/tun[\s\S]*?\n {2}api:/,
+  );
+});
+
 test('the profile is not sent with the image, and the docs say what the worker gets and why', () => {
   const ignored = read('.dockerignore').split('\n');
   assert.ok(ignored.includes('docker'), '.dockerignore: docker/ is not needed in the image');

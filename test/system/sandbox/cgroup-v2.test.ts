@@ -133,7 +133,7 @@ describe('cgroup v2 (a private cgroup2 mount as NBLC_CGROUP_ROOT)', { skip: !mou
       try {
         python(`import os; os.setxattr(${JSON.stringify(delegated)}, "user.delegate", b"1"); print("{}")`);
         // the probe as that user, started in the delegated cgroup (as the service's processes are)
-        const settings = JSON.stringify({ memory: '512M' });
+        const settings = JSON.stringify({ memory: '512M', network: 'none' }); // cgroups here, not the network
         const asWorker = `echo $$ > ${delegated}/cgroup.procs && exec setpriv --reuid nblc-kernel --regid nblc-kernel --clear-groups /usr/bin/python3 ${PROBE} '${settings}'`;
         const r = spawnSync('sh', ['-c', asWorker], { encoding: 'utf8', cwd: '/', env: { PATH: process.env.PATH } });
         assert.equal(r.status, 0, r.stderr);

@@ -1,7 +1,8 @@
 // Two notebooks at once, as the same kernel user: neither sees the other's files, processes or
 // kernel channel. A writes a secret into its folder and /tmp and waits; B, meanwhile, searches
-// everything it can see for it and lists the processes and sockets it can reach. And the one
-// thing they share on purpose: the network.
+// everything it can see for it and lists the processes and sockets it can reach. Nor do they
+// share the host's network, unless NBLC_KERNEL_NETWORK=host says so
+// (test/system/sandbox/containment.test.ts has the rest of the network boundary).
 //   node --import tsx --test test/system/sandbox/concurrent.test.ts
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -50,13 +51,13 @@ pids = [p for p in os.listdir('/proc') if p.isdigit()]
 print(json.dumps({'found': found, 'pids': pids, 'tmp': sorted(os.listdir('/tmp'))}))`,
 ]);
 
-async function run(name: string, nb: string) {
+async function run(name: string, nb: string, extra: string[] = []) {
   fs.mkdirSync(path.join(snapshot, name), { recursive: true });
   fs.writeFileSync(path.join(snapshot, name, 'nb.ipynb'), nb);
   const out = path.join(dir, 'out', name);
   const args = ['--notebook', path.join(snapshot, name, 'nb.ipynb'), '--root', snapshot];
   args.push('--output', path.join(out, 'nb.ipynb'), '--result', path.join(out, 'r.json'));
-  args.push('--scratch-root', path.join(out, 'tmp'), ...sandboxArgs(config));
+  args.push('--scratch-root', path.join(out, 'tmp'), ...sandboxArgs(config), ...extra);
   const env = executorEnv(config.env);
   const proc = await forkExecutor((await forkServerFor(PYTHON, env).socket())!, args, path.join(dir, `${name}.log`));
   assert.equal(await proc.exited, 0, await proc.stderr());
@@ -84,16 +85,25 @@ test('concurrent notebooks cannot see each other', { timeout: 120_000 }, async (
   assert.equal(seen.tmp!.filter((f) => f.startsWith('nblc-k-')).length, 1);
 });
 
-test('the network stays open: a notebook reaches a service the host runs (the platform’s, in production)', async () => {
-  const server = http.createServer((_req, res) => res.end('hello from the platform'));
+test('a service on the host’s loopback: out of reach by default, reached with NBLC_KERNEL_NETWORK=host', async () => {
+  let requests = 0;
+  const server = http.createServer((_req, res) => {
+    requests++;
+    res.end('hello from the platform');
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const { port } = server.address() as AddressInfo;
     const nb = notebookJson([
       `import urllib.request\nprint(urllib.request.urlopen('http://127.0.0.1:${port}/', timeout=30).read().decode())`,
     ]);
-    const executed = await run('network', nb);
-    assert.match(executed, /hello from the platform/);
+    const isolated = await run('network', nb);
+    assert.doesNotMatch(isolated, /hello from the platform/);
+    assert.match(isolated, /Connection refused/);
+    assert.equal(requests, 0);
+    const shared = await run('network-host', nb, ['--network', 'host']);
+    assert.match(shared, /hello from the platform/);
+    assert.equal(requests, 1);
   } finally {
     server.close();
   }

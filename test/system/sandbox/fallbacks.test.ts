@@ -151,17 +151,39 @@ describe('sandbox start-up check and fallbacks', { timeout: 180_000 }, () => {
   });
 
   test('a non-root worker: the kernel is sandboxed in a user namespace', { skip: !rootWithSystemPython }, () => {
-    const probe = probeAsUser({});
+    const probe = probeAsUser({ network: 'none' });
     assert.equal(probe.ok, true, probe.error);
     assert.equal(probe.backend, 'namespaces');
     assert.equal(probe.limits, 'rlimit', 'no cgroup of its own: the per-process limit');
   });
 
   test('a non-root worker: bubblewrap applies the same policy', { skip: !rootWithSystemPython }, () => {
-    const probe = probeAsUser({ backend: 'bwrap' });
+    const probe = probeAsUser({ backend: 'bwrap', network: 'none' });
     assert.equal(probe.ok, true, probe.error);
     assert.equal(probe.backend, 'bubblewrap');
   });
+
+  // slirp4netns opens /dev/net/tun inside the kernel's namespaces as the worker's user: where the
+  // host leaves it to root (mode 0600, some containers), outbound cannot work and the worker must
+  // refuse to start naming the alternatives; elsewhere both backends get the outbound network.
+  const tunForAll = (() => {
+    try {
+      return (fs.statSync('/dev/net/tun').mode & 0o006) === 0o006;
+    } catch {
+      return false;
+    }
+  })();
+  for (const backend of ['auto', 'bwrap'])
+    test(`a non-root worker with NBLC_KERNEL_NETWORK=outbound (${backend})`, { skip: !rootWithSystemPython }, () => {
+      const probe = probeAsUser({ backend, network: 'outbound' });
+      if (tunForAll) {
+        assert.equal(probe.ok, true, probe.error);
+      } else {
+        assert.equal(probe.ok, false);
+        assert.match(probe.error ?? '', /NBLC_KERNEL_NETWORK=outbound/);
+        assert.match(probe.error ?? '', /NBLC_KERNEL_NETWORK=none .*NBLC_KERNEL_NETWORK=host/s);
+      }
+    });
 
   test(
     'a non-root worker whose host refuses user namespaces (bubblewrap too) refuses to start',

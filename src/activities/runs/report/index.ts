@@ -21,13 +21,14 @@ import {
   type NotebookError,
   type NotebookResult,
   type NotebookStatus,
+  type KernelNetwork,
   type ResourceLimits,
   type RunKind,
   type TestReport,
 } from '../../../domain/runs/model.js';
-import { groupCauses } from '../../../domain/runs/causes.js';
+import { groupCauses, normalizeName } from '../../../domain/runs/causes.js';
 import { renderHtml } from '../../../views/runs/report/html.js';
-import { READ_CONCURRENCY, REPORT_FILES, isObject } from '../../../domain/runs/run-dir.js';
+import { READ_CONCURRENCY, REPORT_FILES, isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
 import { renderJunit } from '../../../views/runs/report/junit.js';
@@ -52,11 +53,8 @@ export interface WriteReportOptions {
 
 export const NO_RESULT_MESSAGE = 'no result was recorded';
 
-/** Run directory names as runIdFromWorkflowId makes them. */
-const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
-
 export async function writeReport(opts: WriteReportOptions): Promise<TestReport> {
-  if (!RUN_ID_RE.test(opts.runId) || opts.runId === '.' || opts.runId === '..') {
+  if (!isRunDirName(opts.runId)) {
     throw ApplicationFailure.nonRetryable(`"${opts.runId}" is not a run directory name`, RUN_FAILURES.badReportInput);
   }
   for (const [name, value] of [
@@ -89,6 +87,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
     previousRunId: previous?.runId ?? null,
     ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
     ...unsandboxedCount(notebooks),
+    ...networkCount(notebooks),
     // After the notebooks: peekReport reads the head of the file, which stays small.
     ...(await environmentFields({
       runDir,
@@ -138,6 +137,12 @@ export function compareWithPrevious(
 }
 
 /** NBLC_SANDBOX=off leaves a mark on the report: how many notebooks ran unconfined. */
+/** Kernels on the host's network: NBLC_KERNEL_NETWORK=host, or NBLC_SANDBOX=off. */
+function networkCount(notebooks: NotebookResult[]): { networkNotIsolated?: number } {
+  const n = notebooks.filter((nb) => nb.network === 'host' || nb.sandbox === 'off').length;
+  return n ? { networkNotIsolated: n } : {};
+}
+
 function unsandboxedCount(notebooks: NotebookResult[]): { unsandboxed?: number } {
   const n = notebooks.filter((nb) => nb.sandbox === 'off').length;
   return n ? { unsandboxed: n } : {};
@@ -194,6 +199,7 @@ async function readResult(runDir: string, nbPath: string): Promise<NotebookResul
 }
 
 const LIMITS: readonly ResourceLimits[] = ['cgroup2', 'cgroup1', 'rlimit', 'none'];
+const NETWORKS: readonly KernelNetwork[] = ['outbound', 'none', 'host'];
 const num = (v: unknown, dflt: number) => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
 const strOrNull = (v: unknown) => (typeof v === 'string' ? v : null);
 
@@ -201,7 +207,8 @@ function normalizeError(v: unknown): NotebookError | null {
   if (!isObject(v)) return null;
   return {
     cell: num(v.cell, -1),
-    ename: typeof v.ename === 'string' ? v.ename : '',
+    // The kernel names its error: one line, capped, like every cause (causes.ts).
+    ename: typeof v.ename === 'string' ? normalizeName(v.ename) : '',
     evalue: typeof v.evalue === 'string' ? v.evalue : '',
     traceback: typeof v.traceback === 'string' ? v.traceback : '',
     ...(v.expected === true ? { expected: true } : {}),
@@ -234,6 +241,8 @@ export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
     ...(typeof raw.cpuSeconds === 'number' || raw.cpuSeconds === null ? { cpuSeconds: raw.cpuSeconds } : {}),
     ...(raw.sandbox === 'on' || raw.sandbox === 'off' ? { sandbox: raw.sandbox } : {}),
     ...(LIMITS.includes(raw.limits as ResourceLimits) ? { limits: raw.limits as ResourceLimits } : {}),
+    ...(NETWORKS.includes(raw.network as KernelNetwork) ? { network: raw.network as KernelNetwork } : {}),
+    ...(raw.diskFull === true ? { diskFull: true } : {}),
     path: nbPath, // the run's path, whatever the file says
     attempts: num(raw.attempts, 1),
     ...(raw.flaky === true ? { flaky: true } : {}),

@@ -106,6 +106,7 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     '<main>',
     causes(report.causes, rowId),
     unsandboxedBanner(report),
+    networkBanner(report),
     changes(report, byPath, rowId),
     environmentSection(report),
     notebooksTable(report, rowId, opts),
@@ -167,6 +168,15 @@ function causes(list: RunCause[], rowId: Map<string, string>): string {
     ...list.map(item),
     '</ul></section>',
   ].join('\n');
+}
+
+/** NBLC_KERNEL_NETWORK=host is never silent either: kernels that shared the host's network. */
+function networkBanner(report: TestReport): string {
+  const n = report.networkNotIsolated ?? 0;
+  if (!n) return '';
+  const which =
+    n === report.counts.total ? "This run's kernels were" : `${n} of ${report.counts.total} notebooks' kernels were`;
+  return `<p class="unsandboxed" id="network-not-isolated">⚠ ${which} not network-isolated (NBLC_KERNEL_NETWORK=host): they shared the host's network, with the service's ports and the private network in reach.</p>`;
 }
 
 /** NBLC_SANDBOX=off is never silent: the run's page says so before anything else. */
