@@ -24,8 +24,9 @@ ARG NBLC_GID=10001
 # namespaces itself (docs/security.md, "Fallbacks"; the compose worker's security_opt lets it).
 # slirp4netns: each kernel's own outbound network (NBLC_KERNEL_NETWORK=outbound, the default);
 # libseccomp2: the kernels' seccomp filter (pyseccomp). docs/security.md, "The network boundary".
+# openssl: `nblc temporal certs` (the Temporal frontend's mutual TLS, docs/deployment.md).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates git python3 python3-venv tini bubblewrap \
+ && apt-get install -y --no-install-recommends ca-certificates git openssl python3 python3-venv tini bubblewrap \
     slirp4netns libseccomp2 \
  && rm -rf /var/lib/apt/lists/*
 

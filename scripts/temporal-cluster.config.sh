@@ -1,7 +1,8 @@
 # The Temporal server's config file, printed by scripts/temporal-cluster.sh (sourced there, with
 # DIR, the ports and the password set). The same settings as the temporalio/server image's
 # template with the values docker-compose.yml gives it (DB=postgres12, NUM_HISTORY_SHARDS=4, the
-# default connection pools, an empty dynamic config), on loopback ports of its own.
+# default connection pools, an empty dynamic config), on loopback ports of its own, with mutual TLS
+# on the frontend (certificates in TLS_DIR).
 cat <<EOF
 log:
   stdout: true
@@ -39,6 +40,24 @@ global:
   membership:
     maxJoinDuration: 30s
     broadcastAddress: 127.0.0.1
+  # Mutual TLS on the frontend (gRPC and HTTP): only holders of a certificate of the cluster's CA
+  # (made by \`nblc temporal certs\`) get in; the server's own system worker presents its own.
+  tls:
+    frontend:
+      server:
+        certFile: "$TLS_DIR/server.pem"
+        keyFile: "$TLS_DIR/server.key"
+        requireClientAuth: true
+        clientCaFiles: ["$TLS_DIR/ca.pem"]
+      client:
+        serverName: localhost
+        rootCaFiles: ["$TLS_DIR/ca.pem"]
+    systemWorker:
+      certFile: "$TLS_DIR/internal.pem"
+      keyFile: "$TLS_DIR/internal.key"
+      client:
+        serverName: localhost
+        rootCaFiles: ["$TLS_DIR/ca.pem"]
 
 services:
   frontend:

@@ -3,13 +3,16 @@
 # Temporal server (the release docker-compose.yml pins, built from source once), optionally the
 # Web UI; for development, CI and hosts without Docker. See docs/deployment.md.
 #
-#   scripts/temporal-cluster.sh up DIR [--port N] [--ui] [--ui-port N]   start what is not running; last line TEMPORAL_ADDRESS=…
+#   scripts/temporal-cluster.sh up DIR [--port N] [--ui] [--ui-port N]   start what is not running; prints the
+#                                                                         TEMPORAL_TLS_* settings, last line TEMPORAL_ADDRESS=…
 #   scripts/temporal-cluster.sh down DIR                                  stop what `up` started in DIR (data is kept)
 #   scripts/temporal-cluster.sh stop DIR server|postgres|ui [--kill]      stop one part (fault tests); `up` starts it again
 #   scripts/temporal-cluster.sh build                                     only build the binaries (scripts/temporal-build.sh)
 #
-# Everything lives in DIR (data, config, logs, pid files, ports); the binaries are built once and
-# cached by scripts/temporal-build.sh. Run as root, PostgreSQL runs as the user `postgres`.
+# Everything lives in DIR (data, config, logs, pid files, ports, and in DIR/tls the certificates of
+# the frontend's mutual TLS, made by `nblc temporal certs`: clients need DIR/tls/nblc.pem and .key
+# and DIR/tls/ca.pem); the binaries are built once and cached by scripts/temporal-build.sh.
+# Run as root, PostgreSQL runs as the user `postgres`.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,6 +90,18 @@ sql_tool() {
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# The frontend's certificates (kept once made): without one of its CA no client gets in.
+make_certs() {
+  TLS_DIR=$DIR/tls
+  node "$ROOT/bin/nblc.js" temporal certs "$TLS_DIR" >/dev/null || die "nblc temporal certs $TLS_DIR failed"
+}
+# What a client of this cluster sets (Temporal's standard variables, read by nblc and the CLI).
+tls_env() {
+  echo "TEMPORAL_TLS_SERVER_CA_CERT_PATH=$TLS_DIR/ca.pem"
+  echo "TEMPORAL_TLS_CLIENT_CERT_PATH=$TLS_DIR/$1.pem"
+  echo "TEMPORAL_TLS_CLIENT_KEY_PATH=$TLS_DIR/$1.key"
+}
+
 start_server() {
   alive "$DIR/temporal.pid" && return
   # Written at every start from the settings below (the ports stay those of the first `up`).
@@ -120,6 +135,12 @@ port: $UI_PORT
 enableUi: true
 defaultNamespace: ${TEMPORAL_NAMESPACE:-default}
 hideLogs: true
+tls:
+  caFile: $TLS_DIR/ca.pem
+  certFile: $TLS_DIR/ui.pem
+  keyFile: $TLS_DIR/ui.key
+  serverName: localhost
+  enableHostVerification: true
 EOF
   setsid "$UI_BIN/temporal-ui-server" --root "$DIR" --config ui --env development start \
     >>"$DIR/ui.log" 2>&1 </dev/null &
@@ -218,14 +239,16 @@ case "$cmd" in
     load_dir "$target"
     [ -z "$PORT_ARG" ] || [ "$PORT_ARG" = "$FRONTEND_PORT" ] ||
       die "$DIR was set up with frontend port $FRONTEND_PORT (ports stay with the directory)"
+    make_certs
     start_postgres
     migrate
     start_server
     wait_frontend
     [ "$UI" = 1 ] && start_ui
-    TEMPORAL_ADDRESS=127.0.0.1:$FRONTEND_PORT node "$ROOT/bin/nblc.js" temporal setup --wait 120 >&2 ||
+    env $(tls_env nblc) TEMPORAL_ADDRESS=127.0.0.1:$FRONTEND_PORT node "$ROOT/bin/nblc.js" temporal setup --wait 120 >&2 ||
       die "nblc temporal setup failed (server log: $DIR/temporal.log)"
     alive "$DIR/ui.pid" && echo "NBLC_TEMPORAL_UI_URL=http://127.0.0.1:$UI_PORT"
+    tls_env nblc
     echo "TEMPORAL_ADDRESS=127.0.0.1:$FRONTEND_PORT"
     ;;
   down)
@@ -246,7 +269,7 @@ case "$cmd" in
     esac
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

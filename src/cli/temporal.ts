@@ -1,7 +1,11 @@
-/** `nblc temporal setup`: the namespace and nblc's search attributes on the Temporal service it uses. */
+/**
+ * `nblc temporal setup`: the namespace and nblc's search attributes on the Temporal service it uses;
+ * `nblc temporal certs DIR`: the certificates for mutual TLS on a cluster's frontend.
+ */
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../platform/config.js';
 import { connectClient } from '../platform/temporal.js';
+import { DEFAULT_HOSTS, makeTemporalCerts } from '../process/temporal-certs.js';
 import { retentionSeconds, setupTemporal } from '../process/temporal-setup.js';
 import { UsageError } from './errors.js';
 import { seconds } from './options.js';
@@ -47,5 +51,34 @@ export function registerTemporal(program: Command): void {
       } finally {
         await client.connection.close();
       }
+    });
+  temporal
+    .command('certs')
+    .description(
+      "make a CA and the certificates for mutual TLS on a Temporal cluster's frontend in DIR (kept if they exist)",
+    )
+    .argument('<dir>', 'where to write ca.pem, server.pem/.key, nblc.pem/.key, ui.pem/.key, internal.pem/.key')
+    .addOption(
+      new Option(
+        '--host <name...>',
+        "names and addresses clients reach the frontend by (the server certificate's)",
+      ).default(DEFAULT_HOSTS),
+    )
+    .addOption(
+      new Option('--days <n>', 'validity of the certificates').default(825).argParser((v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 3650)
+          throw new UsageError('--days: a whole number of days, 1 to 3650');
+        return n;
+      }),
+    )
+    .addHelpText(
+      'after',
+      '\nThen point nblc at the cluster with TEMPORAL_TLS_SERVER_CA_CERT_PATH=DIR/ca.pem,\n' +
+        'TEMPORAL_TLS_CLIENT_CERT_PATH=DIR/nblc.pem and TEMPORAL_TLS_CLIENT_KEY_PATH=DIR/nblc.key (docs/deployment.md).',
+    )
+    .action(async (dir: string, opts: { host: string[]; days: number }) => {
+      const made = await makeTemporalCerts(dir, { hosts: opts.host, days: opts.days, log: (l) => console.log(l) });
+      if (made.length === 0) console.log(`${dir}: every certificate exists; nothing made`);
     });
 }

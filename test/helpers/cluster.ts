@@ -41,9 +41,29 @@ export function clusterUnavailable(): string | null {
   return null;
 }
 
+/**
+ * What a client of the cluster in `dir` presents: the certificates `nblc temporal certs` made for
+ * its mutual TLS (`who`: nblc's, the UI's); as SDK options and as Temporal's standard variables.
+ */
+export function clusterTls(dir: string, who: 'nblc' | 'ui' = 'nblc') {
+  const file = (name: string) => path.join(dir, 'tls', name);
+  const env: Env = {
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: file('ca.pem'),
+    TEMPORAL_TLS_CLIENT_CERT_PATH: file(`${who}.pem`),
+    TEMPORAL_TLS_CLIENT_KEY_PATH: file(`${who}.key`),
+  };
+  const tls = async () => ({
+    serverRootCACertificate: await fs.readFile(file('ca.pem')),
+    clientCertPair: { crt: await fs.readFile(file(`${who}.pem`)), key: await fs.readFile(file(`${who}.key`)) },
+  });
+  return { env, tls };
+}
+
 export interface Cluster {
   dir: string;
   address: string;
+  /** TEMPORAL_TLS_* for nblc's certificate (the frontend requires one). */
+  tlsEnv: Env;
   client: Client;
   /** Stops the Temporal server or PostgreSQL (`kill`: SIGKILL / immediate shutdown). */
   stop(part: 'server' | 'postgres', opts?: { kill?: boolean }): Promise<void>;
@@ -85,7 +105,7 @@ export function useCluster(): Cluster {
       const out = await script(['up', dir]);
       const address = /TEMPORAL_ADDRESS=(\S+)\s*$/.exec(out)?.[1];
       if (!address) throw new Error(`temporal-cluster.sh up printed no TEMPORAL_ADDRESS:\n${out}`);
-      const connection = await Connection.connect({ address });
+      const connection = await Connection.connect({ address, tls: await clusterTls(dir).tls() });
       state = { dir, address, client: new Client({ connection }), reaper };
     },
     { timeout: 25 * 60_000 },
@@ -110,6 +130,9 @@ export function useCluster(): Cluster {
     },
     get client() {
       return get().client;
+    },
+    get tlsEnv() {
+      return clusterTls(get().dir).env;
     },
     async stop(part, opts = {}) {
       await script(['stop', get().dir, part, ...(opts.kill ? ['--kill'] : [])]);
@@ -147,6 +170,7 @@ export async function startHosts(cluster: Cluster, name: string, extra: Env = {}
   const shared = path.join(dir, 'shared');
   const env: Env = {
     TEMPORAL_ADDRESS: cluster.address,
+    ...cluster.tlsEnv,
     NBLC_REPO_URL: upstream.url,
     NBLC_REPO_FULL_NAME: `${TEST_REPO.split('/')[0]}/${name}`,
     NBLC_WEBHOOK_SECRET: TEST_SECRET,

@@ -1,6 +1,7 @@
 /**
  * scripts/temporal-cluster.sh as an operator or CI runs it: the releases it builds
- * (scripts/temporal-build.sh) are those docker-compose.yml pins; `up` is idempotent and prints TEMPORAL_ADDRESS last; `down` stops
+ * (scripts/temporal-build.sh) are those docker-compose.yml pins; `up` is idempotent and prints TEMPORAL_ADDRESS last
+ * (after the TEMPORAL_TLS_* settings of its mutual TLS); `down` stops
  * exactly what `up` started in that directory (another cluster keeps running); `up` after `down`
  * finds its data again.
  *
@@ -17,7 +18,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { removeTree } from '../../src/activities/files.js';
-import { CLUSTER_SCRIPT, clusterUnavailable } from '../helpers/cluster.js';
+import { CLUSTER_SCRIPT, clusterTls, clusterUnavailable } from '../helpers/cluster.js';
 import { isAlive } from '../helpers/processes.js';
 
 const run = promisify(execFile);
@@ -39,8 +40,9 @@ const pidOf = async (dir: string, file: string) => Number(await fs.readFile(path
 const postmaster = async (dir: string) =>
   Number((await fs.readFile(path.join(dir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0]);
 
-async function answers(address: string): Promise<boolean> {
-  const conn = await Connection.connect({ address, connectTimeout: 2000 }).catch(() => null);
+async function answers(address: string, dir: string): Promise<boolean> {
+  const tls = await clusterTls(dir).tls();
+  const conn = await Connection.connect({ address, tls, connectTimeout: 2000 }).catch(() => null);
   if (!conn) return false;
   try {
     await conn.withDeadline(Date.now() + 3000, () => conn.workflowService.getSystemInfo({}));
@@ -73,7 +75,7 @@ describe('scripts/temporal-cluster.sh up / down', { skip: clusterUnavailable() ?
       assert.notEqual(other, address, 'each directory has its own ports');
       await script('down', a);
       assert.ok(!isAlive(server) && !isAlive(pg), 'down stopped the server and PostgreSQL of its directory');
-      assert.ok(await answers(other), 'the other cluster still answers');
+      assert.ok(await answers(other, b), 'the other cluster still answers');
       assert.ok(isAlive(await postmaster(b)));
 
       const back = await script('up', a);

@@ -17,6 +17,7 @@ import {
   type NotebookSummary,
 } from '../../domain/runs/model.js';
 import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
+import { isPullRequestRoot } from './pr-limits.js';
 import { sandboxArgs } from './sandbox.js';
 import { Slots } from './slots.js';
 import { removeTree, writeFileAtomic } from '../files.js';
@@ -31,7 +32,7 @@ const KILL_GRACE_MS = 5000;
 
 export type NotebookConfig = Pick<
   Config,
-  'resultsDir' | 'tests' | 'workerName' | 'sandbox' | 'dataDir' | 'cacheDir' | 'usersDir' | 'env'
+  'resultsDir' | 'tests' | 'workerName' | 'sandbox' | 'dataDir' | 'cacheDir' | 'usersDir' | 'env' | 'github'
 >;
 
 export interface RunNotebookInput {
@@ -108,6 +109,9 @@ export function createNotebookActivities(cfg: NotebookConfig, slots = new Slots(
     await fs.mkdir(scratch, { recursive: true });
     const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
 
+    // Unreviewed code (a PR snapshot, known by the root the worker computed, not by what the
+    // input says) gets neither the prerun cell nor NBLC_KERNEL_ENV, unless NBLC_PR_PRERUN=true.
+    const trusted = !isPullRequestRoot(cfg.cacheDir, root) || cfg.github.prPrerun;
     const args = executorArgs(cfg, {
       notebook: path.join(root, nbPath),
       output,
@@ -115,7 +119,7 @@ export function createNotebookActivities(cfg: NotebookConfig, slots = new Slots(
       cellTimeoutS: input.cellTimeoutS ?? cfg.tests.cellTimeoutS,
       notebookTimeoutS: input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS,
       scratch,
-      prerun: cfg.tests.prerunFile,
+      prerun: trusted ? cfg.tests.prerunFile : undefined,
       root,
       memory: notebookMemory(cfg, input.memory),
       allowErrors: input.allowErrors === true,
@@ -127,7 +131,7 @@ export function createNotebookActivities(cfg: NotebookConfig, slots = new Slots(
         `NBLC_SANDBOX=off: run ${input.runId} executes notebooks unsandboxed, as the service's user (docs/security.md)`,
       );
     }
-    const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path);
+    const { code, stderr } = await execute(cfg, args, `${executorResult}.log`, ctx, input.path, trusted);
     if (code !== 0) {
       throw ApplicationFailure.retryable(
         `the notebook executor for ${input.path} exited with ${code}: ${stderr.slice(-2000)}`,
@@ -238,8 +242,9 @@ export async function execute(
   stderrFile: string,
   ctx: Context,
   nbPath: string,
+  trusted = true,
 ): Promise<{ code: number | null; stderr: string }> {
-  const proc = await startExecutor(cfg, args, stderrFile, ctx);
+  const proc = await startExecutor(cfg, args, stderrFile, ctx, trusted ? cfg.sandbox.kernelEnv : []);
   let progress: unknown = { path: nbPath, event: 'spawned' };
   proc.onLine((line) => {
     try {
@@ -284,8 +289,14 @@ export async function prestartForkServer(cfg: NotebookConfig, log: (message: str
     .catch((err: Error) => log(err.message));
 }
 
-async function startExecutor(cfg: NotebookConfig, args: string[], stderrFile: string, ctx: Context) {
-  const env = executorEnv(cfg.env, cfg.sandbox.kernelEnv);
+async function startExecutor(
+  cfg: NotebookConfig,
+  args: string[],
+  stderrFile: string,
+  ctx: Context,
+  kernelEnv: readonly string[],
+) {
+  const env = executorEnv(cfg.env, kernelEnv);
   if (cfg.tests.executor === 'spawn') return spawnExecutor(cfg.tests.python, args, env);
   const server = forkServerFor(cfg.tests.python, env);
   for (let attempt = 1; ; attempt++) {

@@ -5,7 +5,8 @@
  * cache, cannot read unreviewed code; notebook workers on other hosts share the cache), never
  * under `snapshots/` or `current`, and removed when the run ends (with the PR's head ref, unless
  * a newer push moved it). The notebooks run are those
- * the PR changes against its merge base with the configured branch.
+ * the PR changes against its merge base with the configured branch. A head whose tree is over
+ * NBLC_PR_MAX_FILES or NBLC_PR_MAX_BYTES is not exported: the run is skipped with a status saying why.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
@@ -21,6 +22,7 @@ import { git, gitFailure } from '../sync/git.js';
 import { cloneDir } from '../sync/index.js';
 import { changedPaths, ensureClone, isAncestor, resolveCommit } from '../sync/repo.js';
 import { materialize } from '../sync/snapshot.js';
+import { treeOverLimits } from './pr-limits.js';
 
 export type PullRequestConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'resultsDir' | 'github'>;
 
@@ -94,6 +96,11 @@ export function createPullRequestActivities(cfg: PullRequestConfig) {
               SYNC_FAILURES.commitNotFound,
             );
           }
+          const over = await treeOverLimits(gitDir, head, {
+            maxFiles: cfg.github.prMaxFiles,
+            maxBytes: cfg.github.prMaxBytes,
+          });
+          if (over) return { commit: head, root: '', paths: [], skipped: over };
           const base = (await g.raw(['merge-base', head, baseRef])).trim();
           const paths = base ? await changedPaths(g, base, head) : [];
           const parent = prSnapshotsDir(cfg.cacheDir);

@@ -72,6 +72,14 @@ const runs = {
   NBLC_TEST_TIMEZONE: z.string().default('UTC'),
   NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
   NBLC_PR_FROM_FORKS: z.enum(['true', 'false']).default('false'),
+  // Unreviewed code gets less: no prerun cell, no NBLC_KERNEL_ENV, and a bounded tree.
+  NBLC_PR_PRERUN: z.enum(['true', 'false']).default('false'),
+  NBLC_PR_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(512 * 1024 * 1024),
+  NBLC_PR_MAX_FILES: z.coerce.number().int().min(1).default(20_000),
 };
 
 /** The notebook sandbox (docs/security.md). */

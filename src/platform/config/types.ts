@@ -101,7 +101,16 @@ export interface Config {
      */
     statusLinkTtlS: number;
   };
-  github: { token?: Secret; apiUrl: string; prFromForks: boolean };
+  github: {
+    token?: Secret;
+    apiUrl: string;
+    prFromForks: boolean;
+    /** NBLC_PR_PRERUN: pull-request runs get the prerun cell and NBLC_KERNEL_ENV too. */
+    prPrerun: boolean;
+    /** NBLC_PR_MAX_BYTES, NBLC_PR_MAX_FILES: a PR's tree beyond these is refused. */
+    prMaxBytes: number;
+    prMaxFiles: number;
+  };
   logLevel: Vars['NBLC_LOG_LEVEL'];
   /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */
   env: Env;

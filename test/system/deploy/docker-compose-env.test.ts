@@ -110,7 +110,9 @@ test('each service gets exactly the secrets its code reads (the worker no webhoo
     }
     const used = new Set(
       Object.entries(env)
-        .filter(([k, v]) => k.endsWith('_FILE') && v?.startsWith('/run/secrets/'))
+        .filter(
+          ([k, v]) => (k.endsWith('_FILE') || /^TEMPORAL_TLS_\w+_PATH$/.test(k)) && v?.startsWith('/run/secrets/'),
+        )
         .map(([, v]) => path.basename(v!)),
     );
     for (const secret of secretNames(service(name))) {
