@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what only the tests need, after scripts/setup.sh (npm packages, .venv), idempotently:
+# the Temporal server the cluster tests run, built from source once per machine into
+# ~/.cache/nblc; chromium for the dashboard's browser tests; and, as root, the Debian packages of
+# the notebook sandbox's fallbacks. `npm test` runs it; each step says before it starts how long
+# it takes, and a step that cannot run says which tests it skips.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "test-setup: $*" >&2; }
+
+# apt-get install, as root where apt-get exists: why, how long, packages. One `apt-get update` per
+# call, so nothing is downloaded when every package is there.
+apt_install() {
+  local why=$1 eta=$2
+  shift 2
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    say "not root (or no apt-get): cannot install $* for $why; install them yourself (apt-get install $*)"
+    return 1
+  fi
+  say "installing $* (apt-get) for $why ($eta)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } >&2
+}
+
+# The cluster tests (test/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
+# docker-compose.yml pins (temporal-build.sh says it takes ~5 minutes before it starts, the first
+# time only). Without Go they are skipped, and say so.
+if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
+  :
+elif command -v go >/dev/null; then
+  nice -n 10 bash scripts/temporal-build.sh
+else
+  say "no go command: the Temporal cluster tests (test/cluster/) will be skipped; install Go to run them"
+fi
+
+# The dashboard's browser tests (test/api/dashboard-browser.test.ts) drive Debian's chromium
+# through playwright-core, which downloads no browser of its own.
+chromium_bin=${NBLC_CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium_bin" ]; then
+  apt_install "the dashboard's browser tests" "about 2 minutes, ~100 MB" chromium ||
+    say "no chromium at $chromium_bin: the browser tests will be skipped (or set NBLC_CHROMIUM to a Chromium binary)"
+fi
+
+# The notebook sandbox's fallback where the worker may not create namespaces itself (e.g. an
+# AppArmor profile that allows only bwrap): bubblewrap (docs/security.md, "Fallbacks").
+if ! command -v bwrap >/dev/null; then
+  apt_install "the sandbox's bubblewrap fallback and its tests" "about 10 s" bubblewrap ||
+    say "bubblewrap not installed: its fallback tests will be skipped"
+fi
