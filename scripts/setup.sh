@@ -22,7 +22,7 @@ npm_hash=$(hash_of package.json package-lock.json)
 if shared node_modules node_modules/.bin/tsc; then
   :
 elif [ ! -f node_modules/.nblc-stamp ] || [ "$(cat node_modules/.nblc-stamp)" != "$npm_hash" ]; then
-  echo "setup: installing npm packages (npm ci; about 30 s with an empty npm cache)" >&2
+  echo "setup: installing npm packages (npm ci; about a minute with an empty npm cache)" >&2
   npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$npm_hash" > node_modules/.nblc-stamp
 fi
