@@ -31,6 +31,16 @@ def emit(event: str, **fields: Any) -> None:
         print(json.dumps({"event": event, **fields}), flush=True)
 
 
+def runs(cell: NotebookNode, skip_tag: str) -> bool:
+    """Whether a cell is executed: nbclient runs code cells with a source, unless tagged to skip."""
+    return cell.cell_type == "code" and bool(cell.source.strip()) and skip_tag not in cell.metadata.get("tags", [])
+
+
+def expects_error(index: int, tags: list[str]) -> bool:
+    """A cell tagged raises-exception may raise and execution goes on; the prerun never may."""
+    return index != PRERUN_CELL and "raises-exception" in tags
+
+
 async def run_cells(ex: Running, client: NotebookClient, nb: NotebookNode) -> None:
     outcome = ex.outcome
     # The prerun cell is executed as cell 0 of the notebook object (nbclient writes the
@@ -44,8 +54,7 @@ async def run_cells(ex: Running, client: NotebookClient, nb: NotebookNode) -> No
     try:
         for pos, cell in enumerate(nb.cells):
             index = pos - offset
-            tags = cell.metadata.get("tags", [])
-            if cell.cell_type != "code" or not cell.source.strip() or client.skip_cells_with_tag in tags:
+            if not runs(cell, client.skip_cells_with_tag):
                 continue  # nbclient would not run it either
             name = cell_name(index)
             limit = budget.limit(name)
@@ -75,7 +84,7 @@ async def run_cells(ex: Running, client: NotebookClient, nb: NotebookNode) -> No
                     outcome.cells_run += 1
                     execution_count += 1
             unexpected = outcome.collect_errors(
-                cell, index, expected=index != PRERUN_CELL and "raises-exception" in tags
+                cell, index, expected=expects_error(index, cell.metadata.get("tags", []))
             )
             if stop and ex.signal is None:
                 outcome.stop(*stop)

@@ -21,7 +21,7 @@ import uuid
 
 ROOT = "/sys/fs/cgroup"
 PIDS_MAX = 1024  # tasks (processes and threads) per notebook: a fork bomb stops here
-WORKER_LEAF = "nblc-worker"  # v2: where the worker's own processes move (nblc_probe)
+WORKER_LEAF = "nblc-worker"  # v2: where the worker's own processes move (nblc_sandbox_probe)
 
 
 def _read(path: str) -> str:
@@ -74,7 +74,7 @@ def own_dirs() -> dict[str, str]:
 
 
 def v2_parent(own: str) -> str:
-    """Notebook cgroups go beside the worker's leaf when nblc_probe made one, else below ours."""
+    """Notebook cgroups go beside the worker's leaf when nblc_sandbox_probe made one, else below ours."""
     return os.path.dirname(own) if os.path.basename(own) == WORKER_LEAF else own
 
 

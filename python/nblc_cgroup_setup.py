@@ -1,4 +1,4 @@
-"""What a worker does with cgroups once, at start (python/nblc_probe.py): make its cgroup v2
+"""What a worker does with cgroups once, at start (python/nblc_sandbox_probe.py): make its cgroup v2
 nblc's to manage where it may (delegate), say how notebooks' memory will be bounded, and remove
 notebook cgroups a killed executor left behind (sweep). The per-notebook cgroups themselves:
 nblc_cgroup.Limits.
@@ -12,7 +12,7 @@ from nblc_cgroup import WORKER_LEAF, _mounts, _read, _write, is_v2, own_dirs, v2
 
 
 def _enable(base: str, controllers: list[str]) -> list[str]:
-    wanted = [c for c in ("memory", "pids", "cpu") if c in controllers]
+    wanted: list[str] = [c for c in ("memory", "pids", "cpu") if c in controllers]
     if wanted:
         _write(f"{base}/cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
     return wanted

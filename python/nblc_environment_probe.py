@@ -11,7 +11,7 @@ import json
 import platform
 
 
-def _nblc_probe() -> None:
+def _nblc_environment_probe() -> None:
     packages: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
         try:
@@ -23,5 +23,5 @@ def _nblc_probe() -> None:
     print("NBLC_ENVIRONMENT " + json.dumps({"python": platform.python_version(), "packages": packages}))
 
 
-_nblc_probe()
-del _nblc_probe
+_nblc_environment_probe()
+del _nblc_environment_probe

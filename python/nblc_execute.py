@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import nbformat
 from jupyter_client.kernelspec import NoSuchKernel
@@ -107,7 +107,7 @@ class Executor:
                 log.warning("kernel process did not exit: %s", e)
         try:
             if km.has_kernel:
-                await km.shutdown_kernel(now=True)  # kills, reaps the process, removes connection file
+                await ensure_async(km.shutdown_kernel(now=True))  # kills, reaps the process, removes connection file
             else:
                 await ensure_async(km.cleanup_resources())
         except (Exception, asyncio.CancelledError) as e:  # it is dead either way; keep the result
@@ -187,15 +187,15 @@ class Executor:
             kernel_manager_class=NblcKernelManager,
         )
         try:
-            client.km = client.create_kernel_manager()
-            client.km.template = self.template
+            client.km = km = cast(NblcKernelManager, client.create_kernel_manager())
+            km.template = self.template
             if isinstance(self.sandbox, KernelSandbox):
-                client.km.sandbox = self.sandbox
-                self.sandbox.configure(client.km)
+                km.sandbox = self.sandbox
+                self.sandbox.configure(km)
             # stdout=stderr: anything the kernel process prints must not corrupt our JSON stdout
             await client.async_start_new_kernel(cwd=scratch, stdout=sys.stderr.fileno())
             # nbclient's async_start_new_kernel_client, without jupyter_client's fixed waits (nblc_ready)
-            client.kc = kc = client.km.client()
+            client.kc = kc = km.client()
             fast_reconnect(kc)
             kc.start_channels()
             reply = await wait_for_ready(kc, client.startup_timeout)

@@ -31,14 +31,14 @@ import socket
 import sys
 import tempfile
 import time
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 # Imported once here, for every child: the kernel's modules (for the forked kernels) and,
 # through nblc_execute, nbclient, nbformat and jupyter_client.
 import ipykernel.ipkernel  # noqa: F401
 import ipykernel.kernelapp  # noqa: F401
 import nbformat
-from jupyter_client.provisioning import KernelProvisionerFactory
+from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
 import nblc_execute
 from nblc_kernel_fork import die_with_parent, reset_child_state, run_child, stdin_from_devnull
@@ -105,7 +105,7 @@ def read_request(conn: socket.socket) -> dict[str, Any]:
             raise ValueError("incomplete request")
         data += chunk
     conn.settimeout(None)
-    req = json.loads(data)
+    req: dict[str, Any] = json.loads(data)
     if not isinstance(req.get("argv"), list) or not isinstance(req.get("stderr"), str):
         raise ValueError("request needs argv (list) and stderr (path)")
     return req
@@ -147,7 +147,7 @@ class Server:
                     except BlockingIOError:
                         pass
                 else:
-                    self.peer_readable(key.data, key.fileobj)
+                    self.peer_readable(key.data, cast(socket.socket, key.fileobj))
             self.reap()
             if self.terminated:
                 return self.shutdown()

@@ -19,16 +19,17 @@ import logging
 import os
 import runpy
 import signal
+import subprocess
 import sys
 import time
 import traceback
 import uuid
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
-from jupyter_client.provisioning import LocalProvisioner
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 import nblc_sandbox
 from nblc_kernel_sandbox import KernelSandbox
@@ -109,10 +110,10 @@ class KernelTemplate:
     ) -> int:
         """Turn the template into the kernel `cmd`, in the sandbox `policy` if any; returns its pid."""
         request = {"argv": cmd, "env": env, "cwd": cwd, "stdout": stdout, "stderr": stderr, "policy": policy}
-        request = json.dumps(request).encode()
+        assert self._w is not None, "launch() once"
         with os.fdopen(self._w, "wb") as w:
             self._w = None
-            w.write(request)
+            w.write(json.dumps(request).encode())
         return self.pid
 
     def discard(self) -> None:
@@ -252,7 +253,7 @@ class NblcProvisioner(LocalProvisioner):
         cwd = str(kwargs.get("cwd") or os.getcwd())
         policy = sandbox.policy(cmd, self.kernel_spec) if sandbox is not None else None
         pid = template.launch(cmd, env, cwd, kwargs.get("stdout"), kwargs.get("stderr"), policy)
-        self.process = ForkedProcess(pid)
+        self.process = cast(subprocess.Popen[bytes], ForkedProcess(pid))  # Popen as LocalProvisioner uses it
         self.pid = pid
         self.pgid = pid  # the template calls setsid(): its own group, as jupyter_client's launch
         self.cwd = cwd

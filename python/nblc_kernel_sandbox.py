@@ -74,7 +74,7 @@ class KernelSandbox:
         self.subdirs: list[str] = []
 
     def _own(self, path: str) -> None:
-        if self.uid is not None:
+        if self.uid is not None and self.gid is not None:
             os.chown(path, self.uid, self.gid, follow_symlinks=False)
 
     def prepare(self) -> str:
@@ -111,6 +111,7 @@ class KernelSandbox:
 
     def configure(self, km: Any) -> None:
         """ZeroMQ over Unix sockets in the runtime folder, which only this kernel can see."""
+        assert self.runtime is not None, "prepare() first"
         km.transport = "ipc"
         km.connection_file = os.path.join(self.runtime, "kernel.json")
         km.ip = os.path.join(self.runtime, "ipc")
@@ -124,6 +125,7 @@ class KernelSandbox:
     def policy(self, cmd: list[str], kernel_spec: Any = None) -> Policy:
         """The policy of a kernel command: this Python, or another environment's interpreter
         (its prefix) and the kernelspec's folder (its argv may name files there)."""
+        assert self.runtime is not None and self.private is not None, "prepare() first"
         extra = [] if cmd[0] == sys.executable else python_dirs(cmd[0])
         resource_dir = getattr(kernel_spec, "resource_dir", None)
         if resource_dir:

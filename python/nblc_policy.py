@@ -107,7 +107,7 @@ def plan(
     bound over it (the subfolders `subdirs` of that folder bound back read-only inside it);
     runtime_dir: the kernel's connection file and sockets, at the same path as outside.
     """
-    mounts: list[dict[str, str]] = []
+    mounts: list[dict[str, str | bool]] = []
     bound: list[tuple[str, str]] = []  # (host source, sandbox path) of bind mounts
 
     def bind(src: str, dst: str, op: str = "ro") -> None:

@@ -19,7 +19,7 @@ from queue import Empty
 from typing import Any
 
 import zmq
-from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.asynchronous.client import AsyncKernelClient
 
 RECONNECT_IVL_MS = 10
 SHELL_WAIT_S = 1.0  # per kernel_info request, as jupyter_client
@@ -56,7 +56,7 @@ async def _reply(kc: AsyncKernelClient, msg_id: str, timeout: float) -> dict[str
     end = time.monotonic() + timeout
     while True:
         try:
-            msg = await kc.shell_channel.get_msg(timeout=max(end - time.monotonic(), 0))
+            msg: dict[str, Any] = await kc.shell_channel.get_msg(timeout=max(end - time.monotonic(), 0))
         except Empty:
             return None
         if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "kernel_info_reply":

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: type check, lint (which keeps workflows deterministic) and formatting
-# (prettier, ruff), then every
-# test file under test/ with Node's test runner against real Temporal servers, git
+# (prettier, ruff), the Python side's type check (mypy) and unit tests (pytest, python/tests/),
+# then every test file under test/ with Node's test runner against real Temporal servers, git
 # repositories and Jupyter kernels from .venv. Extra arguments are passed to node --test
 # (e.g. --test-name-pattern=webhook).
 set -euo pipefail
@@ -15,6 +15,12 @@ npx prettier --check . --log-level warn
 echo "== lint (python)"
 .venv/bin/ruff check --quiet python
 .venv/bin/ruff format --check --quiet python
+echo "== typecheck (python)"
+.venv/bin/mypy --no-error-summary
+echo "== unit tests (python)"
+# Before node --test and quiet (dots; details only of failures), so that the last lines are
+# node's tally; a failure stops the script here.
+.venv/bin/pytest --quiet --quiet
 echo "== tests"
 # test/cluster/ starts a PostgreSQL-backed Temporal cluster per file (scripts/temporal-cluster.sh;
 # the server is built by scripts/test-setup.sh, the first time only).

@@ -20,7 +20,7 @@ import { notebookJson } from '../helpers/notebooks.js';
 import { pidsMarked } from './host-processes.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_probe.py');
+const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_sandbox_probe.py');
 const MARKER = `nblccg${process.pid}`;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-cgroup2-'));
 const mountPoint = path.join(dir, 'cgroup2');

@@ -1,7 +1,7 @@
 // The sandbox's start-up check and its fallbacks: a worker that cannot sandbox refuses to start
 // (naming NBLC_SANDBOX=off); NBLC_SANDBOX=off runs unconfined and says so; a non-root worker
 // sandboxes in a user namespace, or through bubblewrap. The non-root cases run the probe
-// (python/nblc_probe.py: the real launcher and policy) as the kernel user with the system's
+// (python/nblc_sandbox_probe.py: the real launcher and policy) as the kernel user with the system's
 // Python, since this project's .venv may live where that user cannot read.
 //   node --import tsx --test test/sandbox/fallbacks.test.ts
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ import { NBLC_BIN, runNblc } from '../helpers/processes.js';
 import { notebookJson } from '../helpers/notebooks.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_probe.py');
+const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_sandbox_probe.py');
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-fallbacks-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

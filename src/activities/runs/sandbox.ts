@@ -1,6 +1,6 @@
 /**
  * The notebook sandbox's settings as executor arguments, and the check a worker runs before it
- * takes notebooks (python/nblc_probe.py): with NBLC_SANDBOX=on (the default) a worker whose
+ * takes notebooks (python/nblc_sandbox_probe.py): with NBLC_SANDBOX=on (the default) a worker whose
  * host cannot sandbox kernels refuses to start, saying why and naming NBLC_SANDBOX=off.
  */
 import { execFile } from 'node:child_process';
@@ -10,7 +10,7 @@ import { ConfigError, PROJECT_ROOT, type Config } from '../../runtime/config.js'
 import type { Logger } from '../../runtime/logger.js';
 import { executorEnv } from './executor-process.js';
 
-const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_probe.py');
+const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_sandbox_probe.py');
 
 export type SandboxSettings = Pick<
   Config,

@@ -2,7 +2,7 @@
 """Can this host sandbox notebook kernels? Run once when a worker starts
 (src/activities/runs/sandbox.ts), with the worker's sandbox settings:
 
-    nblc_probe.py '{"kernelUser": "nblc-kernel", "memory": "4G", "kernelEnv": [], "cgroupRoot": null}'
+    nblc_sandbox_probe.py '{"kernelUser": "nblc-kernel", "memory": "4G", "kernelEnv": [], "cgroupRoot": null}'
 
 It prepares cgroup v2 delegation when needed (nblc_cgroup_setup.delegate), then runs a tiny command
 through the real launcher and policy, as a notebook's kernel would run, and checks from inside
@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from typing import Any
 
 from nblc_cgroup_setup import delegate, sweep
 from nblc_files import remove_tree
@@ -48,11 +49,11 @@ print(json.dumps(out))
 """
 
 
-def probe(settings: dict) -> dict:
+def probe(settings: dict[str, Any]) -> dict[str, Any]:
     cgroup_root = settings.get("cgroupRoot") or None
     cgroup_note = delegate(cgroup_root)
     swept = sweep(root=cgroup_root)
-    tmp = tempfile.mkdtemp(prefix="nblc-probe-")
+    tmp = tempfile.mkdtemp(prefix="nblc-sandbox-probe-")
     try:
         snapshot = os.path.join(tmp, "snapshot")
         os.makedirs(os.path.join(snapshot, "folder"))
