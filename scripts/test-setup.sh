@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what only the tests need, after scripts/setup.sh (npm packages, .venv), idempotently:
+# the Python test tools (requirements-dev.txt) into .venv;
 # the Temporal server the cluster tests run, built from source once per machine into
 # ~/.cache/nblc; chromium for the dashboard's browser tests; and, as root, the Debian packages of
 # the notebook sandbox's fallbacks. `npm test` runs it; each step says before it starts how long
@@ -21,6 +22,17 @@ apt_install() {
   say "installing $* (apt-get) for $why ($eta)"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } >&2
 }
+
+# The Python test tools (ruff, mypy, pytest, hypothesis; nbconvert for the benchmarks) into .venv,
+# which scripts/setup.sh made (a shared .venv link belongs to its checkout: only checked).
+dev_hash=$(sha256sum requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
+if [ -L .venv ]; then
+  [ -x .venv/bin/pytest ] || say ".venv links to $(readlink .venv), which lacks requirements-dev.txt; install it there"
+elif [ ! -f .venv/.nblc-dev-stamp ] || [ "$(cat .venv/.nblc-dev-stamp)" != "$dev_hash" ]; then
+  say "installing requirements-dev.txt into .venv (the Python test tools; about 30 s)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
+  echo "$dev_hash" >.venv/.nblc-dev-stamp
+fi
 
 # The cluster tests (test/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
 # docker-compose.yml pins (temporal-build.sh says it takes ~5 minutes before it starts, the first
