@@ -67,14 +67,14 @@ build_compose() {
 # kept (~1 minute to make, the first time); importing it takes seconds.
 build_base() {
   local recipe tar
-  recipe=$(printf 'minbase ca-certificates tzdata netcat-openbsd procps v1' | sha256sum | cut -c1-12)
+  recipe=$(printf 'minbase ca-certificates tzdata netcat-openbsd v1' | sha256sum | cut -c1-12)
   [ "$(built_from "$BASE")" = "$recipe" ] && return
   tar=$IMAGES/debian-bookworm-$recipe.tar
   if [ ! -s "$tar" ]; then
     command -v mmdebstrap >/dev/null || die "needs mmdebstrap (as root: apt-get install mmdebstrap)"
     say "making a Debian bookworm root filesystem with mmdebstrap (first time only: ~1 minute)"
     mkdir -p "$IMAGES"
-    nice -n 10 mmdebstrap --quiet --variant=minbase --include=ca-certificates,tzdata,netcat-openbsd,procps \
+    nice -n 10 mmdebstrap --quiet --variant=minbase --include=ca-certificates,tzdata,netcat-openbsd \
       --aptopt='Acquire::Languages "none"' --dpkgopt='path-exclude=/usr/share/{doc,man,locale}/*' \
       bookworm "$tar.part" >&2
     mv "$tar.part" "$tar"
@@ -135,7 +135,7 @@ build_images() {
   build_base
   local node src
   node=$(node_dist)
-  build_image nblc-local/node:20-bookworm-slim node "$node/node=node" "$node/npm=npm"
+  build_image nblc-local/node:20-bookworm-slim node "$node/node/bin/node=node" "$node/npm=npm"
   build_image nblc-local/postgres:16 postgres "$ROOT/docker/local/postgres-entrypoint.sh=postgres-entrypoint.sh"
   build_image "nblc-local/admin-tools:$TEMPORAL_VERSION" admin-tools "$BIN/temporal-sql-tool=temporal-sql-tool" \
     "$BIN/schema=schema"

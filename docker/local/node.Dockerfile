@@ -3,7 +3,7 @@
 # the versions the official image carries. A user `node` (1000) as in the official image.
 ARG BASE
 FROM ${BASE}
-COPY node/bin/node /usr/local/bin/node
+COPY node /usr/local/bin/node
 COPY npm /usr/local/lib/node_modules/npm
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
  && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
