@@ -6,7 +6,7 @@
 #      own data root, exec root and socket under ~/.cache/nblc/docker; vfs, no iptables, no
 #      default bridge) and stops it at the end; it never touches another daemon;
 #   3. builds Docker Compose and the local stand-in images (scripts/compose-images.sh, cached);
-#   4. runs test/deploy/compose.test.ts, which sets the stack up as docs/deployment.md tells an
+#   4. runs test/system/deploy/compose.test.ts, which sets the stack up as docs/deployment.md tells an
 #      operator and drives it from outside.
 # Extra arguments go to node --test. The first run takes ~30 minutes (builds), later ones ~10.
 set -euo pipefail
@@ -50,4 +50,4 @@ say "Docker at $DOCKER_HOST: $(docker version -f '{{.Server.Version}}')"
 bash "$ROOT/scripts/compose-images.sh" all
 docker compose version >/dev/null || die "docker compose does not run"
 
-NBLC_DEPLOY_TEST=1 node --import tsx --test --test-timeout=2400000 "$@" test/deploy/compose.test.ts
+NBLC_DEPLOY_TEST=1 node --import tsx --test --test-timeout=2400000 "$@" test/system/deploy/compose.test.ts

@@ -1,5 +1,5 @@
 /**
- * The deploy test's project (test/deploy/compose.test.ts): a copy of this checkout set up the way
+ * The deploy test's project (test/system/deploy/compose.test.ts): a copy of this checkout set up the way
  * docs/deployment.md tells an operator (its shell blocks are run, not paraphrased), a local
  * upstream repository the containers fetch from, and the ways in from outside: `docker compose`,
  * the API's published port and the Temporal UI's.

@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createUpstream, notebook, sendPush, type Upstream } from '../../src/demo/sample-repo.js';
-import type { RunListEntry, RunState } from '../../src/runs/client.js';
-import type { TestReport } from '../../src/runs/model.js';
-import { tempDir, waitFor } from '../helpers/fixtures.js';
+import { createUpstream, notebook, sendPush, type Upstream } from '../../../src/demo/sample-repo.js';
+import type { RunListEntry, RunState } from '../../../src/runs/client.js';
+import type { TestReport } from '../../../src/runs/model.js';
+import { tempDir, waitFor } from '../../helpers/fixtures.js';
 import {
   compose,
   composeOk,
@@ -26,7 +26,7 @@ import {
   sh,
   skipDeploy,
   upstreamService,
-} from '../helpers/deploy.js';
+} from '../../helpers/deploy.js';
 
 const REPO = 'deploy-test/notebooks';
 const QUICK = {
