@@ -98,9 +98,10 @@ build_image() {
   chmod -R u+w "$ctx" && find "$ctx" -name '*.sh' -exec chmod 755 {} +
   recipe=$( (cd "$ctx" && find . -type f -print0 | sort -z | xargs -0 sha256sum; built_from "$BASE") | sha256sum | cut -c1-12)
   if [ "$(built_from "$tag")" != "$recipe" ]; then
-    say "building $tag"
-    DOCKER_BUILDKIT=0 nice -n 10 docker build --quiet --network host --build-arg "BASE=$BASE" \
-      --label "nblc.recipe=$recipe" -t "$tag" "$ctx" >/dev/null
+    say "building $tag (log in $CACHE/build-image-$name.log)"
+    DOCKER_BUILDKIT=0 nice -n 10 docker build --network host --build-arg "BASE=$BASE" \
+      --label "nblc.recipe=$recipe" -t "$tag" "$ctx" >"$CACHE/build-image-$name.log" 2>&1 ||
+      { rm -rf "$ctx"; die "building $tag failed; see $CACHE/build-image-$name.log"; }
   fi
   rm -rf "$ctx"
 }
