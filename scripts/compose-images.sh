@@ -15,7 +15,7 @@
 # | nblc-local/ui:<v>                | temporalio/ui:<v>          | + the UI server's Go module                  |
 #
 # Everything is cached: the Go builds and the Debian tarball in ~/.cache/nblc, the images in the
-# daemon (each tagged with a hash of its recipe). The first run takes ~15 minutes on 2 cores
+# daemon (each tagged with a hash of its recipe). The first run takes 20 to 40 minutes on 2 busy cores
 # (most of it the Go builds, each said before it starts), a second one seconds. Builds run with
 # `nice`. The daemon is DOCKER_HOST's (scripts/test-deploy.sh starts one of its own).
 set -euo pipefail
