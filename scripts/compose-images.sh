@@ -136,7 +136,12 @@ build_images() {
   build_base
   local node src
   node=$(node_dist)
-  build_image nblc-local/node:20-bookworm-slim node "$node/node/bin/node=node" "$node/npm=npm"
+  # The CAs this host adds (e.g. of a TLS-inspecting egress proxy): builds on the node stand-in
+  # reach the npm and Python registries through the same network as this host.
+  local cas=$IMAGES/host-ca
+  rm -rf "$cas" && mkdir -p "$cas"
+  find /usr/local/share/ca-certificates -name '*.crt' -exec cp {} "$cas/" \; 2>/dev/null || true
+  build_image nblc-local/node:20-bookworm-slim node "$node/node/bin/node=node" "$node/npm=npm" "$cas=host-ca"
   build_image nblc-local/postgres:16 postgres "$ROOT/docker/local/postgres-entrypoint.sh=postgres-entrypoint.sh"
   build_image "nblc-local/admin-tools:$TEMPORAL_VERSION" admin-tools "$BIN/temporal-sql-tool=temporal-sql-tool" \
     "$BIN/schema=schema"
