@@ -45,7 +45,8 @@ if [ -z "${DOCKER_HOST:-}" ]; then
     docker version >/dev/null 2>&1 || die "dockerd did not answer within 60 s; see $dir/dockerd.log"
   fi
 fi
-say "Docker at $DOCKER_HOST: $(docker version -f '{{.Server.Version}}')"
+version=$(docker version -f '{{.Server.Version}}' 2>/dev/null) || die "no Docker daemon answers at DOCKER_HOST=$DOCKER_HOST"
+say "Docker $version at $DOCKER_HOST"
 
 bash "$ROOT/scripts/compose-images.sh" all
 docker compose version >/dev/null || die "docker compose does not run"
