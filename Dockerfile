@@ -22,8 +22,11 @@ ARG NBLC_GID=10001
 # shutdown) and reaps the git and kernel processes that node's children leave behind.
 # bubblewrap: the notebook sandbox's fallback where this non-root worker may not create the
 # namespaces itself (docs/security.md, "Fallbacks"; the compose worker's security_opt lets it).
+# slirp4netns: each kernel's own outbound network (NBLC_KERNEL_NETWORK=outbound, the default);
+# libseccomp2: the kernels' seccomp filter (pyseccomp). docs/security.md, "The network boundary".
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates git python3 python3-venv tini bubblewrap \
+    slirp4netns libseccomp2 \
  && rm -rf /var/lib/apt/lists/*
 
 # A dedicated non-root user (the base image's `node` user is removed so that any UID, 1000

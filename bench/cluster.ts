@@ -19,11 +19,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { removeTree } from '../src/activities/files.js';
 import { readCurrent } from '../src/activities/sync/snapshot.js';
-import { startBulk } from '../src/copies/client.js';
-import type { BulkSummary } from '../src/copies/model.js';
+import { startBulk } from '../src/clients/copies/client.js';
+import type { BulkSummary } from '../src/domain/copies/model.js';
 import { createUpstream, notebook, sendPush, type Upstream } from '../src/demo/sample-repo.js';
-import { getRun, startTestRun } from '../src/runs/client.js';
-import type { Stack } from '../src/runtime/stack.js';
+import { getRun, startTestRun } from '../src/clients/runs/client.js';
+import type { Stack } from '../src/process/stack.js';
 import { percentile } from './stats.js';
 import { benchArgs, benchConfig, startBenchStack, BENCH_WEBHOOK_SECRET } from './setup.js';
 

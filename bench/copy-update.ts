@@ -14,8 +14,8 @@ import path from 'node:path';
 import { createCopyActivities, type CopyInput } from '../src/activities/copies/index.js';
 import { removeTree } from '../src/activities/files.js';
 import { snapshotPath, swapCurrent } from '../src/activities/sync/snapshot.js';
-import type { CopyResult } from '../src/copies/model.js';
-import { loadConfig } from '../src/runtime/config.js';
+import type { CopyResult } from '../src/domain/copies/model.js';
+import { loadConfig } from '../src/platform/config.js';
 import { median } from './stats.js';
 import { benchArgs } from './setup.js';
 

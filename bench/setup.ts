@@ -1,8 +1,8 @@
 /** What the benchmarks set up alike: their string options, and a quiet stack on free ports. */
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../src/runtime/config.js';
-import { createLogger } from '../src/runtime/logger.js';
-import { startStack, type Stack } from '../src/runtime/stack.js';
+import { loadConfig, type Config } from '../src/platform/config.js';
+import { createLogger } from '../src/platform/logger.js';
+import { startStack, type Stack } from '../src/process/stack.js';
 
 /** `--name value` options, each with its default (`undefined`: none); unknown options are an error. */
 /** The webhook secret of the benches' stacks (nblc refuses one under 32 characters). */

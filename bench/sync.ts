@@ -16,7 +16,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { removeTree } from '../src/activities/files.js';
 import { readCurrent } from '../src/activities/sync/snapshot.js';
-import { syncWorkflowId } from '../src/sync/model.js';
+import { syncWorkflowId } from '../src/domain/sync/model.js';
 import { createUpstream, sendPush } from '../src/demo/sample-repo.js';
 import { percentile } from './stats.js';
 import { benchArgs, benchConfig, startBenchStack, BENCH_WEBHOOK_SECRET } from './setup.js';

@@ -18,11 +18,11 @@ import { rmdirSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { getRun, startTestRun } from '../src/runs/client.js';
+import { getRun, startTestRun } from '../src/clients/runs/client.js';
 import { createUpstream, notebook } from '../src/demo/sample-repo.js';
-import { querySync, signalSync } from '../src/sync/client.js';
+import { querySync, signalSync } from '../src/clients/sync/client.js';
 import { removeTree } from '../src/activities/files.js';
-import type { TestReport } from '../src/runs/model.js';
+import type { TestReport } from '../src/domain/runs/model.js';
 import { benchArgs, benchConfig, startBenchStack } from './setup.js';
 
 const values = benchArgs({ notebooks: '60', concurrency: '2,4,8', executors: 'fork,spawn', sandbox: 'on,off' });

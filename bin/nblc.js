@@ -12,4 +12,4 @@ if (problem) {
 }
 const { register } = await import('tsx/esm/api');
 register();
-await import('../src/runtime/main.ts');
+await import('../src/main.ts');

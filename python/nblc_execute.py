@@ -34,6 +34,7 @@ from nbclient.util import ensure_async
 from nbformat import NotebookNode
 
 from nblc_cells import emit, run_cells
+from nblc_containment import annotate
 from nblc_files import make_scratch, read_notebook, remove_tree, write_atomic
 from nblc_kernel_fork import KernelTemplate, NblcKernelManager
 from nblc_kernel_sandbox import KernelSandbox, add_sandbox_arguments, make_sandbox
@@ -129,7 +130,8 @@ class Executor:
         if self.signal is not None:
             emit("done", status="cancelled")
             return 128 + self.signal
-        write_atomic(self.args.result, json.dumps(result, indent=2) + "\n")
+        contained = annotate(dict(result), self.sandbox)  # Result and how it was contained
+        write_atomic(self.args.result, json.dumps(contained, indent=2) + "\n")
         emit("done", status=result["status"])
         return 0
 

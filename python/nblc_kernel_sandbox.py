@@ -26,6 +26,7 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import nblc_containment
 import nblc_sandbox
 from nblc_cgroup import Limits
 from nblc_files import remove_tree
@@ -57,6 +58,7 @@ class KernelSandbox:
         backend: str = "auto",
         cgroup: bool = True,
         cgroup_root: str | None = None,
+        containment: nblc_containment.Containment | None = None,
     ) -> None:
         self.uid, self.gid = kernel_ids(user)  # SandboxError: reported as the notebook's result
         nb_dir = os.path.dirname(os.path.abspath(notebook))
@@ -69,6 +71,9 @@ class KernelSandbox:
         self.masks = list(masks)
         self.backend = backend
         self.limits = Limits(memory, use_cgroup=cgroup, root=cgroup_root)
+        self.containment = containment or nblc_containment.Containment()
+        self.cpu_quota = self.containment.apply_to_cgroup(self.limits.dirs)  # where it is set
+        self.cpu_usage: dict[str, Any] = {}
         self.private: str | None = None
         self.runtime: str | None = None
         self.subdirs: list[str] = []
@@ -147,6 +152,7 @@ class KernelSandbox:
             backend=self.backend,
         )
         policy["error_file"] = self.error_file
+        self.containment.apply_to_policy(policy)
         return policy
 
     def launcher(self, cmd: list[str], kernel_spec: Any = None) -> list[str]:
@@ -167,6 +173,7 @@ class KernelSandbox:
         """Once the kernel has been stopped: kill what is left, measure, remove the cgroup."""
         self.limits.kill_all()
         usage = self.limits.usage()
+        self.cpu_usage = nblc_containment.cpu_usage(self.limits.dirs)
         self.limits.remove()
         return usage
 
@@ -193,6 +200,7 @@ def add_sandbox_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sandbox-backend", choices=["auto", "namespaces", "bwrap"], default="auto", help=argparse.SUPPRESS)
     p.add_argument("--cgroup-root", help="a cgroup v2 folder for the notebooks' cgroups (NBLC_CGROUP_ROOT)")
     p.add_argument("--no-cgroup", action="store_true", help=argparse.SUPPRESS)  # tests of the fallback
+    nblc_containment.add_arguments(p)
 
 
 def make_sandbox(args: argparse.Namespace) -> KernelSandbox | str | None:
@@ -213,6 +221,7 @@ def make_sandbox(args: argparse.Namespace) -> KernelSandbox | str | None:
             backend=args.sandbox_backend,
             cgroup=not args.no_cgroup,
             cgroup_root=args.cgroup_root,
+            containment=nblc_containment.Containment.from_args(args, parse_size),
         )
     except (SandboxError, ValueError) as e:
         return str(e)

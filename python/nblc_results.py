@@ -20,7 +20,7 @@ ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)
 
 
 class CellError(TypedDict):
-    """One error output of a cell (NotebookError in src/runs/model.ts); `error` in the result."""
+    """One error output of a cell (NotebookError in src/domain/runs/model.ts); `error` in the result."""
 
     cell: int
     ename: str
@@ -35,7 +35,7 @@ class ListedError(CellError):
 
 
 class Result(TypedDict):
-    """The result JSON (ExecutorResult in src/runs/model.ts); keys in the order they are written."""
+    """The result JSON (ExecutorResult in src/domain/runs/model.ts); keys in the order they are written."""
 
     status: str
     durationMs: int

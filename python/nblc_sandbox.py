@@ -28,8 +28,12 @@ import socket
 import sys
 from typing import Any, NoReturn
 
+import nblc_containment
 import nblc_linux as lx
-from nblc_policy import Policy, bwrap_args
+import nblc_network
+import nblc_network_bwrap
+import nblc_seccomp
+from nblc_policy import Policy
 
 SANDBOX_FAILED = 125
 # The kernel is PID 1 of its namespace: the kernel ignores signals it has no handler for, even
@@ -58,9 +62,15 @@ def enter(policy: Policy, cmd: list[str]) -> None:
     uid, gid = os.getuid(), os.getgid()
     # cgroup: the notebook's own cgroup (joined before) is the root of what the kernel sees
     flags = lx.CLONE_NEWNS | lx.CLONE_NEWPID | lx.CLONE_NEWIPC | lx.CLONE_NEWUTS | lx.CLONE_NEWCGROUP
+    net = policy.get("network")
+    slirp = start_slirp(policy, net)
+    if nblc_network.needs_netns(net):
+        flags |= CLONE_NEWNET
     try:
         lx.unshare(flags | (lx.CLONE_NEWUSER if userns else 0))
     except OSError as e:
+        if slirp is not None:
+            slirp.discard()
         if policy.get("backend") == "namespaces" or not userns:
             fail(policy, f"cannot create namespaces ({e.strerror}): as root, the worker needs CAP_SYS_ADMIN")
         exec_bwrap(policy, cmd, f"cannot create namespaces ({e.strerror})")
@@ -71,6 +81,11 @@ def enter(policy: Policy, cmd: list[str]) -> None:
                     f.write(text)
     except OSError as e:
         fail(policy, f"user namespace: {e}")
+    if net is not None and nblc_network.needs_netns(net):
+        try:
+            nblc_network.enter_namespace(net, slirp, os.getpid(), userns)
+        except OSError as e:
+            fail(policy, f"network (NBLC_KERNEL_NETWORK={net['mode']}): {e}")
     alive_r, alive_w = os.pipe()  # EOF on alive_r: the supervisor is gone
     pid = os.fork()
     if pid:
@@ -84,6 +99,9 @@ def enter(policy: Policy, cmd: list[str]) -> None:
         socket.sethostname("nblc")
         drop_privileges(policy)
         lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)  # a change of uid cleared it
+        bpf = nblc_seccomp.program(policy)
+        if bpf:
+            nblc_seccomp.load(bpf)  # last: it refuses the calls that built the sandbox
         if select.select([alive_r], [], [], 0)[0]:
             os._exit(1)  # the supervisor died before the death signal was set again
         os.close(alive_r)
@@ -91,6 +109,19 @@ def enter(policy: Policy, cmd: list[str]) -> None:
         os.setsid()
     except Exception as e:  # between the two pivots nothing can be imported: report, do not unwind
         fail(policy, f"{type(e).__name__}: {e}")
+
+
+CLONE_NEWNET = 0x40000000
+
+
+def start_slirp(policy: Policy, net: nblc_network.Network | None) -> "nblc_network.Slirp | None":
+    """slirp4netns's helper, forked while this process is still in the host's network."""
+    if not net or net.get("mode") != "outbound":
+        return None
+    try:
+        return nblc_network.Slirp(net)
+    except OSError as e:
+        fail(policy, f"network (NBLC_KERNEL_NETWORK=outbound): {e.strerror or e}")
 
 
 def supervise(pid: int) -> NoReturn:
@@ -161,6 +192,8 @@ def apply_mount(m: dict[str, Any]) -> None:
         os.symlink(m["target"], "/newroot" + dst)
     elif op == "tmpfs":
         lx.mount("tmpfs", _target(dst), "tmpfs", lx.MS_NOSUID | lx.MS_NODEV, "mode=1777")
+    elif op in nblc_containment.OPS:
+        nblc_containment.apply_mount(m, _target)
     elif op == "proc":
         lx.mount("proc", _target(dst), "proc", lx.MS_NOSUID | lx.MS_NODEV | lx.MS_NOEXEC)
     elif op == "dev":
@@ -230,7 +263,17 @@ def exec_bwrap(policy: Policy, cmd: list[str], why: str) -> NoReturn:
         fail(policy, f"{why}, and bubblewrap (bwrap) is not installed")
     try:
         limit_data(policy)
-        os.execv(bwrap, [bwrap, *bwrap_args(policy), "--", *cmd])
+        args = nblc_containment.bwrap_args_for(policy)
+        net = policy.get("network")
+        if net and net.get("mode") == "outbound":
+            try:
+                pid = nblc_network_bwrap.start_bwrap(net, [bwrap, *args, "--", *cmd])
+            except nblc_network_bwrap.BwrapFailed as e:
+                fail(policy, f"{why}; bubblewrap: {e}")
+            except OSError as e:
+                fail(policy, f"network (NBLC_KERNEL_NETWORK=outbound) with bubblewrap: {e.strerror or e}")
+            supervise(pid)
+        os.execv(bwrap, [bwrap, *args, "--", *cmd])
     except OSError as e:
         fail(policy, f"{why}; bubblewrap: {e}")
 

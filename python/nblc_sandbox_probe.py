@@ -18,6 +18,7 @@ import tempfile
 from typing import Any
 
 from nblc_cgroup_setup import delegate, sweep
+from nblc_containment import Containment
 from nblc_files import remove_tree
 from nblc_kernel_sandbox import KernelSandbox, parse_size
 from nblc_policy import SandboxError
@@ -29,6 +30,15 @@ NAMESPACES_REFUSED = (
     " kernel.apparmor_restrict_unprivileged_userns) or run the worker as root. In Docker: give the"
     " worker service the security_opt of docker-compose.yml; docs/deployment.md, 'The notebook"
     " sandbox in containers')"
+)
+
+# What to do when this host cannot give kernels their own outbound network.
+NETWORK_REFUSED = (
+    " (install slirp4netns (Debian package slirp4netns; scripts/setup.sh does) and, for a worker that is"
+    " not root, make /dev/net/tun usable (mode 0666; in Docker: the worker's `devices: [/dev/net/tun]`);"
+    " or choose NBLC_KERNEL_NETWORK=none (kernels reach nothing but their own loopback) or"
+    " NBLC_KERNEL_NETWORK=host (the host's network, not isolated: every report says so); docs/security.md,"
+    " 'The network boundary')"
 )
 
 # Runs inside the sandbox (python -S: nothing but the standard library).
@@ -71,6 +81,9 @@ def probe(settings: dict[str, Any]) -> dict[str, Any]:
             masks=[],
             backend=settings.get("backend", "auto"),
             cgroup_root=cgroup_root,
+            containment=Containment(
+                settings.get("network", "outbound"), ",".join(settings.get("networkAllow", [])), seccomp=True
+            ),
         )
         try:
             work = sandbox.prepare()
@@ -87,7 +100,9 @@ def probe(settings: dict[str, Any]) -> dict[str, Any]:
         remove_tree(tmp)
     if run.returncode != 0:
         error = failure or f"exit {run.returncode}: {run.stderr.strip()[-1000:]}"
-        if "namespace" in error:
+        if "NBLC_KERNEL_NETWORK" in error:
+            error += NETWORK_REFUSED
+        elif "namespace" in error:
             error += NAMESPACES_REFUSED
         return {"ok": False, "error": error}
     inside = json.loads(run.stdout)

@@ -59,3 +59,7 @@ if ! command -v bwrap >/dev/null; then
   apt_install "the sandbox's bubblewrap fallback and its tests" "about 10 s" bubblewrap ||
     say "bubblewrap not installed: its fallback tests will be skipped"
 fi
+
+# The kernels' network and seccomp filter (slirp4netns, libseccomp2) and the tools of their
+# tests (iproute2, python3-seccomp): a script of its own, also run by `npm start`.
+bash scripts/setup-kernel-network.sh

@@ -2,24 +2,15 @@
 import { Connection, type Client } from '@temporalio/client';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { Config } from '../runtime/config.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from '../platform/logger.js';
 import { dashboardRoutes } from './dashboard/index.js';
 import { notebookRoutes } from './notebooks.js';
 import { runRoutes } from './runs.js';
 import { userRoutes } from './users.js';
 import { webhookRoutes } from './webhook.js';
+import type { ApiDeps } from './deps.js';
 
-/**
- * What the routes are built from. A route names the settings it reads (`ApiDeps<'repo' | ...>`),
- * so a test can build it from a partial config and a reader sees what it depends on.
- */
-export interface ApiDeps<K extends keyof Config = keyof Config> {
-  client: Client;
-  config: Pick<Config, K>;
-  logger: Logger;
-}
-
+/** The one app the server runs: every route mounted, with logging, health and error answers around them. */
 export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();
 

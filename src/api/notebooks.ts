@@ -9,10 +9,10 @@
  * percent-encoded, or the whole path encoded (`%2F`); both decode to the same path.
  */
 import { Hono } from 'hono';
-import type { Config } from '../runtime/config.js';
-import { historyStore } from '../runtime/history-store.js';
-import type { Logger } from '../runtime/logger.js';
-import type { HistoryStore } from '../runs/history.js';
+import type { Config } from '../platform/config.js';
+import { historyStore } from '../storage/runs/history-store.js';
+import type { Logger } from '../platform/logger.js';
+import type { HistoryStore } from '../domain/runs/history.js';
 import { operatorAuth } from './middleware/auth.js';
 
 export interface NotebooksDeps {

@@ -5,9 +5,9 @@
  * cancels its run. Whether a fork's PR is run is the worker's decision (NBLC_PR_FROM_FORKS).
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { cancelPullRequestRuns, startPullRequestRun } from '../runs/client.js';
-import { pullRequestDecision, pullRequestPayload } from '../sync/github-events.js';
-import type { ApiDeps } from './app.js';
+import { cancelPullRequestRuns, startPullRequestRun } from '../clients/runs/client.js';
+import { pullRequestDecision, pullRequestPayload } from '../domain/sync/github-events.js';
+import type { ApiDeps } from './deps.js';
 import type { GithubEventEnv } from './middleware/github-event.js';
 import { NOT_JSON, TEMPORAL_DEADLINE_MS, temporalUnreachable } from './middleware/github-event.js';
 import { zodJson } from './middleware/zod-json.js';

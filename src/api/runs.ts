@@ -4,12 +4,13 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { getRun, listRuns, startTestRun } from '../runs/client.js';
-import { globProblem } from '../runs/globs.js';
-import { RUN_LIMITS } from '../runs/model.js';
-import { grantProblem, isGrant, reportLink } from '../runs/report-links.js';
-import { openReportFile } from '../runtime/report-files.js';
-import type { ApiDeps } from './app.js';
+import { getRun, listRuns, startTestRun } from '../clients/runs/client.js';
+import { globProblem } from '../domain/runs/globs.js';
+import { RUN_LIMITS } from '../domain/runs/model.js';
+import { grantProblem, isGrant, reportLink } from '../platform/runs/report-links.js';
+import { isRunDirName } from '../domain/runs/run-dir.js';
+import { openReportFile } from '../storage/runs/report-files.js';
+import type { ApiDeps } from './deps.js';
 import { operatorAuth } from './middleware/auth.js';
 import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';
 import { orSession } from './middleware/session.js';
@@ -42,8 +43,6 @@ const runRequest = z
       .optional(),
   })
   .strict();
-
-const RUN_ID = /^[A-Za-z0-9._-]+$/;
 
 /**
  * Report files run the notebooks' own HTML (executed outputs) and our report: in a sandbox (an
@@ -84,8 +83,7 @@ function isPreviousReport(second: string | undefined, rest: string[]): boolean {
     second !== undefined &&
     second !== 'executed' &&
     !isGrant(second) &&
-    !second.startsWith('.') &&
-    RUN_ID.test(second) &&
+    isRunDirName(second) &&
     rest.length === 1 &&
     rest[0] === 'report.html'
   );
@@ -105,7 +103,7 @@ export function runRoutes(deps: ApiDeps): Hono {
     const [id = '', grant, ...rest] = runPath(c.req.url) ?? [];
     if (isPreviousReport(grant, rest)) return c.redirect(`../../${encodeURIComponent(grant!)}/report.html`, 302);
     if (!isGrant(grant)) return bearer(c, next);
-    if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
+    if (!isRunDirName(id)) return c.json({ error: 'malformed run id' }, 400);
     const key = deps.config.linkSecret;
     const problem = key
       ? grantProblem(key, id, grant!)
@@ -135,7 +133,7 @@ export function runRoutes(deps: ApiDeps): Hono {
 
   app.get('/:id', async (c) => {
     const id = c.req.param('id');
-    if (!RUN_ID.test(id)) return c.json({ error: 'malformed run id' }, 400);
+    if (!isRunDirName(id)) return c.json({ error: 'malformed run id' }, 400);
     const run = await getRun(deps.client, id);
     if (!run) return c.json({ error: `no run ${id}` }, 404);
     const key = deps.config.linkSecret;
@@ -146,7 +144,7 @@ export function runRoutes(deps: ApiDeps): Hono {
   // (or /runs/:id/~<grant>/ for a signed link). HEAD is routed here too (Hono), without a body.
   app.get('/:id/*', async (c) => {
     const [id = '', ...rest] = runPath(c.req.url) ?? [];
-    if (!RUN_ID.test(id) || id.startsWith('.')) return c.json({ error: 'malformed run id' }, 400);
+    if (!isRunDirName(id)) return c.json({ error: 'malformed run id' }, 400);
     const segments = isGrant(rest[0]) ? rest.slice(1) : rest;
     const file = await openReportFile(deps.config.resultsDir, id, segments);
     if (!file) return c.json({ error: 'no such report file (is the run finished?)' }, 404);

@@ -7,10 +7,10 @@
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { COPY_FAILURES, COPY_MODES, QUEUE_FULL, copyRequestProblem, userNameProblem } from '../copies/model.js';
-import { CopyRequestError, requestCopy } from '../copies/client.js';
-import { userToken } from '../copies/user-tokens.js';
-import type { ApiDeps } from './app.js';
+import { COPY_FAILURES, COPY_MODES, QUEUE_FULL, copyRequestProblem, userNameProblem } from '../domain/copies/model.js';
+import { CopyRequestError, requestCopy } from '../clients/copies/client.js';
+import { userToken } from '../platform/copies/user-tokens.js';
+import type { ApiDeps } from './deps.js';
 import { operatorAuth, userOrOperatorAuth } from './middleware/auth.js';
 import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';
 import { zodJson } from './middleware/zod-json.js';

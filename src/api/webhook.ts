@@ -6,11 +6,11 @@
  * (pull-requests.ts): they start and cancel runs of pull requests' notebooks.
  */
 import { Hono } from 'hono';
-import type { Beacon } from '../sync/model.js';
-import { signalSync } from '../sync/client.js';
-import { ignoreReason, pushPayload } from '../sync/github-events.js';
+import type { Beacon } from '../domain/sync/model.js';
+import { signalSync } from '../clients/sync/client.js';
+import { ignoreReason, pushPayload } from '../domain/sync/github-events.js';
 import { pullRequestRoute } from './pull-requests.js';
-import type { ApiDeps } from './app.js';
+import type { ApiDeps } from './deps.js';
 import { limitBody } from './middleware/body-limit.js';
 import { NOT_JSON, TEMPORAL_DEADLINE_MS, githubEvent, temporalUnreachable } from './middleware/github-event.js';
 import { githubSignature, githubSignatureHeader } from './middleware/github-signature.js';

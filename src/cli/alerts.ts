@@ -7,8 +7,8 @@ import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { alertChannels } from '../activities/alerts/channels.js';
-import { loadConfig } from '../runtime/config.js';
-import { renderAlert } from '../runs/alerts.js';
+import { loadConfig } from '../platform/config.js';
+import { renderAlert } from '../domain/alerts/model.js';
 
 export function registerAlerts(program: Command): void {
   const alerts = program.command('alerts').description('the alert channels (NBLC_ALERT_WEBHOOK_URL, NBLC_SMTP_URL)');

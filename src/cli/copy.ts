@@ -1,6 +1,6 @@
 /** `nblc copy`: a user's copy (provision, latest, update), or every user's (--all). */
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../runtime/config.js';
+import { loadConfig, type Config } from '../platform/config.js';
 import {
   BULK_MODES,
   COPY_MODES,
@@ -9,9 +9,9 @@ import {
   type BulkSummary,
   type CopyMode,
   type FileReport,
-} from '../copies/model.js';
-import { CopyRequestError, bulkProgress, requestCopy, startBulk, type CopyAnswer } from '../copies/client.js';
-import { connectClient } from '../runtime/temporal.js';
+} from '../domain/copies/model.js';
+import { CopyRequestError, bulkProgress, requestCopy, startBulk, type CopyAnswer } from '../clients/copies/client.js';
+import { connectClient } from '../platform/temporal.js';
 import { UsageError } from './errors.js';
 
 interface CopyOptions {

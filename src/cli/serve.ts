@@ -1,9 +1,9 @@
 /** Long-running commands: start, worker, api. */
 import type { Command } from 'commander';
-import { loadConfig } from '../runtime/config.js';
-import { createLogger } from '../runtime/logger.js';
-import { applySchedule, SCHEDULE_ID } from '../runs/client.js';
-import { runUntilSignal, startStack } from '../runtime/stack.js';
+import { loadConfig } from '../platform/config.js';
+import { createLogger } from '../platform/logger.js';
+import { applySchedule, SCHEDULE_ID } from '../clients/runs/client.js';
+import { runUntilSignal, startStack } from '../process/stack.js';
 
 async function serve(parts: { worker: boolean; api: boolean; embed: boolean }): Promise<void> {
   const cfg = loadConfig();

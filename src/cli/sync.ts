@@ -2,11 +2,11 @@
 import { Option, type Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { loadConfig } from '../runtime/config.js';
-import { temporalUiLink } from '../runtime/temporal-ui.js';
-import { syncWorkflowId, type Beacon } from '../sync/model.js';
-import { querySync, signalSync } from '../sync/client.js';
-import { connectClient } from '../runtime/temporal.js';
+import { loadConfig } from '../platform/config.js';
+import { temporalUiLink } from '../domain/ui-links.js';
+import { syncWorkflowId, type Beacon } from '../domain/sync/model.js';
+import { querySync, signalSync } from '../clients/sync/client.js';
+import { connectClient } from '../platform/temporal.js';
 import { UsageError } from './errors.js';
 import { seconds } from './options.js';
 

@@ -1,8 +1,8 @@
 /** `nblc temporal setup`: the namespace and nblc's search attributes on the Temporal service it uses. */
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../runtime/config.js';
-import { connectClient } from '../runtime/temporal.js';
-import { retentionSeconds, setupTemporal } from '../runtime/temporal-setup.js';
+import { loadConfig } from '../platform/config.js';
+import { connectClient } from '../platform/temporal.js';
+import { retentionSeconds, setupTemporal } from '../process/temporal-setup.js';
 import { UsageError } from './errors.js';
 import { seconds } from './options.js';
 

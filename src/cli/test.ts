@@ -1,11 +1,11 @@
 /** `nblc test` (a manual run, optionally followed live) and `nblc schedule` (the nightly run). */
 import type { Client } from '@temporalio/client';
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../runtime/config.js';
-import { applySchedule, getRun, SCHEDULE_ID, startTestRun, type StartedRun } from '../runs/client.js';
-import { summaryText } from '../runs/summary.js';
-import { connectClient } from '../runtime/temporal.js';
-import { RUN_LIMITS, runOptionsProblems, type TestRunOptions } from '../runs/model.js';
+import { loadConfig } from '../platform/config.js';
+import { applySchedule, getRun, SCHEDULE_ID, startTestRun, type StartedRun } from '../clients/runs/client.js';
+import { summaryText } from '../domain/runs/summary.js';
+import { connectClient } from '../platform/temporal.js';
+import { RUN_LIMITS, runOptionsProblems, type TestRunOptions } from '../domain/runs/model.js';
 import { UsageError } from './errors.js';
 import { seconds, wholeNumber } from './options.js';
 

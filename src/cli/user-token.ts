@@ -1,8 +1,8 @@
 /** `nblc user-token <user>`: the token `getlatest` sends for that user (see user-tokens.ts). */
 import type { Command } from 'commander';
-import { loadConfig } from '../runtime/config.js';
-import { userNameProblem } from '../copies/model.js';
-import { userToken } from '../copies/user-tokens.js';
+import { loadConfig } from '../platform/config.js';
+import { userNameProblem } from '../domain/copies/model.js';
+import { userToken } from '../platform/copies/user-tokens.js';
 import { UsageError } from './errors.js';
 
 export function registerUserToken(program: Command): void {

@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { requestCopy } from '../copies/client.js';
-import type { Stack } from '../runtime/stack.js';
+import { requestCopy } from '../clients/copies/client.js';
+import type { Stack } from '../process/stack.js';
 
 const USER = 'ada';
 const EDITED = '01_GettingStarted/Hello World.ipynb';

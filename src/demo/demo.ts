@@ -8,15 +8,15 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { importReports } from '../activities/runs/history.js';
-import { loadConfig } from '../runtime/config.js';
-import { historyStore } from '../runtime/history-store.js';
-import { createLogger } from '../runtime/logger.js';
+import { loadConfig } from '../platform/config.js';
+import { historyStore } from '../storage/runs/history-store.js';
+import { createLogger } from '../platform/logger.js';
 import { provisionDemoUser, updateDemoUser } from './copies.js';
 import { createUpstream, notebook, sendPush } from './sample-repo.js';
-import { runUntilSignal, startStack, type Stack } from '../runtime/stack.js';
-import { summaryText } from '../runs/summary.js';
-import { getRun, startTestRun } from '../runs/client.js';
-import { querySync } from '../sync/client.js';
+import { runUntilSignal, startStack, type Stack } from '../process/stack.js';
+import { summaryText } from '../domain/runs/summary.js';
+import { getRun, startTestRun } from '../clients/runs/client.js';
+import { querySync } from '../clients/sync/client.js';
 
 const REPO = 'demo/notebooks-latest';
 
@@ -90,11 +90,15 @@ export async function runDemo(opts: { keepRunning: boolean }): Promise<number> {
     NBLC_TEMPORAL_UI_URL: undefined,
     TEMPORAL_ADDRESS: undefined,
     NBLC_LOG_LEVEL: process.env.NBLC_LOG_LEVEL ?? 'warn',
+    // The demo's notebooks need no network: kernels get loopback only, so a new machine needs
+    // no slirp4netns (the default `outbound`, docs/security.md "The network boundary").
+    NBLC_KERNEL_NETWORK: 'none',
   });
   const logger = createLogger(config.logLevel);
   const say = (s = '') => console.log(s);
 
   say('nblc demo: starting the embedded Temporal server, the worker and the HTTP API ...');
+  say('  kernels run with NBLC_KERNEL_NETWORK=none (loopback only): the demo notebooks need no network');
   const stack = await startStack(config, { worker: true, api: true, embed: true, logger });
   // Ctrl-C during the demo still stops the embedded server (no orphan processes).
   const interrupted = (sig: NodeJS.Signals) =>

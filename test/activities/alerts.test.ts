@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { createAlertActivities } from '../../src/activities/alerts/index.js';
-import { alertStore } from '../../src/runtime/alert-store.js';
-import { freePort } from '../../src/runtime/embedded.js';
-import { closeHistoryStores } from '../../src/runtime/history-store.js';
-import { NOTIFY_FAILURES, type Alert } from '../../src/runs/alerts.js';
+import { alertStore } from '../../src/storage/alerts/alert-store.js';
+import { freePort } from '../../src/process/embedded.js';
+import { closeHistoryStores } from '../../src/storage/runs/history-store.js';
+import { NOTIFY_FAILURES, type Alert } from '../../src/domain/alerts/model.js';
 import { expectFailure, runActivity } from '../helpers/activities.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 import { chatReceiver, githubStandIn, smtpReceiver, statusesOf } from '../helpers/receivers.js';

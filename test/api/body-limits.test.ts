@@ -13,9 +13,9 @@ import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
 import { MAX_JSON_BODY_BYTES } from '../../src/api/middleware/body-limit.js';
-import { userToken } from '../../src/copies/user-tokens.js';
-import { createLogger } from '../../src/runtime/logger.js';
-import { startApi, type RunningApi } from '../../src/runtime/server.js';
+import { userToken } from '../../src/platform/copies/user-tokens.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { startApi, type RunningApi } from '../../src/process/server.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 
 const TOKEN = 'operator-token-for-the-limit-tests-0123456789';

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { runIdFromWorkflowId, workflowIdOfRun } from '../../src/runs/model.js';
-import { closeHistoryStores } from '../../src/runtime/history-store.js';
+import { runIdFromWorkflowId, workflowIdOfRun } from '../../src/domain/runs/model.js';
+import { closeHistoryStores } from '../../src/storage/runs/history-store.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 import { TOKEN, small, dashboardApp } from '../helpers/dashboard.js';
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { closeHistoryStores, historyStore } from '../../src/runtime/history-store.js';
+import { closeHistoryStores, historyStore } from '../../src/storage/runs/history-store.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { dashboardApp, dashboardConfig, generateHistory, page } from '../helpers/dashboard.js';
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { closeHistoryStores } from '../../src/runtime/history-store.js';
+import { closeHistoryStores } from '../../src/storage/runs/history-store.js';
 import { assertEscaped, EVIL, EVIL_CAUSE, page, small } from '../helpers/dashboard.js';
 
 after(() => closeHistoryStores());

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
-import { createLogger } from '../../src/runtime/logger.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 import { useTestEnv, useUnreachableClient } from '../helpers/temporal.js';
 

@@ -9,10 +9,10 @@ import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
-import { closeHistoryStores, historyStore } from '../../src/runtime/history-store.js';
-import { createLogger } from '../../src/runtime/logger.js';
-import type { NotebookOverview, NotebookRun, RecordedRun } from '../../src/runs/history.js';
-import type { NotebookStatus } from '../../src/runs/model.js';
+import { closeHistoryStores, historyStore } from '../../src/storage/runs/history-store.js';
+import { createLogger } from '../../src/platform/logger.js';
+import type { NotebookOverview, NotebookRun, RecordedRun } from '../../src/domain/runs/history.js';
+import type { NotebookStatus } from '../../src/domain/runs/model.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 
 const TOKEN = 'operator-token-for-the-notebook-tests-0123456789';

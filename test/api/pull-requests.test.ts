@@ -1,12 +1,12 @@
 /**
  * `pull_request` deliveries on POST /webhooks/github, route-level: what is refused, ignored, and
- * what Temporal being away answers (the runs themselves: test/workflows/pullRequests.test.ts).
+ * what Temporal being away answers (the runs themselves: test/workflows/runs/pullRequests.test.ts).
  */
 import type { Client } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
-import { createLogger } from '../../src/runtime/logger.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { TEST_REPO, tempDir, testConfig } from '../helpers/fixtures.js';
 import { useUnreachableClient } from '../helpers/temporal.js';
 import { deliverWebhook } from '../helpers/webhooks.js';

@@ -11,9 +11,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
-import { reportLink } from '../../src/runs/report-links.js';
-import { ConfigError, loadConfig } from '../../src/runtime/config.js';
-import { createLogger } from '../../src/runtime/logger.js';
+import { reportLink } from '../../src/platform/runs/report-links.js';
+import { ConfigError, loadConfig } from '../../src/platform/config.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 
 const TOKEN = 'operator-token-for-the-link-secret-tests-0123';

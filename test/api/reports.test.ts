@@ -13,12 +13,12 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { renderHtml } from '../../src/activities/runs/report/html.js';
+import { renderHtml } from '../../src/views/runs/report/html.js';
 import { createApp } from '../../src/api/app.js';
-import { countSummaries, type NotebookResult, type TestReport } from '../../src/runs/model.js';
-import { reportLink } from '../../src/runs/report-links.js';
-import { createLogger } from '../../src/runtime/logger.js';
-import { startApi, type RunningApi } from '../../src/runtime/server.js';
+import { countSummaries, type NotebookResult, type TestReport } from '../../src/domain/runs/model.js';
+import { reportLink } from '../../src/platform/runs/report-links.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { startApi, type RunningApi } from '../../src/process/server.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 
 const TOKEN = 'operator-token-for-the-report-tests-0123456789';

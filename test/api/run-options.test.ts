@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createApp } from '../../src/api/app.js';
-import { createLogger } from '../../src/runtime/logger.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { tempDir, testConfig } from '../helpers/fixtures.js';
 
 const TOKEN = 'operator-token-for-the-run-option-tests-0123456789';

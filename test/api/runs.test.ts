@@ -6,8 +6,8 @@ import { describe, test } from 'node:test';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createApp } from '../../src/api/app.js';
-import { REPORT_LINK_TTL_S, reportLink } from '../../src/runs/report-links.js';
-import { createLogger } from '../../src/runtime/logger.js';
+import { REPORT_LINK_TTL_S, reportLink } from '../../src/platform/runs/report-links.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { notebook } from '../../src/demo/sample-repo.js';
 import { ownQueues, sandbox, waitFor } from '../helpers/fixtures.js';
 import { publish, withWorkers } from '../helpers/stack.js';
@@ -48,6 +48,11 @@ describe('/runs', () => {
     assert.ok(body.problems.some((p) => p.startsWith('commit')));
     assert.ok(body.problems.some((p) => /surprise|unrecognized/i.test(p)));
     assert.equal((await app.request('/runs/..%2F..%2Fetc', { headers: auth })).status, 400);
+    // One run-directory rule on every route: only dots, hidden or too long is malformed, not "no such run".
+    for (const id of ['...', '.hidden', 'x'.repeat(201)]) {
+      assert.equal((await app.request(`/runs/${id}`, { headers: auth })).status, 400, id);
+      assert.equal((await app.request(`/runs/${id}/report.html`, { headers: auth })).status, 400, id);
+    }
   });
 
   test('a body that is not JSON (it used to start a run of everything), or too large, is 400 / 413', async () => {

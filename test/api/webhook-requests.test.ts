@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { pushEvent } from '../../src/demo/sample-repo.js';
-import { syncWorkflowId } from '../../src/sync/model.js';
+import { syncWorkflowId } from '../../src/domain/sync/model.js';
 import { TEST_SECRET, tempDir } from '../helpers/fixtures.js';
 import { useTestEnv } from '../helpers/temporal.js';
 import { AFTER, BEFORE, deliverWebhook, jsonBody, webhookApps, hex40 } from '../helpers/webhooks.js';

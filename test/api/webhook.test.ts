@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { pushEvent } from '../../src/demo/sample-repo.js';
-import { syncWorkflowId, type Beacon } from '../../src/sync/model.js';
+import { syncWorkflowId, type Beacon } from '../../src/domain/sync/model.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { useTestEnv, useUnreachableClient } from '../helpers/temporal.js';
 import { AFTER, BEFORE, deliverWebhook, jsonBody, webhookApps, hex40 } from '../helpers/webhooks.js';

@@ -1,7 +1,7 @@
 /** `nblc alerts test` as an operator runs it: a child process, real local receivers. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { freePort } from '../../src/runtime/embedded.js';
+import { freePort } from '../../src/process/embedded.js';
 import { runNblcAsync } from '../helpers/processes.js';
 import { chatReceiver, smtpReceiver } from '../helpers/receivers.js';
 import { tempDir } from '../helpers/fixtures.js';

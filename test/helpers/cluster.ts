@@ -17,9 +17,9 @@ import { promisify } from 'node:util';
 import { removeTree } from '../../src/activities/files.js';
 import { readCurrent } from '../../src/activities/sync/snapshot.js';
 import { createUpstream, sendPush, type FileContent, type Upstream } from '../../src/demo/sample-repo.js';
-import { getRun } from '../../src/runs/client.js';
-import type { TestReport } from '../../src/runs/model.js';
-import type { Config, Env } from '../../src/runtime/config.js';
+import { getRun } from '../../src/clients/runs/client.js';
+import type { TestReport } from '../../src/domain/runs/model.js';
+import type { Config, Env } from '../../src/platform/config.js';
 import { TEST_REPO, TEST_SECRET, testConfig, waitFor } from './fixtures.js';
 import { startNblc, type NblcProcess } from './processes.js';
 

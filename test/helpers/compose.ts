@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
 import { parse } from 'yaml';
-import { loadConfig, type Config, type Env } from '../../src/runtime/config.js';
+import { loadConfig, type Config, type Env } from '../../src/platform/config.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
@@ -198,12 +198,12 @@ export function configOf(name: string, overrides: Record<string, string | undefi
     return loadConfig(containerEnv(name, overrides));
   } catch (err) {
     assert.fail(
-      `the "${name}" service's environment does not load with src/runtime/config.ts: ${(err as Error).message}`,
+      `the "${name}" service's environment does not load with src/platform/config.ts: ${(err as Error).message}`,
     );
   }
 }
 
-/** Temporal's own connection variables, read by @temporalio/envconfig (see src/runtime/temporal.ts). */
+/** Temporal's own connection variables, read by @temporalio/envconfig (see src/platform/temporal.ts). */
 export function isTemporalConnectionVariable(name: string): boolean {
   return (
     [

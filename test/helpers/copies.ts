@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createCopyActivities, type CopyInput } from '../../src/activities/copies/index.js';
 import { ReadyCopies } from '../../src/activities/copies/ready.js';
 import { snapshotPath, swapCurrent } from '../../src/activities/sync/snapshot.js';
-import type { CopyMode, CopyRequest, CopyResult } from '../../src/copies/model.js';
+import type { CopyMode, CopyRequest, CopyResult } from '../../src/domain/copies/model.js';
 import { tempDir, testConfig } from './fixtures.js';
 
 export type SnapshotFile = string | Buffer | { content: string | Buffer; mode: number } | { symlink: string };

@@ -8,7 +8,7 @@ import type { temporal } from '@temporalio/proto';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createWorker } from '../../src/runtime/worker.js';
+import { createWorker } from '../../src/process/worker.js';
 import { tempDir, testConfig, waitFor } from './fixtures.js';
 import { workflowBundle } from './temporal.js';
 

@@ -7,12 +7,12 @@ import type { Hono } from 'hono';
 import assert from 'node:assert/strict';
 import { createApp } from '../../src/api/app.js';
 import { dashboardRoutes, type DashboardSources } from '../../src/api/dashboard/index.js';
-import { historyStore } from '../../src/runtime/history-store.js';
-import type { Config } from '../../src/runtime/config.js';
-import { createLogger } from '../../src/runtime/logger.js';
+import { historyStore } from '../../src/storage/runs/history-store.js';
+import type { Config } from '../../src/platform/config.js';
+import { createLogger } from '../../src/platform/logger.js';
 import { tempDir, testConfig } from './fixtures.js';
-import type { HistoryStore, RecordedNotebook, RecordedRun } from '../../src/runs/history.js';
-import type { NotebookStatus, RunKind } from '../../src/runs/model.js';
+import type { HistoryStore, RecordedNotebook, RecordedRun } from '../../src/domain/runs/history.js';
+import type { NotebookStatus, RunKind } from '../../src/domain/runs/model.js';
 
 export const T0 = Date.parse('2024-01-01T03:00:00.000Z');
 const HOUR = 3_600_000;

@@ -3,8 +3,8 @@
  * file in a temporary directory, or a new database in the test file's PostgreSQL cluster
  * (`usePostgres()`, called at the top level of the test file).
  */
-import { openDatabase, type Database } from '../../src/runtime/database.js';
-import { Secret } from '../../src/runtime/secret.js';
+import { openDatabase, type Database } from '../../src/platform/database.js';
+import { Secret } from '../../src/platform/secret.js';
 import { tempDir } from './fixtures.js';
 import { postgresUnavailable, type TestPostgres } from './postgres.js';
 

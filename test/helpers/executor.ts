@@ -14,7 +14,7 @@ import {
   type ExecutorProcess,
 } from '../../src/activities/runs/executor-process.js';
 import { isAlive } from './processes.js';
-import { nameKernel } from '../sandbox/host-processes.js';
+import { nameKernel } from '../system/sandbox/host-processes.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 const PYTHON = path.join(REPO, '.venv/bin/python');

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { loadConfig, type Config, type Env } from '../../src/runtime/config.js';
+import { loadConfig, type Config, type Env } from '../../src/platform/config.js';
 import { createUpstream, type Upstream } from '../../src/demo/sample-repo.js';
 import { removeTree } from '../../src/activities/files.js';
 

@@ -3,7 +3,7 @@
  * gate is not what is tested; it keeps a user's first request running while a test sends more.
  */
 import { createCopyActivities, type CopyInput } from '../../src/activities/copies/index.js';
-import type { Config } from '../../src/runtime/config.js';
+import type { Config } from '../../src/platform/config.js';
 
 export function gatedCopyActivities(config: Config, held: Iterable<string>) {
   const real = createCopyActivities(config);

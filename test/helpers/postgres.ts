@@ -13,7 +13,7 @@ import path from 'node:path';
 import { after } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { freePort } from '../../src/runtime/embedded.js';
+import { freePort } from '../../src/process/embedded.js';
 
 const run = promisify(execFile);
 

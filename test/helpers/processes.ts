@@ -2,7 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Config, Env } from '../../src/runtime/config.js';
+import type { Config, Env } from '../../src/platform/config.js';
 
 export const NBLC_BIN = path.resolve(import.meta.dirname, '../../bin/nblc.js');
 

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readCurrent } from '../../src/activities/sync/snapshot.js';
 import { createSyncActivities } from '../../src/activities/sync/index.js';
-import type { PublishResult } from '../../src/sync/model.js';
+import type { PublishResult } from '../../src/domain/sync/model.js';
 import type { FileContent } from '../../src/demo/sample-repo.js';
 import { sandbox } from './fixtures.js';
 import { committedFile, committedPaths, runActivity, walk } from './activities.js';

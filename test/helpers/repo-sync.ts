@@ -5,10 +5,10 @@ import type { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../src/runtime/config.js';
-import { createWorker } from '../../src/runtime/worker.js';
-import { querySync } from '../../src/sync/client.js';
-import { syncWorkflowId, type Beacon } from '../../src/sync/model.js';
+import type { Config } from '../../src/platform/config.js';
+import { createWorker } from '../../src/process/worker.js';
+import { querySync } from '../../src/clients/sync/client.js';
+import { syncWorkflowId, type Beacon } from '../../src/domain/sync/model.js';
 import { sandbox, waitFor } from './fixtures.js';
 import { workflowBundle } from './temporal.js';
 

@@ -3,7 +3,7 @@
  * hostile names and errors) and the results runNotebook recorded for them.
  */
 import path from 'node:path';
-import type { NotebookError, NotebookResult, NotebookStatus } from '../../src/runs/model.js';
+import type { NotebookError, NotebookResult, NotebookStatus } from '../../src/domain/runs/model.js';
 
 /** The main run's own facts, as writeReport is given them. */
 export const RUN = {

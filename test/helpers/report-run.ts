@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeReport, type WriteReportOptions } from '../../src/activities/runs/report/index.js';
-import type { NotebookResult, NotebookStatus, RunKind, TestReport } from '../../src/runs/model.js';
+import type { NotebookResult, NotebookStatus, RunKind, TestReport } from '../../src/domain/runs/model.js';
 import { allFailing, P, PATHS, result, RESULTS, RUN, WITH_ARTIFACT } from './report-data.js';
 import { tempDir } from './fixtures.js';
 

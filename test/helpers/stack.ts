@@ -1,12 +1,12 @@
 /** An in-process worker pair (main + notebook task queue) on a test Temporal server. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { Config } from '../../src/runtime/config.js';
-import type { Beacon } from '../../src/sync/model.js';
-import { querySync, signalSync } from '../../src/sync/client.js';
-import { createNotebookWorker, createWorker } from '../../src/runtime/worker.js';
-import { getRun } from '../../src/runs/client.js';
-import type { TestRunResult } from '../../src/runs/model.js';
+import type { Config } from '../../src/platform/config.js';
+import type { Beacon } from '../../src/domain/sync/model.js';
+import { querySync, signalSync } from '../../src/clients/sync/client.js';
+import { createNotebookWorker, createWorker } from '../../src/process/worker.js';
+import { getRun } from '../../src/clients/runs/client.js';
+import type { TestRunResult } from '../../src/domain/runs/model.js';
 import { waitFor } from './fixtures.js';
 import { workflowBundle } from './temporal.js';
 

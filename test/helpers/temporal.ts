@@ -7,10 +7,10 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import { after, before } from 'node:test';
-import type { Config } from '../../src/runtime/config.js';
-import { SEARCH_ATTRIBUTES } from '../../src/runtime/search-attributes.js';
-import { createLogger } from '../../src/runtime/logger.js';
-import { createWorker, installRuntime, WORKFLOWS_PATH } from '../../src/runtime/worker.js';
+import type { Config } from '../../src/platform/config.js';
+import { SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { createWorker, installRuntime, WORKFLOWS_PATH } from '../../src/process/worker.js';
 
 // The SDK's own logs go through pino. At error unless NBLC_LOG_LEVEL says otherwise: many tests
 // fail activities on purpose, and the SDK's warning for each buried real failures in CI output.

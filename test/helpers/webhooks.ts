@@ -6,9 +6,9 @@ import type { Hono } from 'hono';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createApp } from '../../src/api/app.js';
-import type { Env } from '../../src/runtime/config.js';
-import { createLogger } from '../../src/runtime/logger.js';
-import { syncWorkflowId } from '../../src/sync/model.js';
+import type { Env } from '../../src/platform/config.js';
+import { createLogger } from '../../src/platform/logger.js';
+import { syncWorkflowId } from '../../src/domain/sync/model.js';
 import { TEST_REPO, TEST_SECRET, testConfig } from './fixtures.js';
 
 export const hex40 = (c: string) => c.repeat(40);

@@ -7,9 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
-import type { Config } from '../../runtime/config.js';
-import { redact, Secret } from '../../runtime/secret.js';
-import type { AlertMessage } from '../../runs/alerts.js';
+import type { Config } from '../../platform/config.js';
+import { redact, Secret } from '../../platform/secret.js';
+import type { AlertMessage } from '../../domain/alerts/model.js';
 
 /** One send may take this long; the activity's retries do the rest. */
 export const SEND_TIMEOUT_MS = 15_000;

@@ -6,9 +6,9 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Octokit } from '@octokit/rest';
-import type { Config } from '../../runtime/config.js';
-import { redact } from '../../runtime/secret.js';
-import { NOTIFY_FAILURES } from '../../runs/alerts.js';
+import type { Config } from '../../platform/config.js';
+import { redact } from '../../platform/secret.js';
+import { NOTIFY_FAILURES } from '../../domain/alerts/model.js';
 
 export const STATUS_CONTEXT = 'nblc/notebooks';
 export type CommitState = 'pending' | 'success' | 'failure' | 'error';

@@ -1,6 +1,6 @@
 /**
  * The alert and commit-status activities of a test run. `planRunAlerts` decides (from the run's
- * report.json and the history database, with src/runs/alerts.ts); the workflow then runs one
+ * report.json and the history database, with src/domain/alerts/model.ts); the workflow then runs one
  * `deliverAlert` per alert and channel, each retried on its own, so a channel that is down holds
  * up neither the others nor, beyond its retries, the run. Deliveries are recorded per
  * `<runId>:<alert>` and channel (alert-store.ts): a retry, a replay or a run started again under
@@ -10,8 +10,8 @@ import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../runtime/config.js';
-import { alertStore, type AlertStore } from '../../runtime/alert-store.js';
+import type { Config } from '../../platform/config.js';
+import { alertStore, type AlertStore } from '../../storage/alerts/alert-store.js';
 import {
   FLAKY_WINDOW,
   NOTIFY_FAILURES,
@@ -23,12 +23,12 @@ import {
   type Alert,
   type AlertOutcome,
   type RunNotebook,
-} from '../../runs/alerts.js';
-import { causeOf, causeText } from '../../runs/causes.js';
-import type { NotebookStatus, RunKind } from '../../runs/model.js';
-import { reportLink } from '../../runs/report-links.js';
+} from '../../domain/alerts/model.js';
+import { causeOf, causeText } from '../../domain/runs/causes.js';
+import type { NotebookStatus, RunKind } from '../../domain/runs/model.js';
+import { reportLink } from '../../platform/runs/report-links.js';
 import { writeFileAtomic } from '../files.js';
-import { REPORT_FILES } from '../runs/report/layout.js';
+import { REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { alertChannels, type Channel } from './channels.js';
 import { describeCounts, setCommitStatus, type CommitState } from './github.js';
 

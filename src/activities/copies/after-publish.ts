@@ -5,7 +5,7 @@ import { STAGING_AREA } from './fs.js';
 import { cachedManifest, snapshotManifest, type SnapshotManifest } from './manifest.js';
 import type { ReadyCopies } from './ready.js';
 import { snapshotPath } from '../sync/snapshot.js';
-import type { CopyConfig } from './index.js';
+import type { CopyConfig } from './config.js';
 
 /**
  * Called by the sync's publish once `current` points at `commit` (`previous`: what it pointed at):

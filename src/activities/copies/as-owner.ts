@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { z } from 'zod';
-import { COPY_FAILURES, NON_RETRYABLE_COPY_FAILURES } from '../../copies/model.js';
+import { COPY_FAILURES, NON_RETRYABLE_COPY_FAILURES } from '../../domain/copies/model.js';
 import { childProgram } from './child-program.js';
 import { fail, type Owner } from './fs.js';
 import { fileReportSchema } from './manifest.js';

@@ -14,8 +14,8 @@ import { createHash } from 'node:crypto';
 import { constants as fsc, type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { COPY_FAILURES, userNameProblem } from '../../copies/model.js';
-import type { ContentId } from './rules.js';
+import { COPY_FAILURES, userNameProblem } from '../../domain/copies/model.js';
+import type { ContentId } from '../../domain/copies/rules.js';
 import { removeTree } from '../files.js';
 
 export interface Owner {

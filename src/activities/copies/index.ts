@@ -7,7 +7,6 @@
 import { Context } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../runtime/config.js';
 import {
   COPY_FAILURES,
   MAIN_COPY,
@@ -15,7 +14,7 @@ import {
   userNameProblem,
   type CopyRequest,
   type CopyResult,
-} from '../../copies/model.js';
+} from '../../domain/copies/model.js';
 import { existingCopy, fail, lstatOrNull, stagingFor, userDir, type UserDir } from './fs.js';
 import { pruneManifestCache, readCopyManifest, snapshotManifest, type CopyManifest } from './manifest.js';
 import { ReadyCopies } from './ready.js';
@@ -27,7 +26,9 @@ import { removeTree } from '../files.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { readCurrent, snapshotPath, snapshotsDir } from '../sync/snapshot.js';
 
-export type CopyConfig = Pick<Config, 'cacheDir' | 'dataDir' | 'usersDir' | 'userCachePath'>;
+import type { CopyConfig } from './config.js';
+
+export type { CopyConfig } from './config.js';
 
 export interface CopyInput {
   user: string;

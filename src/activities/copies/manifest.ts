@@ -15,10 +15,10 @@ import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { COPY_MANIFEST, COPY_MODES, type FileReport } from '../../copies/model.js';
+import { COPY_MANIFEST, COPY_MODES, type FileReport } from '../../domain/copies/model.js';
 import { checkCancelled, sha256File, type Owner } from './fs.js';
 import { mapLimit, printableName, readdirBytes, writeFileAtomic } from '../files.js';
-import type { ContentId } from './rules.js';
+import type { ContentId } from '../../domain/copies/rules.js';
 
 export interface SnapshotEntry {
   path: string;

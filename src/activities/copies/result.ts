@@ -1,6 +1,6 @@
 /** The answers of the copy activities: every request gets its path, per-file report and counts. */
 import path from 'node:path';
-import { countOutcomes, type CopyRequest, type CopyResult, type FileReport } from '../../copies/model.js';
+import { countOutcomes, type CopyRequest, type CopyResult, type FileReport } from '../../domain/copies/model.js';
 import type { UserDir } from './fs.js';
 
 /** An answer with defaults for what `r` leaves out (nothing created, no files). */

@@ -10,7 +10,13 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { COPY_FAILURES, COPY_MANIFEST, LATEST_LINK, type CopyResult, type FileReport } from '../../copies/model.js';
+import {
+  COPY_FAILURES,
+  COPY_MANIFEST,
+  LATEST_LINK,
+  type CopyResult,
+  type FileReport,
+} from '../../domain/copies/model.js';
 import { checkCancelled, chownTo, fail, lstatOrNull, type Owner, type UserDir } from './fs.js';
 import { mapLimit } from '../files.js';
 import { manifestText, type CopyManifest, type SnapshotEntry, type SnapshotManifest } from './manifest.js';

@@ -6,7 +6,7 @@
 import { constants as fsc } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { COPY_FAILURES, type FileReport } from '../../copies/model.js';
+import { COPY_FAILURES, type FileReport } from '../../domain/copies/model.js';
 import { existingCopy, fail, type Owner } from './fs.js';
 import { readCopyManifest, type SnapshotManifest } from './manifest.js';
 import { updateInPlace } from './update.js';

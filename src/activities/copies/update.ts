@@ -9,10 +9,10 @@
 import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { COPY_FAILURES, COPY_MANIFEST, type FileReport } from '../../copies/model.js';
+import { COPY_FAILURES, COPY_MANIFEST, type FileReport } from '../../domain/copies/model.js';
 import { NOT_CONTENT, checkCancelled, chownTo, contentId, fail, lstatOrNull, safeParent, type Owner } from './fs.js';
 import { manifestText, type CopyManifest, type SnapshotEntry, type SnapshotManifest } from './manifest.js';
-import { planUpdate, type Action, type ContentId, type LocalEntry, type Plan } from './rules.js';
+import { planUpdate, type Action, type ContentId, type LocalEntry, type Plan } from '../../domain/copies/rules.js';
 import { writeEntry } from './tree.js';
 import { printableName, readdirBytes } from '../files.js';
 

@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { glob } from 'tinyglobby';
-import { globsProblem } from '../../runs/globs.js';
+import { globsProblem } from '../../domain/runs/globs.js';
 
 export const IGNORE_FILE = '.nblcignore';
 

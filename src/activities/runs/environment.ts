@@ -2,7 +2,7 @@
  * Measures the kernel environment of a test run, once per run, on the notebook task queue: a
  * notebook whose one cell is python/nblc_environment_probe.py, executed like any notebook (the
  * executor, the fork server, the default kernelspec, the sandbox, no prerun: it needs no login
- * and so sees no credentials). What it prints is checked again here (src/runs/environment.ts)
+ * and so sees no credentials). What it prints is checked again here (src/domain/runs/environment.ts)
  * and written to `<run>/environment.json`, which the report reads.
  *
  * It never fails the run: whatever goes wrong is recorded as the environment's `error`. Only a
@@ -13,20 +13,20 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../runtime/config.js';
+import { PROJECT_ROOT } from '../../platform/config.js';
 import {
   fingerprintText,
   parseProbeOutput,
   summarizeEnvironment,
   type EnvironmentSummary,
   type RunEnvironment,
-} from '../../runs/environment.js';
-import { RUN_FAILURES, type ExecutorResult } from '../../runs/model.js';
+} from '../../domain/runs/environment.js';
+import { RUN_FAILURES, type ExecutorResult } from '../../domain/runs/model.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { execute, executorArgs, runDirOf, type NotebookConfig } from './notebooks.js';
 
-export { ENVIRONMENT_FILE } from './report/layout.js';
-import { ENVIRONMENT_FILE, isRunDirName } from './report/layout.js';
+export { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
+import { ENVIRONMENT_FILE, isRunDirName } from '../../domain/runs/run-dir.js';
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_environment_probe.py');
 const MARKER = 'NBLC_ENVIRONMENT ';
 /** Listing a few hundred distributions takes well under a second; a kernel start a few. */

@@ -17,7 +17,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { PROJECT_ROOT } from '../../runtime/config.js';
+import { PROJECT_ROOT } from '../../platform/config.js';
 
 const EXECUTOR = path.join(PROJECT_ROOT, 'python', 'nblc_execute.py');
 const FORK_SERVER = path.join(PROJECT_ROOT, 'python', 'nblc_forkserver.py');

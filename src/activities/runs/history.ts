@@ -1,5 +1,5 @@
 /**
- * Recording finished runs in the notebook history (src/runs/history.ts): `recordRun` reads the
+ * Recording finished runs in the notebook history (src/domain/runs/history.ts): `recordRun` reads the
  * run's report.json, the one complete account of the run, and replaces whatever the store had of
  * it, so a retried activity or a replayed workflow records the run once. `importReports` does the
  * same for every report under NBLC_RESULTS_DIR (on start: runs from before the history, or whose
@@ -8,11 +8,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../runtime/config.js';
-import { historyStore } from '../../runtime/history-store.js';
-import { recordedRunOf, type HistoryStore, type RecordedRun } from '../../runs/history.js';
-import { RUN_FAILURES } from '../../runs/model.js';
-import { isRunDirName, REPORT_FILES } from './report/layout.js';
+import type { Config } from '../../platform/config.js';
+import { historyStore } from '../../storage/runs/history-store.js';
+import { recordedRunOf, type HistoryStore, type RecordedRun } from '../../domain/runs/history.js';
+import { RUN_FAILURES } from '../../domain/runs/model.js';
+import { isRunDirName, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { peekReport } from './report/previous.js';
 
 /** Run directory names as runIdFromWorkflowId makes them. */

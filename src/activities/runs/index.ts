@@ -6,13 +6,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../runtime/config.js';
-import { RUN_FAILURES, type TestReport, type TestRunQueues, type TestRunResult } from '../../runs/model.js';
+import type { Config } from '../../platform/config.js';
+import { RUN_FAILURES, type TestReport, type TestRunQueues, type TestRunResult } from '../../domain/runs/model.js';
 import { discoverNotebooks, type DiscoverOptions } from './discover.js';
 import { resetRunDir, runDirOf } from './notebooks.js';
 import { writeReport, type WriteReportOptions } from './report/index.js';
-import { historyStore } from '../../runtime/history-store.js';
-import { summarizeEnvironment } from '../../runs/environment.js';
+import { historyStore } from '../../storage/runs/history-store.js';
+import { summarizeEnvironment } from '../../domain/runs/environment.js';
 import { pinDir, readCurrent, snapshotPath, SHA_RE } from '../sync/snapshot.js';
 
 export type RunsConfig = Pick<Config, 'cacheDir' | 'resultsDir' | 'tests' | 'temporal' | 'dataDir' | 'databaseUrl'>;

@@ -8,18 +8,18 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../runtime/config.js';
+import type { Config } from '../../platform/config.js';
 import {
   INFRA_ATTEMPTS,
   RUN_FAILURES,
   type ExecutorResult,
   type NotebookResult,
   type NotebookSummary,
-} from '../../runs/model.js';
+} from '../../domain/runs/model.js';
 import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
 import { sandboxArgs } from './sandbox.js';
 import { removeTree, writeFileAtomic } from '../files.js';
-import { ENVIRONMENT_FILE } from './report/layout.js';
+import { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
 
 const KILL_GRACE_MS = 5000;
 

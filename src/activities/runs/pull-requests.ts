@@ -10,11 +10,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../../runtime/config.js';
-import { SYNC_FAILURES } from '../../sync/model.js';
+import type { Config } from '../../platform/config.js';
+import { SYNC_FAILURES } from '../../domain/sync/model.js';
 import { removeTree } from '../files.js';
 import { resetRunDir } from './notebooks.js';
-import { isRunDirName } from './report/layout.js';
+import { isRunDirName } from '../../domain/runs/run-dir.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { git, gitFailure } from '../sync/git.js';
 import { cloneDir } from '../sync/index.js';

@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ConfigError, PROJECT_ROOT, type Config } from '../../runtime/config.js';
-import type { Logger } from '../../runtime/logger.js';
+import { ConfigError, PROJECT_ROOT, type Config } from '../../platform/config.js';
+import type { Logger } from '../../platform/logger.js';
 import { executorEnv } from './executor-process.js';
 
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_sandbox_probe.py');
@@ -45,6 +45,8 @@ export function sandboxArgs(cfg: SandboxSettings): string[] {
     cfg.sandbox.kernelEnv.join(','),
     ...sandboxMasks(cfg).flatMap((p) => ['--mask', p]),
     ...(cfg.sandbox.cgroupRoot ? ['--cgroup-root', cfg.sandbox.cgroupRoot] : []),
+    ...['--network', cfg.sandbox.network, '--network-allow', cfg.sandbox.networkAllow.join(',')],
+    ...['--cpus', String(cfg.sandbox.notebookCpus), '--disk', cfg.sandbox.notebookDisk],
   ];
 }
 
@@ -76,6 +78,8 @@ export async function probeSandbox(cfg: SandboxSettings): Promise<ProbeResult> {
     memory: cfg.sandbox.notebookMemory,
     kernelEnv: cfg.sandbox.kernelEnv,
     cgroupRoot: cfg.sandbox.cgroupRoot,
+    network: cfg.sandbox.network,
+    networkAllow: cfg.sandbox.networkAllow,
   });
   try {
     const { stdout } = await promisify(execFile)(cfg.tests.python, [PROBE, settings], {
@@ -98,6 +102,12 @@ export async function checkSandbox(cfg: SandboxSettings, logger: Logger): Promis
   }
   const probe = await probeSandbox(cfg);
   if (!probe.ok) throw new SandboxUnavailableError(probe.error ?? 'unknown reason');
+  if (cfg.sandbox.network === 'host') {
+    logger.warn(
+      "NBLC_KERNEL_NETWORK=host: kernels share the host's network (the service's ports, the private network, " +
+        'metadata services); every result and report is marked not network-isolated',
+    );
+  }
   const level = probe.limits === 'rlimit' ? 'warn' : 'info';
   logger[level](
     { backend: probe.backend, kernelUid: probe.uid, limits: probe.limits, cgroup: probe.cgroup },

@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { simpleGit, type SimpleGit, type SimpleGitProgressEvent } from 'simple-git';
-import { redact, type Secret } from '../../runtime/secret.js';
-import { SYNC_FAILURES } from '../../sync/model.js';
+import { redact, type Secret } from '../../platform/secret.js';
+import { SYNC_FAILURES } from '../../domain/sync/model.js';
 
 export interface GitOptions {
   baseDir: string;

@@ -6,8 +6,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../../runtime/config.js';
-import { SYNC_FAILURES, type PublishResult, type SyncPlan } from '../../sync/model.js';
+import type { Config } from '../../platform/config.js';
+import { SYNC_FAILURES, type PublishResult, type SyncPlan } from '../../domain/sync/model.js';
 import { git } from './git.js';
 import { withHeartbeat } from '../heartbeat.js';
 import {

@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { SimpleGit } from 'simple-git';
 import { git, gitFailure, type GitOptions } from './git.js';
-import { Secret } from '../../runtime/secret.js';
+import { Secret } from '../../platform/secret.js';
 
 const STALE_LOCK_MS = 60_000;
 

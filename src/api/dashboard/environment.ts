@@ -5,7 +5,7 @@
  * table, a record as name/value rows, anything else as text. Values come from the environment of
  * the run (package names, versions): escaped like everything else.
  */
-import type { RunOverview } from '../../runs/history.js';
+import type { RunOverview } from '../../domain/runs/history.js';
 import { h, type Html } from './layout.js';
 import type { Links } from './links.js';
 

@@ -5,7 +5,7 @@
  * text/plain form: a notebook's HTML is the notebook author's (or an attacker's), never ours to
  * render. Bounded: long outputs are cut, and a huge notebook only lists its first cells.
  */
-import type { ExecutedNotebook } from '../../runtime/run-reports.js';
+import type { ExecutedNotebook } from '../../storage/runs/run-reports.js';
 import { h, page, pathLabel, type Html } from './layout.js';
 import { notebookHref, type Links } from './links.js';
 

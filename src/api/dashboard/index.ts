@@ -10,20 +10,20 @@
  *
  * Pages take a session cookie (middleware/session.ts) or the bearer token; browsers without
  * either are sent to /login. Data comes from the history database and, for a few runs, their
- * report.json (src/runtime/run-reports.ts); runs in progress from Temporal, if it answers soon.
+ * report.json (src/storage/runs/run-reports.ts); runs in progress from Temporal, if it answers soon.
  */
 import type { Client } from '@temporalio/client';
 import { Hono, type Context } from 'hono';
-import type { HistoryStore } from '../../runs/history.js';
-import { runIdFromWorkflowId, RUN_SA, type RunKind } from '../../runs/model.js';
-import { historyStore } from '../../runtime/history-store.js';
+import type { HistoryStore } from '../../domain/runs/history.js';
+import { runIdFromWorkflowId, RUN_SA, type RunKind } from '../../domain/runs/model.js';
+import { historyStore } from '../../storage/runs/history-store.js';
 import {
   readExecutedNotebook,
   readReportExtras,
   type ExecutedNotebook,
   type ReportExtras,
-} from '../../runtime/run-reports.js';
-import type { ApiDeps } from '../app.js';
+} from '../../storage/runs/run-reports.js';
+import type { ApiDeps } from '../deps.js';
 import { limitBody } from '../middleware/body-limit.js';
 import {
   endSession,

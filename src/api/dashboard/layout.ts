@@ -6,9 +6,9 @@
  */
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
-import type { NotebookStatus } from '../../runs/model.js';
-import { STATUS_LABEL } from '../../runs/model.js';
-import { BADGE_CSS, BASE_CSS, formatDuration, STATUS_COLOR } from '../../runs/presentation.js';
+import type { NotebookStatus } from '../../domain/runs/model.js';
+import { STATUS_LABEL } from '../../domain/runs/model.js';
+import { BADGE_CSS, BASE_CSS, formatDuration, STATUS_COLOR } from '../../views/runs/presentation.js';
 
 export type Html = HtmlEscapedString;
 

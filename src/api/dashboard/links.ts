@@ -1,13 +1,13 @@
 /**
  * Where the dashboard links to: notebook pages, a run's report and executed notebooks (under a
- * signed path, src/runs/report-links.ts, so they open whatever cookies the browser sends: report
+ * signed path, src/platform/runs/report-links.ts, so they open whatever cookies the browser sends: report
  * files may be served as sandboxed documents, whose navigations carry no SameSite=Strict cookie),
  * and the Temporal UI.
  */
-import { reportLink } from '../../runs/report-links.js';
-import { workflowIdOfRun } from '../../runs/model.js';
-import type { Secret } from '../../runtime/secret.js';
-import { temporalUiLink } from '../../runtime/temporal-ui.js';
+import { reportLink } from '../../platform/runs/report-links.js';
+import { workflowIdOfRun } from '../../domain/runs/model.js';
+import type { Secret } from '../../platform/secret.js';
+import { temporalUiLink } from '../../domain/ui-links.js';
 
 const segments = (p: string) => p.split('/').map(encodeURIComponent).join('/');
 

@@ -2,7 +2,7 @@
  * GET /ui/notebooks: every notebook of the history, filtered (status, a cause, a part of the
  * path) and a page at a time: the overview's "more →" links land here.
  */
-import type { NotebookOverview } from '../../runs/history.js';
+import type { NotebookOverview } from '../../domain/runs/history.js';
 import { h, page, pager, pathLabel, percent, plural, statusBadge, when, type Html } from './layout.js';
 import { notebookHref } from './links.js';
 

@@ -3,7 +3,7 @@
  * status, oldest left), its durations as a sparkline, since when it has its status, the last
  * commit where it passed, and its runs with their report, executed notebook and Temporal UI.
  */
-import { overviewOf, type HistoryRow, type NotebookOverview, type NotebookRun } from '../../runs/history.js';
+import { overviewOf, type HistoryRow, type NotebookOverview, type NotebookRun } from '../../domain/runs/history.js';
 import {
   formatDate,
   formatDuration,

@@ -6,10 +6,10 @@
  * capped: with 500 notebooks failing in 500 ways the page stays a page; the full lists are the
  * paged notebooks and runs pages.
  */
-import type { NotebookOverview, RunOverview } from '../../runs/history.js';
-import type { NotebookStatus, RunKind } from '../../runs/model.js';
-import type { ReportExtras } from '../../runtime/run-reports.js';
-import { asNewlyFailingChanges, changeText } from '../../runs/environment.js';
+import type { NotebookOverview, RunOverview } from '../../domain/runs/history.js';
+import type { NotebookStatus, RunKind } from '../../domain/runs/model.js';
+import type { ReportExtras } from '../../storage/runs/run-reports.js';
+import { asNewlyFailingChanges, changeText } from '../../domain/runs/environment.js';
 import { environmentChanges } from './environment.js';
 import { h, page, pathLabel, percent, plural, statusBadge, when, type Html } from './layout.js';
 import { notebookHref, type Links } from './links.js';

@@ -1,6 +1,6 @@
 /** GET /ui/runs: every recorded run, newest first, a page at a time; and the table the overview shares. */
-import type { RunOverview } from '../../runs/history.js';
-import type { RunKind } from '../../runs/model.js';
+import type { RunOverview } from '../../domain/runs/history.js';
+import type { RunKind } from '../../domain/runs/model.js';
 import { h, page, pager, plural, when, type Html } from './layout.js';
 import type { Links } from './links.js';
 

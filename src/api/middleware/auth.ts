@@ -5,8 +5,8 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import type { Secret } from '../../runtime/secret.js';
-import { USER_TOKEN_PREFIX, isUserToken } from '../../copies/user-tokens.js';
+import type { Secret } from '../../platform/secret.js';
+import { USER_TOKEN_PREFIX, isUserToken } from '../../platform/copies/user-tokens.js';
 
 export function operatorAuth(token: Secret | undefined): MiddlewareHandler {
   if (!token) {

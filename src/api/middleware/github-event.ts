@@ -6,7 +6,7 @@
  * Goes after githubSignature: only an authentic delivery is told what is wrong with it.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { deliveryId } from '../../sync/github-events.js';
+import { deliveryId } from '../../domain/sync/github-events.js';
 
 export type GithubEventEnv = { Variables: { githubEvent: string; githubDelivery: string } };
 

@@ -10,8 +10,8 @@
  */
 import { verify } from '@octokit/webhooks-methods';
 import type { Context, MiddlewareHandler } from 'hono';
-import type { Logger } from '../../runtime/logger.js';
-import type { Secret } from '../../runtime/secret.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Secret } from '../../platform/secret.js';
 
 export type GithubSignatureEnv = { Variables: { rawBody: string } };
 

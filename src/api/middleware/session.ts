@@ -12,7 +12,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
-import { macOf, sameToken, type Secret } from '../../runtime/secret.js';
+import { macOf, sameToken, type Secret } from '../../platform/secret.js';
 
 export const SESSION_COOKIE = 'nblc_session';
 export const SESSION_TTL_S = 12 * 3600;

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { latestName } from '../../../src/activities/copies/index.js';
 import { readCopyManifest, snapshotManifest } from '../../../src/activities/copies/manifest.js';
-import { planUpdate } from '../../../src/activities/copies/rules.js';
+import { planUpdate } from '../../../src/domain/copies/rules.js';
 import { applyPlan, scanCopy } from '../../../src/activities/copies/update.js';
 import { snapshotPath } from '../../../src/activities/sync/snapshot.js';
-import type { FileOutcome } from '../../../src/copies/model.js';
+import type { FileOutcome } from '../../../src/domain/copies/model.js';
 import { outcomes, publishTree, readTree, rejectsWith, request, runCopy, setup } from '../../helpers/copies.js';
 import { TAG, scenario, type Tree } from '../../helpers/copy-scenarios.js';
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { before, test } from 'node:test';
 import { DEFAULT_EXCLUDES, discoverNotebooks } from '../../../src/activities/runs/discover.js';
-import { MAX_EXTRA_WILDCARDS, extraWildcards, globProblem } from '../../../src/runs/globs.js';
+import { MAX_EXTRA_WILDCARDS, extraWildcards, globProblem } from '../../../src/domain/runs/globs.js';
 
 let root = '';
 const FILES = [

@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createEnvironmentActivities, ENVIRONMENT_FILE } from '../../../src/activities/runs/environment.js';
-import { fingerprintText, normalizeName, type RunEnvironment } from '../../../src/runs/environment.js';
+import { fingerprintText, normalizeName, type RunEnvironment } from '../../../src/domain/runs/environment.js';
 import { runActivity } from '../../helpers/activities.js';
 import { tempDir, testConfig } from '../../helpers/fixtures.js';
 

@@ -1,7 +1,7 @@
 /**
  * The fork server's failure modes, with real processes: when it dies, its executors and their
  * kernels (and what a notebook started) die too, and the next notebook gets a new server.
- * What executors do once started is covered for both launch modes by test/python/executor.test.ts.
+ * What executors do once started is covered for both launch modes by test/system/python/executor.test.ts.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -10,11 +10,11 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { executorEnv, forkExecutor, forkServerFor } from '../../../src/activities/runs/executor-process.js';
 import { prestartForkServer } from '../../../src/activities/runs/notebooks.js';
-import { PROJECT_ROOT } from '../../../src/runtime/config.js';
+import { PROJECT_ROOT } from '../../../src/platform/config.js';
 import { testConfig, waitFor } from '../../helpers/fixtures.js';
 import { notebookJson } from '../../helpers/notebooks.js';
 import { isAlive } from '../../helpers/processes.js';
-import { nameKernel, parentOf, pidsMarked } from '../../sandbox/host-processes.js';
+import { nameKernel, parentOf, pidsMarked } from '../../system/sandbox/host-processes.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 /** The long notebook's kernel and child, found from the host (they run in their own PID namespace). */

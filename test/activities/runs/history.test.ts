@@ -1,7 +1,7 @@
 /**
  * Recording runs in the notebook history: recordRun from a run's real report.json (written by
  * writeReport from result files), and the import of every report under NBLC_RESULTS_DIR on start.
- * SQLite here; the store itself is tested on both databases in test/runtime/history-store.test.ts.
+ * SQLite here; the store itself is tested on both databases in test/storage/runs/history-store.test.ts.
  *
  *   node --import tsx --test test/activities/runs/history.test.ts
  */
@@ -12,10 +12,10 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { createHistoryActivities, importReports } from '../../../src/activities/runs/history.js';
 import { writeReport } from '../../../src/activities/runs/report/index.js';
-import { openDatabase } from '../../../src/runtime/database.js';
-import { createHistoryStore } from '../../../src/runtime/history-store.js';
-import type { HistoryStore } from '../../../src/runs/history.js';
-import type { NotebookResult, NotebookStatus, RunKind } from '../../../src/runs/model.js';
+import { openDatabase } from '../../../src/platform/database.js';
+import { createHistoryStore } from '../../../src/storage/runs/history-store.js';
+import type { HistoryStore } from '../../../src/domain/runs/history.js';
+import type { NotebookResult, NotebookStatus, RunKind } from '../../../src/domain/runs/model.js';
 import { tempDir } from '../../helpers/fixtures.js';
 
 const COMMIT = 'c'.repeat(40);

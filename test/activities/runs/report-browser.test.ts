@@ -11,7 +11,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { PROJECT_ROOT } from '../../../src/runtime/config.js';
+import { PROJECT_ROOT } from '../../../src/platform/config.js';
 import { mainRun } from '../../helpers/report-run.js';
 
 const CHROMIUM = process.env.NBLC_CHROMIUM ?? '/usr/bin/chromium';

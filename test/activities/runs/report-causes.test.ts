@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { writeReport } from '../../../src/activities/runs/report/index.js';
-import type { NotebookError } from '../../../src/runs/model.js';
+import type { NotebookError } from '../../../src/domain/runs/model.js';
 import { tempDir } from '../../helpers/fixtures.js';
 import { parseXml, elements, findAll, findOne, textOf, hasClass } from '../../helpers/xml.js';
 import { result } from '../../helpers/report-data.js';

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { writeReport } from '../../../src/activities/runs/report/index.js';
-import type { NotebookStatus, RunKind } from '../../../src/runs/model.js';
+import type { NotebookStatus, RunKind } from '../../../src/domain/runs/model.js';
 import { tempDir } from '../../helpers/fixtures.js';
 import { allFailing, P, result, RESULTS } from '../../helpers/report-data.js';
 import { mainRun, options, readWritten, writePreviousReport, writeRunDir } from '../../helpers/report-run.js';

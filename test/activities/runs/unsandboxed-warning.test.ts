@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { createNotebookActivities } from '../../../src/activities/runs/notebooks.js';
-import { loadConfig } from '../../../src/runtime/config.js';
-import type { NotebookSummary } from '../../../src/runs/model.js';
+import { loadConfig } from '../../../src/platform/config.js';
+import type { NotebookSummary } from '../../../src/domain/runs/model.js';
 import { notebookJson } from '../../helpers/notebooks.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-unsandboxed-'));

@@ -9,8 +9,8 @@ import { Hono } from 'hono';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { operatorAuth } from '../../../src/api/middleware/auth.js';
-import { ConfigError, loadConfig } from '../../../src/runtime/config.js';
-import { Secret } from '../../../src/runtime/secret.js';
+import { ConfigError, loadConfig } from '../../../src/platform/config.js';
+import { Secret } from '../../../src/platform/secret.js';
 
 const base = { NBLC_REPO_URL: '/srv/notebooks.git', NBLC_REPO_FULL_NAME: 'org/notebooks' };
 const HEX = '0123456789abcdef0123456789abcdef';

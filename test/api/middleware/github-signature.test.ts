@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import { SIGNATURE_ERRORS, githubSignature } from '../../../src/api/middleware/github-signature.js';
-import type { Logger } from '../../../src/runtime/logger.js';
-import { Secret } from '../../../src/runtime/secret.js';
+import type { Logger } from '../../../src/platform/logger.js';
+import { Secret } from '../../../src/platform/secret.js';
 
 const SECRET = 'the-webhook-secret-0123456789';
 const PREVIOUS = 'the-previous-webhook-secret-42';

@@ -20,7 +20,7 @@ import {
   startSession,
   type SessionOptions,
 } from '../../../src/api/middleware/session.js';
-import { Secret } from '../../../src/runtime/secret.js';
+import { Secret } from '../../../src/platform/secret.js';
 
 const TOKEN = new Secret('operator-token-for-session-tests');
 const T0 = Date.UTC(2024, 4, 1, 12);

@@ -12,8 +12,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createUpstream, notebook, sendPush, type Upstream } from '../../../src/demo/sample-repo.js';
-import type { RunListEntry, RunState } from '../../../src/runs/client.js';
-import type { TestReport } from '../../../src/runs/model.js';
+import type { RunListEntry, RunState } from '../../../src/clients/runs/client.js';
+import type { TestReport } from '../../../src/domain/runs/model.js';
 import { tempDir, waitFor } from '../../helpers/fixtures.js';
 import {
   compose,

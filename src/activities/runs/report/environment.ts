@@ -2,16 +2,16 @@
  * The report's environment provenance: the environment the run ran in (`<run>/environment.json`,
  * written by the probe, src/activities/runs/environment.ts), what changed since the previous
  * measured run, and for each newly failing notebook what changed since it last passed; the last
- * two from the notebook history (src/runtime/history-store.ts), where earlier runs' environments
+ * two from the notebook history (src/storage/runs/history-store.ts), where earlier runs' environments
  * and notebook blobs are recorded. A history that does not answer costs the comparisons, never
  * the report (`historyError` says why).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { environmentChanges, newlyFailingChange, type RunEnvironment } from '../../../runs/environment.js';
-import { environmentOf, type HistoryStore } from '../../../runs/history.js';
-import type { NotebookResult, TestReport } from '../../../runs/model.js';
-import { MAX_EXPLAINED } from '../../../runtime/environment-store.js';
+import { environmentChanges, newlyFailingChange, type RunEnvironment } from '../../../domain/runs/environment.js';
+import { environmentOf, type HistoryStore } from '../../../domain/runs/history.js';
+import type { NotebookResult, TestReport } from '../../../domain/runs/model.js';
+import { MAX_EXPLAINED } from '../../../storage/runs/environment-store.js';
 import { ENVIRONMENT_FILE } from '../environment.js';
 
 /** How long the report waits for the history before it is written without the comparisons. */

@@ -1,7 +1,7 @@
 /**
  * The report of a notebook test run, written into the run's directory:
  *
- *   <resultsDir>/<runId>/report.json   the TestReport (src/runs/model.ts), written last
+ *   <resultsDir>/<runId>/report.json   the TestReport (src/domain/runs/model.ts), written last
  *   <resultsDir>/<runId>/junit.xml     for CI tools
  *   <resultsDir>/<runId>/report.html   one self-contained page for operators
  *
@@ -21,16 +21,17 @@ import {
   type NotebookError,
   type NotebookResult,
   type NotebookStatus,
+  type KernelNetwork,
   type ResourceLimits,
   type RunKind,
   type TestReport,
-} from '../../../runs/model.js';
-import { groupCauses } from '../../../runs/causes.js';
-import { renderHtml } from './html.js';
-import { READ_CONCURRENCY, REPORT_FILES, isObject } from './layout.js';
+} from '../../../domain/runs/model.js';
+import { groupCauses } from '../../../domain/runs/causes.js';
+import { renderHtml } from '../../../views/runs/report/html.js';
+import { READ_CONCURRENCY, REPORT_FILES, isObject } from '../../../domain/runs/run-dir.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
-import { renderJunit } from './junit.js';
+import { renderJunit } from '../../../views/runs/report/junit.js';
 
 export interface WriteReportOptions {
   /** NBLC_RESULTS_DIR; the run's directory is `<resultsDir>/<runId>/`. */
@@ -89,6 +90,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
     previousRunId: previous?.runId ?? null,
     ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),
     ...unsandboxedCount(notebooks),
+    ...networkCount(notebooks),
     // After the notebooks: peekReport reads the head of the file, which stays small.
     ...(await environmentFields({
       runDir,
@@ -138,6 +140,12 @@ export function compareWithPrevious(
 }
 
 /** NBLC_SANDBOX=off leaves a mark on the report: how many notebooks ran unconfined. */
+/** Kernels on the host's network: NBLC_KERNEL_NETWORK=host, or NBLC_SANDBOX=off. */
+function networkCount(notebooks: NotebookResult[]): { networkNotIsolated?: number } {
+  const n = notebooks.filter((nb) => nb.network === 'host' || nb.sandbox === 'off').length;
+  return n ? { networkNotIsolated: n } : {};
+}
+
 function unsandboxedCount(notebooks: NotebookResult[]): { unsandboxed?: number } {
   const n = notebooks.filter((nb) => nb.sandbox === 'off').length;
   return n ? { unsandboxed: n } : {};
@@ -194,6 +202,7 @@ async function readResult(runDir: string, nbPath: string): Promise<NotebookResul
 }
 
 const LIMITS: readonly ResourceLimits[] = ['cgroup2', 'cgroup1', 'rlimit', 'none'];
+const NETWORKS: readonly KernelNetwork[] = ['outbound', 'none', 'host'];
 const num = (v: unknown, dflt: number) => (typeof v === 'number' && Number.isFinite(v) ? v : dflt);
 const strOrNull = (v: unknown) => (typeof v === 'string' ? v : null);
 
@@ -234,6 +243,8 @@ export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
     ...(typeof raw.cpuSeconds === 'number' || raw.cpuSeconds === null ? { cpuSeconds: raw.cpuSeconds } : {}),
     ...(raw.sandbox === 'on' || raw.sandbox === 'off' ? { sandbox: raw.sandbox } : {}),
     ...(LIMITS.includes(raw.limits as ResourceLimits) ? { limits: raw.limits as ResourceLimits } : {}),
+    ...(NETWORKS.includes(raw.network as KernelNetwork) ? { network: raw.network as KernelNetwork } : {}),
+    ...(raw.diskFull === true ? { diskFull: true } : {}),
     path: nbPath, // the run's path, whatever the file says
     attempts: num(raw.attempts, 1),
     ...(raw.flaky === true ? { flaky: true } : {}),

@@ -4,9 +4,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { NOTEBOOK_STATUSES, type NotebookStatus, type RunKind } from '../../../runs/model.js';
+import { NOTEBOOK_STATUSES, type NotebookStatus, type RunKind } from '../../../domain/runs/model.js';
 import { mapLimit } from '../../files.js';
-import { READ_CONCURRENCY, REPORT_FILES, isObject } from './layout.js';
+import { READ_CONCURRENCY, REPORT_FILES, isObject } from '../../../domain/runs/run-dir.js';
 
 /** Enough of a report.json to see its kind and finishedAt before the notebooks. */
 const HEAD_BYTES = 16 * 1024;

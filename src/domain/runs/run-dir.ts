@@ -1,0 +1,28 @@
+/**
+ * The run directory, the one rule for it: what a run ID may be (the name of a directory of the
+ * results root) and what the directory holds. Pure, so the API, the stores and the activities
+ * all check a run ID the same way (a rule copied per floor drifted: one copy let `..` through).
+ */
+
+/** The report of a run, in its three forms, at the top of the run directory. */
+export const REPORT_FILES = { json: 'report.json', junit: 'junit.xml', html: 'report.html' } as const;
+
+/** The kernel environment the run measured (environment.ts), beside the report. */
+export const ENVIRONMENT_FILE = 'environment.json';
+
+/** Longer run IDs are refused rather than passed to the file system (NAME_MAX is 255 bytes). */
+export const MAX_RUN_ID_LENGTH = 200;
+
+/**
+ * A run ID that names a directory of the results root: what runIdFromWorkflowId makes (letters,
+ * digits, `.`, `_`, `-`), nothing hidden (no leading dot, so neither `.` nor `..` nor `...`),
+ * nothing that climbs out (no separator), not too long for a file name.
+ */
+export const isRunDirName = (runId: string) =>
+  runId.length <= MAX_RUN_ID_LENGTH && /^[A-Za-z0-9._-]+$/.test(runId) && !runId.startsWith('.');
+
+/** Reading many result files or earlier reports at once, but not thousands of descriptors. */
+export const READ_CONCURRENCY = 32;
+
+export type Json = Record<string, unknown>;
+export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,0 +1,143 @@
+/** The environment variables nblc reads (besides Temporal's own TEMPORAL_* connection variables), one piece per stage. */
+import { z } from 'zod';
+import { DEFAULT_MAX_QUEUED_COPIES, MAX_QUEUED_COPIES_LIMIT } from '../../domain/copies/model.js';
+import { RUN_LIMITS } from '../../domain/runs/model.js';
+
+const duration = z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as 30s, 15m, 1h or 1d');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/** The repository and its sync: where it is, which branch, how many snapshots stay. */
+const repository = {
+  NBLC_REPO_URL: z.string().min(1, 'the git URL of the notebooks repository is required'),
+  NBLC_REPO_FULL_NAME: z
+    .string()
+    .regex(/^[\w.-]+\/[\w.-]+$/, 'must be "<owner>/<name>" as GitHub spells it in push payloads'),
+  NBLC_BRANCH: z
+    .string()
+    .regex(/^[\w./-]+$/, 'a branch name such as main')
+    .default('main'),
+  NBLC_KEEP_SNAPSHOTS: z.coerce.number().int().min(1).max(1000).default(3),
+  NBLC_SYNC_IDLE_TIMEOUT: duration.default('1h'),
+};
+
+/** Where nblc keeps its data, the notebooks cache, run results and users' homes. */
+const directories = {
+  NBLC_DATA_DIR: z.string().default('.nblc'),
+  NBLC_CACHE_DIR: z.string().optional(),
+  NBLC_RESULTS_DIR: z.string().optional(),
+  NBLC_USERS_DIR: z.string().optional(),
+  NBLC_USER_CACHE_PATH: z.string().optional(),
+};
+
+/** Users' copies. */
+const copies = {
+  NBLC_COPY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  NBLC_COPY_MAX_QUEUED: z.coerce.number().int().min(0).max(MAX_QUEUED_COPIES_LIMIT).default(DEFAULT_MAX_QUEUED_COPIES),
+  NBLC_UPDATE_COPIES_ON_PUBLISH: z.enum(['true', 'false']).default('false'),
+  NBLC_READY_COPY: z.enum(['true', 'false']).default('true'),
+};
+
+/** Test runs: a run's defaults (within the bounds of a run's own options), the executor, when runs start. */
+const runs = {
+  NBLC_NOTEBOOK_TASK_QUEUE: z.string().min(1).default('nblc-notebooks'),
+  NBLC_TEST_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(RUN_LIMITS.concurrency.min)
+    .max(RUN_LIMITS.concurrency.max)
+    .default(4),
+  NBLC_DEFAULT_KERNEL: z.string().min(1).default('python3'),
+  NBLC_CELL_TIMEOUT: z.coerce.number().min(RUN_LIMITS.cellTimeoutS.min).max(RUN_LIMITS.cellTimeoutS.max).default(600),
+  NBLC_NOTEBOOK_TIMEOUT: z.coerce
+    .number()
+    .min(RUN_LIMITS.notebookTimeoutS.min)
+    .max(RUN_LIMITS.notebookTimeoutS.max)
+    .default(3600),
+  NBLC_PRERUN_FILE: z.string().optional(),
+  NBLC_PYTHON: z.string().optional(),
+  NBLC_EXECUTOR: z.enum(['fork', 'spawn']).default('fork'),
+  NBLC_TEST_CRON: z.string().default('0 3 * * *'),
+  NBLC_TEST_TIMEZONE: z.string().default('UTC'),
+  NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
+  NBLC_PR_FROM_FORKS: z.enum(['true', 'false']).default('false'),
+};
+
+/** The notebook sandbox (docs/security.md). */
+const sandbox = {
+  NBLC_SANDBOX: z.enum(['on', 'off']).default('on'),
+  NBLC_KERNEL_USER: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a user name')
+    .default('nblc-kernel'),
+  NBLC_NOTEBOOK_MEMORY: z
+    .string()
+    .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 4G, 512M or 0 (no limit)')
+    .default('4G'),
+  NBLC_KERNEL_ENV: z.string().default(''),
+  NBLC_KERNEL_NETWORK: z.enum(['outbound', 'none', 'host']).default('outbound'),
+  NBLC_KERNEL_NETWORK_ALLOW: z.string().default(''),
+  NBLC_NOTEBOOK_CPUS: z
+    .string()
+    .regex(/^(\d+(\.\d+)?|off)$/i, 'a number of CPUs such as 1 or 0.5, or 0 (no bound)')
+    .default('1'),
+  NBLC_NOTEBOOK_DISK: z
+    .string()
+    .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 1G, 512M or 0 (no bound)')
+    .default('1G'),
+  NBLC_CGROUP_ROOT: z.string().regex(/^\//, 'an absolute path').optional(),
+};
+
+/** Alerts and commit statuses (their URLs and tokens are secrets: secrets.ts). */
+const alerts = {
+  NBLC_PUBLIC_URL: z.union([z.literal(''), z.string().url()]).optional(),
+  NBLC_ALERT_EMAIL_TO: z.string().optional(),
+  NBLC_ALERT_EMAIL_FROM: z.string().min(3).default('nblc <nblc@localhost>'),
+  NBLC_ALERT_SYNC_AFTER: duration.default('30m'),
+  NBLC_ALERT_QUIET_FLAKY: z.enum(['true', 'false']).default('true'),
+  NBLC_ALERT_FLAKY_AFTER: z.coerce.number().int().min(1).max(100).default(3),
+  NBLC_GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+};
+
+/** The processes: the HTTP API, Temporal (embedded or a cluster), the worker's name, logging. */
+const processes = {
+  NBLC_HTTP_HOST: z.string().default('127.0.0.1'),
+  NBLC_PORT: port.default(8080),
+  NBLC_TASK_QUEUE: z.string().min(1).default('nblc'),
+  NBLC_TEMPORAL_PORT: port.default(7233),
+  NBLC_TEMPORAL_UI_PORT: port.default(8233),
+  NBLC_TEMPORAL_UI_URL: z.string().url().optional(),
+  NBLC_TEMPORAL_BIN: z.string().optional(),
+  NBLC_WORKER_NAME: z.string().min(1).optional(),
+  NBLC_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+};
+
+export const schema = z.object({
+  ...repository,
+  ...directories,
+  ...copies,
+  ...runs,
+  ...sandbox,
+  ...alerts,
+  ...processes,
+});
+
+/**
+ * What each required setting is, with an example: a new operator who left one out (or got it
+ * wrong) reads in the error what to put there, not only zod's type complaint.
+ */
+export const SETTING_HELP: Record<string, { what: string; example: string }> = {
+  NBLC_REPO_URL: {
+    what: 'the git URL of the notebooks repository nblc syncs, tests and copies to users',
+    example: 'https://github.com/OWNER/NAME.git',
+  },
+  NBLC_REPO_FULL_NAME: {
+    what: 'that repository as GitHub names it in webhook payloads',
+    example: 'OWNER/NAME',
+  },
+};
+
+/** The variables as parsed, with their defaults. */
+export type Vars = z.infer<typeof schema>;

@@ -1,0 +1,120 @@
+/** The Temporal worker: registers the workflows (bundled from src/workflows) and all activities. */
+import type { LogLevel, LogMetadata } from '@temporalio/common';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import path from 'node:path';
+import { createAlertActivities } from '../activities/alerts/index.js';
+import { createCopyActivities, readyCopyAfterPublish } from '../activities/copies/index.js';
+import { ReadyCopies } from '../activities/copies/ready.js';
+import { createEnvironmentActivities } from '../activities/runs/environment.js';
+import { createNotebookActivities } from '../activities/runs/notebooks.js';
+import { createHistoryActivities } from '../activities/runs/history.js';
+import { createPullRequestActivities } from '../activities/runs/pull-requests.js';
+import { createRunActivities } from '../activities/runs/index.js';
+import { createSyncActivities } from '../activities/sync/index.js';
+import type { Config } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+
+export const WORKFLOWS_PATH = path.join(import.meta.dirname, '..', 'workflows', 'index.ts');
+
+export function createActivities(config: Config, ready: ReadyCopies) {
+  return {
+    ...createSyncActivities(config, readyCopyAfterPublish(config, ready)),
+    ...createRunActivities(config),
+    ...createPullRequestActivities(config),
+    // recordRun: the store opens on first use (history-store.ts), closed by the stack.
+    ...createHistoryActivities(config),
+    ...createCopyActivities(config, ready),
+    // Alerts and commit statuses: channels and tokens are read from the config here, never
+    // passed through workflows.
+    ...createAlertActivities(config),
+  };
+}
+
+/**
+ * What every worker of this process shares. Activities that run child processes (git, kernels)
+ * end cleanly on shutdown: they get cancelled, then the grace period lets them kill their
+ * processes. A cancellation reaches an activity only in a heartbeat response, so heartbeats are
+ * sent at least every 3 s: cancelling a run kills its kernels within seconds.
+ */
+function baseOptions(config: Config, connection: NativeConnection) {
+  return {
+    connection,
+    namespace: config.temporal.namespace,
+    identity: config.workerName,
+    shutdownGraceTime: '10 seconds',
+    maxHeartbeatThrottleInterval: '3 seconds',
+  } satisfies Partial<WorkerOptions>;
+}
+
+/**
+ * Workflows, and the git, file and copy activities. `ready` is the process's ready copy; whoever
+ * runs the worker closes it after the worker stopped (stack.ts).
+ */
+export async function createWorker(
+  config: Config,
+  connection: NativeConnection,
+  overrides: Partial<WorkerOptions> = {},
+  ready = new ReadyCopies(config.copies.readyCopy),
+): Promise<Worker> {
+  return Worker.create({
+    ...baseOptions(config, connection),
+    taskQueue: config.taskQueue,
+    ...(overrides.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities(config, ready),
+    ...overrides,
+  });
+}
+
+/**
+ * Notebook executions have their own task queue (NBLC_NOTEBOOK_TASK_QUEUE): kernels are heavy,
+ * so more hosts can poll it without running the git and file work. This worker takes at most
+ * NBLC_TEST_CONCURRENCY notebooks at a time on this host.
+ */
+export async function createNotebookWorker(
+  config: Config,
+  connection: NativeConnection,
+  overrides: Partial<WorkerOptions> = {},
+): Promise<Worker> {
+  return Worker.create({
+    ...baseOptions(config, connection),
+    taskQueue: config.tests.taskQueue,
+    // The environment probe runs where the notebooks run: their kernels, their sandbox.
+    activities: { ...createNotebookActivities(config), ...createEnvironmentActivities(config) },
+    maxConcurrentActivityTaskExecutions: config.tests.concurrency,
+    ...overrides,
+  });
+}
+
+let runtimeInstalled = false;
+
+/**
+ * Routes the SDK's own logs (worker state, activity failures) through our pino logger, once per
+ * process. The SDK's bundler logs at INFO are debug-level noise for an operator.
+ */
+export function installRuntime(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdk = logger.child({ component: 'temporal-sdk' });
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'trace',
+    DEBUG: 'debug',
+    INFO: 'debug',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
+  const log = (level: LogLevel, message: string, meta?: LogMetadata) =>
+    // The notebook worker has no workflows by design.
+    sdk[message.startsWith('No workflows registered') ? 'debug' : levels[level]](meta ?? {}, message);
+  Runtime.install({
+    logger: {
+      log,
+      trace: (m, meta) => log('TRACE', m, meta),
+      debug: (m, meta) => log('DEBUG', m, meta),
+      info: (m, meta) => log('INFO', m, meta),
+      warn: (m, meta) => log('WARN', m, meta),
+      error: (m, meta) => log('ERROR', m, meta),
+    },
+    // Signals are handled by the stack, which stops the API and the embedded server too.
+    shutdownSignals: [],
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * The notebook history (src/domain/runs/history.ts) in nblc's database (database.ts): the same SQL on
+ * SQLite and PostgreSQL. One store per process and database, opened on first use and closed by
+ * the stack (`closeHistoryStores`), shared by the recordRun activity and the API.
+ */
+import type { HistoryStore, NotebookRun, RecordedRun } from '../../domain/runs/history.js';
+import type { NotebookStatus, RunKind } from '../../domain/runs/model.js';
+import type { Config } from '../../platform/config.js';
+import { openDatabase, sqliteFileOf, type Database, type SqlValue } from '../../platform/database.js';
+import { environmentQueries, recordEnvironment } from './environment-store.js';
+import { advanceSummaries, lockRecording, readSummaries, refreshSummaries } from './notebook-summaries.js';
+
+/** Rows per INSERT: well below both databases' limits on bound parameters. */
+const INSERT_CHUNK = 100;
+
+export function createHistoryStore(db: Database): HistoryStore {
+  return {
+    async record(run: RecordedRun): Promise<void> {
+      const now = new Date().toISOString();
+      await db.transaction(async (tx) => {
+        await lockRecording(db, tx);
+        const before = await tx.query<{ path: string }>('SELECT path FROM notebook_results WHERE run_id = ?', [
+          run.runId,
+        ]);
+        await tx.query(
+          `INSERT INTO test_runs (run_id, kind, commit_sha, started_at, finished_at, recorded_at)
+           VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (run_id) DO UPDATE SET kind = excluded.kind, commit_sha = excluded.commit_sha,
+             started_at = excluded.started_at, finished_at = excluded.finished_at, recorded_at = excluded.recorded_at`,
+          [run.runId, run.kind, run.commit, run.startedAt, run.finishedAt, now],
+        );
+        // A run ID reused for a new run (the same merge tested again) replaces the old results
+        // whole: notebooks no longer in it must not linger.
+        await tx.query('DELETE FROM notebook_results WHERE run_id = ?', [run.runId]);
+        for (let i = 0; i < run.notebooks.length; i += INSERT_CHUNK) {
+          const chunk = run.notebooks.slice(i, i + INSERT_CHUNK);
+          const args: SqlValue[] = chunk.flatMap((nb) => [
+            run.runId,
+            nb.path,
+            nb.status,
+            nb.cause,
+            nb.durationMs,
+            nb.peakMemoryBytes,
+            nb.attempts,
+            nb.flaky ? 1 : 0,
+            run.finishedAt,
+            nb.blob ?? null,
+          ]);
+          // ON CONFLICT: a concurrent recording of the same run (PostgreSQL) converges too.
+          await tx.query(
+            `INSERT INTO notebook_results
+               (run_id, path, status, cause, duration_ms, peak_memory_bytes, attempts, flaky, finished_at, blob)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+             ON CONFLICT (run_id, path) DO UPDATE SET status = excluded.status, cause = excluded.cause,
+               duration_ms = excluded.duration_ms, peak_memory_bytes = excluded.peak_memory_bytes,
+               attempts = excluded.attempts, flaky = excluded.flaky, finished_at = excluded.finished_at,
+               blob = excluded.blob`,
+            args,
+          );
+        }
+        await recordEnvironment(tx, run);
+        // A run recorded again may have lost notebooks and changed results: recomputed whole.
+        if (before.length) {
+          await refreshSummaries(tx, [...before.map((r) => String(r.path)), ...run.notebooks.map((nb) => nb.path)]);
+        } else await advanceSummaries(tx, run);
+      });
+    },
+
+    async recordedRuns(): Promise<Map<string, string>> {
+      const rows = await db.query<{ run_id: string; finished_at: string }>('SELECT run_id, finished_at FROM test_runs');
+      return new Map(rows.map((r) => [r.run_id, r.finished_at]));
+    },
+
+    notebooks: () => readSummaries(db),
+
+    async history(path: string, limit: number): Promise<NotebookRun[] | null> {
+      const rows = await db.query(
+        `SELECT r.run_id, t.kind, t.commit_sha, r.status, r.duration_ms, r.finished_at, r.cause,
+                r.peak_memory_bytes, r.attempts, r.flaky
+         FROM notebook_results r JOIN test_runs t ON t.run_id = r.run_id
+         WHERE r.path = ?
+         ORDER BY r.finished_at DESC, r.run_id DESC
+         LIMIT ?`,
+        [path, Math.max(1, Math.floor(limit))],
+      );
+      if (!rows.length) return null;
+      return rows.map((r) => ({
+        runId: String(r.run_id),
+        kind: r.kind as RunKind,
+        commit: String(r.commit_sha),
+        status: r.status as NotebookStatus,
+        durationMs: Number(r.duration_ms),
+        finishedAt: String(r.finished_at),
+        cause: r.cause === null || r.cause === undefined ? null : String(r.cause),
+        peakMemoryBytes:
+          r.peak_memory_bytes === null || r.peak_memory_bytes === undefined ? null : Number(r.peak_memory_bytes),
+        attempts: Number(r.attempts),
+        flaky: Number(r.flaky) === 1,
+      }));
+    },
+
+    async runs({ limit, offset = 0, kind }) {
+      const where = kind ? 'WHERE kind = ?' : '';
+      const filter: SqlValue[] = kind ? [kind] : [];
+      const [count] = await db.query(`SELECT COUNT(*) AS n FROM test_runs ${where}`, filter);
+      // The page of runs first, then the counts of only those: never a scan of every result.
+      const rows = await db.query(
+        `WITH page AS (
+           SELECT run_id, kind, commit_sha, started_at, finished_at FROM test_runs ${where}
+           ORDER BY finished_at DESC, run_id DESC LIMIT ? OFFSET ?
+         )
+         SELECT p.run_id, p.kind, p.commit_sha, p.started_at, p.finished_at,
+                COUNT(r.path) AS notebooks,
+                SUM(CASE WHEN r.status = 'passed' THEN 1 ELSE 0 END) AS passed,
+                SUM(CASE WHEN r.flaky = 1 THEN 1 ELSE 0 END) AS flaky
+         FROM page p LEFT JOIN notebook_results r ON r.run_id = p.run_id
+         GROUP BY p.run_id, p.kind, p.commit_sha, p.started_at, p.finished_at
+         ORDER BY p.finished_at DESC, p.run_id DESC`,
+        [...filter, Math.max(1, Math.floor(limit)), Math.max(0, Math.floor(offset))],
+      );
+      return {
+        total: Number(count?.n ?? 0),
+        runs: rows.map((r) => ({
+          runId: String(r.run_id),
+          kind: r.kind as RunKind,
+          commit: String(r.commit_sha),
+          startedAt: String(r.started_at),
+          finishedAt: String(r.finished_at),
+          notebooks: Number(r.notebooks),
+          passed: Number(r.passed ?? 0),
+          flaky: Number(r.flaky ?? 0),
+        })),
+      };
+    },
+
+    ...environmentQueries(db),
+
+    close: () => db.close(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One store per database and process
+
+const databases = new Map<string, Promise<Database>>();
+
+/**
+ * The process's database for this config, opened (and migrated) on first use and shared by the
+ * history and the alert store. A failed open is forgotten, so the next call tries again (the
+ * database may come up later).
+ */
+export function sharedDatabase(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<Database> {
+  const key = config.databaseUrl?.reveal() ?? sqliteFileOf(config.dataDir);
+  let db = databases.get(key);
+  if (!db) {
+    db = openDatabase(config);
+    databases.set(key, db);
+    db.catch(() => databases.delete(key));
+  }
+  return db;
+}
+
+/** The process's history store for this config's database. */
+export function historyStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<HistoryStore> {
+  return sharedDatabase(config).then(createHistoryStore);
+}
+
+/** Closes every database this process opened (stack.ts, on stop). */
+export async function closeHistoryStores(): Promise<void> {
+  const open = [...databases.values()];
+  databases.clear();
+  await Promise.all(open.map((d) => d.then((db) => db.close()).catch(() => undefined)));
+}

@@ -1,0 +1,257 @@
+/**
+ * One long-lived workflow per repository that turns beacons into published snapshots.
+ *
+ * - Beacons arrive as signals (signalWithStart from the webhook, or `nblc sync`).
+ * - Pulls are serialized: one pass at a time takes every pending beacon (a burst coalesces
+ *   into one pull of the newest commit; an older commit is never published after a newer one).
+ * - Deliveries are deduplicated by ID: one that already synced is ignored, one that failed is
+ *   processed again (that is what GitHub's "Redeliver" button is for).
+ * - The run continues-as-new before its history grows large and ends after an idle period;
+ *   the next beacon starts a new run, which reads the published commit back from disk.
+ *
+ * This file is the life cycle; the bookkeeping of deliveries (dedupe, outcomes, what the status
+ * query and current details show) is src/domain/sync/deliveries.ts, unit-tested without a server.
+ */
+import {
+  ActivityFailure,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { RunActivities } from '../../activities/runs/index.js';
+import type { SyncActivities } from '../../activities/sync/index.js';
+import { bulkCopyWorkflowId } from '../../domain/copies/model.js';
+import { testNotebooks } from '../runs/testNotebooks.js';
+import { userCopiesBulk } from '../copies/userCopiesBulk.js';
+import { Deliveries } from '../../domain/sync/deliveries.js';
+import { failureText, sendSyncAlert } from '../runs/runNotify.js';
+import {
+  NON_RETRYABLE_PUBLISH_FAILURES,
+  SYNC_SA,
+  type SyncFailing,
+  type SyncInput,
+  type SyncPlan,
+  type SyncResult,
+} from '../../domain/sync/model.js';
+import { longFileWork } from '../activityOptions.js';
+import { beaconSignal, statusQuery } from '../../domain/sync/messages.js';
+
+// The messages are defined in the domain (the client sends them without loading this code).
+export { beaconSignal, statusQuery };
+
+const DEFAULT_MAX_HISTORY_EVENTS = 5000;
+
+const { readPublished, diffCommits, copyUpdateSettings } = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+});
+
+const { mergeRunSettings } = proxyActivities<RunActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5 },
+});
+
+// Network: transient failures back off up to a minute for ~10 minutes; auth and "not found"
+// are typed non-retryable by the activity. The heartbeat timeout notices a lost worker fast.
+// planSync too: on a host whose clone lacks the commits (another host fetched them) it fetches
+// first, and a new host's first fetch is the whole repository, longer than a plan's minutes.
+const { fetchBranch, planSync } = proxyActivities<SyncActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 12 },
+});
+
+const { publishSnapshot } = proxyActivities<SyncActivities>(longFileWork(NON_RETRYABLE_PUBLISH_FAILURES));
+
+export async function repoSync(input: SyncInput): Promise<SyncResult> {
+  const book = new Deliveries(input.carry);
+  const describe = () => setCurrentDetails(book.details(input.repo, input.branch));
+
+  setHandler(beaconSignal, (beacon) => book.receive(beacon));
+  setHandler(statusQuery, () => book.status(input.repo, input.branch));
+
+  upsertSearchAttributes([{ key: SYNC_SA.repo, value: input.repo }]);
+  if (!input.carry) {
+    const sha = await readPublished();
+    if (sha) book.foundOnDisk(sha);
+  }
+  if (book.published) upsertSearchAttributes([{ key: SYNC_SA.publishedCommit, value: book.published.sha }]);
+  describe();
+
+  const maxEvents = input.maxHistoryEvents ?? DEFAULT_MAX_HISTORY_EVENTS;
+  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxEvents;
+  const hasPending = () => book.pending().length > 0;
+  // Versioned: histories from before sync alerts replay without their timer.
+  const alertAfter = input.alertSyncAfterMs !== undefined && patched('sync-alerts') ? input.alertSyncAfterMs : null;
+  let failing: SyncFailing | null = input.carry?.failing ?? null;
+
+  for (;;) {
+    // While failing, the run stays open (no idle end) so that it sees the recovery, and wakes
+    // when the failure has lasted NBLC_ALERT_SYNC_AFTER.
+    let woke: boolean;
+    if (failing && alertAfter !== null) {
+      const due = Date.parse(failing.since) + alertAfter - Date.now();
+      if (failing.alerted) {
+        await condition(() => hasPending() || historyFull());
+        woke = true;
+      } else {
+        woke = await condition(() => hasPending() || historyFull(), Math.max(1, due));
+      }
+      if (!woke) {
+        await sendSyncAlert({ repo: input.repo, failing: true, since: failing.since, error: book.lastError?.message });
+        failing.alerted = true;
+        continue;
+      }
+    } else {
+      woke = await condition(() => hasPending() || historyFull(), input.idleTimeout);
+    }
+    if (!woke) {
+      // Idle: finish once every signal handler is done; a beacon racing with the end is
+      // delivered to this run (the completion is then retried) or starts the next one.
+      await condition(allHandlersFinished);
+      if (!hasPending()) return { reason: 'idle', published: book.published };
+      continue;
+    }
+    if (hasPending()) {
+      await pass();
+      if (alertAfter !== null) await trackFailing();
+    }
+    if (historyFull()) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof repoSync>({ ...input, carry: { ...book.carry(), ...(failing ? { failing } : {}) } });
+    }
+  }
+
+  /** A failing episode begins with its first failed pass and ends with a good one (told if it was). */
+  async function trackFailing(): Promise<void> {
+    if (book.lastError) {
+      failing ??= { since: book.lastError.at, alerted: false };
+      return;
+    }
+    if (failing?.alerted) await sendSyncAlert({ repo: input.repo, failing: false, since: failing.since });
+    failing = null;
+  }
+
+  /** One pull: everything pending now is one batch; beacons arriving meanwhile wait for the next. */
+  async function pass(): Promise<void> {
+    book.beginPass();
+    describe();
+    try {
+      const { tip } = await fetchBranch();
+      const candidates = book.candidates(tip);
+      book.step('plan');
+      const plan = await planSync({ candidates, published: book.published?.sha ?? null, tip });
+      const merged = plan.target ? await publish(plan, plan.target, tip) : undefined;
+      book.settle(plan, tip);
+      // Versioned: histories recorded before these steps existed replay without them.
+      if (merged && patched('merge-test-runs')) {
+        // If it does not start, the scheduled run covers the merge.
+        await afterPublish('start merge test run', 'the merge test run', () =>
+          startMergeRun(merged.previous, merged.sha),
+        );
+      }
+      if (merged && patched('update-copies-after-publish')) {
+        await afterPublish("start update of users' copies", "the update of users' copies", () =>
+          startCopiesUpdate(merged.sha),
+        );
+      }
+    } catch (err) {
+      book.failPass(failureMessage(err));
+    } finally {
+      book.endPass();
+      describe();
+    }
+  }
+
+  async function publish(
+    plan: SyncPlan,
+    target: string,
+    tip: string,
+  ): Promise<{ previous: string | null; sha: string }> {
+    book.step(`publish ${target.slice(0, 12)}`);
+    describe();
+    const res = await publishSnapshot.executeWithOptions(
+      { summary: `Publish ${target.slice(0, 12)} of ${input.repo}` },
+      [{ sha: target }],
+    );
+    const merged = book.recordPublish(res, plan, tip);
+    upsertSearchAttributes([{ key: SYNC_SA.publishedCommit, value: res.sha }]);
+    return merged;
+  }
+
+  /** A step after a publish: if it fails, the publish stands and lastError says what is missing. */
+  async function afterPublish(step: string, what: string, start: () => Promise<void>): Promise<void> {
+    book.step(step);
+    try {
+      await start();
+    } catch (err) {
+      book.afterPublishFailed(what, failureMessage(err));
+    }
+  }
+}
+
+/**
+ * After a publish, tests the notebooks that the merge changed (all of them after the first
+ * publish) in a child run that outlives this workflow. One run per commit: a retried pass finds
+ * it already started.
+ */
+async function startMergeRun(previous: string | null, commit: string): Promise<void> {
+  const settings = await mergeRunSettings();
+  if (!settings) return;
+  let paths: string[] | undefined;
+  if (previous) {
+    paths = (await diffCommits({ from: previous, to: commit })).filter((p) => p.endsWith('.ipynb'));
+    if (paths.length === 0) return;
+  }
+  await startOnce(
+    startChild(testNotebooks, {
+      workflowId: `test-run:merge-${commit.slice(0, 12)}`,
+      args: [{ kind: 'merge', commit, paths, ...settings }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `merge test run of ${paths ? `${paths.length} changed notebook(s)` : 'the notebook suite'} at ${commit.slice(0, 12)}`,
+    }),
+  );
+}
+
+/**
+ * After a publish, when configured, updates every user's main copy in place: a bulk workflow
+ * that outlives this one. One per commit; two overlapping ones are safe, since each user's
+ * requests are served one at a time and an update always goes to the current snapshot.
+ */
+async function startCopiesUpdate(commit: string): Promise<void> {
+  const settings = await copyUpdateSettings();
+  if (!settings) return;
+  await startOnce(
+    startChild(userCopiesBulk, {
+      workflowId: `${bulkCopyWorkflowId('update')}:publish-${commit.slice(0, 12)}`,
+      args: [{ mode: 'update', concurrency: settings.concurrency, maxQueued: settings.maxQueued }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      staticSummary: `update of every user's copy after the publish of ${commit.slice(0, 12)}`,
+    }),
+  );
+}
+
+/** A child started by an earlier attempt of the same pass (its ID is per commit) is not an error. */
+async function startOnce(started: Promise<unknown>): Promise<void> {
+  try {
+    await started;
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/** The operator-facing reason of an activity failure (the root cause, not the wrapper). */
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return failureText(err);
+  if (err instanceof Error) throw err; // not an activity failure: a bug, let the task fail visibly
+  return String(err);
+}
