@@ -10,9 +10,17 @@ import { userRoutes } from './users.js';
 import { webhookRoutes } from './webhook.js';
 import type { ApiDeps } from './deps.js';
 
+/** What an app holds open beyond its routes (the readiness probe's connection), closed with it. */
+const closers = new WeakMap<Hono, () => Promise<void>>();
+
+/** Closes what createApp opened (server.ts, on stop). */
+export const closeApp = (app: Hono) => closers.get(app)?.() ?? Promise.resolve();
+
 /** The one app the server runs: every route mounted, with logging, health and error answers around them. */
 export function createApp(deps: ApiDeps): Hono {
   const app = new Hono();
+  const ready = readiness(deps.client, deps.logger);
+  closers.set(app, ready.close);
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -27,7 +35,7 @@ export function createApp(deps: ApiDeps): Hono {
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', async (c) => {
-    const reachable = await temporalReachable(deps.client, deps.logger);
+    const reachable = await ready.check();
     return c.json({ ok: reachable, temporal: reachable ? 'reachable' : 'unreachable' }, reachable ? 200 : 503);
   });
   app.route('/webhooks/github', webhookRoutes(deps));
@@ -48,22 +56,39 @@ export function createApp(deps: ApiDeps): Hono {
 }
 
 const READINESS_DEADLINE_MS = 2000;
+/** /readyz is unauthenticated: however often it is asked, Temporal hears at most once a second. */
+const READINESS_CACHE_MS = 1000;
 
 /**
- * Asks the server for its system info over a short-lived connection of its own, made like the
- * client's but without its retry interceptor: that one keeps retrying an unreachable server past
- * the call's deadline (~3 s), and a probe that answers late is a failed probe.
+ * Whether Temporal answers, over one probe connection made once (lazily) like the client's but
+ * without its retry interceptor: that one keeps retrying an unreachable server past the call's
+ * deadline (~3 s), and a probe that answers late is a failed probe. The answer (a promise, so
+ * concurrent requests share one call) is kept for a second.
  */
-async function temporalReachable(client: Client, logger: Logger): Promise<boolean> {
+function readiness(client: Client, logger: Logger) {
   const own = client.connection instanceof Connection ? client.connection : null;
-  const probe = own ? Connection.lazy({ ...own.options, interceptors: [] }) : client.connection;
-  try {
-    await probe.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => probe.workflowService.getSystemInfo({}));
-    return true;
-  } catch (err) {
-    logger.warn({ err: (err as Error).message }, 'readiness: Temporal unreachable');
-    return false;
-  } finally {
-    if (own) await probe.close();
-  }
+  let probe: Connection | null = null;
+  let cached: { at: number; answer: Promise<boolean> } | null = null;
+  const ask = async (): Promise<boolean> => {
+    probe ??= own ? Connection.lazy({ ...own.options, interceptors: [] }) : null;
+    const conn = probe ?? client.connection;
+    try {
+      await conn.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => conn.workflowService.getSystemInfo({}));
+      return true;
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'readiness: Temporal unreachable');
+      return false;
+    }
+  };
+  return {
+    check(): Promise<boolean> {
+      const now = performance.now();
+      if (!cached || now - cached.at >= READINESS_CACHE_MS) cached = { at: now, answer: ask() };
+      return cached.answer;
+    },
+    async close(): Promise<void> {
+      await probe?.close().catch(() => undefined);
+      probe = null;
+    },
+  };
 }

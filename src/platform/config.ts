@@ -94,6 +94,11 @@ export function loadConfig(env: Env = process.env): Config {
   if (durationMs(v.NBLC_SYNC_IDLE_TIMEOUT) < 1000) {
     throw new ConfigError(['NBLC_SYNC_IDLE_TIMEOUT: must be at least 1s']);
   }
+  if (durationMs(v.NBLC_STATUS_LINK_TTL) > 7 * 86_400_000) {
+    throw new ConfigError([
+      "NBLC_STATUS_LINK_TTL: at most 7d (a pull request's readers are the public): a few hours, or 0 for the dashboard",
+    ]);
+  }
 
   const dataDir = path.resolve(v.NBLC_DATA_DIR);
   const under = (p: string | undefined, name: string) => path.resolve(p ?? path.join(dataDir, name));
@@ -159,6 +164,7 @@ export function loadConfig(env: Env = process.env): Config {
       syncAfter: v.NBLC_ALERT_SYNC_AFTER,
       quietFlaky: v.NBLC_ALERT_QUIET_FLAKY === 'true',
       flakyAfter: v.NBLC_ALERT_FLAKY_AFTER,
+      statusLinkTtlS: Math.floor(durationMs(v.NBLC_STATUS_LINK_TTL) / 1000),
     },
     github: {
       token: githubToken,

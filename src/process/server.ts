@@ -1,7 +1,7 @@
 /** Serves the Hono app on Node's HTTP server. */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import { createApp } from '../api/app.js';
+import { closeApp, createApp } from '../api/app.js';
 import type { ApiDeps } from '../api/deps.js';
 
 export interface RunningApi {
@@ -23,10 +23,12 @@ export async function startApi(deps: ApiDeps, host: string, port: number): Promi
   return {
     url: `http://${shownHost}:${actual}`,
     port: actual,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
+      });
+      await closeApp(app);
+    },
   };
 }

@@ -3,8 +3,11 @@
  * server, a GitHub API stand-in; deliveries recorded in a real (SQLite) history database.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { createAlertActivities } from '../../src/activities/alerts/index.js';
+import { writeRunRecord } from '../../src/activities/runs/run-record.js';
 import { alertStore } from '../../src/storage/alerts/alert-store.js';
 import { freePort } from '../../src/process/embedded.js';
 import { closeHistoryStores } from '../../src/storage/runs/history-store.js';
@@ -64,6 +67,27 @@ describe('deliverAlert', () => {
     assert.match(smtp.mails[0]!.messageId, /<merge-x:newly-failing@nblc>/);
     const store = await alertStore(config);
     assert.equal((await store.delivery('merge-x:newly-failing', channels[0]!))?.state, 'sent');
+  });
+
+  test('what notebooks wrote reaches the chat escaped: no @channel, no <!here>, no link or Markdown', async () => {
+    const { chat, acts } = await setup();
+    const [webhook] = (await runActivity(acts.planRunAlerts, { runId: 'merge-z', kind: 'merge', error: 'x' })).channels;
+    // An error whose name and value a notebook chose, and a notebook path its author chose.
+    const hostile: Alert = {
+      ...alert,
+      title: '1 notebook newly failing: @channel <!here> *Err*',
+      groups: [
+        { heading: '@here [click](http://evil.example) `x` _y_', notebooks: ['@all/<!channel>.ipynb'], more: 0 },
+      ],
+    };
+    await runActivity(acts.deliverAlert, { runId: 'merge-z', channel: webhook!, alert: hostile });
+    const body = chat.requests.at(-1)!.body as { text: string; blocks: unknown[] };
+    for (const sent of [body.text, JSON.stringify(body.blocks)]) {
+      assert.doesNotMatch(sent, /@(channel|here|all)\b/, sent);
+      assert.doesNotMatch(sent, /<!(here|channel)/, sent);
+    }
+    assert.match(body.text, /\\\[click\\\]\\\(http:\/\/evil\.example\\\)/);
+    assert.match(body.text, /\\`x\\` \\_y\\_/);
   });
 
   test('a channel that is down fails retryably, with its error recorded and no credential in it', async () => {
@@ -133,9 +157,20 @@ describe('planRunAlerts', () => {
   });
 });
 
+/** What the worker recorded of a run (run-record.ts) and its notebooks' results, as runNotebook writes them. */
+async function ran(resultsDir: string, runId: string, statuses: Record<string, string> | null) {
+  const discovered = statuses ? Object.keys(statuses) : undefined;
+  await writeRunRecord(resultsDir, runId, { commit: SHA, source: 'snapshot', ...(discovered ? { discovered } : {}) });
+  for (const [nb, status] of Object.entries(statuses ?? {})) {
+    await fs.mkdir(path.join(resultsDir, runId, 'results'), { recursive: true });
+    await fs.writeFile(path.join(resultsDir, runId, 'results', `${nb}.json`), JSON.stringify({ path: nb, status }));
+  }
+}
+
 describe('setRunStatus', () => {
   test('octokit sets the status on the commit with its context, counts and the signed report link', async () => {
-    const { gh, acts } = await setup();
+    const { gh, acts, config } = await setup();
+    await ran(config.resultsDir, 'merge-x', { 'a.ipynb': 'passed', 'b.ipynb': 'failed', 'c.ipynb': 'passed' });
     const counts = { total: 3, passed: 2, failed: 1 };
     assert.equal(
       await runActivity(acts.setRunStatus, { runId: 'merge-x', commit: SHA, state: 'failure', counts }),
@@ -151,8 +186,52 @@ describe('setRunStatus', () => {
     assert.equal(gh.requests[0]!.headers.authorization, 'token ghp_test_token_0123456789');
   });
 
+  test('the state is what ran, whatever the input says: results on disk, not the counts given', async () => {
+    const { gh, acts, config } = await setup();
+    await ran(config.resultsDir, 'lie', { 'a.ipynb': 'passed', 'b.ipynb': 'timed_out' });
+    await runActivity(acts.setRunStatus, {
+      runId: 'lie',
+      commit: SHA,
+      state: 'success',
+      counts: { total: 2, passed: 2 },
+    });
+    // A carry with statuses and no notebooks: nothing discovered on the worker, so no `success`.
+    await ran(config.resultsDir, 'nothing', null);
+    await runActivity(acts.setRunStatus, {
+      runId: 'nothing',
+      commit: SHA,
+      state: 'success',
+      counts: { total: 0, passed: 0 },
+    });
+    // Discovery on the worker found nothing to test: that one is a success.
+    await ran(config.resultsDir, 'empty', {});
+    await runActivity(acts.setRunStatus, { runId: 'empty', commit: SHA, state: 'failure' });
+    assert.deepEqual(
+      statusesOf(gh).map((s) => [s.state, s.description]),
+      [
+        ['failure', '1 of 2 notebooks did not pass (1 timed out)'],
+        ['error', 'nblc cannot tell which notebooks ran: start the run again'],
+        ['success', 'no notebooks to test'],
+      ],
+    );
+  });
+
+  test('a status links for NBLC_STATUS_LINK_TTL (default 4 h), or with 0 to the report behind the login', async () => {
+    const { gh, acts, config } = await setup();
+    await ran(config.resultsDir, 'merge-y', { 'a.ipynb': 'passed' });
+    await runActivity(acts.setRunStatus, { runId: 'merge-y', commit: SHA, state: 'success' });
+    const expires = Number(/\/~(\d+)\./.exec(statusesOf(gh)[0]!.targetUrl ?? '')?.[1]);
+    const hours = (expires * 1000 - Date.now()) / 3_600_000;
+    assert.ok(hours > 3.9 && hours <= 4, `the link is valid ${hours} h`);
+    const dash = await setup({ NBLC_STATUS_LINK_TTL: '0s' });
+    await ran(dash.config.resultsDir, 'merge-y', { 'a.ipynb': 'passed' });
+    await runActivity(dash.acts.setRunStatus, { runId: 'merge-y', commit: SHA, state: 'success' });
+    assert.equal(statusesOf(dash.gh)[0]!.targetUrl, 'https://nblc.example.org/runs/merge-y/report.html');
+  });
+
   test('a token GitHub refuses is a non-retryable failure naming the permission; no token: off', async () => {
-    const { gh, acts } = await setup();
+    const { gh, acts, config } = await setup();
+    await ran(config.resultsDir, 'r', null);
     gh.failWith = 403;
     await expectFailure(runActivity(acts.setRunStatus, { runId: 'r', commit: SHA, state: 'pending' }), {
       type: NOTIFY_FAILURES.githubRejected,
@@ -164,7 +243,9 @@ describe('setRunStatus', () => {
       type: NOTIFY_FAILURES.githubUnavailable,
       nonRetryable: false,
     });
-    const off = createAlertActivities(testConfig(await tempDir(), '/nonexistent.git'));
+    const offConfig = testConfig(await tempDir(), '/nonexistent.git');
+    await ran(offConfig.resultsDir, 'r', null);
+    const off = createAlertActivities(offConfig);
     assert.equal(await runActivity(off.setRunStatus, { runId: 'r', commit: SHA, state: 'pending' }), false);
   });
 });

@@ -214,6 +214,37 @@ describe('report files', () => {
     }
   });
 
+  test('only report.*, junit.xml, environment.json and executed/** are served: never results, logs or scratch', async () => {
+    for (const [rel, text] of <Array<[string, string]>>[
+      ['results/a.ipynb.json', '{"status":"passed"}'],
+      ['results/a.ipynb.json.executor-1.log', 'executor log'],
+      ['run.json', '{"commit":"x"}'],
+      ['tmp/nblc-run-x/scratch.txt', 'scratch'],
+      ['notes.txt', 'beside the report'],
+    ]) {
+      await fs.mkdir(path.dirname(path.join(runDir, rel)), { recursive: true });
+      await fs.writeFile(path.join(runDir, rel), text);
+    }
+    await fs.writeFile(path.join(runDir, 'environment.json'), '{"kernel":"python3"}');
+    for (const base of [bearerBase, signedBase()]) {
+      for (const rel of [
+        'results/a.ipynb.json',
+        'results/a.ipynb.json.executor-1.log',
+        'run.json',
+        'tmp/nblc-run-x/scratch.txt',
+        'notes.txt',
+      ]) {
+        const res = await app.request(`${base}${rel}`, { headers: auth });
+        assert.equal(res.status, 404, `${base}${rel}`);
+      }
+      for (const rel of ['report.html', 'environment.json', 'executed/C%2B%2B%20basics.ipynb']) {
+        const res = await app.request(`${base}${rel}`, { headers: auth });
+        assert.equal(res.status, 200, `${base}${rel}`);
+        await res.arrayBuffer();
+      }
+    }
+  });
+
   test('paths that leave the run, or cannot be decoded, open nothing', async () => {
     await fs.writeFile(path.join(config.resultsDir, 'outside.txt'), SECRET_TEXT);
     for (const rel of ['..%2Foutside.txt', '%2e%2e/outside.txt', '..%5Coutside.txt', 'executed/%E0%A4%A', '%00']) {

@@ -45,7 +45,8 @@ function webhookChannel(url: Secret): Channel {
         const res = await fetch(url.reveal(), {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ text: message.text, blocks: message.blocks }),
+          // Markdown-escaped: paths and errors come from notebooks, which must not @channel anyone.
+          body: JSON.stringify({ text: message.markdown, blocks: message.blocks }),
           signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
         });
         const body = await res.text().catch(() => '');

@@ -31,6 +31,8 @@ import { writeFileAtomic } from '../files.js';
 import { REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { alertChannels, type Channel } from './channels.js';
 import { describeCounts, setCommitStatus, type CommitState } from './github.js';
+import { checkCommit, checkRunId, untrusted } from '../untrusted.js';
+import { ranCounts } from './ran.js';
 
 /** Links in alerts and statuses are read later than an operator's: they stay valid two weeks. */
 export const ALERT_LINK_TTL_S = 14 * 24 * 3600;
@@ -57,10 +59,20 @@ export function createAlertActivities(
     cfg.http.publicUrl && cfg.linkSecret
       ? `${cfg.http.publicUrl}${reportLink(cfg.linkSecret, runId, Date.now(), ALERT_LINK_TTL_S)}`
       : undefined;
+  // A status is public on a public repository's pull requests: a link valid hours, or the
+  // dashboard's (login), never the alerts' two weeks.
+  const statusLink = (runId: string) => {
+    if (!cfg.http.publicUrl) return undefined;
+    const ttl = cfg.alerts.statusLinkTtlS;
+    if (ttl <= 0) return `${cfg.http.publicUrl}/runs/${encodeURIComponent(runId)}/report.html`;
+    return cfg.linkSecret ? `${cfg.http.publicUrl}${reportLink(cfg.linkSecret, runId, Date.now(), ttl)}` : undefined;
+  };
 
   return {
     /** The run's alerts and the channels to send them to (none configured: nothing to decide). */
     async planRunAlerts(input: PlanRunAlertsInput): Promise<{ alerts: Alert[]; channels: string[] }> {
+      checkRunId(input.runId);
+      if (input.commit !== undefined) checkCommit(input.commit);
       const ids = channels().map((c) => c.id);
       // Pull-request runs test code that is not merged: their news is the commit status.
       if (ids.length === 0 || input.kind === 'pr') return { alerts: [], channels: [] };
@@ -104,6 +116,7 @@ export function createAlertActivities(
 
     /** Sends one alert to one channel unless it has it already; a failure is retried by Temporal. */
     async deliverAlert(input: { runId: string; channel: string; alert: Alert }): Promise<{ skipped: boolean }> {
+      checkRunId(input.runId); // a run ID or a sync episode (`sync-<digits>`), both run-directory names
       const channel = channels().find((c) => c.id === input.channel);
       if (!channel) {
         throw ApplicationFailure.nonRetryable(
@@ -134,14 +147,22 @@ export function createAlertActivities(
 
     /** Adds what became of the run's alerts to its report.json (`alerts`), for whoever reads it later. */
     async noteAlerts(input: { runId: string; alerts: AlertOutcome[] }): Promise<void> {
-      const file = path.join(cfg.resultsDir, input.runId, REPORT_FILES.json);
+      const file = path.join(cfg.resultsDir, checkRunId(input.runId), REPORT_FILES.json);
+      if (!Array.isArray(input.alerts) || input.alerts.length > 10_000) {
+        throw untrusted('alerts', 'not a list of alert outcomes');
+      }
+      // Only an existing report is amended (rename replaces a link, never writes through one).
+      if (!(await fs.lstat(file).catch(() => null))?.isFile())
+        throw untrusted('runId', `run ${input.runId} has no report`);
       const report = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
       await writeFileAtomic(file, `${JSON.stringify({ ...report, alerts: input.alerts }, null, 2)}\n`);
     },
 
     /**
-     * The commit status of a run: `pending` at its start, then from its counts, or `error` when
-     * it could not run. Returns false when statuses are off (no NBLC_GITHUB_TOKEN).
+     * The commit status of a run: `pending` at its start, then from what ran, or `error` when it
+     * could not run. Returns false when statuses are off (no NBLC_GITHUB_TOKEN). The commit must
+     * be the run's own (its record, run-record.ts), and a final state is decided here from the
+     * results the notebook workers wrote (ran.ts), whatever the input's state and counts say.
      */
     async setRunStatus(input: {
       runId: string;
@@ -150,18 +171,36 @@ export function createAlertActivities(
       counts?: Record<string, number> & { total: number; passed: number };
       description?: string;
     }): Promise<boolean> {
-      const description =
-        input.description ??
-        (input.counts
-          ? describeCounts(input.counts)
-          : input.state === 'pending'
-            ? 'testing the notebooks…'
-            : input.state);
+      const runId = checkRunId(input.runId);
+      const commit = checkCommit(input.commit);
+      if (!['pending', 'success', 'failure', 'error'].includes(input.state)) {
+        throw untrusted('state', `${JSON.stringify(input.state)} is not a commit state`);
+      }
+      const ran = await ranCounts(cfg.resultsDir, runId);
+      if (ran.commit !== null && ran.commit !== commit) {
+        throw untrusted('commit', `run ${runId} tests ${ran.commit}, not ${commit}`);
+      }
+      // Without a record only `error` (a run that could not start) may be told, on a full SHA.
+      if (ran.commit === null && input.state !== 'error') {
+        throw untrusted('runId', `run ${runId} has no record of its commit: nothing of it can be reported`);
+      }
+      let state = input.state;
+      let description = (input.description ?? '').slice(0, 500);
+      if (state === 'success' || state === 'failure') {
+        if (ran.counts) {
+          state = ran.counts.total === ran.counts.passed ? 'success' : 'failure';
+          description = describeCounts(ran.counts);
+        } else {
+          state = 'error';
+          description = 'nblc cannot tell which notebooks ran: start the run again';
+        }
+      }
+      if (!description) description = state === 'pending' ? 'testing the notebooks…' : state;
       return setCommitStatus(cfg, {
-        sha: input.commit,
-        state: input.state,
+        sha: commit,
+        state,
         description,
-        targetUrl: input.state === 'pending' ? undefined : link(input.runId),
+        targetUrl: state === 'pending' ? undefined : statusLink(runId),
       });
     },
   };

@@ -23,6 +23,7 @@ import { copyTree, ensureLatestLink, finishCopy, installCopy } from './tree.js';
 import { runUpdate } from './as-owner.js';
 import type { UpdateHooks } from './update-job.js';
 import { removeTree } from '../files.js';
+import { untrusted } from '../untrusted.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { readCurrent, snapshotPath, snapshotsDir } from '../sync/snapshot.js';
 
@@ -261,6 +262,10 @@ export function createCopyActivities(
       after: string | null;
       limit: number;
     }): Promise<{ users: string[]; next: string | null }> {
+      if (!Number.isSafeInteger(input.limit) || input.limit < 1 || input.limit > 10_000) {
+        throw untrusted('limit', `${JSON.stringify(input.limit)} is not a page size (1 to 10000)`);
+      }
+      if (input.after !== null && typeof input.after !== 'string') throw untrusted('after', 'not a user name');
       const entries = await fs.readdir(cfg.usersDir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return [];
         throw err;

@@ -9,7 +9,6 @@
  * cancellation (the run is being cancelled) propagates.
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -21,12 +20,14 @@ import {
   type EnvironmentSummary,
   type RunEnvironment,
 } from '../../domain/runs/environment.js';
-import { RUN_FAILURES, type ExecutorResult } from '../../domain/runs/model.js';
+import { normalizeName } from '../../domain/runs/causes.js';
+import type { ExecutorResult } from '../../domain/runs/model.js';
 import { removeTree, writeFileAtomic } from '../files.js';
-import { execute, executorArgs, runDirOf, type NotebookConfig } from './notebooks.js';
+import { execute, executorArgs, ownRunDir, scratchDirOf, type NotebookConfig } from './notebooks.js';
 
 export { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
-import { ENVIRONMENT_FILE, isRunDirName } from '../../domain/runs/run-dir.js';
+import { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
+import { checkRunId } from '../untrusted.js';
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_environment_probe.py');
 const MARKER = 'NBLC_ENVIRONMENT ';
 /** Listing a few hundred distributions takes well under a second; a kernel start a few. */
@@ -36,15 +37,12 @@ export function createEnvironmentActivities(cfg: NotebookConfig) {
   return {
     /** Measures the environment into `<run>/environment.json`; what the workflow keeps of it. */
     async probeEnvironment(input: { runId: string }): Promise<EnvironmentSummary> {
-      if (!isRunDirName(input.runId)) {
-        throw ApplicationFailure.nonRetryable(`"${input.runId}" is not a run directory name`, RUN_FAILURES.badRunId);
-      }
+      const runDir = await ownRunDir(cfg.resultsDir, checkRunId(input.runId));
       const ctx = Context.current();
-      const runDir = runDirOf(cfg.resultsDir, input.runId);
       const measuredAt = new Date().toISOString();
       let env: RunEnvironment;
       try {
-        env = await measure(cfg, runDir, ctx, measuredAt);
+        env = await measure(cfg, scratchDirOf(cfg.resultsDir, input.runId), ctx, measuredAt);
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw err;
         env = notMeasured(cfg, measuredAt, `the probe broke: ${(err as Error).message}`);
@@ -66,10 +64,15 @@ export function fingerprintOf(env: Pick<RunEnvironment, 'python' | 'packages'>):
   return createHash('sha256').update(fingerprintText(env)).digest('hex');
 }
 
-async function measure(cfg: NotebookConfig, runDir: string, ctx: Context, measuredAt: string): Promise<RunEnvironment> {
+async function measure(
+  cfg: NotebookConfig,
+  scratchDir: string,
+  ctx: Context,
+  measuredAt: string,
+): Promise<RunEnvironment> {
   const kernel = cfg.tests.defaultKernel;
-  await fs.mkdir(path.join(runDir, 'tmp'), { recursive: true });
-  const work = await fs.mkdtemp(path.join(runDir, 'tmp', 'environment-'));
+  await fs.mkdir(scratchDir, { recursive: true });
+  const work = await fs.mkdtemp(path.join(scratchDir, 'environment-'));
   try {
     await fs.chmod(work, 0o755); // as readable as a snapshot, for the kernel's user
     // Its own root: the sandbox shows it read-only and the notebook's folder as a private copy.
@@ -95,7 +98,7 @@ async function measure(cfg: NotebookConfig, runDir: string, ctx: Context, measur
     const r = JSON.parse(await fs.readFile(result, 'utf8')) as ExecutorResult;
     if (r.status !== 'passed') {
       // An error's name only: its message and traceback come from the environment's code.
-      const why = r.status === 'failed' ? (r.error?.ename ?? 'an error') : r.message;
+      const why = r.status === 'failed' ? (r.error ? normalizeName(r.error.ename) : 'an error') : r.message;
       return notMeasured(cfg, measuredAt, `the probe ended ${r.status}: ${why}`);
     }
     const line = streamText(JSON.parse(await fs.readFile(output, 'utf8')))

@@ -10,10 +10,13 @@ import type { Config } from '../../platform/config.js';
 import { RUN_FAILURES, type TestReport, type TestRunQueues, type TestRunResult } from '../../domain/runs/model.js';
 import { discoverNotebooks, type DiscoverOptions } from './discover.js';
 import { resetRunDir, runDirOf } from './notebooks.js';
+import { readRunRecord, snapshotRootOf, writeRunRecord } from './run-record.js';
+import { checkCommit, checkRelativePath, checkRunId, realComponents, realInside, untrusted } from '../untrusted.js';
+import { prSnapshotsDir } from './run-record.js';
 import { writeReport, type WriteReportOptions } from './report/index.js';
 import { historyStore } from '../../storage/runs/history-store.js';
 import { summarizeEnvironment } from '../../domain/runs/environment.js';
-import { pinDir, readCurrent, snapshotPath, SHA_RE } from '../sync/snapshot.js';
+import { pinDir, readCurrent, snapshotPath, snapshotsDir, SHA_RE } from '../sync/snapshot.js';
 
 export type RunsConfig = Pick<Config, 'cacheDir' | 'resultsDir' | 'tests' | 'temporal' | 'dataDir' | 'databaseUrl'>;
 
@@ -21,6 +24,7 @@ export function createRunActivities(cfg: RunsConfig) {
   return {
     /** The snapshot to test (default: the published one), pinned for this run. */
     async resolveSnapshot(input: { runId: string; commit?: string }): Promise<{ commit: string; root: string }> {
+      const runId = checkRunId(input.runId);
       const commit = input.commit ?? (await readCurrent(cfg.cacheDir));
       if (!commit) {
         throw ApplicationFailure.nonRetryable(
@@ -32,35 +36,69 @@ export function createRunActivities(cfg: RunsConfig) {
         throw ApplicationFailure.nonRetryable(`"${commit}" is not a full commit SHA`, RUN_FAILURES.badCommit);
       }
       const root = snapshotPath(cfg.cacheDir, commit);
-      await resetRunDir(cfg.resultsDir, input.runId);
+      await resetRunDir(cfg.resultsDir, runId);
       await fs.mkdir(pinDir(cfg.cacheDir, commit), { recursive: true });
-      await fs.writeFile(path.join(pinDir(cfg.cacheDir, commit), input.runId), '');
-      if (
-        !(await fs.stat(root).then(
-          (s) => s.isDirectory(),
-          () => false,
-        ))
-      ) {
-        await fs.rm(path.join(pinDir(cfg.cacheDir, commit), input.runId), { force: true });
+      await fs.writeFile(path.join(pinDir(cfg.cacheDir, commit), runId), '');
+      const st = await fs.lstat(root).catch(() => null);
+      if (!st?.isDirectory() || !(await realInside(snapshotsDir(cfg.cacheDir), root))) {
+        await fs.rm(path.join(pinDir(cfg.cacheDir, commit), runId), { force: true });
         throw ApplicationFailure.nonRetryable(
           `commit ${commit} has no published snapshot (only the last NBLC_KEEP_SNAPSHOTS are kept); publish it with "nblc sync --sha ${commit}"`,
           RUN_FAILURES.snapshotNotFound,
         );
       }
+      // What later activities compute the root and the commit status from (run-record.ts).
+      await writeRunRecord(cfg.resultsDir, runId, { commit, source: 'snapshot' });
       return { commit, root };
     },
 
+    /** Removes this run's pin: one file under `.pins/<commit>/`, nothing else whatever the input. */
     async releaseSnapshot(input: { runId: string; commit: string }): Promise<void> {
-      await fs.rm(path.join(pinDir(cfg.cacheDir, input.commit), input.runId), { force: true });
-      await fs.rmdir(pinDir(cfg.cacheDir, input.commit)).catch(() => undefined);
+      const runId = checkRunId(input.runId);
+      const commit = checkCommit(input.commit);
+      await fs.rm(path.join(pinDir(cfg.cacheDir, commit), runId), { force: true });
+      await fs.rmdir(pinDir(cfg.cacheDir, commit)).catch(() => undefined);
     },
 
-    async discoverNotebooks(input: DiscoverOptions): Promise<string[]> {
-      return discoverNotebooks(input);
+    /**
+     * With the run ID (workflows since `untrusted-inputs`), the root is the run's own snapshot
+     * (run-record.ts), a pull request's paths are those the worker computed, and what is found
+     * is recorded for the commit status. Without it (older histories), the root must still be
+     * a real snapshot under `snapshots/` or `.pr-snapshots/`.
+     */
+    async discoverNotebooks(input: DiscoverOptions & { runId?: string }): Promise<string[]> {
+      const paths = input.paths?.filter((p) => {
+        checkRelativePath(p, 'paths');
+        return true;
+      });
+      if (input.runId === undefined) {
+        const st = await fs.lstat(input.root).catch(() => null);
+        const under = async (base: string) => realInside(base, input.root);
+        if (
+          !st?.isDirectory() ||
+          !((await under(snapshotsDir(cfg.cacheDir))) || (await under(prSnapshotsDir(cfg.cacheDir))))
+        ) {
+          throw untrusted('root', `${JSON.stringify(input.root)} is not a published or pull-request snapshot`);
+        }
+        return discoverNotebooks({ ...input, paths: await realFiles(input.root, paths) });
+      }
+      const runId = checkRunId(input.runId);
+      const record = await readRunRecord(cfg.resultsDir, runId);
+      const { root } = await snapshotRootOf(cfg, runId, input.root);
+      const own = record?.source === 'pr' ? record.prPaths : paths;
+      const found = await discoverNotebooks({ ...input, root, paths: await realFiles(root, own) });
+      if (record) await writeRunRecord(cfg.resultsDir, runId, { ...record, discovered: found });
+      return found;
     },
 
     /** Writes report.json, junit.xml and report.html; returns what the workflow reports. */
     async writeRunReport(input: Omit<WriteReportOptions, 'resultsDir' | 'environment'>): Promise<TestRunResult> {
+      const runId = checkRunId(input.runId);
+      const commit = checkCommit(input.commit);
+      const record = await readRunRecord(cfg.resultsDir, runId);
+      if (record && record.commit !== commit)
+        throw untrusted('commit', `run ${runId} tests ${record.commit}, not ${commit}`);
+      input.paths.forEach((p) => checkRelativePath(p, 'paths'));
       const report = await writeReport({
         resultsDir: cfg.resultsDir,
         ...input,
@@ -102,6 +140,21 @@ export function createRunActivities(cfg: RunsConfig) {
 }
 
 export type RunActivities = ReturnType<typeof createRunActivities>;
+
+/** The given paths that are real files under `root` through real folders only (links dropped). */
+async function realFiles(root: string, paths: string[] | undefined): Promise<string[] | undefined> {
+  if (!paths) return undefined;
+  const notebooks = paths.filter((p) => p.endsWith('.ipynb'));
+  const ok = await Promise.all(
+    notebooks.map((p) =>
+      realComponents(root, p, 'paths', true).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return notebooks.filter((_, i) => ok[i]);
+}
 
 /** Changes beyond this many stay in report.json: the workflow's result is kept in its history. */
 const RESULT_CHANGES = 20;

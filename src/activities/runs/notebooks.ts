@@ -20,6 +20,8 @@ import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './execu
 import { sandboxArgs } from './sandbox.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
+import { removeRunRecord, snapshotRootOf } from './run-record.js';
+import { checkRelativePath, checkRunId, realComponents, safeOutputPath, untrusted } from '../untrusted.js';
 
 const KILL_GRACE_MS = 5000;
 
@@ -30,7 +32,7 @@ export type NotebookConfig = Pick<
 
 export interface RunNotebookInput {
   runId: string;
-  /** The snapshot root (read-only). */
+  /** The snapshot root as the workflow knows it; the worker computes its own (run-record.ts). */
   root: string;
   path: string;
   /** 1-based execution of this notebook within the run (notebook-level retries). */
@@ -42,14 +44,31 @@ export interface RunNotebookInput {
 export const runDirOf = (resultsDir: string, runId: string) => path.join(resultsDir, runId);
 
 /**
+ * A run's scratch (the notebooks' private writable copies, the probe's work), outside its run
+ * directory so that nothing a kernel wrote there is ever served with the report. A dot name:
+ * never a run ID (layout.ts), so no reader of the results root takes it for a run.
+ */
+export const scratchDirOf = (resultsDir: string, runId: string) => path.join(resultsDir, '.scratch', runId);
+
+/** The run's directory, created, refused when something other than a real directory is there. */
+export async function ownRunDir(resultsDir: string, runId: string): Promise<string> {
+  const runDir = runDirOf(resultsDir, checkRunId(runId));
+  await fs.mkdir(runDir, { recursive: true });
+  if (!(await fs.lstat(runDir)).isDirectory()) throw untrusted('runId', `${runDir} is not a real directory`);
+  return runDir;
+}
+
+/**
  * A new run under a reused workflow ID (a commit published again, a PR run retried) starts from a
  * clean directory, so that no earlier result or measurement can stand in for one of this run.
  * removeTree: a killed notebook may have left read-only scratch folders in tmp/.
  */
 export async function resetRunDir(resultsDir: string, runId: string): Promise<void> {
-  const runDir = runDirOf(resultsDir, runId);
+  const runDir = await ownRunDir(resultsDir, runId);
   await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
+  await removeTree(scratchDirOf(resultsDir, runId));
   await fs.rm(path.join(runDir, ENVIRONMENT_FILE), { force: true });
+  await removeRunRecord(resultsDir, runId);
 }
 export const resultFileOf = (runDir: string, nbPath: string) => path.join(runDir, 'results', `${nbPath}.json`);
 
@@ -58,23 +77,28 @@ export function createNotebookActivities(cfg: NotebookConfig) {
   return {
     async runNotebook(input: RunNotebookInput): Promise<NotebookSummary> {
       const ctx = Context.current();
-      const runDir = runDirOf(cfg.resultsDir, input.runId);
-      const artifact = path.join('executed', input.path);
-      const resultFile = resultFileOf(runDir, input.path);
-      const scratch = path.join(runDir, 'tmp');
+      const nbPath = checkRelativePath(input.path);
+      // The root the worker computes for this run, never the input's: not `/`, not another run's.
+      const { root } = await snapshotRootOf(cfg, checkRunId(input.runId), input.root);
+      await realComponents(root, nbPath, 'path', true);
+      const runDir = await ownRunDir(cfg.resultsDir, input.runId);
+      const artifact = path.join('executed', nbPath);
+      // Folders made here one by one, none a link: the executor writes inside the run directory.
+      const output = await safeOutputPath(runDir, artifact, 'path');
+      const resultFile = await safeOutputPath(runDir, `results/${nbPath}.json`, 'path');
+      const scratch = scratchDirOf(cfg.resultsDir, input.runId);
       await fs.mkdir(scratch, { recursive: true });
-      await fs.mkdir(path.dirname(resultFile), { recursive: true });
       const executorResult = `${resultFile}.executor-${ctx.info.attempt}`;
 
       const args = executorArgs(cfg, {
-        notebook: path.join(input.root, input.path),
-        output: path.join(runDir, artifact),
+        notebook: path.join(root, nbPath),
+        output,
         result: executorResult,
         cellTimeoutS: input.cellTimeoutS ?? cfg.tests.cellTimeoutS,
         notebookTimeoutS: input.notebookTimeoutS ?? cfg.tests.notebookTimeoutS,
         scratch,
         prerun: cfg.tests.prerunFile,
-        root: input.root,
+        root,
       });
       if (!cfg.sandbox.enabled && !warned.has(input.runId)) {
         warned.add(input.runId);
@@ -105,7 +129,7 @@ export function createNotebookActivities(cfg: NotebookConfig) {
         ...(result.status === 'passed' && input.attempt > 1 ? { flaky: true } : {}),
         artifact,
         worker: cfg.workerName,
-        ...(await blobOf(path.join(input.root, input.path))),
+        ...(await blobOf(path.join(root, nbPath))),
       };
       await writeFileAtomic(resultFile, JSON.stringify(full, null, 1));
       return {

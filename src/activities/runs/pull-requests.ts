@@ -14,16 +14,24 @@ import type { Config } from '../../platform/config.js';
 import { SYNC_FAILURES } from '../../domain/sync/model.js';
 import { removeTree } from '../files.js';
 import { resetRunDir } from './notebooks.js';
-import { isRunDirName } from '../../domain/runs/run-dir.js';
+import { prSnapshotsDir, writeRunRecord } from './run-record.js';
+import { checkCommit, checkRunId, untrusted } from '../untrusted.js';
 import { withHeartbeat } from '../heartbeat.js';
 import { git, gitFailure } from '../sync/git.js';
 import { cloneDir } from '../sync/index.js';
-import { changedPaths, ensureClone, resolveCommit } from '../sync/repo.js';
+import { changedPaths, ensureClone, isAncestor, resolveCommit } from '../sync/repo.js';
 import { materialize } from '../sync/snapshot.js';
 
 export type PullRequestConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'resultsDir' | 'github'>;
 
-export const prSnapshotsDir = (cacheDir: string) => path.join(cacheDir, '.pr-snapshots');
+export { prSnapshotsDir };
+
+/** A pull request's number, or the refusal. */
+function checkNumber(value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1)
+    throw untrusted('number', `${JSON.stringify(value)} is not a pull request number`);
+  return value as number;
+}
 
 export interface PreparedPullRequest {
   /** The head commit that is tested. */
@@ -43,11 +51,13 @@ export function createPullRequestActivities(cfg: PullRequestConfig) {
       head: string;
       fork: boolean;
     }): Promise<PreparedPullRequest> {
-      if (!isRunDirName(input.runId) || !Number.isInteger(input.number)) {
-        throw ApplicationFailure.nonRetryable(`not a pull request run: ${input.runId}`, SYNC_FAILURES.commitNotFound);
-      }
-      await resetRunDir(cfg.resultsDir, input.runId);
-      if (input.fork && !cfg.github.prFromForks) {
+      const runId = checkRunId(input.runId);
+      checkNumber(input.number);
+      checkCommit(input.head, 'head');
+      await resetRunDir(cfg.resultsDir, runId);
+      if (input.fork !== false && !cfg.github.prFromForks) {
+        // Not run: still the run's commit, so that its `error` status names this head only.
+        await writeRunRecord(cfg.resultsDir, runId, { commit: input.head, source: 'pr', prPaths: [] });
         return {
           commit: input.head,
           root: '',
@@ -75,7 +85,9 @@ export function createPullRequestActivities(cfg: PullRequestConfig) {
           } catch (err) {
             throw gitFailure(err, `fetching pull request #${input.number}`, [cfg.repo.token]);
           }
-          const head = await resolveCommit(g, input.head);
+          // Only a commit of this pull request's head: never another one's, nor an unrelated object.
+          const resolved = await resolveCommit(g, input.head);
+          const head = resolved && (await isAncestor(g, resolved, headRef)) ? resolved : null;
           if (!head) {
             throw ApplicationFailure.nonRetryable(
               `commit ${input.head} of pull request #${input.number} is not there any more (a newer push replaced it; the run of that one tests it)`,
@@ -87,7 +99,8 @@ export function createPullRequestActivities(cfg: PullRequestConfig) {
           const parent = prSnapshotsDir(cfg.cacheDir);
           await fs.mkdir(parent, { recursive: true, mode: 0o700 });
           await fs.chmod(parent, 0o700);
-          const snap = await materialize({ gitDir, cacheDir: path.join(parent, input.runId), sha: head, signal });
+          const snap = await materialize({ gitDir, cacheDir: path.join(parent, runId), sha: head, signal });
+          await writeRunRecord(cfg.resultsDir, runId, { commit: head, source: 'pr', prPaths: paths });
           return { commit: head, root: snap.path, paths };
         },
         () => ({ step: 'pull request snapshot', number: input.number }),
@@ -100,8 +113,8 @@ export function createPullRequestActivities(cfg: PullRequestConfig) {
      * that git can collect a closed PR's objects.
      */
     async releasePullRequest(input: { runId: string; number?: number; head?: string }): Promise<void> {
-      if (!isRunDirName(input.runId)) return;
-      await removeTree(path.join(prSnapshotsDir(cfg.cacheDir), input.runId));
+      const runId = checkRunId(input.runId);
+      await removeTree(path.join(prSnapshotsDir(cfg.cacheDir), runId));
       if (!Number.isInteger(input.number) || !/^[0-9a-f]{40}$/.test(input.head ?? '')) return;
       await git({ baseDir: cloneDir(cfg) })
         .raw(['update-ref', '-d', `refs/nblc/pr/${input.number}/head`, input.head!])

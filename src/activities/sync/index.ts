@@ -19,6 +19,18 @@ import {
   trackingRef,
 } from './repo.js';
 import { materialize, prune, readCurrent, swapCurrent } from './snapshot.js';
+import { checkCommit, untrusted } from '../untrusted.js';
+
+/**
+ * A commit as beacons and `nblc sync --sha` name it: hex only (7 to 64 digits), so git reads it
+ * as an object name, never as an option, a ref or a revision expression.
+ */
+function checkRev(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !/^[0-9a-f]{7,64}$/.test(value)) {
+    throw untrusted(field, `${JSON.stringify(value)} is not a commit SHA`);
+  }
+  return value;
+}
 
 export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots' | 'copies'>;
 
@@ -80,6 +92,10 @@ export function createSyncActivities(
      * commit (plus an ancestry check for a candidate outside it: a redelivery, or another branch).
      */
     async planSync(input: { candidates: string[]; published: string | null; tip: string }): Promise<SyncPlan> {
+      if (!Array.isArray(input.candidates)) throw untrusted('candidates', 'not a list of commits');
+      input.candidates.forEach((c) => checkRev(c, 'candidates'));
+      checkCommit(input.tip, 'tip');
+      if (input.published !== null) checkCommit(input.published, 'published');
       await catchUp([input.tip]);
       const g = local();
       const plan: SyncPlan = { tip: input.tip, target: null, outcomes: {} };
@@ -117,7 +133,7 @@ export function createSyncActivities(
     /** Exports the commit's tree as an immutable snapshot, swaps `current` to it, prunes old ones. */
     async publishSnapshot(input: { sha: string }): Promise<PublishResult> {
       // Snapshots are named by the full SHA (readCurrent and prune only know those names).
-      const [sha] = await catchUp([input.sha]);
+      const [sha] = await catchUp([checkRev(input.sha, 'sha')]);
       const g = local();
       const ref = trackingRef(cfg.repo.branch);
       if (!sha) {
@@ -161,6 +177,8 @@ export function createSyncActivities(
 
     /** Paths changed between two published commits (used to pick the notebooks a merge touched). */
     async diffCommits(input: { from: string; to: string }): Promise<string[]> {
+      checkCommit(input.from, 'from');
+      checkCommit(input.to, 'to');
       await catchUp([input.from, input.to]);
       return changedPaths(local(), input.from, input.to);
     },

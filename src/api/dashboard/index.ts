@@ -39,6 +39,7 @@ import { h, page, PAGE_HEADERS, type Html } from './layout.js';
 import { makeLinks } from './links.js';
 import { executedPage } from './executed.js';
 import { loginPage } from './login.js';
+import { loginThrottle } from '../middleware/login-throttle.js';
 import { NOTEBOOK_RUNS, notebookPage } from './notebook.js';
 import { notebookListPage, STATUS_FILTERS, type StatusFilter } from './notebook-list.js';
 import { OVERVIEW_LIMITS, overviewPage, type ActiveRun } from './overview.js';
@@ -94,9 +95,11 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
     ...sources,
   };
   const session: SessionOptions = { token: config.apiToken, publicUrl: config.http.publicUrl, now: src.now };
-  const send = (c: Context, body: Html, status: 200 | 401 | 404 | 503 = 200) => c.html(body, status, PAGE_HEADERS);
+  const send = (c: Context, body: Html, status: 200 | 401 | 404 | 429 | 503 = 200) =>
+    c.html(body, status, PAGE_HEADERS);
   const links = () => makeLinks(config.linkSecret!, config.temporal, src.now());
   const app = new Hono();
+  const throttle = loginThrottle(src.now);
   const auth = requireSession(session);
 
   // The database may be down or not migrated yet: a page that says so, not a bare 500.
@@ -123,7 +126,13 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const next = safeNext(typeof form.next === 'string' ? form.next : undefined);
     if (!config.apiToken) return send(c, loginPage({ next, off: true }), 503);
+    const wait = throttle.blockedFor(c);
+    if (wait > 0) {
+      c.header('retry-after', String(wait));
+      return send(c, loginPage({ next, error: `Too many wrong tokens from here: try again in ${wait} s.` }), 429);
+    }
     if (typeof form.token !== 'string' || !isOperatorToken(session, form.token.trim())) {
+      throttle.failed(c);
       logger.warn('dashboard: login with a wrong token');
       return send(c, loginPage({ next, error: 'That is not the operator token.' }), 401);
     }
@@ -132,8 +141,8 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
     return c.redirect(next, 303);
   });
 
-  app.post('/logout', sameOriginPosts(session), (c) => {
-    endSession(c, session);
+  app.post('/logout', sameOriginPosts(session), async (c) => {
+    await endSession(c, session);
     return c.redirect('/login', 303);
   });
 

@@ -1,8 +1,11 @@
 /**
  * Browser sessions for the dashboard: an operator types NBLC_API_TOKEN once into /login and gets
- * a signed, HttpOnly, SameSite=Strict cookie that expires (12 h). Stateless: the cookie holds its
- * expiry, signed (HMAC-SHA256, hono's signed cookies) under a key derived from the token, so
- * rotating NBLC_API_TOKEN logs every browser out and nothing is stored server-side.
+ * a signed, HttpOnly, SameSite=Strict cookie that expires (12 h). The cookie holds a random
+ * session ID and its expiry, signed (HMAC-SHA256, hono's signed cookies) under a key derived from
+ * the token, so rotating NBLC_API_TOKEN logs every browser out. The IDs of open sessions are kept
+ * in the API process (per operator token): logout removes its ID, so a copied cookie is worthless
+ * after it, and a restart of the API logs every browser out (sessions are not shared between API
+ * processes: run one, or pin browsers to one).
  *
  * CSRF: SameSite=Strict keeps the cookie off every cross-site request, and everything that
  * changes state (login, logout, starting runs) is a POST; login and logout also check the origin
@@ -12,11 +15,22 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
+import { randomBytes } from 'node:crypto';
 import { macOf, sameToken, type Secret } from '../../platform/secret.js';
 
 export const SESSION_COOKIE = 'nblc_session';
 export const SESSION_TTL_S = 12 * 3600;
-const VALUE = /^v1\.(\d{1,12})$/;
+const VALUE = /^v2\.(\d{1,12})\.([A-Za-z0-9_-]{32})$/;
+/** Beyond this many open sessions the ones closest to expiry are dropped (logged out). */
+const MAX_SESSIONS = 10_000;
+
+/** Open session IDs and their expiry (ms), per operator token: shared by every route of the process. */
+const registries = new WeakMap<Secret, Map<string, number>>();
+function registryOf(token: Secret): Map<string, number> {
+  let r = registries.get(token);
+  if (!r) registries.set(token, (r = new Map()));
+  return r;
+}
 
 export interface SessionOptions {
   /** NBLC_API_TOKEN; without it there are no sessions (the operator routes are off). */
@@ -47,8 +61,14 @@ export function isOperatorToken(opts: Pick<SessionOptions, 'token'>, presented: 
 export async function startSession(c: Context, opts: SessionOptions): Promise<void> {
   if (!opts.token) throw new Error('no sessions without NBLC_API_TOKEN');
   const ttlS = opts.ttlS ?? SESSION_TTL_S;
-  const expires = Math.floor((opts.now?.() ?? Date.now()) / 1000) + ttlS;
-  await setSignedCookie(c, SESSION_COOKIE, `v1.${expires}`, keyOf(opts.token), {
+  const now = opts.now?.() ?? Date.now();
+  const expires = Math.floor(now / 1000) + ttlS;
+  const id = randomBytes(24).toString('base64url');
+  const open = registryOf(opts.token);
+  for (const [k, until] of open) if (until <= now) open.delete(k);
+  if (open.size >= MAX_SESSIONS) open.delete(open.keys().next().value!);
+  open.set(id, expires * 1000);
+  await setSignedCookie(c, SESSION_COOKIE, `v2.${expires}.${id}`, keyOf(opts.token), {
     path: '/',
     httpOnly: true,
     sameSite: 'Strict',
@@ -57,16 +77,25 @@ export async function startSession(c: Context, opts: SessionOptions): Promise<vo
   });
 }
 
-export function endSession(c: Context, opts: SessionOptions): void {
+/** Ends the session server-side (its ID is forgotten: the cookie opens nothing any more) and in the browser. */
+export async function endSession(c: Context, opts: SessionOptions): Promise<void> {
+  const id = opts.token ? await sessionId(c, opts.token) : null;
+  if (id && opts.token) registryOf(opts.token).delete(id);
   deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Strict', secure: secure(c, opts) });
 }
 
-/** Whether the request carries a valid, unexpired session cookie. */
+/** The session ID of a validly signed cookie, or null. */
+async function sessionId(c: Context, token: Secret): Promise<string | null> {
+  const value = await getSignedCookie(c, keyOf(token), SESSION_COOKIE);
+  return (typeof value === 'string' ? VALUE.exec(value)?.[2] : null) ?? null;
+}
+
+/** Whether the request carries a valid, unexpired session cookie of a session that is still open. */
 export async function hasSession(c: Context, opts: SessionOptions): Promise<boolean> {
   if (!opts.token) return false;
-  const value = await getSignedCookie(c, keyOf(opts.token), SESSION_COOKIE);
-  const m = typeof value === 'string' ? VALUE.exec(value) : null;
-  return !!m && Number(m[1]) * 1000 > (opts.now?.() ?? Date.now());
+  const id = await sessionId(c, opts.token);
+  const until = id ? registryOf(opts.token).get(id) : undefined;
+  return until !== undefined && until > (opts.now?.() ?? Date.now());
 }
 
 const bearerOf = (c: Context) => /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];

@@ -230,34 +230,51 @@ export function syncAlert(repo: string, failing: boolean, since: string, error?:
       };
 }
 
-/** A message in the forms the channels send: plain text (chat, e-mail) and Slack blocks. */
+/** A message in the forms the channels send: plain text (e-mail), Markdown (chat) and Slack blocks. */
 export interface AlertMessage {
   subject: string;
   text: string;
+  /** `text` for a chat that renders Markdown (Mattermost, Slack's fallback): see chatMarkdown. */
+  markdown: string;
   blocks: unknown[];
 }
 
+/**
+ * Notebook paths, error names and values in an alert are written by notebook authors: in a chat
+ * they must not mention everyone (`@channel`, `@here`, `<!here>`), link or format. A zero-width
+ * space after `@` breaks mentions; `&`, `<`, `>` are escaped as chats want.
+ */
+const breakMentions = (s: string) => s.replace(/@(?=\w)/g, '@\u200b');
+const mrkdwn = (s: string) => breakMentions(s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+/** Markdown (CommonMark backslash escapes) on top of that, for chats that render it. */
+export const chatMarkdown = (s: string) => mrkdwn(s).replace(/([\\`*_~[\]()#|!])/g, '\\$1');
+
 /** `reportUrl`: the absolute, signed link to the run's report, when one can be made. */
 export function renderAlert(alert: Alert, reportUrl?: string): AlertMessage {
-  const lines: string[] = [];
-  for (const g of alert.groups) {
-    lines.push(`${g.heading}${g.notebooks.length || g.more ? ` (${g.notebooks.length + g.more})` : ''}:`);
-    for (const p of g.notebooks) lines.push(`  • ${p}`);
-    if (g.more) lines.push(`  … and ${g.more} more`);
-  }
-  if (alert.note) lines.push(alert.note);
-  if (alert.run) lines.push(`Run ${alert.run.runId} (${alert.run.kind}), commit ${alert.run.commit}`);
-  if (reportUrl) lines.push(`Report: ${reportUrl}`);
-  const text = [alert.title, ...lines].join('\n');
-  const mrkdwn = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const render = (esc: (s: string) => string) => {
+    const lines: string[] = [];
+    for (const g of alert.groups) {
+      lines.push(`${esc(g.heading)}${g.notebooks.length || g.more ? ` (${g.notebooks.length + g.more})` : ''}:`);
+      for (const p of g.notebooks) lines.push(`  • ${esc(p)}`);
+      if (g.more) lines.push(`  … and ${g.more} more`);
+    }
+    if (alert.note) lines.push(esc(alert.note));
+    if (alert.run) lines.push(`Run ${esc(alert.run.runId)} (${alert.run.kind}), commit ${esc(alert.run.commit)}`);
+    return lines;
+  };
+  const plain = render((s) => s);
+  const chat = render(mrkdwn);
+  const link = reportUrl ? [`Report: ${reportUrl}`] : [];
+  const text = [alert.title, ...plain, ...link].join('\n');
+  const markdown = [chatMarkdown(alert.title), ...render(chatMarkdown), ...link].join('\n');
   const blocks: unknown[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `*${mrkdwn(alert.title)}*` } },
-    ...(lines.length
-      ? [{ type: 'section', text: { type: 'mrkdwn', text: mrkdwn(lines.join('\n')).slice(0, 2900) } }]
+    ...(chat.length || link.length
+      ? [{ type: 'section', text: { type: 'mrkdwn', text: [...chat, ...link].join('\n').slice(0, 2900) } }]
       : []),
   ];
   if (reportUrl) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${reportUrl}|Open the report>` }] });
   }
-  return { subject: `[nblc] ${alert.title}`, text, blocks };
+  return { subject: `[nblc] ${alert.title}`, text, markdown, blocks };
 }

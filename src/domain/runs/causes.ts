@@ -57,6 +57,15 @@ export function normalizeText(text: string): string {
 }
 
 /**
+ * An error's name as a cause and in messages: a kernel chooses it (any class name, any text), so
+ * like the evalue it is one line, whitespace collapsed, at most 200 characters.
+ */
+export function normalizeName(ename: string): string {
+  const first = (ename.split('\n', 1)[0] ?? '').trim().replace(/\s+/g, ' ');
+  return first.length > MAX_TEXT ? `${first.slice(0, MAX_TEXT - 1)}…` : first;
+}
+
+/**
  * An executor message as a cause: which cell it happened in is not part of the cause, nor is what
  * happened after it (`…; then cell 7 exceeded …`).
  */
@@ -67,7 +76,9 @@ function normalizeMessage(message: string): string {
 
 export function causeOf(nb: Pick<CauseInput, 'status' | 'error' | 'message'>): Cause | null {
   if (nb.status === 'passed') return null;
-  if (nb.error) return { status: nb.status, ename: nb.error.ename, evalue: normalizeText(nb.error.evalue) };
+  if (nb.error) {
+    return { status: nb.status, ename: normalizeName(nb.error.ename), evalue: normalizeText(nb.error.evalue) };
+  }
   return { status: nb.status, ename: '', evalue: nb.message ? normalizeMessage(nb.message) : '' };
 }
 

@@ -18,8 +18,24 @@ export const MAX_RUN_ID_LENGTH = 200;
  * digits, `.`, `_`, `-`), nothing hidden (no leading dot, so neither `.` nor `..` nor `...`),
  * nothing that climbs out (no separator), not too long for a file name.
  */
-export const isRunDirName = (runId: string) =>
-  runId.length <= MAX_RUN_ID_LENGTH && /^[A-Za-z0-9._-]+$/.test(runId) && !runId.startsWith('.');
+export const isRunDirName = (runId: unknown): runId is string =>
+  typeof runId === 'string' &&
+  runId.length <= MAX_RUN_ID_LENGTH &&
+  /^[A-Za-z0-9._-]+$/.test(runId) &&
+  !runId.startsWith('.');
+
+/** What a worker records about a run in its directory (never served): the commit and what was found. */
+export const RUN_RECORD_FILE = 'run.json';
+
+/**
+ * The only files of a run directory served over HTTP: the report, the environment, the executed
+ * notebooks. Never the per-notebook results, the executors' logs or the worker's record.
+ */
+export function isServedRunFile(segments: readonly string[]): boolean {
+  const [first, ...rest] = segments;
+  if (first === 'executed') return rest.length > 0;
+  return rest.length === 0 && [...Object.values(REPORT_FILES), ENVIRONMENT_FILE].includes(first ?? '');
+}
 
 /** Reading many result files or earlier reports at once, but not thousands of descriptors. */
 export const READ_CONCURRENCY = 32;

@@ -96,6 +96,8 @@ const alerts = {
   NBLC_ALERT_SYNC_AFTER: duration.default('30m'),
   NBLC_ALERT_QUIET_FLAKY: z.enum(['true', 'false']).default('true'),
   NBLC_ALERT_FLAKY_AFTER: z.coerce.number().int().min(1).max(100).default(3),
+  // How long the signed report link of a commit status opens it; 0 links to the dashboard (login).
+  NBLC_STATUS_LINK_TTL: duration.default('4h'),
   NBLC_GITHUB_API_URL: z.string().url().default('https://api.github.com'),
 };
 

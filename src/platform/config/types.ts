@@ -88,6 +88,11 @@ export interface Config {
     /** Notebooks flaky in the history alert only after `flakyAfter` failed runs in a row. */
     quietFlaky: boolean;
     flakyAfter: number;
+    /**
+     * Seconds a commit status's signed report link opens report.html and the executed notebooks
+     * (NBLC_STATUS_LINK_TTL); 0: the status links to the report behind the dashboard's login.
+     */
+    statusLinkTtlS: number;
   };
   github: { token?: Secret; apiUrl: string; prFromForks: boolean };
   logLevel: Vars['NBLC_LOG_LEVEL'];

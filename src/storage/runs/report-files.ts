@@ -12,6 +12,7 @@
  * - what was opened must be a regular file (fstat), and, where /proc tells, the path the kernel
  *   actually opened must be inside the run directory (closes the window between realpath and open,
  *   in which a directory on the way could be swapped for a link).
+ * - only `report.*`/`junit.xml`, `environment.json` and `executed/**` are served (layout.ts);
  * Everything that does not pass is "not found", so the API answers 404 and tells nothing more.
  *
  * Outside src/api on purpose: the API touches no files itself (lint rule); this is the one
@@ -22,7 +23,7 @@ import { constants } from 'node:fs';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { isRunDirName } from '../../domain/runs/run-dir.js';
+import { isRunDirName, isServedRunFile } from '../../domain/runs/run-dir.js';
 
 export interface ReportFile {
   size: number;
@@ -57,6 +58,9 @@ export async function openReportFile(
   segments: readonly string[],
 ): Promise<ReportFile | null> {
   if (!isRunDirName(runId) || segments.length === 0 || segments.length > MAX_DEPTH) return null;
+  // Only the report, the environment and the executed notebooks: never the results, the
+  // executors' logs or the worker's record beside them.
+  if (!isServedRunFile(segments)) return null;
   if (!segments.every(isPlainSegment)) return null;
   let handle: FileHandle | undefined;
   try {

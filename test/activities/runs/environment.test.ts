@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import { scratchDirOf } from '../../../src/activities/runs/notebooks.js';
 import { createEnvironmentActivities, ENVIRONMENT_FILE } from '../../../src/activities/runs/environment.js';
 import { fingerprintText, normalizeName, type RunEnvironment } from '../../../src/domain/runs/environment.js';
 import { runActivity } from '../../helpers/activities.js';
@@ -31,7 +32,9 @@ async function probe(env: Record<string, string> = {}) {
   const summary = await runActivity(createEnvironmentActivities(config).probeEnvironment, { runId });
   const file = path.join(config.resultsDir, runId, ENVIRONMENT_FILE);
   const text = await fs.readFile(file, 'utf8');
-  const leftovers = await fs.readdir(path.join(config.resultsDir, runId, 'tmp'));
+  // The probe's work is scratch, outside the (served) run directory, and removed.
+  const leftovers = await fs.readdir(scratchDirOf(config.resultsDir, runId));
+  assert.deepEqual(await fs.readdir(path.join(config.resultsDir, runId)), [ENVIRONMENT_FILE]);
   return { summary, text, environment: JSON.parse(text) as RunEnvironment, leftovers };
 }
 

@@ -20,8 +20,14 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-unsandboxed-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test('with NBLC_SANDBOX=off, each run is warned about once, naming the run', async () => {
-  const root = path.join(dir, 'snapshot');
-  fs.mkdirSync(root);
+  // A published snapshot, pinned by both runs: the worker computes a run's root from its pin.
+  const sha = 'd'.repeat(40);
+  const root = path.join(dir, 'cache', 'snapshots', sha);
+  fs.mkdirSync(root, { recursive: true });
+  for (const runId of ['run-one', 'run-two']) {
+    fs.mkdirSync(path.join(dir, 'cache', '.pins', sha), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'cache', '.pins', sha, runId), '');
+  }
   for (const nb of ['a.ipynb', 'b.ipynb']) fs.writeFileSync(path.join(root, nb), notebookJson(['print(1)']));
   const config = loadConfig({
     PATH: process.env.PATH,
@@ -31,6 +37,7 @@ test('with NBLC_SANDBOX=off, each run is warned about once, naming the run', asy
     NBLC_SANDBOX: 'off',
     NBLC_DATA_DIR: path.join(dir, 'data'),
     NBLC_RESULTS_DIR: path.join(dir, 'results'),
+    NBLC_CACHE_DIR: path.join(dir, 'cache'),
   });
   const warnings: string[] = [];
   const noop = () => undefined;

@@ -31,8 +31,8 @@ function appWith(opts: SessionOptions) {
     await startSession(c, opts);
     return c.text('in');
   });
-  app.post('/logout', (c) => {
-    endSession(c, opts);
+  app.post('/logout', async (c) => {
+    await endSession(c, opts);
     return c.text('out');
   });
   app.get('/check', async (c) => c.json({ session: await hasSession(c, opts) }));
@@ -55,7 +55,7 @@ const check = async (app: Hono, cookie: string) =>
 describe('session cookie', () => {
   test('is signed, HttpOnly, SameSite=Strict, for the whole site, and expires after 12 hours', async () => {
     const { setCookie, cookie } = await login(appWith({ token: TOKEN }));
-    assert.match(cookie, new RegExp(`^${SESSION_COOKIE}=v1\\.\\d+\\.`));
+    assert.match(cookie, new RegExp(`^${SESSION_COOKIE}=v2\\.\\d+\\.`));
     assert.match(setCookie, /; HttpOnly/);
     assert.match(setCookie, /; SameSite=Strict/);
     assert.match(setCookie, /; Path=\//);
@@ -83,10 +83,10 @@ describe('session cookie', () => {
     now = T0;
 
     const value = decodeURIComponent(cookie.slice(SESSION_COOKIE.length + 1));
-    const [, expires, mac] = /^v1\.(\d+)\.(.+)$/.exec(value)!;
-    const later = `v1.${Number(expires) + 86_400}.${mac}`;
+    const [, expires, id, mac] = /^v2\.(\d+)\.([\w-]{32})\.(.+)$/.exec(value)!;
+    const later = `v2.${Number(expires) + 86_400}.${id}.${mac}`;
     assert.equal(await check(app, `${SESSION_COOKIE}=${encodeURIComponent(later)}`), false, 'expiry moved');
-    assert.equal(await check(app, `${SESSION_COOKIE}=v1.${Number(expires) + 86_400}`), false, 'unsigned');
+    assert.equal(await check(app, `${SESSION_COOKIE}=v2.${Number(expires) + 86_400}.${id}`), false, 'unsigned');
     assert.equal(await check(app, ''), false);
 
     const rotated = appWith({ token: new Secret('a-new-operator-token'), now: () => now });
@@ -97,6 +97,17 @@ describe('session cookie', () => {
   test('logout clears it', async () => {
     const res = await appWith({ token: TOKEN }).request('/logout', { method: 'POST' });
     assert.match(res.headers.get('set-cookie') ?? '', new RegExp(`^${SESSION_COOKIE}=; Max-Age=0; .*HttpOnly`));
+  });
+
+  test('logout revokes it server-side: a copy of the cookie kept from before opens nothing', async () => {
+    const app = appWith({ token: TOKEN });
+    const { cookie } = await login(app);
+    const { cookie: other } = await login(app); // another browser's session
+    assert.equal(await check(app, cookie), true);
+    await app.request('/logout', { method: 'POST', headers: { cookie } });
+    assert.equal(await check(app, cookie), false, 'the same, still signed and unexpired cookie');
+    assert.equal((await app.request('/page', { headers: { cookie } })).status, 302);
+    assert.equal(await check(app, other), true, 'other sessions stay open');
   });
 });
 

@@ -173,3 +173,14 @@ describe('summaryText', () => {
     assert.match(text.split('\n')[0]!, /^status\s+duration\s+notebook$/);
   });
 });
+
+test('an ename a kernel chose is one line of at most 200 characters, like the evalue', () => {
+  const ename = `Evil${'X'.repeat(500)}\n@channel second line`;
+  const cause = causeOf({ status: 'failed', error: { ename, evalue: 'boom\nmore' }, message: null })!;
+  assert.equal(cause.ename.length, 200);
+  assert.doesNotMatch(cause.ename, /\n|@channel/);
+  assert.equal(
+    causeOf({ status: 'failed', error: { ename: '  Value\tError  ', evalue: '' }, message: null })!.ename,
+    'Value Error',
+  );
+});

@@ -26,9 +26,9 @@ import {
   type RunKind,
   type TestReport,
 } from '../../../domain/runs/model.js';
-import { groupCauses } from '../../../domain/runs/causes.js';
+import { groupCauses, normalizeName } from '../../../domain/runs/causes.js';
 import { renderHtml } from '../../../views/runs/report/html.js';
-import { READ_CONCURRENCY, REPORT_FILES, isObject } from '../../../domain/runs/run-dir.js';
+import { READ_CONCURRENCY, REPORT_FILES, isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
 import { renderJunit } from '../../../views/runs/report/junit.js';
@@ -53,11 +53,8 @@ export interface WriteReportOptions {
 
 export const NO_RESULT_MESSAGE = 'no result was recorded';
 
-/** Run directory names as runIdFromWorkflowId makes them. */
-const RUN_ID_RE = /^[A-Za-z0-9._-]+$/;
-
 export async function writeReport(opts: WriteReportOptions): Promise<TestReport> {
-  if (!RUN_ID_RE.test(opts.runId) || opts.runId === '.' || opts.runId === '..') {
+  if (!isRunDirName(opts.runId)) {
     throw ApplicationFailure.nonRetryable(`"${opts.runId}" is not a run directory name`, RUN_FAILURES.badReportInput);
   }
   for (const [name, value] of [
@@ -210,7 +207,8 @@ function normalizeError(v: unknown): NotebookError | null {
   if (!isObject(v)) return null;
   return {
     cell: num(v.cell, -1),
-    ename: typeof v.ename === 'string' ? v.ename : '',
+    // The kernel names its error: one line, capped, like every cause (causes.ts).
+    ename: typeof v.ename === 'string' ? normalizeName(v.ename) : '',
     evalue: typeof v.evalue === 'string' ? v.evalue : '',
     traceback: typeof v.traceback === 'string' ? v.traceback : '',
     ...(v.expected === true ? { expected: true } : {}),
