@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # nblc: one image for `nblc worker`, `nblc api` and `nblc start`.
 #
 # Debian (glibc), not Alpine: the Temporal SDK's native bridge (@temporalio/core-bridge) ships
@@ -11,7 +9,9 @@
 #   docker build -t nblc .
 #   docker run --rm nblc --help
 #
-FROM node:20-bookworm-slim
+# The base image: the official Node image (docker-compose.local.yml swaps in a local stand-in).
+ARG NODE_IMAGE=node:20-bookworm-slim
+FROM ${NODE_IMAGE}
 
 # The account nblc runs as. Files it writes into the cache and the users' area belong to it:
 # pick the UID/GID the notebook servers that read or share those volumes expect.
@@ -46,6 +46,25 @@ ENV NODE_ENV=production \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# The image's settings come before its files: they do not depend on them, and on a storage
+# driver that copies the whole image for every step (vfs, as on this project's CI) a step is
+# cheap while the image is small. Defaults for a container: data on the volume mount points above, the API reachable from
+# outside the container. The compose file sets them explicitly as well.
+ENV NBLC_DATA_DIR=/var/lib/nblc \
+    NBLC_CACHE_DIR=/srv/nblc/cache \
+    NBLC_USERS_DIR=/srv/nblc/users \
+    NBLC_HTTP_HOST=0.0.0.0 \
+    NBLC_PORT=8080
+
+EXPOSE 8080
+
+# Liveness of the HTTP API (`nblc api` / `nblc start`); a `worker` container turns it off.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const e=process.env,h=e.NBLC_HTTP_HOST,a=!h||h==='0.0.0.0'||h==='::'?'127.0.0.1':h;fetch('http://'+(a.includes(':')?'['+a+']':a)+':'+(e.NBLC_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/nblc.js"]
+CMD ["--help"]
+
 # npm packages exactly as locked, without devDependencies (tsx is a runtime dependency).
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
@@ -59,20 +78,4 @@ RUN python3 -m venv .venv \
 # The sources (see .dockerignore). Owned by root: the nblc user can read but not change them.
 COPY . .
 
-# Defaults for a container: data on the volume mount points above, the API reachable from
-# outside the container. The compose file sets them explicitly as well.
-ENV NBLC_DATA_DIR=/var/lib/nblc \
-    NBLC_CACHE_DIR=/srv/nblc/cache \
-    NBLC_USERS_DIR=/srv/nblc/users \
-    NBLC_HTTP_HOST=0.0.0.0 \
-    NBLC_PORT=8080
-
 USER nblc
-EXPOSE 8080
-
-# Liveness of the HTTP API (`nblc api` / `nblc start`); a `worker` container turns it off.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const e=process.env,h=e.NBLC_HTTP_HOST,a=!h||h==='0.0.0.0'||h==='::'?'127.0.0.1':h;fetch('http://'+(a.includes(':')?'['+a+']':a)+':'+(e.NBLC_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/nblc.js"]
-CMD ["--help"]

@@ -23,7 +23,7 @@ echo "== unit tests (python)"
 .venv/bin/pytest --quiet --quiet
 echo "== tests"
 # test/system/cluster/ starts a PostgreSQL-backed Temporal cluster per file (scripts/temporal-cluster.sh;
-# the server is built by scripts/setup.sh, the first time only).
+# the server is built by scripts/test-setup.sh, the first time only).
 echo "   (test/system/cluster/ runs on real Temporal clusters with PostgreSQL: ~5 minutes of the total, more on a busy machine)"
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 # Two files at a time: each starts its own Temporal dev server; the machine has 2 cores.

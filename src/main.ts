@@ -1,4 +1,6 @@
 /** `nblc`: the command line. Each command loads the one validated config from the environment. */
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError } from './platform/config.js';
 import { registerAlerts } from './cli/alerts.js';
@@ -12,9 +14,31 @@ import { registerUserToken } from './cli/user-token.js';
 import { registerDemo } from './demo/command.js';
 import { TemporalSetupError } from './process/temporal-setup.js';
 
+const { version } = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command()
   .name('nblc')
-  .description('Notebook life cycle service: sync the notebooks cache on verified merge beacons, on Temporal')
+  .version(version, '-V, --version', "print nblc's version")
+  .description("nblc keeps a science platform's Jupyter notebooks alive, on Temporal")
+  .addHelpText(
+    'after',
+    [
+      '',
+      'What it does:',
+      '  sync    signed GitHub webhooks (merge beacons) publish each verified commit of the notebooks',
+      "          repository as a read-only snapshot in the cache the users' notebook servers mount",
+      '  copies  each user gets a copy of their own, later updated without overwriting their edits',
+      '  tests   every notebook runs in a sandbox on merges, pull requests and a schedule: reports,',
+      '          a per-notebook history, a dashboard, chat/e-mail alerts and GitHub commit statuses',
+      '',
+      'Run it all in one process with `nblc start` (an embedded Temporal server), or `nblc worker`',
+      'and `nblc api` against a Temporal cluster (docker-compose.yml, docs/deployment.md). Try it:',
+      '`npm run demo`. Settings are environment variables: NBLC_REPO_URL and NBLC_REPO_FULL_NAME',
+      'are required; docs/deployment.md lists every one. `nblc <command> --help` for a command.',
+    ].join('\n'),
+  )
   .showHelpAfterError();
 
 registerServe(program);

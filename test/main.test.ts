@@ -27,6 +27,19 @@ describe('nblc CLI', () => {
       assert.match(res.stdout, new RegExp(`\\b${cmd}\\b`));
   });
 
+  test("--help describes the whole service; --version prints package.json's version", async () => {
+    const res = runNblc(['--help'], {});
+    for (const part of [/\bsync\b.*merge beacons/s, /\bcopies\b.*without overwriting/s, /\btests\b.*sandbox/s])
+      assert.match(res.stdout, part);
+    assert.match(res.stdout, /NBLC_REPO_URL and NBLC_REPO_FULL_NAME\s+are required/);
+    const pkg = JSON.parse(await fs.readFile(path.join(import.meta.dirname, '..', 'package.json'), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const v = runNblc([flag], {});
+      assert.equal(v.code, 0, v.stderr);
+      assert.equal(v.stdout, `${pkg.version}\n`);
+    }
+  });
+
   test("user-token prints the user's own token; without its secret or with a bad name, exit status 2", () => {
     const env = { NBLC_REPO_URL: '/nowhere', NBLC_REPO_FULL_NAME: 'a/b' };
     const secret = 'cli-user-token-secret-0123456789abcdef';
@@ -44,7 +57,12 @@ describe('nblc CLI', () => {
   test('a missing setting is a clear error with exit status 2, before anything starts', () => {
     const res = runNblc(['sync'], { NBLC_REPO_FULL_NAME: 'a/b' });
     assert.equal(res.code, 2);
-    assert.match(res.stderr, /NBLC_REPO_URL/);
+    // The setting, what it is and an example, not zod's "expected string, received undefined".
+    assert.match(
+      res.stderr,
+      /NBLC_REPO_URL is not set: the git URL of the notebooks repository.*e\.g\. NBLC_REPO_URL=https:\/\//,
+    );
+    assert.doesNotMatch(res.stderr, /received undefined/);
     const api = runNblc(['api'], {
       NBLC_REPO_URL: '/nowhere',
       NBLC_REPO_FULL_NAME: 'a/b',

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LABEL_RE, MAX_LABELS } from '../domain/runs/contract.js';
 import { sandboxConfig } from './config/sandbox.js';
-import { outputLimitBytes, schema } from './config/schema.js';
+import { outputLimitBytes, schema, SETTING_HELP } from './config/schema.js';
 import { readSecret, SECRET_VARIABLES, secretProblems } from './config/secrets.js';
 import type { Config, Env } from './config/types.js';
 import { Secret } from './secret.js';
@@ -28,6 +28,21 @@ export class ConfigError extends Error {
 
 const PROJECT_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
+/**
+ * One schema problem as an operator reads it: the setting, and for a required one what it is and
+ * an example, whether it was left out ("expected string, received undefined" says neither) or wrong.
+ */
+function issueText(name: string, message: string, env: Env): string {
+  const help = SETTING_HELP[name];
+  const missing = env[name] === undefined;
+  if (!help)
+    return missing ? `${name} is not set (docs/deployment.md, "Environment variables")` : `${name}: ${message}`;
+  const example = `e.g. ${name}=${help.example} (in .env for docker compose, docs/deployment.md)`;
+  return missing
+    ? `${name} is not set: ${help.what}, ${example}`
+    : `${name}: ${message}; it is ${help.what}, ${example}`;
+}
+
 function durationMs(d: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(d);
   if (!m) throw new Error(`not a duration: ${d}`);
@@ -39,9 +54,7 @@ export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      problems.push(`${issue.path.join('.')}: ${issue.message}`);
-    }
+    for (const issue of parsed.error.issues) problems.push(issueText(String(issue.path[0]), issue.message, env));
   }
   const [
     webhookSecret,

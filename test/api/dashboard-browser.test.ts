@@ -29,7 +29,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 const CHROMIUM = process.env.NBLC_CHROMIUM ?? '/usr/bin/chromium';
 const noBrowser = existsSync(CHROMIUM)
   ? false
-  : `no chromium at ${CHROMIUM}: run scripts/setup.sh as root (apt-get install chromium) or set NBLC_CHROMIUM`;
+  : `no chromium at ${CHROMIUM}: run scripts/test-setup.sh as root (apt-get install chromium) or set NBLC_CHROMIUM`;
 const ARTIFACTS = path.join(PROJECT_ROOT, '.nblc', 'test-artifacts', 'dashboard');
 const TOKEN = 'operator-token-for-the-browser-0123456789';
 

@@ -118,7 +118,7 @@ export function ports(s: Service): Array<{ published?: number; target: number }>
   return (s.ports ?? []).map((p) => {
     if (typeof p === 'object')
       return { published: p.published ? Number(p.published) : undefined, target: Number(p.target) };
-    const parts = String(p)
+    const parts = interpolate(String(p)) // `${NBLC_API_HOST_PORT:-8080}:8080` with an operator's empty .env
       .replace(/\/(tcp|udp)$/, '')
       .split(':');
     const target = Number(parts.at(-1));

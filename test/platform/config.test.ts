@@ -47,7 +47,17 @@ test('secrets come from NAME or NAME_FILE (trailing newline dropped, empty file 
 });
 
 test('a missing or malformed value stops loading with a message naming the variable', () => {
-  assert.match(problemsOf({ NBLC_REPO_FULL_NAME: 'org/notebooks' }), /NBLC_REPO_URL/);
+  assert.match(
+    problemsOf({ NBLC_REPO_FULL_NAME: 'org/notebooks' }),
+    /NBLC_REPO_URL is not set: the git URL of the notebooks repository [^\n]*, e\.g\. NBLC_REPO_URL=https:\/\/github\.com\/OWNER\/NAME\.git/,
+  );
+  const both = problemsOf({});
+  assert.match(both, /NBLC_REPO_FULL_NAME is not set: [^\n]*e\.g\. NBLC_REPO_FULL_NAME=OWNER\/NAME/);
+  assert.doesNotMatch(both, /expected string|received undefined/);
+  assert.match(
+    problemsOf({ ...base, NBLC_REPO_FULL_NAME: 'notebooks' }),
+    /NBLC_REPO_FULL_NAME: must be "<owner>\/<name>"[^\n]*; it is [^\n]*e\.g\. NBLC_REPO_FULL_NAME=OWNER\/NAME/,
+  );
   assert.match(problemsOf({ ...base, NBLC_PORT: 'eighty' }), /NBLC_PORT/);
   assert.match(
     problemsOf({ ...base, NBLC_USER_TOKEN_SECRET: 'short' }),

@@ -150,6 +150,21 @@ export const schema = z.object({
   ...processes,
 });
 
+/**
+ * What each required setting is, with an example: a new operator who left one out (or got it
+ * wrong) reads in the error what to put there, not only zod's type complaint.
+ */
+export const SETTING_HELP: Record<string, { what: string; example: string }> = {
+  NBLC_REPO_URL: {
+    what: 'the git URL of the notebooks repository nblc syncs, tests and copies to users',
+    example: 'https://github.com/OWNER/NAME.git',
+  },
+  NBLC_REPO_FULL_NAME: {
+    what: 'that repository as GitHub names it in webhook payloads',
+    example: 'OWNER/NAME',
+  },
+};
+
 /** The variables as parsed, with their defaults. */
 export type Vars = z.infer<typeof schema>;
 

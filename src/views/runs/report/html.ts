@@ -65,9 +65,10 @@ details.later > summary { color: var(--muted); }
 .note { color: var(--muted); margin: 0 0 14px; }
 .msg { color: #57202a; }
 table.notebooks { width: 100%; border-collapse: collapse; table-layout: fixed; }
-table.notebooks th { text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); border-bottom: 2px solid var(--line); padding: 6px 8px; }
+table.notebooks th { text-align: left; white-space: normal; vertical-align: bottom; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); border-bottom: 2px solid var(--line); padding: 6px 8px; }
+table.notebooks th.num { text-align: right; }
 table.notebooks td { border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: top; overflow-wrap: anywhere; }
-table.notebooks col.status { width: 130px; } table.notebooks col.dur { width: 90px; } table.notebooks col.res { width: 80px; } table.notebooks col.kernel { width: 130px; } table.notebooks col.att { width: 110px; }
+table.notebooks col.status { width: 130px; } table.notebooks col.dur { width: 90px; } table.notebooks col.res { width: 80px; } table.notebooks col.mem { width: 120px; } table.notebooks col.kernel { width: 130px; } table.notebooks col.att { width: 110px; }
 tr.bad td { background: #fff8f7; }
 tr.bad td:first-child { box-shadow: inset 4px 0 0 #cf222e; }
 tr.sep td { background: var(--bg-soft); color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
@@ -229,7 +230,7 @@ function notebooksTable(report: TestReport, rowId: Map<string, string>, opts: Ht
   const sep = (text: string) => `<tr class="sep"><td colspan="7">${text}</td></tr>`;
   return [
     `<table class="notebooks">`,
-    '<colgroup><col class="status" /><col /><col class="dur" /><col class="res" /><col class="res" /><col class="kernel" /><col class="att" /></colgroup>',
+    '<colgroup><col class="status" /><col /><col class="dur" /><col class="res" /><col class="mem" /><col class="kernel" /><col class="att" /></colgroup>',
     '<thead><tr><th>Status</th><th>Notebook</th><th class="num">Duration</th><th class="num">CPU</th><th class="num">Peak memory</th><th>Kernel</th><th>Attempts</th></tr></thead>',
     '<tbody>',
     ...(bad.length ? [sep(`Not passing (${bad.length})`), ...bad.map(row)] : []),
