@@ -8,6 +8,7 @@
  */
 import { ApplicationFailure, type Logger } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../../platform/config.js';
 import { alertStore, type AlertStore } from '../../storage/alerts/alert-store.js';
