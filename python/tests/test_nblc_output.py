@@ -77,6 +77,15 @@ def test_copy_folder_copies_sub_folders_writable_and_links_as_links(tmp_path: Pa
     assert sorted(Path(p).name for p in owned) == ["Figures", "data", "movie.mp4"]
 
 
+def test_copy_folder_leaves_out_the_folder_that_holds_the_copy(tmp_path: Path) -> None:
+    # A scratch root inside the notebook's folder: the copy must not copy itself without end.
+    (tmp_path / "nb.ipynb").write_text("{}")
+    dst = tmp_path / "scratch" / "run" / "work"
+    dst.mkdir(parents=True)
+    copy_folder(str(tmp_path), str(dst), lambda _: None)
+    assert sorted(p.name for p in dst.iterdir()) == ["nb.ipynb"]
+
+
 def test_the_kernel_boot_never_imports_from_the_working_directory(tmp_path: Path) -> None:
     assert safe_command(["py", "-m", "ipykernel_launcher", "-f", "c.json"]) == ["py", "-c", BOOT, "-f", "c.json"]
     assert safe_command(["julia", "-i", "kernel.jl"]) == ["julia", "-i", "kernel.jl"]

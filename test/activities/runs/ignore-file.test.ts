@@ -64,7 +64,6 @@ test('a file over 64 KiB is ignored, not read', async () => {
 });
 
 test('the discovery activity of a run leaves the warning for the run’s report (json and html)', async () => {
-  const root = await snapshotWith('report', (f) => fs.symlink('/dev/zero', f));
   const resultsDir = path.join(dir, 'results');
   const cfg = loadConfig({
     PATH: process.env.PATH,
@@ -73,6 +72,9 @@ test('the discovery activity of a run leaves the warning for the run’s report 
     NBLC_DATA_DIR: path.join(dir, 'data'),
     NBLC_RESULTS_DIR: resultsDir,
   });
+  // A published snapshot: the activity refuses any other root (its input is a stranger's).
+  const published = path.relative(dir, path.join(cfg.cacheDir, 'snapshots', 'c'.repeat(40)));
+  const root = await snapshotWith(published, (f) => fs.symlink('/dev/zero', f));
   const env = new MockActivityEnvironment(
     { workflowExecution: { workflowId: 'test-run:ignored-1', runId: 'r1' } },
     { logger: quietLogger },

@@ -140,16 +140,18 @@ describe('planSync', () => {
   });
 
   test('short SHAs resolve to full ones; outcomes stay keyed by the candidate as given', async () => {
+    // Candidates come from beacons and may be short; the published commit is the worker's own
+    // (readPublished), always full: a short one is refused (test/activities/forged-inputs.test.ts).
     const { acts, commits: c, tip } = await line(3);
     const short2 = c[2]!.slice(0, 7);
     const short3 = c[3]!.slice(0, 10);
-    const plan = await runActivity(acts.planSync, { candidates: [short2, short3], published: c[1]!.slice(0, 8), tip });
+    const plan = await runActivity(acts.planSync, { candidates: [short2, short3], published: c[1]!, tip });
     assert.equal(plan.target, c[3]);
     assert.deepEqual(plan.outcomes, {
       [short2]: { outcome: 'superseded', sha: c[2] },
       [short3]: { outcome: 'publish', sha: c[3] },
     });
-    const stale = await runActivity(acts.planSync, { candidates: [short2], published: c[3]!.slice(0, 9), tip });
+    const stale = await runActivity(acts.planSync, { candidates: [short2], published: c[3]!, tip });
     assert.deepEqual(stale, { tip, target: null, outcomes: { [short2]: { outcome: 'stale', sha: c[2] } } });
   });
 });
