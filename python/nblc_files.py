@@ -94,24 +94,27 @@ def read_capped(path: str, limit: int, dir_fd: int | None = None) -> bytes | Non
         os.close(fd)
 
 
-def copy_folder(src: str, dst: str, own: Callable[[str], None], avoid: str | None = None) -> None:
+def copy_folder(
+    src: str, dst: str, own: Callable[[str], None], avoid: str | None = None, dev: int | None = None
+) -> None:
     """A private writable copy of a notebook's folder with all its sub-folders, as the notebook
     finds it when run in place (files in sub-folders writable too). Links are copied as links
     (they resolve in the sandbox as in the snapshot, never on the host); sockets, FIFOs and
     devices are left out; `own` gives each entry to the kernel's user. A folder that holds the
     copy itself (a scratch root inside the notebook's folder) is left out: copying it would
-    copy the copy, without end."""
+    copy the copy, without end; so is a file system mounted inside it (not part of a snapshot)."""
     avoid = avoid if avoid is not None else os.path.realpath(dst)
+    dev = dev if dev is not None else os.stat(src).st_dev
     for entry in os.scandir(src):
         target = os.path.join(dst, entry.name)
         if entry.is_symlink():
             os.symlink(os.readlink(entry.path), target)
         elif entry.is_dir(follow_symlinks=False):
             real = os.path.realpath(entry.path)
-            if avoid == real or avoid.startswith(real + os.sep):
+            if avoid == real or avoid.startswith(real + os.sep) or entry.stat(follow_symlinks=False).st_dev != dev:
                 continue
             os.mkdir(target, 0o755)
-            copy_folder(entry.path, target, own, avoid)
+            copy_folder(entry.path, target, own, avoid, dev)
         elif entry.is_file(follow_symlinks=False):
             shutil.copyfile(entry.path, target, follow_symlinks=False)
             os.chmod(target, stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode) | stat.S_IRUSR | stat.S_IWUSR)

@@ -220,7 +220,10 @@ print(json.dumps({"left": left}))
     args.push('--scratch-root', path.join(dir, 'tmp'), ...sandboxArgs(config()));
     assert.ok(args.includes('--cgroup-root'));
     const proc = spawnExecutor(PYTHON, args);
-    await waitFor('both processes', async () => pidsMarked(MARKER).length === 2, 60_000);
+    await waitFor('both processes', async () => pidsMarked(MARKER).length === 2, 60_000).catch(async (err: Error) => {
+      proc.kill('SIGKILL');
+      throw new Error(`${err.message}; executor: ${await proc.stderr()}`);
+    });
     const [cgroup, ...others] = fs.readdirSync(root).filter((n) => n.startsWith('nblc-nb-'));
     assert.ok(cgroup && others.length === 0);
     const members = fs.readFileSync(path.join(root, cgroup, 'cgroup.procs'), 'utf8').split('\n');

@@ -26,7 +26,8 @@ const env = useTestEnv();
 
 describe('environment provenance', () => {
   test('two runs: the environment is measured and compared; newly failing notebooks say what changed', async () => {
-    const { config, upstream } = await runSandbox('env', { NBLC_TEST_CONCURRENCY: '2' });
+    // The notebook's service stands on the host's loopback, which kernels reach only with `host`.
+    const { config, upstream } = await runSandbox('env', { NBLC_TEST_CONCURRENCY: '2', NBLC_KERNEL_NETWORK: 'host' });
     // A service the notebook uses: up for the first run, down for the second.
     let up = true;
     const server = http.createServer((_req, res) => res.writeHead(up ? 200 : 503).end());

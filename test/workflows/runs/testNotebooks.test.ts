@@ -93,9 +93,10 @@ describe('testNotebooks', () => {
   });
 
   test('include/exclude globs and retries: a notebook that fails once then passes is reported passed and flaky', async () => {
-    const { config, upstream } = await setup();
     // Each attempt runs sandboxed, in a fresh copy with a private /tmp: nothing it writes lasts
-    // to the next. What differs between attempts is a service on the (shared) network.
+    // to the next. What differs between attempts is a service on the host's loopback, which
+    // kernels reach only with NBLC_KERNEL_NETWORK=host.
+    const { config, upstream } = await setup({ NBLC_KERNEL_NETWORK: 'host' });
     let calls = 0;
     const server = http.createServer((_req, res) => res.writeHead(++calls === 1 ? 500 : 200).end());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
