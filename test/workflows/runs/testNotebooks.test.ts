@@ -106,21 +106,25 @@ describe('testNotebooks', () => {
       'a/Other.ipynb': notebook(['1']),
       'b/Skipped.ipynb': notebook(['1']),
     });
-    await withWorkers(env, config, async () => {
-      await publish(env, config, sha);
-      const started = await startTestRun(env.client, config, {
-        kind: 'manual',
-        include: ['a/**'],
-        exclude: ['**/Other*'],
-        retries: 2,
+    // Closed however the test ends: an open server would keep the test file's process alive.
+    try {
+      await withWorkers(env, config, async () => {
+        await publish(env, config, sha);
+        const started = await startTestRun(env.client, config, {
+          kind: 'manual',
+          include: ['a/**'],
+          exclude: ['**/Other*'],
+          retries: 2,
+        });
+        const r = await result(started.runId);
+        assert.deepEqual(r.notebooks, [
+          { path: 'a/Flaky.ipynb', status: 'passed', durationMs: r.notebooks[0]!.durationMs, attempts: 2, flaky: true },
+        ]);
+        assert.equal(r.counts.flaky, 1);
       });
-      const r = await result(started.runId);
-      assert.deepEqual(r.notebooks, [
-        { path: 'a/Flaky.ipynb', status: 'passed', durationMs: r.notebooks[0]!.durationMs, attempts: 2, flaky: true },
-      ]);
-      assert.equal(r.counts.flaky, 1);
-    });
-    server.close();
+    } finally {
+      server.close();
+    }
   });
 
   test('progress is queryable while a run executes; continue-as-new keeps each notebook reported once', async () => {
