@@ -150,7 +150,8 @@ class Executor:
 
         outcome = self.outcome
         name = (nb.metadata.get("kernelspec") or {}).get("name")
-        outcome.kernel = name if isinstance(name, str) and name else self.args.default_kernel
+        asked = name if isinstance(name, str) and name else self.args.default_kernel
+        outcome.kernel = kernel_for(asked, self.args.kernel, self.args.kernel_map)
         outcome.cells_total = sum(1 for c in nb.cells if c.cell_type == "code")
         emit("start", kernel=outcome.kernel, cells=len(nb.cells), codeCells=outcome.cells_total)
 
@@ -220,6 +221,15 @@ class Executor:
         await run_cells(self, client, nb)
 
 
+def kernel_for(asked: str, kernel: str | None, kernel_map: object) -> str:
+    """The kernelspec a notebook runs with (a candidate run's choice, src/domain/runs/kernels.ts
+    `kernelFor`, the same rule): the map's entry for what it asks, else the run's kernel, else its own."""
+    mapped = kernel_map.get(asked) if isinstance(kernel_map, dict) else None
+    if isinstance(mapped, str) and mapped:
+        return mapped
+    return kernel or asked
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Execute a notebook in a scratch copy of its folder.")
     p.add_argument("--notebook", required=True, help="notebook to run (may be in a read-only tree)")
@@ -232,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--scratch-root", default=tempfile.gettempdir(), help="parent of the scratch directory")
     p.add_argument("--allow-errors", action="store_true", help="errors do not fail the notebook")
     p.add_argument("--parameters", help="JSON object NAME -> VALUE for the cell tagged parameters (papermill's)")
+    p.add_argument("--kernel", help="run with this kernelspec instead of the one the notebook asks for")
+    p.add_argument("--kernel-map", type=json.loads, default={}, help="JSON object FROM -> TO kernelspec names")
     p.add_argument("--fork-kernel", action="store_true", help="fork the kernel from this process (fork server)")
     p.add_argument(
         "--output-limit", type=parse_size, default="64M", help="outputs of the notebook together (one: a quarter)"

@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from '../platform/logger.js';
 import { dashboardRoutes } from './dashboard/index.js';
+import { kernelRoutes } from './kernels.js';
 import { notebookRoutes } from './notebooks.js';
 import { runRoutes } from './runs.js';
 import { userRoutes } from './users.js';
@@ -41,6 +42,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/webhooks/github', webhookRoutes(deps));
   app.route('/runs', runRoutes(deps));
   app.route('/notebooks', notebookRoutes(deps));
+  app.route('/kernels', kernelRoutes(deps));
   app.route('/users', userRoutes(deps));
   // Last: its pages are `/`, `/login`, `/logout` and `/ui/...` (each behind its own middleware).
   app.route('/', dashboardRoutes(deps));

@@ -207,6 +207,39 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; statements: string[] }
       "INSERT INTO nblc_pending_work (name) SELECT 'rebuild-notebook-summaries' WHERE EXISTS (SELECT 1 FROM notebook_results)",
     ],
   },
+  {
+    // Kernels (src/storage/runs/kernel-store.ts): each kernel a run used and its environment (a
+    // run's primary kernel stays in run_environments too), and the registry of the kernelspecs
+    // each worker has, with the last measurement of each there.
+    version: 5,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS run_kernel_environments (
+        run_id TEXT NOT NULL REFERENCES test_runs (run_id) ON DELETE CASCADE,
+        kernel TEXT NOT NULL,
+        python TEXT,
+        fingerprint TEXT,
+        packages TEXT NOT NULL,
+        error TEXT,
+        measured_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        PRIMARY KEY (run_id, kernel)
+      )`,
+      'CREATE INDEX IF NOT EXISTS run_kernel_environments_by_kernel ON run_kernel_environments (kernel, finished_at)',
+      `CREATE TABLE IF NOT EXISTS worker_kernels (
+        worker TEXT NOT NULL,
+        name TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        language TEXT NOT NULL,
+        seen_at TEXT NOT NULL,
+        python TEXT,
+        fingerprint TEXT,
+        packages TEXT,
+        error TEXT,
+        measured_at TEXT,
+        PRIMARY KEY (worker, name)
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;

@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { ConfigError, type Config } from '../platform/config.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
 import { importReports } from '../activities/runs/history.js';
+import { recordWorkerKernels } from '../activities/runs/kernels.js';
 import { checkSandbox } from '../activities/runs/sandbox.js';
 import { prestartForkServer } from '../activities/runs/notebooks.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
@@ -85,6 +86,12 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
       ];
       // In the background: the first notebook finds the fork server ready instead of starting it.
       void prestartForkServer(config, (message) => opts.logger.warn(message));
+      // In the background: the kernel registry learns which kernelspecs this worker has.
+      void recordWorkerKernels(config).then((r) =>
+        'error' in r
+          ? opts.logger.warn({ err: r.error }, 'kernel registry: kernelspecs not recorded; the next start tries again')
+          : opts.logger.info(r, 'kernel registry: kernelspecs recorded'),
+      );
       workerDone = Promise.all(workers.map((w) => w.run())).then(() => undefined);
       cleanups.push(async () => {
         for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

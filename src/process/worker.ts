@@ -7,6 +7,7 @@ import { createCopyActivities, readyCopyAfterPublish } from '../activities/copie
 import { ReadyCopies } from '../activities/copies/ready.js';
 import { createEnvironmentActivities } from '../activities/runs/environment.js';
 import { createNotebookActivities } from '../activities/runs/notebooks.js';
+import { createKernelActivities } from '../activities/runs/kernels.js';
 import { createHistoryActivities } from '../activities/runs/history.js';
 import { createPullRequestActivities } from '../activities/runs/pull-requests.js';
 import { createRunActivities } from '../activities/runs/index.js';
@@ -30,6 +31,8 @@ export function createActivities(
     // Each notebook's contract: reads notebooks and .nblc.yml, asks Temporal which label queues have workers.
     ...createContractActivities(config, taskQueuePollers(connection, config.temporal.namespace)),
     ...createPullRequestActivities(config),
+    // Which kernels a run's notebooks use (read from the snapshot), each then probed once.
+    ...createKernelActivities(config),
     // recordRun: the store opens on first use (history-store.ts), closed by the stack.
     ...createHistoryActivities(config),
     ...createCopyActivities(config, ready),

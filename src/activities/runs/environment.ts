@@ -1,7 +1,7 @@
 /**
- * Measures the kernel environment of a test run, once per run, on the notebook task queue: a
- * notebook whose one cell is python/nblc_environment_probe.py, executed like any notebook (the
- * executor, the fork server, the default kernelspec, the sandbox, no prerun: it needs no login
+ * Measures the kernel environments of a test run, once per run and kernel, on the notebook task
+ * queue: a notebook whose one cell is python/nblc_environment_probe.py, executed like any notebook
+ * (the executor, the fork server, the kernelspec measured, the sandbox, no prerun: it needs no login
  * and so sees no credentials). What it prints is checked again here (src/domain/runs/environment.ts)
  * and written to `<run>/environment.json`, which the report reads.
  *
@@ -12,7 +12,9 @@ import { Context } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../platform/config.js';
+import { PROJECT_ROOT, type Config } from '../../platform/config.js';
+import { isKernelName } from '../../domain/runs/kernels.js';
+import { openKernelStore } from '../../storage/runs/kernel-store.js';
 import {
   fingerprintText,
   parseProbeOutput,
@@ -25,29 +27,48 @@ import type { ExecutorResult } from '../../domain/runs/model.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { execute, executorArgs, ownRunDir, scratchDirOf, type NotebookConfig } from './notebooks.js';
 
-import { ENVIRONMENT_FILE } from '../../domain/runs/run-dir.js';
-import { checkRunId } from '../untrusted.js';
+import { ENVIRONMENT_FILE, ENVIRONMENTS_DIR } from '../../domain/runs/run-dir.js';
+import { checkRunId, untrusted } from '../untrusted.js';
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_environment_probe.py');
 const MARKER = 'NBLC_ENVIRONMENT ';
 /** Listing a few hundred distributions takes well under a second; a kernel start a few. */
 const PROBE_TIMEOUT_S = 120;
 
-export function createEnvironmentActivities(cfg: NotebookConfig) {
+export function createEnvironmentActivities(cfg: NotebookConfig & Partial<Pick<Config, 'databaseUrl'>>) {
   return {
-    /** Measures the environment into `<run>/environment.json`; what the workflow keeps of it. */
-    async probeEnvironment(input: { runId: string }): Promise<EnvironmentSummary> {
+    /**
+     * Measures the environment of `kernel` (default: NBLC_DEFAULT_KERNEL) into
+     * `<run>/environments/<kernel>.json`, and into `<run>/environment.json` when it is the run's
+     * primary kernel (or no kernel is named: runs from before kernels); records it in the kernel
+     * registry as this worker's; returns what the workflow keeps of it.
+     */
+    async probeEnvironment(input: { runId: string; kernel?: string; primary?: boolean }): Promise<EnvironmentSummary> {
       const runDir = await ownRunDir(cfg.resultsDir, checkRunId(input.runId));
+      if (input.kernel !== undefined && !isKernelName(input.kernel)) {
+        throw untrusted('kernel', `${JSON.stringify(input.kernel).slice(0, 120)} is not a kernelspec name`);
+      }
+      const kernel = input.kernel ?? cfg.tests.defaultKernel;
       const ctx = Context.current();
       const measuredAt = new Date().toISOString();
       let env: RunEnvironment;
       try {
-        env = await measure(cfg, scratchDirOf(cfg.resultsDir, input.runId), ctx, measuredAt);
+        env = await measure(cfg, kernel, scratchDirOf(cfg.resultsDir, input.runId), ctx, measuredAt);
       } catch (err) {
         if (ctx.cancellationSignal.aborted) throw err;
-        env = notMeasured(cfg, measuredAt, `the probe broke: ${(err as Error).message}`);
+        env = notMeasured(kernel, measuredAt, `the probe broke: ${(err as Error).message}`);
       }
-      if (env.error) ctx.log.warn(`the environment of run ${input.runId} was not measured: ${env.error}`);
-      await writeFileAtomic(path.join(runDir, ENVIRONMENT_FILE), `${JSON.stringify(env, null, 1)}\n`);
+      if (env.error) ctx.log.warn(`the environment of ${kernel} in run ${input.runId} was not measured: ${env.error}`);
+      const text = `${JSON.stringify(env, null, 1)}\n`;
+      if (input.kernel !== undefined) {
+        await fs.mkdir(path.join(runDir, ENVIRONMENTS_DIR), { recursive: true });
+        await writeFileAtomic(path.join(runDir, ENVIRONMENTS_DIR, `${kernel}.json`), text);
+      }
+      if (input.kernel === undefined || input.primary) await writeFileAtomic(path.join(runDir, ENVIRONMENT_FILE), text);
+      try {
+        await (await openKernelStore(cfg)).recordMeasurement(cfg.workerName, env);
+      } catch (err) {
+        ctx.log.warn(`the kernel registry did not record ${kernel}: ${(err as Error).message}`);
+      }
       return summarizeEnvironment(env);
     },
   };
@@ -55,8 +76,8 @@ export function createEnvironmentActivities(cfg: NotebookConfig) {
 
 export type EnvironmentActivities = ReturnType<typeof createEnvironmentActivities>;
 
-function notMeasured(cfg: NotebookConfig, measuredAt: string, error: string): RunEnvironment {
-  return { kernel: cfg.tests.defaultKernel, python: null, packages: {}, fingerprint: null, measuredAt, error };
+function notMeasured(kernel: string, measuredAt: string, error: string): RunEnvironment {
+  return { kernel, python: null, packages: {}, fingerprint: null, measuredAt, error };
 }
 
 export function fingerprintOf(env: Pick<RunEnvironment, 'python' | 'packages'>): string {
@@ -65,11 +86,11 @@ export function fingerprintOf(env: Pick<RunEnvironment, 'python' | 'packages'>):
 
 async function measure(
   cfg: NotebookConfig,
+  kernel: string,
   scratchDir: string,
   ctx: Context,
   measuredAt: string,
 ): Promise<RunEnvironment> {
-  const kernel = cfg.tests.defaultKernel;
   await fs.mkdir(scratchDir, { recursive: true });
   const work = await fs.mkdtemp(path.join(scratchDir, 'environment-'));
   try {
@@ -93,17 +114,17 @@ async function measure(
     });
     const { code } = await execute(cfg, args, `${result}.log`, ctx, 'environment probe');
     // The executor's log may quote what the kernel printed: it stays out of the report.
-    if (code !== 0) return notMeasured(cfg, measuredAt, `the executor exited with ${code}`);
+    if (code !== 0) return notMeasured(kernel, measuredAt, `the executor exited with ${code}`);
     const r = JSON.parse(await fs.readFile(result, 'utf8')) as ExecutorResult;
     if (r.status !== 'passed') {
       // An error's name only: its message and traceback come from the environment's code.
       const why = r.status === 'failed' ? (r.error ? normalizeName(r.error.ename) : 'an error') : r.message;
-      return notMeasured(cfg, measuredAt, `the probe ended ${r.status}: ${why}`);
+      return notMeasured(kernel, measuredAt, `the probe ended ${r.status}: ${why}`);
     }
     const line = streamText(JSON.parse(await fs.readFile(output, 'utf8')))
       .split('\n')
       .find((l) => l.startsWith(MARKER));
-    if (line === undefined) return notMeasured(cfg, measuredAt, 'the probe printed no environment');
+    if (line === undefined) return notMeasured(kernel, measuredAt, 'the probe printed no environment');
     const measured = parseProbeOutput(JSON.parse(line.slice(MARKER.length)));
     return { kernel, ...measured, fingerprint: fingerprintOf(measured), measuredAt };
   } finally {

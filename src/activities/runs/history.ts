@@ -104,7 +104,8 @@ export async function importReports(
       continue;
     }
     // Pull-request runs test unmerged code: they are not part of the notebooks' history.
-    if (head !== 'unknown' && head.kind === 'pr') continue;
+    // Nor are candidate runs (another kernel than the users'): they never enter it.
+    if (head !== 'unknown' && (head.kind === 'pr' || head.kind === 'candidate')) continue;
     const known = recorded.get(runId);
     if (known !== undefined && head !== 'unknown' && sameTime(known, head.finishedAt)) {
       outcome.unchanged++;

@@ -22,6 +22,7 @@ import { checkCommit, checkRelativePath, checkRunId, realComponents, realInside,
 import { prSnapshotsDir } from './run-record.js';
 import { writeReport, type WriteReportOptions } from './report/index.js';
 import { historyStore } from '../../storage/runs/history-store.js';
+import { openKernelStore } from '../../storage/runs/kernel-store.js';
 import { summarizeEnvironment } from '../../domain/runs/environment.js';
 import { pinDir, readCurrent, snapshotPath, snapshotsDir, SHA_RE } from '../sync/snapshot.js';
 
@@ -112,7 +113,11 @@ export function createRunActivities(cfg: RunsConfig) {
       const report = await writeReport({
         resultsDir: cfg.resultsDir,
         ...input,
-        environment: { kernel: cfg.tests.defaultKernel, store: () => historyStore(cfg) },
+        environment: {
+          kernel: cfg.tests.defaultKernel,
+          store: () => historyStore(cfg),
+          kernelStore: () => openKernelStore(cfg),
+        },
       });
       return {
         runId: report.runId,

@@ -21,8 +21,9 @@ import { isPullRequestRoot } from './pr-limits.js';
 import { sandboxArgs } from './sandbox.js';
 import { Slots } from './slots.js';
 import { removeTree, writeFileAtomic } from '../files.js';
-import { ENVIRONMENT_FILE, SETTINGS_FILE } from '../../domain/runs/run-dir.js';
+import { ENVIRONMENT_FILE, ENVIRONMENTS_DIR, SETTINGS_FILE } from '../../domain/runs/run-dir.js';
 import { SIZE_RE, sizeBytes } from '../../domain/runs/contract.js';
+import { checkedChoice } from '../../domain/runs/kernels.js';
 import { removeRunRecord, snapshotRootOf } from './run-record.js';
 import { checkRelativePath, checkRunId, realComponents, safeOutputPath, untrusted } from '../untrusted.js';
 import { readTextCapped } from '../capped-read.js';
@@ -48,6 +49,9 @@ export interface RunNotebookInput {
   memory?: string;
   allowErrors?: boolean;
   parameters?: Record<string, string>;
+  /** A candidate run's kernel choice (domain/runs/kernels.ts), checked again here. */
+  kernel?: string;
+  kernelMap?: Record<string, string>;
 }
 
 export const runDirOf = (resultsDir: string, runId: string) => path.join(resultsDir, runId);
@@ -74,7 +78,7 @@ export async function ownRunDir(resultsDir: string, runId: string): Promise<stri
  */
 export async function resetRunDir(resultsDir: string, runId: string): Promise<void> {
   const runDir = await ownRunDir(resultsDir, runId);
-  await Promise.all(['results', 'executed', 'tmp'].map((sub) => removeTree(path.join(runDir, sub))));
+  await Promise.all(['results', 'executed', 'tmp', ENVIRONMENTS_DIR].map((sub) => removeTree(path.join(runDir, sub))));
   await removeTree(scratchDirOf(resultsDir, runId));
   await fs.rm(path.join(runDir, ENVIRONMENT_FILE), { force: true });
   await fs.rm(path.join(runDir, SETTINGS_FILE), { force: true });
@@ -124,6 +128,7 @@ export function createNotebookActivities(cfg: NotebookConfig, slots = new Slots(
       memory: notebookMemory(cfg, input.memory),
       allowErrors: input.allowErrors === true,
       parameters: checkedParameters(input.parameters),
+      ...checkedChoice(input),
     });
     if (!cfg.sandbox.enabled && !warned.has(input.runId)) {
       warned.add(input.runId);
@@ -194,11 +199,15 @@ export function executorArgs(
     memory?: string;
     allowErrors?: boolean;
     parameters?: Record<string, string>;
+    kernel?: string;
+    kernelMap?: Record<string, string>;
   },
 ): string[] {
   return [
     ...['--notebook', o.notebook, '--output', o.output, '--result', o.result],
     ...['--default-kernel', cfg.tests.defaultKernel],
+    ...(o.kernel ? ['--kernel', o.kernel] : []),
+    ...(o.kernelMap ? ['--kernel-map', JSON.stringify(o.kernelMap)] : []),
     ...['--cell-timeout', String(o.cellTimeoutS), '--timeout', String(o.notebookTimeoutS)],
     ...['--scratch-root', o.scratch],
     ...(o.prerun ? ['--prerun', o.prerun] : []),

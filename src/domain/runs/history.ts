@@ -33,6 +33,8 @@ export interface RecordedRun {
   notebooks: RecordedNotebook[];
   /** The kernel environment it ran in, when it was measured (or why it was not). */
   environment?: RunEnvironment;
+  /** Every kernel it used and its environment (reports from before kernels: absent). */
+  environments?: RunEnvironment[];
 }
 
 /** A notebook's most recent pass before a run, with what it ran as then. */
@@ -150,6 +152,9 @@ export function recordedRunOf(raw: unknown): RecordedRun {
     });
   }
   const environment = environmentOf(raw.environment);
+  const environments = (Array.isArray(raw.environments) ? raw.environments : [])
+    .map(environmentOf)
+    .filter((e): e is RunEnvironment => e !== undefined);
   return {
     runId,
     kind: kind as RunKind,
@@ -158,6 +163,7 @@ export function recordedRunOf(raw: unknown): RecordedRun {
     finishedAt: new Date(finishedAt).toISOString(),
     notebooks: recorded,
     ...(environment ? { environment } : {}),
+    ...(environments.length ? { environments } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { NOTEBOOK_STATUSES, type NotebookError, type NotebookStatus, type RunKin
 import type { TestRunOptions } from './options.js';
 import type { NotebookPlan, NotebookSettings } from './contract.js';
 import type { EnvironmentChange, EnvironmentSummary, NewlyFailingChange, RunEnvironment } from './environment.js';
+import type { RunComparison } from './comparison.js';
 
 // The run options and their limits have their own module; they are part of the model.
 export { boundsText, clampRunOptions, RUN_LIMITS, runOptionsProblems, type TestRunOptions } from './options.js';
@@ -149,6 +150,12 @@ export interface TestRunInput extends TestRunOptions {
   pullRequest?: PullRequestRef;
   /** `--parameter NAME=VALUE`: values for the cell tagged `parameters` of each notebook that has one. */
   parameters?: Record<string, string>;
+  /** A candidate run's kernel (kernels.ts `kernelFor`): every notebook runs with it... */
+  kernel?: string;
+  /** ...except those asking for a kernel named here, which run with the one it maps to. */
+  kernelMap?: Record<string, string>;
+  /** A candidate run's baseline: a run ID, or `latest-scheduled`. */
+  compareWith?: string;
   /** Carried across continue-as-new. */
   carry?: TestRunCarry;
 }
@@ -230,6 +237,18 @@ export interface TestReport {
   newlyFailingChanges?: NewlyFailingChange[];
   /** Why the comparisons above are missing (the history database did not answer). */
   historyError?: string;
+  /** Every kernel the run used, measured once each (kernels.ts); absent in runs from before. */
+  environments?: RunEnvironment[];
+  /** Per kernel: what changed since the newest earlier run that used the same kernel. */
+  kernelChanges?: KernelChanges[];
+  /** A candidate run against its baseline (comparison.ts). */
+  comparison?: RunComparison;
+}
+
+export interface KernelChanges {
+  kernel: string;
+  comparedWith: string | null;
+  changes: EnvironmentChange[];
 }
 
 /** What the workflow returns: the counts and where the report is, not the tracebacks. */

@@ -9,6 +9,8 @@ export const REPORT_FILES = { json: 'report.json', junit: 'junit.xml', html: 're
 
 /** The kernel environment the run measured (environment.ts), beside the report. */
 export const ENVIRONMENT_FILE = 'environment.json';
+/** `<run>/environments/<kernel>.json`: each kernel the run used, measured once (kernels.ts). */
+export const ENVIRONMENTS_DIR = 'environments';
 
 /** Every notebook's settings and where each came from (contracts.ts), read by the report. */
 export const SETTINGS_FILE = 'settings.json';

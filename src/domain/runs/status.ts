@@ -3,7 +3,7 @@
  * its own module so that model.ts can hold alerts' and causes' types without them importing it back.
  */
 
-export type RunKind = 'scheduled' | 'merge' | 'manual' | 'pr';
+export type RunKind = 'scheduled' | 'merge' | 'manual' | 'pr' | 'candidate';
 
 export const NOTEBOOK_STATUSES = [
   'passed',

@@ -32,6 +32,31 @@ export async function recordEnvironment(tx: Queryable, run: RecordedRun): Promis
   );
 }
 
+/** Within record()'s transaction: every kernel environment of the run replaces what was recorded. */
+export async function recordKernelEnvironments(tx: Queryable, run: RecordedRun): Promise<void> {
+  await tx.query('DELETE FROM run_kernel_environments WHERE run_id = ?', [run.runId]);
+  const seen = new Set<string>();
+  for (const env of [...(run.environments ?? []), ...(run.environment ? [run.environment] : [])]) {
+    if (seen.has(env.kernel)) continue;
+    seen.add(env.kernel);
+    await tx.query(
+      `INSERT INTO run_kernel_environments
+         (run_id, kernel, python, fingerprint, packages, error, measured_at, finished_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        run.runId,
+        env.kernel,
+        env.python,
+        env.fingerprint,
+        JSON.stringify(env.packages),
+        env.error ?? null,
+        env.measuredAt,
+        run.finishedAt,
+      ],
+    );
+  }
+}
+
 export function environmentQueries(db: Queryable): Pick<HistoryStore, 'previousEnvironment' | 'lastPasses'> {
   return {
     async previousEnvironment(runId, before) {

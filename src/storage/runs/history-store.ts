@@ -7,7 +7,7 @@ import type { HistoryStore, NotebookRun, RecordedRun } from '../../domain/runs/h
 import type { NotebookStatus, RunKind } from '../../domain/runs/model.js';
 import type { Config } from '../../platform/config.js';
 import { openDatabase, sqliteFileOf, type Database, type SqlValue } from '../../platform/database.js';
-import { environmentQueries, recordEnvironment } from './environment-store.js';
+import { environmentQueries, recordEnvironment, recordKernelEnvironments } from './environment-store.js';
 import { advanceSummaries, lockRecording, readSummaries, refreshSummaries } from './notebook-summaries.js';
 
 /** Rows per INSERT: well below both databases' limits on bound parameters. */
@@ -59,6 +59,7 @@ export function createHistoryStore(db: Database): HistoryStore {
           );
         }
         await recordEnvironment(tx, run);
+        await recordKernelEnvironments(tx, run);
         // A run recorded again may have lost notebooks and changed results: recomputed whole.
         if (before.length) {
           await refreshSummaries(tx, [...before.map((r) => String(r.path)), ...run.notebooks.map((nb) => nb.path)]);

@@ -28,7 +28,6 @@ import {
   alertProblems,
   failureText,
   finalState,
-  measureEnvironment,
   noteAlerts,
   recordInHistory,
   runStatus,
@@ -36,6 +35,7 @@ import {
   STATUS_KINDS,
 } from './runNotify.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
+import { kernelChoiceOf, measureRunEnvironments } from './kernels.js';
 import { allPaths, executeWithRetries, notebookExecutors, runLanes } from './runLanes.js';
 import {
   clampRunOptions,
@@ -163,10 +163,16 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
           : undefined;
       for (const s of applied?.notRun ?? []) done.set(s.path, s);
       const toRun = applied ? paths.filter((p) => !done.has(p)) : paths;
-      // Versioned: the environment is measured once per run, before its notebooks.
+      // Versioned: the environment is measured once per run and kernel, before its notebooks.
       const environmentError =
         toRun.length > 0 && patched('environment-probe')
-          ? await measureEnvironment(runId, input.notebookTaskQueue)
+          ? await measureRunEnvironments({
+              runId,
+              root: snap.root,
+              paths: toRun,
+              notebookTaskQueue: input.notebookTaskQueue,
+              ...kernelChoiceOf(input),
+            })
           : undefined;
       carry = {
         runId,
@@ -201,6 +207,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
       root: run.root,
       cellTimeoutS: input.cellTimeoutS,
       notebookTimeoutS: input.notebookTimeoutS,
+      ...kernelChoiceOf(input),
     };
     await runLanes({
       queue,

@@ -12,14 +12,21 @@ import { environmentChanges, newlyFailingChange, type RunEnvironment } from '../
 import { environmentOf, type HistoryStore } from '../../../domain/runs/history.js';
 import type { NotebookResult, TestReport } from '../../../domain/runs/model.js';
 import { MAX_EXPLAINED } from '../../../storage/runs/environment-store.js';
-import { ENVIRONMENT_FILE } from '../../../domain/runs/run-dir.js';
+import { ENVIRONMENT_FILE, ENVIRONMENTS_DIR } from '../../../domain/runs/run-dir.js';
+import type { KernelStore } from '../../../storage/runs/kernel-store.js';
 
 /** How long the report waits for the history before it is written without the comparisons. */
 const HISTORY_TIMEOUT_MS = 15_000;
 
 export type EnvironmentFields = Pick<
   TestReport,
-  'environment' | 'environmentChanges' | 'environmentComparedWith' | 'newlyFailingChanges' | 'historyError'
+  | 'environment'
+  | 'environmentChanges'
+  | 'environmentComparedWith'
+  | 'newlyFailingChanges'
+  | 'historyError'
+  | 'environments'
+  | 'kernelChanges'
 >;
 
 export interface EnvironmentInput {
@@ -34,13 +41,21 @@ export interface EnvironmentInput {
   environmentError?: string;
   /** The notebook history; without it, nothing is compared. */
   store?: () => Promise<HistoryStore>;
+  /** The kernels' environments of earlier runs (per-kernel changes); without it, none. */
+  kernelStore?: () => Promise<Pick<KernelStore, 'previousKernelEnvironment'>>;
+  /** A candidate run: its environments are not compared with the history's (its comparison is). */
+  candidate?: boolean;
 }
 
 export async function environmentFields(input: EnvironmentInput): Promise<EnvironmentFields> {
   const environment = (await readEnvironment(input.runDir)) ?? unmeasured(input);
-  if (!environment && !input.newlyFailing.length) return {};
-  const fields: EnvironmentFields = environment ? { environment } : {};
-  if (!input.store) return fields;
+  const environments = await readKernelEnvironments(input.runDir);
+  if (!environment && !input.newlyFailing.length && !environments.length) return {};
+  const fields: EnvironmentFields = {
+    ...(environment ? { environment } : {}),
+    ...(environments.length ? { environments } : {}),
+  };
+  if (!input.store || input.candidate) return fields;
   try {
     return { ...fields, ...(await withTimeout(compare(input, environment, input.store))) };
   } catch (err) {
@@ -55,10 +70,27 @@ async function compare(
 ): Promise<EnvironmentFields> {
   const store = await open();
   const fields: EnvironmentFields = {};
+  const kernels = input.kernelStore ? await input.kernelStore() : undefined;
+  const previousOf = async (env: RunEnvironment) =>
+    (await kernels?.previousKernelEnvironment(env.kernel, input.runId, input.finishedAt)) ?? null;
   if (environment?.fingerprint) {
-    const previous = await store.previousEnvironment(input.runId, input.finishedAt);
+    // The same kernel's, when earlier runs recorded kernels; else the previous run's (before kernels).
+    const previous =
+      (await previousOf(environment)) ?? (await store.previousEnvironment(input.runId, input.finishedAt));
     fields.environmentComparedWith = previous?.runId ?? null;
     if (previous) fields.environmentChanges = environmentChanges(previous.environment, environment);
+  }
+  const measured = (await readKernelEnvironments(input.runDir)).filter((e) => e.fingerprint);
+  if (kernels && measured.length) {
+    fields.kernelChanges = [];
+    for (const env of measured) {
+      const previous = await previousOf(env);
+      fields.kernelChanges.push({
+        kernel: env.kernel,
+        comparedWith: previous?.runId ?? null,
+        changes: previous ? environmentChanges(previous.environment, env) : [],
+      });
+    }
   }
   if (input.newlyFailing.length) {
     // The first MAX_EXPLAINED only: hundreds of notebooks newly failing together share a cause.
@@ -84,6 +116,22 @@ async function readEnvironment(runDir: string): Promise<RunEnvironment | undefin
   } catch {
     return undefined;
   }
+}
+
+/** `<run>/environments/*.json`: every kernel the run used, in name order; [] for runs from before. */
+async function readKernelEnvironments(runDir: string): Promise<RunEnvironment[]> {
+  const dir = path.join(runDir, ENVIRONMENTS_DIR);
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const out: RunEnvironment[] = [];
+  for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+    try {
+      const env = environmentOf(JSON.parse(await fs.readFile(path.join(dir, name), 'utf8')));
+      if (env && `${env.kernel}.json` === name) out.push(env);
+    } catch {
+      // not one: left out
+    }
+  }
+  return out;
 }
 
 function withTimeout<T>(p: Promise<T>): Promise<T> {

@@ -53,7 +53,7 @@ export interface WriteReportOptions {
   /** Why the environment probe's activity failed, when it did. */
   environmentError?: string;
   /** The notebook history and the default kernel, for the environment's comparisons. */
-  environment?: Pick<EnvironmentInput, 'kernel' | 'store'>;
+  environment?: Pick<EnvironmentInput, 'kernel' | 'store' | 'kernelStore'>;
 }
 
 export const NO_RESULT_MESSAGE = 'no result was recorded';
@@ -106,6 +106,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
       finishedAt: opts.finishedAt,
       kernel: opts.environment?.kernel ?? 'python3',
       store: opts.environment?.store,
+      kernelStore: opts.environment?.kernelStore,
       notebooks,
       newlyFailing,
       ...(opts.environmentError ? { environmentError: opts.environmentError } : {}),

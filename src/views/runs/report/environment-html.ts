@@ -50,5 +50,24 @@ ${environmentChangesTable(changes, MAX_ROWS)}`;
   return String(h`<section class="changes environment" id="environment"><h2>Environment</h2>
 <p>Kernel <code>${env.kernel}</code>, Python ${env.python ?? '?'}, ${n} packages, fingerprint <code>${env.fingerprint.slice(0, 16)}</code>.</p>
 ${body}
-</section>${note}`);
+</section>${note}${kernelsSection(report)}`);
+}
+
+/** Every kernel the run used (more than one: notebooks asking for other kernelspecs), each measured once. */
+export function kernelsSection(report: TestReport): string {
+  const envs = report.environments ?? [];
+  if (envs.length < 2) return '';
+  const changes = new Map((report.kernelChanges ?? []).map((k) => [k.kernel, k]));
+  const since = (kernel: string) => {
+    const k = changes.get(kernel);
+    if (!k?.comparedWith) return 'nothing earlier to compare with';
+    return k.changes.length ? `${plural(k.changes.length, 'change')} since ${k.comparedWith}` : `unchanged since ${k.comparedWith}`;
+  };
+  const rows = envs.map(
+    (e) =>
+      h`<tr><td>${e.kernel}</td><td>${e.python ?? '?'}</td><td>${e.fingerprint ? Object.keys(e.packages).length : ''}</td><td>${e.fingerprint?.slice(0, 16) ?? e.error ?? 'not measured'}</td><td>${since(e.kernel)}</td></tr>`,
+  );
+  return String(h`<section class="changes environment" id="kernels"><h2>Kernels (${envs.length})</h2>
+<table><tr><th>kernel</th><th>Python</th><th>packages</th><th>fingerprint</th><th>changes</th></tr>${rows}</table>
+</section>`);
 }
