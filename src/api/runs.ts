@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { getRun, listRuns, startTestRun } from '../clients/runs/client.js';
 import { globProblem } from '../domain/runs/globs.js';
 import { RUN_LIMITS } from '../domain/runs/model.js';
+import { KERNEL_NAME_RE, MAX_RUN_KERNELS } from '../domain/runs/kernels.js';
 import { grantProblem, isGrant, reportLink } from '../platform/runs/report-links.js';
 import { isRunDirName } from '../domain/runs/run-dir.js';
 import { openReportFile } from '../storage/runs/report-files.js';
@@ -27,6 +28,7 @@ const glob = z
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 const globs = z.array(glob).max(RUN_LIMITS.globs).optional();
+const kernelName = z.string().regex(KERNEL_NAME_RE, 'a kernelspec name (letters, digits, . _ -)');
 const count = (l: { min: number; max: number }) => z.number().int().min(l.min).max(l.max).optional();
 const seconds = (l: { min: number; max: number }) => z.number().min(l.min).max(l.max).optional();
 const runRequest = z
@@ -46,8 +48,23 @@ const runRequest = z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,99}$/, 'a Python identifier'), z.string().max(1000))
       .refine((p) => Object.keys(p).length <= 100, 'at most 100 parameters')
       .optional(),
+    /** A candidate run (issue 19): every notebook on this kernelspec, compared with `compareWith`. */
+    kernel: kernelName.optional(),
+    kernelMap: z
+      .record(kernelName, kernelName)
+      .refine((m) => Object.keys(m).length <= MAX_RUN_KERNELS, `at most ${MAX_RUN_KERNELS} mappings`)
+      .optional(),
+    allowNewFailures: z.number().int().min(0).max(1_000_000).optional(),
+    compareWith: z
+      .string()
+      .refine((v) => v === 'latest-scheduled' || isRunDirName(v), 'a run ID or latest-scheduled')
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => (r.kernel === undefined) === (r.compareWith === undefined), {
+    message: 'a candidate run takes both kernel and compareWith (a run ID or latest-scheduled)',
+  })
+  .refine((r) => r.kernelMap === undefined || r.kernel !== undefined, { message: 'kernelMap needs kernel' });
 
 /**
  * Report files run the notebooks' own HTML (executed outputs) and our report: in a sandbox (an
@@ -125,7 +142,9 @@ export function runRoutes(deps: ApiDeps): Hono {
       empty: {}, // `curl -X POST .../runs` runs everything
     }),
     async (c) => {
-      const started = await startTestRun(deps.client, deps.config, { kind: 'manual', ...c.req.valid('json') });
+      const body = c.req.valid('json');
+      const kind = body.kernel !== undefined ? 'candidate' : 'manual';
+      const started = await startTestRun(deps.client, deps.config, { kind, ...body });
       deps.logger.info({ runId: started.runId }, 'test run started over HTTP');
       return c.json(started, 202);
     },

@@ -8,6 +8,8 @@ import { connectClient } from '../platform/temporal.js';
 import { RUN_LIMITS, runOptionsProblems, type TestRunOptions } from '../domain/runs/model.js';
 import { parseParameter } from '../domain/runs/contract.js';
 import { UsageError } from './errors.js';
+import { candidateOptions } from './candidate.js';
+import { comparisonText, gatePasses } from '../domain/runs/comparison.js';
 import { seconds, wholeNumber } from './options.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -52,7 +54,18 @@ export function registerTest(program: Command): void {
       collect,
       [],
     )
-    .option('--wait', 'show live progress and a summary; exit 1 if any notebook did not pass')
+    .option('--kernel <name>', 'a candidate run: every notebook on this kernelspec (needs --compare-with)')
+    .option('--kernel-map <FROM=TO>', 'with --kernel: notebooks asking for FROM run on TO (repeatable)', collect, [])
+    .option('--compare-with <run>', "the candidate run's baseline: a run ID or latest-scheduled")
+    .addOption(
+      new Option('--allow-new-failures <n>', 'with --wait: exit 0 with up to n newly failing notebooks').argParser(
+        wholeNumber('--allow-new-failures', { min: 0, max: 1_000_000 }),
+      ),
+    )
+    .option(
+      '--wait',
+      'show live progress and a summary; exit 1 if any notebook did not pass (a candidate run: if any newly fails)',
+    )
     .action(
       async (opts: {
         include: string[];
@@ -64,6 +77,10 @@ export function registerTest(program: Command): void {
         commit?: string;
         parameter: string[];
         wait?: boolean;
+        kernel?: string;
+        kernelMap: string[];
+        compareWith?: string;
+        allowNewFailures?: number;
       }) => {
         if (opts.commit && !/^[0-9a-f]{40}$/.test(opts.commit))
           throw new UsageError('--commit takes a full 40-hex commit SHA');
@@ -83,16 +100,20 @@ export function registerTest(program: Command): void {
           if ('error' in p) problems.push(p.error);
           else parameters[p.name] = p.value;
         }
+        const candidate = candidateOptions(opts, problems);
         if (problems.length) throw new UsageError(problems.join('; '));
         await withClient(async (client, cfg) => {
           const started = await startTestRun(client, cfg, {
-            kind: 'manual',
+            kind: candidate ? 'candidate' : 'manual',
             ...options,
             commit: opts.commit,
             ...(opts.parameter.length ? { parameters } : {}),
+            ...candidate,
+            ...(candidate && opts.allowNewFailures !== undefined ? { allowNewFailures: opts.allowNewFailures } : {}),
           });
           console.log(`test run ${started.runId}\n  ${started.temporalUiUrl}`);
-          if (opts.wait) process.exitCode = await follow(client, started, !!process.stdout.isTTY);
+          if (opts.wait)
+            process.exitCode = await follow(client, started, !!process.stdout.isTTY, opts.allowNewFailures ?? 0);
         });
       },
     );
@@ -161,7 +182,7 @@ export function registerTest(program: Command): void {
 }
 
 /** Live progress (a bar on a terminal, plain lines otherwise), then the summary; the exit code. */
-async function follow(client: Client, started: StartedRun, tty: boolean): Promise<number> {
+async function follow(client: Client, started: StartedRun, tty: boolean, allowNewFailures: number): Promise<number> {
   let lastLine = '';
   for (;;) {
     const state = await getRun(client, started.runId);
@@ -177,6 +198,13 @@ async function follow(client: Client, started: StartedRun, tty: boolean): Promis
       lastLine = line;
     } else if (state?.result) {
       if (tty) process.stdout.write('\n');
+      const comparison = state.result.comparison;
+      // A candidate run: the package diff and verdicts first; its gate is what newly fails.
+      if (comparison) {
+        console.log(comparisonText(comparison));
+        console.log(summaryText(state.result));
+        return gatePasses(comparison, allowNewFailures) ? 0 : 1;
+      }
       console.log(summaryText(state.result));
       return state.result.counts.passed === state.result.counts.total ? 0 : 1;
     } else if (state && state.status !== 'RUNNING') {

@@ -8,6 +8,7 @@ import { ReadyCopies } from '../activities/copies/ready.js';
 import { createEnvironmentActivities } from '../activities/runs/environment.js';
 import { createNotebookActivities } from '../activities/runs/notebooks.js';
 import { createKernelActivities } from '../activities/runs/kernels.js';
+import { createCandidateActivities } from '../activities/runs/candidate.js';
 import { createHistoryActivities } from '../activities/runs/history.js';
 import { createPullRequestActivities } from '../activities/runs/pull-requests.js';
 import { createRunActivities } from '../activities/runs/index.js';
@@ -33,6 +34,8 @@ export function createActivities(
     ...createPullRequestActivities(config),
     // Which kernels a run's notebooks use (read from the snapshot), each then probed once.
     ...createKernelActivities(config),
+    // A candidate run's baseline: which run, what it ran.
+    ...createCandidateActivities(config),
     // recordRun: the store opens on first use (history-store.ts), closed by the stack.
     ...createHistoryActivities(config),
     ...createCopyActivities(config, ready),

@@ -22,7 +22,7 @@ const MAX_DESCRIPTION = 140;
 /** Sets the status; false when no token is configured (statuses are off). */
 export async function setCommitStatus(
   cfg: GitHubConfig,
-  input: { sha: string; state: CommitState; description: string; targetUrl?: string },
+  input: { sha: string; state: CommitState; description: string; targetUrl?: string; context?: string },
 ): Promise<boolean> {
   const token = cfg.github.token;
   if (!token) return false;
@@ -45,7 +45,7 @@ export async function setCommitStatus(
       repo,
       sha: input.sha,
       state: input.state,
-      context: STATUS_CONTEXT,
+      context: input.context ?? STATUS_CONTEXT,
       description,
       ...(input.targetUrl ? { target_url: input.targetUrl } : {}),
     });

@@ -33,6 +33,7 @@ import { alertChannels, type Channel } from './channels.js';
 import { describeCounts, setCommitStatus, type CommitState } from './github.js';
 import { checkCommit, checkRunId, untrusted } from '../untrusted.js';
 import { ranCounts } from './ran.js';
+import { setCandidateStatus } from './candidate-status.js';
 import { readTextCapped } from '../capped-read.js';
 import { REPORT_LIMITS } from '../runs/report/limits.js';
 
@@ -71,6 +72,10 @@ export function createAlertActivities(
   };
 
   return {
+    /** A candidate run's `nblc/candidate` status (NBLC_CANDIDATE_STATUS); false when off. */
+    setCandidateStatus: (input: { runId: string; allowNewFailures?: number }) =>
+      setCandidateStatus(cfg, input, statusLink),
+
     /** The run's alerts and the channels to send them to (none configured: nothing to decide). */
     async planRunAlerts(input: PlanRunAlertsInput): Promise<{ alerts: Alert[]; channels: string[] }> {
       checkRunId(input.runId);

@@ -23,6 +23,7 @@ import { prSnapshotsDir } from './run-record.js';
 import { writeReport, type WriteReportOptions } from './report/index.js';
 import { historyStore } from '../../storage/runs/history-store.js';
 import { openKernelStore } from '../../storage/runs/kernel-store.js';
+import { compactComparison } from './report/comparison.js';
 import { summarizeEnvironment } from '../../domain/runs/environment.js';
 import { pinDir, readCurrent, snapshotPath, snapshotsDir, SHA_RE } from '../sync/snapshot.js';
 
@@ -186,5 +187,6 @@ function compactEnvironment(report: TestReport): Partial<TestRunResult> {
       ? { environmentComparedWith: report.environmentComparedWith }
       : {}),
     ...(report.newlyFailingChanges ? { newlyFailingChanges: report.newlyFailingChanges } : {}),
+    ...(report.comparison ? { comparison: compactComparison(report.comparison) } : {}),
   };
 }

@@ -42,6 +42,7 @@ export const RUN_FAILURES = {
   badRunId: 'BadRunId', // recordRun: not a run directory name
   reportMissing: 'ReportMissing', // recordRun: the run has no report.json
   badReport: 'BadReport', // recordRun: report.json does not parse
+  baselineMissing: 'BaselineMissing', // a candidate run's --compare-with names no finished run
 } as const;
 /** resolveSnapshot's: the run cannot start until someone publishes or names another commit. */
 export const NON_RETRYABLE_SNAPSHOT_FAILURES: string[] = [
@@ -156,6 +157,8 @@ export interface TestRunInput extends TestRunOptions {
   kernelMap?: Record<string, string>;
   /** A candidate run's baseline: a run ID, or `latest-scheduled`. */
   compareWith?: string;
+  /** A candidate run's gate (its `nblc/candidate` status): newly failing notebooks allowed. */
+  allowNewFailures?: number;
   /** Carried across continue-as-new. */
   carry?: TestRunCarry;
 }
@@ -186,6 +189,8 @@ export interface TestRunCarry {
   environmentError?: string;
   /** The notebooks whose contract differs from the run's settings (contract.ts), by path. */
   plans?: Record<string, NotebookPlan>;
+  /** A candidate run's baseline run ID (its report compares with it). */
+  baseline?: string;
 }
 
 export interface TestRunProgress {
@@ -274,6 +279,8 @@ export interface TestRunResult {
   environmentChangeCount?: number;
   environmentComparedWith?: string | null;
   newlyFailingChanges?: NewlyFailingChange[];
+  /** A candidate run's comparison, compact: the `same` notebooks and packages beyond 50 only in report.json. */
+  comparison?: RunComparison;
 }
 
 export function emptyCounts(): RunCounts {

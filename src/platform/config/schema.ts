@@ -74,6 +74,8 @@ const runs = {
   NBLC_PR_FROM_FORKS: z.enum(['true', 'false']).default('false'),
   // Unreviewed code gets less: no prerun cell, no NBLC_KERNEL_ENV, and a bounded tree.
   NBLC_PR_PRERUN: z.enum(['true', 'false']).default('false'),
+  // A candidate run (issue 19) sets its own commit status, nblc/candidate, only when asked.
+  NBLC_CANDIDATE_STATUS: z.enum(['true', 'false']).default('false'),
   NBLC_PR_MAX_BYTES: z.coerce
     .number()
     .int()

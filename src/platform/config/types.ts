@@ -110,6 +110,8 @@ export interface Config {
     /** NBLC_PR_MAX_BYTES, NBLC_PR_MAX_FILES: a PR's tree beyond these is refused. */
     prMaxBytes: number;
     prMaxFiles: number;
+    /** NBLC_CANDIDATE_STATUS: candidate runs set `nblc/candidate` on the commit they tested. */
+    candidateStatus: boolean;
   };
   logLevel: Vars['NBLC_LOG_LEVEL'];
   /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */

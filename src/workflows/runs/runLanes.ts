@@ -97,6 +97,9 @@ export async function executeWithRetries(
           ...(run.memory !== undefined ? { memory: run.memory } : {}),
           ...(run.allowErrors ? { allowErrors: true } : {}),
           ...(run.parameters ? { parameters: run.parameters } : {}),
+          // A candidate run's kernel choice (kernels.ts); absent for every other run.
+          ...(run.kernel ? { kernel: run.kernel } : {}),
+          ...(run.kernelMap ? { kernelMap: run.kernelMap } : {}),
         },
       ]);
     } catch (err) {

@@ -36,6 +36,7 @@ import {
 } from './runNotify.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
 import { kernelChoiceOf, measureRunEnvironments } from './kernels.js';
+import { candidateStatus, NO_ALERT_KINDS, NO_HISTORY_KINDS, resolveBaseline } from './candidate.js';
 import { allPaths, executeWithRetries, notebookExecutors, runLanes } from './runLanes.js';
 import {
   clampRunOptions,
@@ -127,6 +128,11 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         : await bookkeeping.resolveSnapshot({ runId, commit: input.commit });
       upsertSearchAttributes([{ key: RUN_SA.commit, value: snap.commit }]);
       const skipped = snap.skipped;
+      // Versioned: a candidate run's baseline, whose notebooks it runs unless told otherwise.
+      const baseline =
+        input.kind === 'candidate' && input.compareWith && patched('candidate-runs')
+          ? await resolveBaseline(runId, input.compareWith)
+          : undefined;
       // Versioned, like the steps below: older histories replay without them.
       const statuses =
         STATUS_KINDS.includes(input.kind) && patched('commit-status')
@@ -142,7 +148,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
             root: snap.root,
             include: input.include,
             exclude: input.exclude,
-            paths: pr ? snap.paths : input.paths,
+            paths: pr ? snap.paths : (input.paths ?? baseline?.paths),
             // Versioned: with the run ID the worker discovers in the run's own snapshot and
             // records what it found, from which it decides the commit status (issue 21).
             ...(patched('discovery-record') ? { runId } : {}),
@@ -186,6 +192,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         ...(statuses ? { statuses } : {}),
         ...(skipped ? { skipped } : {}),
         ...(environmentError ? { environmentError } : {}),
+        ...(baseline ? { baseline: baseline.runId } : {}),
       };
       phase = 'running';
     }
@@ -257,16 +264,19 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
         ? temporalUiLink(input.temporalUi.url, input.temporalUi.namespace, info.workflowId)
         : undefined,
       ...(run.environmentError ? { environmentError: run.environmentError } : {}),
+      ...(run.baseline ? { baseline: run.baseline } : {}),
     });
     await bookkeeping.releaseSnapshot({ runId, commit: run.commit });
     if (input.kind === 'pr') await releasePullRequest(runId, input.pullRequest);
+    // Versioned: a candidate run's own optional status (the activity knows whether it is on).
+    if (run.baseline && patched('candidate-status')) await candidateStatus(runId, input.allowNewFailures);
     // Versioned: histories recorded before the notebook history replay without this step. A
     // pull request's code is not merged: it is not part of the notebooks' history.
-    if (input.kind !== 'pr' && patched('record-history')) await recordInHistory(runId);
+    if (!NO_HISTORY_KINDS.includes(input.kind) && patched('record-history')) await recordInHistory(runId);
     let alerts: AlertOutcome[] | undefined;
     if (patched('run-alerts')) {
       [alerts] = await Promise.all([
-        input.kind === 'pr' ? [] : sendRunAlerts({ runId, kind: input.kind, commit: run.commit }),
+        NO_ALERT_KINDS.includes(input.kind) ? [] : sendRunAlerts({ runId, kind: input.kind, commit: run.commit }),
         run.statuses &&
           !run.skipped &&
           runStatus({ runId, commit: run.commit, state: finalState(result.counts), counts: result.counts }),
@@ -304,7 +314,8 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
       if (input.kind === 'pr') await releasePullRequest(runId, input.pullRequest);
       if (err instanceof ActivityFailure && patched('run-alerts')) {
         await Promise.all([
-          sendRunAlerts({ runId, kind: input.kind, commit, error: failureText(err) }),
+          !NO_ALERT_KINDS.includes(input.kind) &&
+            sendRunAlerts({ runId, kind: input.kind, commit, error: failureText(err) }),
           commit &&
             STATUS_KINDS.includes(input.kind) &&
             runStatus({ runId, commit, state: 'error', description: `the run could not run: ${failureText(err)}` }),

@@ -33,6 +33,7 @@ import { READ_CONCURRENCY, REPORT_FILES, SETTINGS_FILE, isObject, isRunDirName }
 import { expiredSkip, type NotebookSettings } from '../../../domain/runs/contract.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
+import { compareWithBaseline } from './comparison.js';
 import { renderJunit } from '../../../views/runs/report/junit.js';
 import { readRunWarnings } from './warnings.js';
 import { readCapped } from '../../capped-read.js';
@@ -52,6 +53,8 @@ export interface WriteReportOptions {
   temporalUiUrl?: string;
   /** Why the environment probe's activity failed, when it did. */
   environmentError?: string;
+  /** A candidate run's baseline (a run ID): the report adds the comparison with it. */
+  baseline?: string;
   /** The notebook history and the default kernel, for the environment's comparisons. */
   environment?: Pick<EnvironmentInput, 'kernel' | 'store' | 'kernelStore'>;
 }
@@ -77,9 +80,18 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
   const notebooks = (await mapLimit(paths, READ_CONCURRENCY, (p) => readResult(runDir, p))).map((nb) =>
     withSettings(nb, settings[nb.path], startedAt),
   );
-  // A pull request's run compared with another pull request's would say nothing.
+  if (opts.baseline !== undefined && !isRunDirName(opts.baseline)) {
+    throw ApplicationFailure.nonRetryable(
+      `"${opts.baseline}" is not a run directory name`,
+      RUN_FAILURES.badReportInput,
+    );
+  }
+  // A pull request's run compared with another pull request's would say nothing; a candidate
+  // run is compared with its baseline (comparison below), not with the previous candidate.
   const previous =
-    opts.kind === 'pr' ? null : await findPreviousRun(opts.resultsDir, opts.runId, opts.kind, opts.startedAt);
+    opts.kind === 'pr' || opts.kind === 'candidate'
+      ? null
+      : await findPreviousRun(opts.resultsDir, opts.runId, opts.kind, opts.startedAt);
   const { newlyFailing, fixed } = compareWithPrevious(notebooks, previous?.statuses ?? null);
   const warnings = await readRunWarnings(runDir);
 
@@ -110,8 +122,10 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
       notebooks,
       newlyFailing,
       ...(opts.environmentError ? { environmentError: opts.environmentError } : {}),
+      candidate: opts.kind === 'candidate',
     })),
   };
+  if (opts.baseline) report.comparison = await compareWithBaseline(opts.resultsDir, opts.baseline, report);
 
   const artifacts = new Set<string>();
   await mapLimit(notebooks, READ_CONCURRENCY, async (nb) => {

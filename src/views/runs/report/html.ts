@@ -14,6 +14,7 @@ import { isFailing, NOTEBOOK_STATUSES, plural } from '../../../domain/runs/statu
 import { SETTINGS_CSS, settingsDetails } from './settings-html.js';
 import { causeLine, type RunCause } from '../../../domain/runs/causes.js';
 import { ENVIRONMENT_CSS, environmentSection, whyHtml } from './environment-html.js';
+import { COMPARISON_CSS, comparisonSection } from './comparison-html.js';
 import { BADGE_CSS, BASE_CSS } from '../presentation.js';
 import {
   cellName,
@@ -101,11 +102,12 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     '<meta charset="utf-8" />',
     '<meta name="viewport" content="width=device-width, initial-scale=1" />',
     `<title>${html(title)}</title>`,
-    `<style>${BASE_CSS}${BADGE_CSS}${CSS}${ENVIRONMENT_CSS}${SETTINGS_CSS}</style>`,
+    `<style>${BASE_CSS}${BADGE_CSS}${CSS}${ENVIRONMENT_CSS}${COMPARISON_CSS}${SETTINGS_CSS}</style>`,
     '</head>',
     '<body>',
     header(report, verdict, notPassing.length > 0),
     '<main>',
+    comparisonSection(report),
     causes(report.causes, rowId),
     unsandboxedBanner(report),
     ...(report.warnings ?? []).map((w) => `<p class="unsandboxed run-warning">⚠ ${html(w)}</p>`),
