@@ -5,7 +5,7 @@
  */
 import { isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { AlertActivities } from '../../activities/alerts/index.js';
-import { failureText } from './runNotify.js';
+import { failureText } from '../failureText.js';
 import type { CandidateActivities } from '../../activities/runs/candidate.js';
 import type { RunKind } from '../../domain/runs/model.js';
 

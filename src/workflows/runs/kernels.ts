@@ -9,7 +9,8 @@ import type { EnvironmentActivities } from '../../activities/runs/environment.js
 import type { KernelActivities } from '../../activities/runs/kernels.js';
 import type { KernelChoice } from '../../domain/runs/kernels.js';
 import { NON_RETRYABLE_RECORD_FAILURES } from '../../domain/runs/model.js';
-import { failureText, measureEnvironment } from './runNotify.js';
+import { failureText } from '../failureText.js';
+import { measureEnvironment } from './runRecords.js';
 
 const lister = proxyActivities<KernelActivities>({
   startToCloseTimeout: '10 minutes',
