@@ -42,6 +42,7 @@ import { loginPage } from './login.js';
 import { loginThrottle } from '../middleware/login-throttle.js';
 import { NOTEBOOK_RUNS, notebookPage } from './notebook.js';
 import { notebookListPage, STATUS_FILTERS, type StatusFilter } from './notebook-list.js';
+import { latestCandidates, type CandidateSummary } from '../../storage/runs/candidate-runs.js';
 import { OVERVIEW_LIMITS, overviewPage, type ActiveRun } from './overview.js';
 import { RUNS_PER_PAGE, runsPage } from './runs.js';
 
@@ -51,6 +52,8 @@ export interface DashboardSources {
   executed: (runId: string, notebook: string) => Promise<ExecutedNotebook>;
   /** Runs in progress; null when Temporal does not answer. */
   activeRuns: () => Promise<ActiveRun[] | null>;
+  /** The latest candidate run per kernel, from their reports (never in the history). */
+  candidates: () => Promise<CandidateSummary[]>;
   now: () => number;
 }
 
@@ -91,6 +94,7 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
     reportExtras: (runId) => readReportExtras(config.resultsDir, runId),
     executed: (runId, notebook) => readExecutedNotebook(config.resultsDir, runId, notebook),
     activeRuns: () => runningTestRuns(deps.client),
+    candidates: () => latestCandidates(config.resultsDir).catch(() => []),
     now: () => Date.now(),
     ...sources,
   };
@@ -148,16 +152,17 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
 
   app.get('/', auth, (c) =>
     withStore(c, async (store) => {
-      const [notebooks, recent, active, ...latest] = await Promise.all([
+      const [notebooks, recent, active, candidates, ...latest] = await Promise.all([
         store.notebooks(),
         store.runs({ limit: OVERVIEW_LIMITS.recentRuns }),
         src.activeRuns(),
+        src.candidates(),
         ...KINDS.map(async (kind) => {
           const run = (await store.runs({ kind, limit: 1 })).runs[0] ?? null;
           return { kind, run, extras: run ? await src.reportExtras(run.runId) : null };
         }),
       ]);
-      const data = { notebooks, recent: recent.runs, active, latest, nowMs: src.now() };
+      const data = { notebooks, recent: recent.runs, active, latest, candidates, nowMs: src.now() };
       return send(c, overviewPage(data, links()));
     }),
   );

@@ -14,6 +14,8 @@ import { environmentChanges } from './environment.js';
 import { h, page, pathLabel, percent, plural, statusBadge, when, type Html } from './layout.js';
 import { notebookHref, type Links } from './links.js';
 import { runsTable } from './runs.js';
+import { candidateCards } from './candidates.js';
+import type { CandidateSummary } from '../../storage/runs/candidate-runs.js';
 
 export const OVERVIEW_LIMITS = { causes: 25, perCause: 10, openCauses: 3, flaky: 20, recentRuns: 10 };
 
@@ -36,6 +38,8 @@ export interface OverviewData {
   /** Runs in progress (from Temporal); null when Temporal did not answer. */
   active: ActiveRun[] | null;
   nowMs: number;
+  /** The latest candidate run per kernel (issue 19), shown beside the scheduled run. */
+  candidates?: CandidateSummary[];
 }
 
 interface CauseGroup {
@@ -78,7 +82,7 @@ export function overviewPage(d: OverviewData, links: Links): Html {
 ${tiles(current.length, failing.length, flaky.length)}
 ${gone.length ? goneNote(gone) : null}
 <h2>Latest runs</h2>
-<div class="cards">${d.latest.map((l) => runCard(l, links, d.nowMs))}</div>
+<div class="cards">${d.latest.map((l) => runCard(l, links, d.nowMs))}${candidateCards(d.candidates ?? [], links, d.nowMs)}</div>
 ${activeRuns(d.active, links, d.nowMs)}
 ${env === undefined ? null : environmentChanges(env, latestWithExtras!.run!, links)}
 ${failingNow(failing, links, d.nowMs, whyFailing(d.latest))}

@@ -23,7 +23,8 @@ import { dlstubKernels } from '../../helpers/dlstub.js';
 import { runSandbox } from '../../helpers/fixtures.js';
 import { recordHistory, replayAll } from '../../helpers/histories.js';
 import { nblcEnv, runNblcAsync } from '../../helpers/processes.js';
-import { chatReceiver } from '../../helpers/receivers.js';
+import { chatReceiver, githubStandIn, statusesOf } from '../../helpers/receivers.js';
+import { loginCookie } from '../../helpers/dashboard.js';
 import { publish, runResult, withWorkers } from '../../helpers/stack.js';
 import { useTestEnv, workflowBundle } from '../../helpers/temporal.js';
 
@@ -50,10 +51,15 @@ const reportOf = async (r: TestRunResult) =>
 describe('candidate runs (issue 19)', { timeout: 900_000 }, () => {
   test('a candidate kernel against the scheduled baseline: the verdict diff, the gate, nothing users see', async () => {
     const chat = await chatReceiver();
+    const gh = await githubStandIn();
     const { config, upstream, dir } = await runSandbox('candidate', {
       NBLC_TEST_CONCURRENCY: '2',
       NBLC_ALERT_WEBHOOK_URL: `${chat.url}/hooks/secret`,
       NBLC_API_TOKEN: TOKEN,
+      NBLC_GITHUB_TOKEN: 'ghp_test',
+      NBLC_GITHUB_API_URL: gh.url,
+      NBLC_PUBLIC_URL: 'https://nblc.example.org',
+      NBLC_CANDIDATE_STATUS: 'true',
     });
     const kernels = await dlstubKernels(path.join(dir, 'kernels'));
     // The workers (and the executors they start) find both kernelspecs here.
@@ -80,6 +86,7 @@ describe('candidate runs (issue 19)', { timeout: 900_000 }, () => {
       const notebooksBefore = JSON.stringify(await store.notebooks());
       await new Promise((r) => setTimeout(r, 1000)); // any alert of the baseline has been sent
       const chatBefore = chat.requests.length;
+      const statusesBefore = statusesOf(gh).length;
 
       // The gate, as an operator wires it into a rollout.
       const gate = await runNblcAsync(
@@ -167,6 +174,31 @@ describe('candidate runs (issue 19)', { timeout: 900_000 }, () => {
       assert.equal(JSON.stringify(await store.notebooks()), notebooksBefore);
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(chat.requests.length, chatBefore, JSON.stringify(chat.requests.slice(chatBefore)));
+      // The gate's own commit status, and never the users' nblc/notebooks.
+      const after = statusesOf(gh).slice(statusesBefore);
+      assert.deepEqual(
+        after.map((s) => [s.context, s.sha, s.state]),
+        [
+          ['nblc/candidate', sha, 'failure'],
+          ['nblc/candidate', sha, 'success'],
+          ['nblc/candidate', sha, 'success'],
+          ['nblc/candidate', sha, 'success'],
+        ],
+      );
+      assert.match(after[0]!.description, /^3 notebooks newly failing, 1 fixed on dl-next against scheduled-/);
+      assert.match(after[3]!.description, /\(3 allowed\)$/);
+      // The dashboard: the latest candidate run per kernel beside the scheduled one.
+      const cookie = await loginCookie(app, TOKEN);
+      const overview = await (await app.request('/', { headers: { cookie } })).text();
+      const cards = overview.slice(overview.indexOf('<div class="cards">'));
+      assert.match(
+        cards,
+        /<h3>scheduled<\/h3>[^]*<h3>candidate <code>dl-current<\/code><\/h3>[^]*✓ nothing newly failing/,
+      );
+      assert.match(
+        cards,
+        /<h3>candidate <code>dl-next<\/code><\/h3>\s*<div class="verdict">✗ 3 notebooks newly failing, 1 fixed of 10/,
+      );
       // A bad request says what to do.
       const bad = await runNblcAsync(['test', '--kernel', kernels.next], cliEnv);
       assert.equal(bad.code, 2);
