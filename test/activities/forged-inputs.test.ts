@@ -136,6 +136,13 @@ const CASES: Array<[string, unknown, string, string]> = [
   ['latestCopy', { user: 'alice', request: request({ dir: '/abs' }) }, 'name', 'InvalidCopyRequest'],
   ['updateCopy', { user: 'alice', request: request({ mode: 'update', dir: '..' }) }, 'name', 'InvalidCopyRequest'],
   ['listUserDirs', { after: null, limit: -1 }, 'limit', U],
+  // Kernels and candidate runs (issue 19).
+  ['probeEnvironment', { runId: 'good-run', kernel: '../../outside/x' }, 'kernel', U],
+  ['runKernels', { runId: '..', root: '/', paths: [] }, 'runId', U],
+  ['runKernels', { runId: 'good-run', root: rootA(), paths: ['../outside/evil.ipynb'] }, 'paths', U],
+  ['resolveBaseline', { runId: '..', compareWith: 'latest-scheduled' }, 'runId', U],
+  ['resolveBaseline', { runId: 'good-run', compareWith: '../outside' }, 'compareWith', U],
+  ['setCandidateStatus', { runId: '../outside' }, 'runId', U],
 ];
 
 /** Activities that take no input at all: nothing to forge. */

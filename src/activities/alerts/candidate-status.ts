@@ -21,8 +21,8 @@ export async function setCandidateStatus(
   input: { runId: string; allowNewFailures?: number },
   link: (runId: string) => string | undefined,
 ): Promise<boolean> {
-  if (!cfg.github.candidateStatus) return false;
   const runId = checkRunId(input.runId);
+  if (!cfg.github.candidateStatus) return false;
   const allowed = Number.isInteger(input.allowNewFailures) ? Math.max(0, input.allowNewFailures!) : 0;
   // The commit the worker recorded for the run, never one a workflow names.
   const { commit } = await ranCounts(cfg.resultsDir, runId);

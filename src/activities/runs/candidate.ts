@@ -13,7 +13,7 @@ import { environmentOf } from '../../domain/runs/history.js';
 import { NOTEBOOK_STATUSES, RUN_FAILURES, type NotebookStatus, type RunKind } from '../../domain/runs/model.js';
 import { isObject, isRunDirName, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { readTextCapped } from '../capped-read.js';
-import { checkRunId } from '../untrusted.js';
+import { checkRunId, untrusted } from '../untrusted.js';
 import { REPORT_LIMITS } from './report/limits.js';
 import { peekReport } from './report/previous.js';
 
@@ -36,12 +36,16 @@ export function createCandidateActivities(cfg: Pick<Config, 'resultsDir'>) {
         input.compareWith === LATEST_SCHEDULED
           ? await latestOfKind(cfg.resultsDir, 'scheduled', own)
           : input.compareWith;
-      if (!name || !isRunDirName(name) || name === own) {
+      if (name === null) {
         throw ApplicationFailure.nonRetryable(
-          input.compareWith === LATEST_SCHEDULED
-            ? 'no scheduled run has a report yet: run one (nblc schedule trigger) or give --compare-with RUN'
-            : `--compare-with ${JSON.stringify(input.compareWith).slice(0, 120)} is not another run's ID (nblc runs lists them)`,
+          'no scheduled run has a report yet: run one (nblc schedule trigger) or give --compare-with RUN',
           RUN_FAILURES.baselineMissing,
+        );
+      }
+      if (typeof name !== 'string' || !isRunDirName(name) || name === own) {
+        throw untrusted(
+          'compareWith',
+          `${JSON.stringify(name).slice(0, 120)} is not another run's ID (nblc runs lists them) nor latest-scheduled`,
         );
       }
       const report = await readBaseline(cfg.resultsDir, name);
