@@ -3,11 +3,11 @@
  * run. It stays out of everything users and the notebooks' history see: no history rows, no
  * alerts, no `status.json`, no commit status but its own optional `nblc/candidate`.
  */
-import { isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { AlertActivities } from '../../activities/alerts/index.js';
 import { failureText } from '../failureText.js';
-import type { CandidateActivities } from '../../activities/runs/candidate.js';
-import type { RunKind } from '../../domain/runs/model.js';
+import type { Baseline, CandidateActivities } from '../../activities/runs/candidate.js';
+import type { RunKind, TestRunInput } from '../../domain/runs/model.js';
 
 const baselines = proxyActivities<CandidateActivities>({
   startToCloseTimeout: '5 minutes',
@@ -36,9 +36,16 @@ export async function candidateStatus(runId: string, allowNewFailures: number | 
   }
 }
 
-/** The baseline a candidate run is compared with: its run ID and the notebooks it ran. */
-export function resolveBaseline(runId: string, compareWith: string) {
-  return baselines.resolveBaseline.executeWithOptions({ summary: `baseline: ${compareWith}` }, [
-    { runId, compareWith },
+/**
+ * The baseline a candidate run is compared with (its run ID and the notebooks it ran, which the
+ * run tests unless told otherwise); nothing for other runs. Versioned: `candidate-runs`.
+ */
+export async function candidateBaseline(
+  runId: string,
+  input: Pick<TestRunInput, 'kind' | 'compareWith'>,
+): Promise<Baseline | undefined> {
+  if (input.kind !== 'candidate' || !input.compareWith || !patched('candidate-runs')) return undefined;
+  return baselines.resolveBaseline.executeWithOptions({ summary: `baseline: ${input.compareWith}` }, [
+    { runId, compareWith: input.compareWith },
   ]);
 }

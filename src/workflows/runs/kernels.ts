@@ -17,15 +17,17 @@ const lister = proxyActivities<KernelActivities>({
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
 });
 
-export interface MeasureInput extends KernelChoice {
-  runId: string;
-  root: string;
-  paths: string[];
-  notebookTaskQueue: string;
-}
-
-/** Why the primary kernel's environment could not be measured at all; undefined when it was. */
-export async function measureRunEnvironments(input: MeasureInput): Promise<string | undefined> {
+/**
+ * Why the primary kernel's environment could not be measured at all; undefined when it was.
+ * `paths`: the notebooks the run will execute, in the snapshot at `root`.
+ */
+export async function measureRunEnvironments(
+  runId: string,
+  root: string,
+  paths: string[],
+  run: KernelChoice & { notebookTaskQueue: string },
+): Promise<string | undefined> {
+  const input = { runId, root, paths, notebookTaskQueue: run.notebookTaskQueue, ...kernelChoiceOf(run) };
   // Versioned: histories from before kernels measured only the default kernel, once.
   if (!patched('kernel-probes')) return measureEnvironment(input.runId, input.notebookTaskQueue);
   const probe = proxyActivities<EnvironmentActivities>({
@@ -34,7 +36,6 @@ export async function measureRunEnvironments(input: MeasureInput): Promise<strin
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '2s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_RECORD_FAILURES },
   });
-  const { runId } = input;
   let kernels: string[];
   try {
     kernels = await lister.runKernels({

@@ -29,7 +29,7 @@ import type { AlertOutcome } from '../../domain/alerts/model.js';
 import * as notify from './runNotify.js';
 import { recordInHistory } from './runRecords.js';
 import { kernelChoiceOf, measureRunEnvironments } from './kernels.js';
-import { candidateStatus, NO_ALERT_KINDS, NO_HISTORY_KINDS, resolveBaseline } from './candidate.js';
+import { candidateBaseline, candidateStatus, NO_ALERT_KINDS, NO_HISTORY_KINDS } from './candidate.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
 import { allPaths, executePlanned, historyFull, notebookExecutors, runLanes } from './runLanes.js';
 import { openRun, type TestRunState } from './runState.js';
@@ -129,11 +129,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
     : await bookkeeping.resolveSnapshot({ runId, commit: input.commit });
   upsertSearchAttributes([{ key: RUN_SA.commit, value: snap.commit }]);
   const skipped = snap.skipped;
-  // Versioned: a candidate run's baseline, whose notebooks it runs unless told otherwise.
-  const baseline =
-    input.kind === 'candidate' && input.compareWith && patched('candidate-runs')
-      ? await resolveBaseline(runId, input.compareWith)
-      : undefined;
+  const baseline = await candidateBaseline(runId, input); // a candidate run's (candidate.ts)
   // Versioned, like the steps below: older histories replay without them.
   const statuses =
     notify.STATUS_KINDS.includes(input.kind) && patched('commit-status')
@@ -173,13 +169,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
   // Versioned: the environment is measured once per run and kernel, before its notebooks.
   const environmentError =
     toRun.length > 0 && patched('environment-probe')
-      ? await measureRunEnvironments({
-          runId,
-          root: snap.root,
-          paths: toRun,
-          notebookTaskQueue: input.notebookTaskQueue,
-          ...kernelChoiceOf(input),
-        })
+      ? await measureRunEnvironments(runId, snap.root, toRun, input)
       : undefined;
   return {
     runId,
