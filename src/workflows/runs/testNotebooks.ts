@@ -35,6 +35,7 @@ import {
   sendRunAlerts,
   STATUS_KINDS,
 } from './runNotify.js';
+import { prTaskQueue } from '../../domain/runs/queues.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
 import { allPaths, executeWithRetries, notebookExecutors, runLanes } from './runLanes.js';
 import {
@@ -80,7 +81,10 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
   const info = workflowInfo();
   const runId = input.carry?.runId ?? runIdFromWorkflowId(info.workflowId);
   const concurrency = Math.max(1, input.concurrency ?? input.defaultConcurrency);
-  const executorFor = notebookExecutors(input.notebookTaskQueue, input.notebookTimeoutS ?? 3600);
+  // Versioned: a pull request's notebooks go to their own task queue (NBLC_PR_CONCURRENCY).
+  const notebookQueue =
+    input.kind === 'pr' && patched('pr-task-queue') ? prTaskQueue(input.notebookTaskQueue) : input.notebookTaskQueue;
+  const executorFor = notebookExecutors(notebookQueue, input.notebookTimeoutS ?? 3600);
 
   let carry: TestRunCarry | undefined = input.carry;
   let phase: TestRunProgress['phase'] = carry ? 'running' : 'discovering';
@@ -154,7 +158,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
               runId,
               root: snap.root,
               paths,
-              notebookTaskQueue: input.notebookTaskQueue,
+              notebookTaskQueue: notebookQueue,
               notebookTimeoutS: input.notebookTimeoutS,
               cellTimeoutS: input.cellTimeoutS,
               retries: input.retries,
