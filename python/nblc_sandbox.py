@@ -32,6 +32,7 @@ import nblc_containment
 import nblc_linux as lx
 import nblc_network
 import nblc_network_bwrap
+import nblc_network_ports
 import nblc_seccomp
 from nblc_policy import Policy
 
@@ -95,6 +96,8 @@ def enter(policy: Policy, cmd: list[str]) -> None:
     os.close(alive_w)
     try:
         lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if net is not None:  # here, not before the fork: a child of that process would be PID 1
+            nblc_network_ports.restrict_ports(net)
         close_fds(keep=alive_r)  # an inherited descriptor of a host directory would be a way out
         build_root(policy)
         socket.sethostname("nblc")

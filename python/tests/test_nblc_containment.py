@@ -12,6 +12,7 @@ from typing import Any
 
 from nblc_containment import Containment, annotate, bound_disk, bwrap_args_for, network_note
 from nblc_network import BLOCKED, host_addresses, parse_allow, policy_entry
+from nblc_network_ports import ruleset
 from nblc_policy import plan
 from nblc_seccomp import compile_filter
 
@@ -34,6 +35,15 @@ def test_an_allow_entry_removes_blocks_inside_it_and_routes_what_lies_inside_a_b
     assert "192.168.0.0/16" in net["block"]
     assert net["allow"] == ["10.0.0.0/8", "192.168.7.9/32"]
     assert parse_allow(["203.0.113.0/24", "198.51.100.7:80", "fd00::1"]) == ["203.0.113.0/24", "198.51.100.7/32"]
+
+
+def test_address_port_entries_are_enforced_per_port_unless_a_whole_entry_opens_the_address() -> None:
+    net = policy_entry("outbound", ["10.0.0.0/8", "10.1.2.3:80", "192.168.7.9:5432", "192.168.7.9:6432"])
+    assert net["ports"] == {"192.168.7.9": [5432, 6432]}, "10.1.2.3 is opened whole by 10.0.0.0/8"
+    rules = ruleset(net["ports"])
+    assert "ip daddr 192.168.7.9 tcp dport { 5432, 6432 } accept" in rules
+    assert "ip daddr 192.168.7.9 tcp flags & (syn | ack) == syn reject with tcp reset" in rules
+    assert "ports" not in policy_entry("outbound", ["192.168.7.0/24"])
 
 
 def test_none_and_host_have_no_routes() -> None:

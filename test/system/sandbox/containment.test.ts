@@ -25,6 +25,9 @@ import { startTestEnv } from '../../helpers/temporal.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const INTERNET = '198.51.100.1';
+// A platform's internal service: a private address (closed by default) in the same namespace,
+// listening on two ports, of which NBLC_KERNEL_NETWORK_ALLOW lists one.
+const INTERNAL = '172.31.251.1';
 const NS = `nblc-inet-${process.pid}`;
 const VETH = `nblcv${process.pid % 100000}`;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-contain-'));
@@ -124,10 +127,18 @@ before(async () => {
   ip('-n', NS, 'addr', 'add', `${INTERNET}/24`, 'dev', 'eth0');
   ip('-n', NS, 'link', 'set', 'eth0', 'up');
   ip('-n', NS, 'link', 'set', 'lo', 'up');
-  const server = `import socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('${INTERNET}', 8080)); s.listen(8); print('ready', flush=True)
-while True:
-    c, _ = s.accept(); c.sendall(b'hello from the internet\\n'); c.close()`;
+  ip('-n', NS, 'addr', 'add', `${INTERNAL}/32`, 'dev', 'eth0');
+  ip('route', 'add', `${INTERNAL}/32`, 'via', INTERNET, 'dev', VETH);
+  const server = `import socket, threading
+def serve(host, port, name):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port)); s.listen(8)
+    while True:
+        c, _ = s.accept(); c.sendall(b'hello from ' + name + b'\\n'); c.close()
+for args in (('${INTERNET}', 8080, b'the internet'), ('${INTERNAL}', 5432, b'internal 5432'), ('${INTERNAL}', 6432, b'internal 6432')):
+    threading.Thread(target=serve, args=args, daemon=True).start()
+import time; time.sleep(0.5); print('ready', flush=True)
+threading.Event().wait()`;
   internet = spawn('ip', ['netns', 'exec', NS, PYTHON, '-c', server], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((res) => internet!.stdout!.once('data', () => res()));
 });
@@ -186,6 +197,23 @@ describe('the kernel’s network', { concurrency: 1, timeout: 600_000, skip: can
     assert.equal(report['host-address'], 'connected: hello from host-address');
     assert.doesNotMatch(report.database!, /^connected/);
     assert.deepEqual(connected, ['host-address']);
+  });
+
+  test('NBLC_KERNEL_NETWORK_ALLOW address:port opens that port of the address, not its others', async () => {
+    const internal = {
+      listed: [INTERNAL, 5432] as [string, number],
+      unlisted: [INTERNAL, 6432] as [string, number],
+      internet: [INTERNET, 8080] as [string, number],
+    };
+    const closed = await run([probe(internal)]);
+    assert.doesNotMatch(closed.report.listed!, /^connected/, 'a private address is closed by default');
+    const { result, report } = await run([probe(internal)], { NBLC_KERNEL_NETWORK_ALLOW: `${INTERNAL}:5432` });
+    assert.equal(result.status, 'passed', result.message ?? '');
+    assert.equal(report.listed, 'connected: hello from internal 5432');
+    assert.doesNotMatch(report.unlisted!, /^connected/, `the other port: ${report.unlisted}`);
+    assert.equal(report.internet, 'connected: hello from the internet');
+    const whole = await run([probe(internal)], { NBLC_KERNEL_NETWORK_ALLOW: `${INTERNAL}/32` });
+    assert.equal(whole.report.unlisted, 'connected: hello from internal 6432', 'a CIDR entry opens every port');
   });
 
   test('none: nothing but the kernel’s own loopback', async () => {
