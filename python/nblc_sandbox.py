@@ -28,6 +28,7 @@ import socket
 import sys
 from typing import Any, NoReturn
 
+import nblc_bwrap_disk
 import nblc_containment
 import nblc_linux as lx
 import nblc_network
@@ -276,6 +277,7 @@ def exec_bwrap(policy: Policy, cmd: list[str], why: str) -> NoReturn:
     try:
         limit_data(policy)
         args = nblc_containment.bwrap_args_for(policy)
+        cmd = nblc_bwrap_disk.command(policy, cmd)  # the folder's copy first, into its bounded tmpfs
         net = policy.get("network")
         if net and net.get("mode") == "outbound":
             try:

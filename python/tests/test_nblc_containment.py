@@ -10,6 +10,7 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
+from nblc_bwrap_disk import STAGE, command
 from nblc_containment import Containment, annotate, bound_disk, bwrap_args_for, network_note
 from nblc_network import BLOCKED, host_addresses, parse_allow, policy_entry
 from nblc_network_ports import ruleset
@@ -75,11 +76,15 @@ def test_the_disk_bound_puts_the_folder_and_tmp_on_one_tmpfs(tmp_path: Path) -> 
         ("work", policy["cwd"], 16 << 20),
     ]
     assert disk[1]["src"] == str(tmp_path / "scratch") and disk[1]["uid"] == 1234
-    args = bwrap_args_for(policy)  # bubblewrap: /tmp bounded, the folder bound from the host
-    i = args.index("--size")
-    assert args[i : i + 4] == ["--size", str(16 << 20), "--tmpfs", "/tmp"]
-    assert ["--bind", str(tmp_path / "scratch"), policy["cwd"]] == args[args.index(policy["cwd"]) - 2 :][:3]
+    # bubblewrap: two tmpfs sharing the bound, the folder copied in by the command
+    args = bwrap_args_for(policy)
+    i = args.index("/tmp")
+    j = args.index(policy["cwd"])
+    assert args[i - 3 : i] == ["--size", args[i - 2], "--tmpfs"] and args[j - 3 : j][::2] == ["--size", "--tmpfs"]
+    assert int(args[i - 2]) + int(args[j - 2]) == 16 << 20, "together: the bound"
+    assert ["--ro-bind", str(tmp_path / "scratch"), STAGE] == args[args.index(STAGE) - 2 :][:3]
     assert args[-4:] == ["--remount-ro", "/", "--chdir", policy["cwd"]]
+    assert command(policy, ["python"])[:3] == ["/bin/sh", "-c", 'cp -a /nblc-disk-src/. . && exec "$@"']
 
 
 def test_outbound_kernels_get_slirps_nameserver(tmp_path: Path) -> None:
