@@ -29,9 +29,8 @@ import type { AlertOutcome } from '../../domain/alerts/model.js';
 import * as notify from './runNotify.js';
 import { measureEnvironment, recordInHistory } from './runRecords.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
-import { allPaths, executePlanned, historyFull, notebookExecutors, runLanes } from './runLanes.js';
+import { allPaths, executePlanned, historyFull, notebookExecutors, notebookQueue, runLanes } from './runLanes.js';
 import { openRun, type TestRunState } from './runState.js';
-import { prTaskQueue } from '../../domain/runs/queues.js';
 import {
   countSummaries,
   NON_RETRYABLE_SNAPSHOT_FAILURES,
@@ -58,16 +57,6 @@ const contracts = proxyActivities<ContractActivities>({
   startToCloseTimeout: '10 minutes',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
 });
-
-/**
- * Where the run's notebooks go: a pull request's to their own task queue, which notebook workers
- * take NBLC_PR_CONCURRENCY at a time (queues.ts). Versioned: runs from before keep the one queue.
- */
-function notebookQueue(input: TestRunInput & TestRunQueues): string {
-  return input.kind === 'pr' && patched('pr-task-queue')
-    ? prTaskQueue(input.notebookTaskQueue)
-    : input.notebookTaskQueue;
-}
 
 /** The workflow: the steps below in their order, and the clean-up whichever way the run ends. */
 export async function testNotebooks(requested: TestRunInput & TestRunQueues): Promise<TestRunResult> {
