@@ -164,7 +164,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
   // Versioned: the environment is measured once per run, before its notebooks.
   const environmentError =
     toRun.length > 0 && patched('environment-probe')
-      ? await measureEnvironment(runId, input.notebookTaskQueue)
+      ? await measureEnvironment(runId, notebookQueue(input))
       : undefined;
   return {
     runId,
