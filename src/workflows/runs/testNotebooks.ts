@@ -31,7 +31,7 @@ import { recordInHistory } from './runRecords.js';
 import { kernelChoiceOf, measureRunEnvironments } from './kernels.js';
 import { candidateBaseline, candidateStatus, NO_ALERT_KINDS, NO_HISTORY_KINDS } from './candidate.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
-import { allPaths, executePlanned, historyFull, notebookExecutors, runLanes } from './runLanes.js';
+import { allPaths, executePlanned, historyFull, notebookExecutors, notebookQueue, runLanes } from './runLanes.js';
 import { openRun, type TestRunState } from './runState.js';
 import {
   countSummaries,
@@ -157,7 +157,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
           runId,
           root: snap.root,
           paths,
-          notebookTaskQueue: input.notebookTaskQueue,
+          notebookTaskQueue: notebookQueue(input),
           notebookTimeoutS: input.notebookTimeoutS,
           cellTimeoutS: input.cellTimeoutS,
           retries: input.retries,
@@ -169,7 +169,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
   // Versioned: the environment is measured once per run and kernel, before its notebooks.
   const environmentError =
     toRun.length > 0 && patched('environment-probe')
-      ? await measureRunEnvironments(runId, snap.root, toRun, input)
+      ? await measureRunEnvironments(runId, snap.root, toRun, { ...input, notebookTaskQueue: notebookQueue(input) })
       : undefined;
   return {
     runId,
@@ -193,7 +193,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
  */
 async function execute(run: TestRunState, carry: TestRunCarry): Promise<string[]> {
   const { input } = run;
-  const executorFor = notebookExecutors(input.notebookTaskQueue, input.notebookTimeoutS ?? 3600);
+  const executorFor = notebookExecutors(notebookQueue(input), input.notebookTimeoutS ?? 3600);
   const queue = [...carry.remaining];
   let reportedFailures = run.failures().length;
   const reportFailures = () => {
