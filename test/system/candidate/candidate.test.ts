@@ -135,7 +135,11 @@ describe('candidate runs (issue 19)', { timeout: 900_000 }, () => {
       );
       assert.deepEqual(c.packages[0], { package: 'dlstub', from: '1.0', to: '2.0', named: 3 });
       assert.equal(report.environment?.kernel, kernels.next);
-      assert.ok(report.notebooks.every((nb) => nb.kernel === kernels.next));
+      // Every notebook ran on the other environment's Python, in the sandbox like any kernel.
+      assert.ok(
+        report.notebooks.every((nb) => nb.kernel === kernels.next && nb.sandbox === 'on'),
+        JSON.stringify(report.notebooks.map((nb) => [nb.path, nb.kernel, nb.sandbox])),
+      );
       const html = await fs.readFile(path.join(candidate.reportDir, 'report.html'), 'utf8');
       const main = html.slice(html.indexOf('<main>'));
       assert.match(main, /^<main>\s*<section class="changes comparison" id="comparison">/);

@@ -61,7 +61,9 @@ export function kernelsSection(report: TestReport): string {
   const since = (kernel: string) => {
     const k = changes.get(kernel);
     if (!k?.comparedWith) return 'nothing earlier to compare with';
-    return k.changes.length ? `${plural(k.changes.length, 'change')} since ${k.comparedWith}` : `unchanged since ${k.comparedWith}`;
+    return k.changes.length
+      ? `${plural(k.changes.length, 'change')} since ${k.comparedWith}`
+      : `unchanged since ${k.comparedWith}`;
   };
   const rows = envs.map(
     (e) =>
