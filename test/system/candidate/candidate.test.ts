@@ -25,6 +25,7 @@ import { recordHistory, replayAll } from '../../helpers/histories.js';
 import { nblcEnv, runNblcAsync } from '../../helpers/processes.js';
 import { chatReceiver, githubStandIn, statusesOf } from '../../helpers/receivers.js';
 import { loginCookie } from '../../helpers/dashboard.js';
+import type { KnownKernel } from '../../../src/domain/runs/kernels.js';
 import { publish, runResult, withWorkers } from '../../helpers/stack.js';
 import { useTestEnv, workflowBundle } from '../../helpers/temporal.js';
 
@@ -172,6 +173,18 @@ describe('candidate runs (issue 19)', { timeout: 900_000 }, () => {
         600_000,
       );
       assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
+
+      // The kernels nblc knows: this host's kernelspecs (as a worker records them on start) and
+      // what the runs measured in them.
+      const listed = await runNblcAsync(['kernels', '--refresh'], { ...cliEnv, JUPYTER_PATH: kernels.jupyterPath });
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(
+        listed.stdout,
+        /^dl-next {2}"dlstub 2\.0" \(python\)\n {2}workers: .+\n {2}Python [0-9.]+, \d+ packages, fingerprint [0-9a-f]{16}, measured /m,
+      );
+      const json = JSON.parse((await runNblcAsync(['kernels', '--json'], cliEnv)).stdout) as { kernels: KnownKernel[] };
+      assert.equal(json.kernels.find((k) => k.name === kernels.next)?.environment?.packages.dlstub, '2.0');
+      assert.equal(json.kernels.find((k) => k.name === kernels.current)?.environment?.packages.dlstub, '1.0');
 
       // Nothing users see: no history rows, no per-notebook summary changed, no alert.
       assert.deepEqual(await store.recordedRuns(), recordedBefore);
