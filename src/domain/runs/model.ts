@@ -124,6 +124,11 @@ export interface NotebookResult extends ExecutorResult {
   /** A failure after its `skip.until` passed: "its skip expired on … (reason)". */
   skipExpired?: string;
   /**
+   * Merge and pull-request runs: why the change selected it (`changed`, `imports <path>`,
+   * `same folder as <path>`, `declared`, `environment`; impact.ts). Absent in other runs.
+   */
+  selectedBecause?: string[];
+  /**
    * The notebook file's git blob id (what `git ls-tree` shows for it at the run's commit): whether
    * the notebook itself changed since it last passed. Absent in older reports.
    */
@@ -145,6 +150,11 @@ export interface TestRunInput extends TestRunOptions {
   commit?: string;
   /** Only these paths (merge runs: the notebooks the merge changed), still filtered by the globs. */
   paths?: string[];
+  /**
+   * Merge runs since `change-impact`: every path the merge changed; discovery selects the
+   * notebooks the change touches (impact.ts) instead of only the changed notebooks.
+   */
+  changed?: string[];
   /** Kind `pr`: the pull request (the notebooks it changes against its merge base are run). */
   pullRequest?: PullRequestRef;
   /** `--parameter NAME=VALUE`: values for the cell tagged `parameters` of each notebook that has one. */
@@ -241,8 +251,8 @@ export interface TestRunResult {
   /** As in the report; absent in results of runs from before root causes were reported. */
   causes?: RunCause[];
   reportDir: string;
-  /** Every notebook in run order (compact: the tracebacks are in the report). */
-  notebooks: NotebookSummary[];
+  /** Every notebook in run order (compact: the tracebacks are in the report); why it was selected (merge, pr). */
+  notebooks: Array<NotebookSummary & { selectedBecause?: string[] }>;
   failures: Array<{ path: string; status: NotebookStatus }>;
   newlyFailing: string[];
   fixed: string[];

@@ -31,6 +31,7 @@ import { groupCauses } from '../../../domain/runs/causes.js';
 import { renderHtml } from '../../../views/runs/report/html.js';
 import { READ_CONCURRENCY, REPORT_FILES, SETTINGS_FILE, isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
 import { expiredSkip, type NotebookSettings } from '../../../domain/runs/contract.js';
+import { readRunRecord } from '../run-record.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
 import { renderJunit } from '../../../views/runs/report/junit.js';
@@ -74,9 +75,11 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
   const paths = [...new Set(opts.paths)];
   const settings = await readSettings(runDir);
   const startedAt = Date.parse(opts.startedAt);
-  const notebooks = (await mapLimit(paths, READ_CONCURRENCY, (p) => readResult(runDir, p))).map((nb) =>
-    withSettings(nb, settings[nb.path], startedAt),
-  );
+  const selection = (await readRunRecord(opts.resultsDir, opts.runId))?.selection ?? {};
+  const notebooks = (await mapLimit(paths, READ_CONCURRENCY, (p) => readResult(runDir, p))).map((nb) => {
+    const why = Object.hasOwn(selection, nb.path) ? selection[nb.path] : undefined;
+    return { ...withSettings(nb, settings[nb.path], startedAt), ...(why ? { selectedBecause: why } : {}) };
+  });
   // A pull request's run compared with another pull request's would say nothing.
   const previous =
     opts.kind === 'pr' ? null : await findPreviousRun(opts.resultsDir, opts.runId, opts.kind, opts.startedAt);

@@ -44,3 +44,9 @@ details.settings td { padding: 1px 10px 1px 0; }
 details.settings td.src { color: var(--muted); }
 tr.skipped td { opacity: 0.8; }
 `;
+
+/** Why a merge's or a pull request's change selected the notebook (impact.ts), on one line. */
+export function selectionLine(why: readonly string[] | undefined): string {
+  if (!why?.length) return '';
+  return `<div class="msg">selected: ${html(why.join('; '))}</div>`;
+}
