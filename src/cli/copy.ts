@@ -14,6 +14,7 @@ import {
 import { CopyRequestError, bulkProgress, requestCopy, startBulk, type CopyAnswer } from '../clients/copies/client.js';
 import { connectClient } from '../platform/temporal.js';
 import { UsageError } from './errors.js';
+import { failingNow } from '../storage/runs/public-status.js';
 
 interface CopyOptions {
   mode: CopyMode;
@@ -81,6 +82,21 @@ async function one(client: Client, cfg: Config, user: string, opts: CopyOptions)
   const counts = Object.entries(result.counts).map(([o, n]) => `${n} ${o}`);
   if (counts.length) console.log(`${result.files.length} files: ${counts.join(', ')}`);
   console.log(`workflow ${result.workflowId}  ${result.temporalUiUrl}`);
+  if (opts.mode === 'latest')
+    printFailing(
+      await failingNow(
+        cfg.cacheDir,
+        result.files.map((f) => f.path),
+      ),
+    );
+}
+
+/** The new copy's notebooks that fail upstream now (status.json of the last scheduled run). */
+function printFailing(failing: string[]): void {
+  if (failing.length === 0) return;
+  console.log(`${failing.length} notebook(s) of this copy currently fail upstream (nblc is on it):`);
+  for (const p of failing.slice(0, 50)) console.log(`  ${p}`);
+  if (failing.length > 50) console.log(`  … and ${failing.length - 50} more`);
 }
 
 function describe(f: FileReport): string {

@@ -6,7 +6,7 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parsePublicStatus, type PublicStatus } from '../../domain/runs/health.js';
+import { failingUpstream, parsePublicStatus, type PublicStatus } from '../../domain/runs/health.js';
 
 /** A status.json of ten thousand notebooks is a few megabytes; more is not ours. */
 const MAX_STATUS_BYTES = 32 * 2 ** 20;
@@ -27,4 +27,13 @@ export async function readPublicStatus(cacheDir: string): Promise<{ text: string
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The notebooks among `paths` (a new copy's) that fail upstream now, as status.json says; empty
+ * when there is no status yet. What `getlatest` and `nblc copy` tell the user.
+ */
+export async function failingNow(cacheDir: string, paths: readonly string[]): Promise<string[]> {
+  const read = await readPublicStatus(cacheDir).catch(() => null);
+  return read ? failingUpstream(read.status, paths) : [];
 }
