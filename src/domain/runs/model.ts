@@ -7,6 +7,7 @@ import type { RunCause } from './causes.js';
 import { NOTEBOOK_STATUSES, type NotebookError, type NotebookStatus, type RunKind } from './status.js';
 import type { TestRunOptions } from './options.js';
 import type { NotebookPlan, NotebookSettings } from './contract.js';
+import type { NotebookHeader } from './catalog.js';
 import type { EnvironmentChange, EnvironmentSummary, NewlyFailingChange, RunEnvironment } from './environment.js';
 
 // The run options and their limits have their own module; they are part of the model.
@@ -128,6 +129,8 @@ export interface NotebookResult extends ExecutorResult {
    * `same folder as <path>`, `declared`, `environment`; impact.ts). Absent in other runs.
    */
   selectedBecause?: string[];
+  /** Its header cell's fields (catalog.ts): author, version, datasets, keywords; absent without a header. */
+  catalog?: NotebookHeader;
   /**
    * The notebook file's git blob id (what `git ls-tree` shows for it at the run's commit): whether
    * the notebook itself changed since it last passed. Absent in older reports.
@@ -214,6 +217,8 @@ export interface TestReport {
   counts: RunCounts;
   /** The not-passing notebooks grouped by their first unexpected error (causes.ts), largest first. */
   causes: RunCause[];
+  /** Datasets (header cells' `__datasets__`) that two or more not-passing notebooks read (catalog.ts). */
+  sharedDatasets?: Array<{ dataset: string; notebooks: string[] }>;
   notebooks: NotebookResult[];
   /** Compared with the previous finished run of the same kind. */
   newlyFailing: string[];

@@ -50,3 +50,15 @@ export function selectionLine(why: readonly string[] | undefined): string {
   if (!why?.length) return '';
   return `<div class="msg">selected: ${html(why.join('; '))}</div>`;
 }
+
+/** Beside the causes: datasets that several failures read (catalog.ts), a hint at the data service. */
+export function sharedDatasetsLine(
+  shared: ReadonlyArray<{ dataset: string; notebooks: string[] }> | undefined,
+): string {
+  if (!shared?.length) return '';
+  const items = shared
+    .slice(0, 10)
+    .map((s) => `<li>${s.notebooks.length} of the failures read <b>${html(s.dataset)}</b></li>`)
+    .join('');
+  return `<section class="changes causes shared-datasets"><h2>Shared datasets</h2><ul>${items}</ul></section>`;
+}
