@@ -34,7 +34,11 @@ export function publicRoutes(deps: ApiDeps<'cacheDir'>): Hono {
     const nbPath = rest.slice(0, -'.svg'.length);
     const read = await readPublicStatus(deps.config.cacheDir);
     const health = read && Object.hasOwn(read.status.notebooks, nbPath) ? read.status.notebooks[nbPath]! : null;
-    const label = nbPath.split('/').pop()!.replace(/\.ipynb$/, '') || 'notebook';
+    const label =
+      nbPath
+        .split('/')
+        .pop()!
+        .replace(/\.ipynb$/, '') || 'notebook';
     return c.body(renderBadge(label, health), 200, {
       'content-type': 'image/svg+xml; charset=utf-8',
       'cache-control': `public, max-age=${MAX_AGE_S}`,

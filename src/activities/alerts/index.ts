@@ -192,8 +192,7 @@ export function createAlertActivities(
         if (ran.counts) {
           // A skipped notebook is declared not to run: it does not fail the commit.
           state = ran.counts.total === ran.counts.passed + (ran.counts.skipped ?? 0) ? 'success' : 'failure';
-          description =
-            ran.counts.total === 0 && ran.byChange ? 'no notebooks affected' : describeCounts(ran.counts);
+          description = ran.counts.total === 0 && ran.byChange ? 'no notebooks affected' : describeCounts(ran.counts);
         } else {
           state = 'error';
           description = 'nblc cannot tell which notebooks ran: start the run again';

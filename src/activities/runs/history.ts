@@ -46,7 +46,11 @@ export function createHistoryActivities(
       // Users' status.json follows the scheduled runs only (public-status.ts decides from the report).
       if (run.kind === STATUS_RUN_KIND && cfg.cacheDir) {
         await writePublicStatus(
-          { resultsDir: cfg.resultsDir, cacheDir: cfg.cacheDir, userLabMemoryBytes: cfg.tests?.userLabMemoryBytes ?? null },
+          {
+            resultsDir: cfg.resultsDir,
+            cacheDir: cfg.cacheDir,
+            userLabMemoryBytes: cfg.tests?.userLabMemoryBytes ?? null,
+          },
           runId,
           await store(),
         );

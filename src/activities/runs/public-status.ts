@@ -5,12 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import {
-  notebookHealth,
-  STATUS_RUN_KIND,
-  type NotebookHealth,
-  type PublicStatus,
-} from '../../domain/runs/health.js';
+import { notebookHealth, STATUS_RUN_KIND, type NotebookHealth, type PublicStatus } from '../../domain/runs/health.js';
 import type { HistoryStore } from '../../domain/runs/history.js';
 import { isObject, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { writeFileAtomic, mapLimit } from '../files.js';
@@ -63,5 +58,7 @@ export async function writePublicStatus(
 
 /** A path relative to the snapshot, nothing that climbs out or is absolute. */
 function isSnapshotPath(p: string): boolean {
-  return p.length > 0 && !p.startsWith('/') && !p.includes('\\') && p.split('/').every((s) => s && s !== '.' && s !== '..');
+  return (
+    p.length > 0 && !p.startsWith('/') && !p.includes('\\') && p.split('/').every((s) => s && s !== '.' && s !== '..')
+  );
 }

@@ -95,7 +95,8 @@ export function notebookHealth(
     lastPass: passes[0] ? { at: passes[0].finishedAt, commit: passes[0].commit } : null,
     medianDurationMs: median(passes.slice(0, RECENT_PASSES).map((r) => r.durationMs)),
     p95PeakMemoryBytes: p95,
-    exceedsUserLabMemory: userLabMemoryBytes !== null && userLabMemoryBytes > 0 && p95 !== null && p95 > userLabMemoryBytes,
+    exceedsUserLabMemory:
+      userLabMemoryBytes !== null && userLabMemoryBytes > 0 && p95 !== null && p95 > userLabMemoryBytes,
     ...(latest.status === 'skipped' && skipReason ? { skipReason: oneLine(skipReason, 300) } : {}),
   };
 }

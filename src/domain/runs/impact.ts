@@ -77,7 +77,10 @@ export function scanImports(sources: readonly string[]): ImportScan {
         const imp = IMPORT_RE.exec(s);
         if (!imp) continue;
         for (const part of imp[1]!.split(',')) {
-          const name = part.trim().split(/\s+as\s+/)[0]!.replace(/\s+/g, '');
+          const name = part
+            .trim()
+            .split(/\s+as\s+/)[0]!
+            .replace(/\s+/g, '');
           if (new RegExp(`^${DOTTED}$`).test(name)) modules.push({ module: name, level: 0, names: [] });
         }
       }
@@ -149,7 +152,12 @@ export function importedFiles(notebookPath: string, scan: ImportScan): string[] 
     const parts = m.module ? m.module.split('.') : [];
     const bases: string[] = [];
     if (m.level > 0) {
-      const up = join(folder, Array(m.level - 1).fill('..').join('/') || '.');
+      const up = join(
+        folder,
+        Array(m.level - 1)
+          .fill('..')
+          .join('/') || '.',
+      );
       if (up !== null) bases.push(up);
     } else bases.push(...roots);
     for (const root of bases) {

@@ -12,7 +12,7 @@ test('the scan finds imports of every form, and sys.path literals; magics and co
   const scan = scanImports([
     'import numpy as np, lightcurve_slider\nfrom photRM import fit  # the model\n',
     'from utils.plots import (\n    scatter,\n    hist as h,\n)\nif True:\n    import sdss_viz_bokeh\n',
-    "import sys\nsys.path.append('../lib')\nsys.path.insert(0, \"shared\")\n%matplotlib inline\n!pip install nothere\n# import commented\n",
+    'import sys\nsys.path.append(\'../lib\')\nsys.path.insert(0, "shared")\n%matplotlib inline\n!pip install nothere\n# import commented\n',
     'from . import sibling\nx = 1; import late',
   ]);
   const names = scan.modules.map((m) => `${'.'.repeat(m.level)}${m.module}:${m.names.join(',')}`);
@@ -32,7 +32,9 @@ test('the scan finds imports of every form, and sys.path literals; magics and co
 test("imports resolve from the notebook's folder and its sys.path literals, never outside the repository", () => {
   const files = importedFiles(
     'a/b/nb.ipynb',
-    scanImports(["import sys\nsys.path.append('../lib')\nsys.path.append('../../../../etc')\nimport helper\nfrom pkg.mod import f"]),
+    scanImports([
+      "import sys\nsys.path.append('../lib')\nsys.path.append('../../../../etc')\nimport helper\nfrom pkg.mod import f",
+    ]),
   );
   for (const f of ['a/b/helper.py', 'a/lib/helper.py', 'a/b/pkg/__init__.py', 'a/b/pkg/mod.py', 'a/lib/pkg/mod/f.py'])
     assert.ok(files.includes(f), `${f} in ${files.join(' ')}`);
@@ -58,18 +60,31 @@ test('a helper module selects its importers and the notebooks beside it, nothing
 });
 
 test('a changed notebook is selected for itself; documentation selects nothing; a data file its folder', () => {
-  assert.deepEqual(reasons(['y/Three.ipynb', 'README.md', 'x/README.md', 'docs/guide.rst', '.github/workflows/ci.yml']), {
-    'y/Three.ipynb': ['changed'],
-  });
+  assert.deepEqual(
+    reasons(['y/Three.ipynb', 'README.md', 'x/README.md', 'docs/guide.rst', '.github/workflows/ci.yml']),
+    {
+      'y/Three.ipynb': ['changed'],
+    },
+  );
   assert.deepEqual(reasons(['data.csv']), { 'Root.ipynb': ['same folder as data.csv'] });
   assert.deepEqual(reasons(['gone/Old.ipynb']), {}, 'a deleted notebook is not run');
 });
 
 test('an environment file selects every notebook; .nblc.yml dependencies select what they declare', () => {
-  for (const file of ['requirements.txt', 'requirements-extra.txt', 'environment.yml', '.nblc.yml', '.nblcignore', 'setup/prerun.py']) {
+  for (const file of [
+    'requirements.txt',
+    'requirements-extra.txt',
+    'environment.yml',
+    '.nblc.yml',
+    '.nblcignore',
+    'setup/prerun.py',
+  ]) {
     const r = reasons([file], { environmentFiles: ['setup/prerun.py'] });
     assert.deepEqual(Object.keys(r), NOTEBOOKS, file);
-    assert.ok(Object.values(r).every((why) => why[0] === 'environment'), file);
+    assert.ok(
+      Object.values(r).every((why) => why[0] === 'environment'),
+      file,
+    );
   }
   assert.deepEqual(reasons(['catalogs/sdss.fits'], { dependencies: { 'y/**': ['catalogs/**'] } }), {
     'y/Three.ipynb': ['declared'],

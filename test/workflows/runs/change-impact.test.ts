@@ -23,7 +23,9 @@ after(() => closeHistoryStores());
 const IMPORTER = notebook(['import helper\nprint(helper.VALUE)']);
 const BESIDE = notebook(['print("beside the helper")']);
 // Another folder's notebook that reaches the helper through sys.path (resolved statically).
-const FAR_IMPORTER = notebook(["import sys\nsys.path.append('../x')\ntry:\n    import helper\nexcept ImportError:\n    pass"]);
+const FAR_IMPORTER = notebook([
+  "import sys\nsys.path.append('../x')\ntry:\n    import helper\nexcept ImportError:\n    pass",
+]);
 const ELSEWHERE = notebook(['print("unrelated")']);
 
 describe('merge runs select what the change touches', () => {
