@@ -75,7 +75,15 @@ async function one(client: Client, cfg: Config, user: string, opts: CopyOptions)
     process.exitCode = 1;
     return;
   }
-  if (opts.json) return void console.log(JSON.stringify(result, null, 2));
+  // A new copy: its notebooks that fail upstream now (status.json), as the API's answer has them.
+  const failing =
+    opts.mode === 'latest'
+      ? await failingNow(
+          cfg.cacheDir,
+          result.files.map((f) => f.path),
+        )
+      : [];
+  if (opts.json) return void console.log(JSON.stringify({ ...result, failingUpstream: failing }, null, 2));
   console.log(`${result.message}\n  ${result.path}`);
   if (result.link) console.log(`  ${result.link.path} -> ${result.link.target} (${result.link.outcome})`);
   for (const f of result.files) if (f.outcome !== 'unchanged') console.log(`  ${describe(f)}`);
