@@ -100,6 +100,14 @@ test('header cells in the report, GET /notebooks and the dashboard; status.json 
     assert.match(list, /<option value="gaia_dr3">/);
     const page = await (await get('/ui/notebooks/gaia/Login.ipynb')).text();
     assert.match(page, /<dt>Skipped<\/dt><dd>needs an interactive login \(issue #42\)<\/dd>/);
+    // The skip's reason is the history's note beside the status, in the list and the runs too.
+    const skippedList = await (await get('/ui/notebooks?keyword=login')).text();
+    assert.match(skippedList, /needs an interactive login/);
+    const history = (await (await get('/notebooks/gaia/Login.ipynb/history')).json()) as {
+      runs: Array<{ status: string; cause: string | null }>;
+    };
+    assert.equal(history.runs[0]?.status, 'skipped');
+    assert.match(history.runs[0]?.cause ?? '', /needs an interactive login/);
     assert.match(page, /<dt>Author<\/dt><dd>Ada Lovelace &lt;ada@example.org&gt;<\/dd>/);
     assert.match(page, /<dt>Datasets<\/dt><dd>gaia_dr3<\/dd>/);
 
