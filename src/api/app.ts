@@ -6,6 +6,7 @@ import type { Logger } from '../platform/logger.js';
 import { dashboardRoutes } from './dashboard/index.js';
 import { kernelRoutes } from './kernels.js';
 import { notebookRoutes } from './notebooks.js';
+import { publicRoutes } from './public.js';
 import { runRoutes } from './runs.js';
 import { userRoutes } from './users.js';
 import { webhookRoutes } from './webhook.js';
@@ -43,6 +44,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/runs', runRoutes(deps));
   app.route('/notebooks', notebookRoutes(deps));
   app.route('/kernels', kernelRoutes(deps));
+  app.route('/public', publicRoutes(deps));
   app.route('/users', userRoutes(deps));
   // Last: its pages are `/`, `/login`, `/logout` and `/ui/...` (each behind its own middleware).
   app.route('/', dashboardRoutes(deps));

@@ -5,7 +5,7 @@
  * the function three of ten notebooks call and fixes the one 1.0 broke), each a kernelspec. A
  * scheduled-kind baseline on the current kernel, then a candidate run on the next: exit 1, exactly
  * those three newly failing with one cause, the one fixed, `dlstub 1.0 → 2.0` first in the
- * package diff, no history rows, no alert. Against itself: an empty comparison and exit 0.
+ * package diff, no history rows, no alert, status.json untouched. Against itself: an empty comparison and exit 0.
  *
  *   node --import tsx --test test/system/candidate/candidate.test.ts
  */
@@ -88,6 +88,10 @@ describe('candidate runs (issue 19)', { timeout: 900_000 }, () => {
       await new Promise((r) => setTimeout(r, 1000)); // any alert of the baseline has been sent
       const chatBefore = chat.requests.length;
       const statusesBefore = statusesOf(gh).length;
+      // Users' status.json, written from the scheduled baseline (issue 18): candidates never touch it.
+      const statusFile = path.join(cfg.cacheDir, 'status.json');
+      const statusJson = await fs.readFile(statusFile, 'utf8');
+      const statusStat = await fs.stat(statusFile);
 
       // The gate, as an operator wires it into a rollout.
       const gate = await runNblcAsync(
@@ -191,6 +195,8 @@ describe('candidate runs (issue 19)', { timeout: 900_000 }, () => {
       assert.equal(JSON.stringify(await store.notebooks()), notebooksBefore);
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(chat.requests.length, chatBefore, JSON.stringify(chat.requests.slice(chatBefore)));
+      assert.equal(await fs.readFile(statusFile, 'utf8'), statusJson);
+      assert.equal((await fs.stat(statusFile)).mtimeMs, statusStat.mtimeMs, 'status.json was not rewritten');
       // The gate's own commit status, and never the users' nblc/notebooks.
       const after = statusesOf(gh).slice(statusesBefore);
       assert.deepEqual(
