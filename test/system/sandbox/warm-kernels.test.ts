@@ -159,3 +159,46 @@ describe('a forked warm kernel is a fresh kernel to its notebook', { timeout: 30
     assert.deepEqual(pythons.sort(), [PYTHON, path.join(VENV2, 'bin', 'python')].sort());
   });
 });
+
+describe('what cannot be preloaded safely is left out, never failing a notebook', { timeout: 300_000 }, () => {
+  const marker = path.join(dir, 'imported-outside-the-sandbox');
+  const learnEnv = { ...env, NBLC_TEST_MARK: 'learn' }; // another fork server: nothing preloaded yet
+  const bad = '*=nosuch_module_nblc,this,sys.nope';
+  test('a module beside the notebook, missing ones, one that prints', async () => {
+    const folder = path.join(dir, 'snapshot', 'learn');
+    fs.mkdirSync(folder, { recursive: true });
+    // A notebook's own module: importing it in the kernel server would run it outside the sandbox
+    fs.writeFileSync(
+      path.join(folder, 'evil.py'),
+      `try:\n    open(${JSON.stringify(marker)}, "w").write("escaped")\nexcept OSError:\n    pass  # in the sandbox\n`,
+    );
+    const cells = [
+      'import sys\nprint("WARM", sorted(m for m in ("statistics", "evil") if m in sys.modules))',
+      'import statistics, evil\nprint(statistics.mean([1, 2, 3]))',
+    ];
+    fs.writeFileSync(path.join(folder, 'learn.ipynb'), notebookJson(cells));
+    const seen: string[] = [];
+    for (let i = 0; i < 6 && !seen.includes('["statistics"]'); i++) {
+      const out = path.join(dir, `learn-${i}`);
+      const args = ['--notebook', path.join(folder, 'learn.ipynb'), '--root', path.join(dir, 'snapshot')];
+      args.push(
+        '--output',
+        path.join(out, 'o.ipynb'),
+        '--result',
+        path.join(out, 'r.json'),
+        '--scratch-root',
+        path.join(out, 'tmp'),
+      );
+      const server = forkServerFor(PYTHON, learnEnv, bad);
+      const proc = await forkExecutor((await server.socket())!, args, path.join(dir, `learn-${i}.log`));
+      assert.equal(await proc.exited, 0, await proc.stderr());
+      const result = JSON.parse(fs.readFileSync(path.join(out, 'r.json'), 'utf8')) as { status: string };
+      assert.equal(result.status, 'passed', JSON.stringify(result));
+      const text = fs.readFileSync(path.join(out, 'o.ipynb'), 'utf8');
+      seen.push(/WARM (\[[^\]]*\])/.exec(text)![1]!.replaceAll("'", '"').replaceAll(' ', ''));
+    }
+    assert.equal(seen[0], '[]', 'nothing preloaded before the first notebook');
+    assert.deepEqual(seen.at(-1), '["statistics"]', `learned from the first notebook's imports: ${seen.join(' ')}`);
+    assert.ok(!fs.existsSync(marker), "the notebook folder's module never ran outside the sandbox");
+  });
+});
