@@ -5,7 +5,7 @@
 import { CancellationScope, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { PullRequestActivities } from '../../activities/runs/pull-requests.js';
 import type { PullRequestRef } from '../../domain/runs/model.js';
-import { failureText } from './runNotify.js';
+import { failureText } from '../failureText.js';
 import { longFileWork } from '../activityOptions.js';
 
 /** Fetch and export: network and disk, like the sync's fetch and publish. */

@@ -2,7 +2,13 @@
  * How a test run executes its notebooks: lanes that take them off a shared queue, and each
  * notebook's executions (retries for `retries`, infrastructure failures reported as results).
  */
-import { ActivityFailure, type ActivityInterfaceFor, isCancellation, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  type ActivityInterfaceFor,
+  isCancellation,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { NotebookActivities, RunNotebookInput } from '../../activities/runs/notebooks.js';
 import type { NotebookPlan } from '../../domain/runs/contract.js';
 import { INFRA_ATTEMPTS, type NotebookSummary, type TestRunCarry } from '../../domain/runs/model.js';
@@ -37,6 +43,13 @@ export function notebookExecutors(taskQueue: string, timeoutS: number): (plan?: 
     }
     return executor;
   };
+}
+
+const DEFAULT_MAX_HISTORY_EVENTS = 10_000;
+
+/** When the lanes stop taking notebooks: Temporal suggests continuing as new, or `maxEvents`. */
+export function historyFull(maxEvents = DEFAULT_MAX_HISTORY_EVENTS): () => boolean {
+  return () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= maxEvents;
 }
 
 export interface Lanes {
@@ -107,6 +120,32 @@ export async function executeWithRetries(
     if (last.status === 'passed') return last;
   }
   return last!;
+}
+
+/**
+ * Executes a notebook with its contract's settings (contract.ts) over the run's: its own
+ * executor, timeouts, memory, errors allowed, parameters and retries.
+ */
+export function executePlanned(
+  executorFor: (plan?: NotebookPlan) => Executor,
+  run: Omit<RunNotebookInput, 'path' | 'attempt'> & { retries?: number },
+  nbPath: string,
+  plan: NotebookPlan | undefined,
+): Promise<NotebookSummary> {
+  const { retries, parameters, ...request } = run;
+  return executeWithRetries(
+    executorFor(plan),
+    {
+      ...request,
+      ...(plan?.cellTimeoutS !== undefined ? { cellTimeoutS: plan.cellTimeoutS } : {}),
+      ...(plan?.timeoutS !== undefined ? { notebookTimeoutS: plan.timeoutS } : {}),
+      ...(plan?.memory !== undefined ? { memory: plan.memory } : {}),
+      ...(plan?.allowErrors ? { allowErrors: true } : {}),
+      ...(plan?.parameters && parameters ? { parameters } : {}),
+    },
+    nbPath,
+    1 + Math.max(0, plan?.retries ?? retries ?? 0),
+  );
 }
 
 /** Every path of the run in its sorted order (the carried `remaining` shrinks across runs). */

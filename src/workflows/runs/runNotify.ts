@@ -1,28 +1,16 @@
 /**
- * What happens around a test run's report, and what the sync tells: the run's commit status
- * (pending, then the outcome), its alerts (and the sync's), and its record in the notebook
- * history, each an activity with retries of its own. None of it can fail the run: a status GitHub
- * refuses or a channel that stays down ends up in the run's result, report.json and current
- * details, and in the logs. Links and credentials never pass through here (the activities make
- * them from the worker's config).
+ * What a test run tells, and what the sync tells: the run's commit status (pending, then the
+ * outcome) and its alerts (and the sync's), each an activity with retries of its own. None of it
+ * can fail the run: a status GitHub refuses or a channel that stays down ends up in the run's
+ * result, report.json and current details, and in the logs. Links and credentials never pass
+ * through here (the activities make them from the worker's config). The environment and history
+ * steps are in runRecords.ts.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, isCancellation, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { AlertActivities } from '../../activities/alerts/index.js';
-import type { EnvironmentActivities } from '../../activities/runs/environment.js';
-import type { HistoryActivities } from '../../activities/runs/history.js';
 import { NON_RETRYABLE_NOTIFY_FAILURES, type AlertOutcome } from '../../domain/alerts/model.js';
-import { NON_RETRYABLE_RECORD_FAILURES, type RunCounts, type RunKind } from '../../domain/runs/model.js';
-
-/** The notebook history: a database write, retried while the database is away. */
-const history = proxyActivities<HistoryActivities>({
-  startToCloseTimeout: '5 minutes',
-  retry: {
-    initialInterval: '2s',
-    maximumInterval: '1 minute',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: NON_RETRYABLE_RECORD_FAILURES,
-  },
-});
+import type { RunCounts, RunKind } from '../../domain/runs/model.js';
+import { failureText } from '../failureText.js';
 
 /** Deciding, and one status: database or GitHub calls, retried while they are away. */
 const notify = proxyActivities<AlertActivities>({
@@ -50,16 +38,6 @@ const delivery = proxyActivities<AlertActivities>({
 
 /** Runs whose commit gets a status: what was merged, what is checked nightly, pull requests. */
 export const STATUS_KINDS: readonly RunKind[] = ['merge', 'scheduled', 'pr'];
-
-/** The reason of a failure as an operator reads it: the activity's root cause. */
-export function failureText(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) {
-    const cause = err.cause;
-    const type = cause instanceof ApplicationFailure && cause.type ? ` [${cause.type}]` : '';
-    return `${err.activityType}: ${cause.message}${type}`;
-  }
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Sets a commit status; false when statuses are off or GitHub kept refusing (logged). */
 export async function runStatus(input: Parameters<AlertActivities['setRunStatus']>[0]): Promise<boolean> {
@@ -92,6 +70,20 @@ export function sendRunAlerts(input: Parameters<AlertActivities['planRunAlerts']
 /** The sync's alert (failing since `since`, or working again), keyed by its failing episode. */
 export function sendSyncAlert(input: Parameters<AlertActivities['planSyncAlert']>[0]): Promise<AlertOutcome[]> {
   return sendAlerts(`sync-${input.since.replace(/[^0-9]/g, '')}`, () => notify.planSyncAlert(input));
+}
+
+/**
+ * A run that could not run (snapshot, report, infrastructure): people hear of it once, and its
+ * commit gets an `error` status. Cancellation is not a failure; versioned like the run's alerts.
+ */
+export async function sendFailureAlerts(runId: string, kind: RunKind, commit: string | undefined, err: unknown) {
+  if (isCancellation(err) || !(err instanceof ActivityFailure) || !patched('run-alerts')) return;
+  await Promise.all([
+    sendRunAlerts({ runId, kind, commit, error: failureText(err) }),
+    commit &&
+      STATUS_KINDS.includes(kind) &&
+      runStatus({ runId, commit, state: 'error', description: `the run could not run: ${failureText(err)}` }),
+  ]);
 }
 
 /** `key`: with each alert's ID, the idempotency key of its deliveries (a run ID, a sync episode). */
@@ -139,43 +131,4 @@ export async function noteAlerts(runId: string, alerts: AlertOutcome[]): Promise
 /** Lines for the current details: the deliveries that failed. */
 export function alertProblems(outcomes: readonly AlertOutcome[]): string[] {
   return outcomes.filter((o) => !o.ok).map((o) => `- alert ${o.alert} to ${o.channel} failed: ${o.error}`);
-}
-
-/**
- * Measures the run's kernel environment once, on the notebook task queue (a kernel like the
- * notebooks'). Never fails the run: the activity records its own failures in the environment; if
- * the activity itself fails (no notebook worker answers, a timeout), the reason is returned for
- * the report.
- */
-export async function measureEnvironment(runId: string, notebookTaskQueue: string): Promise<string | undefined> {
-  const probe = proxyActivities<EnvironmentActivities>({
-    taskQueue: notebookTaskQueue,
-    startToCloseTimeout: '5 minutes',
-    heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: '2s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_RECORD_FAILURES },
-  });
-  try {
-    await probe.probeEnvironment.executeWithOptions({ summary: 'environment probe' }, [{ runId }]);
-    return undefined;
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    log.warn('the environment was not measured', { runId, error: failureText(err) });
-    return failureText(err);
-  }
-}
-
-/**
- * Records the finished run in the notebook history. A failure does not fail the run: its report
- * stands, and the next worker start imports reports the history lacks.
- */
-export async function recordInHistory(runId: string): Promise<void> {
-  try {
-    await history.recordRun({ runId });
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    log.warn('the run was not recorded in the notebook history; the next worker start imports it', {
-      runId,
-      error: err instanceof Error ? err.message : String(err),
-    });
-  }
 }

@@ -33,7 +33,8 @@ import { bulkCopyWorkflowId } from '../../domain/copies/model.js';
 import { testNotebooks } from '../runs/testNotebooks.js';
 import { userCopiesBulk } from '../copies/userCopiesBulk.js';
 import { Deliveries } from '../../domain/sync/deliveries.js';
-import { failureText, sendSyncAlert } from '../runs/runNotify.js';
+import { sendSyncAlert } from '../runs/runNotify.js';
+import { failureText } from '../failureText.js';
 import {
   NON_RETRYABLE_PUBLISH_FAILURES,
   SYNC_SA,
