@@ -179,6 +179,8 @@ export interface TestRunCarry {
   environmentError?: string;
   /** The notebooks whose contract differs from the run's settings (contract.ts), by path. */
   plans?: Record<string, NotebookPlan>;
+  /** Notebooks at once when the run did not say (runOrder.ts: cores, free memory, recorded peaks). */
+  concurrency?: number;
 }
 
 export interface TestRunProgress {

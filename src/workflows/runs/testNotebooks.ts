@@ -30,6 +30,7 @@ import * as notify from './runNotify.js';
 import { measureEnvironment, recordInHistory } from './runRecords.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
 import { allPaths, executePlanned, historyFull, notebookExecutors, runLanes } from './runLanes.js';
+import { orderNotebooks } from './runOrder.js';
 import { openRun, type TestRunState } from './runState.js';
 import {
   countSummaries,
@@ -166,12 +167,16 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
     toRun.length > 0 && patched('environment-probe')
       ? await measureEnvironment(runId, input.notebookTaskQueue)
       : undefined;
+  // Versioned: longest expected first, and the default concurrency, from the history.
+  const ordered =
+    toRun.length > 1 && patched('longest-first') ? await orderNotebooks(toRun, input.defaultConcurrency) : undefined;
   return {
     runId,
     commit: snap.commit,
     root: snap.root,
     startedAt: new Date().toISOString(),
-    remaining: toRun,
+    remaining: ordered?.order ?? toRun,
+    ...(ordered?.concurrency ? { concurrency: ordered.concurrency } : {}),
     total: paths.length,
     done: [...done.values()],
     ...(applied && Object.keys(applied.plans).length ? { plans: applied.plans } : {}),
@@ -206,7 +211,7 @@ async function execute(run: TestRunState, carry: TestRunCarry): Promise<string[]
   };
   await runLanes({
     queue,
-    concurrency: Math.max(1, input.concurrency ?? input.defaultConcurrency),
+    concurrency: Math.max(1, input.concurrency ?? carry.concurrency ?? input.defaultConcurrency),
     historyFull: historyFull(input.maxHistoryEvents),
     running: run.running,
     done: run.done,
