@@ -78,9 +78,15 @@ class Server:
         import ipykernel.ipkernel  # noqa: F401
         import ipykernel.kernelapp  # noqa: F401
 
+        import nblc_cgroup  # noqa: F401  (imported lazily by the sandbox: here while python/ is on the path)
         import nblc_kernel_become  # noqa: F401  (and the sandbox: imported once, not per kernel)
         import nblc_kernel_reset
+        import nblc_policy  # noqa: F401  (as nblc_cgroup)
         from nblc_preload import Preloader
+
+        # nblc's folder off the path: a preload's name is found in the interpreter's own path only
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
 
         for name in KERNEL_START_MODULES:
             with contextlib.suppress(Exception):  # an optimisation only (another ipykernel version)
