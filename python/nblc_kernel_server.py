@@ -73,7 +73,7 @@ class Server:
         self.sel = selectors.DefaultSelector()
         self.children: dict[int, tuple[socket.socket, int | None]] = {}  # pid -> (conn, pidfd)
 
-    def warm(self, preload: list[str]) -> None:
+    def warm(self, preload: list[str], trial_filter: str) -> None:
         """What every kernel imports, then the operator's preloads."""
         import ipykernel.ipkernel  # noqa: F401
         import ipykernel.kernelapp  # noqa: F401
@@ -93,7 +93,7 @@ class Server:
                 importlib.import_module(name)
         nblc_kernel_reset.snapshot()  # a fresh kernel's state after these: forked kernels get it back
 
-        self.preloader = Preloader(self.sel, log)
+        self.preloader = Preloader(self.sel, log, trial_filter)
         self.preloader.load_now(preload)
 
     def serve(self) -> int:
@@ -234,13 +234,14 @@ class Server:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--preload", default="", help="modules to import first, comma-separated")
+    p.add_argument("--trial-filter", default="", help="seccomp program of the trial imports (base64)")
     args = p.parse_args()
     from nblc_kernel_become import die_with_parent
 
     die_with_parent(signal.SIGTERM)
     server = Server()
     print(json.dumps({"socket": server.path}), flush=True)
-    server.warm([m for m in args.preload.split(",") if m])
+    server.warm([m for m in args.preload.split(",") if m], args.trial_filter)
     return server.serve()
 
 

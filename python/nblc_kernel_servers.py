@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
+import nblc_seccomp
 from nblc_kernel_reset import started_env
 from nblc_preload import for_kernelspec
 
@@ -33,6 +34,11 @@ class KernelServers:
         self.log = log
         self.servers: dict[tuple[str, str], tuple[subprocess.Popen[bytes], str]] = {}
         self.dir = tempfile.mkdtemp(prefix="nblc-kss-")
+        try:
+            self.trial_filter = nblc_seccomp.trial_filter()
+        except (OSError, ValueError, RuntimeError) as e:  # no libseccomp: trials without it
+            log(f"preload trials run without their seccomp filter: {e}")
+            self.trial_filter = ""
 
     def socket_for(self, kernelspec: object, python: object) -> str:
         """The socket of that kernelspec's server; ValueError/OSError say why there is none."""
@@ -53,7 +59,7 @@ class KernelServers:
     def start(self, kernelspec: str, python: str) -> tuple[subprocess.Popen[bytes], str]:
         mods = for_kernelspec(self.preload, kernelspec)
         proc = subprocess.Popen(
-            [python, KERNEL_SERVER, "--preload", ",".join(mods)],
+            [python, KERNEL_SERVER, "--preload", ",".join(mods), "--trial-filter", self.trial_filter],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=self.dir,

@@ -15,8 +15,10 @@ kernel these modules for free. The names come from two places:
 The names are the notebooks' (a stranger's) choice, so a name is imported in the server only
 after a throwaway process imported it cleanly: found on the interpreter's own path (never the
 notebook's folder or the server's), exit 0, nothing printed, no thread left running, within
-TRIAL_TIMEOUT_S. Anything else is left out and logged; a kernel never depends on a preload
-(without it the notebook imports the module itself, as in a cold kernel).
+TRIAL_TIMEOUT_S, and neither a network socket nor a program started (the trial filter,
+nblc_seccomp.trial_filter, kills the process that tries). Anything else is left out and
+logged; a kernel never depends on a preload (without it the notebook imports the module itself,
+as in a cold kernel).
 """
 
 import ast
@@ -38,10 +40,22 @@ NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 NEVER = {"this", "antigravity", "__hello__", "__phello__", "__main__", "ipykernel_launcher", "idlelib", "turtle"}
 TRIAL_TIMEOUT_S = 60
 MAX_NAMES = 200  # per notebook and in all: a notebook cannot make the server try without end
-# Run with -c: '' (the throwaway process's empty working folder) is dropped before any import.
+# Run with -c: '' (the throwaway process's empty working folder) is dropped before any import;
+# then the trial filter (nblc_seccomp.trial_filter, argv[2]) is loaded when there is one.
 TRIAL = (
     "import sys\n"
     "del sys.path[0]\n"
+    "if len(sys.argv) > 2:\n"
+    "    import base64, ctypes\n"
+    "    bpf = base64.b64decode(sys.argv[2])\n"
+    "    libc = ctypes.CDLL(None, use_errno=True)\n"
+    "    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]\n"
+    "    class Prog(ctypes.Structure):\n"
+    "        _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]\n"
+    "    buf = ctypes.create_string_buffer(bpf, len(bpf))\n"
+    "    prog = Prog(len(bpf) // 8, ctypes.addressof(buf))\n"
+    "    if libc.prctl(38, 1, None, 0, 0) or libc.prctl(22, 2, ctypes.byref(prog), 0, 0):\n"
+    "        sys.exit('the trial filter could not be loaded')\n"
     "import importlib, threading\n"
     "importlib.import_module(sys.argv[1])\n"
     "if threading.active_count() != 1:\n"
@@ -102,9 +116,10 @@ class Preloader:
     server keeps serving meanwhile, and no thread exists in a process that forks), then imports
     the clean ones in this process."""
 
-    def __init__(self, sel: selectors.BaseSelector, log: Callable[[str], None]) -> None:
+    def __init__(self, sel: selectors.BaseSelector, log: Callable[[str], None], trial_filter: str = "") -> None:
         self.sel = sel
         self.log = log
+        self.trial_filter = trial_filter
         self.tried: set[str] = set(sys.modules)  # already here: nothing to try
         self.queue: list[str] = []
         self.trial: tuple[str, subprocess.Popen[bytes], float] | None = None
@@ -150,7 +165,7 @@ class Preloader:
 
     def start_trial(self, name: str) -> "subprocess.Popen[bytes]":
         return subprocess.Popen(
-            [sys.executable, "-c", TRIAL, name],
+            [sys.executable, "-c", TRIAL, name, *([self.trial_filter] if self.trial_filter else [])],
             cwd=self.dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

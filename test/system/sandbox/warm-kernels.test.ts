@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -30,6 +31,7 @@ const kernels = path.join(dir, 'jupyter', 'kernels');
 const env = { ...executorEnv(process.env), JUPYTER_PATH: path.join(dir, 'jupyter') };
 // Numpy and matplotlib for every kernelspec from the start (later notebooks would get them anyway)
 const PRELOAD = '*=numpy,matplotlib.pyplot';
+const PURELIB = 'import sysconfig; print(sysconfig.get_paths()["purelib"])';
 
 // What the notebook reports about its kernel: before its own imports, then after them.
 const PROBE = [
@@ -200,5 +202,55 @@ describe('what cannot be preloaded safely is left out, never failing a notebook'
     assert.equal(seen[0], '[]', 'nothing preloaded before the first notebook');
     assert.deepEqual(seen.at(-1), '["statistics"]', `learned from the first notebook's imports: ${seen.join(' ')}`);
     assert.ok(!fs.existsSync(marker), "the notebook folder's module never ran outside the sandbox");
+  });
+
+  test('installed modules that open a network socket or run a program when imported are never preloaded', async () => {
+    // Outside the sandbox such an import would reach the host's network: a listener here counts it
+    let connections = 0;
+    const listener = net.createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const { port } = listener.address() as AddressInfo;
+    try {
+      const site2 = execFileSync(path.join(VENV2, 'bin', 'python'), ['-c', PURELIB])
+        .toString()
+        .trim();
+      fs.writeFileSync(
+        path.join(site2, 'warmtest_net.py'),
+        `import socket\ntry:\n    socket.create_connection(("127.0.0.1", ${port}), timeout=2).close()\nexcept OSError:\n    pass\n`,
+      );
+      fs.writeFileSync(
+        path.join(site2, 'warmtest_exec.py'),
+        'import subprocess\ntry:\n    subprocess.run(["true"])\nexcept OSError:\n    pass\n',
+      );
+      const folder = path.join(dir, 'snapshot', 'netlearn');
+      fs.mkdirSync(folder, { recursive: true });
+      const cells = [
+        'import sys\nprint("WARM", sorted(m for m in ("statistics", "warmtest_net", "warmtest_exec") if m in sys.modules))',
+        'import statistics, warmtest_net, warmtest_exec',
+      ];
+      fs.writeFileSync(path.join(folder, 'n.ipynb'), notebookJson(cells).replace('"python3"', '"venv2"'));
+      const seen: string[] = [];
+      for (let i = 0; i < 8 && seen.filter((w) => w.includes('statistics')).length < 2; i++) {
+        const out = path.join(dir, `netlearn-${i}`);
+        const args = ['--notebook', path.join(folder, 'n.ipynb'), '--root', path.join(dir, 'snapshot')];
+        args.push('--output', path.join(out, 'o.ipynb'), '--result', path.join(out, 'r.json'));
+        args.push('--scratch-root', path.join(out, 'tmp'));
+        const server = forkServerFor(PYTHON, learnEnv, bad);
+        const proc = await forkExecutor((await server.socket())!, args, path.join(dir, `netlearn-${i}.log`));
+        assert.equal(await proc.exited, 0, await proc.stderr());
+        const result = JSON.parse(fs.readFileSync(path.join(out, 'r.json'), 'utf8')) as { status: string };
+        assert.equal(result.status, 'passed', JSON.stringify(result));
+        seen.push(/WARM (\[[^\]]*\])/.exec(fs.readFileSync(path.join(out, 'o.ipynb'), 'utf8'))![1]!);
+      }
+      // statistics (tried after the two) was preloaded: the two were tried, and left out
+      assert.ok(seen.at(-1)!.includes('statistics'), `learned: ${seen.join(' ')}`);
+      assert.ok(!seen.some((w) => w.includes('warmtest')), `never preloaded: ${seen.join(' ')}`);
+      assert.equal(connections, 0, 'no import reached the host network from outside the sandbox');
+    } finally {
+      listener.close();
+    }
   });
 });
