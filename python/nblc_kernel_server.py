@@ -48,6 +48,7 @@ KERNEL_START_MODULES = (
     "IPython.extensions.storemagic",
     "IPython.utils.wildcard",
     "faulthandler",
+    "psutil",
     "pydoc",
     "sqlite3",
     "tornado.locks",
