@@ -4,7 +4,7 @@
  * peak memory (src/domain/runs/order.ts, read from the history by an activity). Never fails the
  * run: without an answer, the notebooks start in path order at the run's concurrency.
  */
-import { isCancellation, log, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, log, patched, proxyActivities } from '@temporalio/workflow';
 import type { HistoryActivities } from '../../activities/runs/history.js';
 import { failureText } from '../failureText.js';
 
@@ -14,11 +14,12 @@ const history = proxyActivities<HistoryActivities>({
   retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
 });
 
+/** Undefined for a run of one notebook, and in histories from before the step (patched). */
 export async function orderNotebooks(
   paths: string[],
   ceiling: number,
-): Promise<{ order: string[]; concurrency?: number }> {
-  if (paths.length === 0) return { order: paths };
+): Promise<{ order: string[]; concurrency?: number } | undefined> {
+  if (paths.length <= 1 || !patched('longest-first')) return undefined;
   try {
     const planned = await history.planOrder({ paths, ceiling });
     // Only a permutation of what was asked: the activity's answer is not trusted further

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { prSnapshotsDir } from '../../../src/activities/runs/pull-requests.js';
 import { createApp } from '../../../src/api/app.js';
-import { notebook, type Upstream } from '../../../src/demo/sample-repo.js';
+import { notebook } from '../../../src/demo/sample-repo.js';
+import { prEvent, pushPr } from '../../helpers/pull-requests.js';
 import { closeHistoryStores, historyStore } from '../../../src/storage/runs/history-store.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { getRun } from '../../../src/clients/runs/client.js';
@@ -47,32 +48,6 @@ async function setup() {
   });
   const app = createApp({ client: env.client, config: box.config, logger: createLogger('silent') });
   return { ...box, gh, chat, app };
-}
-
-/** Commits `files` on the PR's branch (from main) and pushes it as GitHub does: refs/pull/<n>/head. */
-async function pushPr(upstream: Upstream, n: number, files: Record<string, string>): Promise<string> {
-  const branch = `pr-${n}`;
-  const branches = (await upstream.git.branchLocal()).all;
-  await upstream.git.checkout(branches.includes(branch) ? [branch] : ['-b', branch, 'main']);
-  const sha = await upstream.commit(files, `PR #${n}`); // pushes main, which did not move
-  await upstream.git.push(['--force', 'origin', `HEAD:refs/pull/${n}/head`]);
-  await upstream.git.checkout('main');
-  return sha;
-}
-
-function prEvent(repo: string, n: number, action: string, head: string, headRepo = repo, base = 'main') {
-  return {
-    action,
-    number: n,
-    pull_request: {
-      number: n,
-      state: action === 'closed' ? 'closed' : 'open',
-      head: { sha: head, ref: `pr-${n}`, repo: { full_name: headRepo } },
-      base: { ref: base, sha: 'f'.repeat(40), repo: { full_name: repo } },
-    },
-    repository: { full_name: repo },
-    sender: { login: 'contributor' },
-  };
 }
 
 async function deliver(app: ReturnType<typeof createApp>, payload: unknown) {
