@@ -65,10 +65,12 @@ class RemoteKernel:
         self.returncode: int | None = None
 
     def launch(self, req: dict[str, Any], stdout: int, stderr: int) -> None:
+        """The launch request, with the kernel's stdout and stderr passed as descriptors."""
         data = (json.dumps(req) + "\n").encode()
         socket.send_fds(self.conn, [data], [stdout, stderr])
 
     def _read_exit(self, timeout: float | None) -> None:
+        """The server's {"exit": code} line, which it sends when it reaped the kernel."""
         self.conn.settimeout(timeout)
         data = b""
         try:
@@ -91,11 +93,13 @@ class RemoteKernel:
         self.conn.close()
 
     def poll(self) -> int | None:
+        """As Popen.poll: the kernel is not our child, so its exit comes from its server."""
         if self.returncode is None:
             self._read_exit(0)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int | None:
+        """As Popen.wait, from the server's exit line."""
         if self.returncode is None:
             self._read_exit(timeout)
             if self.returncode is None:
@@ -103,14 +107,17 @@ class RemoteKernel:
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
+        """Signals go straight to the kernel (same user), as jupyter_client sends them."""
         if self.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signum)
 
     def kill(self) -> None:
+        """As Popen.kill."""
         self.send_signal(9)
 
     def terminate(self) -> None:
+        """As Popen.terminate."""
         self.send_signal(15)
 
 

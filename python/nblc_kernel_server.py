@@ -98,6 +98,7 @@ class Server:
         self.preloader.load_now(preload)
 
     def serve(self) -> int:
+        """Until stdin closes or SIGTERM: requests, trials, executors that died, kernels that ended."""
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         wakeup_r, wakeup_w = socket.socketpair()
         for s in (wakeup_r, wakeup_w):
@@ -132,6 +133,7 @@ class Server:
             self.shutdown()
 
     def accept(self) -> None:
+        """A kernel request: fork the child at once, answer its pid, then try the notebook's imports."""
         conn, _ = self.listener.accept()
         try:
             imports = self.read_request(conn)
@@ -156,6 +158,7 @@ class Server:
 
     @staticmethod
     def read_request(conn: socket.socket) -> list[str]:
+        """One JSON line from an executor: its notebook's imports (a stranger's names, bounded)."""
         conn.settimeout(10)
         data = b""
         while not data.endswith(b"\n"):
@@ -196,6 +199,7 @@ class Server:
         return become_kernel(req, fds[0], fds[1])
 
     def forget_pidfd(self, pid: int) -> None:
+        """The executor of `pid` is no longer watched (it ended, or its kernel did)."""
         conn, pidfd = self.children.get(pid, (None, None))
         if pidfd is not None and conn is not None:
             self.sel.unregister(pidfd)
@@ -221,6 +225,7 @@ class Server:
             conn.close()
 
     def shutdown(self) -> None:
+        """The server ends: its kernels end with it, nothing is left in its folder."""
         for pid in list(self.children):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
@@ -233,6 +238,7 @@ class Server:
 
 
 def main() -> int:
+    """Socket first (the fork server waits for it), imports after."""
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--preload", default="", help="modules to import first, comma-separated")
     p.add_argument("--trial-filter", default="", help="seccomp program of the trial imports (base64)")

@@ -57,6 +57,7 @@ class KernelServers:
         return path
 
     def start(self, kernelspec: str, python: str) -> tuple[subprocess.Popen[bytes], str]:
+        """A new kernel server, in its own session; its socket, as soon as it printed it."""
         mods = for_kernelspec(self.preload, kernelspec)
         proc = subprocess.Popen(
             [python, KERNEL_SERVER, "--preload", ",".join(mods), "--trial-filter", self.trial_filter],

@@ -76,6 +76,7 @@ def parse_setting(text: str) -> dict[str, list[str]]:
 
 
 def for_kernelspec(setting: dict[str, list[str]], kernelspec: str) -> list[str]:
+    """What NBLC_KERNEL_PRELOAD names for one kernelspec: its own and the `*` entries."""
     return [*setting.get("*", []), *setting.get(kernelspec, [])]
 
 
@@ -107,6 +108,7 @@ def notebook_imports(nb: dict[str, Any]) -> list[str]:
 
 
 def acceptable(name: str) -> bool:
+    """Worth a trial at all: a dotted module name, not nblc's own nor one imported for its side effect."""
     top = name.split(".")[0]
     return bool(NAME.match(name)) and top not in NEVER and not top.startswith("nblc")
 
@@ -128,6 +130,7 @@ class Preloader:
         self.left_out: dict[str, str] = {}
 
     def want(self, names: Iterable[str]) -> None:
+        """A notebook's imports: those not tried yet are queued for a trial (bounded in number)."""
         for name in names:
             if name in self.tried or len(self.tried) > len(sys.modules) + MAX_NAMES:
                 continue
@@ -164,6 +167,7 @@ class Preloader:
                 self.load(name)
 
     def start_trial(self, name: str) -> "subprocess.Popen[bytes]":
+        """The throwaway process: this interpreter, a private empty folder, the trial filter."""
         return subprocess.Popen(
             [sys.executable, "-c", TRIAL, name, *([self.trial_filter] if self.trial_filter else [])],
             cwd=self.dir,
@@ -173,6 +177,7 @@ class Preloader:
         )
 
     def next(self) -> None:
+        """Starts the next queued trial, one at a time: the server's kernels share the CPU with it."""
         if self.trial is not None or not self.queue:
             return
         name = self.queue.pop(0)
@@ -197,10 +202,12 @@ class Preloader:
         self.finish(name, proc, None)
 
     def check_deadline(self) -> None:
+        """A trial that hangs (waits on a network, a lock) is left out after TRIAL_TIMEOUT_S."""
         if self.trial is not None and time.monotonic() > self.trial[2]:
             self.finish(self.trial[0], self.trial[1], f"took more than {TRIAL_TIMEOUT_S}s to import")
 
     def finish(self, name: str, proc: subprocess.Popen[bytes], why: str | None) -> None:
+        """The trial's verdict: imported here when clean, else left out with the reason."""
         assert proc.stdout is not None
         self.sel.unregister(proc.stdout)
         proc.stdout.close()
@@ -227,10 +234,12 @@ class Preloader:
         self.log(json.dumps({"preloaded": name}))
 
     def leave_out(self, name: str, why: str) -> None:
+        """Logged, so the operator sees why a module stays cold."""
         self.left_out[name] = why
         self.log(json.dumps({"left_out": name, "why": why}))
 
     def close(self) -> None:
+        """The server ends: a trial still running is killed, its folder removed."""
         if self.trial is not None:
             self.trial[1].kill()
             self.trial[1].wait()

@@ -18,6 +18,7 @@ export interface RecentRuns {
   peakMemoryBytes: number[];
 }
 
+/** A notebook's expected value from its recent runs: one outlier does not move it. */
 export function median(values: readonly number[]): number | undefined {
   if (values.length === 0) return undefined;
   const s = [...values].sort((a, b) => a - b);

@@ -10,6 +10,7 @@ import type { Queryable } from '../../platform/database.js';
 /** Paths per query: well below both databases' limits on bound parameters. */
 const PATH_CHUNK = 200;
 
+/** The store's part that reads recent durations and peaks, spread into createHistoryStore. */
 export function durationQueries(db: Queryable): Pick<HistoryStore, 'recentRuns'> {
   return {
     async recentRuns(paths, limit) {
