@@ -54,6 +54,15 @@ getlatest() {
     local name
     name=$(printf '%s' "$json" | python3 -c 'import json, sys; print(json.load(sys.stdin)["name"])')
     echo "getlatest: a new copy of the notebooks is in ~/$name"
+    # The notebooks of the copy that fail upstream now (the last scheduled run), if any.
+    printf '%s' "$json" | python3 -c 'import json, sys
+failing = json.load(sys.stdin).get("failingUpstream") or []
+if failing:
+    print("getlatest: %d notebook(s) of this copy currently fail upstream (being fixed):" % len(failing))
+    for p in failing[:50]:
+        print("  " + p)
+    if len(failing) > 50:
+        print("  ... and %d more" % (len(failing) - 50))'
     return 0
   fi
   local error

@@ -44,7 +44,7 @@ export function printableName(name: Buffer): string {
  * Temp file (unique per call, so concurrent attempts never collide) + fsync + rename: readers
  * see the old file or the new one, never half of one. Creates the parent directory.
  */
-export async function writeFileAtomic(file: string, text: string): Promise<void> {
+export async function writeFileAtomic(file: string, text: string, mode?: number): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = path.join(
     path.dirname(file),
@@ -54,6 +54,7 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
     const fh = await fs.open(tmp, 'w', 0o644);
     try {
       await fh.writeFile(text, 'utf8');
+      if (mode !== undefined) await fh.chmod(mode); // the umask may have taken bits away
       await fh.sync();
     } finally {
       await fh.close();

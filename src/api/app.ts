@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from '../platform/logger.js';
 import { dashboardRoutes } from './dashboard/index.js';
 import { notebookRoutes } from './notebooks.js';
+import { publicRoutes } from './public.js';
 import { runRoutes } from './runs.js';
 import { userRoutes } from './users.js';
 import { webhookRoutes } from './webhook.js';
@@ -41,6 +42,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.route('/webhooks/github', webhookRoutes(deps));
   app.route('/runs', runRoutes(deps));
   app.route('/notebooks', notebookRoutes(deps));
+  app.route('/public', publicRoutes(deps));
   app.route('/users', userRoutes(deps));
   // Last: its pages are `/`, `/login`, `/logout` and `/ui/...` (each behind its own middleware).
   app.route('/', dashboardRoutes(deps));

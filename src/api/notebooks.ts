@@ -1,8 +1,10 @@
 /**
  * Operator routes for the notebook history (bearer token):
  *
- *   GET /notebooks                       every notebook: latest status, since when, last pass,
- *                                        pass rate and flakiness over its recent runs
+ *   GET /notebooks[?dataset=&keyword=]  every notebook: latest status, since when, last pass,
+ *                                        pass rate and flakiness over its recent runs, and its
+ *                                        catalog entry (`header`: the header cell's fields;
+ *                                        `contract`: the settings it ran with and their sources)
  *   GET /notebooks/<path>/history?limit  one notebook's runs, newest first (404: never recorded)
  *
  * A notebook path has slashes: it is the rest of the URL before `/history`, each segment
@@ -14,6 +16,7 @@ import { historyStore } from '../storage/runs/history-store.js';
 import type { Logger } from '../platform/logger.js';
 import type { HistoryStore } from '../domain/runs/history.js';
 import { operatorAuth } from './middleware/auth.js';
+import { catalogOf } from '../storage/runs/catalog.js';
 
 export interface NotebooksDeps {
   config: Config;
@@ -46,7 +49,16 @@ export function notebookRoutes(
   app.get('/', async (c) => {
     const s = await open();
     if (s instanceof Response) return s;
-    return c.json({ notebooks: await s.notebooks() });
+    // Each with its catalog entry: header cell fields and contract (storage/runs/catalog.ts).
+    const catalog = await catalogOf(deps.config.resultsDir, s);
+    const dataset = c.req.query('dataset');
+    const keyword = c.req.query('keyword');
+    const has = (list: string[] | undefined, want: string | undefined) =>
+      !want || (list ?? []).some((x) => x.toLowerCase() === want.toLowerCase());
+    const notebooks = (await s.notebooks())
+      .map((nb) => ({ ...nb, ...(Object.hasOwn(catalog, nb.path) ? catalog[nb.path] : {}) }))
+      .filter((nb) => has(nb.header?.datasets, dataset) && has(nb.header?.keywords, keyword));
+    return c.json({ notebooks });
   });
 
   app.get('/:path{.+}/history', async (c) => {

@@ -10,12 +10,13 @@ import { z } from 'zod';
 import { COPY_FAILURES, COPY_MODES, QUEUE_FULL, copyRequestProblem, userNameProblem } from '../domain/copies/model.js';
 import { CopyRequestError, requestCopy } from '../clients/copies/client.js';
 import { userToken } from '../platform/copies/user-tokens.js';
+import { failingNow } from '../storage/runs/public-status.js';
 import type { ApiDeps } from './deps.js';
 import { operatorAuth, userOrOperatorAuth } from './middleware/auth.js';
 import { MAX_JSON_BODY_BYTES, limitBody } from './middleware/body-limit.js';
 import { zodJson } from './middleware/zod-json.js';
 
-export type UserRoutesDeps = ApiDeps<'apiToken' | 'userTokenSecret' | 'taskQueue' | 'temporal' | 'copies'>;
+export type UserRoutesDeps = ApiDeps<'apiToken' | 'userTokenSecret' | 'taskQueue' | 'temporal' | 'copies' | 'cacheDir'>;
 
 /** The body's shape; what makes a request acceptable (names, mode and dir together) is copyRequestProblem's. */
 const copyRequest = z.strictObject({ mode: z.enum(COPY_MODES), dir: z.string().optional() });
@@ -61,7 +62,9 @@ export function userRoutes(deps: UserRoutesDeps): Hono {
       try {
         const result = await requestCopy(deps.client, deps.config, user, { mode, dir });
         log.info({ path: result.path, counts: result.counts }, 'copy request done');
-        return c.json(result, result.created ? 201 : 200);
+        // A new copy: which of its notebooks fail upstream now (status.json), so getlatest can say.
+        const failing = mode === 'latest' ? await failingNow(deps.config.cacheDir, notebooksOf(result.files)) : [];
+        return c.json({ ...result, failingUpstream: failing }, result.created ? 201 : 200);
       } catch (err) {
         if (err instanceof CopyRequestError) {
           log.warn({ type: err.type, err: err.message }, 'copy request failed');
@@ -74,3 +77,7 @@ export function userRoutes(deps: UserRoutesDeps): Hono {
   );
   return app;
 }
+
+/** The notebooks of a copy's file list. */
+const notebooksOf = (files: ReadonlyArray<{ path: string }>) =>
+  files.map((f) => f.path).filter((p) => p.endsWith('.ipynb'));

@@ -14,6 +14,7 @@ import {
 import { CopyRequestError, bulkProgress, requestCopy, startBulk, type CopyAnswer } from '../clients/copies/client.js';
 import { connectClient } from '../platform/temporal.js';
 import { UsageError } from './errors.js';
+import { failingNow } from '../storage/runs/public-status.js';
 
 interface CopyOptions {
   mode: CopyMode;
@@ -74,13 +75,36 @@ async function one(client: Client, cfg: Config, user: string, opts: CopyOptions)
     process.exitCode = 1;
     return;
   }
-  if (opts.json) return void console.log(JSON.stringify(result, null, 2));
+  // A new copy: its notebooks that fail upstream now (status.json), as the API's answer has them.
+  const failing =
+    opts.mode === 'latest'
+      ? await failingNow(
+          cfg.cacheDir,
+          result.files.map((f) => f.path),
+        )
+      : [];
+  if (opts.json) return void console.log(JSON.stringify({ ...result, failingUpstream: failing }, null, 2));
   console.log(`${result.message}\n  ${result.path}`);
   if (result.link) console.log(`  ${result.link.path} -> ${result.link.target} (${result.link.outcome})`);
   for (const f of result.files) if (f.outcome !== 'unchanged') console.log(`  ${describe(f)}`);
   const counts = Object.entries(result.counts).map(([o, n]) => `${n} ${o}`);
   if (counts.length) console.log(`${result.files.length} files: ${counts.join(', ')}`);
   console.log(`workflow ${result.workflowId}  ${result.temporalUiUrl}`);
+  if (opts.mode === 'latest')
+    printFailing(
+      await failingNow(
+        cfg.cacheDir,
+        result.files.map((f) => f.path),
+      ),
+    );
+}
+
+/** The new copy's notebooks that fail upstream now (status.json of the last scheduled run). */
+function printFailing(failing: string[]): void {
+  if (failing.length === 0) return;
+  console.log(`${failing.length} notebook(s) of this copy currently fail upstream (nblc is on it):`);
+  for (const p of failing.slice(0, 50)) console.log(`  ${p}`);
+  if (failing.length > 50) console.log(`  … and ${failing.length - 50} more`);
 }
 
 function describe(f: FileReport): string {

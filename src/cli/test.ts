@@ -2,10 +2,17 @@
 import type { Client } from '@temporalio/client';
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../platform/config.js';
-import { applySchedule, getRun, SCHEDULE_ID, startTestRun, type StartedRun } from '../clients/runs/client.js';
+import {
+  applySchedule,
+  getRun,
+  latestCompletedRun,
+  SCHEDULE_ID,
+  startTestRun,
+  type StartedRun,
+} from '../clients/runs/client.js';
 import { summaryText } from '../domain/runs/summary.js';
 import { connectClient } from '../platform/temporal.js';
-import { RUN_LIMITS, runOptionsProblems, type TestRunOptions } from '../domain/runs/model.js';
+import { isFailing, RUN_LIMITS, runOptionsProblems, type TestRunOptions } from '../domain/runs/model.js';
 import { parseParameter } from '../domain/runs/contract.js';
 import { UsageError } from './errors.js';
 import { seconds, wholeNumber } from './options.js';
@@ -47,6 +54,10 @@ export function registerTest(program: Command): void {
     )
     .option('--commit <sha>', 'test this published snapshot instead of the current one')
     .option(
+      '--failed [kind]',
+      'only the notebooks that did not pass in the latest completed run of this kind (default: scheduled)',
+    )
+    .option(
       '--parameter <NAME=VALUE>',
       "a value for the notebooks' cell tagged `parameters` (repeatable; papermill's convention)",
       collect,
@@ -63,6 +74,7 @@ export function registerTest(program: Command): void {
         notebookTimeout?: number;
         commit?: string;
         parameter: string[];
+        failed?: string | boolean;
         wait?: boolean;
       }) => {
         if (opts.commit && !/^[0-9a-f]{40}$/.test(opts.commit))
@@ -85,9 +97,18 @@ export function registerTest(program: Command): void {
         }
         if (problems.length) throw new UsageError(problems.join('; '));
         await withClient(async (client, cfg) => {
+          const again = opts.failed
+            ? await notPassed(client, cfg, opts.failed === true ? 'scheduled' : opts.failed)
+            : null;
+          if (again && again.paths.length === 0) {
+            console.log(`every notebook of ${again.runId} passed: nothing to re-run`);
+            return;
+          }
+          if (again) console.log(`re-running ${again.paths.length} notebook(s) that did not pass in ${again.runId}`);
           const started = await startTestRun(client, cfg, {
             kind: 'manual',
             ...options,
+            ...(again ? { paths: again.paths } : {}),
             commit: opts.commit,
             ...(opts.parameter.length ? { parameters } : {}),
           });
@@ -158,6 +179,19 @@ export function registerTest(program: Command): void {
         console.log(`${SCHEDULE_ID} triggered; "nblc runs" lists it`);
       }),
     );
+}
+
+/** The notebooks that did not pass in the latest completed run of `kind` (`--failed`). */
+async function notPassed(
+  client: Client,
+  cfg: { taskQueue: string },
+  kind: string,
+): Promise<{ runId: string; paths: string[] }> {
+  const latest = await latestCompletedRun(client, cfg, kind).catch((err: Error) => {
+    throw new UsageError(`--failed: ${err.message}`);
+  });
+  if (!latest) throw new UsageError(`--failed: no ${kind} run has completed yet; start one, or name another kind`);
+  return { runId: latest.runId, paths: latest.notebooks.filter((n) => isFailing(n.status)).map((n) => n.path) };
 }
 
 /** Live progress (a bar on a terminal, plain lines otherwise), then the summary; the exit code. */

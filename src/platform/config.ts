@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LABEL_RE, MAX_LABELS } from '../domain/runs/contract.js';
 import { sandboxConfig } from './config/sandbox.js';
+import { sizeBytes } from '../domain/runs/contract.js';
 import { outputLimitBytes, schema, SETTING_HELP } from './config/schema.js';
 import { readSecret, SECRET_VARIABLES, secretProblems } from './config/secrets.js';
 import type { Config, Env } from './config/types.js';
@@ -150,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
       cron: ['', 'off', 'none'].includes(v.NBLC_TEST_CRON.trim()) ? null : v.NBLC_TEST_CRON.trim(),
       timezone: v.NBLC_TEST_TIMEZONE,
       onMerge: v.NBLC_TEST_ON_MERGE === 'true',
+      userLabMemoryBytes: userLabMemory(v.NBLC_USER_LAB_MEMORY),
     },
     copies: {
       concurrency: v.NBLC_COPY_CONCURRENCY,
@@ -227,4 +229,10 @@ function workerLabels(text: string, problems: string[]): string[] {
   if (labels.length > MAX_LABELS)
     problems.push(`NBLC_WORKER_LABELS: at most ${MAX_LABELS} labels (the worker polls a task queue per subset)`);
   return labels;
+}
+
+/** NBLC_USER_LAB_MEMORY in bytes; null when unset, 0 or off (no flag in status.json). */
+function userLabMemory(value: string | undefined): number | null {
+  if (value === undefined || /^(0|off)$/i.test(value.trim())) return null;
+  return sizeBytes(value.replace(/\s+/g, ''));
 }

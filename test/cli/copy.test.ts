@@ -75,6 +75,21 @@ describe('nblc copy', () => {
     assert.match(json.name, /^notebooks_\d{8}_\d{6}$/);
     assert.equal(json.created, true);
 
+    // status.json of the last scheduled run: the new copy's notebooks that fail upstream are named.
+    const health = (status: string) => ({ status, since: '2026-12-07T03:00:00.000Z', lastPass: null });
+    await fs.writeFile(
+      path.join(config.cacheDir, 'status.json'),
+      JSON.stringify({
+        version: 1,
+        notebooks: { 'Intro/Hello World.ipynb': health('failed'), 'x.ipynb': health('failed') },
+      }),
+    );
+    const told = await copy('ada', '--mode', 'latest');
+    await fs.rm(path.join(config.cacheDir, 'status.json'));
+    assert.equal(told.code, 0, told.output);
+    assert.match(told.output, /1 notebook\(s\) of this copy currently fail upstream/);
+    assert.match(told.output, /^ {2}Intro\/Hello World\.ipynb$/m);
+
     const missing = await copy('ada', '--mode', 'update', '--dir', 'nope');
     assert.equal(missing.code, 1);
     assert.match(missing.output, /does not exist.*\[CopyNotFound\]/);

@@ -29,9 +29,22 @@ describe('nblc test / schedule', () => {
       assert.match(all.stdout, /1 passed, 1 not passed of 2/);
       assert.match(all.stdout, /report: .*report\.html/);
 
+      // --failed: only what did not pass in the latest completed run of a kind.
+      const retry = await runNblcAsync(['test', '--failed', 'manual', '--wait'], cliEnv);
+      assert.equal(retry.code, 1, retry.stdout + retry.stderr);
+      assert.match(retry.stdout, /re-running 1 notebook\(s\) that did not pass in manual-/);
+      assert.match(retry.stdout, /0 passed, 1 not passed of 1/);
+
       const some = await runNblcAsync(['test', '--include', 'ok/**', '--wait'], cliEnv);
       assert.equal(some.code, 0, some.stdout + some.stderr);
       assert.match(some.stdout, /1 passed, 0 not passed of 1/);
+
+      // --failed: what did not pass in the latest completed run of a kind (the include-run passed).
+      const again = await runNblcAsync(['test', '--failed', 'manual', '--wait'], cliEnv);
+      assert.match(again.stdout, /every notebook of manual-\S+ passed: nothing to re-run/, again.stdout + again.stderr);
+      const none = await runNblcAsync(['test', '--failed'], cliEnv);
+      assert.equal(none.code, 2);
+      assert.match(none.stderr, /--failed: no scheduled run has completed yet/);
 
       const bad = await runNblcAsync(['test', '--commit', 'nope'], cliEnv);
       assert.equal(bad.code, 2);

@@ -238,3 +238,11 @@ test('the kernel network, CPU and disk settings: defaults, and errors that name 
   assert.match(problemsOf({ ...base, NBLC_NOTEBOOK_CPUS: 'lots' }), /NBLC_NOTEBOOK_CPUS/);
   assert.match(problemsOf({ ...base, NBLC_NOTEBOOK_DISK: 'big' }), /NBLC_NOTEBOOK_DISK/);
 });
+
+test('NBLC_USER_LAB_MEMORY: a size in binary units, off/0/unset for no flag; a bad value is refused by name', () => {
+  assert.equal(loadConfig(base).tests.userLabMemoryBytes, null);
+  assert.equal(loadConfig({ ...base, NBLC_USER_LAB_MEMORY: '4G' }).tests.userLabMemoryBytes, 4 * 2 ** 30);
+  assert.equal(loadConfig({ ...base, NBLC_USER_LAB_MEMORY: '512 M' }).tests.userLabMemoryBytes, 512 * 2 ** 20);
+  assert.equal(loadConfig({ ...base, NBLC_USER_LAB_MEMORY: 'off' }).tests.userLabMemoryBytes, null);
+  assert.match(problemsOf({ ...base, NBLC_USER_LAB_MEMORY: 'lots' }), /NBLC_USER_LAB_MEMORY/);
+});

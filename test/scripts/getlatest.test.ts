@@ -104,6 +104,45 @@ describe('getlatest', () => {
     assert.deepEqual(await fs.readdir(home), before);
   });
 
+  test("prints the new copy's notebooks that fail upstream now (status.json of the last scheduled run)", async () => {
+    await publishTree(config.cacheDir, {
+      'Intro/Hello World.ipynb': 'v1',
+      'Intro/Broken.ipynb': 'v1',
+      'README.md': 'v1',
+    });
+    const health = (status: string) => ({
+      status,
+      since: '2026-12-07T03:00:00.000Z',
+      lastPass: null,
+      medianDurationMs: null,
+      p95PeakMemoryBytes: null,
+      exceedsUserLabMemory: false,
+    });
+    const status = {
+      version: 1,
+      generatedAt: '2026-12-07T03:10:00.000Z',
+      runId: 'scheduled-1',
+      commit: 'c'.repeat(40),
+      environmentFingerprint: null,
+      userLabMemoryBytes: null,
+      notebooks: {
+        'Intro/Hello World.ipynb': health('passed'),
+        'Intro/Broken.ipynb': health('failed'),
+        'Elsewhere/Gone.ipynb': health('failed'),
+      },
+    };
+    await fs.writeFile(path.join(config.cacheDir, 'status.json'), JSON.stringify(status));
+    try {
+      const res = await getlatest(['with-status']);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /1 notebook\(s\) of this copy currently fail upstream/);
+      assert.match(res.stdout, /^ {2}Intro\/Broken\.ipynb$/m);
+      assert.doesNotMatch(res.stdout, /Hello World|Gone/);
+    } finally {
+      await fs.rm(path.join(config.cacheDir, 'status.json'));
+    }
+  });
+
   test('the operator token works too', async () => {
     const res = await getlatest(['by-operator'], { NBLC_TOKEN_FILE: operatorTokenFile });
     assert.equal(res.code, 0, res.stderr);

@@ -190,8 +190,9 @@ export function createAlertActivities(
       let description = (input.description ?? '').slice(0, 500);
       if (state === 'success' || state === 'failure') {
         if (ran.counts) {
-          state = ran.counts.total === ran.counts.passed ? 'success' : 'failure';
-          description = describeCounts(ran.counts);
+          // A skipped notebook is declared not to run: it does not fail the commit.
+          state = ran.counts.total === ran.counts.passed + (ran.counts.skipped ?? 0) ? 'success' : 'failure';
+          description = ran.counts.total === 0 && ran.byChange ? 'no notebooks affected' : describeCounts(ran.counts);
         } else {
           state = 'error';
           description = 'nblc cannot tell which notebooks ran: start the run again';

@@ -15,17 +15,25 @@ import { READ_CONCURRENCY, isObject } from '../../domain/runs/run-dir.js';
 /** A result file larger than this is not read: its notebook counts as not passed. */
 const MAX_RESULT_BYTES = 64 * 1024 * 1024;
 
-/** The run's commit (null without a record) and, when known, the counts of what ran. */
+/**
+ * The run's commit (null without a record) and, when known, the counts of what ran, and whether
+ * discovery selected by change.
+ */
 export async function ranCounts(
   resultsDir: string,
   runId: string,
-): Promise<{ commit: string | null; counts: RunCounts | null }> {
+): Promise<{ commit: string | null; counts: RunCounts | null; byChange?: boolean }> {
   const record = await readRunRecord(resultsDir, runId);
   if (!record) return { commit: null, counts: null };
   if (!record.discovered) return { commit: record.commit, counts: null };
   const runDir = path.join(resultsDir, runId);
   const statuses = await mapLimit(record.discovered, READ_CONCURRENCY, (p) => statusOf(runDir, p));
-  return { commit: record.commit, counts: countSummaries(statuses.map((status) => ({ status }))) };
+  return {
+    commit: record.commit,
+    counts: countSummaries(statuses.map((status) => ({ status }))),
+    // Selected by what a change touched (impact.ts): an empty run means nothing was affected.
+    ...(record.selection ? { byChange: true } : {}),
+  };
 }
 
 /** A notebook's recorded status; `kernel_died` (not passed) when there is no readable result. */

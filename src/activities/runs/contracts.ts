@@ -26,7 +26,8 @@ import { mapLimit, writeFileAtomic } from '../files.js';
 import { ownRunDir } from './notebooks.js';
 import { snapshotRootOf } from './run-record.js';
 import { checkRelativePath, checkRunId, realComponents, safeOutputPath } from '../untrusted.js';
-import { READ_CONCURRENCY, SETTINGS_FILE } from '../../domain/runs/run-dir.js';
+import { CATALOG_FILE, READ_CONCURRENCY, SETTINGS_FILE } from '../../domain/runs/run-dir.js';
+import { HEADER_CELLS, parseHeader, type NotebookHeader } from '../../domain/runs/catalog.js';
 
 /** Notebooks larger than this are not read for their contract (the executor still reports them). */
 const MAX_NOTEBOOK_BYTES = 64 * 2 ** 20;
@@ -85,6 +86,7 @@ export function createContractActivities(cfg: ContractConfig, hasWorkers: (queue
       const settings: Record<string, NotebookSettings> = {};
       const notRun: NotebookSummary[] = [];
       const plans: Record<string, NotebookPlan> = {};
+      const catalog: Record<string, NotebookHeader> = {};
       await mapLimit(paths, READ_CONCURRENCY, async (nbPath) => {
         const record = async (status: NotebookStatus, message: string) => {
           await writeResult(runDir, nbPath, status, message);
@@ -98,6 +100,7 @@ export function createContractActivities(cfg: ContractConfig, hasWorkers: (queue
         );
         const declared = real ? await readDeclarations(path.join(root, nbPath)) : null;
         if (!declared) return; // not JSON, or not a file: the executor reports it
+        if (Object.keys(declared.header).length) catalog[nbPath] = declared.header;
         const s = resolveSettings(nbPath, declared, parsedFile.file as ContractFile | undefined, defaults);
         if ('invalid' in s) return record('invalid_notebook', s.invalid);
         settings[nbPath] = s;
@@ -113,6 +116,7 @@ export function createContractActivities(cfg: ContractConfig, hasWorkers: (queue
         if (plan) plans[nbPath] = plan;
       });
       await writeFileAtomic(path.join(runDir, SETTINGS_FILE), JSON.stringify(sortedKeys(settings), null, 1));
+      await writeFileAtomic(path.join(runDir, CATALOG_FILE), JSON.stringify(sortedKeys(catalog), null, 1));
       notRun.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
       return { notRun, plans: sortedKeys(plans) };
     },
@@ -134,8 +138,11 @@ async function readContractFile(root: string): Promise<string | null> {
   return fs.readFile(file, 'utf8').catch(() => null);
 }
 
-/** A notebook's metadata and whether a code cell is tagged `parameters`; null when it cannot be read as JSON. */
-async function readDeclarations(file: string): Promise<NotebookDeclarations | null> {
+/**
+ * A notebook's metadata, whether a code cell is tagged `parameters`, and its header cell's fields
+ * (catalog.ts); null when it cannot be read as JSON.
+ */
+async function readDeclarations(file: string): Promise<(NotebookDeclarations & { header: NotebookHeader }) | null> {
   const stat = await fs.lstat(file).catch(() => null);
   if (!stat?.isFile() || stat.size > MAX_NOTEBOOK_BYTES) return null;
   let nb: unknown;
@@ -153,7 +160,13 @@ async function readDeclarations(file: string): Promise<NotebookDeclarations | nu
       const tags = c?.metadata?.tags;
       return c?.cell_type === 'code' && Array.isArray(tags) && tags.includes('parameters');
     });
-  return { metadata: meta, hasParametersCell };
+  const code = Array.isArray(cells)
+    ? cells
+        .filter((c: { cell_type?: unknown } | null) => c?.cell_type === 'code')
+        .slice(0, HEADER_CELLS)
+        .map((c: { source?: unknown }) => (Array.isArray(c.source) ? c.source.join('') : String(c.source ?? '')))
+    : [];
+  return { metadata: meta, hasParametersCell, header: parseHeader(code) };
 }
 
 /** A notebook that is not run, as the report reads results: its status and why. */

@@ -17,12 +17,15 @@ import { RUN_LIMITS } from '../../domain/runs/options.js';
 import { defaultConcurrency, longestFirst, RECENT_RUNS, type RecentRuns } from '../../domain/runs/order.js';
 import { isRunDirName, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { peekReport } from './report/previous.js';
+import { writePublicStatus } from './public-status.js';
+import { STATUS_RUN_KIND } from '../../domain/runs/health.js';
 import { readTextCapped } from '../capped-read.js';
 import { REPORT_LIMITS } from './report/limits.js';
 
 /** Run directory names as runIdFromWorkflowId makes them. */
 
-export type HistoryConfig = Pick<Config, 'resultsDir' | 'dataDir' | 'databaseUrl'>;
+export type HistoryConfig = Pick<Config, 'resultsDir' | 'dataDir' | 'databaseUrl'> &
+  Partial<Pick<Config, 'cacheDir'>> & { tests?: Pick<Config['tests'], 'userLabMemoryBytes'> };
 
 export function createHistoryActivities(
   cfg: HistoryConfig,
@@ -43,6 +46,18 @@ export function createHistoryActivities(
         throw ApplicationFailure.nonRetryable(`${runId}/${REPORT_FILES.json}: ${run.message}`, RUN_FAILURES.badReport);
       }
       await (await store()).record(run); // a database error is retried
+      // Users' status.json follows the scheduled runs only (public-status.ts decides from the report).
+      if (run.kind === STATUS_RUN_KIND && cfg.cacheDir) {
+        await writePublicStatus(
+          {
+            resultsDir: cfg.resultsDir,
+            cacheDir: cfg.cacheDir,
+            userLabMemoryBytes: cfg.tests?.userLabMemoryBytes ?? null,
+          },
+          runId,
+          await store(),
+        );
+      }
       return { notebooks: run.notebooks.length };
     },
 

@@ -15,6 +15,7 @@ import {
   type TestRunResult,
 } from '../../domain/runs/model.js';
 import { discover, type DiscoverOptions } from './discover.js';
+import { selectAffected } from './impact.js';
 import { recordDiscoveryWarnings } from './report/warnings.js';
 import { resetRunDir, runDirOf } from './notebooks.js';
 import { readRunRecord, snapshotRootOf, writeRunRecord } from './run-record.js';
@@ -73,7 +74,7 @@ export function createRunActivities(cfg: RunsConfig) {
      * is recorded for the commit status. Without it (older histories), the root must still be
      * a real snapshot under `snapshots/` or `.pr-snapshots/`.
      */
-    async discoverNotebooks(input: DiscoverOptions & { runId?: string }): Promise<string[]> {
+    async discoverNotebooks(input: DiscoverOptions & { runId?: string; changed?: string[] }): Promise<string[]> {
       const paths = input.paths?.filter((p) => {
         checkRelativePath(p, 'paths');
         return true;
@@ -94,10 +95,22 @@ export function createRunActivities(cfg: RunsConfig) {
       const runId = checkRunId(input.runId);
       const record = await readRunRecord(cfg.resultsDir, runId);
       const { root } = await snapshotRootOf(cfg, runId, input.root);
-      const own = record?.source === 'pr' ? record.prPaths : paths;
-      const { paths: found, warnings } = await discover({ ...input, root, paths: await realFiles(root, own) });
+      // What a merge or a pull request changed selects the notebooks it touches (impact.ts).
+      const changed = record?.source === 'pr' ? record.prPaths : changedPaths(input.changed);
+      const own = changed ? undefined : paths;
+      const { paths: all, warnings } = await discover({ ...input, root, paths: await realFiles(root, own) });
       await recordDiscoveryWarnings(cfg.resultsDir, warnings); // for the run's report
-      if (record) await writeRunRecord(cfg.resultsDir, runId, { ...record, discovered: found });
+      const selected = changed
+        ? await selectAffected({ root, found: all, changed, cacheDir: cfg.cacheDir, prerunFile: cfg.tests.prerunFile })
+        : null;
+      const found = selected?.paths ?? all;
+      if (record) {
+        await writeRunRecord(cfg.resultsDir, runId, {
+          ...record,
+          discovered: found,
+          ...(selected ? { selection: selected.reasons } : {}),
+        });
+      }
       return found;
     },
 
@@ -127,6 +140,7 @@ export function createRunActivities(cfg: RunsConfig) {
           durationMs: n.durationMs,
           attempts: n.attempts,
           ...(n.flaky ? { flaky: true } : {}),
+          ...(n.selectedBecause ? { selectedBecause: n.selectedBecause } : {}),
         })),
         failures: report.notebooks.filter((n) => isFailing(n.status)).map((n) => ({ path: n.path, status: n.status })),
         newlyFailing: report.newlyFailing,
@@ -163,6 +177,17 @@ async function realFiles(root: string, paths: string[] | undefined): Promise<str
   );
   return notebooks.filter((_, i) => ok[i]);
 }
+
+/** A merge's changed paths as the workflow passes them: each checked, at most MAX_CHANGED. */
+function changedPaths(changed: unknown): string[] | undefined {
+  if (changed === undefined) return undefined;
+  if (!Array.isArray(changed) || changed.length > MAX_CHANGED)
+    throw untrusted('changed', `not a list of at most ${MAX_CHANGED} paths`);
+  return changed.map((p) => checkRelativePath(p, 'changed'));
+}
+
+/** More changed paths than any merge has: a larger list is not a merge's. */
+const MAX_CHANGED = 100_000;
 
 /** Changes beyond this many stay in report.json: the workflow's result is kept in its history. */
 const RESULT_CHANGES = 20;

@@ -20,6 +20,8 @@ export interface RunRecord {
   prPaths?: string[];
   /** The notebooks discovery found, in order (absent until discovery ran with the run ID). */
   discovered?: string[];
+  /** Selection by change (merge and pull-request runs): why each discovered notebook was selected. */
+  selection?: Record<string, string[]>;
 }
 
 /** Where pull requests' heads are exported (0700), one folder per run. */
@@ -51,6 +53,9 @@ export async function readRunRecord(resultsDir: string, runId: string): Promise<
       source: raw.source,
       ...(list(raw.prPaths) ? { prPaths: list(raw.prPaths) } : {}),
       ...(list(raw.discovered) ? { discovered: list(raw.discovered) } : {}),
+      ...(isObject(raw.selection) && Object.values(raw.selection).every((v) => list(v))
+        ? { selection: raw.selection as Record<string, string[]> }
+        : {}),
     };
   } catch {
     return null;

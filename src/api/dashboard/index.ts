@@ -24,6 +24,7 @@ import {
   type ReportExtras,
 } from '../../storage/runs/run-reports.js';
 import type { ApiDeps } from '../deps.js';
+import { catalogOf } from '../../storage/runs/catalog.js';
 import { limitBody } from '../middleware/body-limit.js';
 import {
   endSession,
@@ -171,9 +172,12 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
         status,
         cause: c.req.query('cause'),
         q: c.req.query('q')?.slice(0, 200),
+        dataset: c.req.query('dataset')?.slice(0, 200) || undefined,
+        keyword: c.req.query('keyword')?.slice(0, 200) || undefined,
         page: positive(c.req.query('page')),
       };
-      return send(c, notebookListPage(await store.notebooks(), filter, src.now()));
+      const catalog = await catalogOf(config.resultsDir, store);
+      return send(c, notebookListPage(await store.notebooks(), filter, src.now(), catalog));
     }),
   );
 
@@ -188,7 +192,10 @@ export function dashboardRoutes(deps: ApiDeps, sources: Partial<DashboardSources
           404,
         );
       }
-      return send(c, notebookPage({ path, runs, page: positive(c.req.query('page')), nowMs: src.now() }, links()));
+      const catalog = await catalogOf(config.resultsDir, store);
+      const entry = Object.hasOwn(catalog, path) ? catalog[path] : undefined;
+      const data = { path, runs, page: positive(c.req.query('page')), nowMs: src.now(), catalog: entry };
+      return send(c, notebookPage(data, links()));
     }),
   );
 

@@ -20,6 +20,8 @@ import {
   type Html,
 } from './layout.js';
 import type { Links } from './links.js';
+import { catalogFacts } from './catalog.js';
+import type { CatalogEntry } from '../../storage/runs/catalog.js';
 
 /** Runs read per notebook page (the history route's maximum). */
 export const NOTEBOOK_RUNS = 1000;
@@ -52,6 +54,8 @@ export interface NotebookPageData {
   runs: NotebookRun[];
   page: number;
   nowMs: number;
+  /** Its header cell's fields and its contract (storage/runs/catalog.ts). */
+  catalog?: CatalogEntry;
 }
 
 export function notebookPage(d: NotebookPageData, links: Links): Html {
@@ -77,6 +81,7 @@ export function notebookPage(d: NotebookPageData, links: Links): Html {
   }</dd>
 <dt>Pass rate</dt><dd>${percent(s.passRate)} of the last ${Math.min(20, d.runs.length)} runs</dd>
 <dt>Runs</dt><dd>${partial ? `the last ${NOTEBOOK_RUNS}` : plural(d.runs.length, 'recorded run')}</dd>
+${catalogFacts(d.catalog)}
 </dl>
 <h2>History${d.runs.length > STRIP_RUNS ? ` (last ${STRIP_RUNS} runs)` : ''}</h2>
 <div class="strip" aria-label="one mark per run, oldest first">${recent.map((r) => mark(r, links))}</div>

@@ -232,3 +232,25 @@ export async function cancelPullRequestRuns(client: Client, number: number, exce
   }
   return cancelled;
 }
+
+/**
+ * The newest completed run of a kind (its result), for `nblc test --failed`: the visibility store
+ * lists newest first. Null when no run of that kind completed.
+ */
+export async function latestCompletedRun(
+  client: Client,
+  config: Pick<RunsClientConfig, 'taskQueue'>,
+  kind: string,
+): Promise<TestRunResult | null> {
+  // The kind goes into a visibility query: only a plain word is accepted.
+  if (!/^[a-z][a-z_-]{0,30}$/.test(kind))
+    throw new Error(`"${kind}" is not a run kind (e.g. scheduled, merge, manual)`);
+  // This service's runs only (its task queue): a namespace may hold another service's.
+  const queue = config.taskQueue.replace(/['\\]/g, '');
+  const query = `WorkflowType = 'testNotebooks' AND TaskQueue = '${queue}' AND ${RUN_SA.kind.name} = '${kind}' AND ExecutionStatus = 'Completed'`;
+  for await (const wf of client.workflow.list({ query, pageSize: 10 })) {
+    const result = (await client.workflow.getHandle(wf.workflowId, wf.runId).result()) as TestRunResult;
+    if (result?.kind === kind) return result;
+  }
+  return null;
+}

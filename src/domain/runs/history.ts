@@ -140,11 +140,14 @@ export function recordedRunOf(raw: unknown): RecordedRun {
     const error = isObject(nb.error)
       ? { ename: String(nb.error.ename ?? ''), evalue: String(nb.error.evalue ?? '') }
       : null;
-    const cause = causeOf({ status, error, message: typeof nb.message === 'string' ? nb.message : null });
+    const message = typeof nb.message === 'string' ? nb.message : null;
+    const cause = causeOf({ status, error, message });
+    // A skip is no cause, but its reason is what the dashboard and the history show beside it.
+    const skipReason = status === 'skipped' && message ? message.replace(/\s+/g, ' ').trim().slice(0, 500) : null;
     recorded.push({
       path: nb.path,
       status,
-      cause: cause ? causeText(cause) : null,
+      cause: cause ? causeText(cause) : skipReason,
       durationMs: Math.round(count(nb.durationMs, 0)),
       peakMemoryBytes: typeof nb.peakMemoryBytes === 'number' ? Math.round(count(nb.peakMemoryBytes, 0)) : null,
       attempts: Math.round(count(nb.attempts, 1)),

@@ -7,6 +7,7 @@ import type { RunCause } from './causes.js';
 import { NOTEBOOK_STATUSES, type NotebookError, type NotebookStatus, type RunKind } from './status.js';
 import type { TestRunOptions } from './options.js';
 import type { NotebookPlan, NotebookSettings } from './contract.js';
+import type { NotebookHeader } from './catalog.js';
 import type { EnvironmentChange, EnvironmentSummary, NewlyFailingChange, RunEnvironment } from './environment.js';
 
 // The run options and their limits have their own module; they are part of the model.
@@ -124,6 +125,13 @@ export interface NotebookResult extends ExecutorResult {
   /** A failure after its `skip.until` passed: "its skip expired on … (reason)". */
   skipExpired?: string;
   /**
+   * Merge and pull-request runs: why the change selected it (`changed`, `imports <path>`,
+   * `same folder as <path>`, `declared`, `environment`; impact.ts). Absent in other runs.
+   */
+  selectedBecause?: string[];
+  /** Its header cell's fields (catalog.ts): author, version, datasets, keywords; absent without a header. */
+  catalog?: NotebookHeader;
+  /**
    * The notebook file's git blob id (what `git ls-tree` shows for it at the run's commit): whether
    * the notebook itself changed since it last passed. Absent in older reports.
    */
@@ -145,6 +153,11 @@ export interface TestRunInput extends TestRunOptions {
   commit?: string;
   /** Only these paths (merge runs: the notebooks the merge changed), still filtered by the globs. */
   paths?: string[];
+  /**
+   * Merge runs since `change-impact`: every path the merge changed; discovery selects the
+   * notebooks the change touches (impact.ts) instead of only the changed notebooks.
+   */
+  changed?: string[];
   /** Kind `pr`: the pull request (the notebooks it changes against its merge base are run). */
   pullRequest?: PullRequestRef;
   /** `--parameter NAME=VALUE`: values for the cell tagged `parameters` of each notebook that has one. */
@@ -206,6 +219,8 @@ export interface TestReport {
   counts: RunCounts;
   /** The not-passing notebooks grouped by their first unexpected error (causes.ts), largest first. */
   causes: RunCause[];
+  /** Datasets (header cells' `__datasets__`) that two or more not-passing notebooks read (catalog.ts). */
+  sharedDatasets?: Array<{ dataset: string; notebooks: string[] }>;
   notebooks: NotebookResult[];
   /** Compared with the previous finished run of the same kind. */
   newlyFailing: string[];
@@ -243,8 +258,8 @@ export interface TestRunResult {
   /** As in the report; absent in results of runs from before root causes were reported. */
   causes?: RunCause[];
   reportDir: string;
-  /** Every notebook in run order (compact: the tracebacks are in the report). */
-  notebooks: NotebookSummary[];
+  /** Every notebook in run order (compact: the tracebacks are in the report); why it was selected (merge, pr). */
+  notebooks: Array<NotebookSummary & { selectedBecause?: string[] }>;
   failures: Array<{ path: string; status: NotebookStatus }>;
   newlyFailing: string[];
   fixed: string[];

@@ -13,6 +13,9 @@ export const ENVIRONMENT_FILE = 'environment.json';
 /** Every notebook's settings and where each came from (contracts.ts), read by the report. */
 export const SETTINGS_FILE = 'settings.json';
 
+/** Every notebook's header fields (catalog.ts), from its first code cells, read by the report and the API. */
+export const CATALOG_FILE = 'catalog.json';
+
 /** Longer run IDs are refused rather than passed to the file system (NAME_MAX is 255 bytes). */
 export const MAX_RUN_ID_LENGTH = 200;
 

@@ -79,6 +79,11 @@ const runs = {
   NBLC_TEST_CRON: z.string().default('0 3 * * *'),
   NBLC_TEST_TIMEZONE: z.string().default('UTC'),
   NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),
+  /** The memory of a user's notebook server: status.json flags notebooks that need more. */
+  NBLC_USER_LAB_MEMORY: z
+    .string()
+    .regex(/^(\d+(\.\d+)?\s*([KMGT]i?B?)?|0|off)$/i, 'a size such as 4G or 2048M, or off (no flag)')
+    .optional(),
   NBLC_PR_FROM_FORKS: z.enum(['true', 'false']).default('false'),
   // Unreviewed code gets less: no prerun cell, no NBLC_KERNEL_ENV, and a bounded tree.
   NBLC_PR_PRERUN: z.enum(['true', 'false']).default('false'),

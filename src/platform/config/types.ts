@@ -63,6 +63,8 @@ export interface Config {
     cron: string | null;
     timezone: string;
     onMerge: boolean;
+    /** NBLC_USER_LAB_MEMORY in bytes (a user's notebook server); null: no flag in status.json. */
+    userLabMemoryBytes: number | null;
   };
   /** The users' copies (their paths, usersDir and userCachePath, stay with the other directories). */
   copies: {

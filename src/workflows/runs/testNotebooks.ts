@@ -142,6 +142,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
         include: input.include,
         exclude: input.exclude,
         paths: pr ? snap.paths : input.paths,
+        ...(input.changed ? { changed: input.changed } : {}),
         // Versioned: with the run ID the worker discovers in the run's own snapshot and
         // records what it found, from which it decides the commit status (issue 21).
         ...(patched('discovery-record') ? { runId } : {}),

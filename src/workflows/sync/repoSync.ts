@@ -206,16 +206,30 @@ async function startMergeRun(previous: string | null, commit: string): Promise<v
   const settings = await mergeRunSettings();
   if (!settings) return;
   let paths: string[] | undefined;
+  let changed: string[] | undefined;
   if (previous) {
-    paths = (await diffCommits({ from: previous, to: commit })).filter((p) => p.endsWith('.ipynb'));
-    if (paths.length === 0) return;
+    const diff = await diffCommits({ from: previous, to: commit });
+    // Versioned: since `change-impact` the run selects what the whole change touches (impact.ts),
+    // and a change that touches nothing still gets its run, whose status says so.
+    if (patched('change-impact')) {
+      if (diff.length === 0) return;
+      changed = diff;
+    } else {
+      paths = diff.filter((p) => p.endsWith('.ipynb'));
+      if (paths.length === 0) return;
+    }
   }
+  const what = changed
+    ? `the notebooks touched by ${changed.length} changed file(s)`
+    : paths
+      ? `${paths.length} changed notebook(s)`
+      : 'the notebook suite';
   await startOnce(
     startChild(testNotebooks, {
       workflowId: `test-run:merge-${commit.slice(0, 12)}`,
-      args: [{ kind: 'merge', commit, paths, ...settings }],
+      args: [{ kind: 'merge', commit, ...(changed ? { changed } : { paths }), ...settings }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `merge test run of ${paths ? `${paths.length} changed notebook(s)` : 'the notebook suite'} at ${commit.slice(0, 12)}`,
+      staticSummary: `merge test run of ${what} at ${commit.slice(0, 12)}`,
     }),
   );
 }

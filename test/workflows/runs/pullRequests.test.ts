@@ -61,6 +61,24 @@ const statusName = async (workflowId: string) =>
   (await env.client.workflow.getHandle(workflowId).describe()).status.name;
 
 describe('pull-request runs', () => {
+  test('a PR that changes a helper module runs the notebooks that import it, saying why; the rest stay out', async () => {
+    const { config, upstream, gh, app } = await setup();
+    const USES = notebook(["import sys\nsys.path.append('../lib')\nimport helper\nprint(helper.VALUE)"]);
+    const main = await upstream.commit({ 'lib/helper.py': 'VALUE = 1\n', 'y/Uses.ipynb': USES, 'z/Other.ipynb': PASS });
+    await withWorkers(env, config, async () => {
+      await publish(env, config, main);
+      const head = await pushPr(upstream, 11, { 'lib/helper.py': 'VALUE = 2\n' });
+      const started = await deliver(app, prEvent(config.repo.fullName, 11, 'opened', head));
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const r = await result(`pr-11-${head.slice(0, 12)}`);
+      assert.deepEqual(
+        r.notebooks.map((n) => [n.path, n.status, n.selectedBecause]),
+        [['y/Uses.ipynb', 'passed', ['imports lib/helper.py']]],
+      );
+      assert.deepEqual(statusesAt(gh, head).at(-1), ['success', 'all 1 notebook passed']);
+    });
+  });
+
   test('a PR that breaks a notebook: its changed notebooks run at its head, failure status, nothing published', async () => {
     const { config, upstream, gh, chat, app } = await setup();
     const main = await upstream.commit({ 'x/One.ipynb': PASS, 'x/Two.ipynb': PASS });

@@ -29,8 +29,10 @@ import {
 } from '../../../domain/runs/model.js';
 import { groupCauses } from '../../../domain/runs/causes.js';
 import { renderHtml } from '../../../views/runs/report/html.js';
-import { READ_CONCURRENCY, REPORT_FILES, SETTINGS_FILE, isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
-import { expiredSkip, type NotebookSettings } from '../../../domain/runs/contract.js';
+import { READ_CONCURRENCY, REPORT_FILES, isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
+import { sharedDatasets } from '../../../domain/runs/catalog.js';
+import { readCatalog, readSettings, withSettings } from './run-files.js';
+import { readRunRecord } from '../run-record.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
 import { renderJunit } from '../../../views/runs/report/junit.js';
@@ -74,8 +76,20 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
   const paths = [...new Set(opts.paths)];
   const settings = await readSettings(runDir);
   const startedAt = Date.parse(opts.startedAt);
-  const notebooks = (await mapLimit(paths, READ_CONCURRENCY, (p) => readResult(runDir, p))).map((nb) =>
-    withSettings(nb, settings[nb.path], startedAt),
+  const selection = (await readRunRecord(opts.resultsDir, opts.runId))?.selection ?? {};
+  const catalog = await readCatalog(runDir);
+  const notebooks = (await mapLimit(paths, READ_CONCURRENCY, (p) => readResult(runDir, p))).map((nb) => {
+    const why = Object.hasOwn(selection, nb.path) ? selection[nb.path] : undefined;
+    const header = Object.hasOwn(catalog, nb.path) ? catalog[nb.path] : undefined;
+    return {
+      ...withSettings(nb, settings[nb.path], startedAt),
+      ...(why ? { selectedBecause: why } : {}),
+      ...(header ? { catalog: header } : {}),
+    };
+  });
+  const shared = sharedDatasets(
+    notebooks.filter((n) => isFailing(n.status)).map((n) => n.path),
+    catalog,
   );
   // A pull request's run compared with another pull request's would say nothing.
   const previous =
@@ -91,6 +105,7 @@ export async function writeReport(opts: WriteReportOptions): Promise<TestReport>
     finishedAt: opts.finishedAt,
     counts: countSummaries(notebooks),
     causes: groupCauses(notebooks),
+    ...(shared.length ? { sharedDatasets: shared } : {}),
     notebooks,
     newlyFailing,
     fixed,
@@ -161,23 +176,6 @@ function unsandboxedCount(notebooks: NotebookResult[]): { unsandboxed?: number }
 
 // ---------------------------------------------------------------------------------------------
 // Reading the notebooks' results
-
-/** settings.json of the run (contracts.ts); none for runs from before contracts, or a bad file. */
-async function readSettings(runDir: string): Promise<Record<string, NotebookSettings>> {
-  try {
-    const raw: unknown = JSON.parse(await fs.readFile(path.join(runDir, SETTINGS_FILE), 'utf8'));
-    return isObject(raw) ? (raw as Record<string, NotebookSettings>) : {};
-  } catch {
-    return {};
-  }
-}
-
-/** The result with the settings it ran with, and, failing after its skip ended, that the skip expired. */
-function withSettings(nb: NotebookResult, s: NotebookSettings | undefined, startedAt: number): NotebookResult {
-  if (!isObject(s) || !isObject(s.sources)) return nb;
-  const expired = isFailing(nb.status) ? expiredSkip(s, startedAt) : null;
-  return { ...nb, settings: s, ...(expired ? { skipExpired: expired } : {}) };
-}
 
 /** A relative path without `.`/`..`/empty segments: it cannot leave the directory it is joined to. */
 function isSafeRelative(p: string): boolean {

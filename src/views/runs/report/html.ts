@@ -11,7 +11,7 @@ import type {
   TestReport,
 } from '../../../domain/runs/model.js';
 import { isFailing, NOTEBOOK_STATUSES, plural } from '../../../domain/runs/status.js';
-import { SETTINGS_CSS, settingsDetails } from './settings-html.js';
+import { SETTINGS_CSS, selectionLine, settingsDetails, sharedDatasetsLine } from './settings-html.js';
 import { causeLine, type RunCause } from '../../../domain/runs/causes.js';
 import { ENVIRONMENT_CSS, environmentSection, whyHtml } from './environment-html.js';
 import { BADGE_CSS, BASE_CSS } from '../presentation.js';
@@ -107,6 +107,7 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
     header(report, verdict, notPassing.length > 0),
     '<main>',
     causes(report.causes, rowId),
+    sharedDatasetsLine(report.sharedDatasets),
     unsandboxedBanner(report),
     ...(report.warnings ?? []).map((w) => `<p class="unsandboxed run-warning">⚠ ${html(w)}</p>`),
     networkBanner(report),
@@ -257,7 +258,7 @@ function notebookRow(nb: NotebookResult, id: string, opts: HtmlOptions): string 
   return [
     `<tr id="${id}"${nb.status === 'passed' ? '' : nb.status === 'skipped' ? ' class="skipped"' : ' class="bad"'}>`,
     `<td>${statusBadge(nb.status)}</td>`,
-    `<td>${pathCell}${nb.outputTruncated ? TRUNCATED : ''}${problem}${settingsDetails(nb.settings)}</td>`,
+    `<td>${pathCell}${nb.outputTruncated ? TRUNCATED : ''}${problem}${selectionLine(nb.selectedBecause)}${settingsDetails(nb.settings)}</td>`,
     `<td class="num">${html(formatDuration(nb.durationMs))}</td>`,
     `<td class="num">${html(formatCpu(nb.cpuSeconds))}</td>`,
     `<td class="num"${PEAK_TITLE[nb.limits ?? 'cgroup2'] ?? ''}>${html(formatBytes(nb.peakMemoryBytes))}</td>`,

@@ -44,3 +44,21 @@ details.settings td { padding: 1px 10px 1px 0; }
 details.settings td.src { color: var(--muted); }
 tr.skipped td { opacity: 0.8; }
 `;
+
+/** Why a merge's or a pull request's change selected the notebook (impact.ts), on one line. */
+export function selectionLine(why: readonly string[] | undefined): string {
+  if (!why?.length) return '';
+  return `<div class="msg">selected: ${html(why.join('; '))}</div>`;
+}
+
+/** Beside the causes: datasets that several failures read (catalog.ts), a hint at the data service. */
+export function sharedDatasetsLine(
+  shared: ReadonlyArray<{ dataset: string; notebooks: string[] }> | undefined,
+): string {
+  if (!shared?.length) return '';
+  const items = shared
+    .slice(0, 10)
+    .map((s) => `<li>${s.notebooks.length} of the failures read <b>${html(s.dataset)}</b></li>`)
+    .join('');
+  return `<section class="changes causes shared-datasets"><h2>Shared datasets</h2><ul>${items}</ul></section>`;
+}
