@@ -6,14 +6,17 @@
  *    fetch → plan → publish), against `git pull --ff-only` in a live checkout.
  * 2. The first `provision` right after each of those publishes (end to end through Temporal),
  *    against `cp -a` of the published snapshot; then a later one (once the ready copy of the commit
- *    is made again), the common case.
+ *    is made again), the common case. Before them, the very first `provision` on this host, right
+ *    after the first publish (the ready copy the publish makes, NBLC_READY_COPY), against `cp -a`.
  * 3. Notebook start-up: N trivial notebooks through a whole test run (bench/test-runs.ts, the fork
  *    server, the sandbox on), against serial `jupyter nbconvert --execute`; after 1 and 2, with
  *    their stack stopped, so neither's figures share the machine with the other's.
  *
  * Every timing starts after a `sync`, so that none pays for another's writeback.
  *
- *   node --import tsx bench/real-suite.ts [--merges 15] [--notebooks 60 (0: skip 3)] [--dir /tmp/...]
+ * With --busy 1, a second process keeps one core busy throughout (a busy machine).
+ *
+ *   node --import tsx bench/real-suite.ts [--merges 15] [--notebooks 60 (0: skip 3)] [--busy 1] [--dir /tmp/...]
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -32,7 +35,11 @@ import { median, percentile } from './stats.js';
 import { generateSuite } from './suite.js';
 
 const run = promisify(execFile);
-const values = benchArgs({ merges: '15', notebooks: '60', dir: undefined });
+const values = benchArgs({ merges: '15', notebooks: '60', busy: '0', dir: undefined });
+const busy = values.busy === '1';
+// A second process using one core for the whole bench (its children inherit nothing of it)
+const burner = busy ? spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }) : null;
+process.on('exit', () => burner?.kill('SIGKILL'));
 const MERGES = Number(values.merges);
 const SECRET = BENCH_WEBHOOK_SECRET;
 const REPO = 'bench/real-suite';
@@ -84,6 +91,7 @@ try {
     if (!answer.created) throw new Error(`provision: ${answer.message}`);
   };
   const area = path.join(config.usersDir, STAGING_AREA);
+  const cps = path.join(dir, 'cp');
   const readyCopyOf = async (sha: string) => {
     const deadline = Date.now() + 60_000;
     while (!(await fs.stat(ReadyCopies.pathOf(area, sha)).catch(() => null))) {
@@ -91,7 +99,6 @@ try {
       await sleep(10);
     }
   };
-  const cps = path.join(dir, 'cp');
   /** Median time of each sync activity over the run's history (publishSnapshot includes the copies' work after the swap). */
   const passBreakdown = async () => {
     const events = (await stack.client.workflow.getHandle(syncWorkflowId(REPO)).fetchHistory()).events ?? [];
@@ -108,9 +115,18 @@ try {
   };
   try {
     const first = await timed(() => publish('0'.repeat(40), previous));
-    await provision(); // the first copy on this host: hashes the snapshot, leaves a ready copy
+    // The first copy on this host, at once: the ready copy the publish is making, waited for and taken
+    const firstEver = await timed(provision);
+    await fs.mkdir(cps, { recursive: true });
+    const firstCp = await timed(() =>
+      run('cp', ['-a', snapshotPath(config.cacheDir, previous), path.join(cps, 'first')]),
+    );
+    await removeTree(cps);
     await readyCopyOf(previous);
     console.log(`first publish of the suite: ${first.toFixed(0)} ms`);
+    console.log(
+      `first provision ever on this host, right after it: ${firstEver.toFixed(1)} ms; cp -a ${firstCp.toFixed(1)} ms (${(firstEver / firstCp).toFixed(2)}×)`,
+    );
 
     const rows = { publish: [] as number[], pull: [] as number[], firstCopy: [] as number[] };
     const cp: number[] = [];
@@ -140,7 +156,9 @@ try {
     const ratio = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]!));
     const line = (name: string, xs: number[], base?: number[]) =>
       `${name.padEnd(58)} ${[50, 90, 100].map((p) => percentile(xs, p).toFixed(1).padStart(8)).join(' ')}${base ? `  ${(median(xs) / median(base)).toFixed(2).padStart(6)}× (pairs: ${ratio(xs, base).toFixed(2)}×)` : ''}`;
-    console.log(`\n${MERGES} one-file merges, ${os.cpus().length} cores (load ${os.loadavg()[0]!.toFixed(1)})\n`);
+    console.log(
+      `\n${MERGES} one-file merges, ${os.cpus().length} cores (load ${os.loadavg()[0]!.toFixed(1)}${busy ? ', one core kept busy' : ''})\n`,
+    );
     console.log(
       `${'path'.padEnd(58)} ${['p50 ms', 'p90 ms', 'max ms'].map((h) => h.padStart(8)).join(' ')}  vs baseline (p50; median of pairs)`,
     );

@@ -41,6 +41,7 @@ from nblc_kernel_fork import KernelTemplate, NblcKernelManager
 from nblc_kernel_sandbox import KernelSandbox, add_sandbox_arguments, make_sandbox, parse_size
 from nblc_kernel_sockets import pin_sockets
 from nblc_output import BoundedClient, OutputBudget, bound_executor
+from nblc_preload import notebook_imports
 from nblc_ready import fast_reconnect, wait_for_ready
 from nblc_results import Outcome, Result, unsandboxed_usage
 
@@ -196,6 +197,7 @@ class Executor:
         try:
             client.km = km = cast(NblcKernelManager, client.create_kernel_manager())
             km.template = self.template
+            km.imports = notebook_imports(nb)
             if isinstance(self.sandbox, KernelSandbox):
                 km.sandbox = self.sandbox
                 self.sandbox.configure(km)

@@ -20,6 +20,7 @@ SIGTERM, so it kills its kernel's group as when a run is cancelled, then SIGKILL
 server dies anyway gets SIGTERM from the kernel (PDEATHSIG), and a kernel dies with its child.
 """
 
+import argparse
 import contextlib
 import importlib
 import json
@@ -41,13 +42,18 @@ import nbformat
 from jupyter_client.provisioning.factory import KernelProvisionerFactory
 
 import nblc_execute
-from nblc_kernel_fork import die_with_parent, reset_child_state, run_child, stdin_from_devnull
+import nblc_kernel_remote
+import nblc_kernel_reset
+from nblc_kernel_become import die_with_parent, reset_child_state, run_child, stdin_from_devnull
+from nblc_kernel_servers import KernelServers
+from nblc_preload import parse_setting
 
 # What every kernel imports while it starts, beyond the two above (its debugger, history,
 # completer, inspector, psutil, tornado's queues): ~0.08 CPU-s per notebook when each kernel
 # imported them itself, about half a forked kernel's CPU. Importing them starts no thread.
 KERNEL_START_MODULES = (
     "ipykernel.debugger",
+    "ipykernel.zmqshell",  # adds a warnings filter: before the preloads add theirs, as in a kernel
     "IPython.core.completerlib",
     "IPython.core.debugger",
     "IPython.core.logger",
@@ -64,6 +70,8 @@ KERNEL_START_MODULES = (
 )
 for _name in KERNEL_START_MODULES:
     importlib.import_module(_name)
+# What a fresh kernel has after these imports (warnings filters, sys.path): forked kernels get it back.
+nblc_kernel_reset.snapshot()
 
 
 def warm_validators() -> None:
@@ -106,13 +114,16 @@ def read_request(conn: socket.socket) -> dict[str, Any]:
         data += chunk
     conn.settimeout(None)
     req: dict[str, Any] = json.loads(data)
+    if isinstance(req.get("kernel_server"), dict):
+        return req
     if not isinstance(req.get("argv"), list) or not isinstance(req.get("stderr"), str):
         raise ValueError("request needs argv (list) and stderr (path)")
     return req
 
 
 class Server:
-    def __init__(self) -> None:
+    def __init__(self, preload: dict[str, list[str]]) -> None:
+        self.kernel_servers = KernelServers(preload, log)
         self.dir = tempfile.mkdtemp(prefix="nblc-fs-")
         self.path = os.path.join(self.dir, "s")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -159,6 +170,8 @@ class Server:
         conn, _ = self.listener.accept()
         try:
             req = read_request(conn)
+            if "kernel_server" in req:
+                return self.kernel_server(conn, req["kernel_server"])
             err = os.open(req["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         except (OSError, ValueError) as e:
             send(conn, "error", message=str(e))
@@ -170,6 +183,16 @@ class Server:
         os.close(err)
         self.children[pid] = conn
         self.sel.register(conn, selectors.EVENT_READ, pid)
+
+    def kernel_server(self, conn: socket.socket, want: dict[str, Any]) -> None:
+        """An executor asks for the kernel server of its kernelspec (nblc_kernel_remote)."""
+        try:
+            path = self.kernel_servers.socket_for(want.get("kernelspec"), want.get("python"))
+            send(conn, "kernel_server", socket=path)
+        except (OSError, ValueError) as e:
+            log(str(e))
+            send(conn, "error", message=str(e))
+        conn.close()
 
     def become_executor(self, conn: socket.socket, req: dict[str, Any], err: int) -> NoReturn:
         run_child(lambda: self._execute(conn, req, err))
@@ -186,6 +209,8 @@ class Server:
         os.dup2(conn.fileno(), 1)
         stdin_from_devnull()
         conn.close()
+        self.kernel_servers.close_in_child()
+        nblc_kernel_remote.SERVERS = self.path
         sys.argv = [nblc_execute.__file__, *req["argv"]]
         print(json.dumps({"event": "spawned", "pid": os.getpid()}), flush=True)
         return nblc_execute.main([*req["argv"], "--fork-kernel"])
@@ -230,6 +255,7 @@ class Server:
         for pid in list(self.children):
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+        self.kernel_servers.shutdown()
         shutil.rmtree(self.dir, ignore_errors=True)
         return 0
 
@@ -240,8 +266,11 @@ class Server:
 
 
 def main() -> int:
+    p = argparse.ArgumentParser(description="nblc's notebook fork server")
+    p.add_argument("--preload", default="", help="NBLC_KERNEL_PRELOAD: KERNELSPEC=mod1,mod2;OTHER=mod3")
+    args = p.parse_args()
     die_with_parent(signal.SIGTERM)
-    return Server().serve()
+    return Server(parse_setting(args.preload)).serve()
 
 
 if __name__ == "__main__":

@@ -11,19 +11,14 @@ No user code has run in the template, so every kernel is still fresh. Any other 
 kernelspec, another interpreter, unusual stdio) is launched by jupyter_client as usual.
 """
 
-import atexit
 import contextlib
-import ctypes
 import json
-import logging
 import os
 import signal
 import subprocess
 import sys
 import time
-import traceback
 import uuid
-from collections.abc import Callable
 from typing import Any, NoReturn, cast
 
 from jupyter_client.connect import KernelConnectionInfo
@@ -31,61 +26,10 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 import nblc_kernel_boot
-import nblc_sandbox
+import nblc_kernel_remote
+from nblc_kernel_become import become_kernel, die_with_parent, reset_child_state, run_child
 from nblc_kernel_sandbox import KernelSandbox
 from nblc_output import unbound_kernel
-
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent(signum: int = signal.SIGKILL) -> None:
-    """Get `signum` when the parent dies (SIGKILL: a killed executor leaves no kernel; SIGTERM:
-    the process cleans up like when it is cancelled)."""
-    parent = os.getppid()
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
-    except (OSError, AttributeError):  # not Linux: the executor's own kill path still applies
-        return
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
-
-
-def exit_code(e: SystemExit) -> int:
-    """The process exit status a SystemExit stands for."""
-    return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
-
-
-def stdin_from_devnull() -> None:
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-
-
-def run_child(body: Callable[[], int]) -> NoReturn:
-    """Run `body()` in a forked child and end the process with its result as exit status. Never
-    returns: an exception must not unwind into the code of the process the child was forked from."""
-    code = 1
-    try:
-        code = body()
-    except SystemExit as e:
-        code = exit_code(e)
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
-
-
-def reset_child_state() -> None:
-    """What a forked child must not inherit from the process it was forked from."""
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGPIPE):
-        signal.signal(signum, signal.SIG_DFL)
-    signal.set_wakeup_fd(-1)
-    atexit._clear()
-    logging.root.handlers.clear()
 
 
 class KernelTemplate:
@@ -144,30 +88,7 @@ class KernelTemplate:
         if not chunks:
             return 0  # discarded
         req = json.loads(b"".join(chunks))
-        os.setsid()
-        stdin_from_devnull()
-        for fd, stream in ((1, "stdout"), (2, "stderr")):
-            if req[stream] is not None and req[stream] != fd:
-                os.dup2(req[stream], fd)
-        if req["policy"]:
-            # This process stays outside as the supervisor; the sandboxed child returns here.
-            nblc_sandbox.enter(req["policy"], req["argv"])
-        else:
-            os.chdir(req["cwd"])
-        os.environ.clear()
-        os.environ.update(req["env"])
-        sys.argv = [req["argv"][0], *req["argv"][3:]]
-        sys.executable = os.path.normpath(sys.executable)  # as in the sandbox: no `..` through absent folders
-        boot = nblc_kernel_boot.run_in_process  # the real launcher, never one in the notebook's folder
-        for name in [m for m in sys.modules if m.startswith("nblc")]:
-            del sys.modules[name]  # importable in a spawned kernel only from its own folder
-        try:
-            boot()
-            code = 0
-        except SystemExit as e:
-            code = exit_code(e)
-        atexit._run_exitfuncs()  # the kernel's own (history, cleanup), never the executor's
-        return code
+        return become_kernel(req, req["stdout"], req["stderr"])
 
 
 class ForkedProcess:
@@ -239,11 +160,17 @@ class NblcProvisioner(LocalProvisioner):
 
     template: KernelTemplate | None = None  # set by NblcKernelManager
     sandbox: KernelSandbox | None = None
+    imports: list[str] = []
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         template, sandbox = self.template, self.sandbox
         if sandbox is not None:
             kwargs["env"] = sandbox.env(kwargs.get("env") or os.environ, self.kernel_spec)
+        remote = self.remote(cmd, kwargs)
+        if remote is not None:
+            if template is not None:
+                template.discard()
+            return self.launch_remote(remote, cmd, kwargs)
         if template is None or not template.available or not forkable(cmd, kwargs):
             if template is not None:
                 template.discard()
@@ -261,12 +188,39 @@ class NblcProvisioner(LocalProvisioner):
         self.cwd = cwd
         return self.connection_info
 
+    def remote(self, cmd: list[str], kwargs: dict[str, Any]) -> "nblc_kernel_remote.RemoteKernel | None":
+        """A child of this kernelspec's kernel server (warm: its own Python, preloaded), if any."""
+        if not nblc_kernel_boot.is_ipykernel(cmd) or not forkable([sys.executable, *cmd[1:]], kwargs):
+            return None
+        python = nblc_kernel_remote.resolve(cmd[0], dict(kwargs.get("env") or os.environ))
+        name = str(getattr(self.parent, "kernel_name", "") or "")
+        return None if python is None else nblc_kernel_remote.fork(name, python, self.imports)
+
+    def launch_remote(
+        self, remote: "nblc_kernel_remote.RemoteKernel", cmd: list[str], kwargs: dict[str, Any]
+    ) -> KernelConnectionInfo:
+        env = dict(kwargs.get("env") or os.environ)
+        cwd = str(kwargs.get("cwd") or os.getcwd())
+        sandbox = self.sandbox
+        policy = sandbox.policy(cmd, self.kernel_spec) if sandbox is not None else None
+        if sandbox is not None:
+            with contextlib.suppress(OSError):  # the sandbox joins them itself too
+                sandbox.limits.add(remote.pid)
+        req = {"argv": cmd, "env": env, "cwd": cwd, "policy": policy}
+        out, err = kwargs.get("stdout"), kwargs.get("stderr")
+        remote.launch(req, 1 if out is None else out, 2 if err is None else err)
+        self.process = cast(subprocess.Popen[bytes], remote)  # Popen as LocalProvisioner uses it
+        self.pid = self.pgid = remote.pid  # the child calls setsid()
+        self.cwd = cwd
+        return self.connection_info
+
 
 class NblcKernelManager(AsyncKernelManager):
     """A kernel manager whose provisioner forks the given template when it can, and sandboxes."""
 
-    template: KernelTemplate | None = None  # both set by the executor after create_kernel_manager()
+    template: KernelTemplate | None = None  # all set by the executor after create_kernel_manager()
     sandbox: KernelSandbox | None = None
+    imports: list[str] = []  # the notebook's, for its kernel server's preloads
     pinned = False  # the sandboxed kernel's sockets are pinned (nblc_kernel_sockets)
 
     def _connect_control_socket(self) -> None:
@@ -281,5 +235,6 @@ class NblcKernelManager(AsyncKernelManager):
             provisioner = NblcProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
             provisioner.template = self.template
             provisioner.sandbox = self.sandbox
+            provisioner.imports = self.imports
             self.provisioner = provisioner
         return await super()._async_pre_start_kernel(**kw)

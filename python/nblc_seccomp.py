@@ -50,6 +50,7 @@ NAMESPACE_FLAGS = {
 }
 # clone3 passes its flags in memory, which a filter cannot read: ENOSYS makes glibc use clone.
 NOT_IMPLEMENTED = ("clone3",)
+CLONE_THREAD = 0x00010000
 
 
 def _libseccomp() -> Any:
@@ -86,6 +87,26 @@ def compile_filter() -> str:
             f.add_rule(sc.ERRNO(errno.EPERM), name, sc.Arg(0, sc.MASKED_EQ, flag, flag))
     for name in NOT_IMPLEMENTED:
         f.add_rule(sc.ERRNO(errno.ENOSYS), name)
+    with tempfile.TemporaryFile() as out:
+        f.export_bpf(out)
+        out.seek(0)
+        return base64.b64encode(out.read()).decode("ascii")
+
+
+def trial_filter() -> str:
+    """For a preload's trial import (nblc_preload): a module that opens a network socket or
+    runs a program while it is imported is killed there (SIGSYS), and so never imported in a
+    kernel server, which runs outside the sandbox. Base64, as compile_filter()."""
+    sc = _libseccomp()
+    f = sc.SyscallFilter(defaction=sc.ALLOW)
+    f.add_rule(sc.KILL_PROCESS, "socket", sc.Arg(0, sc.NE, 1))  # anything but AF_UNIX
+    # a new process (not a thread: CLONE_THREAD); clone3's flags are out of a filter's reach,
+    # so ENOSYS makes glibc use clone
+    f.add_rule(sc.KILL_PROCESS, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+    f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    for name in ("fork", "vfork", "execve", "execveat"):
+        with contextlib.suppress(ValueError, OSError, RuntimeError):  # not a call on this architecture
+            f.add_rule(sc.KILL_PROCESS, name)
     with tempfile.TemporaryFile() as out:
         f.export_bpf(out)
         out.seek(0)

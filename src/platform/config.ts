@@ -147,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
       outputLimitBytes: outputLimitBytes(v.NBLC_NOTEBOOK_OUTPUT_LIMIT),
       python: v.NBLC_PYTHON ?? path.join(PROJECT_ROOT, '.venv', 'bin', 'python'),
       executor: v.NBLC_EXECUTOR,
+      kernelPreload: v.NBLC_KERNEL_PRELOAD.trim(),
       cron: ['', 'off', 'none'].includes(v.NBLC_TEST_CRON.trim()) ? null : v.NBLC_TEST_CRON.trim(),
       timezone: v.NBLC_TEST_TIMEZONE,
       onMerge: v.NBLC_TEST_ON_MERGE === 'true',

@@ -3,10 +3,12 @@
  * (`~ready~<format>~<sha>`), so that a `provision` or `latest` request renames it into place
  * instead of copying the whole suite (~140 MB) while the user waits. The next one is assembled in
  * the background once a request has taken it, when a request finds none for the published
- * commit, and right after a publish (if one was kept for the previous commit).
+ * commit, and right after every publish: moved forward from the previous commit's when one was
+ * kept, else made whole (a new host, the first publish), so that not even the first request on a
+ * host copies the suite itself; this process's requests wait for the one a publish is making.
  *
- * It is a cache, nothing more: a request that finds no ready copy (first one after a publish, two
- * at once, NBLC_READY_COPY=false) copies the snapshot itself, as it always did. It is assembled
+ * It is a cache, nothing more: a request that finds no ready copy (two at once, a worker
+ * restarted since the publish, NBLC_READY_COPY=false) copies the snapshot itself, as it always did. It is assembled
  * exactly like a request's copy (the same entries, modes, skipped symlinks), owned by the service;
  * the request that takes it writes its own manifest and hands it to the user's uid.
  *
@@ -73,10 +75,28 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The private staging area (fs.ts, stagingFor), made if missing (mode 0700) so that a ready copy
+ * can be made before the first request on this host; false when there is no users' folder yet.
+ */
+async function stagingArea(area: string): Promise<boolean> {
+  try {
+    await fs.mkdir(area, { mode: 0o700 });
+  } catch (err) {
+    if (errCode(err) === 'ENOENT') return false;
+    if (errCode(err) !== 'EEXIST') throw err;
+  }
+  const st = await fs.lstat(area);
+  return st.isDirectory() && !st.isSymbolicLink();
+}
+
 export class ReadyCopies {
   private making: Promise<void> | null = null;
   private advancing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** The ready copy a publish started making: requests wait for it rather than copy cold. */
+  private afterPublish: Promise<void> | null = null;
+  private release: (() => void) | null = null;
   private discarded = false;
   private readonly abort = new AbortController();
 
@@ -103,11 +123,11 @@ export class ReadyCopies {
    * is already making one. Never throws: a failure is logged and the next request copies itself.
    */
   prepare(area: string, src: ReadySource, log: Logger): void {
-    if (this.enabled) this.schedule(src.commit, log, () => this.make(area, src));
+    if (this.enabled) void this.schedule(src.commit, log, () => this.make(area, src));
     else if (!this.discarded) {
       // Turned off: a ready copy kept by an earlier run only takes space now.
       this.discarded = true;
-      this.schedule(src.commit, log, () => this.discardOutdated(area, null));
+      void this.schedule(src.commit, log, () => this.discardOutdated(area, null));
     }
   }
 
@@ -150,13 +170,15 @@ export class ReadyCopies {
    */
   async settled(): Promise<void> {
     await this.advancing?.catch(() => undefined);
+    await this.afterPublish;
   }
 
   /**
-   * After a publish, when the ready copy could not be moved forward: if `area` holds a ready copy
-   * of an earlier commit (copies are made on this filesystem), replaces it with one of `commit`,
-   * loading its snapshot manifest (hashing it the first time) in the background too. Where nobody
-   * asked for copies, nothing is made.
+   * After a publish, when the ready copy could not be moved forward (none was kept: a new host,
+   * or the first publish): makes one of `commit` in the background, loading its snapshot
+   * manifest (hashing it the first time) too, so that no request copies the suite itself, not
+   * even the first on this host. The publish does not wait for it; this process's requests do
+   * (settled()), and then take it.
    */
   async replace(
     area: string,
@@ -164,25 +186,33 @@ export class ReadyCopies {
     load: (signal: AbortSignal) => Promise<ReadySource>,
     log: Logger,
   ): Promise<void> {
-    if (!this.enabled) return;
-    // Checked now, not when the job starts: a request within its delay schedules its own.
-    const names = await fs.readdir(area).catch(() => [] as string[]);
-    if (!names.some((n) => n.startsWith(READY))) return;
-    this.schedule(commit, log, async () => this.make(area, await load(this.abort.signal)));
+    if (!this.enabled || !(await stagingArea(area))) return;
+    const made = this.schedule(commit, log, async () => this.make(area, await load(this.abort.signal)), 0);
+    const tracked: Promise<void> = made.finally(() => {
+      if (this.afterPublish === tracked) this.afterPublish = null;
+    });
+    this.afterPublish = tracked;
   }
 
-  private schedule(commit: string, log: Logger, job: () => Promise<void>): void {
-    if (this.making || this.timer || this.abort.signal.aborted) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.making = job()
-        .catch((err: Error) => {
-          if (!this.abort.signal.aborted)
-            log.warn(`could not assemble the ready copy of ${commit.slice(0, 7)}: ${err.message}`, { commit });
-        })
-        .finally(() => (this.making = null));
-    }, START_DELAY_MS);
-    this.timer.unref();
+  /** Runs `job` after `delayMs` unless one is running or due; resolves when that one ends. */
+  private schedule(commit: string, log: Logger, job: () => Promise<void>, delayMs = START_DELAY_MS): Promise<void> {
+    if (this.making) return this.making;
+    if (this.timer || this.abort.signal.aborted) return this.afterPublish ?? Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.release = resolve;
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.release = null;
+        this.making = job()
+          .catch((err: Error) => {
+            if (!this.abort.signal.aborted)
+              log.warn(`could not assemble the ready copy of ${commit.slice(0, 7)}: ${err.message}`, { commit });
+          })
+          .finally(() => (this.making = null));
+        void this.making.then(resolve);
+      }, delayMs);
+      this.timer.unref();
+    });
   }
 
   /** Stops a copy being made (its folder is removed) and waits for it. */
@@ -190,6 +220,7 @@ export class ReadyCopies {
     this.abort.abort();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.release?.();
     await this.making;
   }
 

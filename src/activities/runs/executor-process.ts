@@ -97,6 +97,7 @@ class ForkServer {
   constructor(
     private readonly python: string,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly preload: string,
   ) {}
 
   /** The server's pid while it runs (for tests and diagnostics). */
@@ -125,7 +126,8 @@ class ForkServer {
   }
 
   private start(): Promise<string> {
-    const child = spawn(this.python, [FORK_SERVER], { stdio: ['pipe', 'pipe', 'pipe'], env: this.env });
+    const args = this.preload ? [FORK_SERVER, '--preload', this.preload] : [FORK_SERVER];
+    const child = spawn(this.python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: this.env });
     this.child = child;
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -158,10 +160,17 @@ class ForkServer {
 }
 
 const servers = new Map<string, ForkServer>();
-/** The fork server of this interpreter and environment (see {@link executorEnv}). */
-export function forkServerFor(python: string, env: NodeJS.ProcessEnv = executorEnv(process.env)): ForkServer {
-  const key = JSON.stringify([python, Object.entries(env).sort()]);
-  return servers.get(key) ?? servers.set(key, new ForkServer(python, env)).get(key)!;
+/**
+ * The fork server of this interpreter and environment (see {@link executorEnv}); `preload` is
+ * NBLC_KERNEL_PRELOAD, for the kernel fork servers it starts (python/nblc_kernel_servers.py).
+ */
+export function forkServerFor(
+  python: string,
+  env: NodeJS.ProcessEnv = executorEnv(process.env),
+  preload = '',
+): ForkServer {
+  const key = JSON.stringify([python, Object.entries(env).sort(), preload]);
+  return servers.get(key) ?? servers.set(key, new ForkServer(python, env, preload)).get(key)!;
 }
 
 /**

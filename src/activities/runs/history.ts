@@ -7,11 +7,14 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../platform/config.js';
 import { historyStore } from '../../storage/runs/history-store.js';
 import { recordedRunOf, type HistoryStore, type RecordedRun } from '../../domain/runs/history.js';
 import { RUN_FAILURES } from '../../domain/runs/model.js';
+import { RUN_LIMITS } from '../../domain/runs/options.js';
+import { defaultConcurrency, longestFirst, RECENT_RUNS, type RecentRuns } from '../../domain/runs/order.js';
 import { isRunDirName, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { peekReport } from './report/previous.js';
 import { writePublicStatus } from './public-status.js';
@@ -56,6 +59,27 @@ export function createHistoryActivities(
         );
       }
       return { notebooks: run.notebooks.length };
+    },
+
+    /**
+     * The order a run's notebooks start in (longest expected first, unknown ones before all)
+     * and how many run at once by default, from their recent durations and peak memory
+     * (src/domain/runs/order.ts) and this host's cores and free memory. Never fails the run:
+     * without the history, the paths as given and the ceiling.
+     */
+    async planOrder(input: { paths: string[]; ceiling: number }): Promise<{ order: string[]; concurrency: number }> {
+      const paths = Array.isArray(input?.paths) ? input.paths.filter((p) => typeof p === 'string') : [];
+      const ceiling = Number.isInteger(input?.ceiling)
+        ? Math.min(Math.max(input.ceiling, RUN_LIMITS.concurrency.min), RUN_LIMITS.concurrency.max)
+        : RUN_LIMITS.concurrency.min;
+      let recent: Map<string, RecentRuns>;
+      try {
+        recent = await (await store()).recentRuns(paths, RECENT_RUNS);
+      } catch {
+        return { order: paths, concurrency: ceiling }; // the database is away: as before
+      }
+      const host = { cores: os.availableParallelism(), freeMemoryBytes: os.freemem() };
+      return { order: longestFirst(paths, recent), concurrency: defaultConcurrency(host, recent, ceiling) };
     },
   };
 }

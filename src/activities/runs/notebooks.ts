@@ -300,7 +300,7 @@ export async function execute(
  */
 export async function prestartForkServer(cfg: NotebookConfig, log: (message: string) => void): Promise<void> {
   if (cfg.tests.executor !== 'fork') return;
-  await forkServerFor(cfg.tests.python, executorEnv(cfg.env, cfg.sandbox.kernelEnv))
+  await forkServerFor(cfg.tests.python, executorEnv(cfg.env, cfg.sandbox.kernelEnv), cfg.tests.kernelPreload)
     .socket()
     .catch((err: Error) => log(err.message));
 }
@@ -314,7 +314,7 @@ async function startExecutor(
 ) {
   const env = executorEnv(cfg.env, kernelEnv);
   if (cfg.tests.executor === 'spawn') return spawnExecutor(cfg.tests.python, args, env);
-  const server = forkServerFor(cfg.tests.python, env);
+  const server = forkServerFor(cfg.tests.python, env, cfg.tests.kernelPreload);
   for (let attempt = 1; ; attempt++) {
     let socket: string | null;
     try {

@@ -3,6 +3,7 @@
  * `GET /notebooks` and `GET /notebooks/<path>/history`, and the store interface behind them.
  * Pure: the database code is src/platform/database.ts and history-store.ts.
  */
+import type { RecentRuns } from './order.js';
 import { causeOf, causeText } from './causes.js';
 import { parseProbeOutput, type RunEnvironment } from './environment.js';
 import { NOTEBOOK_STATUSES, type NotebookStatus, type RunKind } from './model.js';
@@ -104,6 +105,8 @@ export interface HistoryStore {
   previousEnvironment(runId: string, before: string): Promise<{ runId: string; environment: RunEnvironment } | null>;
   /** Each path's most recent pass in another run than `runId` (paths that never passed: absent). */
   lastPasses(paths: readonly string[], runId: string): Promise<Map<string, LastPass>>;
+  /** Each path's newest `limit` durations and peaks (paths never recorded: absent). */
+  recentRuns(paths: readonly string[], limit: number): Promise<Map<string, RecentRuns>>;
   close(): Promise<void>;
 }
 

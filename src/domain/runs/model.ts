@@ -204,6 +204,8 @@ export interface TestRunCarry {
   plans?: Record<string, NotebookPlan>;
   /** A candidate run's baseline run ID (its report compares with it). */
   baseline?: string;
+  /** Notebooks at once when the run did not say (runOrder.ts: cores, free memory, recorded peaks). */
+  concurrency?: number;
 }
 
 export interface TestRunProgress {

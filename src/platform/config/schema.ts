@@ -68,6 +68,14 @@ const runs = {
     .default('64M'),
   NBLC_PYTHON: z.string().optional(),
   NBLC_EXECUTOR: z.enum(['fork', 'spawn']).default('fork'),
+  // KERNELSPEC=mod1,mod2;OTHER=mod3 (`*` for every kernelspec): what kernel fork servers import first
+  NBLC_KERNEL_PRELOAD: z
+    .string()
+    .regex(
+      /^\s*(([^\s=;,]+\s*=\s*([A-Za-z_][\w.]*\s*(,\s*[A-Za-z_][\w.]*\s*)*)?)?\s*(;\s*|$))*$/,
+      'KERNELSPEC=module,module;OTHER=module (`*=` for every kernelspec)',
+    )
+    .default(''),
   NBLC_TEST_CRON: z.string().default('0 3 * * *'),
   NBLC_TEST_TIMEZONE: z.string().default('UTC'),
   NBLC_TEST_ON_MERGE: z.enum(['true', 'false']).default('true'),

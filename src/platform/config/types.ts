@@ -57,6 +57,8 @@ export interface Config {
     python: string;
     /** `fork`: executors forked by a per-worker fork server; `spawn`: a new Python per notebook. */
     executor: 'fork' | 'spawn';
+    /** NBLC_KERNEL_PRELOAD as given: modules the kernel fork servers import first, per kernelspec. */
+    kernelPreload: string;
     /** Cron of the scheduled full run; null when NBLC_TEST_CRON=off. */
     cron: string | null;
     timezone: string;

@@ -7,6 +7,7 @@ import type { HistoryStore, NotebookRun, RecordedRun } from '../../domain/runs/h
 import type { NotebookStatus, RunKind } from '../../domain/runs/model.js';
 import type { Config } from '../../platform/config.js';
 import { openDatabase, sqliteFileOf, type Database, type SqlValue } from '../../platform/database.js';
+import { durationQueries } from './duration-store.js';
 import { environmentQueries, recordEnvironment, recordKernelEnvironments } from './environment-store.js';
 import { advanceSummaries, lockRecording, readSummaries, refreshSummaries } from './notebook-summaries.js';
 
@@ -135,6 +136,7 @@ export function createHistoryStore(db: Database): HistoryStore {
     },
 
     ...environmentQueries(db),
+    ...durationQueries(db),
 
     close: () => db.close(),
   };

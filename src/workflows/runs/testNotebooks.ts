@@ -32,6 +32,7 @@ import { kernelChoiceOf, measureRunEnvironments } from './kernels.js';
 import { candidateBaseline, candidateStatus, NO_ALERT_KINDS, NO_HISTORY_KINDS } from './candidate.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
 import { allPaths, executePlanned, historyFull, notebookExecutors, notebookQueue, runLanes } from './runLanes.js';
+import { orderNotebooks } from './runOrder.js';
 import { openRun, type TestRunState } from './runState.js';
 import {
   countSummaries,
@@ -172,12 +173,14 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
     toRun.length > 0 && patched('environment-probe')
       ? await measureRunEnvironments(runId, snap.root, toRun, { ...input, notebookTaskQueue: notebookQueue(input) })
       : undefined;
+  const ordered = await orderNotebooks(toRun, input.defaultConcurrency); // versioned: longest first
   return {
     runId,
     commit: snap.commit,
     root: snap.root,
     startedAt: new Date().toISOString(),
-    remaining: toRun,
+    remaining: ordered?.order ?? toRun,
+    ...(ordered?.concurrency ? { concurrency: ordered.concurrency } : {}),
     total: paths.length,
     done: [...done.values()],
     ...(applied && Object.keys(applied.plans).length ? { plans: applied.plans } : {}),
@@ -214,7 +217,7 @@ async function execute(run: TestRunState, carry: TestRunCarry): Promise<string[]
   };
   await runLanes({
     queue,
-    concurrency: Math.max(1, input.concurrency ?? input.defaultConcurrency),
+    concurrency: Math.max(1, input.concurrency ?? carry.concurrency ?? input.defaultConcurrency),
     historyFull: historyFull(input.maxHistoryEvents),
     running: run.running,
     done: run.done,

@@ -106,7 +106,7 @@ describe('copies after a publish', () => {
     }
   });
 
-  test('without a kept ready copy the publish still derives the manifest and makes none', async () => {
+  test('a publish derives the manifest, and a ready copy of the new commit is there for the next request', async () => {
     const { config, upstream, first } = await sandbox();
     const ready = new ReadyCopies(true);
     const sync = createSyncActivities(config, readyCopyAfterPublish(config, ready));
@@ -121,7 +121,8 @@ describe('copies after a publish', () => {
       await runActivity(sync.fetchBranch);
       await runActivity(sync.publishSnapshot, { sha: c2 });
       assert.ok(await cachedManifest(config.dataDir, c2));
-      assert.deepEqual(await fs.readdir(staging(config.usersDir)).catch(() => []), []);
+      await ready.settled(); // the ready copy of c2, made whole: none of `first` was kept
+      assert.deepEqual(await fs.readdir(staging(config.usersDir)), [path.basename(ReadyCopies.pathOf('', c2))]);
       const two = await runCopy(copies.latestCopy, 'ada', request('latest', { dir: 'two' }));
       assert.deepEqual(await readTree(two.path), { 'README.md': '# notebooks\n', 'nb/x.ipynb': '{}' });
     } finally {

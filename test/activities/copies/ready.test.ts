@@ -103,14 +103,29 @@ describe('ready copy', () => {
     });
   });
 
-  test('after a publish the ready copy moves to the new commit, where one was kept; elsewhere nothing is made', async () => {
+  test('the first publish on a new host makes a ready copy before any request; the first request takes it', async () => {
+    await withReadyCopies(async ({ config, acts, ready }) => {
+      const log = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+      await fs.rm(staging(config.usersDir), { recursive: true, force: true }); // nothing ever copied here
+      const v1 = await publishTree(config.cacheDir, { 'a.ipynb': 'v1' });
+      await readyCopyAfterPublish(config, ready)(v1, log);
+      const ino = await readyInode(config.usersDir, v1);
+      const first = await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'one' }));
+      assert.equal((await fs.stat(first.path)).ino, ino, 'the very first copy on this host is the ready copy');
+      assert.deepEqual(await readTree(first.path), { 'a.ipynb': 'v1' });
+      // Requests right after a publish wait for the ready copy it is making (settled()), not copy
+      const v2 = await publishTree(config.cacheDir, { 'a.ipynb': 'v2' });
+      await fs.rm(ReadyCopies.pathOf(staging(config.usersDir), v1), { recursive: true, force: true });
+      await readyCopyAfterPublish(config, ready)(v2, log);
+      const second = await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'two' }));
+      assert.deepEqual(await readTree(second.path), { 'a.ipynb': 'v2' });
+    });
+  });
+
+  test('after a publish the ready copy moves to the new commit, where one was kept', async () => {
     await withReadyCopies(async ({ config, acts, ready }) => {
       const log = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
       const v1 = await publishTree(config.cacheDir, { 'a.ipynb': 'v1' });
-      void readyCopyAfterPublish(config, ready)(v1, log);
-      await new Promise((r) => setTimeout(r, 600));
-      assert.deepEqual(await fs.readdir(staging(config.usersDir)).catch(() => []), [], 'no copies yet: nothing made');
-
       await runCopy(acts.latestCopy, 'ada', request('latest', { dir: 'one' }));
       await readyInode(config.usersDir, v1);
       const v2 = await publishTree(config.cacheDir, { 'a.ipynb': 'v2', 'b.ipynb': 'new' });
