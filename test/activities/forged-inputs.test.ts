@@ -143,6 +143,9 @@ const CASES: Array<[string, unknown, string, string]> = [
   ['resolveBaseline', { runId: '..', compareWith: 'latest-scheduled' }, 'runId', U],
   ['resolveBaseline', { runId: 'good-run', compareWith: '../outside' }, 'compareWith', U],
   ['setCandidateStatus', { runId: '../outside' }, 'runId', U],
+  // Longest first (issue 23).
+  ['planOrder', { paths: ['../outside/evil.ipynb'], ceiling: 2 }, 'paths', U],
+  ['planOrder', { paths: '/etc', ceiling: 2 }, 'paths', U],
 ];
 
 /** Activities that take no input at all: nothing to forge. */

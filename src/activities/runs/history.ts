@@ -20,6 +20,7 @@ import { peekReport } from './report/previous.js';
 import { writePublicStatus } from './public-status.js';
 import { STATUS_RUN_KIND } from '../../domain/runs/health.js';
 import { readTextCapped } from '../capped-read.js';
+import { checkRelativePath, untrusted } from '../untrusted.js';
 import { REPORT_LIMITS } from './report/limits.js';
 
 /** Run directory names as runIdFromWorkflowId makes them. */
@@ -65,10 +66,13 @@ export function createHistoryActivities(
      * The order a run's notebooks start in (longest expected first, unknown ones before all)
      * and how many run at once by default, from their recent durations and peak memory
      * (src/domain/runs/order.ts) and this host's cores and free memory. Never fails the run:
-     * without the history, the paths as given and the ceiling.
+     * without the history, the paths as given and the ceiling. Paths a stranger wrote (`..`,
+     * absolute) are refused like every activity's: they would only come back reordered, but
+     * the history is queried with them.
      */
     async planOrder(input: { paths: string[]; ceiling: number }): Promise<{ order: string[]; concurrency: number }> {
-      const paths = Array.isArray(input?.paths) ? input.paths.filter((p) => typeof p === 'string') : [];
+      if (!Array.isArray(input?.paths)) throw untrusted('paths', 'is not a list of notebook paths');
+      const paths = input.paths.map((p) => checkRelativePath(p, 'paths'));
       const ceiling = Number.isInteger(input?.ceiling)
         ? Math.min(Math.max(input.ceiling, RUN_LIMITS.concurrency.min), RUN_LIMITS.concurrency.max)
         : RUN_LIMITS.concurrency.min;
