@@ -4,7 +4,7 @@
  */
 import type { NotebookSettings, SettingKey } from '../../../domain/runs/contract.js';
 import { skipText } from '../../../domain/runs/contract.js';
-import { html } from './text.js';
+import { h, type Html } from '../../template.js';
 
 /** The settings in the order pages list them, with how each value reads. */
 const SHOWN: Array<[SettingKey, string, (s: NotebookSettings) => string]> = [
@@ -27,13 +27,13 @@ const SHOWN: Array<[SettingKey, string, (s: NotebookSettings) => string]> = [
 ];
 
 /** One line per setting: name, value, source (settings no layer set are left out, but the defaults). */
-export function settingsDetails(s: NotebookSettings | undefined): string {
+export function settingsDetails(s: NotebookSettings | undefined): Html | '' {
   if (!s) return '';
   const rows = SHOWN.filter(([key]) => s.sources[key] !== undefined).map(
     ([key, name, value]) =>
-      `<tr><th>${html(name)}</th><td>${html(value(s))}</td><td class="src">${html(s.sources[key] ?? '')}</td></tr>`,
+      h`<tr><th>${name}</th><td>${value(s)}</td><td class="src">${s.sources[key] ?? ''}</td></tr>`,
   );
-  return `<details class="settings"><summary>settings</summary><table>${rows.join('')}</table></details>`;
+  return h`<details class="settings"><summary>settings</summary><table>${rows}</table></details>`;
 }
 
 export const SETTINGS_CSS = `
