@@ -7,7 +7,7 @@ import { ConfigError, type Config } from '../platform/config.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
 import { importReports } from '../activities/runs/history.js';
 import { checkSandbox } from '../activities/runs/sandbox.js';
-import { prestartForkServer } from '../activities/runs/notebooks.js';
+import { prestartForkServer } from '../activities/runs/executor.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
 import { closeHistoryStores, historyStore } from '../storage/runs/history-store.js';
 import type { Logger } from '../platform/logger.js';
