@@ -23,11 +23,12 @@ ARG NBLC_GID=10001
 # bubblewrap: the notebook sandbox's fallback where this non-root worker may not create the
 # namespaces itself (docs/security.md, "Fallbacks"; the compose worker's security_opt lets it).
 # slirp4netns: each kernel's own outbound network (NBLC_KERNEL_NETWORK=outbound, the default);
+# nftables: NBLC_KERNEL_NETWORK_ALLOW's address:port entries, enforced per port in that network;
 # libseccomp2: the kernels' seccomp filter (pyseccomp). docs/security.md, "The network boundary".
 # openssl: `nblc temporal certs` (the Temporal frontend's mutual TLS, docs/deployment.md).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates git openssl python3 python3-venv tini bubblewrap \
-    slirp4netns libseccomp2 \
+    slirp4netns libseccomp2 nftables \
  && rm -rf /var/lib/apt/lists/*
 
 # A dedicated non-root user (the base image's `node` user is removed so that any UID, 1000

@@ -10,6 +10,7 @@ import os
 import shutil
 from typing import Any
 
+import nblc_bwrap_disk
 import nblc_linux as lx
 import nblc_network
 import nblc_seccomp
@@ -175,24 +176,20 @@ def apply_disk_mount(m: dict[str, Any], target: str) -> None:
 
 
 def bwrap_args_for(policy: dict[str, Any]) -> list[str]:
-    """The policy as bubblewrap arguments, with the network, the filter and the files. bwrap
-    cannot copy a folder into a tmpfs: there the disk bound is on /tmp only (--size), and the
-    writable folder stays a bind of the host's copy."""
+    """The policy as bubblewrap arguments, with the network, the filter and the files. The disk
+    bound: two tmpfs sharing NBLC_NOTEBOOK_DISK (nblc_bwrap_disk; the command copies the folder)."""
     from nblc_policy import bwrap_args
 
-    mounts, size, files = [], 0, []
-    for m in policy["mounts"]:
+    disk_mounts, sized = nblc_bwrap_disk.plan(policy)
+    mounts, files = [], []
+    for m in disk_mounts:
         if m["op"] == "file":
             files += ["--ro-bind-data", str(nblc_seccomp.memfd(m["text"].encode())), m["dst"]]
             continue
-        if m["op"] == "disk":
-            size = int(m["size"])
-            tmp = m["sub"] == "tmp"
-            m = {"op": "tmpfs", "dst": m["dst"]} if tmp else {"op": "rw", "src": m["src"], "dst": m["dst"]}
         mounts.append(m)
     args = bwrap_args({**policy, "mounts": mounts})
-    if size:
-        i = next(i for i in range(len(args) - 1) if args[i : i + 2] == ["--tmpfs", "/tmp"])
+    for dst, size in sized.items():
+        i = next(i for i in range(len(args) - 1) if args[i : i + 2] == ["--tmpfs", dst])
         args[i:i] = ["--size", str(size)]
     bpf = nblc_seccomp.program(policy)
     if bpf:  # the filter refuses new user namespaces: bwrap's own nested one is not needed

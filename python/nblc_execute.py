@@ -39,6 +39,7 @@ from nblc_containment import annotate
 from nblc_files import make_scratch, read_notebook, remove_tree, write_atomic
 from nblc_kernel_fork import KernelTemplate, NblcKernelManager
 from nblc_kernel_sandbox import KernelSandbox, add_sandbox_arguments, make_sandbox, parse_size
+from nblc_kernel_sockets import pin_sockets
 from nblc_output import BoundedClient, OutputBudget, bound_executor
 from nblc_ready import fast_reconnect, wait_for_ready
 from nblc_results import Outcome, Result, unsandboxed_usage
@@ -201,6 +202,10 @@ class Executor:
             await client.async_start_new_kernel(cwd=scratch, stdout=sys.stderr.fileno())
             # nbclient's async_start_new_kernel_client, without jupyter_client's fixed waits (nblc_ready)
             client.kc = kc = km.client()
+            if isinstance(self.sandbox, KernelSandbox):  # its sockets, never their names again
+                await pin_sockets([km, kc], km.is_alive, client.startup_timeout)
+                km.pinned = True
+                km._connect_control_socket()
             fast_reconnect(kc)
             kc.start_channels()
             reply = await wait_for_ready(kc, client.startup_timeout)

@@ -267,6 +267,13 @@ class NblcKernelManager(AsyncKernelManager):
 
     template: KernelTemplate | None = None  # both set by the executor after create_kernel_manager()
     sandbox: KernelSandbox | None = None
+    pinned = False  # the sandboxed kernel's sockets are pinned (nblc_kernel_sockets)
+
+    def _connect_control_socket(self) -> None:
+        """A sandboxed kernel's control socket connects only once its sockets are pinned: by
+        name, a link the kernel put there would lead it to a socket of the host."""
+        if self.sandbox is None or self.pinned:
+            super()._connect_control_socket()
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         if self.provisioner is None:

@@ -27,6 +27,8 @@ import socket
 import struct
 from typing import Any
 
+import nblc_network_ports
+
 # Never reachable from an "outbound" kernel unless allowed: loopback, "this network", private
 # (RFC 1918), shared (RFC 6598, carrier NAT and many clouds' internal services), link-local
 # (cloud metadata services), multicast and reserved. The host's own addresses are added.
@@ -66,7 +68,8 @@ def host_addresses() -> list[str]:
 
 def parse_allow(entries: list[str]) -> list[str]:
     """NBLC_KERNEL_NETWORK_ALLOW entries (CIDR, address, or address:port; config.ts checked
-    them) as IPv4 networks. Routes cannot tell ports apart: an address:port opens the address."""
+    them) as IPv4 networks to route. Routes cannot tell ports apart: an address:port gets its
+    route here, and its ports are enforced by nftables (nblc_network_ports)."""
     nets = []
     for entry in entries:
         host = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
@@ -81,6 +84,8 @@ def policy_entry(mode: str, allow: list[str] | None = None) -> Network:
     if mode != "outbound":
         return {"mode": mode}
     allowed = [ipaddress.IPv4Network(n) for n in parse_allow(allow or [])]
+    whole = [n for n in parse_allow([e for e in allow or [] if e.count(":") != 1])]
+    ports = nblc_network_ports.port_entries(allow or [], whole)
     blocked = [ipaddress.IPv4Network(n) for n in BLOCKED]
     blocked += [ipaddress.IPv4Network(f"{a}/32") for a in host_addresses()]
     # a block inside an allowed network goes; an allowed network inside a block gets a route
@@ -90,6 +95,7 @@ def policy_entry(mode: str, allow: list[str] | None = None) -> Network:
         "block": sorted({str(b) for b in blocked}),
         "allow": [str(a) for a in allowed if a.prefixlen > 0],
         "slirp4netns": shutil.which("slirp4netns"),
+        **({"ports": ports, "nft": nblc_network_ports.find_nft()} if ports else {}),
     }
 
 

@@ -26,6 +26,7 @@ from nblc_network import (
     close_private_ranges,
     owner_of,
 )
+from nblc_network_ports import restrict_ports
 
 
 def configure_tap() -> None:
@@ -62,6 +63,7 @@ def set_routes_in(pid: int, net: Network) -> None:
                 os.close(fd)
             configure_tap()
             close_private_ranges(net)
+            restrict_ports(net)
             code = 0
         except OSError as e:
             os.write(2, f"nblc sandbox: network routes: {e}\n".encode())

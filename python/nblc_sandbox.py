@@ -27,10 +27,12 @@ import socket
 import sys
 from typing import Any, NoReturn
 
+import nblc_bwrap_disk
 import nblc_containment
 import nblc_linux as lx
 import nblc_network
 import nblc_network_bwrap
+import nblc_network_ports
 import nblc_sandbox_root
 import nblc_seccomp
 from nblc_policy import Policy
@@ -92,6 +94,8 @@ def enter(policy: Policy, cmd: list[str]) -> None:
     os.close(alive_w)
     try:
         lx.prctl(lx.PR_SET_PDEATHSIG, signal.SIGKILL)
+        if net is not None:  # here, not before the fork: a child of that process would be PID 1
+            nblc_network_ports.restrict_ports(net)
         close_fds(keep=alive_r)  # an inherited descriptor of a host directory would be a way out
         nblc_sandbox_root.build_root(policy)
         socket.sethostname("nblc")
@@ -181,6 +185,7 @@ def exec_bwrap(policy: Policy, cmd: list[str], why: str) -> NoReturn:
     try:
         limit_data(policy)
         args = nblc_containment.bwrap_args_for(policy)
+        cmd = nblc_bwrap_disk.command(policy, cmd)  # the folder's copy first, into its bounded tmpfs
         net = policy.get("network")
         if net and net.get("mode") == "outbound":
             try:

@@ -5,7 +5,8 @@
 set -euo pipefail
 # The kernel's network and system calls (docs/security.md, "The network boundary"; issue 21).
 # Worker runtime: slirp4netns (NBLC_KERNEL_NETWORK=outbound, the default: without it a worker
-# refuses to start unless NBLC_KERNEL_NETWORK is none or host) and libseccomp2 (the kernels'
+# refuses to start unless NBLC_KERNEL_NETWORK is none or host), nftables (address:port entries of
+# NBLC_KERNEL_NETWORK_ALLOW) and libseccomp2 (the kernels'
 # seccomp filter, through pyseccomp in requirements.txt). Tests only: iproute2 (`ip netns`, the
 # namespace standing in for the internet in test/system/sandbox/containment.test.ts) and python3-seccomp
 # (test/system/sandbox/fallbacks.test.ts runs the probe with the system's Python, which has no .venv).
@@ -13,6 +14,8 @@ install_kernel_network() {
   [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || return 0
   local missing=()
   command -v slirp4netns >/dev/null || missing+=(slirp4netns)
+  # nft: NBLC_KERNEL_NETWORK_ALLOW's address:port entries, enforced per port in the kernel's namespace
+  command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)
   command -v ip >/dev/null || missing+=(iproute2)
   ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || missing+=(libseccomp2)
   [ ! -x /usr/bin/python3 ] || /usr/bin/python3 -c 'import seccomp' 2>/dev/null || missing+=(python3-seccomp)

@@ -10,8 +10,10 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
+from nblc_bwrap_disk import STAGE, command
 from nblc_containment import Containment, annotate, bound_disk, bwrap_args_for, network_note
 from nblc_network import BLOCKED, host_addresses, parse_allow, policy_entry
+from nblc_network_ports import ruleset
 from nblc_policy import plan
 from nblc_seccomp import compile_filter
 
@@ -34,6 +36,15 @@ def test_an_allow_entry_removes_blocks_inside_it_and_routes_what_lies_inside_a_b
     assert "192.168.0.0/16" in net["block"]
     assert net["allow"] == ["10.0.0.0/8", "192.168.7.9/32"]
     assert parse_allow(["203.0.113.0/24", "198.51.100.7:80", "fd00::1"]) == ["203.0.113.0/24", "198.51.100.7/32"]
+
+
+def test_address_port_entries_are_enforced_per_port_unless_a_whole_entry_opens_the_address() -> None:
+    net = policy_entry("outbound", ["10.0.0.0/8", "10.1.2.3:80", "192.168.7.9:5432", "192.168.7.9:6432"])
+    assert net["ports"] == {"192.168.7.9": [5432, 6432]}, "10.1.2.3 is opened whole by 10.0.0.0/8"
+    rules = ruleset(net["ports"])
+    assert "ip daddr 192.168.7.9 tcp dport { 5432, 6432 } accept" in rules
+    assert "ip daddr 192.168.7.9 tcp flags & (syn | ack) == syn reject with tcp reset" in rules
+    assert "ports" not in policy_entry("outbound", ["192.168.7.0/24"])
 
 
 def test_none_and_host_have_no_routes() -> None:
@@ -65,11 +76,15 @@ def test_the_disk_bound_puts_the_folder_and_tmp_on_one_tmpfs(tmp_path: Path) -> 
         ("work", policy["cwd"], 16 << 20),
     ]
     assert disk[1]["src"] == str(tmp_path / "scratch") and disk[1]["uid"] == 1234
-    args = bwrap_args_for(policy)  # bubblewrap: /tmp bounded, the folder bound from the host
-    i = args.index("--size")
-    assert args[i : i + 4] == ["--size", str(16 << 20), "--tmpfs", "/tmp"]
-    assert ["--bind", str(tmp_path / "scratch"), policy["cwd"]] == args[args.index(policy["cwd"]) - 2 :][:3]
+    # bubblewrap: two tmpfs sharing the bound, the folder copied in by the command
+    args = bwrap_args_for(policy)
+    i = args.index("/tmp")
+    j = args.index(policy["cwd"])
+    assert args[i - 3 : i] == ["--size", args[i - 2], "--tmpfs"] and args[j - 3 : j][::2] == ["--size", "--tmpfs"]
+    assert int(args[i - 2]) + int(args[j - 2]) == 16 << 20, "together: the bound"
+    assert ["--ro-bind", str(tmp_path / "scratch"), STAGE] == args[args.index(STAGE) - 2 :][:3]
     assert args[-4:] == ["--remount-ro", "/", "--chdir", policy["cwd"]]
+    assert command(policy, ["python"])[:3] == ["/bin/sh", "-c", 'cp -a /nblc-disk-src/. . && exec "$@"']
 
 
 def test_outbound_kernels_get_slirps_nameserver(tmp_path: Path) -> None:

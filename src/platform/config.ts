@@ -176,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
       prPrerun: v.NBLC_PR_PRERUN === 'true',
       prMaxBytes: v.NBLC_PR_MAX_BYTES,
       prMaxFiles: v.NBLC_PR_MAX_FILES,
+      prConcurrency: v.NBLC_PR_CONCURRENCY,
     },
     logLevel: v.NBLC_LOG_LEVEL,
     env: namesWhenPrinted(env),

@@ -15,6 +15,8 @@ import { createSyncActivities } from '../activities/sync/index.js';
 import type { Config } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { labelQueue, labelSubsets } from '../domain/runs/contract.js';
+import { prTaskQueue } from '../domain/runs/queues.js';
+import { prCap } from '../activities/runs/slots.js';
 
 export const WORKFLOWS_PATH = path.join(import.meta.dirname, '..', 'workflows', 'index.ts');
 
@@ -107,17 +109,24 @@ export async function createNotebookWorkers(
   opts: { labelQueuesOnly?: boolean } = {},
 ): Promise<Worker[]> {
   const activities = { ...createNotebookActivities(config), ...createEnvironmentActivities(config) };
+  const queuesOf = (base: string) => [
+    ...(opts.labelQueuesOnly ? [] : [base]),
+    ...labelSubsets(config.workerLabels).map((l) => labelQueue(base, l)),
+  ];
+  // Pull requests' notebooks come on queues of their own, taken NBLC_PR_CONCURRENCY at a time:
+  // waiting ones stay in Temporal's queue, never in the slots merge and scheduled runs need.
+  const prLimit = prCap(config.tests.concurrency, config.github.prConcurrency);
   const queues = [
-    ...(opts.labelQueuesOnly ? [] : [config.tests.taskQueue]),
-    ...labelSubsets(config.workerLabels).map((l) => labelQueue(config.tests.taskQueue, l)),
+    ...queuesOf(config.tests.taskQueue).map((q) => ({ taskQueue: q, max: config.tests.concurrency })),
+    ...queuesOf(prTaskQueue(config.tests.taskQueue)).map((q) => ({ taskQueue: q, max: prLimit })),
   ];
   return Promise.all(
-    queues.map((taskQueue) =>
+    queues.map(({ taskQueue, max }) =>
       Worker.create({
         ...baseOptions(config, connection),
         taskQueue,
         activities,
-        maxConcurrentActivityTaskExecutions: config.tests.concurrency,
+        maxConcurrentActivityTaskExecutions: max,
         ...overrides,
       }),
     ),

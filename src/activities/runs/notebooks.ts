@@ -19,7 +19,7 @@ import {
 } from '../../domain/runs/model.js';
 import { checkedParameters, execute, executorArgs, notebookMemory, type NotebookConfig } from './executor.js';
 import { isPullRequestRoot } from './pr-limits.js';
-import { Slots } from './slots.js';
+import { KernelSlots } from './slots.js';
 import { removeTree, writeFileAtomic } from '../files.js';
 import { ENVIRONMENT_FILE, SETTINGS_FILE } from '../../domain/runs/run-dir.js';
 import { removeRunRecord, snapshotRootOf } from './run-record.js';
@@ -75,12 +75,19 @@ export async function resetRunDir(resultsDir: string, runId: string): Promise<vo
 export const resultFileOf = (runDir: string, nbPath: string) => path.join(runDir, 'results', `${nbPath}.json`);
 
 /** `slots`: shared by the worker's task queues (slots.ts); its own when alone. */
-export function createNotebookActivities(cfg: NotebookConfig, slots = new Slots(cfg.tests.concurrency)) {
+export function createNotebookActivities(
+  cfg: NotebookConfig,
+  slots = new KernelSlots(cfg.tests.concurrency, cfg.github.prConcurrency),
+) {
   const warned = new Set<string>(); // runs told about NBLC_SANDBOX=off (once per run and worker)
   const activities = {
     async runNotebook(input: RunNotebookInput): Promise<NotebookSummary> {
       const ctx = Context.current();
+      // A pull request's notebook (known by the root the worker computes) takes one of its
+      // NBLC_PR_CONCURRENCY slots first, whichever queue it came from.
+      const { root } = await snapshotRootOf(cfg, checkRunId(input.runId), input.root);
       return slots.run(
+        isPullRequestRoot(cfg.cacheDir, root),
         () => runOne(input, ctx),
         () => ctx.heartbeat({ path: input.path, event: 'waiting for a kernel slot' }),
         ctx.cancellationSignal,

@@ -1,6 +1,6 @@
 /**
  * The snapshot of a pull request's head for its `pr` run: fetched from `refs/pull/<n>/head` into
- * the private clone and exported like a published snapshot, but under
+ * a repository of the run's own (pr-repo.ts: never the private clone) and exported like a published snapshot, but under
  * `$NBLC_CACHE_DIR/.pr-snapshots/<runId>/` (mode 0700: users' notebook servers, which mount the
  * cache, cannot read unreviewed code; notebook workers on other hosts share the cache), never
  * under `snapshots/` or `current`, and removed when the run ends (with the PR's head ref, unless
@@ -23,6 +23,7 @@ import { cloneDir } from '../sync/index.js';
 import { changedPaths, ensureClone, isAncestor, resolveCommit } from '../sync/repo.js';
 import { materialize } from '../sync/snapshot.js';
 import { treeOverLimits } from './pr-limits.js';
+import { freshPrRepo, removePrRepo } from './pr-repo.js';
 
 export type PullRequestConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'resultsDir' | 'github'>;
 
@@ -67,10 +68,18 @@ export function createPullRequestActivities(cfg: PullRequestConfig) {
           skipped: 'not run: pull requests from forks are tested after merge (NBLC_PR_FROM_FORKS=false)',
         };
       }
-      const gitDir = cloneDir(cfg);
-      await ensureClone(gitDir);
+      // The PR's objects go into the run's own repository (pr-repo.ts), the clone only lends its own.
+      await ensureClone(cloneDir(cfg));
+      const gitDir = await freshPrRepo(cfg.dataDir, runId, cloneDir(cfg));
       const headRef = `refs/nblc/pr/${input.number}/head`;
       const baseRef = `refs/nblc/pr/${input.number}/base`;
+      // However this attempt ends short of a snapshot (a failure, a cancellation by a newer push
+      // before the run has anything to release), the PR's objects go with it.
+      const discard = async (err: unknown) => {
+        await removePrRepo(cfg.dataDir, runId);
+        await removeTree(path.join(prSnapshotsDir(cfg.cacheDir), runId));
+        throw err;
+      };
       return withHeartbeat(
         async (signal) => {
           const g = git({ baseDir: gitDir, signal, token: cfg.repo.token });
@@ -111,17 +120,19 @@ export function createPullRequestActivities(cfg: PullRequestConfig) {
           return { commit: head, root: snap.path, paths };
         },
         () => ({ step: 'pull request snapshot', number: input.number }),
-      );
+      ).catch(discard);
     },
 
     /**
-     * Removes the run's PR snapshot, and the PR's head ref if it still points at this run's head
-     * (compare-and-delete: a newer push's fetch has moved it, and its run still needs it), so
-     * that git can collect a closed PR's objects.
+     * Removes the run's PR snapshot and its repository with the PR's objects (pr-repo.ts); and,
+     * for runs from before that repository, the PR's head ref in the clone if it still points at
+     * this run's head (compare-and-delete: a newer push's fetch has moved it, and its run still
+     * needs it), so that git can collect a closed PR's objects. Idempotent.
      */
     async releasePullRequest(input: { runId: string; number?: number; head?: string }): Promise<void> {
       const runId = checkRunId(input.runId);
       await removeTree(path.join(prSnapshotsDir(cfg.cacheDir), runId));
+      await removePrRepo(cfg.dataDir, runId);
       if (!Number.isInteger(input.number) || !/^[0-9a-f]{40}$/.test(input.head ?? '')) return;
       await git({ baseDir: cloneDir(cfg) })
         .raw(['update-ref', '-d', `refs/nblc/pr/${input.number}/head`, input.head!])

@@ -80,6 +80,14 @@ const runs = {
     .min(1)
     .default(512 * 1024 * 1024),
   NBLC_PR_MAX_FILES: z.coerce.number().int().min(1).default(20_000),
+  // Pull-request notebooks a notebook worker runs at once (their own task queue): merge and
+  // scheduled runs are never starved by many open pull requests.
+  NBLC_PR_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(RUN_LIMITS.concurrency.min)
+    .max(RUN_LIMITS.concurrency.max)
+    .default(2),
 };
 
 /** The notebook sandbox (docs/security.md). */

@@ -110,6 +110,11 @@ export interface Config {
     /** NBLC_PR_MAX_BYTES, NBLC_PR_MAX_FILES: a PR's tree beyond these is refused. */
     prMaxBytes: number;
     prMaxFiles: number;
+    /**
+     * NBLC_PR_CONCURRENCY: pull-request notebooks one notebook worker process runs at once (on
+     * their own task queue, `<notebook queue>-pr`), within NBLC_TEST_CONCURRENCY.
+     */
+    prConcurrency: number;
   };
   logLevel: Vars['NBLC_LOG_LEVEL'];
   /** The raw environment, for Temporal's own TEMPORAL_* variables (TLS, API key, profiles). */

@@ -6,14 +6,32 @@ import {
   ActivityFailure,
   type ActivityInterfaceFor,
   isCancellation,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
+import { prTaskQueue } from '../../domain/runs/queues.js';
 import type { NotebookActivities, RunNotebookInput } from '../../activities/runs/notebooks.js';
 import type { NotebookPlan } from '../../domain/runs/contract.js';
-import { INFRA_ATTEMPTS, type NotebookSummary, type TestRunCarry } from '../../domain/runs/model.js';
+import {
+  INFRA_ATTEMPTS,
+  type NotebookSummary,
+  type TestRunCarry,
+  type TestRunInput,
+  type TestRunQueues,
+} from '../../domain/runs/model.js';
 
 export type Executor = ActivityInterfaceFor<NotebookActivities>;
+
+/**
+ * Where the run's notebooks go: a pull request's to their own task queue, which notebook workers
+ * take NBLC_PR_CONCURRENCY at a time (queues.ts). Versioned: runs from before keep the one queue.
+ */
+export function notebookQueue(input: TestRunInput & TestRunQueues): string {
+  return input.kind === 'pr' && patched('pr-task-queue')
+    ? prTaskQueue(input.notebookTaskQueue)
+    : input.notebookTaskQueue;
+}
 
 /**
  * The executor of a notebook: one per task queue and budget, since a notebook's contract may

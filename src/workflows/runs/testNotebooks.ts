@@ -29,7 +29,7 @@ import type { AlertOutcome } from '../../domain/alerts/model.js';
 import * as notify from './runNotify.js';
 import { measureEnvironment, recordInHistory } from './runRecords.js';
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
-import { allPaths, executePlanned, historyFull, notebookExecutors, runLanes } from './runLanes.js';
+import { allPaths, executePlanned, historyFull, notebookExecutors, notebookQueue, runLanes } from './runLanes.js';
 import { openRun, type TestRunState } from './runState.js';
 import {
   countSummaries,
@@ -152,7 +152,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
           runId,
           root: snap.root,
           paths,
-          notebookTaskQueue: input.notebookTaskQueue,
+          notebookTaskQueue: notebookQueue(input),
           notebookTimeoutS: input.notebookTimeoutS,
           cellTimeoutS: input.cellTimeoutS,
           retries: input.retries,
@@ -164,7 +164,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
   // Versioned: the environment is measured once per run, before its notebooks.
   const environmentError =
     toRun.length > 0 && patched('environment-probe')
-      ? await measureEnvironment(runId, input.notebookTaskQueue)
+      ? await measureEnvironment(runId, notebookQueue(input))
       : undefined;
   return {
     runId,
@@ -187,7 +187,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
  */
 async function execute(run: TestRunState, carry: TestRunCarry): Promise<string[]> {
   const { input } = run;
-  const executorFor = notebookExecutors(input.notebookTaskQueue, input.notebookTimeoutS ?? 3600);
+  const executorFor = notebookExecutors(notebookQueue(input), input.notebookTimeoutS ?? 3600);
   const queue = [...carry.remaining];
   let reportedFailures = run.failures().length;
   const reportFailures = () => {

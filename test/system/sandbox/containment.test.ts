@@ -7,7 +7,6 @@
 // which only the kernel's outbound path (slirp4netns) leads to.
 //   node --import tsx --test test/system/sandbox/containment.test.ts
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -22,11 +21,9 @@ import { startApi, type RunningApi } from '../../../src/process/server.js';
 import type { ExecutorResult } from '../../../src/domain/runs/model.js';
 import { notebookJson } from '../../helpers/notebooks.js';
 import { startTestEnv } from '../../helpers/temporal.js';
+import { INTERNAL, INTERNET, probe, startInternet } from './internet.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-const INTERNET = '198.51.100.1';
-const NS = `nblc-inet-${process.pid}`;
-const VETH = `nblcv${process.pid % 100000}`;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-contain-'));
 const snapshot = path.join(root, 'snapshots', 'b'.repeat(40));
 const cannotRun =
@@ -39,7 +36,7 @@ const hostAddress = Object.values(os.networkInterfaces())
 const listeners: net.Server[] = [];
 const ports: Record<string, number> = {};
 const connected: string[] = []; // what the stand-ins saw
-let internet: ChildProcess | undefined;
+let internet: Awaited<ReturnType<typeof startInternet>> | undefined;
 let temporal: Awaited<ReturnType<typeof startTestEnv>> | undefined;
 let api: RunningApi | undefined;
 let n = 0;
@@ -53,21 +50,6 @@ async function listen(name: string, host: string): Promise<void> {
   listeners.push(server);
   ports[name] = (server.address() as net.AddressInfo).port;
 }
-
-const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
-
-/** Tries each target and prints {name: "connected: <greeting>" | strerror} as JSON. */
-const probe = (targets: Record<string, [string, number]>) => `import json, socket
-report = {}
-for name, (host, port) in ${JSON.stringify(targets)}.items():
-    s = socket.socket(); s.settimeout(5)
-    try:
-        s.connect((host, port)); report[name] = 'connected: ' + s.recv(100).decode().strip()
-    except OSError as e:
-        report[name] = e.strerror or type(e).__name__
-    s.close()
-report['resolv.conf'] = open('/etc/resolv.conf').read()
-print(json.dumps(report))`;
 
 async function run(cells: string[], settings: Record<string, string> = {}) {
   const id = `nb-${++n}`;
@@ -116,39 +98,14 @@ before(async () => {
   assert.equal((await fetch(`${api.url}/healthz`)).status, 200, 'the API answers the host');
   await listen('database', '127.0.0.1');
   if (hostAddress) await listen('host-address', hostAddress);
-  // "the internet": a namespace holding 198.51.100.1, routed from the host over a veth pair
-  ip('netns', 'add', NS);
-  ip('link', 'add', VETH, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', NS);
-  ip('addr', 'add', '198.51.100.2/24', 'dev', VETH);
-  ip('link', 'set', VETH, 'up');
-  ip('-n', NS, 'addr', 'add', `${INTERNET}/24`, 'dev', 'eth0');
-  ip('-n', NS, 'link', 'set', 'eth0', 'up');
-  ip('-n', NS, 'link', 'set', 'lo', 'up');
-  const server = `import socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('${INTERNET}', 8080)); s.listen(8); print('ready', flush=True)
-while True:
-    c, _ = s.accept(); c.sendall(b'hello from the internet\\n'); c.close()`;
-  internet = spawn('ip', ['netns', 'exec', NS, PYTHON, '-c', server], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((res) => internet!.stdout!.once('data', () => res()));
+  internet = await startInternet(PYTHON);
 });
 
 after(async () => {
   await api?.close();
   await temporal?.teardown();
   for (const l of listeners) l.close();
-  internet?.kill('SIGKILL');
-  if (!cannotRun) {
-    for (const args of [
-      ['link', 'del', VETH],
-      ['netns', 'del', NS],
-    ]) {
-      try {
-        ip(...args);
-      } catch {
-        // already gone
-      }
-    }
-  }
+  internet?.stop();
   fs.rmSync(root, { recursive: true, force: true });
 });
 
@@ -186,6 +143,23 @@ describe('the kernel’s network', { concurrency: 1, timeout: 600_000, skip: can
     assert.equal(report['host-address'], 'connected: hello from host-address');
     assert.doesNotMatch(report.database!, /^connected/);
     assert.deepEqual(connected, ['host-address']);
+  });
+
+  test('NBLC_KERNEL_NETWORK_ALLOW address:port opens that port of the address, not its others', async () => {
+    const internal = {
+      listed: [INTERNAL, 5432] as [string, number],
+      unlisted: [INTERNAL, 6432] as [string, number],
+      internet: [INTERNET, 8080] as [string, number],
+    };
+    const closed = await run([probe(internal)]);
+    assert.doesNotMatch(closed.report.listed!, /^connected/, 'a private address is closed by default');
+    const { result, report } = await run([probe(internal)], { NBLC_KERNEL_NETWORK_ALLOW: `${INTERNAL}:5432` });
+    assert.equal(result.status, 'passed', result.message ?? '');
+    assert.equal(report.listed, 'connected: hello from internal 5432');
+    assert.doesNotMatch(report.unlisted!, /^connected/, `the other port: ${report.unlisted}`);
+    assert.equal(report.internet, 'connected: hello from the internet');
+    const whole = await run([probe(internal)], { NBLC_KERNEL_NETWORK_ALLOW: `${INTERNAL}/32` });
+    assert.equal(whole.report.unlisted, 'connected: hello from internal 6432', 'a CIDR entry opens every port');
   });
 
   test('none: nothing but the kernel’s own loopback', async () => {
