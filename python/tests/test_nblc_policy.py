@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nblc_policy import BASE_ENV, NOTEBOOKS, bwrap_args, kernel_env, plan, python_dirs
+from nblc_policy import BASE_ENV, NOTEBOOKS, Policy, bwrap_args, kernel_env, plan, python_dirs
 
 
 def snapshot_tree(tmp_path: Path) -> dict[str, str]:
@@ -25,6 +25,18 @@ def snapshot_tree(tmp_path: Path) -> dict[str, str]:
     return {k: str(tmp_path / k) for k in ("snapshot", "scratch", "runtime")}
 
 
+def plan_in(t: dict[str, str], rel_dir: str = "lesson", subdirs: list[str] | None = None, **extra: Any) -> Policy:
+    """The policy of a notebook in `rel_dir` of snapshot_tree's snapshot, with `extra` settings."""
+    return plan(
+        snapshot=t["snapshot"],
+        rel_dir=rel_dir,
+        scratch=t["scratch"],
+        runtime_dir=t["runtime"],
+        subdirs=subdirs or [],
+        **extra,
+    )
+
+
 def mount_to(policy: dict[str, Any], dst: str) -> dict[str, Any]:
     """The one mount whose sandbox path is dst."""
     found: list[dict[str, Any]] = [m for m in policy["mounts"] if m["dst"] == dst]
@@ -36,9 +48,7 @@ def test_the_snapshot_is_read_only_and_the_notebooks_folder_a_private_copy(tmp_p
     """The notebook runs at NOTEBOOKS/<its folder>: the snapshot read-only, the scratch copy
     writable over its folder, the subfolders bound back read-only, the runtime at its own path."""
     t = snapshot_tree(tmp_path)
-    policy = plan(
-        snapshot=t["snapshot"], rel_dir="lesson", scratch=t["scratch"], runtime_dir=t["runtime"], subdirs=["data"]
-    )
+    policy = plan_in(t, subdirs=["data"])
     cwd = f"{NOTEBOOKS}/lesson"
     assert policy["cwd"] == cwd
     assert mount_to(policy, NOTEBOOKS) == {"op": "ro", "src": t["snapshot"], "dst": NOTEBOOKS}
@@ -53,7 +63,7 @@ def test_the_snapshot_is_read_only_and_the_notebooks_folder_a_private_copy(tmp_p
 def test_a_notebook_at_the_root_runs_in_notebooks(tmp_path: Path) -> None:
     """rel_dir "." : the scratch copy is bound over NOTEBOOKS itself."""
     t = snapshot_tree(tmp_path)
-    policy = plan(snapshot=t["snapshot"], rel_dir=".", scratch=t["scratch"], runtime_dir=t["runtime"], subdirs=[])
+    policy = plan_in(t, rel_dir=".")
     assert policy["cwd"] == NOTEBOOKS
     assert [m["op"] for m in policy["mounts"] if m["dst"] == NOTEBOOKS] == ["ro", "rw"]
 
@@ -62,7 +72,7 @@ def test_the_private_tmp_comes_before_any_bind_under_tmp(tmp_path: Path) -> None
     """A kernel's /tmp is empty and private, yet a Python or runtime folder under the host's /tmp
     must stay visible: the tmpfs is mounted first, the binds land on it."""
     t = snapshot_tree(tmp_path)
-    policy = plan(snapshot=t["snapshot"], rel_dir="lesson", scratch=t["scratch"], runtime_dir=t["runtime"], subdirs=[])
+    policy = plan_in(t)
     ops = [(m["op"], m["dst"]) for m in policy["mounts"]]
     tmpfs = ops.index(("tmpfs", "/tmp"))
     assert ops.index(("dev", "/dev")) < tmpfs and ops.index(("proc", "/proc")) < tmpfs
@@ -75,7 +85,7 @@ def test_only_what_is_listed_is_bound(tmp_path: Path) -> None:
     """Nothing of the service's data or the host's homes appears: every bind is a system folder,
     the interpreter's, the snapshot and the run's own folders."""
     t = snapshot_tree(tmp_path)
-    policy = plan(snapshot=t["snapshot"], rel_dir="lesson", scratch=t["scratch"], runtime_dir=t["runtime"], subdirs=[])
+    policy = plan_in(t)
     binds = [m["src"] for m in policy["mounts"] if m["op"] in ("ro", "rw")]
     assert str(tmp_path / "snapshot" / "private") not in binds
     assert not [b for b in binds if b in ("/", "/root", "/home", "/run", "/sys", "/tmp", "/proc")]
@@ -102,14 +112,7 @@ def test_masks_hide_files_and_folders_where_the_kernel_would_see_them(tmp_path: 
         f"{t['snapshot']}/gone",
         "/nonexistent/x",
     ]
-    policy = plan(
-        snapshot=t["snapshot"],
-        rel_dir="lesson",
-        scratch=t["scratch"],
-        runtime_dir=t["runtime"],
-        subdirs=[],
-        masks=masks,
-    )
+    policy = plan_in(t, masks=masks)
     masked = [(m["dst"], m["dir"]) for m in policy["mounts"] if m["op"] == "mask"]
     assert masked == [(f"{NOTEBOOKS}/lesson/secret.txt", False), (f"{NOTEBOOKS}/private", True)]
     assert policy["mounts"][-len(masked) :] == [m for m in policy["mounts"] if m["op"] == "mask"]
@@ -118,12 +121,8 @@ def test_masks_hide_files_and_folders_where_the_kernel_would_see_them(tmp_path: 
 def test_identity_and_limits_pass_through(tmp_path: Path) -> None:
     """uid/gid, the per-process data limit, the cgroups to join and the backend reach the launcher."""
     t = snapshot_tree(tmp_path)
-    policy = plan(
-        snapshot=t["snapshot"],
-        rel_dir="lesson",
-        scratch=t["scratch"],
-        runtime_dir=t["runtime"],
-        subdirs=[],
+    policy = plan_in(
+        t,
         uid=1234,
         gid=1235,
         data_limit=1 << 30,
@@ -143,11 +142,8 @@ def test_bubblewrap_gets_the_same_mounts_in_the_same_order(tmp_path: Path) -> No
     """The fallback backend: every mount translated in order, the root remounted read-only,
     the kernel started in the notebook's folder, all namespaces but the network unshared."""
     t = snapshot_tree(tmp_path)
-    policy = plan(
-        snapshot=t["snapshot"],
-        rel_dir="lesson",
-        scratch=t["scratch"],
-        runtime_dir=t["runtime"],
+    policy = plan_in(
+        t,
         subdirs=["data"],
         masks=[f"{t['snapshot']}/lesson/secret.txt", f"{t['snapshot']}/private"],
     )

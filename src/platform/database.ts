@@ -4,14 +4,18 @@
  * compose stack's server). Both behind one small interface, `Database`, so that the store's SQL
  * is written once: `?` placeholders (numbered for PostgreSQL here), text timestamps, integers.
  *
- * The schema is in code (`MIGRATIONS`): each is applied once, in order (most are idempotent), recorded
- * in `nblc_schema_version`; a process that finds a newer schema than it knows refuses to use it.
+ * The schema is in code (`MIGRATIONS`, migrations.ts): each is applied once, in order (most are
+ * idempotent), recorded in `nblc_schema_version`; a process that finds a newer schema than it
+ * knows refuses to use it. One database per process and config (`sharedDatabase`).
  */
 import { createClient, type Client as LibsqlClient, type InValue } from '@libsql/client';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Config } from './config.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+
+export { MIGRATIONS, SCHEMA_VERSION };
 
 export type SqlValue = string | number | null;
 export type Row = Record<string, unknown>;
@@ -85,10 +89,52 @@ export async function openSqlite(file: string): Promise<Database> {
   }
 }
 
-/** `?` → `$1, $2, …` (the store's SQL has no `?` inside literals). */
+/**
+ * `?` → `$1, $2, …` for PostgreSQL. Only a `?` that is SQL is a parameter: the text of string
+ * literals (`'…'`, `E'…'`), quoted identifiers, dollar-quoted strings and comments is copied as it
+ * is, so a literal holding a `?` keeps it and does not shift the numbers after it.
+ */
 export function numberPlaceholders(sql: string): string {
+  let out = '';
   let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
+  let i = 0;
+  while (i < sql.length) {
+    const end = skipText(sql, i);
+    if (end > i) {
+      out += sql.slice(i, end);
+      i = end;
+    } else if (sql[i] === '?') {
+      out += `$${++n}`;
+      i++;
+    } else out += sql[i++];
+  }
+  return out;
+}
+
+/** Where the literal, quoted identifier or comment starting at `i` ends; `i` when none starts there. */
+function skipText(sql: string, i: number): number {
+  const c = sql[i];
+  const to = (close: string, from: number) => {
+    const at = sql.indexOf(close, from);
+    return at < 0 ? sql.length : at + close.length;
+  };
+  if (c === '-' && sql[i + 1] === '-') return to('\n', i + 2);
+  if (c === '/' && sql[i + 1] === '*') return to('*/', i + 2);
+  if (c === '$') {
+    const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))?.[0];
+    return tag ? to(tag, i + tag.length) : i;
+  }
+  if (c !== "'" && c !== '"') return i;
+  // E'…' takes backslash escapes; a quote doubled is one quote in every kind.
+  const backslashes = c === "'" && /[eE]/.test(sql[i - 1] ?? '') && !/[A-Za-z0-9_]/.test(sql[i - 2] ?? '');
+  let j = i + 1;
+  while (j < sql.length) {
+    if (backslashes && sql[j] === '\\') j += 2;
+    else if (sql[j] === c && sql[j + 1] === c) j += 2;
+    else if (sql[j] === c) return j + 1;
+    else j++;
+  }
+  return sql.length;
 }
 
 // 64-bit integers (BIGINT, COUNT(*)) come back as strings by default: the store converts what
@@ -122,127 +168,6 @@ export async function openPostgres(url: string): Promise<Database> {
     close: () => pool.end(),
   };
 }
-
-/** The schema, one idempotent step per version. Append; never edit a released step. */
-export const MIGRATIONS: ReadonlyArray<{ version: number; statements: string[] }> = [
-  {
-    version: 1,
-    statements: [
-      `CREATE TABLE IF NOT EXISTS test_runs (
-        run_id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL,
-        commit_sha TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT NOT NULL,
-        recorded_at TEXT NOT NULL
-      )`,
-      // finished_at is the run's, copied so that a notebook's history is one index range.
-      `CREATE TABLE IF NOT EXISTS notebook_results (
-        run_id TEXT NOT NULL REFERENCES test_runs (run_id) ON DELETE CASCADE,
-        path TEXT NOT NULL,
-        status TEXT NOT NULL,
-        cause TEXT,
-        duration_ms BIGINT NOT NULL,
-        peak_memory_bytes BIGINT,
-        attempts INTEGER NOT NULL,
-        flaky INTEGER NOT NULL,
-        finished_at TEXT NOT NULL,
-        PRIMARY KEY (run_id, path)
-      )`,
-      'CREATE INDEX IF NOT EXISTS notebook_results_by_path ON notebook_results (path, finished_at, run_id)',
-    ],
-  },
-  {
-    // Alerts (src/storage/alerts/alert-store.ts): each alert's delivery per channel, claimed then sent,
-    // so that a retried or replayed run sends it once; and run-level states (a kind of run that
-    // cannot run, the sync), with the run that changed them, so that its retries see the change.
-    version: 2,
-    statements: [
-      `CREATE TABLE IF NOT EXISTS alert_deliveries (
-        alert_key TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL,
-        claimed_at TEXT NOT NULL,
-        sent_at TEXT,
-        error TEXT,
-        PRIMARY KEY (alert_key, channel)
-      )`,
-      `CREATE TABLE IF NOT EXISTS alert_states (
-        subject TEXT PRIMARY KEY,
-        state TEXT NOT NULL,
-        previous_state TEXT,
-        changed_by TEXT NOT NULL,
-        changed_at TEXT NOT NULL
-      )`,
-    ],
-  },
-  {
-    // Environment provenance: the kernel environment each run ran in (packages as JSON, name →
-    // version), and each result's notebook blob, so that a newly failing notebook can say what
-    // changed since it last passed. ADD COLUMN is not idempotent, but runs once, as every step.
-    version: 3,
-    statements: [
-      `CREATE TABLE IF NOT EXISTS run_environments (
-        run_id TEXT PRIMARY KEY REFERENCES test_runs (run_id) ON DELETE CASCADE,
-        kernel TEXT NOT NULL,
-        python TEXT,
-        fingerprint TEXT,
-        packages TEXT NOT NULL,
-        error TEXT,
-        measured_at TEXT NOT NULL,
-        finished_at TEXT NOT NULL
-      )`,
-      'CREATE INDEX IF NOT EXISTS run_environments_by_time ON run_environments (finished_at, run_id)',
-      'ALTER TABLE notebook_results ADD COLUMN blob TEXT',
-    ],
-  },
-  {
-    // The overview per notebook (notebook-summaries.ts), maintained by record(); the results
-    // recorded before are summarized on the first read (the pending work below).
-    version: 4,
-    statements: [
-      'CREATE TABLE IF NOT EXISTS notebook_summaries (path TEXT PRIMARY KEY, summary TEXT NOT NULL)',
-      'CREATE TABLE IF NOT EXISTS nblc_pending_work (name TEXT PRIMARY KEY)',
-      "INSERT INTO nblc_pending_work (name) SELECT 'rebuild-notebook-summaries' WHERE EXISTS (SELECT 1 FROM notebook_results)",
-    ],
-  },
-  {
-    // Kernels (src/storage/runs/kernel-store.ts): each kernel a run used and its environment (a
-    // run's primary kernel stays in run_environments too), and the registry of the kernelspecs
-    // each worker has, with the last measurement of each there.
-    version: 5,
-    statements: [
-      `CREATE TABLE IF NOT EXISTS run_kernel_environments (
-        run_id TEXT NOT NULL REFERENCES test_runs (run_id) ON DELETE CASCADE,
-        kernel TEXT NOT NULL,
-        python TEXT,
-        fingerprint TEXT,
-        packages TEXT NOT NULL,
-        error TEXT,
-        measured_at TEXT NOT NULL,
-        finished_at TEXT NOT NULL,
-        PRIMARY KEY (run_id, kernel)
-      )`,
-      'CREATE INDEX IF NOT EXISTS run_kernel_environments_by_kernel ON run_kernel_environments (kernel, finished_at)',
-      `CREATE TABLE IF NOT EXISTS worker_kernels (
-        worker TEXT NOT NULL,
-        name TEXT NOT NULL,
-        display_name TEXT NOT NULL,
-        language TEXT NOT NULL,
-        seen_at TEXT NOT NULL,
-        python TEXT,
-        fingerprint TEXT,
-        packages TEXT,
-        error TEXT,
-        measured_at TEXT,
-        PRIMARY KEY (worker, name)
-      )`,
-    ],
-  },
-];
-
-export const SCHEMA_VERSION = MIGRATIONS.at(-1)!.version;
 
 /**
  * Brings the schema to SCHEMA_VERSION. Concurrent starts (worker and API) are serialized: by an
@@ -283,4 +208,29 @@ export async function openDatabase(config: Pick<Config, 'dataDir' | 'databaseUrl
     throw err;
   }
   return db;
+}
+
+const databases = new Map<string, Promise<Database>>();
+
+/**
+ * The process's database for this config, opened (and migrated) on first use and shared by the
+ * stores (history, alerts). A failed open is forgotten, so the next call tries again (the
+ * database may come up later).
+ */
+export function sharedDatabase(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<Database> {
+  const key = config.databaseUrl?.reveal() ?? sqliteFileOf(config.dataDir);
+  let db = databases.get(key);
+  if (!db) {
+    db = openDatabase(config);
+    databases.set(key, db);
+    db.catch(() => databases.delete(key));
+  }
+  return db;
+}
+
+/** Closes every database `sharedDatabase` opened in this process (the stack, on stop). */
+export async function closeSharedDatabases(): Promise<void> {
+  const open = [...databases.values()];
+  databases.clear();
+  await Promise.all(open.map((d) => d.then((db) => db.close()).catch(() => undefined)));
 }

@@ -8,7 +8,7 @@ import { ReadyCopies } from '../activities/copies/ready.js';
 import { importReports } from '../activities/runs/history.js';
 import { recordWorkerKernels } from '../activities/runs/kernels.js';
 import { checkSandbox } from '../activities/runs/sandbox.js';
-import { prestartForkServer } from '../activities/runs/notebooks.js';
+import { prestartForkServer } from '../activities/runs/executor.js';
 import { startEmbeddedTemporal, type EmbeddedTemporal } from './embedded.js';
 import { closeHistoryStores, historyStore } from '../storage/runs/history-store.js';
 import type { Logger } from '../platform/logger.js';

@@ -1,9 +1,12 @@
 /**
  * Random histories of a user's copy for the property tests of the update rules: a delivered
  * tree, then what the user did (edits, deletions, additions, a file where a folder was) and what
- * upstream did (changes, removals, additions), over paths like a notebooks repository's.
+ * upstream did (changes, removals, additions), over paths like a notebooks repository's; and an
+ * in-memory copy that applies a plan, refusing any operation the plan did not justify.
  */
 import fc from 'fast-check';
+import assert from 'node:assert/strict';
+import type { LocalEntry, planUpdate } from '../../src/domain/copies/rules.js';
 
 export type Tree = Map<string, string>; // path → content
 /** The short commit of the upstream snapshot in scenarios: names beside files in POOL carry it. */
@@ -79,3 +82,53 @@ export const scenario = fc
       noManifest: s.noManifest,
     };
   });
+
+/** The id the rules see for a content (any injective name does). */
+export const id = (content: string) => `sha256:${content}`;
+
+/** A tree as the copy's listing (its folders too). */
+export function listing(tree: Tree): Map<string, LocalEntry> {
+  const out = new Map<string, LocalEntry>();
+  for (const [p, c] of tree) {
+    out.set(p, { kind: 'file', id: id(c) });
+    for (const a of ancestors(p)) out.set(a, { kind: 'dir' });
+  }
+  return out;
+}
+
+/** A tree as a manifest: path → id. */
+export const ids = (tree: Tree) => new Map([...tree].map(([p, c]) => [p, id(c)]));
+
+/**
+ * Applies the plan to an in-memory copy, refusing anything that would clobber unexpected content.
+ * `merged`: the contents of merged files, by id.
+ */
+export function apply(
+  local: Tree,
+  upstream: Tree,
+  actions: ReturnType<typeof planUpdate>['actions'],
+  merged: ReadonlyMap<string, string> = new Map(),
+): Tree {
+  const t = new Map(local);
+  for (const a of actions) {
+    if (a.op === 'merge') {
+      assert.equal(id(t.get(a.path) ?? '?'), a.expect, `merge ${a.path}: replaces unexpected content`);
+      assert.ok(merged.has(a.id), `merge ${a.path}: no such merged content`);
+      t.set(a.path, merged.get(a.id)!);
+    } else if (a.op === 'remove') {
+      assert.equal(id(t.get(a.path) ?? '?'), a.expect, `remove ${a.path}: not the delivered content`);
+      t.delete(a.path);
+    } else if (a.op === 'rmdir') {
+      assert.ok(![...t.keys()].some((q) => q.startsWith(`${a.path}/`)), `rmdir ${a.path}: not empty`);
+    } else {
+      assert.ok(!ancestors(a.path).some((x) => t.has(x)), `write ${a.path}: a folder on the way is a file`);
+      assert.ok(![...t.keys()].some((q) => q.startsWith(`${a.path}/`)), `write ${a.path}: it is a folder`);
+      if (a.expect === null) assert.ok(!t.has(a.path), `write ${a.path}: would clobber a file`);
+      else assert.equal(id(t.get(a.path) ?? '?'), a.expect, `write ${a.path}: replaces unexpected content`);
+      const content = upstream.get(a.entry);
+      assert.ok(content !== undefined && id(content) === a.id);
+      t.set(a.path, content);
+    }
+  }
+  return t;
+}

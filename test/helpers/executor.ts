@@ -13,29 +13,16 @@ import {
   spawnExecutor,
   type ExecutorProcess,
 } from '../../src/activities/runs/executor-process.js';
+import type { ExecutorResult } from '../../src/domain/runs/model.js';
 import { isAlive } from './processes.js';
 import { nameKernel } from '../system/sandbox/host-processes.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
-const PYTHON = path.join(REPO, '.venv/bin/python');
+/** The interpreter of the project's environment, which workers run the executor with. */
+export const PYTHON = path.join(REPO, '.venv/bin/python');
 
-export interface ErrorInfo {
-  cell: number;
-  ename: string;
-  evalue: string;
-  traceback: string;
-}
-export interface Result {
-  status: string;
-  durationMs: number;
-  kernel: string | null;
-  cellsTotal: number;
-  cellsRun: number;
-  error: ErrorInfo | null;
-  errors: Array<ErrorInfo & { expected: boolean }>;
-  timedOutCell: number | null;
-  message: string | null;
-}
+/** What the executor writes as its result (the activity reads the same type). */
+export type Result = ExecutorResult;
 export interface Cell {
   cell_type: string;
   source: string;
@@ -99,12 +86,32 @@ interface RunOptions {
 let runCounter = 0;
 export let mode: 'spawn' | 'fork' = 'spawn';
 
-/** Starts the executor the way the activity does: spawned, or forked by the fork server. */
-async function start(args: string[], stderrFile: string): Promise<ExecutorProcess> {
-  if (mode === 'spawn') return spawnExecutor(PYTHON, args);
-  const socket = await forkServerFor(PYTHON).socket();
+/**
+ * Starts the executor the way the activity does: spawned, or forked by the fork server (one per
+ * environment, as on a worker). `env`: the executor's environment (the activity's by default).
+ */
+export async function launchExecutor(
+  launch: 'spawn' | 'fork',
+  args: string[],
+  stderrFile: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<ExecutorProcess> {
+  if (launch === 'spawn') return spawnExecutor(PYTHON, args, env);
+  const socket = await forkServerFor(PYTHON, env).socket();
   assert.ok(socket, 'the fork server started');
   return forkExecutor(socket, args, stderrFile);
+}
+
+/** Runs the executor to its end, which must be exit 0 (a notebook's own failure is a result). */
+export async function executeToEnd(
+  launch: 'spawn' | 'fork',
+  args: string[],
+  stderrFile: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<ExecutorProcess> {
+  const proc = await launchExecutor(launch, args, stderrFile, env);
+  assert.equal(await proc.exited, 0, await proc.stderr());
+  return proc;
 }
 
 /** Runs the executor on a notebook of the cache and collects everything it produced. */
@@ -115,22 +122,11 @@ export async function execute(rel: string, opts: RunOptions = {}): Promise<Run> 
   const scratchRoot = path.join(root, 'scratch', id);
   fs.mkdirSync(scratchRoot, { recursive: true });
   fs.mkdirSync(path.join(root, 'out'), { recursive: true });
-  const proc = await start(
-    [
-      '--notebook',
-      path.join(cache, rel),
-      '--output',
-      output,
-      '--result',
-      result,
-      '--scratch-root',
-      scratchRoot,
-      '--root',
-      cache,
-      ...(opts.args ?? []),
-    ],
-    path.join(root, 'out', `${id}.stderr`),
-  );
+  const args = [
+    ...['--notebook', path.join(cache, rel), '--output', output, '--result', result],
+    ...['--scratch-root', scratchRoot, '--root', cache, ...(opts.args ?? [])],
+  ];
+  const proc = await launchExecutor(mode, args, path.join(root, 'out', `${id}.stderr`));
   const events: Array<Record<string, unknown>> = [];
   proc.onLine((line) => {
     // the stdout contract: nothing but JSON event lines

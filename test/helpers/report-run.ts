@@ -130,6 +130,20 @@ export function options(resultsDir: string, over: Partial<WriteReportOptions> = 
   };
 }
 
+/** Writes the report of a manual run of `paths` that has just finished (the sandbox system tests'). */
+export function reportNow(resultsDir: string, runId: string, paths: string[]): Promise<TestReport> {
+  const now = new Date().toISOString();
+  return writeReport({
+    resultsDir,
+    runId,
+    commit: 'a'.repeat(40),
+    kind: 'manual',
+    startedAt: now,
+    finishedAt: now,
+    paths,
+  });
+}
+
 export interface Written {
   resultsDir: string;
   runDir: string;

@@ -44,7 +44,11 @@ export async function publish(env: TestWorkflowEnvironment, config: Config, sha:
 }
 
 /** The result of a test run once it completed; throws at once if it ended otherwise. */
-export async function runResult(env: TestWorkflowEnvironment, runId: string): Promise<TestRunResult> {
+export async function runResult(
+  env: TestWorkflowEnvironment,
+  runId: string,
+  timeoutMs = 180_000,
+): Promise<TestRunResult> {
   return waitFor(
     `run ${runId}`,
     async () => {
@@ -52,7 +56,7 @@ export async function runResult(env: TestWorkflowEnvironment, runId: string): Pr
       if (r && r.status !== 'RUNNING' && !r.result) throw new Error(`run ${runId} ${r.status}: ${r.error}`);
       return r?.result;
     },
-    180_000,
+    timeoutMs,
   );
 }
 

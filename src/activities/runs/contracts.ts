@@ -21,12 +21,12 @@ import {
   type SettingDefaults,
 } from '../../domain/runs/contract.js';
 import type { Config } from '../../platform/config.js';
-import type { NotebookResult, NotebookStatus, NotebookSummary } from '../../domain/runs/model.js';
+import type { NotebookStatus, NotebookSummary } from '../../domain/runs/model.js';
 import { mapLimit, writeFileAtomic } from '../files.js';
 import { ownRunDir } from './notebooks.js';
 import { snapshotRootOf } from './run-record.js';
 import { checkRelativePath, checkRunId, realComponents, safeOutputPath } from '../untrusted.js';
-import { CATALOG_FILE, READ_CONCURRENCY, SETTINGS_FILE } from '../../domain/runs/run-dir.js';
+import { CATALOG_FILE, READ_CONCURRENCY, SETTINGS_FILE, unexecutedResult } from '../../domain/runs/run-dir.js';
 import { HEADER_CELLS, parseHeader, type NotebookHeader } from '../../domain/runs/catalog.js';
 
 /** Notebooks larger than this are not read for their contract (the executor still reports them). */
@@ -171,20 +171,7 @@ async function readDeclarations(file: string): Promise<(NotebookDeclarations & {
 
 /** A notebook that is not run, as the report reads results: its status and why. */
 async function writeResult(runDir: string, nbPath: string, status: NotebookStatus, message: string): Promise<void> {
-  const result: NotebookResult = {
-    status,
-    durationMs: 0,
-    kernel: null,
-    cellsTotal: 0,
-    cellsRun: 0,
-    error: null,
-    errors: [],
-    timedOutCell: null,
-    message,
-    path: nbPath,
-    attempts: 0,
-    artifact: path.posix.join('executed', nbPath),
-  };
+  const result = unexecutedResult(nbPath, status, message);
   const file = await safeOutputPath(runDir, `results/${nbPath}.json`, 'paths');
   await writeFileAtomic(file, JSON.stringify(result, null, 1));
 }

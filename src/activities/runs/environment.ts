@@ -25,7 +25,8 @@ import {
 import { normalizeName } from '../../domain/runs/causes.js';
 import type { ExecutorResult } from '../../domain/runs/model.js';
 import { removeTree, writeFileAtomic } from '../files.js';
-import { execute, executorArgs, ownRunDir, scratchDirOf, type NotebookConfig } from './notebooks.js';
+import { execute, executorArgs, type NotebookConfig } from './executor.js';
+import { ownRunDir, scratchDirOf } from './notebooks.js';
 
 import { ENVIRONMENT_FILE, ENVIRONMENTS_DIR } from '../../domain/runs/run-dir.js';
 import { checkRunId, untrusted } from '../untrusted.js';

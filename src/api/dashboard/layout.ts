@@ -4,14 +4,13 @@
  * the `h` template, which escapes it; the few `raw` strings are our own constants. The pages
  * load nothing and run no script (the CSP says so), and look like the run report (report.html).
  */
-import type { NotebookStatus } from '../../domain/runs/model.js';
 import { plural, STATUS_LABEL } from '../../domain/runs/status.js';
-import { BADGE_CSS, BASE_CSS, formatDuration, STATUS_COLOR } from '../../views/runs/presentation.js';
+import { BADGE_CSS, BASE_CSS, formatDuration, STATUS_COLOR, statusBadge } from '../../views/runs/presentation.js';
 
 import { h, raw, type Html } from '../../views/template.js';
 
 export { h, raw, type Html };
-export { formatDuration, plural, STATUS_COLOR, STATUS_LABEL };
+export { formatDuration, plural, STATUS_COLOR, STATUS_LABEL, statusBadge };
 
 /** No scripts, no external resources, no framing (the login form), forms only to ourselves. */
 export const PAGE_HEADERS = {
@@ -54,8 +53,7 @@ details.cause > summary .what { font-weight: 600; overflow-wrap: anywhere; }
 table.list { width: 100%; border-collapse: collapse; margin: 6px 0; }
 table.list th { text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); border-bottom: 2px solid var(--line); padding: 5px 8px; }
 table.list td { border-bottom: 1px solid var(--line); padding: 5px 8px; vertical-align: top; overflow-wrap: anywhere; }
-.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.dir { color: var(--muted); } .nb { font-weight: 600; }
+.nb { font-weight: 600; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0 0 8px; }
 dl.facts dt { font-weight: 600; color: var(--muted); } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .strip { display: flex; flex-wrap: wrap; gap: 2px; margin: 4px 0; }
@@ -105,10 +103,6 @@ export function page(title: string, here: Section, body: Html): Html {
 <html lang="en"><head><meta charset="utf-8" /><meta name="viewport" content="width=device-width, initial-scale=1" />
 <title>${title} · nblc</title><style>${raw(BASE_CSS)}${raw(BADGE_CSS)}${raw(CSS)}${raw(MARKS)}</style></head>
 <body>${nav}<main>${body}</main></body></html>`;
-}
-
-export function statusBadge(status: NotebookStatus): Html {
-  return h`<span class="badge st-${status}">${STATUS_LABEL[status] ?? status}</span>`;
 }
 
 /** A notebook's path as the report shows it: the folder muted, the name bold. */

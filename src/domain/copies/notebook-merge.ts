@@ -15,7 +15,6 @@
 import type { MergedCells } from './model.js';
 import { matchCells } from './notebook-cells.js';
 import {
-  IDS_FROM_MINOR,
   RUN_NOTEBOOK_METADATA,
   cellContent,
   hasRun,
@@ -25,6 +24,7 @@ import {
   runState,
   same,
   sourceText,
+  withCellIds,
   withoutKeys,
   type Cell,
   type Json,
@@ -62,7 +62,7 @@ export function mergeNotebooks(base: Notebook, local: Notebook, upstream: Notebo
       nbformat: 4,
       nbformat_minor: minor,
       metadata: mergeMetadata(base.metadata, local.metadata, upstream.metadata),
-      cells: fixIds(cells, minor),
+      cells: withCellIds(cells, minor),
     };
     const lost = lostUserCell(base.cells, local.cells, notebook.cells);
     if (lost !== null) throw new Conflict(`your cell ${lost + 1} would not survive the merge`);
@@ -261,33 +261,6 @@ function mergeOrder(
     anchor = at;
   }
   return out;
-}
-
-/** Ids as the result's format needs them: none before 4.5; from 4.5 on, one per cell, unique. */
-function fixIds(cells: Cell[], minor: number): Cell[] {
-  if (minor < IDS_FROM_MINOR) {
-    return cells.map((c) => {
-      const { id: _id, ...rest } = c;
-      return rest as Cell;
-    });
-  }
-  const taken = new Set<string>();
-  return cells.map((c) => {
-    let id = typeof c.id === 'string' && !taken.has(c.id) ? c.id : null;
-    for (let n = 0; id === null; n++) {
-      const candidate = `nblc-${hash(`${n}\0${c.cell_type}\0${sourceText(c)}`)}`;
-      if (!taken.has(candidate)) id = candidate;
-    }
-    taken.add(id);
-    return { ...c, id };
-  });
-}
-
-/** FNV-1a, 8 hex digits: a stable id for a cell that has none. */
-function hash(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, '0');
 }
 
 /**

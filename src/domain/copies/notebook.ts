@@ -153,3 +153,30 @@ export function cellContent(c: Cell): JsonObject {
 export function hasRun(c: Cell): boolean {
   return (Array.isArray(c.outputs) && c.outputs.length > 0) || typeof c.execution_count === 'number';
 }
+
+/** Ids as the result's format needs them: none before 4.5; from 4.5 on, one per cell, unique. */
+export function withCellIds(cells: Cell[], minor: number): Cell[] {
+  if (minor < IDS_FROM_MINOR) {
+    return cells.map((c) => {
+      const { id: _id, ...rest } = c;
+      return rest as Cell;
+    });
+  }
+  const taken = new Set<string>();
+  return cells.map((c) => {
+    let id = typeof c.id === 'string' && !taken.has(c.id) ? c.id : null;
+    for (let n = 0; id === null; n++) {
+      const candidate = `nblc-${hash(`${n}\0${c.cell_type}\0${sourceText(c)}`)}`;
+      if (!taken.has(candidate)) id = candidate;
+    }
+    taken.add(id);
+    return { ...c, id };
+  });
+}
+
+/** FNV-1a, 8 hex digits: a stable id for a cell that has none. */
+function hash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}

@@ -3,6 +3,7 @@
  * results root) and what the directory holds. Pure, so the API, the stores and the activities
  * all check a run ID the same way (a rule copied per floor drifted: one copy let `..` through).
  */
+import type { NotebookResult, NotebookStatus } from './model.js';
 
 /** The report of a run, in its three forms, at the top of the run directory. */
 export const REPORT_FILES = { json: 'report.json', junit: 'junit.xml', html: 'report.html' } as const;
@@ -50,3 +51,24 @@ export const READ_CONCURRENCY = 32;
 
 export type Json = Record<string, unknown>;
 export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The result file of a notebook that was not executed (its contract said not to, or the run
+ * recorded nothing for it): its status and why, in the shape the report reads every result in.
+ */
+export function unexecutedResult(nbPath: string, status: NotebookStatus, message: string): NotebookResult {
+  return {
+    status,
+    durationMs: 0,
+    kernel: null,
+    cellsTotal: 0,
+    cellsRun: 0,
+    error: null,
+    errors: [],
+    timedOutCell: null,
+    message,
+    path: nbPath,
+    attempts: 0,
+    artifact: `executed/${nbPath}`,
+  };
+}

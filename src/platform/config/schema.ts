@@ -38,15 +38,14 @@ const copies = {
   NBLC_READY_COPY: z.enum(['true', 'false']).default('true'),
 };
 
+/** Notebooks at once, within a run's own bounds (RUN_LIMITS): the worker's and the pull requests'. */
+const concurrency = (fallback: number) =>
+  z.coerce.number().int().min(RUN_LIMITS.concurrency.min).max(RUN_LIMITS.concurrency.max).default(fallback);
+
 /** Test runs: a run's defaults (within the bounds of a run's own options), the executor, when runs start. */
 const runs = {
   NBLC_NOTEBOOK_TASK_QUEUE: z.string().min(1).default('nblc-notebooks'),
-  NBLC_TEST_CONCURRENCY: z.coerce
-    .number()
-    .int()
-    .min(RUN_LIMITS.concurrency.min)
-    .max(RUN_LIMITS.concurrency.max)
-    .default(4),
+  NBLC_TEST_CONCURRENCY: concurrency(4),
   NBLC_DEFAULT_KERNEL: z.string().min(1).default('python3'),
   NBLC_CELL_TIMEOUT: z.coerce.number().min(RUN_LIMITS.cellTimeoutS.min).max(RUN_LIMITS.cellTimeoutS.max).default(600),
   NBLC_NOTEBOOK_TIMEOUT: z.coerce
@@ -97,12 +96,7 @@ const runs = {
   NBLC_PR_MAX_FILES: z.coerce.number().int().min(1).default(20_000),
   // Pull-request notebooks a notebook worker runs at once (their own task queue): merge and
   // scheduled runs are never starved by many open pull requests.
-  NBLC_PR_CONCURRENCY: z.coerce
-    .number()
-    .int()
-    .min(RUN_LIMITS.concurrency.min)
-    .max(RUN_LIMITS.concurrency.max)
-    .default(2),
+  NBLC_PR_CONCURRENCY: concurrency(2),
 };
 
 /** The notebook sandbox (docs/security.md). */

@@ -8,8 +8,8 @@
 import type { PastResult, StateRecord } from '../../domain/alerts/model.js';
 import type { NotebookStatus } from '../../domain/runs/model.js';
 import type { Config } from '../../platform/config.js';
-import type { Database, SqlValue } from '../../platform/database.js';
-import { sharedDatabase } from '../runs/history-store.js';
+import { sharedDatabase, type Database, type SqlValue } from '../../platform/database.js';
+import { flag, int, marks, textOrNull } from '../sql.js';
 
 const CHUNK = 100;
 
@@ -47,14 +47,14 @@ export function createAlertStore(db: Database): AlertStore {
              SELECT r.path, r.status, r.flaky,
                     ROW_NUMBER() OVER (PARTITION BY r.path ORDER BY r.finished_at DESC, r.run_id DESC) AS rn
              FROM notebook_results r JOIN test_runs t ON t.run_id = r.run_id
-             WHERE r.path IN (${chunk.map(() => '?').join(', ')}) AND r.run_id <> ? AND r.finished_at < ?
+             WHERE r.path IN (${marks(chunk.length)}) AND r.run_id <> ? AND r.finished_at < ?
                AND t.kind <> 'pr'
            ) ranked WHERE rn <= ? ORDER BY path, rn`,
           [...chunk, runId, new Date(finishedAt).toISOString(), limit] as SqlValue[],
         );
         for (const r of rows) {
           const list = out.get(r.path) ?? [];
-          list.push({ status: r.status as NotebookStatus, flaky: Number(r.flaky) === 1 });
+          list.push({ status: r.status as NotebookStatus, flaky: flag(r.flaky) });
           out.set(r.path, list);
         }
       }
@@ -122,7 +122,11 @@ export function createAlertStore(db: Database): AlertStore {
         [key, channel],
       );
       return row
-        ? { state: row.state as AlertDeliveryRecord['state'], attempts: Number(row.attempts), error: row.error ?? null }
+        ? {
+            state: row.state as AlertDeliveryRecord['state'],
+            attempts: int(row.attempts),
+            error: textOrNull(row.error),
+          }
         : null;
     },
   };

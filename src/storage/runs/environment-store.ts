@@ -7,6 +7,7 @@ import type { HistoryStore, LastPass, RecordedRun } from '../../domain/runs/hist
 import { environmentOf } from '../../domain/runs/history.js';
 import type { RunEnvironment } from '../../domain/runs/environment.js';
 import type { Queryable } from '../../platform/database.js';
+import { text, textOrNull } from '../sql.js';
 
 /** Newly failing notebooks explained per report; beyond, the report says nothing of the rest. */
 export const MAX_EXPLAINED = 500;
@@ -69,7 +70,7 @@ export function environmentQueries(db: Queryable): Pick<HistoryStore, 'previousE
       if (!row) return null;
       let packages: unknown;
       try {
-        packages = JSON.parse(String(row.packages));
+        packages = JSON.parse(text(row.packages));
       } catch {
         return null;
       }
@@ -80,7 +81,7 @@ export function environmentQueries(db: Queryable): Pick<HistoryStore, 'previousE
         packages,
         measuredAt: row.measured_at,
       });
-      return environment ? { runId: String(row.run_id), environment } : null;
+      return environment ? { runId: text(row.run_id), environment } : null;
     },
 
     async lastPasses(paths, runId) {
@@ -97,12 +98,11 @@ export function environmentQueries(db: Queryable): Pick<HistoryStore, 'previousE
           [path, runId],
         );
         if (!row) continue;
-        const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
         out.set(path, {
-          runId: String(row.run_id),
-          commit: String(row.commit_sha),
-          blob: text(row.blob),
-          fingerprint: text(row.fingerprint),
+          runId: text(row.run_id),
+          commit: text(row.commit_sha),
+          blob: textOrNull(row.blob),
+          fingerprint: textOrNull(row.fingerprint),
         });
       }
       return out;

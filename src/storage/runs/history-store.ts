@@ -6,10 +6,11 @@
 import type { HistoryStore, NotebookRun, RecordedRun } from '../../domain/runs/history.js';
 import type { NotebookStatus, RunKind } from '../../domain/runs/model.js';
 import type { Config } from '../../platform/config.js';
-import { openDatabase, sqliteFileOf, type Database, type SqlValue } from '../../platform/database.js';
+import { closeSharedDatabases, sharedDatabase, type Database, type SqlValue } from '../../platform/database.js';
 import { durationQueries } from './duration-store.js';
 import { environmentQueries, recordEnvironment, recordKernelEnvironments } from './environment-store.js';
 import { advanceSummaries, lockRecording, readSummaries, refreshSummaries } from './notebook-summaries.js';
+import { flag, int, intOrNull, text, textOrNull, tuples } from '../sql.js';
 
 /** Rows per INSERT: well below both databases' limits on bound parameters. */
 const INSERT_CHUNK = 100;
@@ -51,7 +52,7 @@ export function createHistoryStore(db: Database): HistoryStore {
           await tx.query(
             `INSERT INTO notebook_results
                (run_id, path, status, cause, duration_ms, peak_memory_bytes, attempts, flaky, finished_at, blob)
-             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+             VALUES ${tuples(chunk.length, 10)}
              ON CONFLICT (run_id, path) DO UPDATE SET status = excluded.status, cause = excluded.cause,
                duration_ms = excluded.duration_ms, peak_memory_bytes = excluded.peak_memory_bytes,
                attempts = excluded.attempts, flaky = excluded.flaky, finished_at = excluded.finished_at,
@@ -63,7 +64,7 @@ export function createHistoryStore(db: Database): HistoryStore {
         await recordKernelEnvironments(tx, run);
         // A run recorded again may have lost notebooks and changed results: recomputed whole.
         if (before.length) {
-          await refreshSummaries(tx, [...before.map((r) => String(r.path)), ...run.notebooks.map((nb) => nb.path)]);
+          await refreshSummaries(tx, [...before.map((r) => text(r.path)), ...run.notebooks.map((nb) => nb.path)]);
         } else await advanceSummaries(tx, run);
       });
     },
@@ -87,17 +88,16 @@ export function createHistoryStore(db: Database): HistoryStore {
       );
       if (!rows.length) return null;
       return rows.map((r) => ({
-        runId: String(r.run_id),
+        runId: text(r.run_id),
         kind: r.kind as RunKind,
-        commit: String(r.commit_sha),
+        commit: text(r.commit_sha),
         status: r.status as NotebookStatus,
-        durationMs: Number(r.duration_ms),
-        finishedAt: String(r.finished_at),
-        cause: r.cause === null || r.cause === undefined ? null : String(r.cause),
-        peakMemoryBytes:
-          r.peak_memory_bytes === null || r.peak_memory_bytes === undefined ? null : Number(r.peak_memory_bytes),
-        attempts: Number(r.attempts),
-        flaky: Number(r.flaky) === 1,
+        durationMs: int(r.duration_ms),
+        finishedAt: text(r.finished_at),
+        cause: textOrNull(r.cause),
+        peakMemoryBytes: intOrNull(r.peak_memory_bytes),
+        attempts: int(r.attempts),
+        flaky: flag(r.flaky),
       }));
     },
 
@@ -121,16 +121,16 @@ export function createHistoryStore(db: Database): HistoryStore {
         [...filter, Math.max(1, Math.floor(limit)), Math.max(0, Math.floor(offset))],
       );
       return {
-        total: Number(count?.n ?? 0),
+        total: int(count?.n),
         runs: rows.map((r) => ({
-          runId: String(r.run_id),
+          runId: text(r.run_id),
           kind: r.kind as RunKind,
-          commit: String(r.commit_sha),
-          startedAt: String(r.started_at),
-          finishedAt: String(r.finished_at),
-          notebooks: Number(r.notebooks),
-          passed: Number(r.passed ?? 0),
-          flaky: Number(r.flaky ?? 0),
+          commit: text(r.commit_sha),
+          startedAt: text(r.started_at),
+          finishedAt: text(r.finished_at),
+          notebooks: int(r.notebooks),
+          passed: int(r.passed),
+          flaky: int(r.flaky),
         })),
       };
     },
@@ -142,35 +142,12 @@ export function createHistoryStore(db: Database): HistoryStore {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// One store per database and process
-
-const databases = new Map<string, Promise<Database>>();
-
-/**
- * The process's database for this config, opened (and migrated) on first use and shared by the
- * history and the alert store. A failed open is forgotten, so the next call tries again (the
- * database may come up later).
- */
-export function sharedDatabase(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<Database> {
-  const key = config.databaseUrl?.reveal() ?? sqliteFileOf(config.dataDir);
-  let db = databases.get(key);
-  if (!db) {
-    db = openDatabase(config);
-    databases.set(key, db);
-    db.catch(() => databases.delete(key));
-  }
-  return db;
-}
-
 /** The process's history store for this config's database. */
 export function historyStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>): Promise<HistoryStore> {
   return sharedDatabase(config).then(createHistoryStore);
 }
 
-/** Closes every database this process opened (stack.ts, on stop). */
-export async function closeHistoryStores(): Promise<void> {
-  const open = [...databases.values()];
-  databases.clear();
-  await Promise.all(open.map((d) => d.then((db) => db.close()).catch(() => undefined)));
+/** Closes the stores' databases (the history's and the alerts' are one, `sharedDatabase`). */
+export function closeHistoryStores(): Promise<void> {
+  return closeSharedDatabases();
 }

@@ -8,8 +8,7 @@ import { knownKernels, type KnownKernel, type WorkerKernel } from '../../domain/
 import type { RunEnvironment } from '../../domain/runs/environment.js';
 import { environmentOf } from '../../domain/runs/history.js';
 import type { Config } from '../../platform/config.js';
-import type { Queryable } from '../../platform/database.js';
-import { sharedDatabase } from './history-store.js';
+import { sharedDatabase, type Queryable } from '../../platform/database.js';
 
 export interface KernelSpecInfo {
   name: string;

@@ -17,6 +17,7 @@ import {
 } from '../../domain/runs/history.js';
 import type { NotebookStatus } from '../../domain/runs/model.js';
 import type { Database, Queryable } from '../../platform/database.js';
+import { flag, int, marks, text, textOrNull, tuples } from '../sql.js';
 
 /** Paths per query: well below both databases' limits on bound parameters. */
 const CHUNK = 200;
@@ -40,8 +41,7 @@ export async function refreshSummaries(tx: Queryable, paths: Iterable<string>): 
       list.push({ status: r.status, flaky: r.flaky });
       recent.set(r.path, list);
     }
-    const marks = chunk.map(() => '?').join(', ');
-    await tx.query(`DELETE FROM notebook_summaries WHERE path IN (${marks})`, chunk);
+    await tx.query(`DELETE FROM notebook_summaries WHERE path IN (${marks(chunk.length)})`, chunk);
     await store(
       tx,
       overviewOf(history).map((o) => ({ ...o, recent: recent.get(o.path) ?? [] })),
@@ -57,7 +57,7 @@ async function store(tx: Queryable, summaries: readonly Summary[]): Promise<void
   for (let j = 0; j < summaries.length; j += CHUNK / 2) {
     const part = summaries.slice(j, j + CHUNK / 2);
     await tx.query(
-      `INSERT INTO notebook_summaries (path, summary) VALUES ${part.map(() => '(?, ?)').join(', ')}
+      `INSERT INTO notebook_summaries (path, summary) VALUES ${tuples(part.length, 2)}
        ON CONFLICT (path) DO UPDATE SET summary = excluded.summary`,
       part.flatMap((o) => [o.path, JSON.stringify(o)]),
     );
@@ -74,10 +74,10 @@ export async function advanceSummaries(tx: Queryable, run: RecordedRun): Promise
   for (let i = 0; i < run.notebooks.length; i += CHUNK) {
     const chunk = run.notebooks.slice(i, i + CHUNK);
     const rows = await tx.query<{ summary: string }>(
-      `SELECT summary FROM notebook_summaries WHERE path IN (${chunk.map(() => '?').join(', ')})`,
+      `SELECT summary FROM notebook_summaries WHERE path IN (${marks(chunk.length)})`,
       chunk.map((nb) => nb.path),
     );
-    const known = new Map(rows.map((r) => JSON.parse(String(r.summary)) as Summary).map((s) => [s.path, s]));
+    const known = new Map(rows.map((r) => JSON.parse(text(r.summary)) as Summary).map((s) => [s.path, s]));
     const advanced: Summary[] = [];
     const recompute: string[] = [];
     for (const nb of chunk) {
@@ -124,14 +124,14 @@ export async function readSummaries(db: Database): Promise<NotebookOverview[]> {
       const paths = await tx.query<{ path: string }>('SELECT DISTINCT path FROM notebook_results');
       await refreshSummaries(
         tx,
-        paths.map((p) => String(p.path)),
+        paths.map((p) => text(p.path)),
       );
       await tx.query('DELETE FROM nblc_pending_work WHERE name = ?', [REBUILD]);
     });
   }
   const rows = await db.query<{ summary: string }>('SELECT summary FROM notebook_summaries');
   const list = rows.map((r) => {
-    const { recent: _recent, ...overview } = JSON.parse(String(r.summary)) as Summary;
+    const { recent: _recent, ...overview } = JSON.parse(text(r.summary)) as Summary;
     return overview;
   });
   // In code units, as overviewOf orders them (a database's collation may order otherwise).
@@ -140,17 +140,17 @@ export async function readSummaries(db: Database): Promise<NotebookOverview[]> {
 
 function historyRow(r: Record<string, unknown>): HistoryRow {
   return {
-    path: String(r.path),
-    runId: String(r.run_id),
-    commit: String(r.commit_sha),
+    path: text(r.path),
+    runId: text(r.run_id),
+    commit: text(r.commit_sha),
     status: r.status as NotebookStatus,
-    cause: r.cause === null || r.cause === undefined ? null : String(r.cause),
-    flaky: Number(r.flaky) === 1,
-    finishedAt: String(r.finished_at),
-    rn: Number(r.rn),
-    total: Number(r.total),
-    isSince: Number(r.is_since) === 1,
-    isLastPassed: Number(r.is_last_passed) === 1,
+    cause: textOrNull(r.cause),
+    flaky: flag(r.flaky),
+    finishedAt: text(r.finished_at),
+    rn: int(r.rn),
+    total: int(r.total),
+    isSince: flag(r.is_since),
+    isLastPassed: flag(r.is_last_passed),
   };
 }
 
@@ -162,14 +162,14 @@ function historyRow(r: Record<string, unknown>): HistoryRow {
  * the totals by GROUP BY, since a second window ordering (COUNT(*) OVER) would sort again.
  */
 function overviewSql(n: number): string {
-  const marks = Array.from({ length: n }, () => '?').join(', ');
+  const list = marks(n);
   return `
 WITH ranked AS (
   SELECT path, run_id, status, cause, flaky, finished_at,
          ROW_NUMBER() OVER (PARTITION BY path ORDER BY finished_at DESC, run_id DESC) AS rn
-  FROM notebook_results WHERE path IN (${marks})
+  FROM notebook_results WHERE path IN (${list})
 ),
-totals AS (SELECT path, COUNT(*) AS total FROM notebook_results WHERE path IN (${marks}) GROUP BY path),
+totals AS (SELECT path, COUNT(*) AS total FROM notebook_results WHERE path IN (${list}) GROUP BY path),
 latest AS (SELECT path, status FROM ranked WHERE rn = 1),
 streak AS (
   SELECT k.path, MIN(k.rn) - 1 AS rn FROM ranked k JOIN latest l ON l.path = k.path

@@ -1,14 +1,18 @@
 /**
- * What report.html and the dashboard show alike: the page's base style, the status badges'
- * colors and durations as text. Pure strings, so both the activities and src/api may import it.
+ * What report.html and the dashboard show alike: the page's base style, the status badges (their
+ * colors and markup) and durations as text. Pure, so both the activities and src/api may import it.
  */
 import type { NotebookStatus } from '../../domain/runs/model.js';
+import { STATUS_LABEL } from '../../domain/runs/status.js';
+import { h, type Html } from '../template.js';
 
 /** Page colors, box model and body font. */
 export const BASE_CSS = `
 :root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg-soft: #f6f8fa; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--fg); background: #fff; }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.dir { color: var(--muted); }
 `;
 
 /** Badge colors, one class `st-<status>` per status, and the flaky mark. */
@@ -25,6 +29,11 @@ export const BADGE_CSS = `
 .st-skipped { background: #f6f8fa; color: #57606a; border-color: #d0d7de; border-style: dashed; }
 .flaky { background: #fff8c5; color: #7d4e00; border-color: #eed888; }
 `;
+
+/** A status as a badge (the colors of BADGE_CSS). */
+export function statusBadge(status: NotebookStatus): Html {
+  return h`<span class="badge st-${status}">${STATUS_LABEL[status] ?? status}</span>`;
+}
 
 /** Mark colors of the dashboard's history strip, one per status (as the badges). */
 export const STATUS_COLOR: Record<NotebookStatus, string> = {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { executorEnv, forkExecutor, forkServerFor } from '../../../src/activities/runs/executor-process.js';
-import { prestartForkServer } from '../../../src/activities/runs/notebooks.js';
+import { prestartForkServer } from '../../../src/activities/runs/executor.js';
 import { PROJECT_ROOT } from '../../../src/platform/config.js';
 import { testConfig, waitFor } from '../../helpers/fixtures.js';
 import { notebookJson } from '../../helpers/notebooks.js';

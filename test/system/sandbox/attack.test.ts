@@ -9,21 +9,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  executorEnv,
-  forkExecutor,
-  forkServerFor,
-  spawnExecutor,
-} from '../../../src/activities/runs/executor-process.js';
+import { executorEnv, forkServerFor, spawnExecutor } from '../../../src/activities/runs/executor-process.js';
+import { executeToEnd, PYTHON } from '../../helpers/executor.js';
 import { sandboxArgs } from '../../../src/activities/runs/sandbox.js';
-import { writeReport } from '../../../src/activities/runs/report/index.js';
+import { reportNow } from '../../helpers/report-run.js';
 import { loadConfig, PROJECT_ROOT, type Config } from '../../../src/platform/config.js';
 import type { ExecutorResult } from '../../../src/domain/runs/model.js';
 import { isAlive } from '../../helpers/processes.js';
 import * as attack from './attacks.js';
 import { pidsMarked } from './host-processes.js';
 
-const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const SECRETS = {
   NBLC_WEBHOOK_SECRET: 'whsec-attack-5f1e2d3c4b5a69788796a5b4',
   NBLC_API_TOKEN: 'apitok-attack-0a1b2c3d4e5f60718293a4b5',
@@ -68,11 +63,7 @@ async function run(mode: 'fork' | 'spawn', nb: string, cells: string[], extra: s
     ...extra,
   ];
   const env = executorEnv(config.env, config.sandbox.kernelEnv);
-  const proc =
-    mode === 'spawn'
-      ? spawnExecutor(PYTHON, args, env)
-      : await forkExecutor((await forkServerFor(PYTHON, env).socket())!, args, path.join(root, `${id}.log`));
-  assert.equal(await proc.exited, 0, await proc.stderr());
+  await executeToEnd(mode, args, path.join(root, `${id}.log`), env);
   assert.deepEqual(fs.readdirSync(path.join(runDir, 'tmp')), [], 'the scratch folder is removed');
   const resultText = fs.readFileSync(path.join(runDir, 'result.json'), 'utf8');
   const artifact = fs.existsSync(path.join(runDir, 'executed.ipynb'))
@@ -269,16 +260,7 @@ for (const mode of ['fork', 'spawn'] as const)
       const runId = `${mode}-${n}`;
       fs.mkdirSync(path.join(results, runId, 'results'), { recursive: true });
       fs.copyFileSync(path.join(results, runId, 'result.json'), path.join(results, runId, 'results', 'nb.ipynb.json'));
-      const now = new Date().toISOString();
-      await writeReport({
-        resultsDir: results,
-        runId,
-        commit: 'a'.repeat(40),
-        kind: 'manual',
-        startedAt: now,
-        finishedAt: now,
-        paths: ['nb.ipynb'],
-      });
+      await reportNow(results, runId, ['nb.ipynb']);
       for (const file of ['report.json', 'report.html', 'junit.xml'])
         assertNoSecret(fs.readFileSync(path.join(results, runId, file), 'utf8'), file);
     });

@@ -14,25 +14,18 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { executorEnv, forkExecutor, forkServerFor } from '../../../src/activities/runs/executor-process.js';
 import { writeReport } from '../../../src/activities/runs/report/index.js';
-import { sandboxArgs } from '../../../src/activities/runs/sandbox.js';
 import { loadConfig, PROJECT_ROOT } from '../../../src/platform/config.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { startApi, type RunningApi } from '../../../src/process/server.js';
 import type { ExecutorResult } from '../../../src/domain/runs/model.js';
 import { notebookJson } from '../../helpers/notebooks.js';
 import { startTestEnv } from '../../helpers/temporal.js';
-import { INTERNAL, INTERNET, probe, startInternet } from './internet.js';
+import { cannotRun, hostAddress, INTERNAL, INTERNET, listenGreeting, probe, startInternet } from './internet.js';
+import { sandboxedArgs } from './sandboxed-run.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-contain-'));
 const snapshot = path.join(root, 'snapshots', 'b'.repeat(40));
-const cannotRun =
-  process.getuid?.() === 0 && fs.existsSync('/usr/bin/slirp4netns') && fs.existsSync('/usr/sbin/ip')
-    ? false
-    : 'needs root, slirp4netns and iproute2 (scripts/setup.sh)';
-const hostAddress = Object.values(os.networkInterfaces())
-  .flat()
-  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 const listeners: net.Server[] = [];
 const ports: Record<string, number> = {};
 const connected: string[] = []; // what the stand-ins saw
@@ -42,13 +35,7 @@ let api: RunningApi | undefined;
 let n = 0;
 
 async function listen(name: string, host: string): Promise<void> {
-  const server = net.createServer((s) => {
-    connected.push(name);
-    s.end(`hello from ${name}\n`);
-  });
-  await new Promise<void>((res) => server.listen(0, host, res));
-  listeners.push(server);
-  ports[name] = (server.address() as net.AddressInfo).port;
+  ports[name] = await listenGreeting(name, host, connected, listeners);
 }
 
 async function run(cells: string[], settings: Record<string, string> = {}) {
@@ -64,12 +51,7 @@ async function run(cells: string[], settings: Record<string, string> = {}) {
     ...settings,
   });
   const runDir = path.join(root, 'results', id);
-  const args = [
-    ...['--notebook', nb, '--root', snapshot, '--output', path.join(runDir, 'executed.ipynb')],
-    ...['--result', path.join(runDir, 'result.json'), '--scratch-root', path.join(runDir, 'tmp')],
-    ...['--cell-timeout', '120'],
-    ...sandboxArgs(config),
-  ];
+  const args = sandboxedArgs(config, { notebook: nb, root: snapshot, runDir, cellTimeoutS: 120 });
   const env = executorEnv(config.env, config.sandbox.kernelEnv);
   const proc = await forkExecutor((await forkServerFor(PYTHON, env).socket())!, args, path.join(root, `${id}.log`));
   assert.equal(await proc.exited, 0, await proc.stderr());

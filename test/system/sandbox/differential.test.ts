@@ -10,18 +10,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  executorEnv,
-  forkExecutor,
-  forkServerFor,
-  spawnExecutor,
-} from '../../../src/activities/runs/executor-process.js';
+import { executorEnv } from '../../../src/activities/runs/executor-process.js';
+import { executeToEnd } from '../../helpers/executor.js';
 import { sandboxArgs } from '../../../src/activities/runs/sandbox.js';
 import { loadConfig, PROJECT_ROOT, type Config } from '../../../src/platform/config.js';
 import type { ExecutorResult } from '../../../src/domain/runs/model.js';
 import { notebookJson } from '../../helpers/notebooks.js';
 
-const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const JUPYTER = path.join(PROJECT_ROOT, '.venv', 'bin', 'jupyter');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-differential-'));
 const snapshot = path.join(root, 'snapshot');
@@ -100,11 +95,7 @@ async function nblc(mode: 'fork' | 'spawn', rel: string): Promise<ExecutorResult
     ...sandboxArgs(config),
   ];
   const env = executorEnv(config.env, config.sandbox.kernelEnv);
-  const proc =
-    mode === 'spawn'
-      ? spawnExecutor(PYTHON, args, env)
-      : await forkExecutor((await forkServerFor(PYTHON, env).socket())!, args, path.join(out, 'stderr'));
-  assert.equal(await proc.exited, 0, await proc.stderr());
+  await executeToEnd(mode, args, path.join(out, 'stderr'), env);
   return JSON.parse(fs.readFileSync(path.join(out, 'result.json'), 'utf8')) as ExecutorResult;
 }
 

@@ -5,9 +5,42 @@
  * private address in it (172.31.251.1, closed to kernels by default) listening on two ports.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 
 export const INTERNET = '198.51.100.1';
 export const INTERNAL = '172.31.251.1';
+
+/** Why the network tests cannot run here (they need root, slirp4netns and iproute2), or false. */
+export const cannotRun: string | false =
+  process.getuid?.() === 0 && fs.existsSync('/usr/bin/slirp4netns') && fs.existsSync('/usr/sbin/ip')
+    ? false
+    : 'needs root, slirp4netns and iproute2 (scripts/setup.sh)';
+
+/** The host's own (not loopback) IPv4 address, which a kernel must not reach either. */
+export const hostAddress = Object.values(os.networkInterfaces())
+  .flat()
+  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+
+/**
+ * A stand-in of a service on the host (`host`, a free port): greets whoever connects and notes
+ * `name` in `connected`; kept in `listeners` for the test to close. Resolves to its port.
+ */
+export async function listenGreeting(
+  name: string,
+  host: string,
+  connected: string[],
+  listeners: net.Server[],
+): Promise<number> {
+  const server = net.createServer((s) => {
+    connected.push(name);
+    s.end(`hello from ${name}\n`);
+  });
+  await new Promise<void>((res) => server.listen(0, host, res));
+  listeners.push(server);
+  return (server.address() as net.AddressInfo).port;
+}
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 

@@ -12,10 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { executorEnv, forkExecutor, forkServerFor } from '../../../src/activities/runs/executor-process.js';
-import { sandboxArgs } from '../../../src/activities/runs/sandbox.js';
 import { loadConfig, PROJECT_ROOT } from '../../../src/platform/config.js';
 import type { ExecutorResult } from '../../../src/domain/runs/model.js';
 import { notebookJson } from '../../helpers/notebooks.js';
+import { sandboxedArgs } from './sandboxed-run.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-channel-'));
@@ -61,12 +61,7 @@ describe('the kernel channel', { skip: cannotRun, timeout: 300_000 }, () => {
         NBLC_KERNEL_NETWORK: 'none',
       });
       const runDir = path.join(root, 'results');
-      const args = [
-        ...['--notebook', nb, '--root', snapshot, '--output', path.join(runDir, 'executed.ipynb')],
-        ...['--result', path.join(runDir, 'result.json'), '--scratch-root', path.join(runDir, 'tmp')],
-        ...['--cell-timeout', '60'],
-        ...sandboxArgs(config),
-      ];
+      const args = sandboxedArgs(config, { notebook: nb, root: snapshot, runDir, cellTimeoutS: 60 });
       const env = executorEnv(config.env, config.sandbox.kernelEnv);
       const log = path.join(root, 'executor.log');
       const proc = await forkExecutor((await forkServerFor(PYTHON, env).socket())!, args, log);

@@ -8,17 +8,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import {
-  executorEnv,
-  forkExecutor,
-  forkServerFor,
-  spawnExecutor,
-} from '../../../src/activities/runs/executor-process.js';
-import { PROJECT_ROOT } from '../../../src/platform/config.js';
+import { executorEnv } from '../../../src/activities/runs/executor-process.js';
+import { executeToEnd, PYTHON } from '../../helpers/executor.js';
 import type { ExecutorResult } from '../../../src/domain/runs/model.js';
 import { notebookJson } from '../../helpers/notebooks.js';
 
-const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-kernelspec-'));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 const specDir = path.join(dir, 'jupyter', 'kernels', 'other');
@@ -52,11 +46,7 @@ describe('another kernelspec, sandboxed by the launcher', { timeout: 120_000 }, 
       ];
       args.push('--output', path.join(out, 'out.ipynb'), '--result', path.join(out, 'r.json'));
       args.push('--scratch-root', path.join(out, 'tmp'));
-      const proc =
-        mode === 'spawn'
-          ? spawnExecutor(PYTHON, args, env)
-          : await forkExecutor((await forkServerFor(PYTHON, env).socket())!, args, path.join(dir, `${mode}.log`));
-      assert.equal(await proc.exited, 0, await proc.stderr());
+      await executeToEnd(mode, args, path.join(dir, `${mode}.log`), env);
       const result = JSON.parse(fs.readFileSync(path.join(out, 'r.json'), 'utf8')) as ExecutorResult;
       assert.equal(result.status, 'passed', JSON.stringify(result));
       assert.equal(result.kernel, 'other');

@@ -10,20 +10,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  executorEnv,
-  forkExecutor,
-  forkServerFor,
-  spawnExecutor,
-} from '../../../src/activities/runs/executor-process.js';
-import { writeReport } from '../../../src/activities/runs/report/index.js';
+import { executorEnv } from '../../../src/activities/runs/executor-process.js';
+import { executeToEnd } from '../../helpers/executor.js';
+import { reportNow } from '../../helpers/report-run.js';
 import { sandboxArgs } from '../../../src/activities/runs/sandbox.js';
-import { loadConfig, PROJECT_ROOT, type Config } from '../../../src/platform/config.js';
+import { loadConfig, type Config } from '../../../src/platform/config.js';
 import { recordedRunOf } from '../../../src/domain/runs/history.js';
 import type { ExecutorResult } from '../../../src/domain/runs/model.js';
 import { notebookJson } from '../../helpers/notebooks.js';
 
-const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 const TOKEN = `root-only-token-${process.pid}-7c1e9a`;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-shadow-'));
 const snapshot = path.join(root, 'snapshot');
@@ -75,27 +70,14 @@ describe('a launcher committed beside the notebook', { concurrency: 1, timeout: 
         ...sandboxArgs(config),
       ];
       const env = executorEnv(config.env, config.sandbox.kernelEnv);
-      const proc =
-        mode === 'spawn'
-          ? spawnExecutor(PYTHON, args, env)
-          : await forkExecutor((await forkServerFor(PYTHON, env).socket())!, args, path.join(root, `${mode}.log`));
-      assert.equal(await proc.exited, 0, await proc.stderr());
+      const proc = await executeToEnd(mode, args, path.join(root, `${mode}.log`), env);
       const result = JSON.parse(fs.readFileSync(resultFile, 'utf8')) as ExecutorResult;
       assert.equal(result.status, 'passed', result.message ?? '');
       const executed = fs.readFileSync(artifact, 'utf8');
       assert.match(executed, /the real kernel/);
       assert.doesNotMatch(executed, /ran instead of the real launcher/);
 
-      const now = new Date().toISOString();
-      const report = await writeReport({
-        resultsDir: results,
-        runId,
-        commit: 'a'.repeat(40),
-        kind: 'manual',
-        startedAt: now,
-        finishedAt: now,
-        paths: ['nbs/nb.ipynb'],
-      });
+      const report = await reportNow(results, runId, ['nbs/nb.ipynb']);
       const outputs = {
         result: fs.readFileSync(resultFile, 'utf8'),
         'executed notebook': executed,

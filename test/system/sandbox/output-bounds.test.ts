@@ -10,11 +10,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { getRun, startTestRun } from '../../../src/clients/runs/client.js';
-import type { TestReport, TestRunResult } from '../../../src/domain/runs/model.js';
+import { startTestRun } from '../../../src/clients/runs/client.js';
+import type { TestReport } from '../../../src/domain/runs/model.js';
 import { notebook } from '../../../src/demo/sample-repo.js';
-import { runSandbox, waitFor } from '../../helpers/fixtures.js';
-import { publish, withWorkers, pathStatuses } from '../../helpers/stack.js';
+import { runSandbox } from '../../helpers/fixtures.js';
+import { pathStatuses, publish, runResult, withWorkers } from '../../helpers/stack.js';
 import { useTestEnv } from '../../helpers/temporal.js';
 
 const env = useTestEnv();
@@ -40,15 +40,7 @@ describe('bounded output', { timeout: 300_000 }, () => {
     const { r, report, html } = await withWorkers(env, config, async () => {
       await publish(env, config, sha);
       const started = await startTestRun(env.client, config, { kind: 'manual' });
-      const r: TestRunResult = await waitFor(
-        'the run',
-        async () => {
-          const s = await getRun(env.client, started.runId);
-          if (s && s.status !== 'RUNNING' && !s.result) throw new Error(`run ${s.status}: ${s.error}`);
-          return s?.result;
-        },
-        240_000,
-      );
+      const r = await runResult(env, started.runId, 240_000);
       const read = (f: string) => fs.readFile(path.join(r.reportDir, f), 'utf8');
       return { r, report: JSON.parse(await read('report.json')) as TestReport, html: await read('report.html') };
     });

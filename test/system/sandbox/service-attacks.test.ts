@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getRun, startTestRun } from '../../../src/clients/runs/client.js';
@@ -22,16 +21,9 @@ import { startApi, type RunningApi } from '../../../src/process/server.js';
 import { runSandbox, waitFor } from '../../helpers/fixtures.js';
 import { pathStatuses, publish, withWorkers } from '../../helpers/stack.js';
 import { useTestEnv } from '../../helpers/temporal.js';
-import { INTERNET, probe, startInternet } from './internet.js';
+import { cannotRun, hostAddress, INTERNET, listenGreeting, probe, startInternet } from './internet.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-const cannotRun =
-  process.getuid?.() === 0 && fs.existsSync('/usr/bin/slirp4netns') && fs.existsSync('/usr/sbin/ip')
-    ? false
-    : 'needs root, slirp4netns and iproute2 (scripts/setup.sh)';
-const hostAddress = Object.values(os.networkInterfaces())
-  .flat()
-  .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
 
 const env = useTestEnv();
 const listeners: net.Server[] = [];
@@ -39,15 +31,7 @@ const connected: string[] = []; // what the stand-ins of the service saw
 let internet: Awaited<ReturnType<typeof startInternet>> | undefined;
 let api: RunningApi | undefined;
 
-async function listen(name: string, host: string): Promise<number> {
-  const server = net.createServer((s) => {
-    connected.push(name);
-    s.end(`hello from ${name}\n`);
-  });
-  await new Promise<void>((res) => server.listen(0, host, res));
-  listeners.push(server);
-  return (server.address() as net.AddressInfo).port;
-}
+const listen = (name: string, host: string) => listenGreeting(name, host, connected, listeners);
 
 before(async () => {
   if (cannotRun) return;

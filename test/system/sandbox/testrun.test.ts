@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { getRun, startTestRun } from '../../../src/clients/runs/client.js';
-import type { TestReport, TestRunResult } from '../../../src/domain/runs/model.js';
+import { startTestRun } from '../../../src/clients/runs/client.js';
+import type { TestReport } from '../../../src/domain/runs/model.js';
 import { notebook } from '../../../src/demo/sample-repo.js';
-import { runSandbox, TEST_SECRET, waitFor } from '../../helpers/fixtures.js';
-import { publish, withWorkers, pathStatuses } from '../../helpers/stack.js';
+import { runSandbox, TEST_SECRET } from '../../helpers/fixtures.js';
+import { pathStatuses, publish, runResult, withWorkers } from '../../helpers/stack.js';
 import { useTestEnv } from '../../helpers/temporal.js';
 import { pidsMarked } from './host-processes.js';
 
@@ -26,15 +26,7 @@ async function testRun(extra: Record<string, string>, files: (dataDir: string) =
   return withWorkers(env, config, async () => {
     await publish(env, config, sha);
     const started = await startTestRun(env.client, config, { kind: 'manual' });
-    const r: TestRunResult = await waitFor(
-      'the run',
-      async () => {
-        const s = await getRun(env.client, started.runId);
-        if (s && s.status !== 'RUNNING' && !s.result) throw new Error(`run ${s.status}: ${s.error}`);
-        return s?.result;
-      },
-      180_000,
-    );
+    const r = await runResult(env, started.runId);
     const read = (f: string) => fs.readFile(path.join(r.reportDir, f), 'utf8');
     const report = JSON.parse(await read('report.json')) as TestReport;
     return { r, report, html: await read('report.html'), junit: await read('junit.xml'), dataDir: config.dataDir };

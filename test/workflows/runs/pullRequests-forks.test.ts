@@ -66,13 +66,23 @@ async function forkPr(upstream: Awaited<ReturnType<typeof setup>>['upstream'], n
 const deliver = (app: ReturnType<typeof createApp>, payload: unknown) =>
   deliverWebhook(app, payload, { event: 'pull_request' });
 
+/** A service with main published, then a fork's pull request #n of `nb`; `fn` runs with its workers. */
+async function withForkPr(
+  n: number,
+  nb: string,
+  fn: (pr: Awaited<ReturnType<typeof setup>> & { main: string; head: string; blob: string }) => Promise<void>,
+) {
+  const service = await setup();
+  const main = await service.upstream.commit({ 'a/A.ipynb': PASS });
+  await withWorkers(env, service.config, async () => {
+    await publish(env, service.config, main);
+    await fn({ ...service, main, ...(await forkPr(service.upstream, n, nb)) });
+  });
+}
+
 describe("a fork's pull request", () => {
   test('passed: the clone never holds its objects, and its own repository is gone', async () => {
-    const { config, upstream, app, clone, has } = await setup();
-    const main = await upstream.commit({ 'a/A.ipynb': PASS });
-    await withWorkers(env, config, async () => {
-      await publish(env, config, main);
-      const { head, blob } = await forkPr(upstream, 41, PASS);
+    await withForkPr(41, PASS, async ({ config, app, clone, has, main, head, blob }) => {
       assert.equal((await deliver(app, prEvent(config.repo.fullName, 41, 'opened', head, FORK))).status, 202);
       const r = await runResult(env, `pr-41-${head.slice(0, 12)}`);
       assert.equal(r.commit, head);
@@ -85,11 +95,7 @@ describe("a fork's pull request", () => {
   });
 
   test('cancelled by closing: the repository held its objects while the run ran, and is gone after', async () => {
-    const { config, upstream, app, clone, has } = await setup();
-    const main = await upstream.commit({ 'a/A.ipynb': PASS });
-    await withWorkers(env, config, async () => {
-      await publish(env, config, main);
-      const { head, blob } = await forkPr(upstream, 42, SLOW);
+    await withForkPr(42, SLOW, async ({ config, app, clone, has, head, blob }) => {
       const runId = `pr-42-${head.slice(0, 12)}`;
       await deliver(app, prEvent(config.repo.fullName, 42, 'opened', head, FORK));
       await waitFor('the fork run executing', async () => (await getRun(env.client, runId))?.progress?.running.length);

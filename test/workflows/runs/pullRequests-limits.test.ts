@@ -6,7 +6,6 @@
  * any of it is exported.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,14 +13,14 @@ import { after, describe, test } from 'node:test';
 import { prSnapshotsDir } from '../../../src/activities/runs/pull-requests.js';
 import { createApp } from '../../../src/api/app.js';
 import { startTestRun } from '../../../src/clients/runs/client.js';
-import { notebook, type Upstream } from '../../../src/demo/sample-repo.js';
-import { createLogger } from '../../../src/platform/logger.js';
+import { notebook } from '../../../src/demo/sample-repo.js';
 import { closeHistoryStores } from '../../../src/storage/runs/history-store.js';
-import { sandbox, waitFor } from '../../helpers/fixtures.js';
-import { githubStandIn, statusesOf } from '../../helpers/receivers.js';
+import { waitFor } from '../../helpers/fixtures.js';
+import { statusesOf } from '../../helpers/receivers.js';
 import { pathStatuses, publish, runResult, withWorkers } from '../../helpers/stack.js';
 import { useTestEnv } from '../../helpers/temporal.js';
 import { deliverWebhook } from '../../helpers/webhooks.js';
+import { prEvent, prService, pushPr } from '../../helpers/pull-requests.js';
 
 const env = useTestEnv();
 after(() => closeHistoryStores());
@@ -32,45 +31,10 @@ const UNTRUSTED = notebook([
   'assert "PRERUN_MARK" not in globals(), "the prerun cell ran"',
 ]);
 
-async function setup(extra: Record<string, string>) {
-  const gh = await githubStandIn();
-  const id = randomUUID().slice(0, 8);
-  const box = await sandbox({
-    NBLC_REPO_FULL_NAME: `test/prl-${id}`,
-    NBLC_TASK_QUEUE: `prl-${id}`,
-    NBLC_NOTEBOOK_TASK_QUEUE: `prl-nb-${id}`,
-    NBLC_GITHUB_TOKEN: 'ghp_test',
-    NBLC_GITHUB_API_URL: gh.url,
-    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
-    ...extra,
-  });
-  const app = createApp({ client: env.client, config: box.config, logger: createLogger('silent') });
-  return { ...box, gh, app };
-}
-
-/** Commits `files` on a branch from main and pushes it as GitHub does: refs/pull/<n>/head. */
-async function pushPr(upstream: Upstream, n: number, files: Record<string, string>): Promise<string> {
-  await upstream.git.checkout(['-b', `pr-${n}`, 'main']);
-  const sha = await upstream.commit(files, `PR #${n}`);
-  await upstream.git.push(['--force', 'origin', `HEAD:refs/pull/${n}/head`]);
-  await upstream.git.checkout('main');
-  return sha;
-}
+const setup = (extra: Record<string, string>) => prService(env, 'prl', extra);
 
 async function openPr(app: ReturnType<typeof createApp>, repo: string, n: number, head: string) {
-  const payload = {
-    action: 'opened',
-    number: n,
-    pull_request: {
-      number: n,
-      state: 'open',
-      head: { sha: head, ref: `pr-${n}`, repo: { full_name: repo } },
-      base: { ref: 'main', sha: 'f'.repeat(40), repo: { full_name: repo } },
-    },
-    repository: { full_name: repo },
-    sender: { login: 'contributor' },
-  };
-  const res = await deliverWebhook(app, payload, { event: 'pull_request' });
+  const res = await deliverWebhook(app, prEvent(repo, n, 'opened', head), { event: 'pull_request' });
   assert.equal(res.status, 202, await res.text());
   return runResult(env, `pr-${n}-${head.slice(0, 12)}`);
 }

@@ -4,23 +4,21 @@
  * and a GitHub API stand-in for the commit statuses.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { prSnapshotsDir } from '../../../src/activities/runs/pull-requests.js';
 import { createApp } from '../../../src/api/app.js';
 import { notebook } from '../../../src/demo/sample-repo.js';
-import { prEvent, pushPr } from '../../helpers/pull-requests.js';
 import { closeHistoryStores, historyStore } from '../../../src/storage/runs/history-store.js';
-import { createLogger } from '../../../src/platform/logger.js';
 import { getRun } from '../../../src/clients/runs/client.js';
-import { sandbox, waitFor } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/fixtures.js';
 import { recordHistory } from '../../helpers/histories.js';
-import { chatReceiver, githubStandIn, statusesAt, statusesOf } from '../../helpers/receivers.js';
+import { chatReceiver, statusesAt, statusesOf } from '../../helpers/receivers.js';
 import { publish, runResult, withWorkers, pathStatuses } from '../../helpers/stack.js';
 import { useTestEnv } from '../../helpers/temporal.js';
 import { deliverWebhook } from '../../helpers/webhooks.js';
+import { prEvent, prService, pushPr } from '../../helpers/pull-requests.js';
 import { gitOut, snapshotNames } from '../../helpers/activities.js';
 
 const env = useTestEnv();
@@ -31,23 +29,14 @@ const BROKEN = notebook(['raise ValueError("broken in the pull request")']);
 const SLOW = notebook(['import time\ntime.sleep(120)']);
 
 async function setup() {
-  const gh = await githubStandIn();
   const chat = await chatReceiver();
-  const id = randomUUID().slice(0, 8);
-  const box = await sandbox({
-    NBLC_REPO_FULL_NAME: `test/pr-${id}`,
-    NBLC_TASK_QUEUE: `pr-${id}`,
-    NBLC_NOTEBOOK_TASK_QUEUE: `pr-nb-${id}`,
+  const service = await prService(env, 'pr', {
     NBLC_TEST_CONCURRENCY: '2',
-    NBLC_GITHUB_TOKEN: 'ghp_test',
-    NBLC_GITHUB_API_URL: gh.url,
     NBLC_ALERT_WEBHOOK_URL: `${chat.url}/hooks/x`,
     NBLC_PUBLIC_URL: 'https://nblc.example.org',
     NBLC_API_TOKEN: 'operator-token-for-the-alert-tests-0123456789',
-    TEMPORAL_NAMESPACE: env.namespace ?? 'default',
   });
-  const app = createApp({ client: env.client, config: box.config, logger: createLogger('silent') });
-  return { ...box, gh, chat, app };
+  return { ...service, chat };
 }
 
 async function deliver(app: ReturnType<typeof createApp>, payload: unknown) {

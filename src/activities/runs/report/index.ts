@@ -29,7 +29,13 @@ import {
 } from '../../../domain/runs/model.js';
 import { groupCauses } from '../../../domain/runs/causes.js';
 import { renderHtml } from '../../../views/runs/report/html.js';
-import { READ_CONCURRENCY, REPORT_FILES, isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
+import {
+  READ_CONCURRENCY,
+  REPORT_FILES,
+  isObject,
+  isRunDirName,
+  unexecutedResult,
+} from '../../../domain/runs/run-dir.js';
 import { sharedDatasets } from '../../../domain/runs/catalog.js';
 import { readCatalog, readSettings, withSettings } from './run-files.js';
 import { readRunRecord } from '../run-record.js';
@@ -203,21 +209,9 @@ function isSafeRelative(p: string): boolean {
   );
 }
 
+/** A notebook the run recorded no usable result for: reported as an infrastructure failure. */
 function unrecorded(nbPath: string, message: string): NotebookResult {
-  return {
-    status: 'kernel_died',
-    durationMs: 0,
-    kernel: null,
-    cellsTotal: 0,
-    cellsRun: 0,
-    error: null,
-    errors: [],
-    timedOutCell: null,
-    message,
-    path: nbPath,
-    attempts: 0,
-    artifact: `executed/${nbPath}`,
-  };
+  return unexecutedResult(nbPath, 'kernel_died', message);
 }
 
 /** The notebook's result file, normalized to exactly the NotebookResult fields; never throws for a bad file. */

@@ -7,7 +7,7 @@
 import { VERDICTS, type RunComparison } from '../../../domain/runs/comparison.js';
 import type { TestReport } from '../../../domain/runs/model.js';
 import { plural } from '../../../domain/runs/status.js';
-import { h } from '../../template.js';
+import { h, type Html } from '../../template.js';
 
 const MAX_ROWS = 200;
 
@@ -19,7 +19,7 @@ section.comparison tr.named td { font-weight: bold; }
 `;
 
 /** The comparison, or nothing for runs that are not candidate runs. */
-export function comparisonSection(report: TestReport): string {
+export function comparisonSection(report: TestReport): Html | '' {
   const c: RunComparison | undefined = report.comparison;
   if (!c) return '';
   const rows = c.packages
@@ -42,10 +42,10 @@ export function comparisonSection(report: TestReport): string {
       ? h`<h3>${v[0]!.toUpperCase()}${v.slice(1)} (${nbs.length})</h3><ul>${nbs.map((n) => h`<li>${n.path}${n.cause ? h` — <code>${n.cause}</code>` : ''}</li>`)}</ul>`
       : '';
   });
-  return String(h`<section class="changes comparison" id="comparison"><h2>Candidate kernel <code>${c.kernel ?? '?'}</code> against ${c.baseline.kind} run <code>${c.baseline.runId}</code> (<code>${c.baseline.kernel ?? '?'}</code>)</h2>
+  return h`<section class="changes comparison" id="comparison"><h2>Candidate kernel <code>${c.kernel ?? '?'}</code> against ${c.baseline.kind} run <code>${c.baseline.runId}</code> (<code>${c.baseline.kernel ?? '?'}</code>)</h2>
 <p>Package changes from the baseline's environment to this one${c.packages.length > MAX_ROWS ? ` (the first ${MAX_ROWS}; all in report.json)` : ''}:</p>
 ${packages}
 <p>Verdicts: ${counts.join(', ') || 'no notebooks'}.</p>
 ${groups}${others}
-</section>`);
+</section>`;
 }

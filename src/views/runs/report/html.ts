@@ -1,21 +1,17 @@
 /**
  * report.html: one self-contained page (inline CSS, no scripts, no external resources) an
  * operator reads at a glance. Not-passing notebooks come first, each with its error one click
- * away (<details>). Deterministic: nothing on the page depends on when it was rendered.
+ * away (<details>). Deterministic: nothing on the page depends on when it was rendered. Written
+ * on the dashboard's template (src/views/template.ts): every interpolation is escaped by it.
  */
-import type {
-  NotebookError,
-  NotebookResult,
-  NotebookStatus,
-  ResourceLimits,
-  TestReport,
-} from '../../../domain/runs/model.js';
+import type { NotebookError, NotebookResult, ResourceLimits, TestReport } from '../../../domain/runs/model.js';
 import { isFailing, NOTEBOOK_STATUSES, plural } from '../../../domain/runs/status.js';
+import { h, raw, type Html } from '../../template.js';
 import { SETTINGS_CSS, selectionLine, settingsDetails, sharedDatasetsLine } from './settings-html.js';
 import { causeLine, type RunCause } from '../../../domain/runs/causes.js';
 import { ENVIRONMENT_CSS, environmentSection, whyHtml } from './environment-html.js';
 import { COMPARISON_CSS, comparisonSection } from './comparison-html.js';
-import { BADGE_CSS, BASE_CSS } from '../presentation.js';
+import { BADGE_CSS, BASE_CSS, statusBadge } from '../presentation.js';
 import {
   cellName,
   elapsedMs,
@@ -23,12 +19,12 @@ import {
   formatBytes,
   formatCpu,
   formatDuration,
-  html,
   oneLine,
   problemErrors,
   relativeHref,
   splitPath,
   STATUS_LABEL,
+  stripInvalidChars,
 } from './text.js';
 
 export interface HtmlOptions {
@@ -36,6 +32,7 @@ export interface HtmlOptions {
   hasArtifact: (nb: NotebookResult) => boolean;
 }
 
+/** The report's own style, after the base and the badges it shares with the dashboard. */
 const CSS = `
 main { max-width: 1200px; margin: 0 auto; padding: 0 24px 48px; }
 a { color: #0969da; }
@@ -73,9 +70,7 @@ table.notebooks col.status { width: 130px; } table.notebooks col.dur { width: 90
 tr.bad td { background: #fff8f7; }
 tr.bad td:first-child { box-shadow: inset 4px 0 0 #cf222e; }
 tr.sep td { background: var(--bg-soft); color: var(--muted); font-weight: 600; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
-.dir { color: var(--muted); }
 .nb-name { font-weight: 600; }
-.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .missing { color: var(--muted); font-size: 12px; }
 details { margin-top: 4px; }
 details summary { cursor: pointer; color: #a40e26; }
@@ -84,6 +79,10 @@ pre.tb { margin: 6px 0 4px; padding: 10px 12px; background: #161b22; color: #e6e
 footer { margin-top: 22px; color: var(--muted); font-size: 12.5px; }
 `;
 
+/**
+ * The page. Characters that are not XML characters (terminal garbage in an evalue) are removed
+ * from the whole page, as the JUnit file removes them.
+ */
 export function renderHtml(report: TestReport, opts: HtmlOptions): string {
   const c = report.counts;
   const notPassing = report.notebooks.filter((nb) => isFailing(nb.status));
@@ -94,189 +93,174 @@ export function renderHtml(report: TestReport, opts: HtmlOptions): string {
   const title = `${notPassing.length ? '✗' : '✓'} ${verdict} · nblc ${report.kind} run ${commit7}`;
   const rowId = new Map(report.notebooks.map((nb, i) => [nb.path, `nb-${i + 1}`]));
   const byPath = new Map(report.notebooks.map((nb) => [nb.path, nb]));
-
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8" />',
-    '<meta name="viewport" content="width=device-width, initial-scale=1" />',
-    `<title>${html(title)}</title>`,
-    `<style>${BASE_CSS}${BADGE_CSS}${CSS}${ENVIRONMENT_CSS}${COMPARISON_CSS}${SETTINGS_CSS}</style>`,
-    '</head>',
-    '<body>',
-    header(report, verdict, notPassing.length > 0),
-    '<main>',
-    comparisonSection(report),
-    causes(report.causes, rowId),
-    sharedDatasetsLine(report.sharedDatasets),
-    unsandboxedBanner(report),
-    ...(report.warnings ?? []).map((w) => `<p class="unsandboxed run-warning">⚠ ${html(w)}</p>`),
-    networkBanner(report),
-    changes(report, byPath, rowId),
-    environmentSection(report),
-    notebooksTable(report, rowId, opts),
-    `<footer>Machine-readable: <a href="report.json">report.json</a> · <a href="junit.xml">junit.xml</a>. Run <code>${html(report.runId)}</code>, commit <code>${html(report.commit)}</code>.</footer>`,
-    '</main>',
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+  const warnings = (report.warnings ?? []).map((w) => h`<p class="unsandboxed run-warning">⚠ ${w}</p>`);
+  const style = raw(`${BASE_CSS}${BADGE_CSS}${CSS}${ENVIRONMENT_CSS}${COMPARISON_CSS}${SETTINGS_CSS}`);
+  const page = h`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8" />
+<meta name="viewport" content="width=device-width, initial-scale=1" />
+<title>${title}</title>
+<style>${style}</style>
+</head>
+<body>
+${header(report, verdict, notPassing.length > 0)}
+<main>
+${comparisonSection(report)}
+${causes(report.causes, rowId)}
+${sharedDatasetsLine(report.sharedDatasets)}
+${unsandboxedBanner(report)}
+${lines(warnings)}${networkBanner(report)}
+${changes(report, byPath, rowId)}
+${environmentSection(report)}
+${notebooksTable(report, rowId, opts)}
+<footer>Machine-readable: <a href="report.json">report.json</a> · <a href="junit.xml">junit.xml</a>. Run <code>${report.runId}</code>, commit <code>${report.commit}</code>.</footer>
+</main>
+</body>
+</html>
+`;
+  return stripInvalidChars(String(page));
 }
 
-function header(report: TestReport, verdict: string, bad: boolean): string {
+/** Fragments one a line, as the page's source reads best. */
+function lines(parts: Html[]): Html {
+  return h`${parts.map((p) => h`${p}\n`)}`;
+}
+
+function header(report: TestReport, verdict: string, bad: boolean): Html {
   const c = report.counts;
-  const meta: Array<[string, string]> = [
-    ['Run', `<code>${html(report.runId)}</code>`],
-    ['Commit', `<code title="${html(report.commit)}">${html(report.commit.slice(0, 7))}</code>`],
-    ['Started', html(formatDate(report.startedAt))],
-    ['Finished', html(formatDate(report.finishedAt))],
-    ['Duration', html(formatDuration(elapsedMs(report.startedAt, report.finishedAt)))],
+  const meta: Array<[string, Html | string]> = [
+    ['Run', h`<code>${report.runId}</code>`],
+    ['Commit', h`<code title="${report.commit}">${report.commit.slice(0, 7)}</code>`],
+    ['Started', formatDate(report.startedAt)],
+    ['Finished', formatDate(report.finishedAt)],
+    ['Duration', formatDuration(elapsedMs(report.startedAt, report.finishedAt))],
   ];
   if (report.temporalUiUrl) {
     const url = report.temporalUiUrl;
-    meta.push([
-      'Temporal',
-      /^https?:\/\//i.test(url) ? `<a href="${html(url)}">open the run in the Temporal UI</a>` : html(url),
-    ]);
+    meta.push(['Temporal', /^https?:\/\//i.test(url) ? h`<a href="${url}">open the run in the Temporal UI</a>` : url]);
   }
   const badges = [
-    `<span class="badge total">${c.total} total</span>`,
+    h`<span class="badge total">${c.total} total</span>`,
     ...NOTEBOOK_STATUSES.filter((s) => s === 'passed' || c[s] > 0).map(
-      (s) => `<span class="badge st-${s}">${c[s]} ${html(STATUS_LABEL[s])}</span>`,
+      (s) => h`<span class="badge st-${s}">${c[s]} ${STATUS_LABEL[s]}</span>`,
     ),
-    ...(c.flaky ? [`<span class="badge flaky">${c.flaky} flaky</span>`] : []),
+    ...(c.flaky ? [h`<span class="badge flaky">${c.flaky} flaky</span>`] : []),
   ];
-  return [
-    `<header class="run${bad ? ' bad' : ''}"><div class="inner">`,
-    `<h1>nblc ${html(report.kind)} run: ${html(verdict)}</h1>`,
-    `<dl class="meta">${meta.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join('')}</dl>`,
-    `<p class="counts">${badges.join(' ')}</p>`,
-    '</div></header>',
-  ].join('\n');
+  return h`<header class="run${bad ? ' bad' : ''}"><div class="inner">
+<h1>nblc ${report.kind} run: ${verdict}</h1>
+<dl class="meta">${meta.map(([k, v]) => h`<div><dt>${k}</dt><dd>${v}</dd></div>`)}</dl>
+<p class="counts">${badges.map((b, i) => (i ? h` ${b}` : b))}</p>
+</div></header>`;
 }
 
 /**
  * Root causes first: one line per cause, largest first, each opening to its notebooks. A page of
  * hundreds of failing rows often has two or three causes.
  */
-function causes(list: RunCause[], rowId: Map<string, string>): string {
+function causes(list: RunCause[], rowId: Map<string, string>): Html | '' {
   if (!list.length) return '';
   const item = (c: RunCause) =>
-    [
-      `<li><details><summary>${statusBadge(c.status)} <span class="cause">${html(causeLine(c))}</span></summary>`,
-      '<ul class="nbs">',
-      ...c.notebooks.map((p) => `<li><a href="#${rowId.get(p) ?? ''}">${html(p)}</a></li>`),
-      '</ul></details></li>',
-    ].join('');
-  return [
-    `<section class="changes causes" id="causes"><h2>Root causes (${list.length})</h2><ul>`,
-    ...list.map(item),
-    '</ul></section>',
-  ].join('\n');
+    h`<li><details><summary>${statusBadge(c.status)} <span class="cause">${causeLine(c)}</span></summary><ul class="nbs">${c.notebooks.map(
+      (p) => h`<li><a href="#${rowId.get(p) ?? ''}">${p}</a></li>`,
+    )}</ul></details></li>`;
+  return h`<section class="changes causes" id="causes"><h2>Root causes (${list.length})</h2><ul>
+${lines(list.map(item))}</ul></section>`;
 }
 
 /** NBLC_KERNEL_NETWORK=host is never silent either: kernels that shared the host's network. */
-function networkBanner(report: TestReport): string {
+function networkBanner(report: TestReport): Html | '' {
   const n = report.networkNotIsolated ?? 0;
   if (!n) return '';
   const which =
     n === report.counts.total ? "This run's kernels were" : `${n} of ${report.counts.total} notebooks' kernels were`;
-  return `<p class="unsandboxed" id="network-not-isolated">⚠ ${which} not network-isolated (NBLC_KERNEL_NETWORK=host): they shared the host's network, with the service's ports and the private network in reach.</p>`;
+  return h`<p class="unsandboxed" id="network-not-isolated">⚠ ${which} not network-isolated (NBLC_KERNEL_NETWORK=host): they shared the host's network, with the service's ports and the private network in reach.</p>`;
 }
 
 /** NBLC_SANDBOX=off is never silent: the run's page says so before anything else. */
-function unsandboxedBanner(report: TestReport): string {
+function unsandboxedBanner(report: TestReport): Html | '' {
   const n = report.unsandboxed ?? 0;
   if (!n) return '';
   const which = n === report.counts.total ? 'This run was' : `${n} of ${report.counts.total} notebooks were`;
-  return `<p class="unsandboxed" id="unsandboxed">⚠ ${which} executed unsandboxed (NBLC_SANDBOX=off): the kernels ran as the service's user, with its files and processes in reach and no memory limit.</p>`;
+  return h`<p class="unsandboxed" id="unsandboxed">⚠ ${which} executed unsandboxed (NBLC_SANDBOX=off): the kernels ran as the service's user, with its files and processes in reach and no memory limit.</p>`;
 }
 
-function changes(report: TestReport, byPath: Map<string, NotebookResult>, rowId: Map<string, string>): string {
+/** What changed since the previous run of the kind: the newly failing and the fixed notebooks. */
+function changes(report: TestReport, byPath: Map<string, NotebookResult>, rowId: Map<string, string>): Html {
   const prev = report.previousRunId;
-  if (!prev) return `<p class="note">No earlier finished ${html(report.kind)} run to compare with.</p>`;
-  const prevLink = `<a href="../${html(encodeURIComponent(prev))}/report.html"><code>${html(prev)}</code></a>`;
+  if (!prev) return h`<p class="note">No earlier finished ${report.kind} run to compare with.</p>`;
+  const prevLink = h`<a href="../${encodeURIComponent(prev)}/report.html"><code>${prev}</code></a>`;
   if (!report.newlyFailing.length && !report.fixed.length) {
-    return `<p class="note">No change since the previous ${html(report.kind)} run ${prevLink}.</p>`;
+    return h`<p class="note">No change since the previous ${report.kind} run ${prevLink}.</p>`;
   }
   const item = (p: string) => {
     const nb = byPath.get(p);
-    const link = `<a href="#${rowId.get(p) ?? ''}">${html(p)}</a>`;
-    if (!nb || nb.status === 'passed') return `<li>${link}</li>`;
-    return `<li>${statusBadge(nb.status)} ${link} <span class="msg">${html(oneLine(nb))}</span>${whyHtml(report, p)}</li>`;
+    const link = h`<a href="#${rowId.get(p) ?? ''}">${p}</a>`;
+    if (!nb || nb.status === 'passed') return h`<li>${link}</li>`;
+    return h`<li>${statusBadge(nb.status)} ${link} <span class="msg">${oneLine(nb)}</span>${whyHtml(report, p)}</li>`;
   };
-  const parts: string[] = [];
+  const parts: Html[] = [];
   if (report.newlyFailing.length) {
     parts.push(
-      `<section class="changes newly-failing" id="newly-failing"><h2>Newly failing (${report.newlyFailing.length}) since ${prevLink}</h2><ul>`,
-      ...report.newlyFailing.map(item),
-      '</ul></section>',
+      h`<section class="changes newly-failing" id="newly-failing"><h2>Newly failing (${report.newlyFailing.length}) since ${prevLink}</h2><ul>
+${lines(report.newlyFailing.map(item))}</ul></section>`,
     );
   }
   if (report.fixed.length) {
     parts.push(
-      `<section class="changes fixed" id="fixed"><h2>Fixed since ${prevLink} (${report.fixed.length})</h2><ul>`,
-      ...report.fixed.map(item),
-      '</ul></section>',
+      h`<section class="changes fixed" id="fixed"><h2>Fixed since ${prevLink} (${report.fixed.length})</h2><ul>
+${lines(report.fixed.map(item))}</ul></section>`,
     );
   }
-  return parts.join('\n');
+  return h`${parts.map((p, i) => (i ? h`\n${p}` : p))}`;
 }
 
-function notebooksTable(report: TestReport, rowId: Map<string, string>, opts: HtmlOptions): string {
-  if (!report.notebooks.length) return '<p class="note">This run had no notebooks.</p>';
-  const bad = report.notebooks.filter((nb) => isFailing(nb.status));
-  const skipped = report.notebooks.filter((nb) => nb.status === 'skipped');
-  const good = report.notebooks.filter((nb) => nb.status === 'passed');
-  const row = (nb: NotebookResult) => notebookRow(nb, rowId.get(nb.path) ?? '', opts);
-  const sep = (text: string) => `<tr class="sep"><td colspan="7">${text}</td></tr>`;
-  return [
-    `<table class="notebooks">`,
-    '<colgroup><col class="status" /><col /><col class="dur" /><col class="res" /><col class="mem" /><col class="kernel" /><col class="att" /></colgroup>',
-    '<thead><tr><th>Status</th><th>Notebook</th><th class="num">Duration</th><th class="num">CPU</th><th class="num">Peak memory</th><th>Kernel</th><th>Attempts</th></tr></thead>',
-    '<tbody>',
-    ...(bad.length ? [sep(`Not passing (${bad.length})`), ...bad.map(row)] : []),
-    ...(skipped.length ? [sep(`Skipped (${skipped.length})`), ...skipped.map(row)] : []),
-    ...(good.length ? [sep(`Passed (${good.length})`), ...good.map(row)] : []),
-    '</tbody>',
-    '</table>',
-  ].join('\n');
+/** Every notebook: the not passing first, then the skipped, then the passed. */
+function notebooksTable(report: TestReport, rowId: Map<string, string>, opts: HtmlOptions): Html {
+  if (!report.notebooks.length) return h`<p class="note">This run had no notebooks.</p>`;
+  const groups: Array<[string, NotebookResult[]]> = [
+    ['Not passing', report.notebooks.filter((nb) => isFailing(nb.status))],
+    ['Skipped', report.notebooks.filter((nb) => nb.status === 'skipped')],
+    ['Passed', report.notebooks.filter((nb) => nb.status === 'passed')],
+  ];
+  const rows = groups
+    .filter(([, nbs]) => nbs.length)
+    .flatMap(([name, nbs]) => [
+      h`<tr class="sep"><td colspan="7">${name} (${nbs.length})</td></tr>`,
+      ...nbs.map((nb) => notebookRow(nb, rowId.get(nb.path) ?? '', opts)),
+    ]);
+  return h`<table class="notebooks">
+<colgroup><col class="status" /><col /><col class="dur" /><col class="res" /><col class="mem" /><col class="kernel" /><col class="att" /></colgroup>
+<thead><tr><th>Status</th><th>Notebook</th><th class="num">Duration</th><th class="num">CPU</th><th class="num">Peak memory</th><th>Kernel</th><th>Attempts</th></tr></thead>
+<tbody>
+${lines(rows)}</tbody>
+</table>`;
 }
 
-function notebookRow(nb: NotebookResult, id: string, opts: HtmlOptions): string {
+/** One notebook's row: status, path (to its executed notebook), problem, settings, measures. */
+function notebookRow(nb: NotebookResult, id: string, opts: HtmlOptions): Html {
   const { dir, name } = splitPath(nb.path);
-  const label = `${dir ? `<span class="dir">${html(dir)}/</span>` : ''}<span class="nb-name">${html(name)}</span>`;
+  const label = h`${dir ? h`<span class="dir">${dir}/</span>` : ''}<span class="nb-name">${name}</span>`;
   const pathCell = opts.hasArtifact(nb)
-    ? `<a href="${html(relativeHref(nb.artifact))}" title="the executed notebook">${label}</a>`
-    : `${label} <span class="missing">(no executed notebook)</span>`;
+    ? h`<a href="${relativeHref(nb.artifact)}" title="the executed notebook">${label}</a>`
+    : h`${label} <span class="missing">(no executed notebook)</span>`;
   const problem =
     nb.status === 'passed'
       ? ''
       : nb.status === 'skipped'
-        ? `<div class="msg">${html(nb.message ?? 'skipped')}</div>`
-        : problemDetails(nb) + (nb.skipExpired ? `<div class="msg">${html(nb.skipExpired)}</div>` : '');
-  const attempts = nb.attempts > 0 ? String(nb.attempts) : '–';
-  return [
-    `<tr id="${id}"${nb.status === 'passed' ? '' : nb.status === 'skipped' ? ' class="skipped"' : ' class="bad"'}>`,
-    `<td>${statusBadge(nb.status)}</td>`,
-    `<td>${pathCell}${nb.outputTruncated ? TRUNCATED : ''}${problem}${selectionLine(nb.selectedBecause)}${settingsDetails(nb.settings)}</td>`,
-    `<td class="num">${html(formatDuration(nb.durationMs))}</td>`,
-    `<td class="num">${html(formatCpu(nb.cpuSeconds))}</td>`,
-    `<td class="num"${PEAK_TITLE[nb.limits ?? 'cgroup2'] ?? ''}>${html(formatBytes(nb.peakMemoryBytes))}</td>`,
-    `<td class="mono">${nb.kernel ? html(nb.kernel) : '–'}</td>`,
-    `<td>${attempts}${nb.flaky ? ' <span class="badge flaky">flaky</span>' : ''}</td>`,
-    '</tr>',
-  ].join('');
+        ? h`<div class="msg">${nb.message ?? 'skipped'}</div>`
+        : h`${problemDetails(nb)}${nb.skipExpired ? h`<div class="msg">${nb.skipExpired}</div>` : ''}`;
+  const rowClass = nb.status === 'passed' ? '' : nb.status === 'skipped' ? h` class="skipped"` : h` class="bad"`;
+  const peakTitle = PEAK_TITLE[nb.limits ?? 'cgroup2'];
+  return h`<tr id="${id}"${rowClass}><td>${statusBadge(nb.status)}</td><td>${pathCell}${nb.outputTruncated ? TRUNCATED : ''}${problem}${selectionLine(nb.selectedBecause)}${settingsDetails(nb.settings)}</td><td class="num">${formatDuration(nb.durationMs)}</td><td class="num">${formatCpu(nb.cpuSeconds)}</td><td class="num"${peakTitle ? h` title="${peakTitle}"` : ''}>${formatBytes(nb.peakMemoryBytes)}</td><td class="mono">${nb.kernel || '–'}</td><td>${nb.attempts > 0 ? String(nb.attempts) : '–'}${nb.flaky ? h` <span class="badge flaky">flaky</span>` : ''}</td></tr>`;
 }
 
-const TRUNCATED =
-  ' <span class="badge flaky output-truncated" title="past NBLC_NOTEBOOK_OUTPUT_LIMIT: the executed notebook notes where">output truncated</span>';
+const TRUNCATED = h` <span class="badge flaky output-truncated" title="past NBLC_NOTEBOOK_OUTPUT_LIMIT: the executed notebook notes where">output truncated</span>`;
 
 /** Peak memory not measured over the whole notebook says so on hover. */
 const PEAK_TITLE: Partial<Record<ResourceLimits, string>> = {
-  rlimit: ' title="the largest single process (no cgroup: memory limited per process)"',
-  none: ' title="the largest single process (unsandboxed: no memory limit)"',
+  rlimit: 'the largest single process (no cgroup: memory limited per process)',
+  none: 'the largest single process (unsandboxed: no memory limit)',
 };
 
 /**
@@ -285,34 +269,27 @@ const PEAK_TITLE: Partial<Record<ResourceLimits, string>> = {
  * error's summary. Later errors are mostly its consequences (a NameError in every cell after a
  * failed import): they are collapsed behind their count.
  */
-function problemDetails(nb: NotebookResult): string {
+function problemDetails(nb: NotebookResult): Html {
   const [first, ...later] = problemErrors(nb);
-  const parts: string[] = [];
-  if (!first || first !== nb.error) parts.push(`<div class="msg">${html(oneLine(nb))}</div>`);
-  if (nb.status === 'timed_out' && nb.timedOutCell !== null && !first) {
-    parts.push(
-      `<div class="missing">stopped at ${html(cellName(nb.timedOutCell))}; ${nb.cellsRun} of ${nb.cellsTotal} code cells ran</div>`,
-    );
-  }
-  if (first) parts.push(errorDetails(first, first === nb.error ? html(oneLine(nb)) : undefined));
-  if (later.length) {
-    parts.push(
-      `<details class="later"><summary>${plural(later.length, 'later error')}</summary>${later.map((e) => errorDetails(e)).join('')}</details>`,
-    );
-  }
-  return parts.join('');
+  return h`${!first || first !== nb.error ? h`<div class="msg">${oneLine(nb)}</div>` : ''}${
+    nb.status === 'timed_out' && nb.timedOutCell !== null && !first
+      ? h`<div class="missing">stopped at ${cellName(nb.timedOutCell)}; ${nb.cellsRun} of ${nb.cellsTotal} code cells ran</div>`
+      : ''
+  }${first ? errorDetails(first, first === nb.error ? h`${oneLine(nb)}` : undefined) : ''}${
+    later.length
+      ? h`<details class="later"><summary>${plural(later.length, 'later error')}</summary>${later.map((e) => errorDetails(e))}</details>`
+      : ''
+  }`;
 }
 
-function errorDetails(e: NotebookError, summary?: string): string {
-  summary ??= `${html(cellName(e.cell))}: <code>${html(e.ename)}</code>: ${html(firstLine(e.evalue))}`;
-  return `<details><summary>${summary}</summary><pre class="tb">${html(e.traceback || `${e.ename}: ${e.evalue}`)}</pre></details>`;
+/** One error, its traceback one click away. */
+function errorDetails(e: NotebookError, summary?: Html): Html {
+  summary ??= h`${cellName(e.cell)}: <code>${e.ename}</code>: ${firstLine(e.evalue)}`;
+  return h`<details><summary>${summary}</summary><pre class="tb">${e.traceback || `${e.ename}: ${e.evalue}`}</pre></details>`;
 }
 
+/** An evalue's first line, at most 200 characters. */
 function firstLine(s: string): string {
   const line = s.split('\n', 1)[0] ?? '';
   return line.length > 200 ? `${line.slice(0, 199)}…` : line;
-}
-
-function statusBadge(status: NotebookStatus): string {
-  return `<span class="badge st-${status}">${html(STATUS_LABEL[status])}</span>`;
 }

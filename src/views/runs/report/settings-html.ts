@@ -4,7 +4,7 @@
  */
 import type { NotebookSettings, SettingKey } from '../../../domain/runs/contract.js';
 import { skipText } from '../../../domain/runs/contract.js';
-import { html } from './text.js';
+import { h, type Html } from '../../template.js';
 
 /** The settings in the order pages list them, with how each value reads. */
 const SHOWN: Array<[SettingKey, string, (s: NotebookSettings) => string]> = [
@@ -27,13 +27,13 @@ const SHOWN: Array<[SettingKey, string, (s: NotebookSettings) => string]> = [
 ];
 
 /** One line per setting: name, value, source (settings no layer set are left out, but the defaults). */
-export function settingsDetails(s: NotebookSettings | undefined): string {
+export function settingsDetails(s: NotebookSettings | undefined): Html | '' {
   if (!s) return '';
   const rows = SHOWN.filter(([key]) => s.sources[key] !== undefined).map(
     ([key, name, value]) =>
-      `<tr><th>${html(name)}</th><td>${html(value(s))}</td><td class="src">${html(s.sources[key] ?? '')}</td></tr>`,
+      h`<tr><th>${name}</th><td>${value(s)}</td><td class="src">${s.sources[key] ?? ''}</td></tr>`,
   );
-  return `<details class="settings"><summary>settings</summary><table>${rows.join('')}</table></details>`;
+  return h`<details class="settings"><summary>settings</summary><table>${rows}</table></details>`;
 }
 
 export const SETTINGS_CSS = `
@@ -46,19 +46,18 @@ tr.skipped td { opacity: 0.8; }
 `;
 
 /** Why a merge's or a pull request's change selected the notebook (impact.ts), on one line. */
-export function selectionLine(why: readonly string[] | undefined): string {
+export function selectionLine(why: readonly string[] | undefined): Html | '' {
   if (!why?.length) return '';
-  return `<div class="msg">selected: ${html(why.join('; '))}</div>`;
+  return h`<div class="msg">selected: ${why.join('; ')}</div>`;
 }
 
 /** Beside the causes: datasets that several failures read (catalog.ts), a hint at the data service. */
 export function sharedDatasetsLine(
   shared: ReadonlyArray<{ dataset: string; notebooks: string[] }> | undefined,
-): string {
+): Html | '' {
   if (!shared?.length) return '';
   const items = shared
     .slice(0, 10)
-    .map((s) => `<li>${s.notebooks.length} of the failures read <b>${html(s.dataset)}</b></li>`)
-    .join('');
-  return `<section class="changes causes shared-datasets"><h2>Shared datasets</h2><ul>${items}</ul></section>`;
+    .map((s) => h`<li>${s.notebooks.length} of the failures read <b>${s.dataset}</b></li>`);
+  return h`<section class="changes causes shared-datasets"><h2>Shared datasets</h2><ul>${items}</ul></section>`;
 }

@@ -1,6 +1,7 @@
 /**
  * Escaping and formatting shared by the report renderers. Everything a notebook produced
- * (paths, evalues, tracebacks) is untrusted text: it goes through exactly one of these.
+ * (paths, evalues, tracebacks) is untrusted text: the JUnit file escapes it with these, the HTML
+ * page with the template (src/views/template.ts).
  */
 import type { NotebookError, NotebookResult } from '../../../domain/runs/model.js';
 import { STATUS_LABEL } from '../../../domain/runs/model.js';
@@ -31,16 +32,6 @@ export function xmlText(s: string): string {
 /** A double-quoted XML attribute value; whitespace as references so it survives normalization. */
 export function xmlAttr(s: string): string {
   return xmlText(s).replace(/"/g, '&quot;').replace(/\t/g, '&#9;').replace(/\n/g, '&#10;');
-}
-
-/** HTML text or double/single-quoted attribute value. */
-export function html(s: string): string {
-  return stripInvalidChars(s)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
 }
 
 /** A relative URL for a relative file path: each segment percent-encoded (spaces, `#`, `?`, unicode). */
