@@ -44,30 +44,17 @@ from jupyter_client.provisioning.factory import KernelProvisionerFactory
 import nblc_execute
 import nblc_kernel_remote
 import nblc_kernel_reset
-from nblc_kernel_become import die_with_parent, reset_child_state, run_child, stdin_from_devnull
+from nblc_kernel_become import (
+    KERNEL_START_MODULES,
+    die_with_parent,
+    read_json_line,
+    reset_child_state,
+    run_child,
+    stdin_from_devnull,
+)
 from nblc_kernel_servers import KernelServers
 from nblc_preload import parse_setting
 
-# What every kernel imports while it starts, beyond the two above (its debugger, history,
-# completer, inspector, psutil, tornado's queues): ~0.08 CPU-s per notebook when each kernel
-# imported them itself, about half a forked kernel's CPU. Importing them starts no thread.
-KERNEL_START_MODULES = (
-    "ipykernel.debugger",
-    "ipykernel.zmqshell",  # adds a warnings filter: before the preloads add theirs, as in a kernel
-    "IPython.core.completerlib",
-    "IPython.core.debugger",
-    "IPython.core.logger",
-    "IPython.core.oinspect",
-    "IPython.extensions.storemagic",
-    "IPython.utils.wildcard",
-    "faulthandler",
-    "psutil",
-    "pydoc",
-    "sqlite3",
-    "tornado.locks",
-    "tornado.platform.asyncio",
-    "tornado.queues",
-)
 for _name in KERNEL_START_MODULES:
     importlib.import_module(_name)
 # What a fresh kernel has after these imports (warnings filters, sys.path): forked kernels get it back.
@@ -105,15 +92,9 @@ def send(conn: socket.socket, event: str, **fields: Any) -> None:
 
 
 def read_request(conn: socket.socket) -> dict[str, Any]:
-    conn.settimeout(10)
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = conn.recv(65536)
-        if not chunk or len(data) > REQUEST_LIMIT:
-            raise ValueError("incomplete request")
-        data += chunk
-    conn.settimeout(None)
-    req: dict[str, Any] = json.loads(data)
+    req = read_json_line(conn, REQUEST_LIMIT)
+    if not isinstance(req, dict):
+        raise ValueError("a request is a JSON object")
     if isinstance(req.get("kernel_server"), dict):
         return req
     if not isinstance(req.get("argv"), list) or not isinstance(req.get("stderr"), str):

@@ -37,24 +37,6 @@ import sys
 import tempfile
 
 REQUEST_LIMIT = 1 << 20
-# What every kernel imports while it starts (nblc_forkserver has the same list, for its own Python).
-KERNEL_START_MODULES = (
-    "ipykernel.debugger",
-    "ipykernel.zmqshell",  # adds a warnings filter: before the preloads add theirs, as in a kernel
-    "IPython.core.completerlib",
-    "IPython.core.debugger",
-    "IPython.core.logger",
-    "IPython.core.oinspect",
-    "IPython.extensions.storemagic",
-    "IPython.utils.wildcard",
-    "faulthandler",
-    "psutil",
-    "pydoc",
-    "sqlite3",
-    "tornado.locks",
-    "tornado.platform.asyncio",
-    "tornado.queues",
-)
 
 
 def log(message: str) -> None:
@@ -80,7 +62,7 @@ class Server:
         import ipykernel.kernelapp  # noqa: F401
 
         import nblc_cgroup  # noqa: F401  (imported lazily by the sandbox: here while python/ is on the path)
-        import nblc_kernel_become  # noqa: F401  (and the sandbox: imported once, not per kernel)
+        import nblc_kernel_become  # (and the sandbox: imported once, not per kernel)
         import nblc_kernel_reset
         import nblc_policy  # noqa: F401  (as nblc_cgroup)
         from nblc_preload import Preloader
@@ -89,7 +71,7 @@ class Server:
         here = os.path.dirname(os.path.abspath(__file__))
         sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
 
-        for name in KERNEL_START_MODULES:
+        for name in nblc_kernel_become.KERNEL_START_MODULES:
             with contextlib.suppress(Exception):  # an optimisation only (another ipykernel version)
                 importlib.import_module(name)
         nblc_kernel_reset.snapshot()  # a fresh kernel's state after these: forked kernels get it back
@@ -159,15 +141,10 @@ class Server:
     @staticmethod
     def read_request(conn: socket.socket) -> list[str]:
         """One JSON line from an executor: its notebook's imports (a stranger's names, bounded)."""
-        conn.settimeout(10)
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = conn.recv(65536)
-            if not chunk or len(data) > REQUEST_LIMIT:
-                raise ValueError("incomplete request")
-            data += chunk
-        conn.settimeout(None)
-        imports = json.loads(data).get("imports", [])
+        from nblc_kernel_become import read_json_line
+
+        req = read_json_line(conn, REQUEST_LIMIT)
+        imports = req.get("imports", []) if isinstance(req, dict) else None
         if not isinstance(imports, list):
             raise ValueError("imports must be a list")
         return [n for n in imports if isinstance(n, str)]

@@ -2,6 +2,19 @@
  * nblc's schema, in code: each step applied once, in order, by `migrate` (database.ts), which
  * records it in `nblc_schema_version`. Data only, so that the steps read as one list.
  */
+/**
+ * One measurement of a kernel's environment: the columns of run_environments (v3) and
+ * run_kernel_environments (v5), written once so the two tables keep one shape (environment-store.ts
+ * writes both with one row builder). The SQL each step runs is unchanged by sharing it.
+ */
+const ENVIRONMENT_COLUMNS = `kernel TEXT NOT NULL,
+        python TEXT,
+        fingerprint TEXT,
+        packages TEXT NOT NULL,
+        error TEXT,
+        measured_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL`;
+
 /** The schema, one idempotent step per version. Append; never edit a released step. */
 export const MIGRATIONS: ReadonlyArray<{ version: number; statements: string[] }> = [
   {
@@ -64,13 +77,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; statements: string[] }
     statements: [
       `CREATE TABLE IF NOT EXISTS run_environments (
         run_id TEXT PRIMARY KEY REFERENCES test_runs (run_id) ON DELETE CASCADE,
-        kernel TEXT NOT NULL,
-        python TEXT,
-        fingerprint TEXT,
-        packages TEXT NOT NULL,
-        error TEXT,
-        measured_at TEXT NOT NULL,
-        finished_at TEXT NOT NULL
+        ${ENVIRONMENT_COLUMNS}
       )`,
       'CREATE INDEX IF NOT EXISTS run_environments_by_time ON run_environments (finished_at, run_id)',
       'ALTER TABLE notebook_results ADD COLUMN blob TEXT',
@@ -94,13 +101,7 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; statements: string[] }
     statements: [
       `CREATE TABLE IF NOT EXISTS run_kernel_environments (
         run_id TEXT NOT NULL REFERENCES test_runs (run_id) ON DELETE CASCADE,
-        kernel TEXT NOT NULL,
-        python TEXT,
-        fingerprint TEXT,
-        packages TEXT NOT NULL,
-        error TEXT,
-        measured_at TEXT NOT NULL,
-        finished_at TEXT NOT NULL,
+        ${ENVIRONMENT_COLUMNS},
         PRIMARY KEY (run_id, kernel)
       )`,
       'CREATE INDEX IF NOT EXISTS run_kernel_environments_by_kernel ON run_kernel_environments (kernel, finished_at)',

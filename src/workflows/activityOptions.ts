@@ -19,3 +19,19 @@ export function longFileWork(nonRetryableErrorTypes?: string[]): ActivityOptions
     },
   };
 }
+
+/**
+ * A run's bookkeeping on files and the database (discovery, contracts, kernels, the report): up
+ * to 10 minutes, retried 1 s → 30 s over 5 attempts; `nonRetryableErrorTypes` as above.
+ */
+export function bookkeepingWork(nonRetryableErrorTypes?: string[]): ActivityOptions {
+  return {
+    startToCloseTimeout: '10 minutes',
+    retry: {
+      initialInterval: '1s',
+      maximumInterval: '30s',
+      maximumAttempts: 5,
+      ...(nonRetryableErrorTypes ? { nonRetryableErrorTypes } : {}),
+    },
+  };
+}

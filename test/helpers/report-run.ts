@@ -171,3 +171,22 @@ export function mainRun(): Promise<Written> {
   })();
   return main;
 }
+
+/** A finished run directory with its results and report, as the workflow leaves it for recordRun. */
+export async function finishedRun(
+  resultsDir: string,
+  run: { runId: string; kind: RunKind; commit: string; finishedAt: string },
+  results: NotebookResult[],
+): Promise<void> {
+  for (const r of results) {
+    const file = path.join(resultsDir, run.runId, 'results', `${r.path}.json`);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, JSON.stringify(r));
+  }
+  await writeReport({
+    resultsDir,
+    ...run,
+    startedAt: new Date(Date.parse(run.finishedAt) - 60_000).toISOString(),
+    paths: results.map((r) => r.path),
+  });
+}

@@ -25,12 +25,11 @@ import type { NotebookStatus, NotebookSummary } from '../../domain/runs/model.js
 import { mapLimit, writeFileAtomic } from '../files.js';
 import { ownRunDir } from './notebooks.js';
 import { snapshotRootOf } from './run-record.js';
+import { readNotebookCells } from './notebook-file.js';
 import { checkRelativePath, checkRunId, realComponents, safeOutputPath } from '../untrusted.js';
 import { CATALOG_FILE, READ_CONCURRENCY, SETTINGS_FILE, unexecutedResult } from '../../domain/runs/run-dir.js';
 import { HEADER_CELLS, parseHeader, type NotebookHeader } from '../../domain/runs/catalog.js';
 
-/** Notebooks larger than this are not read for their contract (the executor still reports them). */
-const MAX_NOTEBOOK_BYTES = 64 * 2 ** 20;
 /** `.nblc.yml` is a few settings: one larger than this is not read (like .nblcignore's cap). */
 const MAX_CONTRACT_FILE_BYTES = 64 * 2 ** 10;
 
@@ -143,30 +142,14 @@ async function readContractFile(root: string): Promise<string | null> {
  * (catalog.ts); null when it cannot be read as JSON.
  */
 async function readDeclarations(file: string): Promise<(NotebookDeclarations & { header: NotebookHeader }) | null> {
-  const stat = await fs.lstat(file).catch(() => null);
-  if (!stat?.isFile() || stat.size > MAX_NOTEBOOK_BYTES) return null;
-  let nb: unknown;
-  try {
-    nb = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch {
-    return null;
-  }
-  if (typeof nb !== 'object' || nb === null) return null;
-  const { metadata, cells } = nb as { metadata?: unknown; cells?: unknown };
-  const meta = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {};
-  const hasParametersCell =
-    Array.isArray(cells) &&
-    cells.some((c: { cell_type?: unknown; metadata?: { tags?: unknown } } | null) => {
-      const tags = c?.metadata?.tags;
-      return c?.cell_type === 'code' && Array.isArray(tags) && tags.includes('parameters');
-    });
-  const code = Array.isArray(cells)
-    ? cells
-        .filter((c: { cell_type?: unknown } | null) => c?.cell_type === 'code')
-        .slice(0, HEADER_CELLS)
-        .map((c: { source?: unknown }) => (Array.isArray(c.source) ? c.source.join('') : String(c.source ?? '')))
-    : [];
-  return { metadata: meta, hasParametersCell, header: parseHeader(code) };
+  const nb = await readNotebookCells(file);
+  if (!nb) return null;
+  const code = nb.cells.filter((c) => c.cell_type === 'code');
+  return {
+    metadata: nb.metadata,
+    hasParametersCell: code.some((c) => c.tags.includes('parameters')),
+    header: parseHeader(code.slice(0, HEADER_CELLS).map((c) => c.source)),
+  };
 }
 
 /** A notebook that is not run, as the report reads results: its status and why. */

@@ -11,6 +11,8 @@ export const MAX_SCANNED_NOTEBOOK_BYTES = 64 * 2 ** 20;
 export interface NotebookCell {
   cell_type: string;
   source: string;
+  /** The cell's tags (papermill's `parameters`, nbconvert's `raises-exception`, …). */
+  tags: string[];
 }
 
 /** The notebook's metadata and cells (sources joined), or null when it cannot be read. */
@@ -32,8 +34,9 @@ export async function readNotebookCells(
   const list = Array.isArray(cells) ? cells : [];
   return {
     metadata: meta,
-    cells: list.map((c: { cell_type?: unknown; source?: unknown } | null) => ({
+    cells: list.map((c: { cell_type?: unknown; source?: unknown; metadata?: { tags?: unknown } } | null) => ({
       cell_type: typeof c?.cell_type === 'string' ? c.cell_type : '',
+      tags: Array.isArray(c?.metadata?.tags) ? c.metadata.tags.filter((t): t is string => typeof t === 'string') : [],
       source: Array.isArray(c?.source)
         ? c.source.filter((s): s is string => typeof s === 'string').join('')
         : typeof c?.source === 'string'

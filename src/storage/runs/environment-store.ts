@@ -6,7 +6,7 @@
 import type { HistoryStore, LastPass, RecordedRun } from '../../domain/runs/history.js';
 import { environmentOf } from '../../domain/runs/history.js';
 import type { RunEnvironment } from '../../domain/runs/environment.js';
-import type { Queryable } from '../../platform/database.js';
+import type { Queryable, SqlValue } from '../../platform/database.js';
 import { text, textOrNull } from '../sql.js';
 
 /** Newly failing notebooks explained per report; beyond, the report says nothing of the rest. */
@@ -20,17 +20,22 @@ export async function recordEnvironment(tx: Queryable, run: RecordedRun): Promis
   await tx.query(
     `INSERT INTO run_environments (run_id, kernel, python, fingerprint, packages, error, measured_at, finished_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    [
-      run.runId,
-      env.kernel,
-      env.python,
-      env.fingerprint,
-      JSON.stringify(env.packages),
-      env.error ?? null,
-      env.measuredAt,
-      run.finishedAt,
-    ],
+    environmentRow(run, env),
   );
+}
+
+/** The columns both environment tables share, in their order: one run's measurement of a kernel. */
+function environmentRow(run: RecordedRun, env: RunEnvironment): SqlValue[] {
+  return [
+    run.runId,
+    env.kernel,
+    env.python,
+    env.fingerprint,
+    JSON.stringify(env.packages),
+    env.error ?? null,
+    env.measuredAt,
+    run.finishedAt,
+  ];
 }
 
 /** Within record()'s transaction: every kernel environment of the run replaces what was recorded. */
@@ -44,16 +49,7 @@ export async function recordKernelEnvironments(tx: Queryable, run: RecordedRun):
       `INSERT INTO run_kernel_environments
          (run_id, kernel, python, fingerprint, packages, error, measured_at, finished_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        run.runId,
-        env.kernel,
-        env.python,
-        env.fingerprint,
-        JSON.stringify(env.packages),
-        env.error ?? null,
-        env.measuredAt,
-        run.finishedAt,
-      ],
+      environmentRow(run, env),
     );
   }
 }

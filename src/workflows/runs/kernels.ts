@@ -5,6 +5,7 @@
  * environment, an activity's failure is returned for the report, like measureEnvironment's.
  */
 import { isCancellation, log, patched, proxyActivities } from '@temporalio/workflow';
+import { bookkeepingWork } from '../activityOptions.js';
 import type { EnvironmentActivities } from '../../activities/runs/environment.js';
 import type { KernelActivities } from '../../activities/runs/kernels.js';
 import type { KernelChoice } from '../../domain/runs/kernels.js';
@@ -12,10 +13,7 @@ import { NON_RETRYABLE_RECORD_FAILURES } from '../../domain/runs/model.js';
 import { failureText } from '../failureText.js';
 import { measureEnvironment } from './runRecords.js';
 
-const lister = proxyActivities<KernelActivities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
-});
+const lister = proxyActivities<KernelActivities>(bookkeepingWork());
 
 /**
  * Why the primary kernel's environment could not be measured at all; undefined when it was.

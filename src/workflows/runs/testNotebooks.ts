@@ -23,8 +23,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RunActivities } from '../../activities/runs/index.js';
-import type { ContractActivities } from '../../activities/runs/contracts.js';
 import { temporalUiLink } from '../../domain/ui-links.js';
+import { bookkeepingWork } from '../activityOptions.js';
 import type { AlertOutcome } from '../../domain/alerts/model.js';
 import * as notify from './runNotify.js';
 import { recordInHistory } from './runRecords.js';
@@ -33,6 +33,7 @@ import { candidateBaseline, candidateStatus, NO_ALERT_KINDS, NO_HISTORY_KINDS } 
 import { pullRequestSnapshot, releasePullRequest } from './pullRequest.js';
 import { allPaths, executePlanned, historyFull, notebookExecutors, notebookQueue, runLanes } from './runLanes.js';
 import { orderNotebooks } from './runOrder.js';
+import { applyRunContracts } from './runContracts.js';
 import { openRun, type TestRunState } from './runState.js';
 import {
   countSummaries,
@@ -45,21 +46,7 @@ import {
 } from '../../domain/runs/model.js';
 
 /** The file-side steps around the executions: snapshot pin, discovery, report. */
-const bookkeeping = proxyActivities<RunActivities>({
-  startToCloseTimeout: '10 minutes',
-  retry: {
-    initialInterval: '1s',
-    maximumInterval: '30s',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: NON_RETRYABLE_SNAPSHOT_FAILURES,
-  },
-});
-
-/** Each notebook's contract (contract.ts): read once per run, before its notebooks. */
-const contracts = proxyActivities<ContractActivities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 5 },
-});
+const bookkeeping = proxyActivities<RunActivities>(bookkeepingWork(NON_RETRYABLE_SNAPSHOT_FAILURES));
 
 /** The workflow: the steps below in their order, and the clean-up whichever way the run ends. */
 export async function testNotebooks(requested: TestRunInput & TestRunQueues): Promise<TestRunResult> {
@@ -153,19 +140,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
         ...(patched('discovery-record') ? { runId } : {}),
       });
   // Versioned: the notebooks' contracts decide what each runs with, and which are not run.
-  const applied =
-    paths.length > 0 && patched('notebook-contracts')
-      ? await contracts.applyContracts({
-          runId,
-          root: snap.root,
-          paths,
-          notebookTaskQueue: notebookQueue(input),
-          notebookTimeoutS: input.notebookTimeoutS,
-          cellTimeoutS: input.cellTimeoutS,
-          retries: input.retries,
-          parameters: input.parameters,
-        })
-      : undefined;
+  const applied = await applyRunContracts(runId, snap.root, paths, input);
   for (const s of applied?.notRun ?? []) done.set(s.path, s);
   const toRun = applied ? paths.filter((p) => !done.has(p)) : paths;
   // Versioned: the environment is measured once per run and kernel, before its notebooks.

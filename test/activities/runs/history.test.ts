@@ -11,12 +11,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { createHistoryActivities, importReports } from '../../../src/activities/runs/history.js';
-import { writeReport } from '../../../src/activities/runs/report/index.js';
 import { openDatabase } from '../../../src/platform/database.js';
 import { createHistoryStore } from '../../../src/storage/runs/history-store.js';
 import type { HistoryStore } from '../../../src/domain/runs/history.js';
 import type { NotebookResult, NotebookStatus, RunKind } from '../../../src/domain/runs/model.js';
 import { tempDir } from '../../helpers/fixtures.js';
+import { finishedRun as writeFinishedRun } from '../../helpers/report-run.js';
 
 const COMMIT = 'c'.repeat(40);
 
@@ -43,27 +43,8 @@ function result(p: string, status: NotebookStatus, over: Partial<NotebookResult>
 }
 
 /** A finished run directory with its report, as the workflow leaves it. */
-async function finishedRun(
-  resultsDir: string,
-  runId: string,
-  kind: RunKind,
-  finishedAt: string,
-  results: NotebookResult[],
-): Promise<void> {
-  for (const r of results) {
-    const file = path.join(resultsDir, runId, 'results', `${r.path}.json`);
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.writeFile(file, JSON.stringify(r));
-  }
-  await writeReport({
-    resultsDir,
-    runId,
-    commit: COMMIT,
-    kind,
-    startedAt: new Date(Date.parse(finishedAt) - 60_000).toISOString(),
-    finishedAt,
-    paths: results.map((r) => r.path),
-  });
+function finishedRun(resultsDir: string, runId: string, kind: RunKind, finishedAt: string, results: NotebookResult[]) {
+  return writeFinishedRun(resultsDir, { runId, kind, commit: COMMIT, finishedAt }, results);
 }
 
 async function setup() {

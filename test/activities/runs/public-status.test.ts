@@ -11,7 +11,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { createHistoryActivities } from '../../../src/activities/runs/history.js';
 import { writePublicStatus } from '../../../src/activities/runs/public-status.js';
-import { writeReport } from '../../../src/activities/runs/report/index.js';
+import { finishedRun } from '../../helpers/report-run.js';
 import { openDatabase } from '../../../src/platform/database.js';
 import { createHistoryStore } from '../../../src/storage/runs/history-store.js';
 import type { PublicStatus } from '../../../src/domain/runs/health.js';
@@ -67,20 +67,7 @@ async function setup() {
   const record = async (kind: RunKind, results: NotebookResult[]) => {
     const runId = `${kind}-${++n}`;
     const finishedAt = new Date(Date.UTC(2026, 11, n, 3)).toISOString();
-    for (const r of results) {
-      const file = path.join(resultsDir, runId, 'results', `${r.path}.json`);
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(file, JSON.stringify(r));
-    }
-    await writeReport({
-      resultsDir,
-      runId,
-      commit: String(n).padStart(40, 'c'),
-      kind,
-      startedAt: new Date(Date.parse(finishedAt) - 60_000).toISOString(),
-      finishedAt,
-      paths: results.map((r) => r.path),
-    });
+    await finishedRun(resultsDir, { runId, kind, commit: String(n).padStart(40, 'c'), finishedAt }, results);
     await activities.recordRun({ runId });
     return runId;
   };

@@ -96,17 +96,19 @@ before(() => {
 });
 
 let runs = 0;
-async function run(kernel: string, mode: 'fork' | 'spawn'): Promise<Record<string, unknown>> {
-  const out = path.join(dir, `out-${runs++}`);
-  const args = ['--notebook', path.join(dir, 'snapshot', kernel, 'probe.ipynb'), '--root', path.join(dir, 'snapshot')];
-  args.push(
-    '--output',
-    path.join(out, 'out.ipynb'),
+/** The executor's arguments for one notebook of the test's snapshot, its files under `out`. */
+function executorArgs(notebook: string, out: string): string[] {
+  const root = path.join(dir, 'snapshot');
+  return ['--notebook', notebook, '--root', root, '--output', path.join(out, 'out.ipynb')].concat([
     '--result',
     path.join(out, 'r.json'),
     '--scratch-root',
     path.join(out, 'tmp'),
-  );
+  ]);
+}
+async function run(kernel: string, mode: 'fork' | 'spawn'): Promise<Record<string, unknown>> {
+  const out = path.join(dir, `out-${runs++}`);
+  const args = executorArgs(path.join(dir, 'snapshot', kernel, 'probe.ipynb'), out);
   const proc: ExecutorProcess =
     mode === 'spawn'
       ? spawnExecutor(PYTHON, args, env)
@@ -182,21 +184,13 @@ describe('what cannot be preloaded safely is left out, never failing a notebook'
     const seen: string[] = [];
     for (let i = 0; i < 6 && !seen.includes('["statistics"]'); i++) {
       const out = path.join(dir, `learn-${i}`);
-      const args = ['--notebook', path.join(folder, 'learn.ipynb'), '--root', path.join(dir, 'snapshot')];
-      args.push(
-        '--output',
-        path.join(out, 'o.ipynb'),
-        '--result',
-        path.join(out, 'r.json'),
-        '--scratch-root',
-        path.join(out, 'tmp'),
-      );
+      const args = executorArgs(path.join(folder, 'learn.ipynb'), out);
       const server = forkServerFor(PYTHON, learnEnv, bad);
       const proc = await forkExecutor((await server.socket())!, args, path.join(dir, `learn-${i}.log`));
       assert.equal(await proc.exited, 0, await proc.stderr());
       const result = JSON.parse(fs.readFileSync(path.join(out, 'r.json'), 'utf8')) as { status: string };
       assert.equal(result.status, 'passed', JSON.stringify(result));
-      const text = fs.readFileSync(path.join(out, 'o.ipynb'), 'utf8');
+      const text = fs.readFileSync(path.join(out, 'out.ipynb'), 'utf8');
       seen.push(/WARM (\[[^\]]*\])/.exec(text)![1]!.replaceAll("'", '"').replaceAll(' ', ''));
     }
     assert.equal(seen[0], '[]', 'nothing preloaded before the first notebook');

@@ -11,7 +11,6 @@
  * depends only on the inputs and the files, so a rerun after a crash converges to the same bytes.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { mapLimit, writeFileAtomic } from '../../files.js';
 import {
@@ -37,7 +36,7 @@ import {
   unexecutedResult,
 } from '../../../domain/runs/run-dir.js';
 import { sharedDatasets } from '../../../domain/runs/catalog.js';
-import { readCatalog, readSettings, withSettings } from './run-files.js';
+import { isFile, readCatalog, readSettings, withSettings } from './run-files.js';
 import { readRunRecord } from '../run-record.js';
 import { environmentFields, type EnvironmentInput } from './environment.js';
 import { findPreviousRun } from './previous.js';
@@ -288,14 +287,4 @@ export function normalizeResult(raw: unknown, nbPath: string): NotebookResult {
     ...(typeof raw.worker === 'string' ? { worker: raw.worker } : {}),
     ...(typeof raw.blob === 'string' && /^[0-9a-f]{40,64}$/.test(raw.blob) ? { blob: raw.blob } : {}),
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Files
-
-async function isFile(p: string): Promise<boolean> {
-  return fs.stat(p).then(
-    (s) => s.isFile(),
-    () => false,
-  );
 }

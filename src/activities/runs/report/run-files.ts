@@ -10,20 +10,16 @@ import { expiredSkip, type NotebookSettings } from '../../../domain/runs/contrac
 import type { NotebookHeader } from '../../../domain/runs/catalog.js';
 
 /** settings.json of the run (contracts.ts); none for runs from before contracts, or a bad file. */
-export async function readSettings(runDir: string): Promise<Record<string, NotebookSettings>> {
-  try {
-    const raw: unknown = JSON.parse(await fs.readFile(path.join(runDir, SETTINGS_FILE), 'utf8'));
-    return isObject(raw) ? (raw as Record<string, NotebookSettings>) : {};
-  } catch {
-    return {};
-  }
-}
+export const readSettings = (runDir: string) => readRunObject<NotebookSettings>(runDir, SETTINGS_FILE);
 
 /** catalog.json of the run (contracts.ts): each notebook's header fields; none for older runs or a bad file. */
-export async function readCatalog(runDir: string): Promise<Record<string, NotebookHeader>> {
+export const readCatalog = (runDir: string) => readRunObject<NotebookHeader>(runDir, CATALOG_FILE);
+
+/** A per-notebook JSON object the worker wrote beside the results; empty when absent or not an object. */
+async function readRunObject<T>(runDir: string, file: string): Promise<Record<string, T>> {
   try {
-    const raw: unknown = JSON.parse(await fs.readFile(path.join(runDir, CATALOG_FILE), 'utf8'));
-    return isObject(raw) ? (raw as Record<string, NotebookHeader>) : {};
+    const raw: unknown = JSON.parse(await fs.readFile(path.join(runDir, file), 'utf8'));
+    return isObject(raw) ? (raw as Record<string, T>) : {};
   } catch {
     return {};
   }
@@ -34,4 +30,12 @@ export function withSettings(nb: NotebookResult, s: NotebookSettings | undefined
   if (!isObject(s) || !isObject(s.sources)) return nb;
   const expired = isFailing(nb.status) ? expiredSkip(s, startedAt) : null;
   return { ...nb, settings: s, ...(expired ? { skipExpired: expired } : {}) };
+}
+
+/** Whether the run left this file (an executed notebook the report links to); links are stat'ed through. */
+export async function isFile(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
