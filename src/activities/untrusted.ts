@@ -5,7 +5,6 @@
  * type `UntrustedInput` whose message names the field, and nothing has been touched by then.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isRunDirName } from '../domain/runs/run-dir.js';
@@ -96,20 +95,6 @@ export async function safeOutputPath(dir: string, rel: string, field: string): P
   const st = await fs.lstat(file).catch(() => null);
   if (st && !st.isFile()) await fs.rm(file, { recursive: true, force: true });
   return file;
-}
-
-/** Writes `text` to `file` (from safeOutputPath) with O_NOFOLLOW: a link put there meanwhile fails it. */
-export async function writeNoFollow(file: string, text: string): Promise<void> {
-  const fh = await fs.open(
-    file,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
-    0o644,
-  );
-  try {
-    await fh.writeFile(text, 'utf8');
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Whether `p`'s real path is `dir`'s real path or below it (false when either is missing). */

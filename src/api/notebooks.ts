@@ -17,6 +17,7 @@ import type { Logger } from '../platform/logger.js';
 import type { HistoryStore } from '../domain/runs/history.js';
 import { operatorAuth } from './middleware/auth.js';
 import { catalogOf } from '../storage/runs/catalog.js';
+import { matchesCatalog } from './dashboard/catalog.js';
 
 export interface NotebooksDeps {
   config: Config;
@@ -53,11 +54,9 @@ export function notebookRoutes(
     const catalog = await catalogOf(deps.config.resultsDir, s);
     const dataset = c.req.query('dataset');
     const keyword = c.req.query('keyword');
-    const has = (list: string[] | undefined, want: string | undefined) =>
-      !want || (list ?? []).some((x) => x.toLowerCase() === want.toLowerCase());
     const notebooks = (await s.notebooks())
       .map((nb) => ({ ...nb, ...(Object.hasOwn(catalog, nb.path) ? catalog[nb.path] : {}) }))
-      .filter((nb) => has(nb.header?.datasets, dataset) && has(nb.header?.keywords, keyword));
+      .filter((nb) => matchesCatalog(nb, dataset, keyword));
     return c.json({ notebooks });
   });
 

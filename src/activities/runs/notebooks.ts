@@ -76,7 +76,6 @@ export async function resetRunDir(resultsDir: string, runId: string): Promise<vo
   await fs.rm(path.join(runDir, SETTINGS_FILE), { force: true });
   await removeRunRecord(resultsDir, runId);
 }
-export const resultFileOf = (runDir: string, nbPath: string) => path.join(runDir, 'results', `${nbPath}.json`);
 
 /** `slots`: shared by the worker's task queues (slots.ts); its own when alone. */
 export function createNotebookActivities(

@@ -3,6 +3,7 @@
  * the colours users know from CI badges. Pure; every text is escaped.
  */
 import type { NotebookHealth } from '../../domain/runs/health.js';
+import { xmlAttr } from './report/text.js';
 
 const COLOURS: Record<string, string> = { passing: '#2e7d32', skipped: '#757575', unknown: '#9e9e9e' };
 const FAILING = '#c62828';
@@ -15,9 +16,6 @@ export function badgeMessage(health: NotebookHealth | null): string {
   return 'failing';
 }
 
-const escapeXml = (s: string) =>
-  s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
-
 /** Text width estimate for Verdana 11px (what shields-style badges use). */
 const width = (s: string) => Math.round(s.length * 6.5 + 10);
 
@@ -25,11 +23,11 @@ const width = (s: string) => Math.round(s.length * 6.5 + 10);
 export function renderBadge(label: string, health: NotebookHealth | null): string {
   const message = badgeMessage(health);
   const colour = COLOURS[message] ?? FAILING;
-  const l = escapeXml(label.length > 40 ? `${label.slice(0, 39)}…` : label);
-  const m = escapeXml(message);
+  const l = xmlAttr(label.length > 40 ? `${label.slice(0, 39)}…` : label);
+  const m = xmlAttr(message);
   const lw = width(label.length > 40 ? label.slice(0, 40) : label);
   const mw = width(message);
-  const title = health?.skipReason ? `${m}: ${escapeXml(health.skipReason)}` : m;
+  const title = health?.skipReason ? `${m}: ${xmlAttr(health.skipReason)}` : m;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${lw + mw}" height="20" role="img" aria-label="${l}: ${m}">
 <title>${l}: ${title}</title>
 <rect width="${lw}" height="20" fill="#555"/><rect x="${lw}" width="${mw}" height="20" fill="${colour}"/>
