@@ -34,7 +34,7 @@ elif [ ! -f .venv/.nblc-dev-stamp ] || [ "$(cat .venv/.nblc-dev-stamp)" != "$dev
   echo "$dev_hash" >.venv/.nblc-dev-stamp
 fi
 
-# The cluster tests (test/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
+# The cluster tests (test/system/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
 # docker-compose.yml pins (temporal-build.sh says it takes ~5 minutes before it starts, the first
 # time only). Without Go they are skipped, and say so.
 if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
@@ -42,7 +42,7 @@ if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
 elif command -v go >/dev/null; then
   nice -n 10 bash scripts/temporal-build.sh
 else
-  say "no go command: the Temporal cluster tests (test/cluster/) will be skipped; install Go to run them"
+  say "no go command: the Temporal cluster tests (test/system/cluster/) will be skipped; install Go to run them"
 fi
 
 # The dashboard's browser tests (test/api/dashboard-browser.test.ts) drive Debian's chromium
