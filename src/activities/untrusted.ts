@@ -8,11 +8,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isRunDirName } from '../domain/runs/run-dir.js';
+import { SHA_RE } from './sync/snapshot.js';
 
 export const UNTRUSTED_INPUT = 'UntrustedInput';
 
 /** A full commit SHA (SHA-1 or SHA-256 object name): what snapshots and pins are named by. */
-export const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+export const FULL_SHA = SHA_RE;
 
 /** The refusal: the field and why, never retried (the same input would be refused again). */
 export function untrusted(field: string, why: string): ApplicationFailure {

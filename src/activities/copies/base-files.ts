@@ -14,8 +14,8 @@ import fs from 'node:fs/promises';
 import { git } from '../sync/git.js';
 import { MAX_MERGE_BYTES, sha256Id, type BaseFiles } from './merge-files.js';
 import { isMergeable } from '../../domain/copies/rules.js';
+import { FULL_SHA } from '../untrusted.js';
 
-const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 const CONTENT_ID = /^sha256:[0-9a-f]{64}$/;
 
 /** BaseFiles reading the clone at `gitDir`, for paths of the snapshot `snapshotPaths` only. */
@@ -23,7 +23,7 @@ export function cloneBaseFiles(gitDir: string, snapshotPaths: ReadonlySet<string
   return async (commit, files) => {
     const out = new Map<string, Buffer>();
     // No clone on this host (yet): nothing to merge with.
-    if (!COMMIT.test(commit) || !(await fs.stat(gitDir).catch(() => null))?.isDirectory()) return out;
+    if (!FULL_SHA.test(commit) || !(await fs.stat(gitDir).catch(() => null))?.isDirectory()) return out;
     const g = git({ baseDir: gitDir, signal });
     for (const f of files) {
       if (!snapshotPaths.has(f.path) || !isMergeable(f.path) || !CONTENT_ID.test(f.id) || out.has(f.path)) continue;

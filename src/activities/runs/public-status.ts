@@ -11,8 +11,7 @@ import { isObject, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { writeFileAtomic, mapLimit } from '../files.js';
 import { readTextCapped } from '../capped-read.js';
 import { REPORT_LIMITS } from './report/limits.js';
-
-export const STATUS_FILE = 'status.json';
+import { PUBLIC_STATUS_FILE } from '../../storage/runs/public-status.js';
 
 /** Scheduled runs of a notebook read from its history: enough for the streak and the percentiles. */
 const HISTORY_DEPTH = 60;
@@ -52,7 +51,7 @@ export async function writePublicStatus(
   };
   await fs.mkdir(cfg.cacheDir, { recursive: true });
   // Every user reads it (their servers mount the cache): 0644 whatever the worker's umask.
-  await writeFileAtomic(path.join(cfg.cacheDir, STATUS_FILE), `${JSON.stringify(status, null, 1)}\n`, 0o644);
+  await writeFileAtomic(path.join(cfg.cacheDir, PUBLIC_STATUS_FILE), `${JSON.stringify(status, null, 1)}\n`, 0o644);
   return true;
 }
 
