@@ -2,10 +2,13 @@
  * Issue 18, parts 3 and 4 through the real service (Temporal server, workers, sandboxed kernels,
  * a published sample upstream, the history database, the HTTP app): a scheduled run reads each
  * notebook's header cell into the report (and the datasets its failures share), GET /notebooks
- * and the dashboard filter by them, and the run writes status.json, whose badge says failing.
+ * and the dashboard filter by them, and the run writes status.json, whose badge says failing and
+ * which flags the notebook that needs more than NBLC_USER_LAB_MEMORY; then publishes that remove
+ * and move notebooks rewrite it while another process reads it in a loop.
  *   node --import tsx --test test/workflows/runs/catalog-health.test.ts
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -16,7 +19,7 @@ import type { TestReport } from '../../../src/domain/runs/model.js';
 import { notebook } from '../../../src/demo/sample-repo.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { closeHistoryStores } from '../../../src/storage/runs/history-store.js';
-import { runSandbox } from '../../helpers/fixtures.js';
+import { runSandbox, TEST_SECRET } from '../../helpers/fixtures.js';
 import { publish, runResult, withWorkers } from '../../helpers/stack.js';
 import { useTestEnv } from '../../helpers/temporal.js';
 
@@ -41,7 +44,7 @@ function skipped(reason: string): string {
 test('header cells in the report, GET /notebooks and the dashboard; status.json and a failing badge after a scheduled run', async () => {
   const { config, upstream, dir } = await runSandbox('catalog', {
     NBLC_API_TOKEN: TOKEN,
-    NBLC_USER_LAB_MEMORY: '1M',
+    NBLC_USER_LAB_MEMORY: '320M',
   });
   const sha = await upstream.commit({
     'ls/First.ipynb': notebook([
@@ -54,6 +57,8 @@ test('header cells in the report, GET /notebooks and the dashboard; status.json 
       'x = bytearray(8 << 20)\nprint(len(x))',
     ]),
     'gaia/Login.ipynb': skipped('needs an interactive login'),
+    // 640 MiB written byte by byte, whatever measures it (the cgroup's peak, or the process's RSS).
+    'gaia/Heavy.ipynb': notebook([header(['gaia_dr3'], ['crossmatch']), "x = b'\\x01' * (640 << 20)\nprint(len(x))"]),
   });
   const app = createApp({ client: env.client, config, logger: createLogger('silent') });
   const get = (p: string, auth = true) => app.request(p, auth ? { headers: { authorization: `Bearer ${TOKEN}` } } : {});
@@ -77,7 +82,7 @@ test('header cells in the report, GET /notebooks and the dashboard; status.json 
     const all = (await (await get('/notebooks')).json()) as {
       notebooks: Array<{ path: string; header?: { keywords?: string[] }; contract?: { skip?: { reason: string } } }>;
     };
-    assert.equal(all.notebooks.length, 4);
+    assert.equal(all.notebooks.length, 5);
     assert.equal(
       all.notebooks.find((n) => n.path === 'gaia/Login.ipynb')?.contract?.skip?.reason,
       'needs an interactive login',
@@ -121,13 +126,93 @@ test('header cells in the report, GET /notebooks and the dashboard; status.json 
     const text = JSON.stringify(status);
     assert.doesNotMatch(text, /TAP service is down|Traceback|RuntimeError/, 'no failure messages');
     assert.doesNotMatch(text, new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'no paths outside the snapshot');
+    assert.ok(!text.includes(TOKEN) && !text.includes(TEST_SECRET), 'no secrets');
+    // NBLC_USER_LAB_MEMORY (320M): the notebook that wrote 640 MiB is flagged, the small one not.
     const fine = status.notebooks['gaia/Fine.ipynb']!;
-    if (fine.p95PeakMemoryBytes !== null) assert.equal(fine.exceedsUserLabMemory, fine.p95PeakMemoryBytes > 2 ** 20);
+    const heavy = status.notebooks['gaia/Heavy.ipynb']!;
+    assert.equal(heavy.status, 'passed');
+    assert.ok((heavy.p95PeakMemoryBytes ?? 0) > 640 * 2 ** 20, `measured ${heavy.p95PeakMemoryBytes}`);
+    assert.equal(heavy.exceedsUserLabMemory, true);
+    assert.ok(fine.p95PeakMemoryBytes !== null && fine.p95PeakMemoryBytes > 8 * 2 ** 20, `${fine.p95PeakMemoryBytes}`);
+    assert.ok(fine.p95PeakMemoryBytes < 320 * 2 ** 20, `measured ${fine.p95PeakMemoryBytes}`);
+    assert.equal(fine.exceedsUserLabMemory, false);
+    assert.equal(status.userLabMemoryBytes, 320 * 2 ** 20);
     const badge = await get('/public/badge/ls/First.ipynb.svg', false);
     assert.equal(badge.status, 200);
     assert.match(await badge.text(), />failing</);
     const served = await get('/public/status.json', false);
     assert.equal(((await served.json()) as PublicStatus).runId, r.runId);
+
+    // Publishes rewrite it (no scheduled run between): upstream removes ls/Second and moves
+    // gaia/Fine back and forth, while another process parses the file in a loop.
+    const file = path.join(config.cacheDir, 'status.json');
+    const stop = path.join(dir, 'stop-reading');
+    const reader = readInLoop(file, stop);
+    const read = async () => JSON.parse(await fs.readFile(file, 'utf8')) as PublicStatus;
+    const FINE = notebook([header(['gaia_dr3'], ['tutorial']), 'print(1)']);
+    const removed = await upstream.commit({
+      'ls/Second.ipynb': null,
+      'gaia/Fine.ipynb': null,
+      'gaia/new/Fine.ipynb': FINE,
+    });
+    await publish(env, config, removed);
+    let after = await read();
+    assert.deepEqual(Object.keys(after.notebooks).sort(), [
+      'gaia/Heavy.ipynb',
+      'gaia/Login.ipynb',
+      'gaia/new/Fine.ipynb',
+      'ls/First.ipynb',
+    ]);
+    assert.equal(after.notebooks['gaia/new/Fine.ipynb']!.status, 'unknown');
+    assert.equal(after.notebooks['ls/First.ipynb']!.status, 'failed', 'the scheduled run still speaks for the others');
+    assert.equal(after.publishedCommit, removed);
+    assert.match(await (await get('/public/badge/gaia/new/Fine.ipynb.svg', false)).text(), />unknown</);
+    for (let i = 0; i < 3; i++) {
+      const back = await upstream.commit(
+        i % 2
+          ? { 'gaia/old/Fine.ipynb': null, 'gaia/new/Fine.ipynb': FINE }
+          : { 'gaia/new/Fine.ipynb': null, 'gaia/old/Fine.ipynb': FINE },
+      );
+      await publish(env, config, back);
+      after = await read();
+      assert.equal(after.publishedCommit, back);
+      assert.equal(after.notebooks[i % 2 ? 'gaia/new/Fine.ipynb' : 'gaia/old/Fine.ipynb']?.status, 'unknown');
+      assert.equal(Object.keys(after.notebooks).length, 4);
+    }
+    await fs.writeFile(stop, '');
+    const seen = await reader;
+    assert.equal(seen.bad, 0, 'a reader never saw a partial, empty or missing file');
+    assert.ok(seen.ok > 0 && seen.versions >= 2, JSON.stringify(seen));
   });
   await fs.rm(dir, { recursive: true, force: true });
 });
+
+/**
+ * Another process that parses `file` over and over until `stop` exists: how many reads were
+ * whole status files, how many were not, and how many different versions it saw.
+ */
+async function readInLoop(file: string, stop: string): Promise<{ ok: number; bad: number; versions: number }> {
+  after(() => fs.writeFile(stop, '')); // a failed test stops it too (and it ends within 10 minutes anyway)
+  const reader = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const fs = require('fs'); let ok = 0, bad = 0; const versions = new Set();
+       const end = Date.now() + 600000;
+       while (!fs.existsSync(${JSON.stringify(stop)}) && Date.now() < end) {
+         try { const s = JSON.parse(fs.readFileSync(${JSON.stringify(file)}, 'utf8'));
+           if (s.version === 1 && typeof s.notebooks === 'object') { ok++; versions.add(s.publishedCommit); } else bad++;
+         } catch (e) { bad++; } }
+       console.log(JSON.stringify({ ok, bad, versions: versions.size }));`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  reader.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((resolve) => reader.on('close', resolve));
+  try {
+    return JSON.parse(out) as { ok: number; bad: number; versions: number };
+  } catch {
+    return { ok: 0, bad: -1, versions: 0 }; // the reader died: no count to trust
+  }
+}
