@@ -1,7 +1,8 @@
 /**
  * Which notebooks a change touches (issue 18, part 2): a merge or pull-request run tests the
- * changed notebooks, the notebooks that import a changed module of the repository, the notebooks
- * beside a changed data or code file, those `.nblc.yml` declares dependent on a changed file,
+ * changed notebooks, the notebooks that import a changed module of the repository (at any depth:
+ * impact-imports.ts), the notebooks in or below the folder of a changed data or code file
+ * (folderScopes), those `.nblc.yml` declares dependent on a changed file,
  * and everything when a file that defines the environment changes. Pure: the discovery activity
  * reads the notebooks' code cells and `.nblc.yml`, this decides, with a reason per notebook.
  */

@@ -192,7 +192,8 @@ test('header cells in the report, GET /notebooks and the dashboard; status.json 
  * whole status files, how many were not, and how many different versions it saw.
  */
 async function readInLoop(file: string, stop: string): Promise<{ ok: number; bad: number; versions: number }> {
-  after(() => fs.writeFile(stop, '')); // a failed test stops it too (and it ends within 10 minutes anyway)
+  // A failed test stops it too (and it ends within 10 minutes anyway).
+  after(() => fs.writeFile(stop, '').catch(() => undefined));
   const reader = spawn(
     process.execPath,
     [
