@@ -19,13 +19,14 @@ import type { TestReport } from '../../../src/domain/runs/model.js';
 import { notebook } from '../../../src/demo/sample-repo.js';
 import { createLogger } from '../../../src/platform/logger.js';
 import { closeHistoryStores } from '../../../src/storage/runs/history-store.js';
-import { runSandbox, TEST_SECRET } from '../../helpers/fixtures.js';
+import { runSandbox, tempDir, TEST_SECRET } from '../../helpers/fixtures.js';
 import { publish, runResult, withWorkers } from '../../helpers/stack.js';
 import { useTestEnv } from '../../helpers/temporal.js';
 
 const env = useTestEnv();
 after(() => closeHistoryStores());
 const TOKEN = 'operator-token-for-the-catalog-tests-0123456789';
+const PRERUN_TOKEN = 'prerun-s3cret-0123456789';
 
 const header = (datasets: string[], keywords: string[]) =>
   [
@@ -42,16 +43,23 @@ function skipped(reason: string): string {
 }
 
 test('header cells in the report, GET /notebooks and the dashboard; status.json and a failing badge after a scheduled run', async () => {
+  // The prerun cell holds a secret the failing notebooks put in their error messages.
+  const prerun = path.join(await tempDir('nblc-prerun-'), 'prerun.py');
+  await fs.writeFile(prerun, `PRERUN_TOKEN = '${PRERUN_TOKEN}'\n`);
   const { config, upstream, dir } = await runSandbox('catalog', {
+    NBLC_PRERUN_FILE: prerun,
     NBLC_API_TOKEN: TOKEN,
     NBLC_USER_LAB_MEMORY: '320M',
   });
   const sha = await upstream.commit({
     'ls/First.ipynb': notebook([
       header(['ls_dr9', 'sdss_dr17'], ['photometry']),
-      'raise RuntimeError("the TAP service is down")',
+      'raise RuntimeError("the TAP service is down for " + PRERUN_TOKEN)',
     ]),
-    'ls/Second.ipynb': notebook([header(['ls_dr9'], ['spectra']), 'raise RuntimeError("the TAP service is down")']),
+    'ls/Second.ipynb': notebook([
+      header(['ls_dr9'], ['spectra']),
+      'raise RuntimeError("the TAP service is down for " + PRERUN_TOKEN)',
+    ]),
     'gaia/Fine.ipynb': notebook([
       header(['gaia_dr3'], ['tutorial', 'plot:cmd']),
       'x = bytearray(8 << 20)\nprint(len(x))',
@@ -127,6 +135,8 @@ test('header cells in the report, GET /notebooks and the dashboard; status.json 
     assert.doesNotMatch(text, /TAP service is down|Traceback|RuntimeError/, 'no failure messages');
     assert.doesNotMatch(text, new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'no paths outside the snapshot');
     assert.ok(!text.includes(TOKEN) && !text.includes(TEST_SECRET), 'no secrets');
+    assert.match(first.message ?? '', new RegExp(PRERUN_TOKEN), 'the prerun cell ran, and the report says what failed');
+    assert.ok(!text.includes(PRERUN_TOKEN), 'no prerun content');
     // NBLC_USER_LAB_MEMORY (320M): the notebook that wrote 640 MiB is flagged, the small one not.
     const fine = status.notebooks['gaia/Fine.ipynb']!;
     const heavy = status.notebooks['gaia/Heavy.ipynb']!;
