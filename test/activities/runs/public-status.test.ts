@@ -5,7 +5,6 @@
  *   node --import tsx --test test/activities/runs/public-status.test.ts
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -18,6 +17,7 @@ import { createHistoryStore } from '../../../src/storage/runs/history-store.js';
 import type { PublicStatus } from '../../../src/domain/runs/health.js';
 import type { NotebookResult, NotebookStatus, RunKind } from '../../../src/domain/runs/model.js';
 import { tempDir } from '../../helpers/fixtures.js';
+import { readInLoop } from '../../helpers/status-reader.js';
 
 const GiB = 2 ** 30;
 const SECRET = 'prerun-token-s3cr3t-do-not-leak';
@@ -114,30 +114,14 @@ test('status.json is valid JSON every time another process reads it while it is 
   const many = Array.from({ length: 300 }, (_, i) => result(`nb/N${i}.ipynb`, i % 3 ? 'passed' : 'failed'));
   const runId = await record('scheduled', many);
   const file = path.join(cacheDir, 'status.json');
-  const reader = spawn(
-    process.execPath,
-    [
-      '-e',
-      `const fs = require('fs'); let ok = 0, bad = 0; const end = Date.now() + 4000;
-       while (Date.now() < end) { try { const s = JSON.parse(fs.readFileSync(${JSON.stringify(file)}, 'utf8'));
-         if (Object.keys(s.notebooks).length === 300) ok++; else bad++; } catch (e) { bad++; } }
-       console.log(JSON.stringify({ ok, bad }));`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  reader.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise((resolve) => reader.on('close', resolve));
-  let writes = 0;
-  let finished = false;
-  void done.then(() => (finished = true));
-  while (!finished) {
+  const stop = path.join(cacheDir, 'stop-reading');
+  const reader = readInLoop(file, stop, 300);
+  await reader.started;
+  for (let writes = 0; writes < 40; writes++) {
     await writePublicStatus({ resultsDir, cacheDir, userLabMemoryBytes: null }, runId, store);
-    writes++;
   }
-  await done;
-  const { ok, bad } = JSON.parse(out) as { ok: number; bad: number };
-  assert.ok(writes > 3, `rewritten ${writes} times`);
+  await fs.writeFile(stop, '');
+  const { ok, bad } = await reader.reads;
   assert.ok(ok > 0);
   assert.equal(bad, 0, 'a reader never saw a partial or empty file');
 });

@@ -8,7 +8,6 @@
  *   node --import tsx --test test/workflows/runs/catalog-health.test.ts
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -21,6 +20,7 @@ import { createLogger } from '../../../src/platform/logger.js';
 import { closeHistoryStores } from '../../../src/storage/runs/history-store.js';
 import { runSandbox, tempDir, TEST_SECRET } from '../../helpers/fixtures.js';
 import { publish, runResult, withWorkers } from '../../helpers/stack.js';
+import { readInLoop } from '../../helpers/status-reader.js';
 import { useTestEnv } from '../../helpers/temporal.js';
 
 const env = useTestEnv();
@@ -158,6 +158,7 @@ test('header cells in the report, GET /notebooks and the dashboard; status.json 
     const file = path.join(config.cacheDir, 'status.json');
     const stop = path.join(dir, 'stop-reading');
     const reader = readInLoop(file, stop);
+    await reader.started;
     const read = async () => JSON.parse(await fs.readFile(file, 'utf8')) as PublicStatus;
     const FINE = notebook([header(['gaia_dr3'], ['tutorial']), 'print(1)']);
     const removed = await upstream.commit({
@@ -190,40 +191,9 @@ test('header cells in the report, GET /notebooks and the dashboard; status.json 
       assert.equal(Object.keys(after.notebooks).length, 4);
     }
     await fs.writeFile(stop, '');
-    const seen = await reader;
+    const seen = await reader.reads;
     assert.equal(seen.bad, 0, 'a reader never saw a partial, empty or missing file');
     assert.ok(seen.ok > 0 && seen.versions >= 2, JSON.stringify(seen));
   });
   await fs.rm(dir, { recursive: true, force: true });
 });
-
-/**
- * Another process that parses `file` over and over until `stop` exists: how many reads were
- * whole status files, how many were not, and how many different versions it saw.
- */
-async function readInLoop(file: string, stop: string): Promise<{ ok: number; bad: number; versions: number }> {
-  // A failed test stops it too (and it ends within 10 minutes anyway).
-  after(() => fs.writeFile(stop, '').catch(() => undefined));
-  const reader = spawn(
-    process.execPath,
-    [
-      '-e',
-      `const fs = require('fs'); let ok = 0, bad = 0; const versions = new Set();
-       const end = Date.now() + 600000;
-       while (!fs.existsSync(${JSON.stringify(stop)}) && Date.now() < end) {
-         try { const s = JSON.parse(fs.readFileSync(${JSON.stringify(file)}, 'utf8'));
-           if (s.version === 1 && typeof s.notebooks === 'object') { ok++; versions.add(s.publishedCommit); } else bad++;
-         } catch (e) { bad++; } }
-       console.log(JSON.stringify({ ok, bad, versions: versions.size }));`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  reader.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((resolve) => reader.on('close', resolve));
-  try {
-    return JSON.parse(out) as { ok: number; bad: number; versions: number };
-  } catch {
-    return { ok: 0, bad: -1, versions: 0 }; // the reader died: no count to trust
-  }
-}
