@@ -223,7 +223,14 @@ def annotate(result: dict[str, Any], sandbox: Any) -> dict[str, Any]:
     return result
 
 
-NETWORK_ERRORS = ("Network is unreachable", "No route to host", "Temporary failure in name resolution")
+# "Connection refused": the kernel's loopback is its own, so a service on the host's loopback (the
+# API, Temporal, a database) refuses it; the words say why, whatever the address was
+NETWORK_ERRORS = (
+    "Network is unreachable",
+    "No route to host",
+    "Temporary failure in name resolution",
+    "Connection refused",
+)
 NETWORK_WORDS = {
     "outbound": "the kernel's network is NBLC_KERNEL_NETWORK=outbound: the internet only; the host's loopback"
     " and own addresses and private, link-local and metadata ranges are unreachable unless"
