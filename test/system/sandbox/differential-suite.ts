@@ -14,7 +14,8 @@ export interface SuiteNotebook {
   cells?: string[];
   copyOf?: string;
   failsAt: number | null;
-  /** Passes in place, fails under nblc by design (no route to the host's services): the words the result says. */
+  /** Passes in place, fails under nblc by design (no route to the host's services, nothing writable
+   * outside the notebook's folder): the words the result says. */
   byDesign?: RegExp;
 }
 
@@ -125,6 +126,12 @@ export function suite(hostPort: number): Record<string, SuiteNotebook> {
         "print('never')",
       ],
       failsAt: 3,
+    },
+    'folder/parent-write.ipynb': {
+      // results written beside the data, one folder up: in place that is the checkout
+      cells: ["open('../data/derived.csv', 'w').write('x')", "print('wrote')"],
+      failsAt: null,
+      byDesign: /Read-only file system.*only the notebook's own folder.*writable/s,
     },
     'host-service.ipynb': {
       // the host's own services (the API, Temporal, a database on loopback): by design out of reach
