@@ -19,7 +19,7 @@ import { isRunDirName, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { peekReport } from './report/previous.js';
 import { followPublishedSnapshot, writePublicStatus } from './public-status.js';
 import { STATUS_RUN_KIND } from '../../domain/runs/health.js';
-import { readTextCapped } from '../capped-read.js';
+import { readTextCapped } from '../../platform/capped-read.js';
 import { checkRelativePath, untrusted } from '../untrusted.js';
 import { REPORT_LIMITS } from './report/limits.js';
 

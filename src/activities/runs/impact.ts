@@ -4,7 +4,6 @@
  * `dependencies:`) and records why each notebook was selected in the run's record, from which
  * the report, `GET /runs/:id` and the commit status ("no notebooks affected") say it.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CONTRACT_FILE, parseContractFile } from '../../domain/runs/contract.js';
 import { scanImports, selectByChange, touchesPython, type ImportScan } from '../../domain/runs/impact.js';
@@ -14,6 +13,7 @@ import { readCapped } from '../capped-read.js';
 import { mapLimit } from '../files.js';
 import { realComponents } from '../untrusted.js';
 import { readNotebookCells } from './notebook-file.js';
+import { readTextOrNull } from '../../platform/capped-read.js';
 
 /** `.nblc.yml` is a few settings (like contracts.ts's cap). */
 const MAX_CONTRACT_FILE_BYTES = 64 * 2 ** 10;
@@ -105,10 +105,7 @@ async function readModule(
 
 /** `.nblc.yml`'s `dependencies:`; none when the file is absent, a link, too large or invalid. */
 async function readDependencies(root: string): Promise<Record<string, string[]>> {
-  const file = path.join(root, CONTRACT_FILE);
-  const stat = await fs.lstat(file).catch(() => null);
-  if (!stat?.isFile() || stat.size > MAX_CONTRACT_FILE_BYTES) return {};
-  const text = await fs.readFile(file, 'utf8').catch(() => null);
+  const text = await readTextOrNull(path.join(root, CONTRACT_FILE), MAX_CONTRACT_FILE_BYTES);
   if (text === null) return {};
   // A file that does not validate: the contracts step reports it; a change to it selects everything anyway.
   const parsed = parseContractFile(text);

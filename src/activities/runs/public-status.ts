@@ -17,7 +17,7 @@ import {
 import type { HistoryStore } from '../../domain/runs/history.js';
 import { isObject, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { writeFileAtomic, mapLimit } from '../files.js';
-import { readTextCapped } from '../capped-read.js';
+import { readTextCapped } from '../../platform/capped-read.js';
 import { REPORT_LIMITS } from './report/limits.js';
 import { PUBLIC_STATUS_FILE, readPublicStatus } from '../../storage/runs/public-status.js';
 import { readCurrent, snapshotPath } from '../sync/snapshot.js';
