@@ -9,7 +9,7 @@ import { CONTRACT_FILE, parseContractFile } from '../../domain/runs/contract.js'
 import { scanImports, selectByChange, touchesPython, type ImportScan } from '../../domain/runs/impact.js';
 import { importClosure, MODULE_SCAN_LIMITS } from '../../domain/runs/impact-imports.js';
 import { READ_CONCURRENCY } from '../../domain/runs/run-dir.js';
-import { readCapped } from '../capped-read.js';
+import { readCapped } from '../../platform/capped-read.js';
 import { mapLimit } from '../files.js';
 import { realComponents } from '../untrusted.js';
 import { readNotebookCells } from './notebook-file.js';
