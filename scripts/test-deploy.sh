@@ -3,8 +3,8 @@
 # for real on this machine. It
 #   1. installs what is missing, as root with apt-get: Debian's docker.io (dockerd) and mmdebstrap;
 #   2. uses the daemon at DOCKER_HOST when one is given, else starts a dockerd of its own (its
-#      own data root, exec root and socket under ~/.cache/nblc/docker; vfs, no iptables, no
-#      default bridge) and stops it at the end; it never touches another daemon;
+#      own data root, exec root and socket under ~/.cache/nblc/docker; overlay2 (vfs without
+#      overlayfs), no iptables, no default bridge) and stops it at the end; it never touches another daemon;
 #   3. builds Docker Compose and the local stand-in images (scripts/compose-images.sh, cached);
 #   4. runs test/system/deploy/compose.test.ts, which sets the stack up as docs/deployment.md tells an
 #      operator and drives it from outside.
@@ -35,7 +35,11 @@ if [ -z "${DOCKER_HOST:-}" ]; then
     mkdir -p "$dir/root"
     say "starting dockerd (data root $dir/root, socket $dir/docker.sock, log $dir/dockerd.log)"
     # Its own exec root and bridge addresses: it runs beside any other daemon on this machine.
-    setsid dockerd --storage-driver=vfs --iptables=false --ip-masq=false --bridge=none \
+    # overlay2 where the kernel has overlayfs (a layer costs only its own files); vfs, which
+    # copies the whole image for every layer and container, only where it has not.
+    driver=vfs
+    grep -qw overlay /proc/filesystems && driver=overlay2
+    setsid dockerd --storage-driver=$driver --iptables=false --ip-masq=false --bridge=none \
       --default-address-pool base=10.213.0.0/16,size=24 --data-root "$dir/root" \
       --exec-root /run/nblc-docker --pidfile "$dir/dockerd.pid" -H "$DOCKER_HOST" \
       >"$dir/dockerd.log" 2>&1 </dev/null &

@@ -16,10 +16,10 @@ export const skipDeploy = process.env.NBLC_DEPLOY_TEST
   ? false
   : 'the deploy test runs docker compose for real: `npm run test:deploy` (scripts/test-deploy.sh; .ci/run runs it after npm test)';
 
-/** The fenced ```sh block under a heading of docs/deployment.md: what an operator types there. */
+/** The fenced ```sh block under a heading (## or ###) of docs/deployment.md: what an operator types there. */
 export async function docsBlock(heading: string): Promise<string> {
   const docs = await fs.readFile(path.join(ROOT, 'docs', 'deployment.md'), 'utf8');
-  const at = docs.indexOf(`\n## ${heading}\n`);
+  const at = [`\n## ${heading}\n`, `\n### ${heading}\n`].map((h) => docs.indexOf(h)).find((i) => i >= 0) ?? -1;
   if (at < 0) throw new Error(`docs/deployment.md has no section "${heading}"`);
   const block = /```sh\n([\s\S]*?)```/.exec(docs.slice(at));
   if (!block) throw new Error(`no sh block in "${heading}"`);
