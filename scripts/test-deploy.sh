@@ -25,6 +25,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2
 fi
 command -v docker >/dev/null || die "needs the docker command (Debian's docker.io installs it)"
+# The worker (not root) opens /dev/net/tun for each kernel's network (docs/deployment.md,
+# "Requirements"): mode 0666, as udev makes it on Debian and Ubuntu; a host without udev leaves 0600.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  [ "$(id -u)" = 0 ] || die "/dev/net/tun is not usable by the worker: chmod 666 /dev/net/tun as root"
+  say "chmod 666 /dev/net/tun (the worker's kernels' network; udev's mode on Debian)"
+  chmod 666 /dev/net/tun
+fi
 
 started=
 if [ -z "${DOCKER_HOST:-}" ]; then
@@ -55,4 +62,13 @@ say "Docker $version at $DOCKER_HOST"
 bash "$ROOT/scripts/compose-images.sh" all
 docker compose version >/dev/null || die "docker compose does not run"
 
+# The test's stack (project nblc-deploy-test) goes when the test ends, however it ends; its
+# images and their build cache stay for the next run, dangling ones (an older nblc:local) do not.
+cleanup() {
+  [ -n "${NBLC_DEPLOY_KEEP:-}" ] && return
+  (cd / && docker compose -p nblc-deploy-test down --volumes --remove-orphans) >/dev/null 2>&1 || true
+  docker volume prune -f >/dev/null 2>&1 || true
+  docker image prune -f >/dev/null 2>&1 || true
+}
+trap 'cleanup; [ -z "$started" ] || { say "stopping dockerd ($started)"; kill "$started"; wait "$started" 2>/dev/null || true; }' EXIT
 NBLC_DEPLOY_TEST=1 node --import tsx --test --test-timeout=2400000 "$@" test/system/deploy/compose.test.ts

@@ -7,9 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './compose.js';
-import { tempDir } from './fixtures.js';
 
 /** Whether `npm test` runs it: only through scripts/test-deploy.sh (`npm run test:deploy`). */
 export const skipDeploy = process.env.NBLC_DEPLOY_TEST
@@ -43,9 +43,17 @@ export interface Result {
   stderr: string;
 }
 
+/**
+ * A directory that lives as long as the suite: fixtures' tempDir() removes its directory at the
+ * end of the hook that made it (a `before` here); the suite's `after` removes these.
+ */
+export async function deployTempDir(prefix: string): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
 /** The operator's checkout: the tracked files of this one (uncommitted edits included). */
 export async function operatorCheckout(): Promise<string> {
-  const dir = await tempDir('nblc-deploy-');
+  const dir = await deployTempDir('nblc-deploy-');
   const files = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
     cwd: ROOT,
     encoding: 'buffer',

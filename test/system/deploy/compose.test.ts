@@ -14,10 +14,12 @@ import { after, before, describe, test } from 'node:test';
 import { createUpstream, notebook, sendPush, type Upstream } from '../../../src/demo/sample-repo.js';
 import type { RunListEntry, RunState } from '../../../src/clients/runs/client.js';
 import type { TestReport } from '../../../src/domain/runs/model.js';
-import { tempDir, waitFor } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/fixtures.js';
+import { removeTree } from '../../../src/activities/files.js';
 import {
   compose,
   composeOk,
+  deployTempDir,
   docsBlock,
   freeHostPort,
   http,
@@ -52,6 +54,7 @@ const SLOW = Object.fromEntries(
 
 describe('docker compose, for real', { skip: skipDeploy }, () => {
   let dir = '';
+  let repos = '';
   let upstream: Upstream;
   let api = '';
   let ui = '';
@@ -88,9 +91,14 @@ describe('docker compose, for real', { skip: skipDeploy }, () => {
   const waitPublished = (sha: string) =>
     waitFor(`snapshot ${sha.slice(0, 7)} published`, async () => (await current()) === sha, 600_000);
 
+  // The waits below poll with fetch and child processes only; this keeps the event loop (and so
+  // the suite) alive between them, whatever timers those unref.
+  let keepAlive: NodeJS.Timeout | undefined;
+
   before(async () => {
+    keepAlive = setInterval(() => {}, 60_000);
     dir = await operatorCheckout();
-    const repos = await tempDir('nblc-deploy-upstream-');
+    repos = await deployTempDir('nblc-deploy-upstream-');
     upstream = await createUpstream(repos);
     // git daemon serves repositories it may read; the bare one is the test's, shared read-only.
     await fs.chmod(repos, 0o755);
@@ -134,10 +142,12 @@ describe('docker compose, for real', { skip: skipDeploy }, () => {
     await waitFor('the API ready', async () => (await http(`${api}/readyz`).catch(() => null))?.ok, 600_000);
   });
 
-  after(() => {
+  after(async () => {
+    clearInterval(keepAlive);
     if (!dir) return;
     if (process.env.NBLC_DEPLOY_KEEP) return console.log(`kept: docker compose in ${dir}`);
     compose(dir, ['down', '--volumes', '--remove-orphans']);
+    for (const d of [dir, repos]) if (d) await removeTree(d);
   });
 
   test('the one-shot services did their work and the long-running ones are up', () => {
