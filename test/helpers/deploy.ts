@@ -123,11 +123,23 @@ export async function upstreamService(dir: string, reposDir: string): Promise<st
   return file;
 }
 
-/** An HTTP request to a published port, with the operator token when given. */
+/**
+ * An HTTP request to a published port, with the operator token when given. A GET whose
+ * connection fails is tried again (three times, a second apart): a kept-alive connection that the
+ * server closes as the request goes out is a race of HTTP, not an answer of the API.
+ */
 export async function http(url: string, token?: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(url, {
-    ...init,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
-    signal: AbortSignal.timeout(30_000),
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, {
+        ...init,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      const connection = err instanceof TypeError && err.message === 'fetch failed';
+      if (!connection || (init.method ?? 'GET') !== 'GET' || attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }

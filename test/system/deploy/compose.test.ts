@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createUpstream, notebook, sendPush, type Upstream } from '../../../src/demo/sample-repo.js';
@@ -146,6 +147,10 @@ describe('docker compose, for real', { skip: skipDeploy }, () => {
     clearInterval(keepAlive);
     if (!dir) return;
     if (process.env.NBLC_DEPLOY_KEEP) return console.log(`kept: docker compose in ${dir}`);
+    // What the services said, for a failure's diagnosis once the stack is gone.
+    const logs = path.join(os.tmpdir(), `${PROJECT}.log`);
+    await fs.writeFile(logs, compose(dir, ['logs', '--no-color', '--timestamps']).stdout);
+    console.log(`the services' logs: ${logs}`);
     compose(dir, ['down', '--volumes', '--remove-orphans']);
     for (const d of [dir, repos]) if (d) await removeTree(d);
   });
