@@ -21,7 +21,7 @@ import { startApi, type RunningApi } from '../../../src/process/server.js';
 import { runSandbox, waitFor } from '../../helpers/fixtures.js';
 import { pathStatuses, publish, withWorkers } from '../../helpers/stack.js';
 import { useTestEnv } from '../../helpers/temporal.js';
-import { cannotRun, hostAddress, INTERNET, listenGreeting, probe, startInternet } from './internet.js';
+import { cannotRun, hostAddress, listenGreeting, probe, startInternet } from './internet.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 
@@ -35,7 +35,7 @@ const listen = (name: string, host: string) => listenGreeting(name, host, connec
 
 before(async () => {
   if (cannotRun) return;
-  internet = await startInternet(PYTHON, `${process.pid + 1}`);
+  internet = await startInternet(PYTHON);
 });
 
 after(async () => {
@@ -67,7 +67,7 @@ describe('attacks through the real service', { skip: cannotRun, timeout: 600_000
       database: ['127.0.0.1', await listen('database', '127.0.0.1')],
       ...(hostAddress ? { 'host-address': [hostAddress, await listen('host-address', hostAddress)] } : {}),
       metadata: ['169.254.169.254', 80],
-      internet: [INTERNET, 8080],
+      internet: [internet!.internet, 8080],
     };
     const sha = await upstream.commit({
       'attack/Net.ipynb': notebook([probe(targets)]),
