@@ -65,13 +65,14 @@ test('a notebook swapped for a link to a secret while scans go on: the secret is
 });
 
 test('.nblc.yml’s dependencies: applied from a regular file, none from a planted one', async () => {
-  const yml = 'dependencies:\n  "a.ipynb": ["data/**"]\n';
+  // The notebooks in a folder of their own: data/ then selects none of them as "same folder"
+  const yml = 'dependencies:\n  "nb/a.ipynb": ["data/**"]\n';
   const select = (root: string) =>
-    selectAffected({ root, found: ['a.ipynb', 'b.ipynb'], changed: ['data/x.csv'], cacheDir: dir });
+    selectAffected({ root, found: ['nb/a.ipynb', 'nb/b.ipynb'], changed: ['data/x.csv'], cacheDir: dir });
   const regular = path.join(dir, 'repo-regular');
   await fs.mkdir(regular);
   await fs.writeFile(path.join(regular, '.nblc.yml'), yml);
-  assert.deepEqual((await select(regular)).paths, ['a.ipynb'], 'the declared dependency selects a.ipynb');
+  assert.deepEqual((await select(regular)).paths, ['nb/a.ipynb'], 'the declared dependency selects nb/a.ipynb');
   const secretYml = path.join(dir, 'secret.yml');
   await fs.writeFile(secretYml, yml);
   for (const [kind, plant] of PLANTS) {
