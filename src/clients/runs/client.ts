@@ -87,9 +87,14 @@ export interface RunState {
   workflowId: string;
   status: string;
   progress?: TestRunProgress;
+  /** Running, but no worker answered the progress query (none polls the run's queue now). */
+  progressUnavailable?: string;
   result?: TestRunResult;
   error?: string;
 }
+
+/** How long a progress query may wait for a worker: the API and the CLI answer without it after. */
+const PROGRESS_DEADLINE_MS = 5_000;
 
 /** A run's state: live progress while it runs, its result when it completed; null if unknown. */
 export async function getRun(client: Client, runId: string): Promise<RunState | null> {
@@ -97,7 +102,16 @@ export async function getRun(client: Client, runId: string): Promise<RunState | 
   try {
     const desc = await handle.describe();
     const base = { runId: runIdFromWorkflowId(desc.workflowId), workflowId: desc.workflowId, status: desc.status.name };
-    if (desc.status.name === 'RUNNING') return { ...base, progress: await handle.query(progressQuery) };
+    if (desc.status.name === 'RUNNING') {
+      // Only a worker answers a query: while workers restart (a deploy, a crash) the run is still
+      // running, and callers get that instead of an error.
+      const progress = await client
+        .withDeadline(Date.now() + PROGRESS_DEADLINE_MS, () => handle.query(progressQuery))
+        .catch(() => undefined);
+      return progress
+        ? { ...base, progress }
+        : { ...base, progressUnavailable: 'no worker answered in time (are the workers running?)' };
+    }
     if (desc.status.name === 'COMPLETED') return { ...base, result: (await handle.result()) as TestRunResult };
     return {
       ...base,
