@@ -32,6 +32,8 @@ function checkRev(value: unknown, field: string): string {
   return value;
 }
 
+const FULL_SHA = /^[0-9a-f]{40}$/;
+
 export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots' | 'copies'>;
 
 export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir, 'repo.git');
@@ -85,11 +87,12 @@ export function createSyncActivities(
     // Newest first; a published commit missing from the clone counts as nothing published.
     const [since, resolved] = await Promise.all([
       commitsSince(g, input.tip, input.published).then((list) => new Map(list.map((sha, i) => [sha, i]))),
-      Promise.all(input.candidates.map((c) => resolveCommit(g, c))),
+      // A full SHA among them needs no git to resolve it (`since` is read before it is used).
+      Promise.all(input.candidates.map((c) => (FULL_SHA.test(c) ? null : resolveCommit(g, c)))),
     ]);
     const fresh: Array<{ candidate: string; sha: string; rank: number }> = [];
     for (const [i, candidate] of input.candidates.entries()) {
-      const sha = resolved[i];
+      const sha = resolved[i] ?? (since.has(candidate) ? candidate : await resolveCommit(g, candidate));
       const rank = sha ? since.get(sha) : undefined;
       if (sha && rank !== undefined) {
         fresh.push({ candidate, sha, rank });
@@ -197,6 +200,7 @@ export function createSyncActivities(
     }): Promise<{ tip: string; plan: SyncPlan; published: PublishResult | null }> {
       if (!Array.isArray(input.shas)) throw untrusted('shas', 'not a list of commits');
       input.shas.forEach((c) => checkRev(c, 'shas'));
+      if (typeof input.tip !== 'boolean') throw untrusted('tip', 'not true or false');
       if (input.published !== null) checkCommit(input.published, 'published');
       const tip = await fetch();
       const candidates = [...new Set([...input.shas, ...(input.tip ? [tip] : [])])];
