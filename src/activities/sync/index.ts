@@ -41,10 +41,12 @@ export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir,
 /**
  * `onPublished`: told of each commit published once `current` points at it, with the commit it
  * replaced (the copies' manifest and ready copy follow it); awaited, and never fails the publish.
+ * The first publish on a host (nothing published before) tells it before the swap, `ahead`: no
+ * request can want a copy yet, and the first one then finds its ready copy made.
  */
 export function createSyncActivities(
   cfg: SyncConfig,
-  onPublished?: (commit: string, log: Logger, previous: string | null) => Promise<void> | void,
+  onPublished?: (commit: string, log: Logger, previous: string | null, ahead: boolean) => Promise<void> | void,
 ) {
   const gitDir = cloneDir(cfg);
   const local = () => git({ baseDir: gitDir });
@@ -130,14 +132,17 @@ export function createSyncActivities(
       (signal) => materialize({ gitDir, cacheDir: cfg.cacheDir, sha, previous, signal }),
       () => ({ step: 'materialize', sha }),
     );
-    await swapCurrent(cfg.cacheDir, sha);
-    // Before pruning: the copies' work reads the previous snapshot.
     const log = Context.current().log;
-    if (onPublished)
-      await withHeartbeat(
-        async () => onPublished(sha, log, previous),
+    const copies = (ahead: boolean) =>
+      onPublished &&
+      withHeartbeat(
+        async () => onPublished(sha, log, previous, ahead),
         () => ({ step: 'copies', sha }),
       );
+    if (!previous) await copies(true);
+    await swapCurrent(cfg.cacheDir, sha);
+    // Before pruning: the copies' work reads the previous snapshot.
+    if (previous) await copies(false);
     const pruned = await prune(cfg.cacheDir, cfg.keepSnapshots);
     return { sha, path: snap.path, files: snap.files, reused: snap.reused, pruned };
   };
