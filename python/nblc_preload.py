@@ -15,8 +15,10 @@ kernel these modules for free. The names come from two places:
 The names are the notebooks' (a stranger's) choice, so a name is imported in the server only
 after a throwaway process imported it cleanly: found on the interpreter's own path (never the
 notebook's folder or the server's), exit 0, nothing printed, no thread left running, within
-TRIAL_TIMEOUT_S, and neither a network socket nor a program started (the trial filter,
-nblc_seccomp.trial_filter, kills the process that tries). Anything else is left out and
+TRIAL_TIMEOUT_S (a module that prints only the first time, as matplotlib does while it builds its
+font cache in a new HOME, gets one more trial, which must be quiet), and neither a network
+socket nor a program started (the trial filter, nblc_seccomp.trial_filter, kills the process
+that tries). Anything else is left out and
 logged; a kernel never depends on a preload (without it the notebook imports the module itself,
 as in a cold kernel).
 """
@@ -40,6 +42,15 @@ NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 # Imported for their side effects (a browser, text on stdout), or nblc's own and the launcher.
 NEVER = {"this", "antigravity", "__hello__", "__phello__", "__main__", "ipykernel_launcher", "idlelib", "turtle"}
 TRIAL_TIMEOUT_S = 60
+# Caches that an installed module builds on its first import by running a program: matplotlib
+# runs fc-list to find the system's fonts. The trial filter kills that import in a new HOME every
+# time, so matplotlib would never be preloaded on a new host. Its cache is built once, before its
+# first trial, by this code without the filter: the kernel's Python and its packages are the
+# operator's (no notebook can add to them), and the program is the one the package itself runs.
+CACHE_PRIMERS = {"matplotlib": "import matplotlib.font_manager"}
+PRIMER_TIMEOUT_S = 120
+# A trial printing more than this is killed at once (it would not get a second trial anyway).
+MAX_TRIAL_OUTPUT = 64 * 1024
 MAX_NAMES = 200  # per notebook and in all: a notebook cannot make the server try without end
 # Run with -c: '' (the throwaway process's empty working folder) is dropped before any import;
 # then the trial filter (nblc_seccomp.trial_filter, argv[2]) is loaded when there is one.
@@ -138,6 +149,9 @@ class Preloader:
         self.dir = tempfile.mkdtemp(prefix="nblc-preload-")
         self.loaded: list[str] = []
         self.left_out: dict[str, str] = {}
+        self.printed = b""  # what the running trial printed so far
+        self.retried: set[str] = set()  # printed once, tried again
+        self.primed: set[str] = set()
 
     def want(self, names: Iterable[str]) -> None:
         """A notebook's imports: those not tried yet are queued for a trial (bounded in number)."""
@@ -162,19 +176,53 @@ class Preloader:
             if not acceptable(name):
                 self.leave_out(name, "not a module nblc preloads")
                 continue
+            self.prime(name)
             trials.append((name, self.start_trial(name)))
         for name, proc in trials:
-            try:
-                out, _ = proc.communicate(timeout=TRIAL_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                self.leave_out(name, f"took more than {TRIAL_TIMEOUT_S}s to import")
-                continue
-            if out or proc.returncode:
-                self.leave_out(name, f"does not import cleanly (exit {proc.returncode}): {out[:200]!r}")
-            else:
+            verdict = self.judge_now(name, proc)
+            if verdict == "printed":
+                verdict = self.judge_now(name, self.start_trial(name))  # the second, quiet or not
+            if verdict is None:
                 self.load(name)
+            else:
+                self.leave_out(name, verdict)
+
+    def judge_now(self, name: str, proc: "subprocess.Popen[bytes]") -> str | None:
+        """Waits for a trial: None when clean, "printed" the first time a clean exit printed,
+        else why it is left out."""
+        try:
+            out, _ = proc.communicate(timeout=TRIAL_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return f"took more than {TRIAL_TIMEOUT_S}s to import"
+        if proc.returncode:
+            return f"does not import cleanly (exit {proc.returncode}): {out[:200]!r}"
+        if out and name not in self.retried:
+            self.retried.add(name)
+            return "printed"
+        return f"prints when imported: {out[:200]!r}" if out else None
+
+    def prime(self, name: str) -> None:
+        """Builds the cache of CACHE_PRIMERS' modules once (see there); a failure only leaves the
+        module to its trial."""
+        top = name.split(".")[0]
+        if top not in CACHE_PRIMERS or top in self.primed:
+            return
+        self.primed.add(top)
+        code = f"import sys\ndel sys.path[0]\n{CACHE_PRIMERS[top]}\n"
+        try:
+            subprocess.run(
+                [sys.executable, "-c", code],
+                cwd=self.dir,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=PRIMER_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            self.log(json.dumps({"cache_primer": top, "why": f"took more than {PRIMER_TIMEOUT_S}s"}))
 
     def start_trial(self, name: str) -> "subprocess.Popen[bytes]":
         """The throwaway process: this interpreter, a private empty folder, the trial filter."""
@@ -193,21 +241,23 @@ class Preloader:
         name = self.queue.pop(0)
         if name in sys.modules:
             return self.next()
+        self.prime(name)
         proc = self.start_trial(name)
         assert proc.stdout is not None
         self.trial = (name, proc, time.monotonic() + TRIAL_TIMEOUT_S)
         self.sel.register(proc.stdout, selectors.EVENT_READ, self)
 
     def readable(self) -> None:
-        """The trial process wrote or ended: when it ended, judge it and import if clean."""
+        """The trial process wrote or ended: output is kept (up to a bound) until it ends; then
+        it is judged, and imported here if clean."""
         assert self.trial is not None
-        name, proc, deadline = self.trial
+        name, proc, _ = self.trial
         assert proc.stdout is not None
         out = proc.stdout.read1(65536)  # type: ignore[attr-defined]
-        if out and time.monotonic() < deadline:
-            self.finish(name, proc, f"prints when imported: {out[:200]!r}")
-            return
         if out:
+            self.printed += out
+            if len(self.printed) > MAX_TRIAL_OUTPUT:
+                self.finish(name, proc, f"prints when imported: {self.printed[:200]!r}")
             return
         self.finish(name, proc, None)
 
@@ -217,20 +267,29 @@ class Preloader:
             self.finish(self.trial[0], self.trial[1], f"took more than {TRIAL_TIMEOUT_S}s to import")
 
     def finish(self, name: str, proc: subprocess.Popen[bytes], why: str | None) -> None:
-        """The trial's verdict: imported here when clean, else left out with the reason."""
+        """The trial's verdict: imported here when clean, else left out with the reason. A first
+        trial that exited cleanly but printed is queued once more (a cache its import built, such
+        as matplotlib's fonts, keeps the second quiet)."""
         assert proc.stdout is not None
         self.sel.unregister(proc.stdout)
         proc.stdout.close()
         if why is not None:
             proc.kill()
         code = proc.wait()
+        printed, self.printed = self.printed, b""
         self.trial = None
         if why is None and code != 0:
-            why = f"does not import cleanly (exit {code})"
-        if why is None:
-            self.load(name)
-        else:
+            why = f"does not import cleanly (exit {code}): {printed[:200]!r}"
+        if why is None and printed and name not in self.retried:
+            self.retried.add(name)
+            self.log(json.dumps({"retrying": name, "why": f"printed the first time: {printed[:200]!r}"}))
+            self.queue.insert(0, name)
+        elif why is None and printed:
+            self.leave_out(name, f"prints when imported: {printed[:200]!r}")
+        elif why is not None:
             self.leave_out(name, why)
+        else:
+            self.load(name)
         self.next()
 
     def load(self, name: str) -> None:

@@ -164,9 +164,19 @@ stop_pidfile() { # pidfile signal
   local pid
   pid=$(cat "$1")
   kill "-$2" "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do gone "$pid" && break; sleep 0.2; done
+  if ! gone "$pid"; then
+    say "pid $pid did not stop within 20 s of SIG$2: killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+    # SIGKILL is not instant either (a large process on a busy machine): `down` returns when it is gone
+    for _ in $(seq 1 150); do gone "$pid" && break; sleep 0.2; done
+  fi
   rm -f "$1"
+}
+
+gone() { # pid: exited (a zombie waiting for its parent counts as gone)
+  [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != "" ] || return 0
+  [ "$(ps -o stat= -p "$1" | cut -c1)" = Z ]
 }
 
 stop_postgres() { # mode: fast (clean) or immediate (like a crash: recovery at the next start)

@@ -7,11 +7,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== typecheck"
-npx tsc --noEmit -p .
+# The type check runs beside lint (each uses one core); its output is shown once both are done.
+tsc_out=$(mktemp)
+trap 'rm -f "$tsc_out"' EXIT
+npx tsc --noEmit -p . >"$tsc_out" 2>&1 &
+tsc_pid=$!
 echo "== lint"
 npx eslint .
 npx prettier --check . --log-level warn
+echo "== typecheck"
+tsc_rc=0
+wait "$tsc_pid" || tsc_rc=$?
+cat "$tsc_out"
+rm -f "$tsc_out"
+[ "$tsc_rc" = 0 ] || exit "$tsc_rc"
 echo "== lint (python)"
 .venv/bin/ruff check --quiet python
 .venv/bin/ruff format --check --quiet python
@@ -23,7 +32,7 @@ echo "== unit tests (python)"
 .venv/bin/pytest --quiet --quiet
 echo "== tests"
 # test/system/cluster/ starts a PostgreSQL-backed Temporal cluster per file (scripts/temporal-cluster.sh;
-# the server is built by scripts/test-setup.sh, the first time only).
+# the server is built by scripts/test-setup.sh, in the background the first time: they wait for it).
 echo "   (test/system/cluster/ runs on real Temporal clusters with PostgreSQL: ~5 minutes of the total, more on a busy machine)"
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 # Two files at a time: each starts its own Temporal dev server; the machine has 2 cores.

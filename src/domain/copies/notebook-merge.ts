@@ -213,7 +213,7 @@ function mergeCell(b: Cell, l: Cell, u: Cell, name: () => string) {
  * The order of the merged cells. The cells both sides kept follow the side that moved them (both
  * moved them differently: a conflict); the other side's new cells go right after the cell they
  * follow on their side, after the first side's new cells there; a cell both sides added alike
- * is there once. Both sides adding different cells where both removed one is both rewriting it:
+ * is there once (wherever the first side put it). Both sides adding different cells where both removed one is both rewriting it:
  * `clash` (given the kept cells around the place) throws the conflict.
  */
 function mergeOrder(
@@ -232,6 +232,9 @@ function mergeOrder(
     else if (!eq(inU, common)) throw new Conflict('cells were moved both in your copy and upstream');
   }
   const out = [...first];
+  const firstNew = new Set(first.filter((k) => !k.startsWith('b')));
+  const claimed = new Set<Key>();
+  const twin = (x: Key, k: Key) => firstNew.has(x) && !claimed.has(x) && same(content(x), content(k));
   let anchor = -1;
   for (const k of second) {
     if (k.startsWith('b')) {
@@ -239,12 +242,18 @@ function mergeOrder(
       continue;
     }
     let at = anchor + 1;
-    while (at < out.length && !out[at]!.startsWith('b')) {
-      if (same(content(out[at]!), content(k))) break;
-      at++;
-    }
+    while (at < out.length && !out[at]!.startsWith('b') && !twin(out[at]!, k)) at++;
     if (at < out.length && !out[at]!.startsWith('b')) {
+      claimed.add(out[at]!);
       anchor = at; // added alike on both sides: once
+      continue;
+    }
+    // Added alike, but the alignment of cells without ids put the two next to different kept
+    // cells (a merged result merged again: the first merge placed it): still once, where the first
+    // side has it. Cells with ids never get here (alike new cells share their id).
+    const elsewhere = out.find((x) => twin(x, k));
+    if (elsewhere !== undefined) {
+      claimed.add(elsewhere);
       continue;
     }
     if (at > anchor + 1) {

@@ -247,6 +247,42 @@ describe('what cannot be preloaded safely is left out, never failing a notebook'
       listener.close();
     }
   });
+  test('a module that prints only the first time it is imported (a cache built) is preloaded; one that always prints is not', async () => {
+    // matplotlib in a new HOME prints "building the font cache" once: a second trial must be quiet
+    const site2 = execFileSync(path.join(VENV2, 'bin', 'python'), ['-c', PURELIB])
+      .toString()
+      .trim();
+    const cache = path.join(dir, 'warmtest-once-cache');
+    fs.writeFileSync(
+      path.join(site2, 'warmtest_once.py'),
+      `import os\nif not os.path.exists(${JSON.stringify(cache)}):\n    print("building a cache")\n    try:\n        open(${JSON.stringify(cache)}, "w").close()\n    except OSError:\n        pass  # in the sandbox\n`,
+    );
+    fs.writeFileSync(path.join(site2, 'warmtest_chatty.py'), 'print("hello from an import")\n');
+    const folder = path.join(dir, 'snapshot', 'prints');
+    fs.mkdirSync(folder, { recursive: true });
+    const cells = [
+      'import sys\nprint("WARM", sorted(m for m in ("statistics", "warmtest_once", "warmtest_chatty") if m in sys.modules))',
+      'import warmtest_once, warmtest_chatty, statistics',
+    ];
+    fs.writeFileSync(path.join(folder, 'p.ipynb'), notebookJson(cells).replace('"python3"', '"venv2"'));
+    const seen: string[] = [];
+    for (let i = 0; i < 8 && seen.filter((w) => w.includes('statistics')).length < 2; i++) {
+      const out = path.join(dir, `prints-${i}`);
+      const args = ['--notebook', path.join(folder, 'p.ipynb'), '--root', path.join(dir, 'snapshot')];
+      args.push('--output', path.join(out, 'o.ipynb'), '--result', path.join(out, 'r.json'));
+      args.push('--scratch-root', path.join(out, 'tmp'));
+      const server = forkServerFor(PYTHON, { ...env, NBLC_TEST_MARK: 'prints' }, '');
+      const proc = await forkExecutor((await server.socket())!, args, path.join(dir, `prints-${i}.log`));
+      assert.equal(await proc.exited, 0, await proc.stderr());
+      const result = JSON.parse(fs.readFileSync(path.join(out, 'r.json'), 'utf8')) as { status: string };
+      assert.equal(result.status, 'passed', JSON.stringify(result));
+      seen.push(/WARM (\[[^\]]*\])/.exec(fs.readFileSync(path.join(out, 'o.ipynb'), 'utf8'))![1]!);
+    }
+    // statistics, tried last, was preloaded: the two before it were judged by then
+    assert.ok(seen.at(-1)!.includes('statistics'), `learned: ${seen.join(' ')}`);
+    assert.ok(seen.at(-1)!.includes('warmtest_once'), `quiet the second time: preloaded (${seen.join(' ')})`);
+    assert.ok(!seen.some((w) => w.includes('warmtest_chatty')), `always prints: never preloaded (${seen.join(' ')})`);
+  });
 });
 
 describe('learned preloads survive a restart of the worker', { timeout: 300_000 }, () => {
