@@ -130,6 +130,8 @@ try {
     return [...took].map(([type, xs]) => `${type} ${median(xs).toFixed(0)} ms`).join(', ');
   };
   try {
+    // The users' folder exists before anything is published, as on the platform (/home)
+    await fs.mkdir(config.usersDir, { recursive: true });
     const first = await timed(() => publish('0'.repeat(40), previous));
     // The first copy on this host, at once: the ready copy the publish is making, waited for and taken
     const firstEver = await timed(provision);
