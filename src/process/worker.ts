@@ -10,6 +10,7 @@ import { createNotebookActivities } from '../activities/runs/notebooks.js';
 import { createKernelActivities } from '../activities/runs/kernels.js';
 import { createCandidateActivities } from '../activities/runs/candidate.js';
 import { createHistoryActivities } from '../activities/runs/history.js';
+import { publicStatusAfterPublish } from '../activities/runs/public-status.js';
 import { createPullRequestActivities } from '../activities/runs/pull-requests.js';
 import { createRunActivities } from '../activities/runs/index.js';
 import { createContractActivities, taskQueuePollers } from '../activities/runs/contracts.js';
@@ -28,8 +29,14 @@ export function createActivities(
   ready: ReadyCopies,
   connection: Pick<NativeConnection, 'workflowService'>,
 ) {
+  const readyCopy = readyCopyAfterPublish(config, ready);
+  const publicStatus = publicStatusAfterPublish(config);
   return {
-    ...createSyncActivities(config, readyCopyAfterPublish(config, ready)),
+    // After each publish: status.json lists the new snapshot's notebooks; the ready copy follows it.
+    ...createSyncActivities(config, async (commit, log, previous) => {
+      await publicStatus(commit, log);
+      await readyCopy(commit, log, previous);
+    }),
     ...createRunActivities(config),
     // Each notebook's contract: reads notebooks and .nblc.yml, asks Temporal which label queues have workers.
     ...createContractActivities(config, taskQueuePollers(connection, config.temporal.namespace)),

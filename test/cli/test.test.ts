@@ -16,28 +16,35 @@ describe('nblc test / schedule', () => {
       // Long enough for the CLI's half-second polls to see it running (a trivial one ends first).
       'ok/Fine.ipynb': notebook(['import time\ntime.sleep(2)\nprint(1)']),
       'bad/Broken.ipynb': notebook(['import nosuchmodule']),
+      // Passes only with the value a run passes (--parameter size=5) for its `parameters` cell.
+      'ok/Param.ipynb': notebook([{ source: 'size = 1000', tags: ['parameters'] }, 'assert size == 5, size']),
     });
     const cliEnv = nblcEnv(env.address, config);
     await withWorkers(env, config, async () => {
       await publish(env, config, sha);
       const all = await runNblcAsync(['test', '--wait'], cliEnv);
       assert.equal(all.code, 1, all.stdout + all.stderr);
-      assert.match(all.stdout, /running: \d+\/2 done/);
-      assert.match(all.stdout, /^root causes:\n {2}1 notebook: ModuleNotFoundError: No module named 'nosuchmodule'$/m);
+      assert.match(all.stdout, /running: \d+\/3 done/);
+      assert.match(all.stdout, /^root causes:$/m);
+      assert.match(all.stdout, /^ {2}1 notebook: ModuleNotFoundError: No module named 'nosuchmodule'$/m);
       assert.match(all.stdout, /failed\s+\d+\.\ds\s+bad\/Broken\.ipynb/);
       assert.match(all.stdout, /passed\s+\d+\.\ds\s+ok\/Fine\.ipynb/);
-      assert.match(all.stdout, /1 passed, 1 not passed of 2/);
+      assert.match(all.stdout, /failed\s+\d+\.\ds\s+ok\/Param\.ipynb/);
+      assert.match(all.stdout, /1 passed, 2 not passed of 3/);
       assert.match(all.stdout, /report: .*report\.html/);
 
       // --failed: only what did not pass in the latest completed run of a kind.
       const retry = await runNblcAsync(['test', '--failed', 'manual', '--wait'], cliEnv);
       assert.equal(retry.code, 1, retry.stdout + retry.stderr);
-      assert.match(retry.stdout, /re-running 1 notebook\(s\) that did not pass in manual-/);
-      assert.match(retry.stdout, /0 passed, 1 not passed of 1/);
+      assert.match(retry.stdout, /re-running 2 notebook\(s\) that did not pass in manual-/);
+      assert.match(retry.stdout, /0 passed, 2 not passed of 2/);
 
-      const some = await runNblcAsync(['test', '--include', 'ok/**', '--wait'], cliEnv);
+      const some = await runNblcAsync(['test', '--include', 'ok/**', '--parameter', 'size=5', '--wait'], cliEnv);
       assert.equal(some.code, 0, some.stdout + some.stderr);
-      assert.match(some.stdout, /1 passed, 0 not passed of 1/);
+      assert.match(some.stdout, /2 passed, 0 not passed of 2/);
+      const badParameter = await runNblcAsync(['test', '--parameter', 'size'], cliEnv);
+      assert.equal(badParameter.code, 2);
+      assert.match(badParameter.stderr, /--parameter "size": write NAME=VALUE/);
 
       // --failed: what did not pass in the latest completed run of a kind (the include-run passed).
       const again = await runNblcAsync(['test', '--failed', 'manual', '--wait'], cliEnv);

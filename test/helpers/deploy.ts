@@ -7,19 +7,19 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { ROOT } from './compose.js';
-import { tempDir } from './fixtures.js';
 
 /** Whether `npm test` runs it: only through scripts/test-deploy.sh (`npm run test:deploy`). */
 export const skipDeploy = process.env.NBLC_DEPLOY_TEST
   ? false
   : 'the deploy test runs docker compose for real: `npm run test:deploy` (scripts/test-deploy.sh; .ci/run runs it after npm test)';
 
-/** The fenced ```sh block under a heading of docs/deployment.md: what an operator types there. */
+/** The fenced ```sh block under a heading (## or ###) of docs/deployment.md: what an operator types there. */
 export async function docsBlock(heading: string): Promise<string> {
   const docs = await fs.readFile(path.join(ROOT, 'docs', 'deployment.md'), 'utf8');
-  const at = docs.indexOf(`\n## ${heading}\n`);
+  const at = [`\n## ${heading}\n`, `\n### ${heading}\n`].map((h) => docs.indexOf(h)).find((i) => i >= 0) ?? -1;
   if (at < 0) throw new Error(`docs/deployment.md has no section "${heading}"`);
   const block = /```sh\n([\s\S]*?)```/.exec(docs.slice(at));
   if (!block) throw new Error(`no sh block in "${heading}"`);
@@ -43,9 +43,17 @@ export interface Result {
   stderr: string;
 }
 
+/**
+ * A directory that lives as long as the suite: fixtures' tempDir() removes its directory at the
+ * end of the hook that made it (a `before` here); the suite's `after` removes these.
+ */
+export async function deployTempDir(prefix: string): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
 /** The operator's checkout: the tracked files of this one (uncommitted edits included). */
 export async function operatorCheckout(): Promise<string> {
-  const dir = await tempDir('nblc-deploy-');
+  const dir = await deployTempDir('nblc-deploy-');
   const files = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
     cwd: ROOT,
     encoding: 'buffer',
@@ -115,11 +123,23 @@ export async function upstreamService(dir: string, reposDir: string): Promise<st
   return file;
 }
 
-/** An HTTP request to a published port, with the operator token when given. */
+/**
+ * An HTTP request to a published port, with the operator token when given. A GET whose
+ * connection fails is tried again (three times, a second apart): a kept-alive connection that the
+ * server closes as the request goes out is a race of HTTP, not an answer of the API.
+ */
 export async function http(url: string, token?: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(url, {
-    ...init,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
-    signal: AbortSignal.timeout(30_000),
-  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, {
+        ...init,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.headers ?? {}) },
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      const connection = err instanceof TypeError && err.message === 'fetch failed';
+      if (!connection || (init.method ?? 'GET') !== 'GET' || attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { gatePasses, type RunComparison } from '../../domain/runs/comparison.js';
 import { isObject, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { plural } from '../../domain/runs/status.js';
-import { readTextCapped } from '../capped-read.js';
+import { readTextCapped } from '../../platform/capped-read.js';
 import { REPORT_LIMITS } from '../runs/report/limits.js';
 import { checkRunId, untrusted } from '../untrusted.js';
 import { setCommitStatus, type GitHubConfig } from './github.js';

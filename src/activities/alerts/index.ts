@@ -34,7 +34,7 @@ import { describeCounts, setCommitStatus, type CommitState } from './github.js';
 import { checkCommit, checkRunId, untrusted } from '../untrusted.js';
 import { ranCounts } from './ran.js';
 import { setCandidateStatus } from './candidate-status.js';
-import { readTextCapped } from '../capped-read.js';
+import { readTextCapped } from '../../platform/capped-read.js';
 import { REPORT_LIMITS } from '../runs/report/limits.js';
 
 /** Links in alerts and statuses are read later than an operator's: they stay valid two weeks. */

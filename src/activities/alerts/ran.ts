@@ -4,16 +4,13 @@
  * the result files the notebook workers wrote. The commit status is decided from this (issue 21):
  * a forged workflow that skips discovery or notebooks cannot make a commit `success`.
  */
-import { constants } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { countSummaries, NOTEBOOK_STATUSES, type NotebookStatus, type RunCounts } from '../../domain/runs/model.js';
 import { mapLimit } from '../files.js';
 import { readRunRecord } from '../runs/run-record.js';
 import { READ_CONCURRENCY, isObject } from '../../domain/runs/run-dir.js';
-
-/** A result file larger than this is not read: its notebook counts as not passed. */
-const MAX_RESULT_BYTES = 64 * 1024 * 1024;
+import { readJsonOrNull } from '../../platform/capped-read.js';
+import { REPORT_LIMITS } from '../runs/report/limits.js';
 
 /**
  * The run's commit (null without a record) and, when known, the counts of what ran, and whether
@@ -36,21 +33,14 @@ export async function ranCounts(
   };
 }
 
-/** A notebook's recorded status; `kernel_died` (not passed) when there is no readable result. */
+/**
+ * A notebook's recorded status; `kernel_died` (not passed) when there is no readable result (the
+ * report's cap: a result the report cannot read does not pass here either).
+ */
 async function statusOf(runDir: string, nbPath: string): Promise<NotebookStatus> {
   const fallback: NotebookStatus = 'kernel_died';
   const file = path.join(runDir, 'results', `${nbPath}.json`);
-  const fh = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
-  if (!fh) return fallback;
-  try {
-    const st = await fh.stat();
-    if (!st.isFile() || st.size > MAX_RESULT_BYTES) return fallback;
-    const raw: unknown = JSON.parse(await fh.readFile('utf8'));
-    const status = isObject(raw) ? raw.status : undefined;
-    return (NOTEBOOK_STATUSES as readonly unknown[]).includes(status) ? (status as NotebookStatus) : fallback;
-  } catch {
-    return fallback;
-  } finally {
-    await fh.close();
-  }
+  const raw = await readJsonOrNull(file, REPORT_LIMITS.resultFile);
+  const status = isObject(raw) ? raw.status : undefined;
+  return (NOTEBOOK_STATUSES as readonly unknown[]).includes(status) ? (status as NotebookStatus) : fallback;
 }

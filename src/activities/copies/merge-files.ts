@@ -7,11 +7,10 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { constants as fsc } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { mergeNotebookTexts } from '../../domain/copies/notebook-merge.js';
 import { checkCancelled } from './fs.js';
+import { readCappedBytes } from '../../platform/capped-read.js';
 import type { ContentId, MergeVerdict } from '../../domain/copies/rules.js';
 
 /** Notebooks larger than this (any of the three versions) are not merged: conflicts, as before. */
@@ -29,27 +28,9 @@ export const sha256Id = (bytes: Buffer): ContentId => `sha256:${createHash('sha2
  * Up to `max` bytes of the regular file at `p`, never following a link nor blocking on a FIFO;
  * null if it is not a regular file, is larger, or is gone.
  */
-export async function readBounded(p: string, max: number): Promise<Buffer | null> {
-  let fh: fs.FileHandle;
-  try {
-    fh = await fs.open(p, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile() || st.size > max) return null;
-    const buf = Buffer.alloc(st.size + 1);
-    let got = 0;
-    while (got < buf.length) {
-      const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return got > st.size ? null : buf.subarray(0, got); // grew while read: not what was scanned
-  } finally {
-    await fh.close();
-  }
+async function readBounded(p: string, max: number): Promise<Buffer | null> {
+  const read = await readCappedBytes(p, max).catch(() => null);
+  return read?.kind === 'bytes' ? read.bytes : null;
 }
 
 export interface MergedFiles {

@@ -12,7 +12,7 @@ import type { ComparedRun } from '../../domain/runs/comparison.js';
 import { environmentOf } from '../../domain/runs/history.js';
 import { NOTEBOOK_STATUSES, RUN_FAILURES, type NotebookStatus, type RunKind } from '../../domain/runs/model.js';
 import { isObject, isRunDirName, REPORT_FILES } from '../../domain/runs/run-dir.js';
-import { readTextCapped } from '../capped-read.js';
+import { readTextCapped } from '../../platform/capped-read.js';
 import { checkRunId, untrusted } from '../untrusted.js';
 import { REPORT_LIMITS } from './report/limits.js';
 import { peekReport } from './report/previous.js';

@@ -5,7 +5,6 @@
  * settings with their sources beside the report (settings.json).
  */
 import type { NativeConnection } from '@temporalio/worker';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import {
   CONTRACT_FILE,
@@ -26,6 +25,7 @@ import { mapLimit, writeFileAtomic } from '../files.js';
 import { ownRunDir } from './notebooks.js';
 import { snapshotRootOf } from './run-record.js';
 import { readNotebookCells } from './notebook-file.js';
+import { readTextOrNull } from '../../platform/capped-read.js';
 import { checkRelativePath, checkRunId, realComponents, safeOutputPath } from '../untrusted.js';
 import { CATALOG_FILE, READ_CONCURRENCY, SETTINGS_FILE, unexecutedResult } from '../../domain/runs/run-dir.js';
 import { HEADER_CELLS, parseHeader, type NotebookHeader } from '../../domain/runs/catalog.js';
@@ -131,10 +131,7 @@ function sortedKeys<T>(o: Record<string, T>): Record<string, T> {
 
 /** `.nblc.yml` at the snapshot's root: a regular file (no link followed), else none. */
 async function readContractFile(root: string): Promise<string | null> {
-  const file = path.join(root, CONTRACT_FILE);
-  const stat = await fs.lstat(file).catch(() => null);
-  if (!stat?.isFile() || stat.size > MAX_CONTRACT_FILE_BYTES) return null;
-  return fs.readFile(file, 'utf8').catch(() => null);
+  return readTextOrNull(path.join(root, CONTRACT_FILE), MAX_CONTRACT_FILE_BYTES);
 }
 
 /**

@@ -30,6 +30,8 @@ import { ownRunDir, scratchDirOf } from './notebooks.js';
 
 import { ENVIRONMENT_FILE, ENVIRONMENTS_DIR } from '../../domain/runs/run-dir.js';
 import { checkRunId, untrusted } from '../untrusted.js';
+import { readTextCapped } from '../../platform/capped-read.js';
+import { REPORT_LIMITS } from './report/limits.js';
 const PROBE = path.join(PROJECT_ROOT, 'python', 'nblc_environment_probe.py');
 const MARKER = 'NBLC_ENVIRONMENT ';
 /** Listing a few hundred distributions takes well under a second; a kernel start a few. */
@@ -116,13 +118,14 @@ async function measure(
     const { code } = await execute(cfg, args, `${result}.log`, ctx, 'environment probe');
     // The executor's log may quote what the kernel printed: it stays out of the report.
     if (code !== 0) return notMeasured(kernel, measuredAt, `the executor exited with ${code}`);
-    const r = JSON.parse(await fs.readFile(result, 'utf8')) as ExecutorResult;
+    // written after a kernel ran: capped, no link followed (the executor bounds the outputs)
+    const r = JSON.parse(await readTextCapped(result, REPORT_LIMITS.resultFile)) as ExecutorResult;
     if (r.status !== 'passed') {
       // An error's name only: its message and traceback come from the environment's code.
       const why = r.status === 'failed' ? (r.error ? normalizeName(r.error.ename) : 'an error') : r.message;
       return notMeasured(kernel, measuredAt, `the probe ended ${r.status}: ${why}`);
     }
-    const line = streamText(JSON.parse(await fs.readFile(output, 'utf8')))
+    const line = streamText(JSON.parse(await readTextCapped(output, 2 * cfg.tests.outputLimitBytes + 2 ** 20)))
       .split('\n')
       .find((l) => l.startsWith(MARKER));
     if (line === undefined) return notMeasured(kernel, measuredAt, 'the probe printed no environment');

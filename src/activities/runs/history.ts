@@ -17,9 +17,9 @@ import { RUN_LIMITS } from '../../domain/runs/options.js';
 import { defaultConcurrency, longestFirst, RECENT_RUNS, type RecentRuns } from '../../domain/runs/order.js';
 import { isRunDirName, REPORT_FILES } from '../../domain/runs/run-dir.js';
 import { peekReport } from './report/previous.js';
-import { writePublicStatus } from './public-status.js';
+import { followPublishedSnapshot, writePublicStatus } from './public-status.js';
 import { STATUS_RUN_KIND } from '../../domain/runs/health.js';
-import { readTextCapped } from '../capped-read.js';
+import { readTextCapped } from '../../platform/capped-read.js';
 import { checkRelativePath, untrusted } from '../untrusted.js';
 import { REPORT_LIMITS } from './report/limits.js';
 
@@ -47,7 +47,8 @@ export function createHistoryActivities(
         throw ApplicationFailure.nonRetryable(`${runId}/${REPORT_FILES.json}: ${run.message}`, RUN_FAILURES.badReport);
       }
       await (await store()).record(run); // a database error is retried
-      // Users' status.json follows the scheduled runs only (public-status.ts decides from the report).
+      // Users' status.json follows the scheduled runs only (public-status.ts decides from the report);
+      // any other run only makes its list the published snapshot's, should a publish have missed it.
       if (run.kind === STATUS_RUN_KIND && cfg.cacheDir) {
         await writePublicStatus(
           {
@@ -58,6 +59,8 @@ export function createHistoryActivities(
           runId,
           await store(),
         );
+      } else if (cfg.cacheDir) {
+        await followPublishedSnapshot({ cacheDir: cfg.cacheDir });
       }
       return { notebooks: run.notebooks.length };
     },

@@ -5,7 +5,7 @@
  * a FIFO, a device or a larger file is ignored, with a warning that the run's report shows.
  */
 import path from 'node:path';
-import { readCapped } from '../capped-read.js';
+import { readCapped } from '../../platform/capped-read.js';
 
 export const IGNORE_FILE = '.nblcignore';
 export const IGNORE_FILE_LIMIT = 64 * 1024;

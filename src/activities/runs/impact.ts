@@ -4,13 +4,16 @@
  * `dependencies:`) and records why each notebook was selected in the run's record, from which
  * the report, `GET /runs/:id` and the commit status ("no notebooks affected") say it.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CONTRACT_FILE, parseContractFile } from '../../domain/runs/contract.js';
-import { importedFiles, scanImports, selectByChange, touchesPython } from '../../domain/runs/impact.js';
+import { scanImports, selectByChange, touchesPython, type ImportScan } from '../../domain/runs/impact.js';
+import { importClosure, MODULE_SCAN_LIMITS } from '../../domain/runs/impact-imports.js';
 import { READ_CONCURRENCY } from '../../domain/runs/run-dir.js';
+import { readCapped } from '../../platform/capped-read.js';
 import { mapLimit } from '../files.js';
+import { realComponents } from '../untrusted.js';
 import { readNotebookCells } from './notebook-file.js';
+import { readTextOrNull } from '../../platform/capped-read.js';
 
 /** `.nblc.yml` is a few settings (like contracts.ts's cap). */
 const MAX_CONTRACT_FILE_BYTES = 64 * 2 ** 10;
@@ -29,16 +32,8 @@ export async function selectAffected(opts: {
 }): Promise<{ paths: string[]; reasons: Record<string, string[]> }> {
   const dependencies = await readDependencies(opts.root);
   const environmentFiles = repositoryPath(opts.cacheDir, opts.prerunFile);
-  const imports: Record<string, string[]> = {};
-  if (touchesPython(opts.changed)) {
-    // Only a Python change can select through imports: otherwise no notebook is read.
-    await mapLimit(opts.found, READ_CONCURRENCY, async (nb) => {
-      const read = await readNotebookCells(path.join(opts.root, nb));
-      if (!read) return;
-      const code = read.cells.filter((c) => c.cell_type === 'code').map((c) => c.source);
-      imports[nb] = importedFiles(nb, scanImports(code));
-    });
-  }
+  // Only a Python change can select through imports: otherwise no notebook is read.
+  const imports = touchesPython(opts.changed) ? await importsOf(opts.root, opts.found) : {};
   const selected = selectByChange({
     changed: opts.changed,
     notebooks: opts.found,
@@ -50,12 +45,67 @@ export async function selectAffected(opts: {
   return { paths, reasons: Object.fromEntries(paths.map((p) => [p, selected.get(p)!])) };
 }
 
+/**
+ * Per notebook, every repository file its imports may load, at any depth, with the modules it
+ * is loaded through (importClosure). The modules are read round by round, as the closures reach
+ * them, each once for all notebooks, within MODULE_SCAN_LIMITS: past a limit the closures stop
+ * growing (a deeper importer may then be missed; the nightly run still tests it).
+ */
+async function importsOf(root: string, notebooks: string[]): Promise<Record<string, Map<string, string[]>>> {
+  const scans = new Map<string, ImportScan>();
+  await mapLimit(notebooks, READ_CONCURRENCY, async (nb) => {
+    const read = await readNotebookCells(path.join(root, nb));
+    if (read) scans.set(nb, scanImports(read.cells.filter((c) => c.cell_type === 'code').map((c) => c.source)));
+  });
+  const modules = new Map<string, ImportScan>();
+  const tried = new Set<string>();
+  const budget = { files: MODULE_SCAN_LIMITS.files, bytes: MODULE_SCAN_LIMITS.totalBytes };
+  for (;;) {
+    const closures = new Map([...scans].map(([nb, scan]) => [nb, importClosure(nb, scan, modules)]));
+    const pending = new Set<string>();
+    for (const closure of closures.values())
+      for (const f of closure.keys()) if (f.endsWith('.py') && !tried.has(f)) pending.add(f);
+    const room = MODULE_SCAN_LIMITS.lookups - tried.size;
+    if (pending.size === 0 || room <= 0 || budget.files <= 0 || budget.bytes <= 0) return Object.fromEntries(closures);
+    const batch = [...pending].slice(0, room);
+    for (const f of batch) tried.add(f);
+    await mapLimit(batch, READ_CONCURRENCY, async (f) => {
+      const text = await readModule(root, f, budget);
+      if (text !== null) modules.set(f, scanImports([text]));
+    });
+  }
+}
+
+/**
+ * A module's text, when it is a regular file of the snapshot reached through real folders (no
+ * link followed anywhere on its path), within the per-file cap and what is left of the budget.
+ */
+async function readModule(
+  root: string,
+  file: string,
+  budget: { files: number; bytes: number },
+): Promise<string | null> {
+  const folder = path.posix.dirname(file);
+  if (
+    folder !== '.' &&
+    !(await realComponents(root, folder, 'import', false).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return null;
+  if (budget.files <= 0 || budget.bytes <= 0) return null;
+  budget.files--; // reserved before the read: reads run side by side
+  const read = await readCapped(path.join(root, file), Math.min(MODULE_SCAN_LIMITS.fileBytes, budget.bytes));
+  if (read.kind === 'missing') budget.files++; // a lookup, not a read
+  if (read.kind !== 'text') return null;
+  budget.bytes -= Buffer.byteLength(read.text);
+  return read.text;
+}
+
 /** `.nblc.yml`'s `dependencies:`; none when the file is absent, a link, too large or invalid. */
 async function readDependencies(root: string): Promise<Record<string, string[]>> {
-  const file = path.join(root, CONTRACT_FILE);
-  const stat = await fs.lstat(file).catch(() => null);
-  if (!stat?.isFile() || stat.size > MAX_CONTRACT_FILE_BYTES) return {};
-  const text = await fs.readFile(file, 'utf8').catch(() => null);
+  const text = await readTextOrNull(path.join(root, CONTRACT_FILE), MAX_CONTRACT_FILE_BYTES);
   if (text === null) return {};
   // A file that does not validate: the contracts step reports it; a change to it selects everything anyway.
   const parsed = parseContractFile(text);

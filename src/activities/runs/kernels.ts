@@ -5,7 +5,6 @@
  * recorded in the kernel registry (storage/runs/kernel-store.ts) when the worker starts.
  */
 import { execFile } from 'node:child_process';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT, type Config } from '../../platform/config.js';
@@ -16,10 +15,9 @@ import { mapLimit } from '../files.js';
 import { executorEnv } from './executor-process.js';
 import { snapshotRootOf } from './run-record.js';
 import { checkRelativePath, checkRunId, realComponents } from '../untrusted.js';
+import { readNotebookCells } from './notebook-file.js';
 
 const LISTER = path.join(PROJECT_ROOT, 'python', 'nblc_kernelspecs.py');
-/** Notebooks larger than this are not read for their kernelspec (their kernel is not probed). */
-const MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024;
 const MAX_PATHS = 100_000;
 
 export type KernelConfig = Pick<Config, 'resultsDir' | 'cacheDir' | 'tests' | 'sandbox' | 'workerName'>;
@@ -63,16 +61,10 @@ async function askedKernel(root: string, nbPath: string): Promise<string | null>
     () => false,
   );
   if (!real) return null;
-  const file = path.join(root, nbPath);
-  const stat = await fs.lstat(file).catch(() => null);
-  if (!stat?.isFile() || stat.size > MAX_NOTEBOOK_BYTES) return null;
-  try {
-    const nb = JSON.parse(await fs.readFile(file, 'utf8')) as { metadata?: { kernelspec?: { name?: unknown } } };
-    const name = nb?.metadata?.kernelspec?.name;
-    return typeof name === 'string' && name ? name : null;
-  } catch {
-    return null;
-  }
+  const nb = await readNotebookCells(path.join(root, nbPath));
+  const spec = nb?.metadata.kernelspec;
+  const name = typeof spec === 'object' && spec !== null ? (spec as { name?: unknown }).name : undefined;
+  return typeof name === 'string' && name ? name : null;
 }
 
 /**

@@ -3,7 +3,7 @@
  * scans that only look (what it imports, its header cell). A link, a non-file or a file over the
  * cap is not read; neither is one that is not JSON.
  */
-import fs from 'node:fs/promises';
+import { readJsonOrNull } from '../../platform/capped-read.js';
 
 /** Notebooks larger than this are not scanned (the executor still reports them). */
 export const MAX_SCANNED_NOTEBOOK_BYTES = 64 * 2 ** 20;
@@ -19,15 +19,8 @@ export interface NotebookCell {
 export async function readNotebookCells(
   file: string,
 ): Promise<{ metadata: Record<string, unknown>; cells: NotebookCell[] } | null> {
-  // Why lstat first: a link planted in the snapshot must not make the worker read another file.
-  const stat = await fs.lstat(file).catch(() => null);
-  if (!stat?.isFile() || stat.size > MAX_SCANNED_NOTEBOOK_BYTES) return null;
-  let nb: unknown;
-  try {
-    nb = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch {
-    return null;
-  }
+  // no link followed, no FIFO waited on, capped: a planted file must not make the worker read another
+  const nb = await readJsonOrNull(file, MAX_SCANNED_NOTEBOOK_BYTES);
   if (typeof nb !== 'object' || nb === null) return null;
   const { metadata, cells } = nb as { metadata?: unknown; cells?: unknown };
   const meta = typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>) : {};

@@ -25,7 +25,8 @@ import { ENVIRONMENT_FILE, ENVIRONMENTS_DIR, SETTINGS_FILE } from '../../domain/
 import { checkedChoice } from '../../domain/runs/kernels.js';
 import { removeRunRecord, snapshotRootOf } from './run-record.js';
 import { checkRelativePath, checkRunId, realComponents, safeOutputPath, untrusted } from '../untrusted.js';
-import { readTextCapped } from '../capped-read.js';
+import { readCappedBytes, readTextCapped } from '../../platform/capped-read.js';
+import { MAX_SCANNED_NOTEBOOK_BYTES } from './notebook-file.js';
 import { REPORT_LIMITS } from './report/limits.js';
 
 export interface RunNotebookInput {
@@ -173,12 +174,12 @@ export function createNotebookActivities(
 
 /**
  * The file's git blob id (sha1 of `blob <size>\0<content>`, as `git ls-tree` shows it): whether the
- * notebook itself changed since it last passed. Nothing for what is not a regular file.
+ * notebook itself changed since it last passed. Nothing for what is not a regular file or is larger than a scan reads.
  */
 async function blobOf(file: string): Promise<{ blob?: string }> {
-  const stat = await fs.lstat(file).catch(() => null);
-  if (!stat?.isFile()) return {};
-  const content = await fs.readFile(file);
+  const read = await readCappedBytes(file, MAX_SCANNED_NOTEBOOK_BYTES).catch(() => null);
+  if (read?.kind !== 'bytes') return {};
+  const content = read.bytes;
   return { blob: createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex') };
 }
 

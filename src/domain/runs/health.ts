@@ -14,8 +14,11 @@ export const STATUS_RUN_KIND: RunKind = 'scheduled';
 export const RECENT_PASSES = 10;
 export const RECENT_RUNS = 20;
 
+/** A notebook published since the last scheduled run (new, or moved): not run yet. */
+export const UNKNOWN = 'unknown';
+
 export interface NotebookHealth {
-  status: NotebookStatus;
+  status: NotebookStatus | typeof UNKNOWN;
   /** When the current streak of this status began (the first scheduled run that had it). */
   since: string;
   lastPass: { at: string; commit: string } | null;
@@ -40,6 +43,12 @@ export interface PublicStatus {
   environmentFingerprint: string | null;
   /** NBLC_USER_LAB_MEMORY in bytes (null: not set, no flag). */
   userLabMemoryBytes: number | null;
+  /**
+   * The published commit whose notebooks `notebooks` lists (each publish makes the list follow
+   * it: a removed notebook leaves, a new or moved one comes in as `unknown`); absent in files
+   * written before it existed.
+   */
+  publishedCommit?: string;
   notebooks: Record<string, NotebookHealth>;
 }
 
@@ -107,11 +116,47 @@ function oneLine(text: string, max: number): string {
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
+/**
+ * `status` with its notebooks made those of the published commit `commit` (`notebooks`, in
+ * discovery's order): the ones gone leave, the new ones (added, or moved from another path)
+ * come in as `unknown` until a scheduled run tests them. Null when nothing changes: rewriting
+ * the same list again is a no-op, so a retried publish writes nothing.
+ */
+export function followPublished(
+  status: PublicStatus,
+  commit: string,
+  notebooks: readonly string[],
+  now: string,
+): PublicStatus | null {
+  const same =
+    status.publishedCommit === commit &&
+    notebooks.length === Object.keys(status.notebooks).length &&
+    notebooks.every((p) => Object.hasOwn(status.notebooks, p));
+  if (same) return null;
+  const entry = (p: string): NotebookHealth =>
+    Object.hasOwn(status.notebooks, p)
+      ? status.notebooks[p]!
+      : {
+          status: UNKNOWN,
+          since: now,
+          lastPass: null,
+          medianDurationMs: null,
+          p95PeakMemoryBytes: null,
+          exceedsUserLabMemory: false,
+        };
+  return {
+    ...status,
+    generatedAt: now,
+    publishedCommit: commit,
+    notebooks: Object.fromEntries(notebooks.map((p) => [p, entry(p)])),
+  };
+}
+
 /** The notebooks of the new copy that currently fail upstream (getlatest, `nblc copy`). */
 export function failingUpstream(status: Pick<PublicStatus, 'notebooks'>, copied: readonly string[]): string[] {
   const set = new Set(copied);
   return Object.entries(status.notebooks)
-    .filter(([p, h]) => set.has(p) && h.status !== 'passed' && h.status !== 'skipped')
+    .filter(([p, h]) => set.has(p) && h.status !== 'passed' && h.status !== 'skipped' && h.status !== UNKNOWN)
     .map(([p]) => p)
     .sort();
 }

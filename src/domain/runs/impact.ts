@@ -1,7 +1,8 @@
 /**
  * Which notebooks a change touches (issue 18, part 2): a merge or pull-request run tests the
- * changed notebooks, the notebooks that import a changed module of the repository, the notebooks
- * beside a changed data or code file, those `.nblc.yml` declares dependent on a changed file,
+ * changed notebooks, the notebooks that import a changed module of the repository (at any depth:
+ * impact-imports.ts), the notebooks in or below the folder of a changed data or code file
+ * (folderScopes), those `.nblc.yml` declares dependent on a changed file,
  * and everything when a file that defines the environment changes. Pure: the discovery activity
  * reads the notebooks' code cells and `.nblc.yml`, this decides, with a reason per notebook.
  */
@@ -123,7 +124,7 @@ export function normalizePath(p: string): string | null {
   return out.join('/');
 }
 
-const dirOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
+export const dirOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
 const join = (dir: string, rel: string) => normalizePath(dir ? `${dir}/${rel}` : rel);
 
 /**
@@ -133,19 +134,35 @@ const join = (dir: string, rel: string) => normalizePath(dir ? `${dir}/${rel}` :
  * m import n` the submodule `m/n` too. Paths outside the repository are dropped.
  */
 export function importedFiles(notebookPath: string, scan: ImportScan): string[] {
+  return resolveImports(dirOf(notebookPath), importRoots(notebookPath, scan.sysPaths), scan);
+}
+
+/**
+ * The folders Python searches for a notebook's absolute imports: its own (the kernel's working
+ * directory) and the `sys.path` literals its cells (or the modules they load) add, relative to it.
+ */
+export function importRoots(notebookPath: string, sysPaths: readonly string[]): string[] {
   const folder = dirOf(notebookPath);
   const roots = new Set<string>([folder]);
-  for (const p of scan.sysPaths) {
+  for (const p of sysPaths) {
     const r = join(folder, p);
     if (r !== null) roots.add(r);
   }
+  return [...roots];
+}
+
+/**
+ * The files `scan`'s imports may load: absolute ones from each of `roots`, relative ones
+ * (`from . import x`, `from ..pkg import y`) from `base`, the importing file's own folder.
+ */
+export function resolveImports(base: string, roots: readonly string[], scan: ImportScan): string[] {
   const files = new Set<string>();
   const addModule = (root: string, parts: string[]) => {
     for (let i = 1; i <= parts.length; i++) {
-      const base = join(root, parts.slice(0, i).join('/'));
-      if (base === null || base === '') continue;
-      if (i === parts.length) files.add(`${base}.py`);
-      files.add(`${base}/__init__.py`);
+      const stem = join(root, parts.slice(0, i).join('/'));
+      if (stem === null || stem === '') continue;
+      if (i === parts.length) files.add(`${stem}.py`);
+      files.add(`${stem}/__init__.py`);
     }
   };
   for (const m of scan.modules) {
@@ -153,7 +170,7 @@ export function importedFiles(notebookPath: string, scan: ImportScan): string[] 
     const bases: string[] = [];
     if (m.level > 0) {
       const up = join(
-        folder,
+        base,
         Array(m.level - 1)
           .fill('..')
           .join('/') || '.',
@@ -173,8 +190,12 @@ export interface ImpactInput {
   changed: readonly string[];
   /** The notebooks that could run (discovery's, in its order). */
   notebooks: readonly string[];
-  /** Per notebook, the repository files its imports may load (importedFiles). */
-  imports?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Per notebook, the repository files its imports may load: a list (importedFiles: its own
+   * imports), or a map from each file to the modules it is loaded through, in order (an empty
+   * list for the notebook's own imports; impact-imports.ts importClosure).
+   */
+  imports?: Readonly<Record<string, readonly string[] | ReadonlyMap<string, readonly string[]>>>;
   /** `.nblc.yml` `dependencies:`: glob of notebooks → globs of files whose change selects them. */
   dependencies?: Readonly<Record<string, readonly string[]>>;
   /** More files that define the environment (the prerun file, when it is in the repository). */
@@ -183,7 +204,8 @@ export interface ImpactInput {
 
 /**
  * The selected notebooks, in discovery's order, each with every reason it was selected for
- * (`changed`, `imports <path>`, `same folder as <path>`, `declared`, `environment`).
+ * (`changed`, `imports <path>`, `imports <path> (through <module>)`, `same folder as <path>`,
+ * `declared`, `environment`).
  */
 export function selectByChange(input: ImpactInput): Map<string, SelectionReason[]> {
   const isEnvironment = picomatch([...ENVIRONMENT_GLOBS, ...(input.environmentFiles ?? [])], { dot: true });
@@ -197,12 +219,10 @@ export function selectByChange(input: ImpactInput): Map<string, SelectionReason[
     if (!list.includes(why)) list.push(why);
     reasons.set(nb, list);
   };
-  // Changed non-notebook files, by folder: what the notebooks beside them may read.
-  const byFolder = new Map<string, string>();
-  for (const p of changed) {
-    if (p.endsWith('.ipynb') || noEffect(p) || isEnvironment(p)) continue;
-    if (!byFolder.has(dirOf(p))) byFolder.set(dirOf(p), p);
-  }
+  const folders = folderScopes(
+    changed.filter((p) => !p.endsWith('.ipynb') && !noEffect(p) && !isEnvironment(p)),
+    input.notebooks,
+  );
   const declared = Object.entries(input.dependencies ?? {}).map(([nbGlob, fileGlobs]) => ({
     notebook: picomatch(nbGlob, { dot: true }),
     file: picomatch([...fileGlobs], { dot: true }),
@@ -210,12 +230,42 @@ export function selectByChange(input: ImpactInput): Map<string, SelectionReason[
   for (const nb of input.notebooks) {
     if (environment !== undefined) add(nb, 'environment');
     if (changedSet.has(nb)) add(nb, 'changed');
-    for (const f of input.imports?.[nb] ?? []) if (changedSet.has(f)) add(nb, `imports ${f}`);
-    const beside = byFolder.get(dirOf(nb));
-    if (beside !== undefined) add(nb, `same folder as ${beside}`);
+    const imports = input.imports?.[nb];
+    const through = imports instanceof Map ? imports : new Map((imports as string[] | undefined)?.map((f) => [f, []]));
+    for (const [f, via] of through) {
+      if (changedSet.has(f)) add(nb, via.length ? `imports ${f} (through ${via.join(', ')})` : `imports ${f}`);
+    }
+    for (const file of folders(nb)) add(nb, `same folder as ${file}`);
     if (declared.some((d) => d.notebook(nb) && changed.some((p) => d.file(p)))) add(nb, 'declared');
   }
   return reasons;
+}
+
+/**
+ * "Same folder", as NASA's and STScI's notebook CI re-run a directory: a changed file selects
+ * every notebook of its folder and of the folders below it. A folder without notebooks under it
+ * (`Folder/data/`, `Folder/utils/`) stands for the nearest folder above that has some, so a data
+ * file's readers are selected. The repository root is the exception: a file there (or in a
+ * top-level folder without notebooks) selects only the notebooks directly at the root, not the
+ * whole suite; the files that do define every notebook's environment select everything anyway.
+ * Returns, per notebook, a changed file of each folder that selects it.
+ */
+export function folderScopes(files: readonly string[], notebooks: readonly string[]): (nb: string) => string[] {
+  const withNotebooks = new Set<string>();
+  for (const nb of notebooks) for (let f = dirOf(nb); f !== ''; f = dirOf(f)) withNotebooks.add(f);
+  // Scope folder ('': the root's own notebooks) → the first changed file that selects it (one
+  // reason per folder, however many of its files changed).
+  const byScope = new Map<string, string>();
+  for (const file of files) {
+    let f = dirOf(file);
+    while (f !== '' && !withNotebooks.has(f)) f = dirOf(f);
+    if (!byScope.has(f)) byScope.set(f, file);
+  }
+  return (nb) => {
+    const scopes = nb.includes('/') ? [] : [''];
+    for (let f = dirOf(nb); f !== ''; f = dirOf(f)) scopes.push(f);
+    return scopes.flatMap((f) => (byScope.has(f) ? [byScope.get(f)!] : []));
+  };
 }
 
 /** Whether a change can select a notebook through its imports: it touches a Python file. */

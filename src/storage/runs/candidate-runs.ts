@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isObject, isRunDirName, REPORT_FILES } from '../../domain/runs/run-dir.js';
+import { readJsonOrNull } from '../../platform/capped-read.js';
 
 export interface CandidateSummary {
   runId: string;
@@ -42,12 +43,12 @@ export async function latestCandidates(resultsDir: string): Promise<CandidateSum
 
 async function summaryOf(file: string, runId: string): Promise<CandidateSummary | null> {
   try {
-    const st = await fs.stat(file);
+    const st = await fs.lstat(file);
     if (!st.isFile() || st.size > MAX_REPORT_BYTES) return null;
     const stamp = `${st.size}:${st.mtimeMs}`;
     const hit = cache.get(file);
     if (hit?.stamp === stamp) return hit.summary;
-    const raw: unknown = JSON.parse(await fs.readFile(file, 'utf8'));
+    const raw = await readJsonOrNull(file, MAX_REPORT_BYTES);
     let summary: CandidateSummary | null = null;
     if (isObject(raw) && raw.kind === 'candidate' && isObject(raw.comparison) && isObject(raw.comparison.counts)) {
       const c = raw.comparison;

@@ -3,13 +3,12 @@
  * (catalog.json) and its contract with where each setting came from (settings.json), as the most
  * recent recorded runs found them (a merge run covers a few notebooks: older runs fill in the rest).
  */
-import { constants } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { NotebookHeader } from '../../domain/runs/catalog.js';
 import type { NotebookSettings } from '../../domain/runs/contract.js';
 import type { HistoryStore } from '../../domain/runs/history.js';
 import { CATALOG_FILE, isObject, isRunDirName, SETTINGS_FILE } from '../../domain/runs/run-dir.js';
+import { readJsonOrNull } from '../../platform/capped-read.js';
 
 export interface CatalogEntry {
   header?: NotebookHeader;
@@ -40,16 +39,6 @@ export async function catalogOf(resultsDir: string, store: HistoryStore): Promis
 
 /** A JSON object file of a run (a regular file, capped, no link followed); {} otherwise. */
 async function readJson(file: string): Promise<Record<string, unknown>> {
-  const fh = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
-  if (!fh) return {};
-  try {
-    const st = await fh.stat();
-    if (!st.isFile() || st.size > MAX_FILE_BYTES) return {};
-    const raw: unknown = JSON.parse(await fh.readFile('utf8'));
-    return isObject(raw) ? raw : {};
-  } catch {
-    return {};
-  } finally {
-    await fh.close();
-  }
+  const raw = await readJsonOrNull(file, MAX_FILE_BYTES);
+  return isObject(raw) ? raw : {};
 }

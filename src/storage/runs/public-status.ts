@@ -3,10 +3,9 @@
  * a regular file only (no link followed, no FIFO waited on), capped, and parsed; null when there
  * is none yet or it is not a status file.
  */
-import { constants } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { failingUpstream, parsePublicStatus, type PublicStatus } from '../../domain/runs/health.js';
+import { readTextOrNull } from '../../platform/capped-read.js';
 
 /** A status.json of ten thousand notebooks is a few megabytes; more is not ours. */
 const MAX_STATUS_BYTES = 32 * 2 ** 20;
@@ -14,19 +13,9 @@ export const PUBLIC_STATUS_FILE = 'status.json';
 
 /** The file's text and its parse, or null. */
 export async function readPublicStatus(cacheDir: string): Promise<{ text: string; status: PublicStatus } | null> {
-  const fh = await fs
-    .open(path.join(cacheDir, PUBLIC_STATUS_FILE), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK)
-    .catch(() => null);
-  if (!fh) return null;
-  try {
-    const st = await fh.stat();
-    if (!st.isFile() || st.size > MAX_STATUS_BYTES) return null;
-    const text = await fh.readFile('utf8');
-    const status = parsePublicStatus(text);
-    return status ? { text, status } : null;
-  } finally {
-    await fh.close();
-  }
+  const text = await readTextOrNull(path.join(cacheDir, PUBLIC_STATUS_FILE), MAX_STATUS_BYTES);
+  const status = text === null ? null : parsePublicStatus(text);
+  return status ? { text: text!, status } : null;
 }
 
 /**

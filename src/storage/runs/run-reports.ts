@@ -7,7 +7,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { asEnvironmentChanges, type EnvironmentChange } from '../../domain/runs/environment.js';
-import { isRunDirName } from '../../domain/runs/run-dir.js';
+import { isObject, isRunDirName } from '../../domain/runs/run-dir.js';
+import { readJsonOrNull, readTextCapped } from '../../platform/capped-read.js';
 
 export interface ReportExtras {
   temporalUiUrl?: string;
@@ -28,13 +29,14 @@ export async function readReportExtras(resultsDir: string, runId: string): Promi
   if (!isRunDirName(runId)) return null;
   const file = path.join(resultsDir, runId, 'report.json');
   try {
-    const st = await fs.stat(file);
+    const st = await fs.lstat(file);
     if (!st.isFile() || st.size > MAX_REPORT_BYTES) return null;
     const key = `${resultsDir}\0${runId}`;
     const stamp = `${st.size}:${st.mtimeMs}`;
     const hit = cache.get(key);
     if (hit?.stamp === stamp) return hit.extras;
-    const raw = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+    const raw = await readJsonOrNull(file, MAX_REPORT_BYTES);
+    if (!isObject(raw)) return null;
     const extras: ReportExtras = {};
     if (typeof raw.temporalUiUrl === 'string') extras.temporalUiUrl = raw.temporalUiUrl;
     if (Array.isArray(raw.environmentChanges)) extras.environmentChanges = asEnvironmentChanges(raw.environmentChanges);
@@ -74,7 +76,7 @@ export async function readExecutedNotebook(
     const st = await fs.stat(file);
     if (!st.isFile()) return { problem: 'missing' };
     if (st.size > MAX_EXECUTED_BYTES) return { problem: 'too-large' };
-    return { notebook: JSON.parse(await fs.readFile(file, 'utf8')) as unknown };
+    return { notebook: JSON.parse(await readTextCapped(file, MAX_EXECUTED_BYTES)) as unknown };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return { problem: code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unreadable' };

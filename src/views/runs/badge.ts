@@ -2,7 +2,7 @@
  * A notebook's badge (`/public/badge/<path>.svg`): a small flat SVG, "notebook | passing", in
  * the colours users know from CI badges. Pure; every text is escaped.
  */
-import type { NotebookHealth } from '../../domain/runs/health.js';
+import { UNKNOWN, type NotebookHealth } from '../../domain/runs/health.js';
 import { xmlAttr } from './report/text.js';
 
 const COLOURS: Record<string, string> = { passing: '#2e7d32', skipped: '#757575', unknown: '#9e9e9e' };
@@ -10,7 +10,7 @@ const FAILING = '#c62828';
 
 /** What the badge says of a notebook's health (null: not in the status). */
 export function badgeMessage(health: NotebookHealth | null): string {
-  if (!health) return 'unknown';
+  if (!health || health.status === UNKNOWN) return 'unknown';
   if (health.status === 'passed') return 'passing';
   if (health.status === 'skipped') return 'skipped';
   return 'failing';

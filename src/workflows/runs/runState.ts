@@ -21,6 +21,11 @@ export interface TestRunState {
   runId: string;
   /** What the run carries into its next run when it continues as new; set once it is prepared. */
   carry?: TestRunCarry;
+  /** Set during `prepare` once the snapshot is pinned (or the PR's exported): what a run
+   * cancelled before its carry exists lets go of ('release-cancelled-early'). */
+  prepared?: Pick<TestRunCarry, 'commit' | 'statuses' | 'skipped'>;
+  /** A cancellation before the carry released `prepared` (its PR snapshot goes too). */
+  releasedEarly?: boolean;
   phase: TestRunProgress['phase'];
   running: Set<string>;
   done: Map<string, NotebookSummary>;

@@ -76,7 +76,7 @@ export async function testNotebooks(requested: TestRunInput & TestRunQueues): Pr
       // The pull request's snapshot goes however the run ends, but not when it continues as new
       // (the next run still needs it), nor when it was cancelled before it was prepared (so it
       // was before this was one `finally`, and those histories replay unchanged).
-      const cancelledEarly = isCancellation(stoppedBy) && !run.carry;
+      const cancelledEarly = isCancellation(stoppedBy) && !run.carry && !run.releasedEarly;
       if (run.input.kind === 'pr' && !continuing && !cancelledEarly) {
         await releasePullRequest(run.runId, run.input.pullRequest);
       }
@@ -117,6 +117,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
     : await bookkeeping.resolveSnapshot({ runId, commit: input.commit });
   upsertSearchAttributes([{ key: RUN_SA.commit, value: snap.commit }]);
   const skipped = snap.skipped;
+  run.prepared = { commit: snap.commit, ...(skipped ? { skipped } : {}) };
   const baseline = await candidateBaseline(runId, input); // a candidate run's (candidate.ts)
   // Versioned, like the steps below: older histories replay without them.
   const statuses =
@@ -127,6 +128,7 @@ async function prepare(run: TestRunState): Promise<TestRunCarry> {
             : { runId, commit: snap.commit, state: 'pending' },
         )
       : false;
+  if (statuses) run.prepared.statuses = statuses;
   const paths = skipped
     ? []
     : await bookkeeping.discoverNotebooks({
@@ -273,8 +275,11 @@ async function onStopped(run: TestRunState, err: unknown): Promise<void> {
   if (err instanceof ContinueAsNew) return;
   const { input, runId } = run;
   if (isCancellation(err)) {
-    const cancelled = run.carry;
+    // Versioned: before it, a run cancelled while preparing kept its pin and PR snapshot.
+    const early = !run.carry && run.prepared && patched('release-cancelled-early');
+    const cancelled = run.carry ?? (early ? run.prepared : undefined);
     if (!cancelled) return;
+    if (early) run.releasedEarly = true;
     await CancellationScope.nonCancellable(async () => {
       upsertSearchAttributes([{ key: RUN_SA.status, value: 'cancelled' }]);
       await bookkeeping.releaseSnapshot({ runId, commit: cancelled.commit });

@@ -5,18 +5,19 @@
  *   node --import tsx --test test/activities/runs/public-status.test.ts
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { createHistoryActivities } from '../../../src/activities/runs/history.js';
-import { writePublicStatus } from '../../../src/activities/runs/public-status.js';
+import { followPublishedSnapshot, writePublicStatus } from '../../../src/activities/runs/public-status.js';
+import { snapshotPath, swapCurrent } from '../../../src/activities/sync/snapshot.js';
 import { finishedRun } from '../../helpers/report-run.js';
 import { openDatabase } from '../../../src/platform/database.js';
 import { createHistoryStore } from '../../../src/storage/runs/history-store.js';
 import type { PublicStatus } from '../../../src/domain/runs/health.js';
 import type { NotebookResult, NotebookStatus, RunKind } from '../../../src/domain/runs/model.js';
 import { tempDir } from '../../helpers/fixtures.js';
+import { readInLoop } from '../../helpers/status-reader.js';
 
 const GiB = 2 ** 30;
 const SECRET = 'prerun-token-s3cr3t-do-not-leak';
@@ -113,30 +114,59 @@ test('status.json is valid JSON every time another process reads it while it is 
   const many = Array.from({ length: 300 }, (_, i) => result(`nb/N${i}.ipynb`, i % 3 ? 'passed' : 'failed'));
   const runId = await record('scheduled', many);
   const file = path.join(cacheDir, 'status.json');
-  const reader = spawn(
-    process.execPath,
-    [
-      '-e',
-      `const fs = require('fs'); let ok = 0, bad = 0; const end = Date.now() + 4000;
-       while (Date.now() < end) { try { const s = JSON.parse(fs.readFileSync(${JSON.stringify(file)}, 'utf8'));
-         if (Object.keys(s.notebooks).length === 300) ok++; else bad++; } catch (e) { bad++; } }
-       console.log(JSON.stringify({ ok, bad }));`,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  reader.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const done = new Promise((resolve) => reader.on('close', resolve));
-  let writes = 0;
-  let finished = false;
-  void done.then(() => (finished = true));
-  while (!finished) {
+  const stop = path.join(cacheDir, 'stop-reading');
+  const reader = readInLoop(file, stop, 300);
+  await reader.started;
+  for (let writes = 0; writes < 40; writes++) {
     await writePublicStatus({ resultsDir, cacheDir, userLabMemoryBytes: null }, runId, store);
-    writes++;
   }
-  await done;
-  const { ok, bad } = JSON.parse(out) as { ok: number; bad: number };
-  assert.ok(writes > 3, `rewritten ${writes} times`);
+  await fs.writeFile(stop, '');
+  const { ok, bad } = await reader.reads;
   assert.ok(ok > 0);
   assert.equal(bad, 0, 'a reader never saw a partial or empty file');
+});
+
+/** A published snapshot of `notebooks` (empty files: only their paths count), made `current`. */
+async function publishSnapshot(cacheDir: string, sha: string, notebooks: string[]): Promise<void> {
+  for (const p of notebooks) {
+    const file = path.join(snapshotPath(cacheDir, sha), p);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, '{}');
+  }
+  await swapCurrent(cacheDir, sha);
+}
+
+test('status.json follows each publish and each run: a removed notebook leaves, a moved one is unknown, again writes nothing', async () => {
+  const { cacheDir, record, read } = await setup();
+  const [one, two, three] = ['1', '2', '3'].map((d) => d.repeat(40));
+  await publishSnapshot(cacheDir, one!, ['a/Heavy.ipynb', 'a/Light.ipynb', 'b/Tap.ipynb']);
+  assert.equal(await followPublishedSnapshot({ cacheDir }), false, 'no scheduled run yet: nothing to follow');
+  const runId = await record('scheduled', [
+    result('a/Heavy.ipynb', 'failed'),
+    result('a/Light.ipynb', 'passed'),
+    result('b/Tap.ipynb', 'passed'),
+  ]);
+  assert.equal((await read()).publishedCommit, one);
+
+  // Upstream removes b/Tap and moves a/Light to c/Light: the publish's hook rewrites the file.
+  await publishSnapshot(cacheDir, two!, ['a/Heavy.ipynb', 'c/Light.ipynb']);
+  assert.equal(await followPublishedSnapshot({ cacheDir }), true);
+  const s = await read();
+  assert.deepEqual(Object.keys(s.notebooks).sort(), ['a/Heavy.ipynb', 'c/Light.ipynb']);
+  assert.equal(s.notebooks['c/Light.ipynb']!.status, 'unknown');
+  assert.equal(s.notebooks['a/Heavy.ipynb']!.status, 'failed', 'what the scheduled run found stays');
+  assert.equal(s.runId, runId);
+  assert.equal(s.publishedCommit, two);
+  const text = await fs.readFile(path.join(cacheDir, 'status.json'), 'utf8');
+  assert.equal(await followPublishedSnapshot({ cacheDir }), false);
+  assert.equal(await fs.readFile(path.join(cacheDir, 'status.json'), 'utf8'), text, 'idempotent');
+  assert.equal((await fs.stat(path.join(cacheDir, 'status.json'))).mode & 0o777, 0o644);
+
+  // A publish whose hook did not run: the next run of any kind makes the list follow it.
+  await publishSnapshot(cacheDir, three!, ['a/Heavy.ipynb']);
+  await record('merge', [result('a/Heavy.ipynb', 'passed')]);
+  const merged = await read();
+  assert.deepEqual(Object.keys(merged.notebooks), ['a/Heavy.ipynb']);
+  assert.equal(merged.notebooks['a/Heavy.ipynb']!.status, 'failed', 'a merge run never changes a status');
+  assert.equal(merged.publishedCommit, three);
 });

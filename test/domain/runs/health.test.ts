@@ -8,11 +8,15 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import {
   failingUpstream,
+  followPublished,
   median,
   notebookHealth,
   percentile,
+  UNKNOWN,
   type HealthRun,
+  type PublicStatus,
 } from '../../../src/domain/runs/health.js';
+import { badgeMessage } from '../../../src/views/runs/badge.js';
 
 const GiB = 2 ** 30;
 const run = (
@@ -78,4 +82,30 @@ test('property: median and percentile lie within the values; p95 is one of them'
       assert.ok(p >= m || xs.length <= 2);
     }),
   );
+});
+
+test('followPublished: removed notebooks leave, new and moved ones come in as unknown (not failing), and again is a no-op', () => {
+  const h = (status: HealthRun['status']) => notebookHealth([run(status, 1)], null)!;
+  const before: PublicStatus = {
+    version: 1,
+    generatedAt: '2026-12-01T03:00:00.000Z',
+    runId: 'scheduled-1',
+    commit: 'c'.repeat(40),
+    environmentFingerprint: null,
+    userLabMemoryBytes: null,
+    notebooks: { 'a/Kept.ipynb': h('failed'), 'a/Gone.ipynb': h('passed'), 'a/Old.ipynb': h('passed') },
+  };
+  const now = '2026-12-02T10:00:00.000Z';
+  const sha = 'd'.repeat(40);
+  const after = followPublished(before, sha, ['a/Kept.ipynb', 'b/Moved.ipynb', 'a/New.ipynb'], now)!;
+  assert.deepEqual(Object.keys(after.notebooks), ['a/Kept.ipynb', 'b/Moved.ipynb', 'a/New.ipynb']);
+  assert.deepEqual(after.notebooks['a/Kept.ipynb'], before.notebooks['a/Kept.ipynb']);
+  assert.equal(after.notebooks['b/Moved.ipynb']!.status, UNKNOWN);
+  assert.equal(after.notebooks['b/Moved.ipynb']!.since, now);
+  assert.equal(after.publishedCommit, sha);
+  assert.equal(after.runId, 'scheduled-1', 'still the scheduled run it reflects');
+  assert.equal(followPublished(after, sha, ['a/New.ipynb', 'a/Kept.ipynb', 'b/Moved.ipynb'], 'later'), null);
+  assert.deepEqual(failingUpstream(after, ['a/Kept.ipynb', 'b/Moved.ipynb', 'a/New.ipynb']), ['a/Kept.ipynb']);
+  assert.equal(badgeMessage(after.notebooks['b/Moved.ipynb']!), 'unknown');
+  assert.equal(badgeMessage(after.notebooks['a/Kept.ipynb']!), 'failing');
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { importedFiles, normalizePath, scanImports, selectByChange } from '../../../src/domain/runs/impact.js';
+import { importClosure } from '../../../src/domain/runs/impact-imports.js';
 
 test('the scan finds imports of every form, and sys.path literals; magics and comments are not imports', () => {
   const scan = scanImports([
@@ -88,6 +89,8 @@ test('an environment file selects every notebook; .nblc.yml dependencies select 
   }
   assert.deepEqual(reasons(['catalogs/sdss.fits'], { dependencies: { 'y/**': ['catalogs/**'] } }), {
     'y/Three.ipynb': ['declared'],
+    // catalogs/ holds no notebook: the root's stand for it (same folder, below)
+    'Root.ipynb': ['same folder as catalogs/sdss.fits'],
   });
 });
 
@@ -113,4 +116,56 @@ test('property: every selected notebook is one of the notebooks, and has a reaso
       assert.equal(selectByChange({ changed: changed.filter((p) => p.endsWith('.md')), notebooks: NOTEBOOKS }).size, 0);
     }),
   );
+});
+
+test('imports of imports: a notebook is selected through the modules it imports, cycles end, the chain is named', () => {
+  const modules = new Map([
+    ['x/a.py', scanImports(['import b\nfrom .c import helper'])],
+    ['x/b.py', scanImports(['import a  # a cycle back to a'])],
+    ['x/c.py', scanImports(['import sys\nsys.path.append("../lib")\nimport deep'])],
+    ['lib/deep.py', scanImports(['import x_never'])],
+  ]);
+  const closure = importClosure('x/One.ipynb', scanImports(['import a']), modules);
+  assert.deepEqual(closure.get('x/a.py'), []);
+  assert.deepEqual(closure.get('x/b.py'), ['x/a.py']);
+  assert.deepEqual(closure.get('x/c.py'), ['x/a.py']);
+  assert.deepEqual(
+    closure.get('lib/deep.py'),
+    ['x/a.py', 'x/c.py'],
+    "a module's sys.path literal, from the notebook's folder",
+  );
+  // A file no module was read for (not found, or over a cap) is named, but not followed.
+  assert.deepEqual(closure.get('lib/x_never.py'), ['x/a.py', 'x/c.py', 'lib/deep.py']);
+  const imports = {
+    'x/One.ipynb': closure,
+    'y/Three.ipynb': importClosure('y/Three.ipynb', scanImports(['print(1)']), modules),
+  };
+  assert.deepEqual(Object.fromEntries(selectByChange({ changed: ['lib/deep.py'], notebooks: NOTEBOOKS, imports })), {
+    'x/One.ipynb': ['imports lib/deep.py (through x/a.py, x/c.py)'],
+    'Root.ipynb': ['same folder as lib/deep.py'],
+  });
+  assert.deepEqual(Object.fromEntries(selectByChange({ changed: ['x/b.py'], notebooks: NOTEBOOKS, imports })), {
+    'x/One.ipynb': ['imports x/b.py (through x/a.py)', 'same folder as x/b.py'],
+    'x/Two.ipynb': ['same folder as x/b.py'],
+  });
+  // Bounded: a closure never grows past its cap.
+  assert.ok(importClosure('x/One.ipynb', scanImports(['import a']), modules, 3).size <= 3);
+});
+
+test('same folder: a changed file selects its folder and the folders below; a folder without notebooks stands for the nearest above; the root only its own', () => {
+  const notebooks = ['F/A.ipynb', 'F/sub/B.ipynb', 'F/sub/deeper/C.ipynb', 'G/D.ipynb', 'Root.ipynb'];
+  const pick = (changed: string[]) => Object.keys(Object.fromEntries(selectByChange({ changed, notebooks })));
+  assert.deepEqual(pick(['F/helper.py']), ['F/A.ipynb', 'F/sub/B.ipynb', 'F/sub/deeper/C.ipynb']);
+  assert.deepEqual(pick(['F/sub/data.csv']), ['F/sub/B.ipynb', 'F/sub/deeper/C.ipynb']);
+  assert.deepEqual(
+    pick(['F/data/x.csv']),
+    ['F/A.ipynb', 'F/sub/B.ipynb', 'F/sub/deeper/C.ipynb'],
+    'Folder/data/ reads as Folder/',
+  );
+  assert.deepEqual(pick(['G/data/raw/y.fits']), ['G/D.ipynb']);
+  assert.deepEqual(pick(['setup.cfg']), ['Root.ipynb'], 'a root file: the root notebooks only, not the suite');
+  assert.deepEqual(pick(['scripts/build.sh']), ['Root.ipynb'], 'a top-level folder without notebooks: the root ones');
+  assert.deepEqual(selectByChange({ changed: ['F/data/x.csv', 'F/data/y.csv'], notebooks }).get('F/A.ipynb'), [
+    'same folder as F/data/x.csv',
+  ]);
 });

@@ -9,15 +9,18 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createUpstream, notebook, sendPush, type Upstream } from '../../../src/demo/sample-repo.js';
 import type { RunListEntry, RunState } from '../../../src/clients/runs/client.js';
 import type { TestReport } from '../../../src/domain/runs/model.js';
-import { tempDir, waitFor } from '../../helpers/fixtures.js';
+import { waitFor } from '../../helpers/fixtures.js';
+import { removeTree } from '../../../src/activities/files.js';
 import {
   compose,
   composeOk,
+  deployTempDir,
   docsBlock,
   freeHostPort,
   http,
@@ -29,6 +32,7 @@ import {
 } from '../../helpers/deploy.js';
 
 const REPO = 'deploy-test/notebooks';
+const PROJECT = 'nblc-deploy-test';
 const QUICK = {
   'intro/hello.ipynb': notebook(['print("hello from the container")']),
   'intro/broken.ipynb': notebook(['raise ValueError("broken on purpose")']),
@@ -36,6 +40,13 @@ const QUICK = {
   'checks/sandbox.ipynb': notebook([
     'import socket, os\nassert socket.gethostname() == "nblc", socket.gethostname()',
     'assert not os.path.exists("/run/secrets/git_token")',
+    // NBLC_KERNEL_NETWORK=outbound (the default): the compose network's services are out of reach.
+    'for host, port in [("temporal", 7233), ("api", 8080), ("postgres", 5432)]:\n' +
+      '    try:\n' +
+      '        socket.create_connection((host, port), timeout=5).close()\n' +
+      '    except OSError:\n' +
+      '        continue\n' +
+      '    raise AssertionError(f"the kernel reached {host}:{port}")',
   ]),
 };
 const SLOW = Object.fromEntries(
@@ -44,6 +55,7 @@ const SLOW = Object.fromEntries(
 
 describe('docker compose, for real', { skip: skipDeploy }, () => {
   let dir = '';
+  let repos = '';
   let upstream: Upstream;
   let api = '';
   let ui = '';
@@ -80,49 +92,67 @@ describe('docker compose, for real', { skip: skipDeploy }, () => {
   const waitPublished = (sha: string) =>
     waitFor(`snapshot ${sha.slice(0, 7)} published`, async () => (await current()) === sha, 600_000);
 
+  // The waits below poll with fetch and child processes only; this keeps the event loop (and so
+  // the suite) alive between them, whatever timers those unref.
+  let keepAlive: NodeJS.Timeout | undefined;
+
   before(async () => {
+    keepAlive = setInterval(() => {}, 60_000);
     dir = await operatorCheckout();
-    const repos = await tempDir('nblc-deploy-upstream-');
+    repos = await deployTempDir('nblc-deploy-upstream-');
     upstream = await createUpstream(repos);
     // git daemon serves repositories it may read; the bare one is the test's, shared read-only.
     await fs.chmod(repos, 0o755);
     const apiPort = await freeHostPort();
     const uiPort = await freeHostPort();
-    // 1. Secrets, exactly the docs' commands (the git token stays the placeholder: git:// sends none).
-    const secrets = sh(dir, await docsBlock('1. Secrets'));
-    assert.equal(secrets.code, 0, secrets.stderr);
-    // 2. Settings: the docs' .env with this repository, then the images of this machine
-    // ("Without Docker Hub"), the host ports free here and the test's upstream service.
-    const env = (await docsBlock('2. Settings: `.env`'))
+    // 1. Settings: the docs' .env with this repository, then the images of this machine
+    // ("Without Docker Hub", cached by scripts/test-deploy.sh: seconds), then what only the test
+    // sets: its project name, host ports free here, its upstream service.
+    const env = (await docsBlock('1. Settings: `.env`'))
       .replace('https://github.com/OWNER/NAME.git', 'git://upstream/notebooks.git')
       .replace('OWNER/NAME', REPO);
     assert.equal(sh(dir, env).code, 0);
+    const local = sh(dir, await docsBlock('Without Docker Hub'), 1_800_000);
+    assert.equal(local.code, 0, local.stderr);
     const testFile = await upstreamService(dir, repos);
     await fs.appendFile(
       path.join(dir, '.env'),
       [
         `COMPOSE_FILE=docker-compose.yml:docker-compose.local.yml:${testFile}`,
-        'COMPOSE_PROJECT_NAME=nblc-deploy-test',
+        `COMPOSE_PROJECT_NAME=${PROJECT}`,
         `NBLC_API_HOST_PORT=127.0.0.1:${apiPort}`,
         `TEMPORAL_UI_HOST_PORT=${uiPort}`,
         'NBLC_TEST_CONCURRENCY=2',
         '',
       ].join('\n'),
     );
+    // An earlier, interrupted run's stack and volumes (its database password is not this one's).
+    composeOk(dir, ['down', '--volumes', '--remove-orphans']);
+    // 2. Secrets, exactly the docs' commands (the git token stays the placeholder: git:// sends
+    // none); they build the nblc image to make the Temporal certificates.
+    const secrets = sh(dir, await docsBlock('2. Secrets'), 1_800_000);
+    assert.equal(secrets.code, 0, secrets.stderr);
     token = (await fs.readFile(path.join(dir, 'secrets', 'api_token'), 'utf8')).trim();
     webhookSecret = (await fs.readFile(path.join(dir, 'secrets', 'webhook_secret'), 'utf8')).trim();
     api = `http://127.0.0.1:${apiPort}`;
     ui = `http://127.0.0.1:${uiPort}`;
-    compose(dir, ['down', '--volumes', '--remove-orphans']); // an earlier, interrupted run's
     // 3. Start, as the docs say.
-    composeOk(dir, ['up', '-d', '--build'], 1_800_000);
+    const start = (await docsBlock('3. Start')).split('\n')[0]!;
+    assert.equal(start, 'docker compose up -d --build');
+    composeOk(dir, start.split(' ').slice(2), 1_800_000);
     await waitFor('the API ready', async () => (await http(`${api}/readyz`).catch(() => null))?.ok, 600_000);
   });
 
-  after(() => {
+  after(async () => {
+    clearInterval(keepAlive);
     if (!dir) return;
     if (process.env.NBLC_DEPLOY_KEEP) return console.log(`kept: docker compose in ${dir}`);
+    // What the services said, for a failure's diagnosis once the stack is gone.
+    const logs = path.join(os.tmpdir(), `${PROJECT}.log`);
+    await fs.writeFile(logs, compose(dir, ['logs', '--no-color', '--timestamps']).stdout);
+    console.log(`the services' logs: ${logs}`);
     compose(dir, ['down', '--volumes', '--remove-orphans']);
+    for (const d of [dir, repos]) if (d) await removeTree(d);
   });
 
   test('the one-shot services did their work and the long-running ones are up', () => {
@@ -152,7 +182,10 @@ describe('docker compose, for real', { skip: skipDeploy }, () => {
     });
     const report = (await (await http(`${api}/runs/${run.runId}/report.json`, token)).json()) as TestReport;
     assert.ok(!report.unsandboxed, 'no notebook ran unsandboxed');
-    for (const nb of report.notebooks) assert.equal(nb.sandbox, 'on', nb.path);
+    for (const nb of report.notebooks) {
+      assert.equal(nb.sandbox, 'on', nb.path);
+      assert.equal(nb.network, 'outbound', nb.path);
+    }
     const page = await http(`${api}/runs/${run.runId}/report.html`, token);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /broken on purpose/);
@@ -175,6 +208,27 @@ describe('docker compose, for real', { skip: skipDeploy }, () => {
       '/srv/nblc/users/ada/notebooks/intro/hello.ipynb',
     ]);
     for (const line of owner.trim().split('\n')) assert.match(line, /^10001:10001 /);
+  });
+
+  test("the Temporal frontend refuses a client without nblc's certificate, inside the stack too", () => {
+    // From the api container, which reaches temporal:7233: the CA alone is not enough.
+    const probe = [
+      "const { Connection } = require('@temporalio/client');",
+      "const fs = require('node:fs');",
+      "const ca = fs.readFileSync('/run/secrets/temporal_tls_ca');",
+      'const tryIt = (tls) => Connection.connect({ address: "temporal:7233", tls, connectTimeout: 15000 })',
+      '  .then((c) => c.workflowService.getSystemInfo({}).then(() => c.close()))',
+      "  .then(() => 'accepted', (e) => 'refused');",
+      '(async () => {',
+      "  console.log('without', await tryIt({ serverRootCACertificate: ca }));",
+      "  const crt = fs.readFileSync('/run/secrets/temporal_tls_nblc_cert');",
+      "  const key = fs.readFileSync('/run/secrets/temporal_tls_nblc_key');",
+      "  console.log('with', await tryIt({ serverRootCACertificate: ca, clientCertPair: { crt, key } }));",
+      '})();',
+    ].join('\n');
+    const out = composeOk(dir, ['exec', '-T', 'api', 'node', '-e', probe]);
+    assert.match(out, /^without refused$/m, out);
+    assert.match(out, /^with accepted$/m, out);
   });
 
   test('the Temporal Web UI answers and lists the workflows', async () => {

@@ -136,3 +136,27 @@ export function snapshotFiles(root: string): Map<string, string> {
   walk(root);
   return out;
 }
+
+/**
+ * A module committed beside a notebook as `ipykernel_launcher.py` or `pathlib.py` (which
+ * `python -m ipykernel_launcher` would find first in the notebook's folder): it plants links to a
+ * root-only file wherever a sandbox error was or might be read from, then exits, so that a
+ * privileged reader would copy the file's first line into the notebook's message.
+ */
+export const shadowLauncher = (name: string, tokenFile: string) => `import os, sys
+print(${JSON.stringify(`${name} ran instead of the real launcher`)}, flush=True)
+targets = ['../sandbox-error', '/tmp/sandbox-error', 'sandbox-error']
+if '-f' in sys.argv:
+    runtime = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])
+    targets += [os.path.join(runtime, 'sandbox-error'), os.path.join(runtime, '..', 'sandbox-error')]
+for target in targets:
+    try:
+        os.remove(target)
+    except OSError:
+        pass
+    try:
+        os.symlink(${JSON.stringify(tokenFile)}, target)
+    except OSError:
+        pass
+os._exit(1)
+`;

@@ -3,7 +3,7 @@
 // here: kernels run as NBLC_KERNEL_USER) with the settings of a real config. The service's ports
 // are a real Temporal dev server and the real API on loopback; a database and a port on the
 // host's own address are stood in for by listeners this test opens; the internet by a server in
-// a network namespace the test creates (198.51.100.1, TEST-NET-2, reached over a veth pair),
+// a network namespace the test creates (an address of TEST-NET-2 of its own, reached over a veth pair),
 // which only the kernel's outbound path (slirp4netns) leads to.
 //   node --import tsx --test test/system/sandbox/containment.test.ts
 import assert from 'node:assert/strict';
@@ -20,7 +20,7 @@ import { startApi, type RunningApi } from '../../../src/process/server.js';
 import type { ExecutorResult } from '../../../src/domain/runs/model.js';
 import { notebookJson } from '../../helpers/notebooks.js';
 import { startTestEnv } from '../../helpers/temporal.js';
-import { cannotRun, hostAddress, INTERNAL, INTERNET, listenGreeting, probe, startInternet } from './internet.js';
+import { cannotRun, hostAddress, listenGreeting, probe, startInternet } from './internet.js';
 import { sandboxedArgs } from './sandboxed-run.js';
 
 const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
@@ -97,7 +97,7 @@ const services = () => ({
   database: ['127.0.0.1', ports.database!] as [string, number],
   ...(hostAddress ? { 'host-address': [hostAddress, ports['host-address']!] as [string, number] } : {}),
   metadata: ['169.254.169.254', 80] as [string, number],
-  internet: [INTERNET, 8080] as [string, number],
+  internet: [internet!.internet, 8080] as [string, number],
 });
 
 describe('the kernel’s network', { concurrency: 1, timeout: 600_000, skip: cannotRun }, () => {
@@ -129,25 +129,27 @@ describe('the kernel’s network', { concurrency: 1, timeout: 600_000, skip: can
 
   test('NBLC_KERNEL_NETWORK_ALLOW address:port opens that port of the address, not its others', async () => {
     const internal = {
-      listed: [INTERNAL, 5432] as [string, number],
-      unlisted: [INTERNAL, 6432] as [string, number],
-      internet: [INTERNET, 8080] as [string, number],
+      listed: [internet!.internal, 5432] as [string, number],
+      unlisted: [internet!.internal, 6432] as [string, number],
+      internet: [internet!.internet, 8080] as [string, number],
     };
     const closed = await run([probe(internal)]);
     assert.doesNotMatch(closed.report.listed!, /^connected/, 'a private address is closed by default');
-    const { result, report } = await run([probe(internal)], { NBLC_KERNEL_NETWORK_ALLOW: `${INTERNAL}:5432` });
+    const { result, report } = await run([probe(internal)], {
+      NBLC_KERNEL_NETWORK_ALLOW: `${internet!.internal}:5432`,
+    });
     assert.equal(result.status, 'passed', result.message ?? '');
     assert.equal(report.listed, 'connected: hello from internal 5432');
     assert.doesNotMatch(report.unlisted!, /^connected/, `the other port: ${report.unlisted}`);
     assert.equal(report.internet, 'connected: hello from the internet');
-    const whole = await run([probe(internal)], { NBLC_KERNEL_NETWORK_ALLOW: `${INTERNAL}/32` });
+    const whole = await run([probe(internal)], { NBLC_KERNEL_NETWORK_ALLOW: `${internet!.internal}/32` });
     assert.equal(whole.report.unlisted, 'connected: hello from internal 6432', 'a CIDR entry opens every port');
   });
 
   test('none: nothing but the kernel’s own loopback', async () => {
     const own = `import socket\nsrv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(1)
 c = socket.create_connection(srv.getsockname()); print('own loopback ok')`;
-    const out = `import socket\nsocket.create_connection(('${INTERNET}', 8080), timeout=5)`;
+    const out = `import socket\nsocket.create_connection(('${internet!.internet}', 8080), timeout=5)`;
     const { result, report } = await run([probe(services()), own, out], { NBLC_KERNEL_NETWORK: 'none' });
     assert.equal(result.network, 'none');
     for (const [name, value] of Object.entries(report)) assert.doesNotMatch(value, /^connected/, name);

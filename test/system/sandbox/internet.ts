@@ -1,16 +1,18 @@
 /**
- * "The internet" for the network tests: a network namespace the test creates holding 198.51.100.1
- * (TEST-NET-2), routed from the host over a veth pair, with a server that greets whoever
- * connects; only a kernel's outbound path (slirp4netns, from the host) leads there. Also a
- * private address in it (172.31.251.1, closed to kernels by default) listening on two ports.
+ * "The internet" for the network tests: a network namespace the test creates holding an address
+ * of TEST-NET-2 (198.51.100.0/24), routed from the host over a veth pair, with a server that
+ * greets whoever connects; only a kernel's outbound path (slirp4netns, from the host) leads there.
+ * Also a private address in it (172.31.251.x, closed to kernels by default) listening on two
+ * ports. Each test process claims its own slot (namespace, veth, /30 and private address), so
+ * tests running at the same time never share a route.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 
-export const INTERNET = '198.51.100.1';
-export const INTERNAL = '172.31.251.1';
+/** Slots of 198.51.100.0/24 in /30s (.0 is not used: .1 stays the documented address). */
+const SLOTS = 63;
 
 /** Why the network tests cannot run here (they need root, slirp4netns and iproute2), or false. */
 export const cannotRun: string | false =
@@ -44,47 +46,79 @@ export async function listenGreeting(
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 
-/** Starts the namespace and its servers (as root, with iproute2); `stop` removes them. */
-export async function startInternet(python: string, tag = String(process.pid)) {
-  const ns = `nblc-inet-${tag}`;
-  const veth = `nblcv${Number(tag) % 100000 || tag.slice(0, 8)}`;
-  ip('netns', 'add', ns);
-  ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-  ip('addr', 'add', '198.51.100.2/24', 'dev', veth);
-  ip('link', 'set', veth, 'up');
-  ip('-n', ns, 'addr', 'add', `${INTERNET}/24`, 'dev', 'eth0');
-  ip('-n', ns, 'link', 'set', 'eth0', 'up');
-  ip('-n', ns, 'link', 'set', 'lo', 'up');
-  ip('-n', ns, 'addr', 'add', `${INTERNAL}/32`, 'dev', 'eth0');
-  ip('route', 'add', `${INTERNAL}/32`, 'via', INTERNET, 'dev', veth);
-  const server = `import socket, threading
-def serve(host, port, name):
-    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, port)); s.listen(8)
-    while True:
-        c, _ = s.accept(); c.sendall(b'hello from ' + name + b'\\n'); c.close()
-for args in (('${INTERNET}', 8080, b'the internet'), ('${INTERNAL}', 5432, b'internal 5432'), ('${INTERNAL}', 6432, b'internal 6432')):
-    threading.Thread(target=serve, args=args, daemon=True).start()
-import time; time.sleep(0.5); print('ready', flush=True)
-threading.Event().wait()`;
-  const child: ChildProcess = spawn('ip', ['netns', 'exec', ns, python, '-c', server], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((res) => child.stdout!.once('data', () => res()));
+/** The addresses of slot `n`: the internet's, the host's end of the veth, the private one. */
+function slotAddresses(n: number) {
+  return { internet: `198.51.100.${4 * n + 1}`, host: `198.51.100.${4 * n + 2}`, internal: `172.31.251.${n + 1}` };
+}
+
+/**
+ * Starts the namespace and its servers (as root, with iproute2) in the first free slot; `stop`
+ * removes them. A step that fails removes what the earlier ones made.
+ */
+export async function startInternet(python: string) {
+  let slot = -1;
+  for (let i = 0; i < SLOTS && slot < 0; i++) {
+    const n = (process.pid + i) % SLOTS;
+    try {
+      ip('netns', 'add', `nblc-inet-s${n}`); // fails when taken: the claim is atomic
+      slot = n;
+    } catch {
+      // another test's, or one left behind: the next
+    }
+  }
+  if (slot < 0) throw new Error('no free slot for the internet stand-in (ip netns list: nblc-inet-s*)');
+  const ns = `nblc-inet-s${slot}`;
+  const veth = `nblcv${slot}`;
+  const { internet, host, internal } = slotAddresses(slot);
+  let child: ChildProcess | undefined;
   const stop = () => {
-    child.kill('SIGKILL');
+    child?.kill('SIGKILL');
     for (const args of [
+      ['route', 'del', `${internal}/32`],
       ['link', 'del', veth],
       ['netns', 'del', ns],
     ]) {
       try {
         ip(...args);
       } catch {
-        // already gone
+        // already gone, or never made
       }
     }
   };
-  return { stop };
+  try {
+    ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+    ip('addr', 'add', `${host}/30`, 'dev', veth);
+    ip('link', 'set', veth, 'up');
+    ip('-n', ns, 'addr', 'add', `${internet}/30`, 'dev', 'eth0');
+    ip('-n', ns, 'link', 'set', 'eth0', 'up');
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    ip('-n', ns, 'addr', 'add', `${internal}/32`, 'dev', 'eth0');
+    ip('route', 'add', `${internal}/32`, 'via', internet, 'dev', veth);
+    // Every socket listens before "ready" is printed: a probe right after never finds a port closed.
+    const server = `import socket, threading
+def listening(host, port):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port)); s.listen(64)
+    return s
+def serve(s, name):
+    while True:
+        c, _ = s.accept(); c.sendall(b'hello from ' + name + b'\\n'); c.close()
+socks = [(listening('${internet}', 8080), b'the internet'), (listening('${internal}', 5432), b'internal 5432'), (listening('${internal}', 6432), b'internal 6432')]
+for s, name in socks:
+    threading.Thread(target=serve, args=(s, name), daemon=True).start()
+print('ready', flush=True)
+threading.Event().wait()`;
+    const started = spawn('ip', ['netns', 'exec', ns, python, '-c', server], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = started;
+    await new Promise<void>((resolve, reject) => {
+      started.stdout!.once('data', () => resolve());
+      started.once('exit', (code) => reject(new Error(`the internet stand-in exited (${code}) before it was ready`)));
+    });
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  return { internet, internal, stop };
 }
 
 /** Python for a cell: tries each target and prints {name: "connected: <greeting>" | strerror} as JSON. */

@@ -18,6 +18,7 @@ import { loadConfig, type Config } from '../../../src/platform/config.js';
 import { recordedRunOf } from '../../../src/domain/runs/history.js';
 import type { ExecutorResult } from '../../../src/domain/runs/model.js';
 import { notebookJson } from '../../helpers/notebooks.js';
+import { shadowLauncher } from './attacks.js';
 
 const TOKEN = `root-only-token-${process.pid}-7c1e9a`;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nblc-shadow-'));
@@ -26,24 +27,7 @@ const results = path.join(root, 'results');
 const tokenFile = path.join(root, 'root-only-token');
 let config: Config;
 
-/** Plants links to the token file wherever a sandbox error was or might be read from, then exits. */
-const shadow = (name: string) => `import os, sys
-print(${JSON.stringify(`${name} ran instead of the real launcher`)}, flush=True)
-targets = ['../sandbox-error', '/tmp/sandbox-error', 'sandbox-error']
-if '-f' in sys.argv:
-    runtime = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])
-    targets += [os.path.join(runtime, 'sandbox-error'), os.path.join(runtime, '..', 'sandbox-error')]
-for target in targets:
-    try:
-        os.remove(target)
-    except OSError:
-        pass
-    try:
-        os.symlink(${JSON.stringify(tokenFile)}, target)
-    except OSError:
-        pass
-os._exit(1)
-`;
+const shadow = (name: string) => shadowLauncher(name, tokenFile);
 
 before(() => {
   fs.mkdirSync(path.join(snapshot, 'nbs'), { recursive: true });

@@ -27,9 +27,12 @@ const FAR_IMPORTER = notebook([
   "import sys\nsys.path.append('../x')\ntry:\n    import helper\nexcept ImportError:\n    pass",
 ]);
 const ELSEWHERE = notebook(['print("unrelated")']);
+// Imports a module of its own folder that imports the helper: selected through it.
+const INDIRECT = notebook(['import wrap\nprint(wrap.value())']);
+const WRAP = "import sys\nsys.path.append('../x')\nimport helper\n\ndef value():\n    return helper.VALUE\n";
 
 describe('merge runs select what the change touches', () => {
-  test('a helper selects its importers and its folder; README selects nothing (status says so); requirements everything', async () => {
+  test('a helper selects its importers (also through other modules) and its folder; a data folder the folder above; README selects nothing (status says so); requirements everything', async () => {
     const gh = await githubStandIn();
     const { config, upstream, dir } = await runSandbox('impact', {
       NBLC_TEST_ON_MERGE: 'true',
@@ -51,17 +54,22 @@ describe('merge runs select what the change touches', () => {
         'x/helper.py': 'VALUE = 1\n',
         'y/Three.ipynb': FAR_IMPORTER,
         'z/Four.ipynb': ELSEWHERE,
+        'x/sub/Deep.ipynb': BESIDE,
+        'w/Indirect.ipynb': INDIRECT,
+        'w/wrap.py': WRAP,
         'requirements.txt': 'numpy\n',
       });
-      assert.equal(first.counts.total, 4, 'the first publish tests the whole suite');
+      assert.equal(first.counts.total, 6, 'the first publish tests the whole suite');
 
       const { sha: helperSha, run: helper } = await merge({ 'x/helper.py': 'VALUE = 2\n' });
       assert.deepEqual(why(helper), {
+        'w/Indirect.ipynb': ['imports x/helper.py (through w/wrap.py)'],
         'x/One.ipynb': ['imports x/helper.py', 'same folder as x/helper.py'],
         'x/Two.ipynb': ['same folder as x/helper.py'],
+        'x/sub/Deep.ipynb': ['same folder as x/helper.py'],
         'y/Three.ipynb': ['imports x/helper.py'],
       });
-      assert.equal(helper.counts.passed, 3);
+      assert.equal(helper.counts.passed, 5);
       // GET /runs/:id returns this state; the report says it too.
       const state = await getRun(env.client, helper.runId);
       assert.deepEqual(state?.result?.notebooks.find((n) => n.path === 'y/Three.ipynb')?.selectedBecause, [
@@ -75,7 +83,15 @@ describe('merge runs select what the change touches', () => {
       ]);
       const html = await fs.readFile(path.join(config.resultsDir, helper.runId, 'report.html'), 'utf8');
       assert.match(html, /selected: imports x\/helper\.py; same folder as x\/helper\.py/);
-      assert.deepEqual(statusesAt(gh, helperSha).at(-1), ['success', 'all 3 notebooks passed']);
+      assert.deepEqual(statusesAt(gh, helperSha).at(-1), ['success', 'all 5 notebooks passed']);
+
+      // A data file in a folder without notebooks: the folder above (and its sub-folders) read it.
+      const { run: data } = await merge({ 'x/data/table.csv': 'a,b\n1,2\n' });
+      assert.deepEqual(why(data), {
+        'x/One.ipynb': ['same folder as x/data/table.csv'],
+        'x/Two.ipynb': ['same folder as x/data/table.csv'],
+        'x/sub/Deep.ipynb': ['same folder as x/data/table.csv'],
+      });
 
       const { sha: readmeSha, run: readme } = await merge({ 'README.md': '# notebooks, better explained\n' });
       assert.equal(readme.counts.total, 0);
@@ -87,7 +103,9 @@ describe('merge runs select what the change touches', () => {
       const { run: env2 } = await merge({ 'requirements.txt': 'numpy\nscipy\n' });
       assert.deepEqual(
         env2.notebooks.map((n) => [n.path, n.selectedBecause]),
-        ['x/One.ipynb', 'x/Two.ipynb', 'y/Three.ipynb', 'z/Four.ipynb'].map((p) => [p, ['environment']]),
+        ['w/Indirect.ipynb', 'x/One.ipynb', 'x/Two.ipynb', 'x/sub/Deep.ipynb', 'y/Three.ipynb', 'z/Four.ipynb'].map(
+          (p) => [p, ['environment']],
+        ),
       );
     });
     await fs.rm(dir, { recursive: true, force: true });

@@ -42,7 +42,7 @@ test('contracts: timeouts, memory, skip, interactive, needs, execution.*, parame
     // The run's 2 s are for the Slow notebooks; the others get time enough on a busy host.
     '.nblc.yml': [
       'notebooks:',
-      '  "{mem,exec,params,needs}/**":',
+      '  "{mem,exec,params,needs,retry}/**":',
       '    timeout: 120',
       '  "folder/**":',
       '    timeout: 120',
@@ -56,6 +56,9 @@ test('contracts: timeouts, memory, skip, interactive, needs, execution.*, parame
     // nbmake's per-cell key, below the run's cell timeout
     'exec/Cell.ipynb': declaring({ execution: { timeout: 1 } }, ['import time\ntime.sleep(3)']),
     'exec/Errors.ipynb': declaring({ execution: { allow_errors: true } }, ['1 / 0', 'print("went on")']),
+    // nblc's own cell timeout, and retries beyond the run's none
+    'exec/OwnCell.ipynb': declaring({ nblc: { cellTimeout: 1 } }, ['import time\ntime.sleep(3)']),
+    'retry/Twice.ipynb': declaring({ nblc: { retries: 1 } }, ['raise ValueError("broken every time")']),
     'mem/Big.ipynb': declaring({ nblc: { memory: '700M' } }, [HOG_400M]),
     'mem/Small.ipynb': notebook([HOG_400M]),
     'mem/Greedy.ipynb': declaring({ nblc: { memory: '64G' } }, ['print(1)']),
@@ -112,6 +115,11 @@ test('contracts: timeouts, memory, skip, interactive, needs, execution.*, parame
       assert.match(nb('exec/Cell.ipynb').message ?? '', /cell timeout of 1/);
       assert.equal(nb('exec/Cell.ipynb').settings?.sources.cellTimeoutS, 'metadata.execution.timeout');
       assert.deepEqual(status('exec/Errors.ipynb'), ['passed', null]);
+      assert.equal(nb('exec/OwnCell.ipynb').status, 'timed_out');
+      assert.equal(nb('exec/OwnCell.ipynb').settings?.sources.cellTimeoutS, 'metadata.nblc.cellTimeout');
+      assert.equal(nb('retry/Twice.ipynb').status, 'failed');
+      assert.equal(nb('retry/Twice.ipynb').attempts, 2, 'its one retry, where the run has none');
+      assert.equal(nb('retry/Twice.ipynb').settings?.sources.retries, 'metadata.nblc.retries');
 
       assert.equal(nb('mem/Big.ipynb').status, 'passed', nb('mem/Big.ipynb').message ?? '');
       assert.equal(nb('mem/Small.ipynb').status, 'out_of_memory');

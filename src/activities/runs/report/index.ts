@@ -43,7 +43,7 @@ import { findPreviousRun } from './previous.js';
 import { compareWithBaseline } from './comparison.js';
 import { renderJunit } from '../../../views/runs/report/junit.js';
 import { readRunWarnings } from './warnings.js';
-import { readCapped } from '../../capped-read.js';
+import { readCapped } from '../../../platform/capped-read.js';
 import { cut, oneLine, REPORT_LIMITS } from './limits.js';
 
 export interface WriteReportOptions {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { NOTEBOOK_STATUSES, type NotebookStatus, type RunKind } from '../../../domain/runs/model.js';
 import { mapLimit } from '../../files.js';
 import { READ_CONCURRENCY, REPORT_FILES, isObject } from '../../../domain/runs/run-dir.js';
-import { readTextCapped } from '../../capped-read.js';
+import { readTextCapped } from '../../../platform/capped-read.js';
 import { REPORT_LIMITS } from './limits.js';
 
 /** Enough of a report.json to see its kind and finishedAt before the notebooks. */

@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runIdFromWorkflowId } from '../../../domain/runs/model.js';
-import { readCapped } from '../../capped-read.js';
+import { readCapped } from '../../../platform/capped-read.js';
 import { writeFileAtomic } from '../../files.js';
 import { isObject, isRunDirName } from '../../../domain/runs/run-dir.js';
 
