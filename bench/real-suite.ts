@@ -16,7 +16,10 @@
  *
  * With --busy 1, a second process keeps one core busy throughout (a busy machine).
  *
- *   node --import tsx bench/real-suite.ts [--merges 15] [--notebooks 60 (0: skip 3)] [--busy 1] [--dir /tmp/...]
+ * With --suite DIR, the upstream is a copy of DIR (e.g. a checkout of noaodatalab/notebooks-latest,
+ * without its .git) instead of the generated suite.
+ *
+ *   node --import tsx bench/real-suite.ts [--merges 15] [--notebooks 60 (0: skip 3)] [--busy 1] [--dir /tmp/...] [--suite DIR]
  */
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -35,7 +38,7 @@ import { median, percentile } from './stats.js';
 import { generateSuite } from './suite.js';
 
 const run = promisify(execFile);
-const values = benchArgs({ merges: '15', notebooks: '60', busy: '0', dir: undefined });
+const values = benchArgs({ merges: '15', notebooks: '60', busy: '0', dir: undefined, suite: undefined });
 const busy = values.busy === '1';
 // A second process using one core for the whole bench (its children inherit nothing of it)
 const burner = busy ? spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }) : null;
@@ -53,9 +56,22 @@ const timed = async (fn: () => Promise<unknown>) => {
   return performance.now() - t;
 };
 
+/** Copies a checkout's files (not its .git) into `dest`; returns their count and size. */
+async function copySuite(src: string, dest: string): Promise<{ files: number; bytes: number }> {
+  await run('sh', ['-c', 'tar -C "$1" --exclude=.git -cf - . | tar -C "$2" -xf -', 'sh', src, dest]);
+  const listed = (
+    await run('find', [dest, '-path', path.join(dest, '.git'), '-prune', '-o', '-type', 'f', '-printf', '%s\\n'])
+  ).stdout;
+  const sizes = listed.split('\n').filter(Boolean).map(Number);
+  return { files: sizes.length, bytes: sizes.reduce((a, b) => a + b, 0) };
+}
+
 try {
   const upstream = await createUpstream(path.join(dir, 'upstream'));
-  const suite = await generateSuite(upstream.workDir);
+  // --suite DIR: a checkout of the real suite (noaodatalab/notebooks-latest) instead of the generated one
+  const suite = values.suite
+    ? await copySuite(path.resolve(values.suite), upstream.workDir)
+    : await generateSuite(upstream.workDir);
   await run('chmod', ['-R', 'u+w', upstream.workDir]); // the generator writes read-only files, as in a snapshot
   let previous = await upstream.commit({}, 'The suite');
   const live = path.join(dir, 'live');
@@ -114,6 +130,8 @@ try {
     return [...took].map(([type, xs]) => `${type} ${median(xs).toFixed(0)} ms`).join(', ');
   };
   try {
+    // The users' folder exists before anything is published, as on the platform (/home)
+    await fs.mkdir(config.usersDir, { recursive: true });
     const first = await timed(() => publish('0'.repeat(40), previous));
     // The first copy on this host, at once: the ready copy the publish is making, waited for and taken
     const firstEver = await timed(provision);

@@ -103,8 +103,8 @@ def read_request(conn: socket.socket) -> dict[str, Any]:
 
 
 class Server:
-    def __init__(self, preload: dict[str, list[str]]) -> None:
-        self.kernel_servers = KernelServers(preload, log)
+    def __init__(self, preload: dict[str, list[str]], learned: str = "") -> None:
+        self.kernel_servers = KernelServers(preload, log, learned)
         self.dir = tempfile.mkdtemp(prefix="nblc-fs-")
         self.path = os.path.join(self.dir, "s")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -249,9 +249,10 @@ class Server:
 def main() -> int:
     p = argparse.ArgumentParser(description="nblc's notebook fork server")
     p.add_argument("--preload", default="", help="NBLC_KERNEL_PRELOAD: KERNELSPEC=mod1,mod2;OTHER=mod3")
+    p.add_argument("--learned", default="", help="folder where kernel servers keep their learned preloads")
     args = p.parse_args()
     die_with_parent(signal.SIGTERM)
-    return Server(parse_setting(args.preload)).serve()
+    return Server(parse_setting(args.preload), args.learned).serve()
 
 
 if __name__ == "__main__":

@@ -56,8 +56,8 @@ class Server:
         self.sel = selectors.DefaultSelector()
         self.children: dict[int, tuple[socket.socket, int | None]] = {}  # pid -> (conn, pidfd)
 
-    def warm(self, preload: list[str], trial_filter: str) -> None:
-        """What every kernel imports, then the operator's preloads."""
+    def warm(self, preload: list[str], trial_filter: str, learned: str = "") -> None:
+        """What every kernel imports, then the operator's preloads and those learned before a restart."""
         import ipykernel.ipkernel  # noqa: F401
         import ipykernel.kernelapp  # noqa: F401
 
@@ -76,8 +76,9 @@ class Server:
                 importlib.import_module(name)
         nblc_kernel_reset.snapshot()  # a fresh kernel's state after these: forked kernels get it back
 
-        self.preloader = Preloader(self.sel, log, trial_filter)
+        self.preloader = Preloader(self.sel, log, trial_filter, learned)
         self.preloader.load_now(preload)
+        self.preloader.load_now(self.preloader.learned_before())
 
     def serve(self) -> int:
         """Until stdin closes or SIGTERM: requests, trials, executors that died, kernels that ended."""
@@ -219,13 +220,14 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--preload", default="", help="modules to import first, comma-separated")
     p.add_argument("--trial-filter", default="", help="seccomp program of the trial imports (base64)")
+    p.add_argument("--learned", default="", help="file that keeps the preloads learned from notebooks")
     args = p.parse_args()
     from nblc_kernel_become import die_with_parent
 
     die_with_parent(signal.SIGTERM)
     server = Server()
     print(json.dumps({"socket": server.path}), flush=True)
-    server.warm([m for m in args.preload.split(",") if m], args.trial_filter)
+    server.warm([m for m in args.preload.split(",") if m], args.trial_filter, args.learned)
     return server.serve()
 
 

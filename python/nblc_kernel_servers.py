@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import nblc_seccomp
 from nblc_kernel_reset import started_env
-from nblc_preload import for_kernelspec
+from nblc_preload import for_kernelspec, learned_file
 
 KERNEL_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nblc_kernel_server.py")
 START_TIMEOUT_S = 30  # until it prints its socket: before its imports
@@ -29,8 +29,9 @@ START_TIMEOUT_S = 30  # until it prints its socket: before its imports
 class KernelServers:
     """Started kernel servers by (kernelspec, python); a dead one is started again when asked for."""
 
-    def __init__(self, preload: dict[str, list[str]], log: Callable[[str], None]) -> None:
+    def __init__(self, preload: dict[str, list[str]], log: Callable[[str], None], learned: str = "") -> None:
         self.preload = preload
+        self.learned = learned
         self.log = log
         self.servers: dict[tuple[str, str], tuple[subprocess.Popen[bytes], str]] = {}
         self.dir = tempfile.mkdtemp(prefix="nblc-kss-")
@@ -59,8 +60,11 @@ class KernelServers:
     def start(self, kernelspec: str, python: str) -> tuple[subprocess.Popen[bytes], str]:
         """A new kernel server, in its own session; its socket, as soon as it printed it."""
         mods = for_kernelspec(self.preload, kernelspec)
+        argv = [python, KERNEL_SERVER, "--preload", ",".join(mods), "--trial-filter", self.trial_filter]
+        if self.learned:
+            argv += ["--learned", learned_file(self.learned, kernelspec, python)]
         proc = subprocess.Popen(
-            [python, KERNEL_SERVER, "--preload", ",".join(mods), "--trial-filter", self.trial_filter],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=self.dir,

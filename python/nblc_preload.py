@@ -25,6 +25,7 @@ as in a cold kernel).
 
 import ast
 import contextlib
+import hashlib
 import importlib
 import json
 import os
@@ -118,6 +119,12 @@ def notebook_imports(nb: dict[str, Any]) -> list[str]:
     return list(seen)
 
 
+def learned_file(folder: str, kernelspec: str, python: str) -> str:
+    """Where the kernel server of this kernelspec and Python keeps its learned preloads."""
+    key = hashlib.sha256(f"{kernelspec}\0{python}".encode()).hexdigest()[:24]
+    return os.path.join(folder, f"{key}.json")
+
+
 def acceptable(name: str) -> bool:
     """Worth a trial at all: a dotted module name, not nblc's own nor one imported for its side effect."""
     top = name.split(".")[0]
@@ -129,8 +136,11 @@ class Preloader:
     server keeps serving meanwhile, and no thread exists in a process that forks), then imports
     the clean ones in this process."""
 
-    def __init__(self, sel: selectors.BaseSelector, log: Callable[[str], None], trial_filter: str = "") -> None:
+    def __init__(
+        self, sel: selectors.BaseSelector, log: Callable[[str], None], trial_filter: str = "", learned: str = ""
+    ) -> None:
         self.sel = sel
+        self.learned = learned  # the file that keeps what was learned, for the next server (a restart)
         self.log = log
         self.trial_filter = trial_filter
         self.tried: set[str] = set(sys.modules)  # already here: nothing to try
@@ -291,6 +301,32 @@ class Preloader:
             return
         self.loaded.append(name)
         self.log(json.dumps({"preloaded": name}))
+        self.keep()
+
+    def learned_before(self) -> list[str]:
+        """What an earlier server of this kernelspec preloaded: tried again (the stack may have
+        changed since), so a restarted worker's first notebooks start as warm as its last ones."""
+        try:
+            with open(self.learned, encoding="utf-8") as f:
+                names = json.load(f)
+        except (OSError, ValueError):
+            return []  # none yet, or unreadable: learned again from the notebooks
+        if not isinstance(names, list):
+            return []
+        return [n for n in names[:MAX_NAMES] if isinstance(n, str) and acceptable(n)]
+
+    def keep(self) -> None:
+        """Writes what is preloaded now (atomically: a reader sees the old list or the new one)."""
+        if not self.learned:
+            return
+        try:
+            os.makedirs(os.path.dirname(self.learned), mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.learned), prefix=".learned-")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(self.loaded[:MAX_NAMES], f)
+            os.replace(tmp, self.learned)
+        except OSError as e:
+            self.log(f"could not keep the learned preloads in {self.learned}: {e}")
 
     def leave_out(self, name: str, why: str) -> None:
         """Logged, so the operator sees why a module stays cold."""

@@ -4,7 +4,9 @@
  */
 import type { Client } from '@temporalio/client';
 import { ConfigError, type Config } from '../platform/config.js';
+import { Runtime } from '@temporalio/worker';
 import { ReadyCopies } from '../activities/copies/ready.js';
+import { readyCopyAtStart } from '../activities/copies/after-publish.js';
 import { importReports } from '../activities/runs/history.js';
 import { recordWorkerKernels } from '../activities/runs/kernels.js';
 import { checkSandbox } from '../activities/runs/sandbox.js';
@@ -84,6 +86,10 @@ export async function startStack(base: Config, opts: StackOptions): Promise<Stac
         await createWorker(config, connection, {}, ready),
         ...(await createNotebookWorkers(config, connection)),
       ];
+      // In the background: the first copy request finds the published commit's ready copy made.
+      void readyCopyAtStart(config, ready, Runtime.instance().logger).catch((err: Error) =>
+        opts.logger.warn({ err }, 'ready copy: not made at start; the first request copies the suite itself'),
+      );
       // In the background: the first notebook finds the fork server ready instead of starting it.
       void prestartForkServer(config, (message) => opts.logger.warn(message));
       // In the background: the kernel registry learns which kernelspecs this worker has.

@@ -14,6 +14,8 @@ import { workflowBundle } from './temporal.js';
 
 let n = 0;
 
+type Doing = 'pulls' | 'publishes';
+
 /** `env`: the file's test server (useTestEnv). */
 export function repoSyncHarness(env: TestWorkflowEnvironment) {
   /** An upstream repository and a config with its own repository name and task queue. */
@@ -33,19 +35,33 @@ export function repoSyncHarness(env: TestWorkflowEnvironment) {
   const currentSha = async (config: Config) =>
     path.basename(await fs.readlink(path.join(config.cacheDir, 'current')).catch(() => ''));
 
-  /** Activities of one type that a history scheduled. */
-  const scheduled = (history: History, type: string) =>
-    (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
+  /**
+   * What a history did: `pulls` (fetchBranch, or a whole pass in syncPass), `publishes`
+   * (publishSnapshot, or a syncPass that published), whichever way the workflow's version ran a pass.
+   */
+  const scheduled = (history: History, what: Doing) => {
+    const events = history.events ?? [];
+    const type = (e: (typeof events)[number]) => e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (what === 'pulls') return events.filter((e) => ['fetchBranch', 'syncPass'].includes(type(e) ?? '')).length;
+    const passes = new Set(events.filter((e) => type(e) === 'syncPass').map((e) => String(e.eventId)));
+    const published = events.filter((e) => {
+      const done = e.activityTaskCompletedEventAttributes;
+      if (!done || !passes.has(String(done.scheduledEventId))) return false;
+      const data = done.result?.payloads?.[0]?.data;
+      return !!data && JSON.parse(Buffer.from(data).toString('utf8')).published !== null;
+    });
+    return events.filter((e) => type(e) === 'publishSnapshot').length + published.length;
+  };
 
-  async function activityCount(config: Config, type: string, runId?: string): Promise<number> {
+  async function activityCount(config: Config, what: Doing, runId?: string): Promise<number> {
     return scheduled(
       await env.client.workflow.getHandle(syncWorkflowId(config.repo.fullName), runId).fetchHistory(),
-      type,
+      what,
     );
   }
 
-  /** Activities of one type over a whole continue-as-new chain, followed from its first run (no visibility lag). */
-  async function chainActivityCount(config: Config, type: string, firstRunId: string): Promise<number> {
+  /** The same over a whole continue-as-new chain, followed from its first run (no visibility lag). */
+  async function chainActivityCount(config: Config, type: Doing, firstRunId: string): Promise<number> {
     let total = 0;
     for (let runId: string | undefined = firstRunId; runId;) {
       const history: History = await env.client.workflow

@@ -38,6 +38,8 @@ const TRASH = '~trash~';
 const STALE_MS = 60 * 60 * 1000;
 /** Fewer files in flight than a request's copy: this one runs beside users' requests. */
 const BACKGROUND_CONCURRENCY = 4;
+/** A ready copy nobody waits beside (before the first publish's swap): as many as a request's copy. */
+export const AHEAD_CONCURRENCY = 16;
 /** Start after the request's answer is out: its last round trips should not share the CPU with a 140 MB copy. */
 const START_DELAY_MS = 250;
 
@@ -185,13 +187,16 @@ export class ReadyCopies {
     commit: string,
     load: (signal: AbortSignal) => Promise<ReadySource>,
     log: Logger,
-  ): Promise<void> {
-    if (!this.enabled || !(await stagingArea(area))) return;
-    const made = this.schedule(commit, log, async () => this.make(area, await load(this.abort.signal)), 0);
+    concurrency = BACKGROUND_CONCURRENCY,
+  ): Promise<{ made: Promise<void> }> {
+    // (Wrapped: an async function's promise would wait for the one it returns.)
+    if (!this.enabled || !(await stagingArea(area))) return { made: Promise.resolve() };
+    const made = this.schedule(commit, log, async () => this.make(area, await load(this.abort.signal), concurrency), 0);
     const tracked: Promise<void> = made.finally(() => {
       if (this.afterPublish === tracked) this.afterPublish = null;
     });
     this.afterPublish = tracked;
+    return { made: tracked };
   }
 
   /** Runs `job` after `delayMs` unless one is running or due; resolves when that one ends. */
@@ -224,7 +229,11 @@ export class ReadyCopies {
     await this.making;
   }
 
-  private async make(area: string, { commit, snapshotRoot, snapshot }: ReadySource): Promise<void> {
+  private async make(
+    area: string,
+    { commit, snapshotRoot, snapshot }: ReadySource,
+    concurrency = BACKGROUND_CONCURRENCY,
+  ): Promise<void> {
     const final = ReadyCopies.pathOf(area, commit);
     await this.discardOutdated(area, path.basename(final));
     if (await lstatOrNull(final)) return;
@@ -237,7 +246,7 @@ export class ReadyCopies {
         tree,
         owner: null,
         signal: this.abort.signal,
-        concurrency: BACKGROUND_CONCURRENCY,
+        concurrency,
       });
       await fs.rename(tree, final).catch((err) => {
         // Another worker process finished one first: keep theirs.

@@ -119,9 +119,10 @@ export async function finishCopy(opts: {
   await fs.writeFile(manifestPath, manifestText(manifest), { mode: 0o644 });
   await chownTo(manifestPath, owner);
   if (owner) {
-    if (opts.readyCopy)
-      await mapLimit(snapshot.entries, COPY_CONCURRENCY, (e) => chownTo(path.join(tree, e.path), owner));
-    for (const d of ['', ...snapshot.dirs]) await chownTo(path.join(tree, d), owner);
+    // The entries of a ready copy (a request's own copy made them the user's already) and every
+    // folder, all at once: each lchown is one syscall, and waiting for each in turn was most of it.
+    const paths = [...(opts.readyCopy ? snapshot.entries.map((e) => e.path) : []), '', ...snapshot.dirs];
+    await mapLimit(paths, COPY_CONCURRENCY, (p) => chownTo(path.join(tree, p), owner));
   }
   return report;
 }

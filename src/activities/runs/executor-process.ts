@@ -98,6 +98,7 @@ class ForkServer {
     private readonly python: string,
     private readonly env: NodeJS.ProcessEnv,
     private readonly preload: string,
+    private readonly learned: string,
   ) {}
 
   /** The server's pid while it runs (for tests and diagnostics). */
@@ -126,7 +127,8 @@ class ForkServer {
   }
 
   private start(): Promise<string> {
-    const args = this.preload ? [FORK_SERVER, '--preload', this.preload] : [FORK_SERVER];
+    const args = [FORK_SERVER, ...(this.preload ? ['--preload', this.preload] : [])];
+    if (this.learned) args.push('--learned', this.learned);
     const child = spawn(this.python, args, { stdio: ['pipe', 'pipe', 'pipe'], env: this.env });
     this.child = child;
     let stderr = '';
@@ -162,15 +164,18 @@ class ForkServer {
 const servers = new Map<string, ForkServer>();
 /**
  * The fork server of this interpreter and environment (see {@link executorEnv}); `preload` is
- * NBLC_KERNEL_PRELOAD, for the kernel fork servers it starts (python/nblc_kernel_servers.py).
+ * NBLC_KERNEL_PRELOAD, for the kernel fork servers it starts (python/nblc_kernel_servers.py);
+ * `learned`, a folder where they keep what they learned to preload from the notebooks, so that a
+ * restarted worker's kernels start as warm as before (empty: kept in memory only).
  */
 export function forkServerFor(
   python: string,
   env: NodeJS.ProcessEnv = executorEnv(process.env),
   preload = '',
+  learned = '',
 ): ForkServer {
-  const key = JSON.stringify([python, Object.entries(env).sort(), preload]);
-  return servers.get(key) ?? servers.set(key, new ForkServer(python, env, preload)).get(key)!;
+  const key = JSON.stringify([python, Object.entries(env).sort(), preload, learned]);
+  return servers.get(key) ?? servers.set(key, new ForkServer(python, env, preload, learned)).get(key)!;
 }
 
 /**

@@ -10,6 +10,10 @@ import { RUN_FAILURES } from '../../domain/runs/model.js';
 import { SIZE_RE, sizeBytes } from '../../domain/runs/contract.js';
 import { executorEnv, forkExecutor, forkServerFor, spawnExecutor } from './executor-process.js';
 import { sandboxArgs } from './sandbox.js';
+import path from 'node:path';
+
+/** Under the data folder: what the kernel servers learned to preload, one file per kernelspec and Python. */
+export const LEARNED_PRELOADS = 'kernel-preloads';
 
 const KILL_GRACE_MS = 5000;
 
@@ -128,9 +132,14 @@ export async function execute(
  */
 export async function prestartForkServer(cfg: NotebookConfig, log: (message: string) => void): Promise<void> {
   if (cfg.tests.executor !== 'fork') return;
-  await forkServerFor(cfg.tests.python, executorEnv(cfg.env, cfg.sandbox.kernelEnv), cfg.tests.kernelPreload)
+  await serverOf(cfg, executorEnv(cfg.env, cfg.sandbox.kernelEnv))
     .socket()
     .catch((err: Error) => log(err.message));
+}
+
+/** The worker's fork server; its kernel servers keep their learned preloads under the data folder. */
+function serverOf(cfg: NotebookConfig, env: NodeJS.ProcessEnv) {
+  return forkServerFor(cfg.tests.python, env, cfg.tests.kernelPreload, path.join(cfg.dataDir, LEARNED_PRELOADS));
 }
 
 async function startExecutor(
@@ -142,7 +151,7 @@ async function startExecutor(
 ) {
   const env = executorEnv(cfg.env, kernelEnv);
   if (cfg.tests.executor === 'spawn') return spawnExecutor(cfg.tests.python, args, env);
-  const server = forkServerFor(cfg.tests.python, env, cfg.tests.kernelPreload);
+  const server = serverOf(cfg, env);
   for (let attempt = 1; ; attempt++) {
     let socket: string | null;
     try {

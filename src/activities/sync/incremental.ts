@@ -149,33 +149,32 @@ export async function assembleFromPrevious(opts: {
     await gitBytes(withIndex, ['checkout-index', '--force', '-z', '--stdin'], paths);
   }
 
-  // 4. Read-only and on disk: the new files (linked ones are already both), then every folder
+  // 4. Read-only and on disk: the new files (linked ones are already both) and every folder
   //    (all are new, and their entries must be durable before the tree gets its final name).
   const regular = added.filter((c) => (c.newMode & TYPE_MASK) === 0o100000);
   files += added.filter((c) => (c.newMode & TYPE_MASK) !== GITLINK).length;
-  await mapLimit(regular, FS_CONCURRENCY, async (c) => {
-    const fh = await fs.open(joinBytes(tmp, c.path), fsc.O_RDONLY | fsc.O_NOFOLLOW);
-    try {
-      await fh.chmod((await fh.stat()).mode & 0o7555);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  });
   const finalDirs = new Map(dirs.map((d) => [key(d), d]));
   for (const c of added) {
     for (const a of ancestors(c.path)) finalDirs.set(key(a), a);
     if ((c.newMode & TYPE_MASK) === GITLINK) finalDirs.set(key(c.path), c.path);
   }
-  await mapLimit([...finalDirs.values(), null], FS_CONCURRENCY, async (d) => {
-    const fh = await fs.open(d ? joinBytes(tmp, d) : tmp, fsc.O_RDONLY | fsc.O_DIRECTORY).catch((err) => {
-      // Emptied and removed, or replaced by a file or symlink of the same name.
-      if (['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
+  // Files and folders in one batch: no order among them matters, only that all are on disk
+  // before the rename, and concurrent fsyncs share the file system's journal commits.
+  const work = [
+    ...regular.map((c) => ({ p: joinBytes(tmp, c.path), dir: false })),
+    ...[...finalDirs.values()].map((d) => ({ p: joinBytes(tmp, d), dir: true })),
+    { p: tmp, dir: true },
+  ];
+  await mapLimit(work, FS_CONCURRENCY, async ({ p, dir }) => {
+    const flags = dir ? fsc.O_RDONLY | fsc.O_DIRECTORY : fsc.O_RDONLY | fsc.O_NOFOLLOW;
+    const fh = await fs.open(p, flags).catch((err) => {
+      // A folder emptied and removed, or replaced by a file or symlink of the same name.
+      if (dir && ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '')) return null;
       throw err;
     });
     if (!fh) return;
     try {
-      await fh.chmod(0o555);
+      await fh.chmod(dir ? 0o555 : (await fh.stat()).mode & 0o7555);
       await fh.sync();
     } finally {
       await fh.close();

@@ -68,7 +68,16 @@ export async function fetchBranch(opts: {
   } catch (err) {
     throw gitFailure(err, `fetching ${opts.branch}`, [opts.token, ...urlCredentials(opts.url)]);
   }
-  return (await g.raw(['rev-parse', '--verify', ref])).trim();
+  return (await looseRef(opts.gitDir, ref)) ?? (await g.raw(['rev-parse', '--verify', ref])).trim();
+}
+
+/**
+ * The commit a loose ref file names, read without a git process (a fetch that moved the ref
+ * wrote it this way); null when the ref is packed, symbolic or anything else: ask git then.
+ */
+async function looseRef(gitDir: string, ref: string): Promise<string | null> {
+  const text = await fs.readFile(path.join(gitDir, ref), 'latin1').catch(() => '');
+  return /^[0-9a-f]{40}\n$/.test(text) ? text.trim() : null;
 }
 
 /**

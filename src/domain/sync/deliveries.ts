@@ -80,6 +80,12 @@ export class Deliveries {
     return [...new Set(this.batch.map((d) => d.sha ?? tip))];
   }
 
+  /** The same, before the tip is known: the commits named, and whether a beacon asked for the tip. */
+  requested(): { shas: string[]; tip: boolean } {
+    const shas = this.batch.flatMap((d) => (d.sha ? [d.sha] : []));
+    return { shas: [...new Set(shas)], tip: this.batch.some((d) => !d.sha) };
+  }
+
   step(step: string): void {
     if (this.running) this.running.step = step;
   }

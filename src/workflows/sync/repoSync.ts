@@ -70,6 +70,18 @@ const { fetchBranch, planSync } = proxyActivities<SyncActivities>({
 
 const { publishSnapshot } = proxyActivities<SyncActivities>(longFileWork(NON_RETRYABLE_PUBLISH_FAILURES));
 
+// The three in one: the fetch's retries (~10 minutes of network trouble), the publish's length.
+const { syncPass } = proxyActivities<SyncActivities>({
+  ...longFileWork(NON_RETRYABLE_PUBLISH_FAILURES),
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 12,
+    nonRetryableErrorTypes: NON_RETRYABLE_PUBLISH_FAILURES,
+  },
+});
+
 export async function repoSync(input: SyncInput): Promise<SyncResult> {
   const book = new Deliveries(input.carry);
   const describe = () => setCurrentDetails(book.details(input.repo, input.branch));
@@ -144,11 +156,9 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
     book.beginPass();
     describe();
     try {
-      const { tip } = await fetchBranch();
-      const candidates = book.candidates(tip);
-      book.step('plan');
-      const plan = await planSync({ candidates, published: book.published?.sha ?? null, tip });
-      const merged = plan.target ? await publish(plan, plan.target, tip) : undefined;
+      // Versioned: since `one-activity-pass` a pass is one activity (fetch, plan, publish): two
+      // workflow tasks and activity round trips fewer between a beacon and the swap.
+      const { plan, tip, merged } = patched('one-activity-pass') ? await onePass() : await stepByStep();
       book.settle(plan, tip);
       // Versioned: histories recorded before these steps existed replay without them.
       if (merged && patched('merge-test-runs')) {
@@ -168,6 +178,31 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
       book.endPass();
       describe();
     }
+  }
+
+  /** A pass as three activities, as histories from before `one-activity-pass` recorded it. */
+  async function stepByStep() {
+    const { tip } = await fetchBranch();
+    const candidates = book.candidates(tip);
+    book.step('plan');
+    const plan = await planSync({ candidates, published: book.published?.sha ?? null, tip });
+    const merged = plan.target ? await publish(plan, plan.target, tip) : undefined;
+    return { plan, tip, merged };
+  }
+
+  /** A pass as one activity; the bookkeeping of a publish as in `publish`. */
+  async function onePass() {
+    book.step('fetch, plan and publish');
+    describe();
+    const res = await syncPass.executeWithOptions({ summary: `Sync ${input.repo}` }, [
+      { ...book.requested(), published: book.published?.sha ?? null },
+    ]);
+    let merged: { previous: string | null; sha: string } | undefined;
+    if (res.published) {
+      merged = book.recordPublish(res.published, res.plan, res.tip);
+      upsertSearchAttributes([{ key: SYNC_SA.publishedCommit, value: res.published.sha }]);
+    }
+    return { plan: res.plan, tip: res.tip, merged };
   }
 
   async function publish(

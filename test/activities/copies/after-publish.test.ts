@@ -12,10 +12,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { createCopyActivities, readyCopyAfterPublish } from '../../../src/activities/copies/index.js';
+import { readyCopyAtStart } from '../../../src/activities/copies/after-publish.js';
 import { cachedManifest, snapshotManifest } from '../../../src/activities/copies/manifest.js';
 import { ReadyCopies } from '../../../src/activities/copies/ready.js';
 import { createSyncActivities } from '../../../src/activities/sync/index.js';
-import { snapshotPath } from '../../../src/activities/sync/snapshot.js';
+import { readCurrent, snapshotPath } from '../../../src/activities/sync/snapshot.js';
 import { runActivity, walk } from '../../helpers/activities.js';
 import { readTree, request, runCopy } from '../../helpers/copies.js';
 import { sandbox, tempDir, waitFor } from '../../helpers/fixtures.js';
@@ -125,6 +126,52 @@ describe('copies after a publish', () => {
       assert.deepEqual(await fs.readdir(staging(config.usersDir)), [path.basename(ReadyCopies.pathOf('', c2))]);
       const two = await runCopy(copies.latestCopy, 'ada', request('latest', { dir: 'two' }));
       assert.deepEqual(await readTree(two.path), { 'README.md': '# notebooks\n', 'nb/x.ipynb': '{}' });
+    } finally {
+      await ready.close();
+    }
+  });
+
+  test('the first publish on a host makes the ready copy before current points at the commit', async () => {
+    const { config, first } = await sandbox();
+    const ready = new ReadyCopies(true);
+    const hook = readyCopyAfterPublish(config, ready);
+    const seen: Array<{ ahead: boolean; current: string | null }> = [];
+    const sync = createSyncActivities(config, async (commit, log, previous, ahead) => {
+      seen.push({ ahead, current: await readCurrent(config.cacheDir) });
+      await hook(commit, log, previous, ahead);
+    });
+    await fs.mkdir(path.join(config.usersDir, 'ada'), { recursive: true });
+    try {
+      await runActivity(sync.syncPass, { shas: [first], tip: false, published: null });
+      assert.deepEqual(seen, [{ ahead: true, current: null }], 'told before the swap');
+      // Made already when the publish ends: no waiting for a background copy.
+      assert.ok(await fs.stat(ReadyCopies.pathOf(staging(config.usersDir), first)).catch(() => null));
+      const res = await runCopy(createCopyActivities(config, ready).provisionCopy, 'ada', request('provision'));
+      assert.deepEqual(await readTree(res.path), { 'README.md': '# notebooks\n' });
+      assert.deepEqual(await fs.readdir(path.join(config.usersDir, 'ada')).then((n) => n.includes('notebooks')), true);
+    } finally {
+      await ready.close();
+    }
+  });
+
+  test('a worker that starts without a ready copy of the published commit makes one at once', async () => {
+    const { config, upstream } = await sandbox();
+    const sync = createSyncActivities(config); // published while no worker kept ready copies
+    const c2 = await upstream.commit({ 'nb/x.ipynb': '{}' });
+    await runActivity(sync.syncPass, { shas: [c2], tip: false, published: null });
+    await fs.mkdir(path.join(config.usersDir, 'ada'), { recursive: true });
+    const noop = () => undefined;
+    const log = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: noop };
+    const ready = new ReadyCopies(true);
+    try {
+      await readyCopyAtStart(config, ready, log);
+      const made = ReadyCopies.pathOf(staging(config.usersDir), c2);
+      const ino = (await waitFor('the ready copy', () => fs.stat(made).catch(() => null), 20_000)).ino;
+      await readyCopyAtStart(config, ready, log); // there: nothing to do
+      assert.equal((await fs.stat(made)).ino, ino);
+      const res = await runCopy(createCopyActivities(config, ready).provisionCopy, 'ada', request('provision'));
+      assert.deepEqual(await readTree(res.path), { 'README.md': '# notebooks\n', 'nb/x.ipynb': '{}' });
+      assert.equal((await fs.stat(res.path)).ino, ino, 'the request took the ready copy');
     } finally {
       await ready.close();
     }

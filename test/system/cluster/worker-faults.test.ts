@@ -70,7 +70,7 @@ describe('a worker host killed mid-work on a Temporal cluster', { skip: unavaila
         'kill-1',
       );
       assert.equal(res.status, 202);
-      const victim = await runningOn(cluster.client, syncWorkflowId(repo), 'publishSnapshot');
+      const victim = await runningOn(cluster.client, syncWorkflowId(repo), 'syncPass');
       await waitFor('publish in progress', async () =>
         (await fs.readdir(snapshotsDir(h.config.cacheDir)).catch(() => [] as string[])).some((n) =>
           n.startsWith('.tmp-'),
@@ -83,7 +83,7 @@ describe('a worker host killed mid-work on a Temporal cluster', { skip: unavaila
       assert.deepEqual(await listTree(snapshotPath(h.config.cacheDir, sha)), expected);
       const history = await cluster.client.workflow.getHandle(syncWorkflowId(repo)).fetchHistory();
       const publishes = (history.events ?? []).filter(
-        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'publishSnapshot',
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'syncPass',
       );
       assert.equal(publishes.length, 1, 'one publish (its attempt retried on the other host), not two');
       const publishId = String(publishes[0]!.eventId);

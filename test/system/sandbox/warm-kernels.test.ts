@@ -284,3 +284,40 @@ describe('what cannot be preloaded safely is left out, never failing a notebook'
     assert.ok(!seen.some((w) => w.includes('warmtest_chatty')), `always prints: never preloaded (${seen.join(' ')})`);
   });
 });
+
+describe('learned preloads survive a restart of the worker', { timeout: 300_000 }, () => {
+  test('a new fork server (a restarted worker) preloads what the last one learned, before its first notebook', async () => {
+    const learned = path.join(dir, 'data', 'kernel-preloads');
+    const folder = path.join(dir, 'snapshot', 'restart');
+    fs.mkdirSync(folder, { recursive: true });
+    const cells = ['import sys\nprint("WARM", sorted(m for m in ("colorsys", "statistics") if m in sys.modules))'];
+    cells.push('import statistics, colorsys\nprint(statistics.mean([1, 2]))');
+    fs.writeFileSync(path.join(folder, 'r.ipynb'), notebookJson(cells));
+    let runsHere = 0;
+    const warmIn = async (mark: string) => {
+      const out = path.join(dir, `restart-${runsHere++}`);
+      const server = forkServerFor(PYTHON, { ...env, NBLC_TEST_MARK: mark }, '', learned);
+      const args = executorArgs(path.join(folder, 'r.ipynb'), out);
+      const proc = await forkExecutor((await server.socket())!, args, path.join(dir, `restart-${runsHere}.log`));
+      assert.equal(await proc.exited, 0, await proc.stderr());
+      const text = fs.readFileSync(path.join(out, 'out.ipynb'), 'utf8');
+      return { server, warm: /WARM (\[[^\]]*\])/.exec(text)![1]!.replaceAll("'", '"').replaceAll(' ', '') };
+    };
+    // The first worker learns both from its notebooks (tried and imported after the first one).
+    const first = await warmIn('before-restart');
+    assert.equal(first.warm, '[]', 'nothing preloaded before the first notebook ever');
+    let last = first.warm;
+    for (let i = 0; i < 6 && last !== '["colorsys","statistics"]'; i++) last = (await warmIn('before-restart')).warm;
+    assert.equal(last, '["colorsys","statistics"]', 'learned from the notebook');
+    const files = fs.readdirSync(learned).filter((n) => n.endsWith('.json'));
+    assert.equal(files.length, 1, `one file for the python3 kernelspec: ${files.join(' ')}`);
+    const kept = JSON.parse(fs.readFileSync(path.join(learned, files[0]!), 'utf8')) as string[];
+    assert.ok(kept.includes('statistics') && kept.includes('colorsys'), `kept: ${kept.join(' ')}`);
+    first.server.reset(); // the worker stops: its fork server and kernel servers end
+
+    // Another fork server (the restarted worker's): warm from its very first notebook.
+    const after = await warmIn('after-restart');
+    assert.equal(after.warm, '["colorsys","statistics"]', 'preloaded before the first notebook after the restart');
+    after.server.reset();
+  });
+});

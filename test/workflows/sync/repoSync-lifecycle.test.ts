@@ -49,7 +49,7 @@ describe('repoSync workflow over time', () => {
         'deliveries carried over',
       );
       // The duplicate may itself push the run over the limit: count over the whole chain.
-      const fetches = await chainActivityCount(config, 'fetchBranch', firstRun.signaledRunId);
+      const fetches = await chainActivityCount(config, 'pulls', firstRun.signaledRunId);
       assert.ok(fetches >= 4, `expected a pull per settled delivery, saw ${fetches}`);
       await signalSync(env.client, config, beacon('can-1', null));
       await waitFor(
@@ -58,7 +58,7 @@ describe('repoSync workflow over time', () => {
           (await querySync(env.client, config))?.recentDeliveries.find((d) => d.deliveryId === 'can-1')?.duplicates ===
           1,
       );
-      assert.equal(await chainActivityCount(config, 'fetchBranch', firstRun.signaledRunId), fetches);
+      assert.equal(await chainActivityCount(config, 'pulls', firstRun.signaledRunId), fetches);
       await recordHistory(env, workflowId, 'continue-as-new', firstRun.signaledRunId);
     });
   });

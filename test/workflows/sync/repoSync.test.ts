@@ -37,6 +37,10 @@ describe('repoSync workflow', () => {
       assert.equal(desc.typedSearchAttributes.get(SYNC_SA.publishedCommit), first);
       assert.match((await desc.staticSummary()) ?? '', /Sync test\/sync-/);
       await recordHistory(env, started.workflowId, 'publish-one');
+      // Since `one-activity-pass`: the pass is one activity, which said what it published.
+      assert.equal(await activityCount(config, 'pulls'), 1);
+      assert.equal(await activityCount(config, 'publishes'), 1);
+      await recordHistory(env, started.workflowId, 'publish-one-activity-pass');
     });
   });
 
@@ -49,8 +53,8 @@ describe('repoSync workflow', () => {
     const w = await worker(config);
     await w.runUntil(async () => {
       const status = await published(config, shas[3]!);
-      assert.equal(await activityCount(config, 'publishSnapshot'), 1);
-      assert.equal(await activityCount(config, 'fetchBranch'), 1);
+      assert.equal(await activityCount(config, 'publishes'), 1);
+      assert.equal(await activityCount(config, 'pulls'), 1);
       const outcomes = Object.fromEntries(status.recentDeliveries.map((d) => [d.deliveryId, d.outcome]));
       assert.deepEqual(outcomes, {
         'burst-3': 'synced',
@@ -74,9 +78,9 @@ describe('repoSync workflow', () => {
       );
       const status = await published(config, shas[4]!);
       assert.equal(status.lastError, null);
-      const pulls = await activityCount(config, 'fetchBranch');
+      const pulls = await activityCount(config, 'pulls');
       assert.ok(pulls >= 1 && pulls <= 5, `pulls: ${pulls}`);
-      assert.ok((await activityCount(config, 'publishSnapshot')) <= pulls);
+      assert.ok((await activityCount(config, 'publishes')) <= pulls);
       assert.equal(await currentSha(config), shas[4]);
     });
   });
@@ -93,7 +97,9 @@ describe('repoSync workflow', () => {
       await signalSync(env.client, config, beacon('down-1', base.first));
       const failing = await waitFor('a pull that failed and is being retried', async () => {
         const desc = await env.client.workflow.getHandle(workflowId).describe();
-        const fetch = desc.raw.pendingActivities?.find((a) => a.activityType?.name === 'fetchBranch');
+        const fetch = desc.raw.pendingActivities?.find((a) =>
+          ['fetchBranch', 'syncPass'].includes(a.activityType?.name ?? ''),
+        );
         return fetch && (fetch.attempt ?? 0) >= 2 ? fetch : null;
       });
       assert.match(failing.lastFailure?.message ?? '', /unable to connect|Connection refused/i);
@@ -124,7 +130,7 @@ describe('repoSync workflow', () => {
       assert.equal(delivery.outcome, 'stale');
       assert.equal(status.published?.sha, second);
       assert.equal(await currentSha(config), second);
-      assert.equal(await activityCount(config, 'publishSnapshot'), 1);
+      assert.equal(await activityCount(config, 'publishes'), 1);
     });
   });
 
@@ -138,14 +144,14 @@ describe('repoSync workflow', () => {
     await w.runUntil(async () => {
       await signalSync(env.client, config, beacon('ok', first));
       await published(config, first);
-      const fetches = await activityCount(config, 'fetchBranch');
+      const fetches = await activityCount(config, 'pulls');
       await signalSync(env.client, config, beacon('ok', first));
       await waitFor(
         'duplicate counted',
         async () =>
           (await querySync(env.client, config))?.recentDeliveries.find((d) => d.deliveryId === 'ok')?.duplicates === 1,
       );
-      assert.equal(await activityCount(config, 'fetchBranch'), fetches, 'a synced redelivery must not pull again');
+      assert.equal(await activityCount(config, 'pulls'), fetches, 'a synced redelivery must not pull again');
 
       await signalSync(env.client, config, beacon('early', feature));
       const failed = await settled(config, 'early');
