@@ -138,7 +138,7 @@ export async function prestartForkServer(cfg: NotebookConfig, log: (message: str
 }
 
 /** The worker's fork server; its kernel servers keep their learned preloads under the data folder. */
-function serverOf(cfg: NotebookConfig, env: NodeJS.ProcessEnv) {
+export function serverOf(cfg: NotebookConfig, env: NodeJS.ProcessEnv) {
   return forkServerFor(cfg.tests.python, env, cfg.tests.kernelPreload, path.join(cfg.dataDir, LEARNED_PRELOADS));
 }
 

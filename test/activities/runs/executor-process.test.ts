@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { executorEnv, forkExecutor, forkServerFor } from '../../../src/activities/runs/executor-process.js';
-import { prestartForkServer } from '../../../src/activities/runs/executor.js';
+import { prestartForkServer, serverOf } from '../../../src/activities/runs/executor.js';
 import { PROJECT_ROOT } from '../../../src/platform/config.js';
 import { testConfig, waitFor } from '../../helpers/fixtures.js';
 import { notebookJson } from '../../helpers/notebooks.js';
@@ -105,7 +105,7 @@ describe('notebook fork server', { timeout: 120_000 }, () => {
       NBLC_KERNEL_ENV: 'PRESTART_TEST_FORK',
       PRESTART_TEST_FORK: '1',
     });
-    const server = forkServerFor(cfg.tests.python, executorEnv(cfg.env, cfg.sandbox.kernelEnv));
+    const server = serverOf(cfg, executorEnv(cfg.env, cfg.sandbox.kernelEnv)); // the one startExecutor uses
     assert.equal(server.pid, undefined, 'no server for this environment yet');
     await prestartForkServer(cfg, (m) => logged.push(m));
     assert.ok(server.pid && isAlive(server.pid), 'started, and the one startExecutor finds');
@@ -119,10 +119,7 @@ describe('notebook fork server', { timeout: 120_000 }, () => {
       PRESTART_TEST_SPAWN: '1',
     });
     await prestartForkServer(spawnCfg, (m) => logged.push(m));
-    assert.equal(
-      forkServerFor(spawnCfg.tests.python, executorEnv(spawnCfg.env, spawnCfg.sandbox.kernelEnv)).pid,
-      undefined,
-    );
+    assert.equal(serverOf(spawnCfg, executorEnv(spawnCfg.env, spawnCfg.sandbox.kernelEnv)).pid, undefined);
 
     const broken = testConfig(dir, 'file:///nowhere', {
       NBLC_PYTHON: path.join(dir, 'no-python'),
