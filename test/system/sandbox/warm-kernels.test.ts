@@ -164,6 +164,29 @@ describe('a forked warm kernel is a fresh kernel to its notebook', { timeout: 30
   });
 });
 
+/**
+ * Runs `notebook` (which prints its WARM line, then imports statistics last) through the fork
+ * server of `serverEnv` until statistics showed as preloaded twice: the modules imported before
+ * it were judged by then. Returns each run's WARM list.
+ */
+async function runsUntilLearned(notebook: string, name: string, serverEnv: NodeJS.ProcessEnv, preload: string) {
+  const seen: string[] = [];
+  for (let i = 0; i < 8 && seen.filter((w) => w.includes('statistics')).length < 2; i++) {
+    const out = path.join(dir, `${name}-${i}`);
+    const server = forkServerFor(PYTHON, serverEnv, preload);
+    const proc = await forkExecutor(
+      (await server.socket())!,
+      executorArgs(notebook, out),
+      path.join(dir, `${name}-${i}.log`),
+    );
+    assert.equal(await proc.exited, 0, await proc.stderr());
+    const result = JSON.parse(fs.readFileSync(path.join(out, 'r.json'), 'utf8')) as { status: string };
+    assert.equal(result.status, 'passed', JSON.stringify(result));
+    seen.push(/WARM (\[[^\]]*\])/.exec(fs.readFileSync(path.join(out, 'out.ipynb'), 'utf8'))![1]!);
+  }
+  return seen;
+}
+
 describe('what cannot be preloaded safely is left out, never failing a notebook', { timeout: 300_000 }, () => {
   const marker = path.join(dir, 'imported-outside-the-sandbox');
   const learnEnv = { ...env, NBLC_TEST_MARK: 'learn' }; // another fork server: nothing preloaded yet
@@ -226,19 +249,7 @@ describe('what cannot be preloaded safely is left out, never failing a notebook'
         'import statistics, warmtest_net, warmtest_exec',
       ];
       fs.writeFileSync(path.join(folder, 'n.ipynb'), notebookJson(cells).replace('"python3"', '"venv2"'));
-      const seen: string[] = [];
-      for (let i = 0; i < 8 && seen.filter((w) => w.includes('statistics')).length < 2; i++) {
-        const out = path.join(dir, `netlearn-${i}`);
-        const args = ['--notebook', path.join(folder, 'n.ipynb'), '--root', path.join(dir, 'snapshot')];
-        args.push('--output', path.join(out, 'o.ipynb'), '--result', path.join(out, 'r.json'));
-        args.push('--scratch-root', path.join(out, 'tmp'));
-        const server = forkServerFor(PYTHON, learnEnv, bad);
-        const proc = await forkExecutor((await server.socket())!, args, path.join(dir, `netlearn-${i}.log`));
-        assert.equal(await proc.exited, 0, await proc.stderr());
-        const result = JSON.parse(fs.readFileSync(path.join(out, 'r.json'), 'utf8')) as { status: string };
-        assert.equal(result.status, 'passed', JSON.stringify(result));
-        seen.push(/WARM (\[[^\]]*\])/.exec(fs.readFileSync(path.join(out, 'o.ipynb'), 'utf8'))![1]!);
-      }
+      const seen = await runsUntilLearned(path.join(folder, 'n.ipynb'), 'netlearn', learnEnv, bad);
       // statistics (tried after the two) was preloaded: the two were tried, and left out
       assert.ok(seen.at(-1)!.includes('statistics'), `learned: ${seen.join(' ')}`);
       assert.ok(!seen.some((w) => w.includes('warmtest')), `never preloaded: ${seen.join(' ')}`);
@@ -265,19 +276,12 @@ describe('what cannot be preloaded safely is left out, never failing a notebook'
       'import warmtest_once, warmtest_chatty, statistics',
     ];
     fs.writeFileSync(path.join(folder, 'p.ipynb'), notebookJson(cells).replace('"python3"', '"venv2"'));
-    const seen: string[] = [];
-    for (let i = 0; i < 8 && seen.filter((w) => w.includes('statistics')).length < 2; i++) {
-      const out = path.join(dir, `prints-${i}`);
-      const args = ['--notebook', path.join(folder, 'p.ipynb'), '--root', path.join(dir, 'snapshot')];
-      args.push('--output', path.join(out, 'o.ipynb'), '--result', path.join(out, 'r.json'));
-      args.push('--scratch-root', path.join(out, 'tmp'));
-      const server = forkServerFor(PYTHON, { ...env, NBLC_TEST_MARK: 'prints' }, '');
-      const proc = await forkExecutor((await server.socket())!, args, path.join(dir, `prints-${i}.log`));
-      assert.equal(await proc.exited, 0, await proc.stderr());
-      const result = JSON.parse(fs.readFileSync(path.join(out, 'r.json'), 'utf8')) as { status: string };
-      assert.equal(result.status, 'passed', JSON.stringify(result));
-      seen.push(/WARM (\[[^\]]*\])/.exec(fs.readFileSync(path.join(out, 'o.ipynb'), 'utf8'))![1]!);
-    }
+    const seen = await runsUntilLearned(
+      path.join(folder, 'p.ipynb'),
+      'prints',
+      { ...env, NBLC_TEST_MARK: 'prints' },
+      '',
+    );
     // statistics, tried last, was preloaded: the two before it were judged by then
     assert.ok(seen.at(-1)!.includes('statistics'), `learned: ${seen.join(' ')}`);
     assert.ok(seen.at(-1)!.includes('warmtest_once'), `quiet the second time: preloaded (${seen.join(' ')})`);
