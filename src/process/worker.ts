@@ -1,7 +1,6 @@
 /** The Temporal worker: registers the workflows (bundled from src/workflows) and all activities. */
 import type { LogLevel, LogMetadata } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import path from 'node:path';
 import { createAlertActivities } from '../activities/alerts/index.js';
 import { createCopyActivities, readyCopyAfterPublish } from '../activities/copies/index.js';
 import { ReadyCopies } from '../activities/copies/ready.js';
@@ -20,8 +19,9 @@ import type { Logger } from '../platform/logger.js';
 import { labelQueue, labelSubsets } from '../domain/runs/contract.js';
 import { prTaskQueue } from '../domain/runs/queues.js';
 import { prCap } from '../activities/runs/slots.js';
+import { WORKFLOWS_PATH, workflowBundle } from './workflow-bundle.js';
 
-export const WORKFLOWS_PATH = path.join(import.meta.dirname, '..', 'workflows', 'index.ts');
+export { WORKFLOWS_PATH };
 
 /** `connection`: the worker's own, through which the contracts ask Temporal which label queues have workers. */
 export function createActivities(
@@ -83,7 +83,8 @@ export async function createWorker(
   return Worker.create({
     ...baseOptions(config, connection),
     taskQueue: config.taskQueue,
-    ...(overrides.workflowBundle ? {} : { workflowsPath: WORKFLOWS_PATH }),
+    // Built once per source and cached on disk (workflow-bundle.ts), not by webpack at every start.
+    ...(overrides.workflowBundle ? {} : { workflowBundle: await workflowBundle() }),
     activities: createActivities(config, ready, connection),
     ...overrides,
   });

@@ -4,13 +4,14 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import type { Config } from '../../src/platform/config.js';
 import { SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes.js';
 import { createLogger } from '../../src/platform/logger.js';
-import { createWorker, installRuntime, WORKFLOWS_PATH } from '../../src/process/worker.js';
+import { createWorker, installRuntime } from '../../src/process/worker.js';
+import { workflowBundle as cachedWorkflowBundle } from '../../src/process/workflow-bundle.js';
 
 // The SDK's own logs go through pino. At error unless NBLC_LOG_LEVEL says otherwise: many tests
 // fail activities on purpose, and the SDK's warning for each buried real failures in CI output.
@@ -31,14 +32,11 @@ export async function startTestEnv(): Promise<TestWorkflowEnvironment> {
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
-/** The workflow bundle, built once per test process (webpack takes a few seconds). */
+/** The workflow bundle: from the on-disk cache the worker uses, else built once per test process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  bundle ??= cachedWorkflowBundle();
   return bundle;
 }
-
-const noop = () => undefined;
-const quietBundlerLogger = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: console.error };
 
 /** A client whose server was stopped after it connected: Temporal "went away". */
 async function unreachableClient(): Promise<{ client: Client; close(): Promise<void> }> {
