@@ -65,7 +65,7 @@ class Server:
         import nblc_kernel_become  # (and the sandbox: imported once, not per kernel)
         import nblc_kernel_reset
         import nblc_policy  # noqa: F401  (as nblc_cgroup)
-        from nblc_preload import Preloader
+        from nblc_preload_trial import Preloader
 
         # nblc's folder off the path: a preload's name is found in the interpreter's own path only
         here = os.path.dirname(os.path.abspath(__file__))

@@ -5,7 +5,8 @@
  *                                        pass rate and flakiness over its recent runs, and its
  *                                        catalog entry (`header`: the header cell's fields;
  *                                        `contract`: the settings it ran with and their sources)
- *   GET /notebooks/<path>/history?limit  one notebook's runs, newest first (404: never recorded)
+ *   GET /notebooks/<path>/history?limit  one notebook's runs, newest first, and its catalog entry
+ *                                        (404: never recorded)
  *
  * A notebook path has slashes: it is the rest of the URL before `/history`, each segment
  * percent-encoded, or the whole path encoded (`%2F`); both decode to the same path.
@@ -71,7 +72,9 @@ export function notebookRoutes(
     if (s instanceof Response) return s;
     const runs = await s.history(nbPath, limit);
     if (!runs) return c.json({ error: `no recorded runs of ${nbPath}` }, 404);
-    return c.json({ path: nbPath, runs });
+    // What the list gives for it too: who wrote it, which datasets, the settings it ran with.
+    const catalog = await catalogOf(deps.config.resultsDir, s);
+    return c.json({ path: nbPath, ...(Object.hasOwn(catalog, nbPath) ? catalog[nbPath] : {}), runs });
   });
   return app;
 }

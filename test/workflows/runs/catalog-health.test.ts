@@ -118,7 +118,13 @@ test('header cells in the report, GET /notebooks and the dashboard; status.json 
     assert.match(skippedList, /needs an interactive login/);
     const history = (await (await get('/notebooks/gaia/Login.ipynb/history')).json()) as {
       runs: Array<{ status: string; cause: string | null }>;
+      contract?: { skip?: { reason: string } };
     };
+    assert.equal(history.contract?.skip?.reason, 'needs an interactive login', 'the catalog entry beside the runs');
+    const lsHistory = (await (await get('/notebooks/ls/First.ipynb/history')).json()) as {
+      header?: { datasets?: string[]; author?: string };
+    };
+    assert.deepEqual(lsHistory.header?.datasets, ['ls_dr9', 'sdss_dr17']);
     assert.equal(history.runs[0]?.status, 'skipped');
     assert.match(history.runs[0]?.cause ?? '', /needs an interactive login/);
     assert.match(page, /<dt>Author<\/dt><dd>Ada Lovelace &lt;ada@example.org&gt;<\/dd>/);
