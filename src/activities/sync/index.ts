@@ -34,6 +34,12 @@ function checkRev(value: unknown, field: string): string {
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
+/** What diffCommits lists at most (paths, and their bytes as JSON): far below Temporal's payload cap. */
+export const MAX_CHANGED_PATHS = 5000;
+export const MAX_CHANGED_BYTES = 256 * 1024;
+/** The changed paths, or how many there were when too many to list. */
+export type ChangedPaths = string[] | { tooMany: number };
+
 export type SyncConfig = Pick<Config, 'repo' | 'dataDir' | 'cacheDir' | 'keepSnapshots' | 'copies'>;
 
 export const cloneDir = (cfg: Pick<Config, 'dataDir'>) => path.join(cfg.dataDir, 'repo.git');
@@ -222,12 +228,19 @@ export function createSyncActivities(
       return updateOnPublish ? { concurrency, maxQueued } : null;
     },
 
-    /** Paths changed between two published commits (used to pick the notebooks a merge touched). */
-    async diffCommits(input: { from: string; to: string }): Promise<string[]> {
+    /**
+     * Paths changed between two published commits (used to pick the notebooks a merge touched).
+     * A change too large to list (a reorganised repository, a bulk data drop) comes back as its
+     * size only: the list would travel in the workflow's history, whose payloads Temporal caps
+     * (2 MB), and a change that large touches the whole suite anyway.
+     */
+    async diffCommits(input: { from: string; to: string }): Promise<ChangedPaths> {
       checkCommit(input.from, 'from');
       checkCommit(input.to, 'to');
       await catchUp([input.from, input.to]);
-      return changedPaths(local(), input.from, input.to);
+      const paths = await changedPaths(local(), input.from, input.to);
+      const bytes = paths.reduce((n, p) => n + Buffer.byteLength(p) + 3, 0);
+      return paths.length > MAX_CHANGED_PATHS || bytes > MAX_CHANGED_BYTES ? { tooMany: paths.length } : paths;
     },
   };
 }

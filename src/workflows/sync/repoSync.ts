@@ -14,7 +14,6 @@
  */
 import {
   ActivityFailure,
-  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -22,16 +21,10 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { RunActivities } from '../../activities/runs/index.js';
 import type { SyncActivities } from '../../activities/sync/index.js';
-import { bulkCopyWorkflowId } from '../../domain/copies/model.js';
-import { testNotebooks } from '../runs/testNotebooks.js';
-import { userCopiesBulk } from '../copies/userCopiesBulk.js';
 import { Deliveries } from '../../domain/sync/deliveries.js';
 import { sendSyncAlert } from '../runs/runNotify.js';
 import { failureText } from '../failureText.js';
@@ -45,17 +38,13 @@ import {
 } from '../../domain/sync/model.js';
 import { longFileWork } from '../activityOptions.js';
 import { beaconSignal, statusQuery } from '../../domain/sync/messages.js';
+import { startCopiesUpdate, startMergeRun } from './afterPublish.js';
 
 const DEFAULT_MAX_HISTORY_EVENTS = 5000;
 
-const { readPublished, diffCommits, copyUpdateSettings } = proxyActivities<SyncActivities>({
+const { readPublished } = proxyActivities<SyncActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-});
-
-const { mergeRunSettings } = proxyActivities<RunActivities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5 },
 });
 
 // Network: transient failures back off up to a minute for ~10 minutes; auth and "not found"
@@ -229,70 +218,6 @@ export async function repoSync(input: SyncInput): Promise<SyncResult> {
     } catch (err) {
       book.afterPublishFailed(what, failureMessage(err));
     }
-  }
-}
-
-/**
- * After a publish, tests the notebooks that the merge changed (all of them after the first
- * publish) in a child run that outlives this workflow. One run per commit: a retried pass finds
- * it already started.
- */
-async function startMergeRun(previous: string | null, commit: string): Promise<void> {
-  const settings = await mergeRunSettings();
-  if (!settings) return;
-  let paths: string[] | undefined;
-  let changed: string[] | undefined;
-  if (previous) {
-    const diff = await diffCommits({ from: previous, to: commit });
-    // Versioned: since `change-impact` the run selects what the whole change touches (impact.ts),
-    // and a change that touches nothing still gets its run, whose status says so.
-    if (patched('change-impact')) {
-      if (diff.length === 0) return;
-      changed = diff;
-    } else {
-      paths = diff.filter((p) => p.endsWith('.ipynb'));
-      if (paths.length === 0) return;
-    }
-  }
-  const what = changed
-    ? `the notebooks touched by ${changed.length} changed file(s)`
-    : paths
-      ? `${paths.length} changed notebook(s)`
-      : 'the notebook suite';
-  await startOnce(
-    startChild(testNotebooks, {
-      workflowId: `test-run:merge-${commit.slice(0, 12)}`,
-      args: [{ kind: 'merge', commit, ...(changed ? { changed } : { paths }), ...settings }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `merge test run of ${what} at ${commit.slice(0, 12)}`,
-    }),
-  );
-}
-
-/**
- * After a publish, when configured, updates every user's main copy in place: a bulk workflow
- * that outlives this one. One per commit; two overlapping ones are safe, since each user's
- * requests are served one at a time and an update always goes to the current snapshot.
- */
-async function startCopiesUpdate(commit: string): Promise<void> {
-  const settings = await copyUpdateSettings();
-  if (!settings) return;
-  await startOnce(
-    startChild(userCopiesBulk, {
-      workflowId: `${bulkCopyWorkflowId('update')}:publish-${commit.slice(0, 12)}`,
-      args: [{ mode: 'update', concurrency: settings.concurrency, maxQueued: settings.maxQueued }],
-      parentClosePolicy: ParentClosePolicy.ABANDON,
-      staticSummary: `update of every user's copy after the publish of ${commit.slice(0, 12)}`,
-    }),
-  );
-}
-
-/** A child started by an earlier attempt of the same pass (its ID is per commit) is not an error. */
-async function startOnce(started: Promise<unknown>): Promise<void> {
-  try {
-    await started;
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 }
 

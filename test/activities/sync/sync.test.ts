@@ -10,7 +10,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { cloneDir, createSyncActivities } from '../../../src/activities/sync/index.js';
+import {
+  cloneDir,
+  createSyncActivities,
+  MAX_CHANGED_BYTES,
+  MAX_CHANGED_PATHS,
+} from '../../../src/activities/sync/index.js';
 import { sandbox, testConfig } from '../../helpers/fixtures.js';
 import { runActivity } from '../../helpers/activities.js';
 
@@ -194,7 +199,7 @@ describe('diffCommits', () => {
     });
     const acts = createSyncActivities(config);
     await runActivity(acts.fetchBranch);
-    const changed = await runActivity(acts.diffCommits, { from: base, to: head });
+    const changed = (await runActivity(acts.diffCommits, { from: base, to: head })) as string[];
     assert.deepEqual(changed.sort(), [
       'notebooks/edit me.ipynb',
       'notebooks/gone soon.ipynb',
@@ -202,13 +207,34 @@ describe('diffCommits', () => {
       'run.sh',
     ]);
     assert.deepEqual(await runActivity(acts.diffCommits, { from: head, to: head }), []);
-    const all = await runActivity(acts.diffCommits, { from: first, to: head });
+    const all = (await runActivity(acts.diffCommits, { from: first, to: head })) as string[];
     assert.ok(all.includes('notebooks/keep.ipynb') && !all.includes('notebooks/gone soon.ipynb'));
 
     // A mode-only change (chmod +x) counts as a change.
     const chmod = await upstream.commit({ 'notebooks/keep.ipynb': { content: '{"v": 1}', mode: 0o755 } });
     await runActivity(acts.fetchBranch);
     assert.deepEqual(await runActivity(acts.diffCommits, { from: head, to: chmod }), ['notebooks/keep.ipynb']);
+  });
+
+  test('a change too large to list (more paths or bytes than a history should carry) gives its size only', async () => {
+    const { upstream, config } = await sandbox();
+    const base = await upstream.commit({ 'a.ipynb': '{}' });
+    const files = (n: number, name: (i: number) => string) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [name(i), `${i}\n`]));
+    const atCap = await upstream.commit(files(MAX_CHANGED_PATHS, (i) => `data/${i}.csv`));
+    const overCap = await upstream.commit({ 'data/one-more.csv': '1\n' });
+    // Few paths, but long ones: 300 of ~1,000 bytes (in folders: a name has at most 255).
+    const deep = ['d', 'e', 'f', 'g'].map((c) => c.repeat(240)).join('/');
+    const long = await upstream.commit(files(300, (i) => `long/${i}/${deep}.csv`));
+    const acts = createSyncActivities(config);
+    await runActivity(acts.fetchBranch);
+    const listed = await runActivity(acts.diffCommits, { from: base, to: atCap });
+    assert.ok(Array.isArray(listed) && listed.length === MAX_CHANGED_PATHS, 'at the cap: listed');
+    assert.deepEqual(await runActivity(acts.diffCommits, { from: base, to: overCap }), {
+      tooMany: MAX_CHANGED_PATHS + 1,
+    });
+    assert.deepEqual(await runActivity(acts.diffCommits, { from: overCap, to: long }), { tooMany: 300 });
+    assert.ok(300 * 1000 > MAX_CHANGED_BYTES);
   });
 });
 

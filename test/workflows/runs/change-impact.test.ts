@@ -107,6 +107,13 @@ describe('merge runs select what the change touches', () => {
           (p) => [p, ['environment']],
         ),
       );
+
+      // A change too large to list in a history (300 paths of ~1,000 bytes): the whole suite.
+      const deep = ['d', 'e', 'f', 'g'].map((c) => c.repeat(240)).join('/');
+      const { run: bulk } = await merge(
+        Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`bulk/${i}/${deep}.csv`, `${i}\n`])),
+      );
+      assert.equal(bulk.counts.total, 6, 'every notebook');
     });
     await fs.rm(dir, { recursive: true, force: true });
   });
