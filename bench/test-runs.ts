@@ -25,7 +25,17 @@ import { removeTree } from '../src/activities/files.js';
 import type { TestReport } from '../src/domain/runs/model.js';
 import { benchArgs, benchConfig, startBenchStack } from './setup.js';
 
-const values = benchArgs({ notebooks: '60', concurrency: '2,4,8', executors: 'fork,spawn', sandbox: 'on,off' });
+const values = benchArgs({
+  notebooks: '60',
+  concurrency: '2,4,8',
+  executors: 'fork,spawn',
+  sandbox: 'on,off',
+  // NBLC_KERNEL_NETWORK of the runs: `outbound` (the default) or `none`, or both.
+  network: 'outbound',
+  // `off`: nblc only (comparing nblc's variants quickly; no ratio then).
+  baseline: 'on',
+});
+const networks = values.network.split(',');
 const sandboxes = values.sandbox.split(',') as Array<'on' | 'off'>;
 const executors = values.executors.split(',') as Array<'fork' | 'spawn'>;
 const N = Number(values.notebooks);
@@ -85,7 +95,7 @@ try {
   await fs.cp(path.join(upstream.workDir, 'suite'), baseDir, { recursive: true });
   const t0 = performance.now();
   const c0 = await cpuNow();
-  for (const f of (await fs.readdir(baseDir)).sort()) {
+  for (const f of values.baseline === 'off' ? [] : (await fs.readdir(baseDir)).sort()) {
     execFileSync(
       jupyter,
       ['nbconvert', '--to', 'notebook', '--execute', '--output', f.replace('.ipynb', '_tested'), path.join(baseDir, f)],
@@ -95,52 +105,63 @@ try {
   const baseline = (performance.now() - t0) / 1000;
 
   type Row = [name: string, wall: number, cpu: number | null, kernelCpu: number | null];
-  const rows: Row[] = [['serial nbconvert --execute (baseline)', baseline, perNotebook(c0, await cpuNow()), null]];
+  const rows: Row[] =
+    values.baseline === 'off'
+      ? []
+      : [['serial nbconvert --execute (baseline)', baseline, perNotebook(c0, await cpuNow()), null]];
   for (const executor of executors)
     for (const concurrency of concurrencies)
-      for (const sandbox of sandboxes) {
-        const config = benchConfig({
-          NBLC_REPO_URL: upstream.url,
-          NBLC_REPO_FULL_NAME: 'bench/runs',
-          NBLC_DATA_DIR: path.join(dir, `data-${executor}-${concurrency}-${sandbox}`),
-          NBLC_EXECUTOR: executor,
-          NBLC_SANDBOX: sandbox,
-          NBLC_TEST_CONCURRENCY: String(concurrency),
-        });
-        const stack = await startBenchStack(config, { worker: true, api: false });
-        try {
-          await signalSync(stack.client, stack.config, {
-            deliveryId: 'bench',
-            sha,
-            before: null,
-            pusher: 'bench',
-            source: 'operator',
-            receivedAt: new Date().toISOString(),
+      for (const sandbox of sandboxes)
+        for (const network of networks) {
+          const config = benchConfig({
+            NBLC_KERNEL_NETWORK: network,
+            NBLC_REPO_URL: upstream.url,
+            NBLC_REPO_FULL_NAME: 'bench/runs',
+            NBLC_DATA_DIR: path.join(dir, `data-${executor}-${concurrency}-${sandbox}-${network}`),
+            NBLC_EXECUTOR: executor,
+            NBLC_SANDBOX: sandbox,
+            NBLC_TEST_CONCURRENCY: String(concurrency),
           });
-          while ((await querySync(stack.client, stack.config))?.published?.sha !== sha) await sleep(100);
-          const t1 = performance.now();
-          const c1 = await cpuNow();
-          const started = await startTestRun(stack.client, stack.config, { kind: 'manual' });
-          let state = await getRun(stack.client, started.runId);
-          while (!state?.result) {
-            if (state && state.status !== 'RUNNING') throw new Error(`run ${state.status}: ${state.error}`);
-            await sleep(100);
-            state = await getRun(stack.client, started.runId);
+          const stack = await startBenchStack(config, { worker: true, api: false });
+          try {
+            await signalSync(stack.client, stack.config, {
+              deliveryId: 'bench',
+              sha,
+              before: null,
+              pusher: 'bench',
+              source: 'operator',
+              receivedAt: new Date().toISOString(),
+            });
+            while ((await querySync(stack.client, stack.config))?.published?.sha !== sha) await sleep(100);
+            const t1 = performance.now();
+            const c1 = await cpuNow();
+            const started = await startTestRun(stack.client, stack.config, { kind: 'manual' });
+            let state = await getRun(stack.client, started.runId);
+            while (!state?.result) {
+              if (state && state.status !== 'RUNNING') throw new Error(`run ${state.status}: ${state.error}`);
+              await sleep(100);
+              state = await getRun(stack.client, started.runId);
+            }
+            const took = (performance.now() - t1) / 1000;
+            const cpuAll = perNotebook(c1, await cpuNow());
+            if (state.result.counts.passed !== N)
+              throw new Error(`expected ${N} passed, got ${JSON.stringify(state.result.counts)}`);
+            await fs.access(path.join(state.result.reportDir, 'report.html'));
+            const report = JSON.parse(
+              await fs.readFile(path.join(state.result.reportDir, 'report.json'), 'utf8'),
+            ) as TestReport;
+            const kernelCpu = report.notebooks.reduce((sum, nb) => sum + (nb.cpuSeconds ?? 0), 0) / N;
+            const net = networks.length > 1 ? `, network ${network}` : '';
+            rows.push([
+              `nblc, ${executor}, concurrency ${concurrency}, sandbox ${sandbox}${net}`,
+              took,
+              cpuAll,
+              kernelCpu,
+            ]);
+          } finally {
+            await stack.stop();
           }
-          const took = (performance.now() - t1) / 1000;
-          const cpuAll = perNotebook(c1, await cpuNow());
-          if (state.result.counts.passed !== N)
-            throw new Error(`expected ${N} passed, got ${JSON.stringify(state.result.counts)}`);
-          await fs.access(path.join(state.result.reportDir, 'report.html'));
-          const report = JSON.parse(
-            await fs.readFile(path.join(state.result.reportDir, 'report.json'), 'utf8'),
-          ) as TestReport;
-          const kernelCpu = report.notebooks.reduce((sum, nb) => sum + (nb.cpuSeconds ?? 0), 0) / N;
-          rows.push([`nblc, ${executor}, concurrency ${concurrency}, sandbox ${sandbox}`, took, cpuAll, kernelCpu]);
-        } finally {
-          await stack.stop();
         }
-      }
 
   console.log(`\n${N} trivial notebooks on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'cpu'})\n`);
   const num = (v: number | null, width: number) => (v === null ? '–' : v.toFixed(2)).padStart(width);
@@ -149,7 +170,7 @@ try {
   );
   for (const [name, s, cpu, kernelCpu] of rows) {
     console.log(
-      `${name.padEnd(44)} ${s.toFixed(1).padStart(8)} ${(N / s).toFixed(2).padStart(7)} ${(s / baseline).toFixed(2).padStart(11)}x ${num(cpu, 13)} ${num(kernelCpu, 7)}`,
+      `${name.padEnd(44)} ${s.toFixed(1).padStart(8)} ${(N / s).toFixed(2).padStart(7)} ${rows[0]![0].startsWith('serial') ? `${(s / baseline).toFixed(2).padStart(11)}x` : '–'.padStart(12)} ${num(cpu, 13)} ${num(kernelCpu, 7)}`,
     );
   }
 } finally {
