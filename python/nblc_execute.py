@@ -72,6 +72,7 @@ class Executor:
         self.cell_timeout: float | None = None  # timeout of the cell being executed (read by nbclient)
         self.outcome = Outcome(started)  # started: time.monotonic() when this run began
         self.outcome.sandboxed = sandbox is not None
+        self.kernel_usage: dict[str, float] | None = None  # measured by a kernel server (stop_kernel)
 
     def on_signal(self, signum: int) -> None:
         log.warning("received %s: killing the kernel", signal.Signals(signum).name)
@@ -110,6 +111,8 @@ class Executor:
                 proc.wait(timeout=5)
             except Exception as e:
                 log.warning("kernel process did not exit: %s", e)
+            # A kernel forked by a kernel server is not our child: getrusage misses it
+            self.kernel_usage = getattr(proc, "usage", None)
         try:
             if km.has_kernel:
                 await ensure_async(km.shutdown_kernel(now=True))  # kills, reaps the process, removes connection file
@@ -170,7 +173,7 @@ class Executor:
         finally:
             await self.stop_kernel()
             if sandbox is None:
-                outcome.measured(unsandboxed_usage())
+                outcome.measured(unsandboxed_usage(self.kernel_usage))
                 remove_tree(scratch)
             else:
                 outcome.measured(sandbox.finish(), sandbox.limits)

@@ -63,6 +63,7 @@ class RemoteKernel:
         self.conn = conn
         self.pid = pid
         self.returncode: int | None = None
+        self.usage: dict[str, float] = {}  # the kernel's own CPU seconds and peak bytes, from its server
 
     def launch(self, req: dict[str, Any], stdout: int, stderr: int) -> None:
         """The launch request, with the kernel's stdout and stderr passed as descriptors."""
@@ -88,6 +89,7 @@ class RemoteKernel:
                 event = json.loads(line)
                 if "exit" in event:
                     self.returncode = int(event["exit"])
+                    self.usage = {k: event[k] for k in ("cpu", "peak") if isinstance(event.get(k), (int, float))}
         if self.returncode is None:
             self.returncode = -9  # the server is gone: so is the kernel (it dies with its server)
         self.conn.close()

@@ -188,9 +188,13 @@ class Server:
         """Only the kernels (waitpid(-1) would take the preload trials' status from their Popen)."""
         for pid in list(self.children):
             try:
-                done, status = os.waitpid(pid, os.WNOHANG)
+                # wait4: the kernel is our child, not its executor's, so its CPU and peak memory
+                # go to the executor with its exit (what NBLC_SANDBOX=off reports; a cgroup
+                # measures them otherwise)
+                done, status, ru = os.wait4(pid, os.WNOHANG)
+                usage = {"cpu": round(ru.ru_utime + ru.ru_stime, 3), "peak": ru.ru_maxrss * 1024}
             except ChildProcessError:
-                done, status = pid, 0
+                done, status, usage = pid, 0, {}
             if done == 0:
                 continue
             self.forget_pidfd(pid)
@@ -199,7 +203,7 @@ class Server:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)  # anything the kernel started and left in its group
             with contextlib.suppress(OSError):
-                conn.sendall((json.dumps({"exit": 128 - code if code < 0 else code}) + "\n").encode())
+                conn.sendall((json.dumps({"exit": 128 - code if code < 0 else code, **usage}) + "\n").encode())
             conn.close()
 
     def shutdown(self) -> None:

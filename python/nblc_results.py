@@ -207,7 +207,12 @@ class Outcome:
         }
 
 
-def unsandboxed_usage() -> dict[str, Any]:
-    """NBLC_SANDBOX=off: no cgroup; what getrusage says of the kernel's processes we reaped."""
+def unsandboxed_usage(remote: dict[str, float] | None = None) -> dict[str, Any]:
+    """NBLC_SANDBOX=off: no cgroup; what getrusage says of the kernel's processes we reaped, and
+    `remote`: what its kernel server measured of a kernel forked there (not our child)."""
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {"peak": ru.ru_maxrss * 1024, "cpu": round(ru.ru_utime + ru.ru_stime, 3), "oom_kills": 0}
+    cpu, peak = ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024
+    if remote:
+        cpu += remote.get("cpu", 0.0)
+        peak = max(peak, int(remote.get("peak", 0)))
+    return {"peak": peak, "cpu": round(cpu, 3), "oom_kills": 0}

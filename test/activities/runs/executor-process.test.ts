@@ -84,6 +84,35 @@ describe('notebook fork server', { timeout: 120_000 }, () => {
     assert.equal(result.status, 'passed');
   });
 
+  test("NBLC_SANDBOX=off: the CPU and memory of a kernel forked by its kernel server are measured (it is not the executor's child)", async () => {
+    const socket = await forkServerFor(PYTHON).socket();
+    assert.ok(socket);
+    writeNotebook('busy.ipynb', [
+      'import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6:\n    pass',
+      "import os\nblock = bytearray(64 << 20)\nprint(open(f'/proc/{os.getppid()}/cmdline').read().replace(chr(0), ' '))",
+    ]);
+    const proc = await forkExecutor(
+      socket,
+      ['--notebook', path.join(dir, 'busy.ipynb'), '--output', path.join(dir, 'busy-out.ipynb')].concat([
+        '--result',
+        path.join(dir, 'busy.json'),
+        '--scratch-root',
+        dir,
+        '--sandbox',
+        'off',
+      ]),
+      path.join(dir, 'busy.log'),
+    );
+    assert.equal(await proc.exited, 0, await proc.stderr());
+    const result = JSON.parse(fs.readFileSync(path.join(dir, 'busy.json'), 'utf8'));
+    assert.equal(result.status, 'passed');
+    const out = fs.readFileSync(path.join(dir, 'busy-out.ipynb'), 'utf8');
+    assert.match(out, /nblc_kernel_server\.py/, "the kernel's parent is its kernel server, not the executor");
+    assert.ok(result.cpuSeconds >= 0.6, `cpuSeconds ${result.cpuSeconds}`);
+    assert.ok(result.peakMemoryBytes >= 64 << 20, `peakMemoryBytes ${result.peakMemoryBytes}`);
+    await proc.release();
+  });
+
   test("a failing executor's stderr is there to read (its tail); release() removes the file", async () => {
     const socket = await forkServerFor(PYTHON).socket();
     assert.ok(socket);
