@@ -29,11 +29,12 @@ export async function selectAffected(opts: {
   changed: string[];
   cacheDir: string;
   prerunFile?: string;
-}): Promise<{ paths: string[]; reasons: Record<string, string[]> }> {
+}): Promise<{ paths: string[]; reasons: Record<string, string[]>; warnings: string[] }> {
   const dependencies = await readDependencies(opts.root);
   const environmentFiles = repositoryPath(opts.cacheDir, opts.prerunFile);
   // Only a Python change can select through imports: otherwise no notebook is read.
-  const imports = touchesPython(opts.changed) ? await importsOf(opts.root, opts.found) : {};
+  const scan = touchesPython(opts.changed) ? await importsOf(opts.root, opts.found) : { closures: {}, cut: null };
+  const imports = scan.closures;
   const selected = selectByChange({
     changed: opts.changed,
     notebooks: opts.found,
@@ -42,16 +43,27 @@ export async function selectAffected(opts: {
     environmentFiles: environmentFiles ? [environmentFiles] : [],
   });
   const paths = opts.found.filter((p) => selected.has(p));
-  return { paths, reasons: Object.fromEntries(paths.map((p) => [p, selected.get(p)!])) };
+  // A scan cut short is said in the report: a notebook that imports a changed module through
+  // modules past the limit is not selected (the scheduled run still tests it).
+  const warnings = scan.cut
+    ? [
+        `the import scan stopped at ${scan.cut}: a notebook that imports a changed module only through modules past that point was not selected by this change (the scheduled run tests it)`,
+      ]
+    : [];
+  return { paths, reasons: Object.fromEntries(paths.map((p) => [p, selected.get(p)!])), warnings };
 }
 
 /**
  * Per notebook, every repository file its imports may load, at any depth, with the modules it
  * is loaded through (importClosure). The modules are read round by round, as the closures reach
  * them, each once for all notebooks, within MODULE_SCAN_LIMITS: past a limit the closures stop
- * growing (a deeper importer may then be missed; the nightly run still tests it).
+ * growing (a deeper importer may then be missed; the nightly run still tests it), and `cut` says
+ * which limit stopped them.
  */
-async function importsOf(root: string, notebooks: string[]): Promise<Record<string, Map<string, string[]>>> {
+async function importsOf(
+  root: string,
+  notebooks: string[],
+): Promise<{ closures: Record<string, Map<string, string[]>>; cut: string | null }> {
   const scans = new Map<string, ImportScan>();
   await mapLimit(notebooks, READ_CONCURRENCY, async (nb) => {
     const read = await readNotebookCells(path.join(root, nb));
@@ -59,14 +71,26 @@ async function importsOf(root: string, notebooks: string[]): Promise<Record<stri
   });
   const modules = new Map<string, ImportScan>();
   const tried = new Set<string>();
-  const budget = { files: MODULE_SCAN_LIMITS.files, bytes: MODULE_SCAN_LIMITS.totalBytes };
+  const budget = { files: MODULE_SCAN_LIMITS.files, bytes: MODULE_SCAN_LIMITS.totalBytes, refused: false };
   for (;;) {
     const closures = new Map([...scans].map(([nb, scan]) => [nb, importClosure(nb, scan, modules)]));
     const pending = new Set<string>();
     for (const closure of closures.values())
       for (const f of closure.keys()) if (f.endsWith('.py') && !tried.has(f)) pending.add(f);
     const room = MODULE_SCAN_LIMITS.lookups - tried.size;
-    if (pending.size === 0 || room <= 0 || budget.files <= 0 || budget.bytes <= 0) return Object.fromEntries(closures);
+    const exhausted = budget.files <= 0 || budget.bytes <= 0;
+    if (pending.size === 0 || room <= 0 || exhausted) {
+      // Cut short: files left unread for want of budget, or still to look up.
+      const unread = budget.refused || (exhausted && pending.size > 0);
+      const cut = unread
+        ? budget.files <= 0
+          ? `${MODULE_SCAN_LIMITS.files} module files`
+          : `${MODULE_SCAN_LIMITS.totalBytes / 2 ** 20} MiB of modules`
+        : pending.size > 0
+          ? `${MODULE_SCAN_LIMITS.lookups} module lookups`
+          : null;
+      return { closures: Object.fromEntries(closures), cut };
+    }
     const batch = [...pending].slice(0, room);
     for (const f of batch) tried.add(f);
     await mapLimit(batch, READ_CONCURRENCY, async (f) => {
@@ -83,7 +107,7 @@ async function importsOf(root: string, notebooks: string[]): Promise<Record<stri
 async function readModule(
   root: string,
   file: string,
-  budget: { files: number; bytes: number },
+  budget: { files: number; bytes: number; refused: boolean },
 ): Promise<string | null> {
   const folder = path.posix.dirname(file);
   if (
@@ -94,7 +118,10 @@ async function readModule(
     ))
   )
     return null;
-  if (budget.files <= 0 || budget.bytes <= 0) return null;
+  if (budget.files <= 0 || budget.bytes <= 0) {
+    budget.refused = true; // the scan is cut short here: importClosure stops at this file
+    return null;
+  }
   budget.files--; // reserved before the read: reads run side by side
   const read = await readCapped(path.join(root, file), Math.min(MODULE_SCAN_LIMITS.fileBytes, budget.bytes));
   if (read.kind === 'missing') budget.files++; // a lookup, not a read

@@ -101,10 +101,11 @@ export function createRunActivities(cfg: RunsConfig) {
       const changed = record?.source === 'pr' ? record.prPaths : changedPaths(input.changed);
       const own = changed ? undefined : paths;
       const { paths: all, warnings } = await discover({ ...input, root, paths: await realFiles(root, own) });
-      await recordDiscoveryWarnings(cfg.resultsDir, warnings); // for the run's report
       const selected = changed
         ? await selectAffected({ root, found: all, changed, cacheDir: cfg.cacheDir, prerunFile: cfg.tests.prerunFile })
         : null;
+      // for the run's report
+      await recordDiscoveryWarnings(cfg.resultsDir, [...warnings, ...(selected?.warnings ?? [])]);
       const found = selected?.paths ?? all;
       if (record) {
         await writeRunRecord(cfg.resultsDir, runId, {

@@ -58,4 +58,26 @@ test('a notebook importing A is selected when B, which A imports, changes; links
   const chain = await selectAffected({ root, found, changed: ['x/chain2.py'], cacheDir: dir });
   assert.deepEqual(chain.reasons['y/Far.ipynb'], ['imports x/chain2.py (through x/chain1.py)']);
   assert.equal(chain.reasons['z/Other.ipynb'], undefined);
+  assert.deepEqual(chain.warnings, [], 'a scan within its limits says nothing');
+});
+
+test('a scan cut short by a limit says so, for the report: what was read still selects', async () => {
+  const dir = await tempDir('nblc-impact-cut-');
+  const root = path.join(dir, 'snapshot');
+  const n = MODULE_SCAN_LIMITS.files + 1; // one module file more than a scan reads
+  const many: Record<string, string> = {};
+  for (let i = 0; i < n; i++) many[`x/m${i}.py`] = 'import target\n';
+  await write(root, {
+    ...many,
+    'x/Near.ipynb': notebook(['import target']),
+    'x/Wide.ipynb': notebook([Array.from({ length: n }, (_, i) => `import m${i}`).join('\n')]),
+    'x/target.py': 'VALUE = 1\n',
+    'y/Far.ipynb': notebook(['import sys\nsys.path.append("../x")\nimport target']),
+  });
+  const found = ['x/Near.ipynb', 'x/Wide.ipynb', 'y/Far.ipynb'];
+  const { paths, warnings } = await selectAffected({ root, found, changed: ['x/target.py'], cacheDir: dir });
+  assert.ok(paths.includes('y/Far.ipynb'), 'a direct importer is selected all the same');
+  assert.deepEqual(warnings, [
+    `the import scan stopped at ${MODULE_SCAN_LIMITS.files} module files: a notebook that imports a changed module only through modules past that point was not selected by this change (the scheduled run tests it)`,
+  ]);
 });
