@@ -1,6 +1,7 @@
 // tsx's disk cache (<tmpdir>/tsx-<uid>) holds code that tsx runs. bin/nblc.js uses it only if it
 // is this user's own folder, writable by no one else; otherwise nblc starts with the cache off
-// and says so. Each case runs `nblc --help` for real with its own TMPDIR.
+// and says so. Each case runs `nblc --help` for real with its own TMPDIR, through tsx
+// (NBLC_CLI_BUNDLE=off: what nblc does when its bundle cannot be built, bin/cli-bundle.js).
 //   node --import tsx --test test/bin/tsx-cache.test.ts
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -22,7 +23,7 @@ function tmpdir(name: string) {
   return { tmp, cache: path.join(tmp, `tsx-${uid}`) };
 }
 
-const help = (tmp: string) => runNblc(['--help'], { TMPDIR: tmp });
+const help = (tmp: string) => runNblc(['--help'], { TMPDIR: tmp, NBLC_CLI_BUNDLE: 'off' });
 
 test('no cache folder yet: nblc creates it, private (0700), and caches there', () => {
   const { tmp, cache } = tmpdir('fresh');
