@@ -111,6 +111,22 @@ describe(
   },
 );
 
+/**
+ * The update helpers this test process started (its children): other test files run theirs at
+ * the same time, and a helper of theirs killed here failed them.
+ */
+async function ownUpdateChildren(): Promise<number[]> {
+  const pids: number[] = [];
+  for (const pid of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes('update-child')) continue;
+    const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    if (Number(/^PPid:\s*(\d+)$/m.exec(status)?.[1]) === process.pid) pids.push(Number(pid));
+  }
+  return pids;
+}
+
 describe(
   'as root, the update runs with the owner’s permissions',
   { skip: process.getuid?.() !== 0 && 'needs root' },
@@ -121,9 +137,7 @@ describe(
       const { config, acts, ada } = await setup(undefined, {
         checkpoint: async (step) => {
           if (step !== 'checked') return;
-          for (const pid of await fs.readdir('/proc')) {
-            const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-            if (!cmdline.includes('update-child')) continue;
+          for (const pid of await ownUpdateChildren()) {
             const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
             const field = (name: string) =>
               status.match(new RegExp(`^${name}:[ \\t]*([^\\n]*)$`, 'm'))?.[1]?.trim() ?? '';
@@ -155,10 +169,7 @@ describe(
         checkpoint: async (step) => {
           if (step !== 'manifest' || !kill) return;
           kill = false;
-          for (const pid of await fs.readdir('/proc')) {
-            const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-            if (cmdline.includes('update-child')) process.kill(Number(pid), 'SIGKILL');
-          }
+          for (const pid of await ownUpdateChildren()) process.kill(pid, 'SIGKILL');
         },
       });
       await adaCopiedV1({ config, acts, ada });
