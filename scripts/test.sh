@@ -34,22 +34,7 @@ echo "== tests"
 # test/system/cluster/ starts a PostgreSQL-backed Temporal cluster per file (scripts/temporal-cluster.sh;
 # the server is built by scripts/test-setup.sh, in the background the first time: they wait for it).
 echo "   (test/system/cluster/ runs on real Temporal clusters with PostgreSQL: ~5 minutes of the total, more on a busy machine)"
-# Longest first, as nblc runs notebooks: a long file that starts last holds up the whole suite.
-# The longest files of a new machine's run (2026-12-07: 1.5-4 minutes each), then the cluster
-# files (1.5-5 minutes, after the others so that the Temporal build, in the background on a new
-# machine, is done or nearly when they start), then all others in path order.
-first=(
-  test/main.test.ts test/cli/copy.test.ts test/cli/test.test.ts test/process/worker.test.ts
-  test/process/worker-copies.test.ts test/api/dashboard-scale.test.ts
-  test/system/sandbox/differential.test.ts test/system/candidate/candidate.test.ts
-  test/workflows/runs/testNotebooks.test.ts test/workflows/runs/alerts.test.ts
-  test/scripts/temporal-cluster.test.ts test/system/cluster/restarts.test.ts test/system/cluster/mtls.test.ts
-  test/system/cluster/worker-faults.test.ts test/system/cluster/workers.test.ts
-)
-mapfile -t rest < <(find test -name '*.test.ts' | sort)
-files=()
-for f in "${first[@]}"; do [ -f "$f" ] && files+=("$f"); done
-for f in "${rest[@]}"; do [[ " ${first[*]} " == *" $f "* ]] || files+=("$f"); done
+mapfile -t files < <(find test -name '*.test.ts' | sort)
 # Three files at a time on 2 cores: most of a test file's time is spent waiting (Temporal timers,
 # kernels starting, git, HTTP), so a third file fills the cores better; each
 # file starts its own Temporal dev server.
