@@ -35,3 +35,14 @@ export function bookkeepingWork(nonRetryableErrorTypes?: string[]): ActivityOpti
     },
   };
 }
+
+/**
+ * A short read or settings lookup (the published commit, a diff, a setting): up to 2 minutes,
+ * retried 1 s → 30 s over 5 attempts.
+ */
+export function quickLookup(): ActivityOptions {
+  return {
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+  };
+}

@@ -32,16 +32,14 @@ import {
 } from '../../domain/copies/model.js';
 import { userCopy } from './userCopy.js';
 import { bulkProgressQuery } from '../../domain/copies/messages.js';
+import { quickLookup } from '../activityOptions.js';
 
 const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_PAGES_PER_RUN = 5;
 /** A user's own requests may hold their workflow for a while: wait up to ~18 minutes (1 s doubling to 30 s). */
 const BUSY_RETRIES = 40;
 
-const { listUserDirs } = proxyActivities<CopyActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-});
+const { listUserDirs } = proxyActivities<CopyActivities>(quickLookup());
 
 export async function userCopiesBulk(input: BulkInput): Promise<BulkSummary> {
   const carry: BulkCarry = input.carry ?? {

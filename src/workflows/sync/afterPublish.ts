@@ -5,16 +5,14 @@
  */
 import { ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { quickLookup } from '../activityOptions.js';
 import type { RunActivities } from '../../activities/runs/index.js';
 import type { SyncActivities } from '../../activities/sync/index.js';
 import { bulkCopyWorkflowId } from '../../domain/copies/model.js';
 import { testNotebooks } from '../runs/testNotebooks.js';
 import { userCopiesBulk } from '../copies/userCopiesBulk.js';
 
-const { diffCommits, copyUpdateSettings } = proxyActivities<SyncActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-});
+const { diffCommits, copyUpdateSettings } = proxyActivities<SyncActivities>(quickLookup());
 
 const { mergeRunSettings } = proxyActivities<RunActivities>({
   startToCloseTimeout: '1 minute',

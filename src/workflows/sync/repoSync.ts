@@ -36,16 +36,13 @@ import {
   type SyncPlan,
   type SyncResult,
 } from '../../domain/sync/model.js';
-import { longFileWork } from '../activityOptions.js';
+import { longFileWork, quickLookup } from '../activityOptions.js';
 import { beaconSignal, statusQuery } from '../../domain/sync/messages.js';
 import { startCopiesUpdate, startMergeRun } from './afterPublish.js';
 
 const DEFAULT_MAX_HISTORY_EVENTS = 5000;
 
-const { readPublished } = proxyActivities<SyncActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-});
+const { readPublished } = proxyActivities<SyncActivities>(quickLookup());
 
 // Network: transient failures back off up to a minute for ~10 minutes; auth and "not found"
 // are typed non-retryable by the activity. The heartbeat timeout notices a lost worker fast.
