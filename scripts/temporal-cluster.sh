@@ -180,7 +180,15 @@ gone() { # pid: exited (a zombie waiting for its parent counts as gone)
 }
 
 stop_postgres() { # mode: fast (clean) or immediate (like a crash: recovery at the next start)
-  pg_running && as_pg "$PG_BIN/pg_ctl" -D "$DIR/pgdata" -m "$1" -w stop >/dev/null
+  pg_running || return 0
+  local pid
+  pid=$(head -n 1 "$DIR/pgdata/postmaster.pid" 2>/dev/null || true)
+  as_pg "$PG_BIN/pg_ctl" -D "$DIR/pgdata" -m "$1" -w stop >/dev/null
+  # pg_ctl returns once postmaster.pid is gone, which the postmaster removes just before it exits:
+  # on a busy machine it is still alive for a moment. `down` returns when it has exited.
+  if [ -n "$pid" ]; then
+    for _ in $(seq 1 150); do gone "$pid" && break; sleep 0.1; done
+  fi
   return 0
 }
 
