@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs what only the tests need, after scripts/setup.sh (npm packages, .venv), idempotently:
-# the Python test tools (requirements-dev.txt) into .venv;
-# the Temporal server the cluster tests run, built from source once per machine into
-# ~/.cache/nblc; chromium for the dashboard's browser tests; and, as root, the Debian packages of
-# the notebook sandbox's fallbacks. `npm test` runs it; each step says before it starts how long
-# it takes, and a step that cannot run says which tests it skips.
+# Installs what the tests need, idempotently: the Temporal server the cluster tests run, built from
+# source once per machine into ~/.cache/nblc (started first, in the background); scripts/setup.sh
+# (npm packages, .venv: what the demo needs too); the Python test tools (requirements-dev.txt) into
+# .venv; chromium for the dashboard's browser tests; and, as root, the Debian packages of the
+# notebook sandbox's fallbacks. `npm test` runs it; each step says before it starts how long it
+# takes, and a step that cannot run says which tests it skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +23,28 @@ apt_install() {
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } >&2
 }
 
+# The cluster tests (test/system/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
+# docker-compose.yml pins, built from source the first time only: ~12 CPU-minutes (about 6-7
+# minutes on 2 idle cores), most of a new machine's extra cost. So it starts first, before the npm
+# packages and .venv (mostly downloads), at normal priority: a low one left it to the CPU the tests
+# did not use, so it ended late and the cluster tests, which wait for it (temporal-build.sh holds
+# a lock while it builds), ran last on an otherwise idle machine. An interrupted `npm test` lets
+# it finish (its own session); its log is in ~/.cache/nblc. Without Go they are skipped, and say so.
+if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
+  :
+elif command -v go >/dev/null; then
+  # shellcheck source=scripts/temporal-build.sh
+  if ! (. scripts/temporal-build.sh && [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] && [ -d "$BIN/schema" ]); then
+    say "building the Temporal server in the background (first time only: ~12 CPU-minutes; the cluster tests wait for it)"
+    setsid bash scripts/temporal-build.sh </dev/null &
+  fi
+else
+  say "no go command: the Temporal cluster tests (test/system/cluster/) will be skipped; install Go to run them"
+fi
+
+# What the demo needs too (npm packages, .venv, the kernel user): scripts/setup.sh, idempotent.
+bash scripts/setup.sh
+
 # The Python test tools (ruff, mypy, pytest, hypothesis; nbconvert for the benchmarks) into .venv,
 # which scripts/setup.sh made (a shared .venv link belongs to its checkout: only checked).
 dev_hash=$(sha256sum requirements.txt requirements-dev.txt | sha256sum | cut -c1-16)
@@ -32,24 +54,6 @@ elif [ ! -f .venv/.nblc-dev-stamp ] || [ "$(cat .venv/.nblc-dev-stamp)" != "$dev
   say "installing requirements-dev.txt into .venv (the Python test tools; about 30 s)"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt >&2
   echo "$dev_hash" >.venv/.nblc-dev-stamp
-fi
-
-# The cluster tests (test/system/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
-# docker-compose.yml pins, built from source the first time only (~5 CPU-minutes). The build runs in
-# the background, at low priority, while the static checks and the first test files run: the
-# cluster tests come late and wait for it (temporal-build.sh holds a lock while it builds). An
-# interrupted `npm test` lets it finish (its own session); its log is in ~/.cache/nblc.
-# Without Go they are skipped, and say so.
-if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
-  :
-elif command -v go >/dev/null; then
-  # shellcheck source=scripts/temporal-build.sh
-  if ! (. scripts/temporal-build.sh && [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] && [ -d "$BIN/schema" ]); then
-    say "building the Temporal server in the background (first time only: ~5 CPU-minutes; the cluster tests wait for it)"
-    setsid nice -n 10 bash scripts/temporal-build.sh </dev/null &
-  fi
-else
-  say "no go command: the Temporal cluster tests (test/system/cluster/) will be skipped; install Go to run them"
 fi
 
 # The dashboard's browser tests (test/api/dashboard-browser.test.ts) drive Debian's chromium
