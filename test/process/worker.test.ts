@@ -117,7 +117,10 @@ describe('worker crash', () => {
     assert.ok(tree.length >= 3, `expected a fork server, executors and kernels, saw ${tree.length} processes`);
     kill9(worker);
     await worker.exited;
-    await waitFor('no executor or kernel outlives the worker', async () => !tree.some(isAlive), 20_000);
+    // A bound for orphans (they would live on), not a speed: each process down the chain (fork server,
+    // executors, kernel servers, kernels) has to be scheduled to notice its parent's death, which
+    // took over 20 s once with three cluster test files beside this one.
+    await waitFor('no executor or kernel outlives the worker', async () => !tree.some(isAlive), 60_000);
 
     worker = startNblc(['worker'], workerEnv);
     try {
