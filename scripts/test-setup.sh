@@ -24,7 +24,7 @@ apt_install() {
 }
 
 # The cluster tests (test/system/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
-# docker-compose.yml pins, built from source the first time only: ~12 CPU-minutes (about 6-7
+# docker-compose.yml pins, built from source the first time only: ~10 CPU-minutes (about 5
 # minutes on 2 idle cores), most of a new machine's extra cost. So it starts first, before the npm
 # packages and .venv (mostly downloads), at normal priority: a low one left it to the CPU the tests
 # did not use, so it ended late and the cluster tests, which wait for it (temporal-build.sh holds
@@ -35,7 +35,7 @@ if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
 elif command -v go >/dev/null; then
   # shellcheck source=scripts/temporal-build.sh
   if ! (. scripts/temporal-build.sh && [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] && [ -d "$BIN/schema" ]); then
-    say "building the Temporal server in the background (first time only: ~12 CPU-minutes; the cluster tests wait for it)"
+    say "building the Temporal server in the background (first time only: ~10 CPU-minutes; the cluster tests wait for it)"
     setsid bash scripts/temporal-build.sh </dev/null &
   fi
 else
