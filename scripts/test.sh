@@ -34,13 +34,7 @@ echo "== tests"
 # test/system/cluster/ starts a PostgreSQL-backed Temporal cluster per file (scripts/temporal-cluster.sh;
 # the server is built by scripts/test-setup.sh, in the background the first time: they wait for it).
 echo "   (test/system/cluster/ runs on real Temporal clusters with PostgreSQL: ~5 minutes of the total, more on a busy machine)"
-# The files on those clusters (they import test/helpers/cluster.ts) run last: on a new machine they
-# wait for the server's build, and waiting early they held three of the runner's slots while the
-# rest of the suite could have run beside the build; last, the build is done when they start.
-mapfile -t all < <(find test -name '*.test.ts' | sort)
-mapfile -t cluster < <(grep -l "helpers/cluster.js" "${all[@]}")
-mapfile -t files < <(printf '%s\n' "${all[@]}" | grep -vxF -f <(printf '%s\n' "${cluster[@]}"))
-files+=("${cluster[@]}")
+mapfile -t files < <(find test -name '*.test.ts' | sort)
 # Three files at a time on 2 cores: most of a test file's time is spent waiting (Temporal timers,
 # kernels starting, git, HTTP), so a third file fills the cores better; each
 # file starts its own Temporal dev server.
