@@ -31,13 +31,15 @@ die() { say "$*"; exit 1; }
 # empty build cache, 599 CPU-s instead of 745 (6.5 wall minutes -> 5.2), binaries a third smaller.
 # Stack traces keep their function names and lines (Go's runtime tables, not DWARF); only a
 # debugger would miss it, and these binaries are for tests and this machine's images.
+server_built() { [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] && [ -d "$BIN/schema" ]; }
+
 build_server() {
-  [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] && [ -d "$BIN/schema" ] && return
+  server_built && return
   command -v go >/dev/null || die "needs the go command (Go >= 1.21; it fetches $GO_TOOLCHAIN) to build Temporal $TEMPORAL_VERSION"
   mkdir -p "$CACHE"
   exec 9>"$CACHE/.build-temporal.lock"
   flock 9
-  if [ ! -x "$BIN/temporal-server" ] || [ ! -d "$BIN/schema" ]; then
+  if ! server_built; then
     say "building Temporal server $TEMPORAL_VERSION from source into $BIN (first time only: about 5 minutes on 2 idle cores; log in $CACHE/build-temporal.log)"
     local tmp
     tmp=$(mktemp -d "$CACHE/.build-temporal.XXXXXX")

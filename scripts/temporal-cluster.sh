@@ -164,12 +164,11 @@ stop_pidfile() { # pidfile signal
   local pid
   pid=$(cat "$1")
   kill "-$2" "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do gone "$pid" && break; sleep 0.2; done
-  if ! gone "$pid"; then
+  if ! wait_gone "$pid" 20; then
     say "pid $pid did not stop within 20 s of SIG$2: killing it"
     kill -KILL "$pid" 2>/dev/null || true
     # SIGKILL is not instant either (a large process on a busy machine): `down` returns when it is gone
-    for _ in $(seq 1 150); do gone "$pid" && break; sleep 0.2; done
+    wait_gone "$pid" 30 || true
   fi
   rm -f "$1"
 }
@@ -179,6 +178,12 @@ gone() { # pid: exited (a zombie waiting for its parent counts as gone)
   [ "$(ps -o stat= -p "$1" | cut -c1)" = Z ]
 }
 
+wait_gone() { # pid seconds: whether it exited within that time (checked every 0.2 s)
+  local _
+  for _ in $(seq 1 $(($2 * 5))); do gone "$1" && return 0; sleep 0.2; done
+  gone "$1"
+}
+
 stop_postgres() { # mode: fast (clean) or immediate (like a crash: recovery at the next start)
   pg_running || return 0
   local pid
@@ -186,9 +191,7 @@ stop_postgres() { # mode: fast (clean) or immediate (like a crash: recovery at t
   as_pg "$PG_BIN/pg_ctl" -D "$DIR/pgdata" -m "$1" -w stop >/dev/null
   # pg_ctl returns once postmaster.pid is gone, which the postmaster removes just before it exits:
   # on a busy machine it is still alive for a moment. `down` returns when it has exited.
-  if [ -n "$pid" ]; then
-    for _ in $(seq 1 150); do gone "$pid" && break; sleep 0.1; done
-  fi
+  [ -z "$pid" ] || wait_gone "$pid" 15 || true
   return 0
 }
 

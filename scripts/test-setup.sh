@@ -26,15 +26,15 @@ apt_install() {
 # The cluster tests (test/system/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
 # docker-compose.yml pins, built from source the first time only: ~10 CPU-minutes (about 5
 # minutes on 2 idle cores), most of a new machine's extra cost. So it starts first, before the npm
-# packages and .venv (mostly downloads), at normal priority: a low one left it to the CPU the tests
+# packages and .venv (mostly downloads), at normal priority: a low one left it only the CPU the tests
 # did not use, so it ended late and the cluster tests, which wait for it (temporal-build.sh holds
-# a lock while it builds), ran last on an otherwise idle machine. An interrupted `npm test` lets
+# a lock while it builds), held the test runner's slots meanwhile. An interrupted `npm test` lets
 # it finish (its own session); its log is in ~/.cache/nblc. Without Go they are skipped, and say so.
 if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
   :
 elif command -v go >/dev/null; then
   # shellcheck source=scripts/temporal-build.sh
-  if ! (. scripts/temporal-build.sh && [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] && [ -d "$BIN/schema" ]); then
+  if ! (. scripts/temporal-build.sh && server_built); then
     say "building the Temporal server in the background (first time only: ~10 CPU-minutes; the cluster tests wait for it)"
     setsid bash scripts/temporal-build.sh </dev/null &
   fi
