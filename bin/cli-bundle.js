@@ -18,16 +18,26 @@ export const CLI_BUNDLE_DIR = path.join(ROOT, 'node_modules', '.cache', 'nblc-cl
 const KEEP = 4;
 
 /** esbuild as tsx resolves it (tsx depends on it; nblc does not directly). */
-const esbuild = () => createRequire(import.meta.resolve('tsx'))('esbuild');
+export const esbuild = () => createRequire(import.meta.resolve('tsx'))('esbuild');
 
 /** The hash of everything the bundle is built from. */
 export function cliBundleKey(root = ROOT) {
+  return sourcesKey(root, ['src']);
+}
+
+/**
+ * The hash of every file under `dirs` (relative to root), the lock file, tsconfig.json and
+ * esbuild's version: what a bundle of those sources depends on. Also scripts/test-bundles.js's.
+ */
+export function sourcesKey(root, dirs) {
   const hash = createHash('sha256');
   hash.update(`esbuild ${esbuild().version}\0`);
-  const files = fs
-    .readdirSync(path.join(root, 'src'), { recursive: true })
-    .map((f) => path.join('src', f))
-    .filter((f) => fs.statSync(path.join(root, f)).isFile());
+  const files = dirs.flatMap((dir) =>
+    fs
+      .readdirSync(path.join(root, dir), { recursive: true })
+      .map((f) => path.join(dir, f))
+      .filter((f) => fs.statSync(path.join(root, f)).isFile()),
+  );
   for (const file of [...files.sort(), 'package-lock.json', 'tsconfig.json']) {
     const content = fs.readFileSync(path.join(root, file));
     hash.update(`${file.length}:${file}${content.length}:`);
@@ -56,7 +66,7 @@ export async function cliBundle(root = ROOT, dir = CLI_BUNDLE_DIR) {
       packages: 'external',
       outfile: tmp,
       logLevel: 'silent',
-      plugins: [{ name: 'nblc-import-meta', setup: (b) => b.onLoad({ filter: /\.ts$/ }, ownMeta) }],
+      plugins: [ownMetaPlugin],
     });
     fs.renameSync(tmp, file);
   } finally {
@@ -66,23 +76,34 @@ export async function cliBundle(root = ROOT, dir = CLI_BUNDLE_DIR) {
   return file;
 }
 
+/**
+ * The esbuild plugin that gives every source of ours its own location (ownMeta): TypeScript, and
+ * plain JavaScript such as this file (which a test bundle includes). Packages are never loaded:
+ * they stay imports.
+ */
+export const ownMetaPlugin = { name: 'nblc-import-meta', setup: (b) => b.onLoad({ filter: /\.m?[jt]s$/ }, ownMeta) };
+
+// Spelled in two parts: this file is itself bundled by the tests' bundles (scripts/test-bundles.js),
+// where a whole literal would be rewritten like any other.
+const META = ['import', 'meta'].join('.');
+
 /** A source with its own location written in where it asks for it. */
 async function ownMeta({ path: file }) {
   const source = await fs.promises.readFile(file, 'utf8');
   return {
-    loader: 'ts',
+    loader: file.endsWith('ts') ? 'ts' : 'js',
     contents: source
-      .replaceAll('import.meta.dirname', JSON.stringify(path.dirname(file)))
-      .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(file).href)),
+      .replaceAll(`${META}.dirname`, JSON.stringify(path.dirname(file)))
+      .replaceAll(`${META}.url`, JSON.stringify(pathToFileURL(file).href)),
   };
 }
 
 /** Only the newest few: every source change leaves a bundle behind. */
-function prune(dir) {
+export function prune(dir, keep = KEEP, isBundle = (e) => e.endsWith('.mjs')) {
   const bundles = fs
     .readdirSync(dir)
-    .filter((e) => e.endsWith('.mjs'))
+    .filter(isBundle)
     .map((e) => ({ e, t: fs.statSync(path.join(dir, e), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
     .sort((a, b) => b.t - a.t);
-  for (const { e } of bundles.slice(KEEP)) fs.rmSync(path.join(dir, e), { force: true });
+  for (const { e } of bundles.slice(keep)) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
 }

@@ -28,14 +28,53 @@ echo "== typecheck (python)"
 .venv/bin/mypy --no-error-summary
 echo "== unit tests (python)"
 # Before node --test and quiet (dots; details only of failures), so that the last lines are
-# node's tally; a failure stops the script here.
+# the tests' tally; a failure stops the script here.
 .venv/bin/pytest --quiet --quiet
 echo "== tests"
-# test/system/cluster/ starts a PostgreSQL-backed Temporal cluster per file (scripts/temporal-cluster.sh;
-# the server is built by scripts/test-setup.sh, in the background the first time: they wait for it).
-echo "   (test/system/cluster/ runs on real Temporal clusters with PostgreSQL: ~5 minutes of the total, more on a busy machine)"
-mapfile -t files < <(find test -name '*.test.ts' | sort)
-# Three files at a time on 2 cores: most of a test file's time is spent waiting (Temporal timers,
-# kernels starting, git, HTTP), so a third file fills the cores better; each
-# file starts its own Temporal dev server.
-exec node --import tsx --test --test-concurrency=3 --test-timeout=600000 "$@" "${files[@]}"
+mapfile -t sources < <(find test -name '*.test.ts' | sort)
+# Bundled (scripts/test-bundles.js: a test file starts in less than half the CPU it takes through
+# tsx); NBLC_TEST_BUNDLES=off, or a failed build, runs the sources through tsx.
+if [ "${NBLC_TEST_BUNDLES:-}" != off ] && bundles=$(node scripts/test-bundles.js); then
+  node=(node --enable-source-maps)
+  files() { for f in "$@"; do echo "$bundles/${f%.ts}.mjs"; done; }
+else
+  echo "   (running the test files through tsx)"
+  node=(node --import tsx)
+  files() { printf '%s\n' "$@"; }
+fi
+# Two runners side by side. The files that start PostgreSQL-backed Temporal clusters
+# (test/helpers/cluster.ts) mostly wait (servers starting and restarting), and on a new machine
+# they wait for the Temporal build (scripts/test-setup.sh started it): in a lane of their own,
+# two at a time, started once the build is done, they neither hold the other files' slots nor
+# leave the cores idle. The others: three at a time on 2 cores (most of a file's time is spent
+# waiting too: Temporal timers, kernels starting, git, HTTP), each with its own Temporal dev
+# server. node --test sorts the files it is given: the order here does not matter.
+mapfile -t cluster < <(grep -l "helpers/cluster.js" "${sources[@]}")
+mapfile -t others < <(printf '%s\n' "${sources[@]}" | grep -vxF -f <(printf '%s\n' "${cluster[@]}"))
+run=(--test --test-timeout=600000 "$@")
+cluster_out=$(mktemp)
+others_out=$(mktemp)
+trap 'rm -f "$tsc_out" "$cluster_out" "$others_out"' EXIT
+echo "   (${#cluster[@]} files on real Temporal clusters with PostgreSQL run beside the others; their output follows theirs)"
+(
+  # shellcheck source=scripts/temporal-build.sh
+  if command -v go >/dev/null && ! (. scripts/temporal-build.sh && server_built); then
+    echo "   (waited for the Temporal server's build: its log is in ~/.cache/nblc/build-temporal.log)"
+    (. scripts/temporal-build.sh && mkdir -p "$CACHE" && flock "$CACHE/.build-temporal.lock" true)
+  fi
+  mapfile -t lane < <(files "${cluster[@]}")
+  [ ${#lane[@]} -gt 0 ] || exit 0 # (node --test without files would run them all)
+  exec "${node[@]}" "${run[@]}" --test-concurrency=2 "${lane[@]}"
+) >"$cluster_out" 2>&1 &
+cluster_pid=$!
+others_rc=0
+mapfile -t lane < <(files "${others[@]}")
+"${node[@]}" "${run[@]}" --test-concurrency=3 "${lane[@]}" | tee "$others_out" || others_rc=$?
+echo "== tests on Temporal clusters"
+cluster_rc=0
+wait "$cluster_pid" || cluster_rc=$?
+cat "$cluster_out"
+# Both runners' tallies in one, last.
+awk '/^# (tests|pass|fail|cancelled|skipped|todo) [0-9]+$/ { n[$2] += $3 }
+  END { printf "== all tests: %d, passed %d, failed %d, cancelled %d, skipped %d, todo %d\n", n["tests"], n["pass"], n["fail"], n["cancelled"], n["skipped"], n["todo"] }' "$others_out" "$cluster_out"
+[ "$others_rc" = 0 ] && [ "$cluster_rc" = 0 ]

@@ -5,6 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import type { Config } from '../../src/platform/config.js';
@@ -38,13 +39,24 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   return bundle;
 }
 
-/** A client whose server was stopped after it connected: Temporal "went away". */
+/**
+ * A client of a Temporal that is not there: its address is a port of ours that drops every
+ * connection (a closed port could be taken by another test file's server meanwhile), so every
+ * call fails as when Temporal went away. No server is started for it (each costs ~3 CPU-s).
+ */
 async function unreachableClient(): Promise<{ client: Client; close(): Promise<void> }> {
-  const doomed = await startTestEnv();
-  const connection = await Connection.connect({ address: doomed.address });
-  const client = new Client({ connection, namespace: doomed.namespace ?? 'default' });
-  await doomed.teardown();
-  return { client, close: () => connection.close() };
+  const sink = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const { port } = sink.address() as net.AddressInfo;
+  const connection = Connection.lazy({ address: `127.0.0.1:${port}` });
+  const client = new Client({ connection, namespace: 'default' });
+  return {
+    client,
+    close: async () => {
+      await connection.close();
+      await new Promise((resolve) => sink.close(resolve));
+    },
+  };
 }
 
 /** An unreachable client for the whole file (made in `before`); call the result inside tests. */
