@@ -17,6 +17,10 @@ GO_TOOLCHAIN=${NBLC_GO_TOOLCHAIN:-go1.27.3}
 NUM_HISTORY_SHARDS=4 # as in docker-compose.yml; fixed once a cluster's database exists
 # See build_server: no DWARF, no symbol table.
 GO_DEBUG_FLAGS=(-gcflags=all=-dwarf=false "-ldflags=-s -w")
+# The compiler collects garbage less often (more memory per compile, ~2 at a time): measured side
+# by side from empty build caches, 618 CPU-s instead of 655. Only the go command gets it (a sourced
+# script must not change how the servers it starts collect garbage).
+GO_BUILD_GOGC=${GOGC:-400}
 
 CACHE=${NBLC_TEMPORAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nblc}
 BIN=$CACHE/temporal-$TEMPORAL_VERSION
@@ -43,7 +47,7 @@ build_server() {
     say "building Temporal server $TEMPORAL_VERSION from source into $BIN (first time only: about 5 minutes on 2 idle cores; log in $CACHE/build-temporal.log)"
     local tmp
     tmp=$(mktemp -d "$CACHE/.build-temporal.XXXXXX")
-    if ! (cd "$tmp" && GOTOOLCHAIN=$GO_TOOLCHAIN GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-trimpath \
+    if ! (cd "$tmp" && GOGC=$GO_BUILD_GOGC GOTOOLCHAIN=$GO_TOOLCHAIN GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-trimpath \
       go install "${GO_DEBUG_FLAGS[@]}" "go.temporal.io/server/cmd/server@v$TEMPORAL_VERSION" "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_VERSION") \
       >"$CACHE/build-temporal.log" 2>&1; then
       rm -rf "$tmp"
@@ -75,7 +79,7 @@ build_ui() {
     say "building Temporal UI server $UI_VERSION into $UI_BIN (first time only; log in $CACHE/build-ui.log)"
     local tmp
     tmp=$(mktemp -d "$CACHE/.build-ui.XXXXXX")
-    if ! (cd "$tmp" && GOTOOLCHAIN=$GO_TOOLCHAIN GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-trimpath \
+    if ! (cd "$tmp" && GOGC=$GO_BUILD_GOGC GOTOOLCHAIN=$GO_TOOLCHAIN GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-trimpath \
       go install "${GO_DEBUG_FLAGS[@]}" "github.com/temporalio/ui-server/v2/cmd/server@v$UI_VERSION") >"$CACHE/build-ui.log" 2>&1; then
       rm -rf "$tmp"
       exec 9>&-
