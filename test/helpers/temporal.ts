@@ -42,7 +42,7 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
 /**
  * A client of a Temporal that is not there: its address is a port of ours that drops every
  * connection (a closed port could be taken by another test file's server meanwhile), so every
- * call fails as when Temporal went away. No server is started for it (each costs ~3 CPU-s).
+ * call fails as when Temporal went away. No server is started and stopped for it (seconds each).
  */
 async function unreachableClient(): Promise<{ client: Client; close(): Promise<void> }> {
   const sink = net.createServer((socket) => socket.destroy());
