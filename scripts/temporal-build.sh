@@ -37,6 +37,18 @@ die() { say "$*"; exit 1; }
 # debugger would miss it, and these binaries are for tests and this machine's images.
 server_built() { [ -x "$BIN/temporal-server" ] && [ -x "$BIN/temporal-sql-tool" ] && [ -d "$BIN/schema" ]; }
 
+# Returns once no build of the server is running (build_server holds the lock while it builds),
+# saying so if it had to wait: scripts/test.sh starts the cluster tests' runner after it.
+wait_for_build() {
+  mkdir -p "$CACHE"
+  exec 8>"$CACHE/.build-temporal.lock"
+  if ! flock -n 8; then
+    say "waiting for the Temporal server's build (log in $CACHE/build-temporal.log)"
+    flock 8
+  fi
+  exec 8>&-
+}
+
 build_server() {
   server_built && return
   command -v go >/dev/null || die "needs the go command (Go >= 1.21; it fetches $GO_TOOLCHAIN) to build Temporal $TEMPORAL_VERSION"

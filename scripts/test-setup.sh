@@ -28,7 +28,8 @@ apt_install() {
 # minutes on 2 idle cores), most of a new machine's extra cost. So it starts first, before the npm
 # packages and .venv (mostly downloads), at normal priority: a low one left it only the CPU the tests
 # did not use, so it ended late and the cluster tests, which wait for it (temporal-build.sh holds
-# a lock while it builds), held the test runner's slots meanwhile. An interrupted `npm test` lets
+# a lock while it builds), held the test runner's slots meanwhile (now they have a runner of their
+# own, started when the build is done: scripts/test.sh). An interrupted `npm test` lets
 # it finish (its own session); its log is in ~/.cache/nblc. Without Go they are skipped, and say so.
 if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
   :

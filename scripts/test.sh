@@ -58,11 +58,7 @@ trap 'rm -f "$tsc_out" "$cluster_out" "$others_out"' EXIT
 echo "   (${#cluster[@]} files on real Temporal clusters with PostgreSQL run beside the others; their output follows theirs)"
 (
   # shellcheck source=scripts/temporal-build.sh
-  . scripts/temporal-build.sh
-  if command -v go >/dev/null && ! server_built; then
-    echo "   (waited for the Temporal server's build: its log is $CACHE/build-temporal.log)"
-    mkdir -p "$CACHE" && flock "$CACHE/.build-temporal.lock" true
-  fi
+  . scripts/temporal-build.sh && wait_for_build
   mapfile -t lane < <(files "${cluster[@]}")
   [ ${#lane[@]} -gt 0 ] || exit 0 # (node --test without files would run them all)
   exec "${node[@]}" "${run[@]}" --test-concurrency=2 "${lane[@]}"
