@@ -37,7 +37,7 @@ elif command -v go >/dev/null; then
   # shellcheck source=scripts/temporal-build.sh
   if ! (. scripts/temporal-build.sh && server_built); then
     say "building the Temporal server in the background (first time only: ~10 CPU-minutes; the cluster tests wait for it)"
-    setsid bash scripts/temporal-build.sh </dev/null &
+    NBLC_BUILD_BESIDE_TESTS=1 setsid bash scripts/temporal-build.sh </dev/null &
   fi
 else
   say "no go command: the Temporal cluster tests (test/system/cluster/) will be skipped; install Go to run them"
