@@ -81,6 +81,6 @@ COPY . .
 # So is the CLI's bundle of src/ (bin/cli-bundle.js: half of every command's start-up time).
 RUN node --import tsx -e "import('./src/process/workflow-bundle.ts').then((m) => m.workflowBundle())" \
  && node bin/nblc.js --version >/dev/null \
- && ls node_modules/.cache/nblc-workflows/*.js node_modules/.cache/nblc-cli/*.mjs >/dev/null
+ && ls node_modules/.cache/nblc-workflows/*.js node_modules/.cache/nblc-cli/*/main.mjs >/dev/null
 
 USER nblc

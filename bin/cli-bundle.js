@@ -3,8 +3,8 @@
 // `nblc` runs its TypeScript sources without a build step. Through tsx's loader every module
 // (node_modules too) passes through its hooks on another thread: `nblc --version` took 2.6 s
 // and ~4 CPU-s, paid by every command an operator or a test runs. Instead, the sources under
-// src/ are bundled into one JavaScript file by esbuild (tsx's own), once per source, and kept in
-// node_modules/.cache/nblc-cli/ beside the workflow bundle; packages stay imports of their own.
+// src/ are bundled by esbuild (tsx's own), once per source, and kept in node_modules/.cache/
+// nblc-cli/<key>/ beside the workflow bundle; packages stay imports of their own.
 // Reused only while every file under src/, the lock file, tsconfig.json and esbuild's version
 // are the same. Any failure (a read-only install, a bundling error) means running through tsx.
 import { createHash, randomBytes } from 'node:crypto';
@@ -47,33 +47,55 @@ export function sourcesKey(root, dirs) {
 }
 
 /**
- * The bundle of src/main.ts for the current sources, built when missing. A module's
- * `import.meta.dirname` and `import.meta.url` are its own source file's, written in as
- * literals: the sources find the project's files (python/, the workflows) from where they are.
+ * The bundle of src/main.ts for the current sources (its main.mjs), built when missing. Split
+ * into chunks: each command's modules, and the packages only they import, load when it runs
+ * (src/main.ts). A module's `import.meta.dirname` and `import.meta.url` are its own source
+ * file's, written in as literals: the sources find the project's files (python/, the workflows)
+ * from where they are.
  */
 export async function cliBundle(root = ROOT, dir = CLI_BUNDLE_DIR) {
-  const file = path.join(dir, `${cliBundleKey(root)}.mjs`);
-  if (fs.existsSync(file)) return file;
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const out = await cachedBuild(dir, cliBundleKey(root), { entryPoints: [path.join(root, 'src', 'main.ts')] });
+  return path.join(out, 'main.mjs');
+}
+
+/**
+ * esbuild's bundle of `options.entryPoints` in `cacheDir`/`key`/, built when missing: ES modules
+ * for Node, shared code split into chunks, packages left as imports, each source's own location
+ * (ownMetaPlugin). Built in a temporary folder and renamed into place: a half-written build is
+ * never run, and of two processes building the same key the first one's stays. Only the newest
+ * `keep` builds are kept. Also scripts/test-bundles.js's.
+ */
+export async function cachedBuild(cacheDir, key, options, keep = KEEP) {
+  const dir = path.join(cacheDir, key);
+  if (fs.existsSync(dir)) return dir;
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const tmp = `${dir}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await esbuild().build({
-      entryPoints: [path.join(root, 'src', 'main.ts')],
       bundle: true,
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
+      outExtension: { '.js': '.mjs' },
       platform: 'node',
       format: 'esm',
       target: 'node20',
       packages: 'external',
-      outfile: tmp,
       logLevel: 'silent',
       plugins: [ownMetaPlugin],
+      ...options,
+      outdir: tmp,
     });
-    fs.renameSync(tmp, file);
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (err) {
+      // Another process built the same sources first: theirs is as good.
+      if (!fs.existsSync(dir)) throw err;
+    }
   } finally {
-    fs.rmSync(tmp, { force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
-  prune(dir);
-  return file;
+  prune(cacheDir, keep, (e) => !e.endsWith('.tmp'));
+  return dir;
 }
 
 /**
@@ -99,7 +121,7 @@ async function ownMeta({ path: file }) {
 }
 
 /** Only the newest few: every source change leaves a bundle behind. */
-export function prune(dir, keep = KEEP, isBundle = (e) => e.endsWith('.mjs')) {
+function prune(dir, keep, isBundle) {
   const bundles = fs
     .readdirSync(dir)
     .filter(isBundle)

@@ -14,11 +14,10 @@
 //                                  <folder>/test/a/b.test.mjs there
 //
 // Exits non-zero with the reason when the build fails; test.sh then runs the sources through tsx.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { esbuild, ownMetaPlugin, prune, sourcesKey } from '../bin/cli-bundle.js';
+import { cachedBuild, sourcesKey } from '../bin/cli-bundle.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const DIR = path.join(ROOT, 'node_modules', '.cache', 'nblc-tests');
@@ -30,42 +29,19 @@ const testFiles = () =>
     .map((f) => path.join('test', f))
     .sort();
 
-async function build(files) {
-  const key = sourcesKey(ROOT, ['src', 'test', 'bin']);
-  const dir = path.join(DIR, key);
-  if (fs.existsSync(dir)) return dir;
-  fs.mkdirSync(DIR, { recursive: true });
-  const tmp = `${dir}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await esbuild().build({
+/** The bundles of these test files, for the current sources. */
+const build = (files) =>
+  cachedBuild(
+    DIR,
+    sourcesKey(ROOT, ['src', 'test', 'bin']),
+    {
       entryPoints: files.map((f) => path.join(ROOT, f)),
       outbase: ROOT,
-      outdir: tmp,
-      outExtension: { '.js': '.mjs' },
-      bundle: true,
-      splitting: true,
-      chunkNames: 'chunks/[name]-[hash]',
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
       sourcemap: 'linked',
       sourcesContent: false,
-      logLevel: 'silent',
-      plugins: [ownMetaPlugin],
-    });
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (err) {
-      // Another run built the same sources first: theirs is as good.
-      if (!fs.existsSync(dir)) throw err;
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  prune(DIR, 2, (e) => !e.endsWith('.tmp'));
-  return dir;
-}
+    },
+    2,
+  );
 
 try {
   process.stdout.write(`${await build(testFiles())}\n`);

@@ -3,17 +3,35 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError } from './platform/config.js';
-import { registerAlerts } from './cli/alerts.js';
-import { registerCopy } from './cli/copy.js';
-import { registerKernels } from './cli/kernels.js';
 import { UsageError } from './cli/errors.js';
-import { registerServe } from './cli/serve.js';
-import { registerSync } from './cli/sync.js';
-import { registerTemporal } from './cli/temporal.js';
-import { registerTest } from './cli/test.js';
-import { registerUserToken } from './cli/user-token.js';
-import { registerDemo } from './demo/command.js';
-import { TemporalSetupError } from './process/temporal-setup.js';
+
+type Register = (program: Command) => void;
+const serve = () => import('./cli/serve.js').then((m): Register => m.registerServe);
+const sync = () => import('./cli/sync.js').then((m): Register => m.registerSync);
+const runs = () => import('./cli/test.js').then((m): Register => m.registerTest);
+
+/**
+ * Each command's module, by the names it registers, loaded only when that command runs: every
+ * start paid ~1.7 CPU-s for loading all of them (the worker, the API, database drivers), while
+ * `nblc copy` needs a Temporal client and `nblc user-token` not even that. Help, and a name not
+ * listed here (a new command works before it is listed, only slower to start), load them all,
+ * in this order (the order of `nblc --help`).
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  start: serve,
+  worker: serve,
+  api: serve,
+  sync,
+  status: sync,
+  copy: () => import('./cli/copy.js').then((m): Register => m.registerCopy),
+  test: runs,
+  schedule: runs,
+  kernels: () => import('./cli/kernels.js').then((m): Register => m.registerKernels),
+  'user-token': () => import('./cli/user-token.js').then((m): Register => m.registerUserToken),
+  temporal: () => import('./cli/temporal.js').then((m): Register => m.registerTemporal),
+  alerts: () => import('./cli/alerts.js').then((m): Register => m.registerAlerts),
+  demo: () => import('./demo/command.js').then((m): Register => m.registerDemo),
+};
 
 const { version } = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'package.json'), 'utf8')) as {
   version: string;
@@ -42,17 +60,17 @@ const program = new Command()
   )
   .showHelpAfterError();
 
-registerServe(program);
-registerSync(program);
-registerCopy(program);
-registerTest(program);
-registerKernels(program);
-registerUserToken(program);
-registerTemporal(program);
-registerAlerts(program);
-registerDemo(program);
+// The program's own options (-V, -h) take no value: the first other argument names the command.
+const args = process.argv.slice(2);
+const name = args.find((arg) => !arg.startsWith('-'));
+const own = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+const versionOnly = name === undefined && args.some((arg) => arg === '-V' || arg === '--version');
+const loaders = own ? [own] : versionOnly ? [] : Object.values(COMMANDS);
+for (const register of await Promise.all([...new Set(loaders)].map((load) => load()))) register(program);
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+program.parseAsync(process.argv).catch(async (err: unknown) => {
+  // Loaded only now: it brings the Temporal client, which most commands need and the others do not.
+  const { TemporalSetupError } = await import('./process/temporal-setup.js');
   if (err instanceof ConfigError || err instanceof UsageError || err instanceof TemporalSetupError) {
     console.error(`nblc: ${err.message}`);
     process.exitCode = 2;

@@ -40,6 +40,28 @@ describe('nblc CLI', () => {
     }
   });
 
+  test("each command loads only its own modules: a client command not the worker, user-token not even Temporal's client", () => {
+    // NODE_DEBUG=module names every CommonJS file Node loads (the Temporal SDK's packages are).
+    const loads = (args: string[]) => {
+      const res = runNblc(args, { NODE_DEBUG: 'module' });
+      assert.equal(res.code, 0, res.stderr.slice(-2000));
+      return (pkg: string) => res.stderr.includes(`node_modules/@temporalio/${pkg}/`);
+    };
+    const all = loads(['--help']);
+    assert.ok(all('worker') && all('client'), 'help loads every command (the control)');
+    const copy = loads(['copy', '--help']);
+    assert.ok(copy('client') && !copy('worker'));
+    const start = loads(['start', '--help']);
+    assert.ok(start('worker'));
+    const token = loads(['user-token', '--help']);
+    assert.ok(!token('client') && !token('worker'));
+    assert.ok(!loads(['--version'])('client'));
+    // A command not in main.ts's list still runs (everything loaded): here commander's own answer.
+    const unknown = runNblc(['nosuch'], {});
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /unknown command 'nosuch'/);
+  });
+
   test("user-token prints the user's own token; without its secret or with a bad name, exit status 2", () => {
     const env = { NBLC_REPO_URL: '/nowhere', NBLC_REPO_FULL_NAME: 'a/b' };
     const secret = 'cli-user-token-secret-0123456789abcdef';

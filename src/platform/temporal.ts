@@ -7,7 +7,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from './config.js';
 
 export function connectionOptions(config: Pick<Config, 'env' | 'temporal'>) {
@@ -31,5 +31,7 @@ export async function connectClient(config: Config): Promise<Client> {
 }
 
 export async function connectWorker(config: Config): Promise<NativeConnection> {
+  // Loaded here: the commands that only need a client (nblc copy, sync, test) start without it.
+  const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect(connectionOptions(config));
 }
