@@ -1,7 +1,8 @@
 // tsx's disk cache (<tmpdir>/tsx-<uid>) holds code that tsx runs. bin/nblc.js uses it only if it
 // is this user's own folder, writable by no one else; otherwise nblc starts with the cache off
-// and says so. Each case runs `nblc --help` for real with its own TMPDIR, through tsx
-// (NBLC_CLI_BUNDLE=off: what nblc does when its bundle cannot be built, bin/cli-bundle.js).
+// and says so. Each case runs `nblc user-token --help` for real with its own TMPDIR, through tsx
+// (NBLC_CLI_BUNDLE=off: what nblc does when its bundle cannot be built, bin/cli-bundle.js): one
+// command's modules, loaded as every command loads its own (src/main.ts), not all of them.
 //   node --import tsx --test test/bin/tsx-cache.test.ts
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -23,7 +24,7 @@ function tmpdir(name: string) {
   return { tmp, cache: path.join(tmp, `tsx-${uid}`) };
 }
 
-const help = (tmp: string) => runNblc(['--help'], { TMPDIR: tmp, NBLC_CLI_BUNDLE: 'off' });
+const help = (tmp: string) => runNblc(['user-token', '--help'], { TMPDIR: tmp, NBLC_CLI_BUNDLE: 'off' });
 
 test('no cache folder yet: nblc creates it, private (0700), and caches there', () => {
   const { tmp, cache } = tmpdir('fresh');
