@@ -24,19 +24,19 @@ apt_install() {
 }
 
 # The cluster tests (test/system/cluster/) and scripts/temporal-cluster.sh run the Temporal server release
-# docker-compose.yml pins, built from source the first time only: ~10 CPU-minutes (about 5
+# docker-compose.yml pins, built from source the first time only: ~8 CPU-minutes (about 4
 # minutes on 2 idle cores), most of a new machine's extra cost. So it starts first, before the npm
-# packages and .venv (mostly downloads), at normal priority: a low one left it only the CPU the tests
-# did not use, so it ended late and the cluster tests, which wait for it (temporal-build.sh holds
-# a lock while it builds), held the test runner's slots meanwhile (now they have a runner of their
-# own, started when the build is done: scripts/test.sh). An interrupted `npm test` lets
+# packages and .venv (mostly downloads), and as root on one core at a high priority (temporal-build.sh,
+# build_beside_tests): a low one left it only the CPU the tests did not use, a fair share among the
+# tests' many sessions not much more, so it ended late, and the cluster tests wait for it (in a runner
+# of their own, started when the build is done: scripts/test.sh). An interrupted `npm test` lets
 # it finish (its own session); its log is in ~/.cache/nblc. Without Go they are skipped, and say so.
 if [ -n "${NBLC_SKIP_TEMPORAL_BUILD:-}" ]; then
   :
 elif command -v go >/dev/null; then
   # shellcheck source=scripts/temporal-build.sh
   if ! (. scripts/temporal-build.sh && server_built); then
-    say "building the Temporal server in the background (first time only: ~10 CPU-minutes; the cluster tests wait for it)"
+    say "building the Temporal server in the background (first time only: ~8 CPU-minutes, on one core beside the tests as root; the cluster tests wait for it)"
     NBLC_BUILD_BESIDE_TESTS=1 setsid bash scripts/temporal-build.sh </dev/null &
   fi
 else
