@@ -15,8 +15,9 @@ UI_VERSION=2.49.1
 # go.temporal.io/server 1.32 needs Go >= 1.26.10; the toolchain is fetched by the go command.
 GO_TOOLCHAIN=${NBLC_GO_TOOLCHAIN:-go1.27.3}
 NUM_HISTORY_SHARDS=4 # as in docker-compose.yml; fixed once a cluster's database exists
-# See build_server: no DWARF, no symbol table.
-GO_DEBUG_FLAGS=(-gcflags=all=-dwarf=false "-ldflags=-s -w")
+# See build_server: no DWARF, no symbol table (the UI's build; the server's adds SERVER_GCFLAGS).
+GO_LDFLAGS="-ldflags=-s -w"
+GO_DEBUG_FLAGS=(-gcflags=all=-dwarf=false "$GO_LDFLAGS")
 # The server's own code (not the standard library: the runtime, its garbage collector and network
 # stack stay optimized) is compiled without optimizations or inlining, as for a debugger: measured
 # from empty build caches on one core, 473 CPU-s of compiling instead of 588, while the cluster
@@ -88,7 +89,7 @@ build_server() {
     tmp=$(mktemp -d "$CACHE/.build-temporal.XXXXXX")
     build_beside_tests
     if ! (cd "$tmp" && GOGC=$GO_BUILD_GOGC GOTOOLCHAIN=$GO_TOOLCHAIN GOBIN=$tmp/bin CGO_ENABLED=0 GOFLAGS=-trimpath \
-      go install "-ldflags=-s -w" "-gcflags=all=$SERVER_GCFLAGS$compile_threads" "-gcflags=std=$SERVER_STD_GCFLAGS$compile_threads" \
+      go install "$GO_LDFLAGS" "-gcflags=all=$SERVER_GCFLAGS$compile_threads" "-gcflags=std=$SERVER_STD_GCFLAGS$compile_threads" \
       "${build_go_flags[@]}" "go.temporal.io/server/cmd/server@v$TEMPORAL_VERSION" "go.temporal.io/server/cmd/tools/sql@v$TEMPORAL_VERSION") \
       >"$CACHE/build-temporal.log" 2>&1; then
       rm -rf "$tmp"

@@ -68,11 +68,16 @@ const versionOnly = name === undefined && args.some((arg) => arg === '-V' || arg
 const loaders = own ? [own] : versionOnly ? [] : Object.values(COMMANDS);
 for (const register of await Promise.all([...new Set(loaders)].map((load) => load()))) register(program);
 
-program.parseAsync(process.argv).catch(async (err: unknown) => {
+/** An operator's error (exit status 2, the message alone), not a bug. */
+async function isOperatorError(err: unknown): Promise<boolean> {
+  if (err instanceof ConfigError || err instanceof UsageError) return true;
   // Loaded only now: it brings the Temporal client, which most commands need and the others do not.
-  const { TemporalSetupError } = await import('./process/temporal-setup.js');
-  if (err instanceof ConfigError || err instanceof UsageError || err instanceof TemporalSetupError) {
-    console.error(`nblc: ${err.message}`);
+  return err instanceof (await import('./process/temporal-setup.js')).TemporalSetupError;
+}
+
+program.parseAsync(process.argv).catch(async (err: unknown) => {
+  if (await isOperatorError(err)) {
+    console.error(`nblc: ${(err as Error).message}`);
     process.exitCode = 2;
   } else {
     console.error(`nblc: ${(err as Error).stack ?? err}`);
